@@ -1,0 +1,564 @@
+//! The write model of a database: the tables, columns, keys and types that the generator
+//! needs, as our own types. `ddl` builds it from SQL; everything after `ddl` reads only this.
+//!
+//! The JSON form (`serde::Serialize`) is the shape `writegraph schema --json` prints and the
+//! differential tests compare with what `pg_catalog` reports, so field names and spellings
+//! follow PostgreSQL (`format_type` for types, `cascade`/`no action` for FK actions).
+
+use serde::Serialize;
+
+use crate::ident;
+
+/// A schema-qualified name, as PostgreSQL stores it (already case-folded, unquoted).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct QualifiedName {
+    /// The schema, e.g. `public`.
+    pub schema: String,
+    /// The object's name within the schema.
+    pub name: String,
+}
+
+impl QualifiedName {
+    /// Builds a name from its two parts.
+    pub fn new(schema: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            schema: schema.into(),
+            name: name.into(),
+        }
+    }
+
+    /// The name as SQL text, each part quoted only where PostgreSQL's `quote_ident` would
+    /// quote it (`public.orders`, `public."Order"`), the way `format_type` and `regclass`
+    /// print names when the search path is empty.
+    pub fn to_sql(&self) -> String {
+        format!(
+            "{}.{}",
+            ident::quote_ident_if_needed(&self.schema),
+            ident::quote_ident_if_needed(&self.name)
+        )
+    }
+
+    /// The name with every part quoted, for generated SQL (`"public"."orders"`).
+    pub fn to_sql_quoted(&self) -> String {
+        format!(
+            "{}.{}",
+            ident::quote_ident(&self.schema),
+            ident::quote_ident(&self.name)
+        )
+    }
+}
+
+impl std::fmt::Display for QualifiedName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_sql())
+    }
+}
+
+impl Serialize for QualifiedName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_sql())
+    }
+}
+
+/// Everything the schema source defines that can matter to a write.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Catalog {
+    /// Tables in creation order, partitions included (see [`Table::partition_of`]).
+    pub tables: Vec<Table>,
+    /// Enum types in creation order.
+    pub enums: Vec<EnumType>,
+    /// Domains in creation order.
+    pub domains: Vec<Domain>,
+    /// Schemas created by the source (`public` exists without being created).
+    #[serde(skip)]
+    pub schemas: Vec<String>,
+    /// Standalone sequences (`CREATE SEQUENCE`, serial columns), kept to resolve
+    /// `ALTER SEQUENCE ... OWNED BY` and renames; not part of the write model.
+    #[serde(skip)]
+    pub sequences: Vec<Sequence>,
+    /// Extensions created by the source; their types are known types.
+    #[serde(skip)]
+    pub extensions: Vec<String>,
+}
+
+impl Catalog {
+    /// The table with this name, partitions included.
+    pub fn table(&self, name: &QualifiedName) -> Option<&Table> {
+        self.tables.iter().find(|t| &t.name == name)
+    }
+
+    /// The table with this name, for changes.
+    pub fn table_mut(&mut self, name: &QualifiedName) -> Option<&mut Table> {
+        self.tables.iter_mut().find(|t| &t.name == name)
+    }
+
+    /// The enum type with this name.
+    pub fn enum_type(&self, name: &QualifiedName) -> Option<&EnumType> {
+        self.enums.iter().find(|e| &e.name == name)
+    }
+
+    /// The domain with this name.
+    pub fn domain(&self, name: &QualifiedName) -> Option<&Domain> {
+        self.domains.iter().find(|d| &d.name == name)
+    }
+
+    /// Tables a write can target: every table that is not a partition of another.
+    pub fn write_targets(&self) -> impl Iterator<Item = &Table> {
+        self.tables.iter().filter(|t| t.partition_of.is_none())
+    }
+}
+
+/// A table (or a partition of one).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Table {
+    /// Schema part of the name.
+    pub schema: String,
+    /// The table's name, unquoted.
+    #[serde(rename = "name")]
+    pub table_name: String,
+    /// Full name; the JSON carries it as `schema` and `name`.
+    #[serde(skip)]
+    pub name: QualifiedName,
+    /// The partitioned table this table is a partition of. A partition is not a separate write
+    /// target: writes go to the parent, which routes rows. Its keys are the parent's, so the
+    /// catalog records no keys of its own for a partition.
+    pub partition_of: Option<QualifiedName>,
+    /// `PARTITION BY ...` was given: rows live in partitions.
+    #[serde(skip)]
+    pub partitioned: bool,
+    /// Columns in table order.
+    pub columns: Vec<Column>,
+    /// Primary key columns in key order; empty when the table has none.
+    pub primary_key: Vec<String>,
+    /// The primary key constraint's name.
+    #[serde(skip)]
+    pub primary_key_name: Option<String>,
+    /// Unique constraints and unique indexes on plain columns, in creation order.
+    pub uniques: Vec<UniqueKey>,
+    /// Foreign keys in creation order.
+    pub foreign_keys: Vec<ForeignKey>,
+    /// `COMMENT ON TABLE` text.
+    pub comment: Option<String>,
+}
+
+impl Table {
+    /// A new table with no columns or keys.
+    pub fn new(name: QualifiedName) -> Self {
+        Self {
+            schema: name.schema.clone(),
+            table_name: name.name.clone(),
+            name,
+            partition_of: None,
+            partitioned: false,
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+            primary_key_name: None,
+            uniques: Vec::new(),
+            foreign_keys: Vec::new(),
+            comment: None,
+        }
+    }
+
+    /// Renames the table, keeping the JSON parts in step.
+    pub fn rename(&mut self, name: QualifiedName) {
+        self.schema = name.schema.clone();
+        self.table_name = name.name.clone();
+        self.name = name;
+    }
+
+    /// The column with this name.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The column with this name, for changes.
+    pub fn column_mut(&mut self, name: &str) -> Option<&mut Column> {
+        self.columns.iter_mut().find(|c| c.name == name)
+    }
+}
+
+/// A column of a table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Column {
+    /// Column name, unquoted.
+    pub name: String,
+    /// The column's type; for serial columns the underlying integer type.
+    #[serde(rename = "type")]
+    pub sql_type: SqlType,
+    /// `NOT NULL` (declared, or implied by the primary key or identity).
+    pub not_null: bool,
+    /// The DEFAULT expression as SQL text (serial columns: their `nextval(...)`).
+    pub default: Option<String>,
+    /// Identity column kind.
+    pub identity: Option<Identity>,
+    /// Generated column kind.
+    pub generated: Option<Generated>,
+    /// Declared as `serial`, `bigserial` or `smallserial`.
+    #[serde(skip)]
+    pub serial: bool,
+    /// `COMMENT ON COLUMN` text.
+    pub comment: Option<String>,
+}
+
+impl Column {
+    /// The database fills this column when an insert leaves it out: a DEFAULT, a serial, an
+    /// identity or a generated column.
+    pub fn has_default(&self) -> bool {
+        self.default.is_some() || self.identity.is_some() || self.generated.is_some()
+    }
+
+    /// An insert may supply a value for this column (not generated, not identity ALWAYS).
+    pub fn insertable(&self) -> bool {
+        self.generated.is_none() && self.identity != Some(Identity::Always)
+    }
+}
+
+/// `GENERATED { ALWAYS | BY DEFAULT } AS IDENTITY`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Identity {
+    /// `GENERATED ALWAYS`: an insert may not supply a value.
+    #[serde(rename = "always")]
+    Always,
+    /// `GENERATED BY DEFAULT`: an insert may supply a value.
+    #[serde(rename = "by default")]
+    ByDefault,
+}
+
+/// `GENERATED ALWAYS AS (expr) { STORED | VIRTUAL }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Generated {
+    /// Computed on write and stored.
+    #[serde(rename = "stored")]
+    Stored,
+    /// Computed on read (PostgreSQL 18).
+    #[serde(rename = "virtual")]
+    Virtual,
+}
+
+/// A column type, normalised to PostgreSQL's own spelling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlType {
+    /// The element type.
+    pub base: BaseType,
+    /// Array of the base type (PostgreSQL does not track dimensions: `int[][]` is `integer[]`).
+    pub array: bool,
+}
+
+/// The element type of a column type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaseType {
+    /// A built-in type by its `format_type` name without modifiers (`integer`,
+    /// `character varying`, `timestamp with time zone`), and its type modifiers
+    /// (`[255]`, `[10, 2]`, `[3]` for a timestamp precision).
+    Builtin {
+        /// `format_type` name, e.g. `character varying`.
+        name: String,
+        /// Type modifiers in declaration order.
+        modifiers: Vec<u32>,
+    },
+    /// A type defined in a schema: an enum, a domain, or an extension's type.
+    User(QualifiedName),
+}
+
+impl SqlType {
+    /// A built-in type without modifiers.
+    pub fn builtin(name: &str) -> Self {
+        Self {
+            base: BaseType::Builtin {
+                name: name.to_owned(),
+                modifiers: Vec::new(),
+            },
+            array: false,
+        }
+    }
+
+    /// The type as `format_type` prints it with an empty search path.
+    pub fn format(&self) -> String {
+        let mut out = match &self.base {
+            BaseType::Builtin { name, modifiers } => format_builtin(name, modifiers),
+            BaseType::User(name) => name.to_sql(),
+        };
+        if self.array {
+            out.push_str("[]");
+        }
+        out
+    }
+}
+
+/// `format_type` puts a time precision between `timestamp`/`time` and `with(out) time zone`.
+fn format_builtin(name: &str, modifiers: &[u32]) -> String {
+    if modifiers.is_empty() {
+        return name.to_owned();
+    }
+    let mods = modifiers
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    for prefix in ["timestamp", "time"] {
+        if let Some(rest) = name.strip_prefix(prefix) {
+            if rest.starts_with(' ') {
+                return format!("{prefix}({mods}){rest}");
+            }
+        }
+    }
+    format!("{name}({mods})")
+}
+
+impl std::fmt::Display for SqlType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.format())
+    }
+}
+
+impl Serialize for SqlType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.format())
+    }
+}
+
+/// A unique constraint or unique index whose key is plain columns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UniqueKey {
+    /// Constraint or index name (PostgreSQL's generated name when the DDL gave none).
+    pub name: String,
+    /// Key columns in key order.
+    pub columns: Vec<String>,
+    /// A partial unique index (`CREATE UNIQUE INDEX ... WHERE ...`): it can serve as an
+    /// `ON CONFLICT` target only together with its predicate.
+    pub partial: bool,
+    /// Declared as a constraint (`UNIQUE (...)`), not only as an index.
+    #[serde(skip)]
+    pub is_constraint: bool,
+}
+
+/// A foreign key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForeignKey {
+    /// Constraint name (PostgreSQL's generated name when the DDL gave none).
+    pub name: String,
+    /// Referencing columns of this table.
+    pub columns: Vec<String>,
+    /// The referenced table.
+    pub ref_table: QualifiedName,
+    /// Referenced columns, in the order matching `columns`.
+    pub ref_columns: Vec<String>,
+    /// `ON DELETE` action.
+    pub on_delete: FkAction,
+    /// `ON UPDATE` action.
+    pub on_update: FkAction,
+}
+
+/// A referential action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum FkAction {
+    /// `NO ACTION` (the default).
+    #[default]
+    #[serde(rename = "no action")]
+    NoAction,
+    /// `RESTRICT`.
+    #[serde(rename = "restrict")]
+    Restrict,
+    /// `CASCADE`.
+    #[serde(rename = "cascade")]
+    Cascade,
+    /// `SET NULL`.
+    #[serde(rename = "set null")]
+    SetNull,
+    /// `SET DEFAULT`.
+    #[serde(rename = "set default")]
+    SetDefault,
+}
+
+/// `CREATE TYPE ... AS ENUM`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnumType {
+    /// Schema part of the name.
+    pub schema: String,
+    /// Type name, unquoted.
+    #[serde(rename = "name")]
+    pub type_name: String,
+    /// Full name.
+    #[serde(skip)]
+    pub name: QualifiedName,
+    /// Labels in sort order.
+    pub labels: Vec<String>,
+}
+
+impl EnumType {
+    /// A new enum type.
+    pub fn new(name: QualifiedName, labels: Vec<String>) -> Self {
+        Self {
+            schema: name.schema.clone(),
+            type_name: name.name.clone(),
+            name,
+            labels,
+        }
+    }
+}
+
+/// `CREATE DOMAIN`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Domain {
+    /// Schema part of the name.
+    pub schema: String,
+    /// Domain name, unquoted.
+    #[serde(rename = "name")]
+    pub type_name: String,
+    /// Full name.
+    #[serde(skip)]
+    pub name: QualifiedName,
+    /// The type the domain is based on.
+    pub base_type: SqlType,
+    /// The domain has a `NOT NULL` constraint.
+    pub not_null: bool,
+    /// The domain has a DEFAULT, which columns of this domain inherit.
+    #[serde(skip)]
+    pub default: Option<String>,
+}
+
+impl Domain {
+    /// A new domain.
+    pub fn new(name: QualifiedName, base_type: SqlType) -> Self {
+        Self {
+            schema: name.schema.clone(),
+            type_name: name.name.clone(),
+            name,
+            base_type,
+            not_null: false,
+            default: None,
+        }
+    }
+}
+
+/// A sequence, tracked only so that `OWNED BY`, renames and drops resolve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sequence {
+    /// The sequence's name.
+    pub name: QualifiedName,
+    /// The column that owns it (`OWNED BY`), as table and column.
+    pub owned_by: Option<(QualifiedName, String)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_types_like_format_type() {
+        let varchar = SqlType {
+            base: BaseType::Builtin {
+                name: "character varying".into(),
+                modifiers: vec![255],
+            },
+            array: false,
+        };
+        assert_eq!(varchar.format(), "character varying(255)");
+        let ts = SqlType {
+            base: BaseType::Builtin {
+                name: "timestamp with time zone".into(),
+                modifiers: vec![3],
+            },
+            array: true,
+        };
+        assert_eq!(ts.format(), "timestamp(3) with time zone[]");
+        let user = SqlType {
+            base: BaseType::User(QualifiedName::new("public", "Mood")),
+            array: false,
+        };
+        assert_eq!(user.format(), "public.\"Mood\"");
+    }
+}
+
+/// The catalog as a human-readable listing, one block per table, for `writegraph schema`.
+pub fn render_text(catalog: &Catalog) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for e in &catalog.enums {
+        let _ = writeln!(out, "enum {} ({})", e.name, e.labels.join(", "));
+    }
+    for d in &catalog.domains {
+        let null = if d.not_null { " not null" } else { "" };
+        let _ = writeln!(out, "domain {} as {}{null}", d.name, d.base_type);
+    }
+    if !catalog.enums.is_empty() || !catalog.domains.is_empty() {
+        out.push('\n');
+    }
+    for table in &catalog.tables {
+        let _ = write!(out, "table {}", table.name);
+        if let Some(parent) = &table.partition_of {
+            let _ = write!(out, " (partition of {parent})");
+        }
+        out.push('\n');
+        let width_name = table
+            .columns
+            .iter()
+            .map(|c| c.name.len())
+            .max()
+            .unwrap_or(0)
+            .max(6);
+        let types: Vec<String> = table.columns.iter().map(|c| c.sql_type.format()).collect();
+        let width_type = types.iter().map(String::len).max().unwrap_or(0).max(4);
+        for (column, ty) in table.columns.iter().zip(&types) {
+            let null = if column.not_null { "not null" } else { "null" };
+            let mut extra = String::new();
+            if let Some(identity) = column.identity {
+                extra = match identity {
+                    Identity::Always => "identity always".to_owned(),
+                    Identity::ByDefault => "identity by default".to_owned(),
+                };
+            } else if let Some(generated) = column.generated {
+                extra = match generated {
+                    Generated::Stored => "generated stored".to_owned(),
+                    Generated::Virtual => "generated virtual".to_owned(),
+                };
+            } else if let Some(default) = &column.default {
+                extra = format!("default {default}");
+            }
+            let line = format!(
+                "  {:width_name$}  {ty:width_type$}  {null:8}  {extra}",
+                column.name
+            );
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+        if !table.primary_key.is_empty() {
+            let _ = writeln!(out, "  primary key ({})", table.primary_key.join(", "));
+        }
+        for unique in &table.uniques {
+            let partial = if unique.partial { " partial" } else { "" };
+            let _ = writeln!(
+                out,
+                "  unique {} ({}){partial}",
+                unique.name,
+                unique.columns.join(", ")
+            );
+        }
+        for fk in &table.foreign_keys {
+            let _ = writeln!(
+                out,
+                "  foreign key {} ({}) references {} ({}) on delete {} on update {}",
+                fk.name,
+                fk.columns.join(", "),
+                fk.ref_table,
+                fk.ref_columns.join(", "),
+                fk.on_delete.as_sql(),
+                fk.on_update.as_sql()
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+impl FkAction {
+    /// The action as SQL words, lowercase (`set null`).
+    pub fn as_sql(self) -> &'static str {
+        match self {
+            FkAction::NoAction => "no action",
+            FkAction::Restrict => "restrict",
+            FkAction::Cascade => "cascade",
+            FkAction::SetNull => "set null",
+            FkAction::SetDefault => "set default",
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! writegraph-codegen reads an application's PostgreSQL DDL and its `graphs.toml`, and
+//! generates plain Rust that writes multi-table graphs through the `writegraph` runtime.
+//!
+//! Use it from `build.rs`:
+//!
+//! ```no_run
+//! // build.rs
+//! if let Err(e) = writegraph_codegen::Builder::new()
+//!     .schema("schema")
+//!     .graphs("graphs.toml")
+//!     .write_to_out_dir()
+//! {
+//!     eprintln!("{e}");
+//!     std::process::exit(1);
+//! }
+//! ```
+//!
+//! and include the result in the crate:
+//!
+//! ```ignore
+//! include!(concat!(env!("OUT_DIR"), "/writegraph.rs"));
+//! ```
+//!
+//! The pipeline's stages are its modules, in order: [`config`] → [`ddl`] → [`catalog`] →
+//! `emit` → [`write`]. [`generate`] runs them on in-memory inputs and touches no files.
+
+pub mod catalog;
+pub mod config;
+pub mod ddl;
+mod emit;
+pub mod error;
+pub mod ident;
+pub mod source;
+pub mod write;
+
+use std::path::{Path, PathBuf};
+
+pub use catalog::Catalog;
+pub use error::{Diagnostic, Error};
+pub use source::SourceFile;
+
+/// Name of the file `write_to_out_dir` writes into `OUT_DIR`.
+pub const OUT_FILE_NAME: &str = "writegraph.rs";
+
+/// Everything the generator reads, already loaded into memory.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    /// The schema source's files, in apply order.
+    pub schema: Vec<SourceFile>,
+    /// `graphs.toml`, when there is one.
+    pub graphs: Option<SourceFile>,
+}
+
+/// What the generator produces.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The catalog read from the schema source.
+    pub catalog: Catalog,
+    /// The generated Rust source, formatted, starting with an `@generated` header.
+    pub code: String,
+}
+
+/// Runs the whole pipeline on in-memory inputs.
+pub fn generate(input: &Input) -> Result<Output, Error> {
+    let _config = input.graphs.as_ref().map(config::parse).transpose()?;
+    let catalog = ddl::read_schema(&input.schema)?;
+    let code = emit::emit(&catalog)?;
+    Ok(Output { catalog, code })
+}
+
+/// Configures and runs the generator from files, for `build.rs`, the CLI and tests.
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    schema: Option<PathBuf>,
+    graphs: Option<PathBuf>,
+}
+
+impl Builder {
+    /// A builder with no inputs set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The schema source: a `.sql` file or a migrations folder.
+    pub fn schema(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        self.schema = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// The `graphs.toml` file. Optional: without it, only the table layer is generated.
+    pub fn graphs(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        self.graphs = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Reads the configured files.
+    pub fn load(&self) -> Result<Input, Error> {
+        let schema_path = self.schema.as_deref().ok_or_else(|| Error::Io {
+            path: "<builder>".to_owned(),
+            message: "no schema source set; call `.schema(\"schema\")` with a .sql file or migrations folder".to_owned(),
+        })?;
+        let schema = source::read_schema_source(schema_path)?;
+        let graphs = self.graphs.as_deref().map(SourceFile::read).transpose()?;
+        Ok(Input { schema, graphs })
+    }
+
+    /// Reads the inputs and runs the pipeline.
+    pub fn generate(&self) -> Result<Output, Error> {
+        generate(&self.load()?)
+    }
+
+    /// Generates into `$OUT_DIR/writegraph.rs` and tells cargo to rerun when an input changes.
+    /// Meant for `build.rs`.
+    pub fn write_to_out_dir(&self) -> Result<(), Error> {
+        let out_dir = std::env::var_os("OUT_DIR").ok_or_else(|| Error::Io {
+            path: "OUT_DIR".to_owned(),
+            message: "OUT_DIR is not set; `write_to_out_dir` runs from build.rs, use `write_to` elsewhere".to_owned(),
+        })?;
+        for path in self.schema.iter().chain(&self.graphs) {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+        self.write_to(&Path::new(&out_dir).join(OUT_FILE_NAME))
+    }
+
+    /// Generates into `path`, writing only when the contents changed.
+    pub fn write_to(&self, path: &Path) -> Result<(), Error> {
+        let output = self.generate()?;
+        write::write_if_changed(path, &output.code)?;
+        Ok(())
+    }
+
+    /// Compares `path` with freshly generated code: `Ok(None)` when it is up to date,
+    /// otherwise a short diff.
+    pub fn check(&self, path: &Path) -> Result<Option<String>, Error> {
+        let output = self.generate()?;
+        write::check_file(path, &output.code)
+    }
+}
