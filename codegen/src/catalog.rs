@@ -440,36 +440,6 @@ pub struct Sequence {
     pub owned_by: Option<(QualifiedName, String)>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_types_like_format_type() {
-        let varchar = SqlType {
-            base: BaseType::Builtin {
-                name: "character varying".into(),
-                modifiers: vec![255],
-            },
-            array: false,
-        };
-        assert_eq!(varchar.format(), "character varying(255)");
-        let ts = SqlType {
-            base: BaseType::Builtin {
-                name: "timestamp with time zone".into(),
-                modifiers: vec![3],
-            },
-            array: true,
-        };
-        assert_eq!(ts.format(), "timestamp(3) with time zone[]");
-        let user = SqlType {
-            base: BaseType::User(QualifiedName::new("public", "Mood")),
-            array: false,
-        };
-        assert_eq!(user.format(), "public.\"Mood\"");
-    }
-}
-
 /// The catalog as a human-readable listing, one block per table, for `writegraph schema`.
 pub fn render_text(catalog: &Catalog) -> String {
     use std::fmt::Write as _;
@@ -560,5 +530,35 @@ impl FkAction {
             FkAction::SetNull => "set null",
             FkAction::SetDefault => "set default",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_types_like_format_type() {
+        let varchar = SqlType {
+            base: BaseType::Builtin {
+                name: "character varying".into(),
+                modifiers: vec![255],
+            },
+            array: false,
+        };
+        assert_eq!(varchar.format(), "character varying(255)");
+        let ts = SqlType {
+            base: BaseType::Builtin {
+                name: "timestamp with time zone".into(),
+                modifiers: vec![3],
+            },
+            array: true,
+        };
+        assert_eq!(ts.format(), "timestamp(3) with time zone[]");
+        let user = SqlType {
+            base: BaseType::User(QualifiedName::new("public", "Mood")),
+            array: false,
+        };
+        assert_eq!(user.format(), "public.\"Mood\"");
     }
 }

@@ -1,0 +1,2 @@
+DROP TABLE comments;
+ALTER TABLE posts RENAME COLUMN is_published TO published;

@@ -1,0 +1,3 @@
+-- Never applied by the tests (and never read by the reader): down migrations are ignored.
+DROP TABLE orders;
+DROP TABLE customers;

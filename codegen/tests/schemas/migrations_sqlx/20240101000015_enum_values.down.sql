@@ -1,0 +1,2 @@
+-- PostgreSQL cannot drop enum values; a real down migration would rebuild the type.
+SELECT 1;

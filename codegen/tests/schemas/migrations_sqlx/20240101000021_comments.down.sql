@@ -1,0 +1,2 @@
+COMMENT ON TABLE orders IS NULL;
+COMMENT ON COLUMN orders.note IS NULL;

@@ -1,0 +1,3 @@
+CREATE DOMAIN quantity AS integer NOT NULL CHECK (VALUE > 0);
+ALTER TABLE order_lines ALTER COLUMN qty TYPE quantity;
+ALTER TABLE invoices ADD COLUMN total numeric(12, 2) GENERATED ALWAYS AS (0) STORED;
