@@ -167,8 +167,9 @@ pub struct Reader {
     /// Views and materialized views: relations that `ALTER TABLE ... OWNER TO` may name,
     /// and that take a name, but that are never written.
     views: Vec<QualifiedName>,
-    /// An extension this reader does not know was created: its types cannot be checked.
-    unknown_extension: Option<(String, String)>,
+    /// The schema of an extension this reader does not know: after one is created, unknown
+    /// type names are taken to be its types, since they cannot be checked.
+    unknown_extension_schema: Option<String>,
     errors: Vec<Diagnostic>,
 }
 
@@ -185,7 +186,7 @@ impl Default for Reader {
             other_constraints: Vec::new(),
             other_types: Vec::new(),
             views: Vec::new(),
-            unknown_extension: None,
+            unknown_extension_schema: None,
             errors: Vec::new(),
         }
     }
@@ -290,7 +291,7 @@ impl Reader {
             }
         }
         if let Some(head) = recognise::alter_table_head(ctx.text) {
-            return self.read_alter_actions(ctx, &head, parse_error);
+            return self.read_alter_actions(ctx, &head);
         }
         if !may_change_write_model(ctx.text) {
             return Ok(());
@@ -308,12 +309,7 @@ impl Reader {
     /// `ALTER TABLE name a, b, c` that sqlparser rejected as a whole: each action is parsed
     /// on its own, so that one action sqlparser lacks (`ALTER CONSTRAINT ...`) does not hide
     /// the others. Actions that cannot change the write model are skipped.
-    fn read_alter_actions(
-        &mut self,
-        ctx: &Ctx<'_>,
-        head: &recognise::AlterTableHead,
-        parse_error: &str,
-    ) -> Applied {
+    fn read_alter_actions(&mut self, ctx: &Ctx<'_>, head: &recognise::AlterTableHead) -> Applied {
         if self.names_view_or_sequence(&head.table) {
             return Ok(());
         }
@@ -356,7 +352,6 @@ impl Reader {
                         } else {
                             action_offset
                         };
-                        let _ = parse_error;
                         return Err(ctx
                             .error_at(offset, format!("cannot read this ALTER TABLE action: {}", parse_error_text(&error)))
                             .with_help(
@@ -772,14 +767,13 @@ impl Reader {
                 array: written.array,
             });
         }
-        if let Some((extension, schema)) = &self.unknown_extension {
+        if let Some(schema) = &self.unknown_extension_schema {
             // An extension we do not know may have created this type.
             let name = match parts.as_slice() {
                 [name] => QualifiedName::new(schema.clone(), name.clone()),
                 [.., s, name] => QualifiedName::new(s.clone(), name.clone()),
                 [] => return Err(ctx.error_at(offset, "missing type name")),
             };
-            let _ = extension;
             return Ok(SqlType {
                 base: BaseType::User(name),
                 array: written.array,
@@ -858,10 +852,7 @@ impl Reader {
                     | Some(AlterTypeAddValuePosition::After(other)) => {
                         let Some(index) = enum_type.labels.iter().position(|l| *l == other.value)
                         else {
-                            return Err(ctx.error_at_ident(
-                                other,
-                                format!("`{}` is not a label of `{name}`", other.value),
-                            ));
+                            return Err(missing_label(ctx, &other.value, &name, &enum_type.labels));
                         };
                         if matches!(add.position, Some(AlterTypeAddValuePosition::After(_))) {
                             index + 1
@@ -882,9 +873,11 @@ impl Reader {
                     .iter_mut()
                     .find(|l| **l == rename.from.value)
                 else {
-                    return Err(ctx.error_at_ident(
-                        &rename.from,
-                        format!("`{}` is not a label of `{name}`", rename.from.value),
+                    return Err(missing_label(
+                        ctx,
+                        &rename.from.value,
+                        &name,
+                        &enum_type.labels,
                     ));
                 };
                 *label = rename.to.value.clone();
@@ -992,7 +985,7 @@ impl Reader {
                 }
             }
             None if !EXTENSIONS_WITHOUT_TYPES.contains(&name) => {
-                self.unknown_extension = Some((name.to_owned(), schema.to_owned()));
+                self.unknown_extension_schema = Some(schema.to_owned());
             }
             None => {}
         }
@@ -2924,6 +2917,19 @@ enum PendingConstraint {
     ColumnPrimaryKey { column: Ident, name: Option<Ident> },
     ColumnUnique { column: Ident, name: Option<Ident> },
     Table(TableConstraint),
+}
+
+/// A label an `ALTER TYPE` names is not one of the enum's, pointed at where it is written.
+fn missing_label(
+    ctx: &Ctx<'_>,
+    label: &str,
+    name: &QualifiedName,
+    labels: &[String],
+) -> Diagnostic {
+    let quoted = format!("'{}'", label.replace('\'', "''"));
+    let at = ctx.text.rfind(&quoted).unwrap_or(0);
+    ctx.error_at(at, format!("`{label}` is not a label of `{name}`"))
+        .with_help(format!("labels of `{name}` are: {}", labels.join(", ")))
 }
 
 fn identity_of(kind: IdentityKind) -> Identity {
