@@ -12,9 +12,15 @@ pub const HEADER: &str =
 pub fn emit(catalog: &Catalog) -> Result<String, Error> {
     let mut code = String::new();
     code.push_str("/// The tables of the schema, as quoted SQL names.\npub mod tables {\n");
+    let mut names = Vec::new();
     for table in catalog.write_targets() {
         code.push_str(&table_const(table, catalog));
+        names.push(const_name(table, catalog));
     }
+    code.push_str(&format!(
+        "/// Every table, in creation order.\npub const ALL: &[&str] = &[{}];\n",
+        names.join(", ")
+    ));
     code.push_str("}\n");
     format_rust(&code)
 }

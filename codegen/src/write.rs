@@ -41,7 +41,8 @@ pub fn check_file(path: &Path, contents: &str) -> Result<Option<String>, Error> 
     )))
 }
 
-/// The first few lines where `old` and `new` differ, in unified-diff style.
+/// The lines that differ between `old` and `new` (after their common first and last lines),
+/// in unified-diff style, at most a dozen of each.
 fn short_diff(path: &str, old: &str, new: &str) -> String {
     const MAX_LINES: usize = 12;
     let old_lines: Vec<&str> = old.lines().collect();
@@ -51,12 +52,25 @@ fn short_diff(path: &str, old: &str, new: &str) -> String {
         .zip(&new_lines)
         .take_while(|(a, b)| a == b)
         .count();
+    let common_tail = old_lines[first..]
+        .iter()
+        .rev()
+        .zip(new_lines[first..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let removed = &old_lines[first..old_lines.len() - common_tail];
+    let added = &new_lines[first..new_lines.len() - common_tail];
     let mut out = format!("{path} is stale; first difference at line {}:\n", first + 1);
-    for line in old_lines.iter().skip(first).take(MAX_LINES / 2) {
-        out.push_str(&format!("-{line}\n"));
-    }
-    for line in new_lines.iter().skip(first).take(MAX_LINES / 2) {
-        out.push_str(&format!("+{line}\n"));
+    for (sign, lines) in [('-', removed), ('+', added)] {
+        for line in lines.iter().take(MAX_LINES) {
+            out.push_str(&format!("{sign}{line}\n"));
+        }
+        if lines.len() > MAX_LINES {
+            out.push_str(&format!(
+                "{sign}... {} more lines\n",
+                lines.len() - MAX_LINES
+            ));
+        }
     }
     out.push_str("run `writegraph generate` with the same arguments to refresh it");
     out

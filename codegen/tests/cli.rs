@@ -1,0 +1,152 @@
+//! The `writegraph` command: `schema`, `generate` and `check`, run as a user would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn writegraph(args: &[&str]) -> std::io::Result<Output> {
+    Command::new(env!("CARGO_BIN_EXE_writegraph"))
+        .args(args)
+        .current_dir(workspace())
+        .output()
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn scratch_dir(name: &str) -> std::io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("writegraph-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+#[test]
+fn schema_prints_the_example_catalog() -> TestResult {
+    let out = writegraph(&["schema", "--schema", "schema"])?;
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout)?;
+    for expected in [
+        "enum public.order_status (pending, paid, shipped, cancelled)",
+        "table public.order_items",
+        "  order_id     bigint   not null",
+        "  unique uq_order_items (order_id, sku)",
+        "  foreign key order_items_order_id_fkey (order_id) references public.orders (id) on delete cascade on update no action",
+        "table public.team_members",
+        "  primary key (team_id, user_id)",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+    }
+    Ok(())
+}
+
+#[test]
+fn schema_json_has_the_documented_shape() -> TestResult {
+    let out = writegraph(&["schema", "--schema", "schema", "--json"])?;
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let tables = json["tables"].as_array().ok_or("tables is not an array")?;
+    assert_eq!(tables.len(), 11);
+    let products = tables
+        .iter()
+        .find(|t| t["name"] == "products")
+        .ok_or("no products")?;
+    assert_eq!(products["schema"], "public");
+    assert_eq!(products["partition_of"], serde_json::Value::Null);
+    assert_eq!(products["primary_key"], serde_json::json!(["id"]));
+    let category = products["columns"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == "category_id"))
+        .ok_or("no category_id")?;
+    assert_eq!(category["type"], "integer");
+    assert_eq!(category["not_null"], false);
+    assert_eq!(category["identity"], serde_json::Value::Null);
+    let fk = &products["foreign_keys"][0];
+    assert_eq!(fk["ref_table"], "public.categories");
+    assert_eq!(fk["on_delete"], "set null");
+    assert_eq!(json["enums"][0]["name"], "order_status");
+    assert_eq!(json["domains"], serde_json::json!([]));
+    Ok(())
+}
+
+#[test]
+fn bad_schema_exits_2_with_file_line_col() -> TestResult {
+    let dir = scratch_dir("bad")?;
+    let file = dir.join("bad.sql");
+    std::fs::write(
+        &file,
+        "CREATE TABLE a (id int PRIMARY KEY);\nCREATE TABLE b (a_id int REFERENCES c (id));\n",
+    )?;
+    let out = writegraph(&["schema", "--schema", &file.display().to_string()])?;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr)?;
+    assert!(
+        stderr.starts_with(&format!(
+            "{}:2:37: error: column `a_id` of `b` references `c(id)`, but `c` is never created",
+            file.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("help:"), "{stderr}");
+    std::fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
+#[test]
+fn check_fails_with_a_diff_when_the_file_is_stale() -> TestResult {
+    let dir = scratch_dir("check")?;
+    let out_file = dir.join("generated.rs");
+    let out_arg = out_file.display().to_string();
+    let args = [
+        "--schema",
+        "schema",
+        "--graphs",
+        "graphs.toml",
+        "--out",
+        &out_arg,
+    ];
+
+    let generate = writegraph(&[&["generate"][..], &args].concat())?;
+    assert!(
+        generate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generate.stderr)
+    );
+    let fresh = writegraph(&[&["check"][..], &args].concat())?;
+    assert_eq!(
+        fresh.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&fresh.stderr)
+    );
+
+    let text = std::fs::read_to_string(&out_file)?;
+    std::fs::write(
+        &out_file,
+        text.replacen("pub const ORDERS", "pub const ORDRES", 1),
+    )?;
+    let stale = writegraph(&[&["check"][..], &args].concat())?;
+    assert_eq!(stale.status.code(), Some(2));
+    let stderr = String::from_utf8(stale.stderr)?;
+    assert!(stderr.contains("is stale"), "{stderr}");
+    assert!(
+        stderr.contains("-    pub const ORDRES") && stderr.contains("+    pub const ORDERS"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().count() < 8,
+        "the diff shows more than the changed line:\n{stderr}"
+    );
+
+    std::fs::remove_file(&out_file)?;
+    let missing = writegraph(&[&["check"][..], &args].concat())?;
+    assert_eq!(missing.status.code(), Some(2));
+    std::fs::remove_dir_all(dir)?;
+    Ok(())
+}
