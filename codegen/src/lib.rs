@@ -17,7 +17,7 @@
 //!
 //! and include the result in the crate:
 //!
-//! ```ignore
+//! ```text
 //! include!(concat!(env!("OUT_DIR"), "/writegraph.rs"));
 //! ```
 //!
