@@ -983,3 +983,63 @@ mod tests {
         assert!(durable.contains("work_mem = '8MB'"));
     }
 }
+
+/// A [`GenericClient`](crate::GenericClient) that counts the statements sent through it, so
+/// tests can prove how many statements (round trips) a write takes.
+#[derive(Debug)]
+pub struct CountingClient<C> {
+    inner: C,
+    statements: AtomicU64,
+}
+
+impl<C> CountingClient<C> {
+    /// Wraps a client or transaction.
+    pub fn new(inner: C) -> Self {
+        Self {
+            inner,
+            statements: AtomicU64::new(0),
+        }
+    }
+
+    /// Statements sent so far.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::SeqCst)
+    }
+
+    /// Sets the count back to zero.
+    pub fn reset(&self) {
+        self.statements.store(0, Ordering::SeqCst);
+    }
+
+    /// The wrapped client.
+    pub fn inner(&self) -> &C {
+        &self.inner
+    }
+}
+
+impl<C: crate::GenericClient + Send> crate::GenericClient for CountingClient<C> {
+    fn query_typed(
+        &self,
+        sql: &str,
+        params: &[(
+            &(dyn tokio_postgres::types::ToSql + Sync),
+            tokio_postgres::types::Type,
+        )],
+    ) -> impl std::future::Future<Output = Result<Vec<tokio_postgres::Row>, tokio_postgres::Error>> + Send
+    {
+        self.statements.fetch_add(1, Ordering::SeqCst);
+        self.inner.query_typed(sql, params)
+    }
+
+    fn execute_typed(
+        &self,
+        sql: &str,
+        params: &[(
+            &(dyn tokio_postgres::types::ToSql + Sync),
+            tokio_postgres::types::Type,
+        )],
+    ) -> impl std::future::Future<Output = Result<u64, tokio_postgres::Error>> + Send {
+        self.statements.fetch_add(1, Ordering::SeqCst);
+        self.inner.execute_typed(sql, params)
+    }
+}

@@ -1,0 +1,115 @@
+//! The one error type of generated writes.
+
+use tokio_postgres::error::{DbError, SqlState};
+
+/// What a generated write can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The row to update or delete does not exist. Nothing was changed.
+    #[error("no row of `{table}` has this id")]
+    NotFound {
+        /// The table, as `schema.table`.
+        table: &'static str,
+    },
+    /// The input cannot be written as given (a required value is missing, two parts of a
+    /// graph contradict each other, ...). Returned before any SQL is sent.
+    #[error("invalid write: {0}")]
+    Validation(String),
+    /// PostgreSQL (or the connection) reported an error. `tag` names the graph step whose
+    /// table the error is about, when a graph write failed.
+    #[error("{}", describe_db(.tag, .source))]
+    Db {
+        /// The step tag (`graph:has_many:order_items`), when known.
+        tag: Option<&'static str>,
+        /// The error from tokio-postgres.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<tokio_postgres::Error> for Error {
+    fn from(source: tokio_postgres::Error) -> Self {
+        Error::Db { tag: None, source }
+    }
+}
+
+impl Error {
+    /// A database error attributed to a graph step.
+    pub fn db(tag: Option<&'static str>, source: tokio_postgres::Error) -> Self {
+        Error::Db { tag, source }
+    }
+
+    /// The server's error fields, when PostgreSQL reported the error.
+    pub fn db_error(&self) -> Option<&DbError> {
+        match self {
+            Error::Db { source, .. } => source.as_db_error(),
+            _ => None,
+        }
+    }
+
+    /// The SQLSTATE code (`23505` is a unique violation), when PostgreSQL reported one.
+    pub fn sqlstate(&self) -> Option<&SqlState> {
+        match self {
+            Error::Db { source, .. } => source.code(),
+            _ => None,
+        }
+    }
+
+    /// The constraint the error is about (`uq_order_items`), when PostgreSQL names one.
+    pub fn constraint(&self) -> Option<&str> {
+        self.db_error().and_then(DbError::constraint)
+    }
+
+    /// The table the error is about, when PostgreSQL names one.
+    pub fn table(&self) -> Option<&str> {
+        self.db_error().and_then(DbError::table)
+    }
+
+    /// The column the error is about, when PostgreSQL names one.
+    pub fn column(&self) -> Option<&str> {
+        self.db_error().and_then(DbError::column)
+    }
+
+    /// The graph step tag of a database error.
+    pub fn tag(&self) -> Option<&'static str> {
+        match self {
+            Error::Db { tag, .. } => *tag,
+            _ => None,
+        }
+    }
+}
+
+fn describe_db(tag: &Option<&'static str>, source: &tokio_postgres::Error) -> String {
+    let mut text = match source.as_db_error() {
+        Some(db) => {
+            let mut text = format!(
+                "{}: {} (SQLSTATE {}",
+                db.severity(),
+                db.message(),
+                db.code().code()
+            );
+            for (what, value) in [
+                ("table", db.table()),
+                ("column", db.column()),
+                ("constraint", db.constraint()),
+            ] {
+                if let Some(value) = value {
+                    text.push_str(&format!(", {what} {value}"));
+                }
+            }
+            text.push(')');
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!("; {detail}"));
+            }
+            text
+        }
+        None => source.to_string(),
+    };
+    if let Some(tag) = tag {
+        text = format!("step `{tag}` failed: {text}");
+    }
+    text
+}

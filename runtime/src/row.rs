@@ -1,0 +1,19 @@
+//! Rows read back from PostgreSQL.
+
+use tokio_postgres::Row;
+
+/// A type built from a result row. Generated row structs implement it, reading columns by
+/// position in table order.
+pub trait FromRow: Sized {
+    /// Decodes one row.
+    fn from_row(row: &Row) -> Result<Self, tokio_postgres::Error>;
+}
+
+/// A row type with a single-column primary key: how graphs get the id of a row they wrote
+/// without reading its fields.
+pub trait ModelPk {
+    /// The key's Rust type.
+    type Id: Clone + Send + Sync + 'static;
+    /// The row's key.
+    fn pk(&self) -> &Self::Id;
+}

@@ -1,0 +1,117 @@
+//! Rust types for PostgreSQL column types that the generated code uses. Optional crates come
+//! in through this crate's features, so generated code always names `writegraph::types::*`:
+//!
+//! | PostgreSQL | Rust | feature |
+//! |---|---|---|
+//! | `uuid` | [`Uuid`] (uuid) | `uuid` |
+//! | `json`, `jsonb` | [`Json`] (serde_json::Value) | `serde_json` |
+//! | `numeric` | [`Decimal`] (rust_decimal) | `rust_decimal` |
+//! | `date`, `time`, `timestamp`, `timestamptz` | [`Date`], [`Time`], [`Timestamp`], [`Timestamptz`] (chrono, or time when only `time` is on) | `chrono` or `time` |
+//! | `interval` | [`Interval`] | always |
+//! | `inet` | [`Inet`] (std's `IpAddr`) | always |
+
+use std::error::Error as StdError;
+
+use bytes::{Buf, BufMut, BytesMut};
+use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
+
+/// `inet` values.
+pub type Inet = std::net::IpAddr;
+
+#[cfg(feature = "uuid")]
+pub use uuid::Uuid;
+
+/// `json` and `jsonb` values.
+#[cfg(feature = "serde_json")]
+pub type Json = serde_json::Value;
+
+#[cfg(feature = "rust_decimal")]
+pub use rust_decimal::Decimal;
+
+/// `date` values.
+#[cfg(feature = "chrono")]
+pub type Date = chrono::NaiveDate;
+/// `time` values.
+#[cfg(feature = "chrono")]
+pub type Time = chrono::NaiveTime;
+/// `timestamp` values.
+#[cfg(feature = "chrono")]
+pub type Timestamp = chrono::NaiveDateTime;
+/// `timestamptz` values.
+#[cfg(feature = "chrono")]
+pub type Timestamptz = chrono::DateTime<chrono::Utc>;
+
+/// `date` values.
+#[cfg(all(feature = "time", not(feature = "chrono")))]
+pub type Date = time::Date;
+/// `time` values.
+#[cfg(all(feature = "time", not(feature = "chrono")))]
+pub type Time = time::Time;
+/// `timestamp` values.
+#[cfg(all(feature = "time", not(feature = "chrono")))]
+pub type Timestamp = time::PrimitiveDateTime;
+/// `timestamptz` values.
+#[cfg(all(feature = "time", not(feature = "chrono")))]
+pub type Timestamptz = time::OffsetDateTime;
+
+/// A PostgreSQL `interval`: months, days and microseconds are kept apart, as PostgreSQL
+/// keeps them (a month is not a fixed number of days).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Interval {
+    /// Whole months.
+    pub months: i32,
+    /// Whole days.
+    pub days: i32,
+    /// Microseconds.
+    pub microseconds: i64,
+}
+
+impl Interval {
+    /// An interval of months, days and microseconds.
+    pub const fn new(months: i32, days: i32, microseconds: i64) -> Self {
+        Self {
+            months,
+            days,
+            microseconds,
+        }
+    }
+}
+
+impl ToSql for Interval {
+    fn to_sql(
+        &self,
+        _ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        out.put_i64(self.microseconds);
+        out.put_i32(self.days);
+        out.put_i32(self.months);
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::INTERVAL
+    }
+
+    to_sql_checked!();
+}
+
+impl<'a> FromSql<'a> for Interval {
+    fn from_sql(_ty: &Type, mut raw: &'a [u8]) -> Result<Self, Box<dyn StdError + Sync + Send>> {
+        if raw.len() != 16 {
+            return Err(format!("an interval is 16 bytes, got {}", raw.len()).into());
+        }
+        let microseconds = raw.get_i64();
+        let days = raw.get_i32();
+        let months = raw.get_i32();
+        Ok(Self {
+            months,
+            days,
+            microseconds,
+        })
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::INTERVAL
+    }
+}
