@@ -1,6 +1,204 @@
 //! Benchmarks of writegraph's generated writes against hand-written tokio-postgres.
+//!
+//! ```sh
+//! cargo run --release -p writegraph-bench -- insert-many            # markdown table
+//! cargo run --release -p writegraph-bench -- insert-many --json     # one JSON object per line
+//! cargo run --release -p writegraph-bench -- insert-many --quick    # 1 warm-up, 5 timed operations
+//! cargo run --release -p writegraph-bench -- insert-many --sizes 100,1000 --iterations 50
+//! ```
+//!
+//! With `DATABASE_URL` set, the run uses a fresh database (with the example schema) on that
+//! server, whose durability settings are its own; otherwise it starts a throwaway cluster with
+//! PostgreSQL's crash-safety settings on (`fsync`, `synchronous_commit`, `full_page_writes`),
+//! so every commit waits for the disk, as on a real server. The first line says which.
+//!
+//! Each strategy's first operation is checked against the rows it should have written (count,
+//! sums, every row's values); wrong rows abort the run with an error. Then come a few untimed
+//! warm-up operations, then the timed ones: enough for about 2 s per cell (5 to 200), unless
+//! `--iterations` or `--quick` says otherwise. Every operation starts from the same state (for
+//! `insert-many`, a fresh order created outside the timed region); the tables are truncated
+//! outside the timed region before each cell and every 100,000 rows.
+//!
+//! Columns:
+//! - `scenario`, `strategy`: what was run, and how;
+//! - `n`: the size of one operation (rows inserted, for `insert-many`);
+//! - `median ms`, `p90 ms`: median and 90th percentile (nearest rank) wall time of one
+//!   operation, as the client sees it, round trips and commit included;
+//! - `rows/s`: `n` divided by the median;
+//! - `statements/op`: statements one operation sends (measured for writegraph with a counting
+//!   client, declared for hand-written strategies; `BEGIN` and `COMMIT` count);
+//! - `ratio`: median divided by the median of the scenario's reference strategy at the same
+//!   `n` (`binary COPY` for `insert-many`): below 1 is faster than the reference.
+//!
+//! Lines after the table sum the scenario up (for `insert-many`, writegraph against COPY and
+//! per-row inserts, and whether the targets at 10,000 rows are met; a missed target does not
+//! fail the run). With `--json` they and the progress lines go to stderr, the JSON to stdout.
+//!
+//! Scenarios: `insert-many` (N rows into `order_items` for one order, N = 1,000 and 10,000).
 
-fn main() {
-    eprintln!("no benchmark scenarios yet");
-    std::process::exit(2);
+mod harness;
+mod scenarios;
+
+use std::process::ExitCode;
+
+use writegraph::testing::{ClusterOptions, Server, DATABASE_URL};
+use writegraph_example::SCHEMA_SQL;
+
+use crate::harness::{Iterations, Result, Timing};
+
+const USAGE: &str =
+    "usage: writegraph-bench <scenario> [--json] [--quick] [--iterations N] [--sizes N,N,...]";
+
+/// The command line.
+#[derive(Debug)]
+struct Args {
+    scenario: String,
+    json: bool,
+    timing: Timing,
+    sizes: Option<Vec<usize>>,
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!(
+                "error: {message}\n{USAGE}\nscenarios: {}",
+                scenarios::NAMES.join(", ")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the tokio runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(&args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // tokio-postgres says only "db error"; the server's message is in the source.
+            let mut message = error.to_string();
+            let mut source = error.source();
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: &Args) -> Result<()> {
+    let (server, origin) = match std::env::var(DATABASE_URL) {
+        Ok(url) if !url.trim().is_empty() => (Server::from_url(&url)?, "DATABASE_URL"),
+        _ => {
+            eprintln!("starting a throwaway durable PostgreSQL cluster");
+            let options = ClusterOptions {
+                durable: true,
+                ..Default::default()
+            };
+            (Server::start(&options)?, "throwaway durable cluster")
+        }
+    };
+    let database = server.database_with_schema(SCHEMA_SQL).await?;
+    let client = database.connect().await?;
+
+    let settings = client
+        .query_one(
+            "SELECT current_setting('server_version'), current_setting('fsync'), \
+                    current_setting('synchronous_commit')",
+            &[],
+        )
+        .await?;
+    let about = format!(
+        "PostgreSQL {} ({origin}), fsync = {}, synchronous_commit = {}",
+        settings.get::<_, String>(0),
+        settings.get::<_, String>(1),
+        settings.get::<_, String>(2)
+    );
+
+    let report = match args.scenario.as_str() {
+        scenarios::INSERT_MANY => {
+            let sizes = args
+                .sizes
+                .as_deref()
+                .unwrap_or(scenarios::INSERT_MANY_SIZES);
+            scenarios::insert_many(&client, sizes, args.timing).await?
+        }
+        other => {
+            return Err(format!(
+                "unknown scenario `{other}`; scenarios are: {}",
+                scenarios::NAMES.join(", ")
+            )
+            .into())
+        }
+    };
+
+    if args.json {
+        eprintln!("{about}");
+        print!("{}", harness::json_lines(&report));
+        for line in &report.summary {
+            eprintln!("{line}");
+        }
+    } else {
+        println!("{about}\n");
+        print!("{}", harness::markdown(&report));
+    }
+    Ok(())
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut scenario = None;
+    let mut json = false;
+    let mut quick = false;
+    let mut iterations = None;
+    let mut sizes = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--json" => json = true,
+            "--quick" => quick = true,
+            "--iterations" => {
+                let value = args.next().ok_or("`--iterations` needs a number")?;
+                match value.parse::<usize>() {
+                    Ok(count) if count > 0 => iterations = Some(count),
+                    _ => return Err(format!("`--iterations {value}`: expected a number above 0")),
+                }
+            }
+            "--sizes" => {
+                let value = args
+                    .next()
+                    .ok_or("`--sizes` needs a list such as 1000,10000")?;
+                let parsed: Option<Vec<usize>> = value
+                    .split(',')
+                    .map(|size| size.trim().parse().ok().filter(|&n: &usize| n > 0))
+                    .collect();
+                sizes = Some(parsed.ok_or_else(|| {
+                    format!("`--sizes {value}`: expected numbers above 0, separated by commas")
+                })?);
+            }
+            "-h" | "--help" => return Err("help requested".into()),
+            flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`")),
+            name if scenario.is_none() => scenario = Some(name.to_owned()),
+            extra => return Err(format!("unexpected argument `{extra}`")),
+        }
+    }
+    let scenario = scenario.ok_or("name a scenario")?;
+    let mut timing = if quick {
+        Timing::QUICK
+    } else {
+        Timing::DEFAULT
+    };
+    if let Some(count) = iterations {
+        timing.iterations = Iterations::Fixed(count);
+    }
+    Ok(Args {
+        scenario,
+        json,
+        timing,
+        sizes,
+    })
 }

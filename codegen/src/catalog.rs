@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 
+use crate::error::Location;
 use crate::ident;
 
 /// A schema-qualified name, as PostgreSQL stores it (already case-folded, unquoted).
@@ -139,6 +140,9 @@ pub struct Table {
     pub foreign_keys: Vec<ForeignKey>,
     /// `COMMENT ON TABLE` text.
     pub comment: Option<String>,
+    /// Where the table is created, for messages about it.
+    #[serde(skip)]
+    pub location: Option<Location>,
 }
 
 impl Table {
@@ -156,6 +160,7 @@ impl Table {
             uniques: Vec::new(),
             foreign_keys: Vec::new(),
             comment: None,
+            location: None,
         }
     }
 
@@ -198,6 +203,9 @@ pub struct Column {
     pub serial: bool,
     /// `COMMENT ON COLUMN` text.
     pub comment: Option<String>,
+    /// Where the column is defined, for messages about it.
+    #[serde(skip)]
+    pub location: Option<Location>,
 }
 
 impl Column {

@@ -189,6 +189,101 @@ pub fn quote_ident_if_needed(name: &str) -> String {
     }
 }
 
+/// Rust keywords that cannot be field names as they are (`r#` does not work for all of
+/// them, so generated names get a trailing `_` instead).
+const RUST_KEYWORDS: &[&str] = &[
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
+    "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "self", "static", "struct", "super", "trait", "true", "try", "type", "typeof",
+    "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
+/// Words of a SQL name: split at anything that is not a letter or digit, and at
+/// lower-to-upper case changes (`OrderLine` → `order`, `line`).
+fn words(name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut previous_lower = false;
+    for ch in name.chars() {
+        if !ch.is_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            previous_lower = false;
+            continue;
+        }
+        if ch.is_uppercase() && previous_lower && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+        previous_lower = ch.is_lowercase() || ch.is_ascii_digit();
+        current.extend(ch.to_lowercase());
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+/// A Rust field or function name for a SQL name: `snake_case`, keywords suffixed with `_`,
+/// a leading digit prefixed with `_` (`user name` → `user_name`, `type` → `type_`).
+pub fn rust_field_name(name: &str) -> String {
+    let mut out = words(name).join("_");
+    if out.is_empty() {
+        out.push_str("column");
+    }
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    if RUST_KEYWORDS.contains(&out.as_str()) {
+        out.push('_');
+    }
+    out
+}
+
+/// A Rust type or variant name for a SQL name: `UpperCamelCase` (`order_status` →
+/// `OrderStatus`, `"in progress"` → `InProgress`).
+pub fn rust_type_name(name: &str) -> String {
+    let mut out: String = words(name)
+        .iter()
+        .map(|w| {
+            let mut chars = w.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect();
+    if out.is_empty() {
+        out.push_str("Value");
+    }
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, 'V');
+    }
+    if out == "Self" {
+        out.push('_');
+    }
+    out
+}
+
+/// The singular of a table name's last word, for row struct names (`order_items` →
+/// `order_item`, `categories` → `category`, `addresses` → `address`, `status` stays).
+pub fn singular(name: &str) -> String {
+    let lower = name.to_lowercase();
+    let keep = |suffix: &str| lower.ends_with(suffix);
+    if keep("ss") || keep("us") || keep("is") || keep("news") || !keep("s") {
+        return name.to_owned();
+    }
+    let stem_len = if keep("ies") && name.len() > 4 {
+        return format!("{}y", &name[..name.len() - 3]);
+    } else if keep("sses") || keep("xes") || keep("ches") || keep("shes") || keep("zzes") {
+        name.len() - 2
+    } else {
+        name.len() - 1
+    };
+    name[..stem_len].to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,5 +303,29 @@ mod tests {
         assert_eq!(quote_ident_if_needed("user name"), "\"user name\"");
         assert_eq!(quote_ident_if_needed("a\"b"), "\"a\"\"b\"");
         assert_eq!(quote_ident_if_needed("1abc"), "\"1abc\"");
+    }
+
+    #[test]
+    fn rust_names() {
+        assert_eq!(rust_type_name(&singular("order_items")), "OrderItem");
+        assert_eq!(rust_type_name(&singular("categories")), "Category");
+        assert_eq!(
+            rust_type_name(&singular("shipping_addresses")),
+            "ShippingAddress"
+        );
+        assert_eq!(rust_type_name(&singular("status")), "Status");
+        assert_eq!(rust_type_name(&singular("Order")), "Order");
+        assert_eq!(rust_type_name(&singular("order items")), "OrderItem");
+        assert_eq!(rust_type_name(&singular("boxes")), "Box");
+        assert_eq!(rust_type_name("OrderLine"), "OrderLine");
+        assert_eq!(rust_type_name("in progress"), "InProgress");
+        assert_eq!(rust_type_name("3d"), "V3d");
+        assert_eq!(rust_field_name("user name"), "user_name");
+        assert_eq!(rust_field_name("Id"), "id");
+        assert_eq!(rust_field_name("type"), "type_");
+        assert_eq!(rust_field_name("select"), "select");
+        assert_eq!(rust_field_name("self"), "self_");
+        assert_eq!(rust_field_name("a\"b"), "a_b");
+        assert_eq!(rust_field_name("OrderId"), "order_id");
     }
 }

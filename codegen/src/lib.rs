@@ -22,7 +22,7 @@
 //! ```
 //!
 //! The pipeline's stages are its modules, in order: [`config`] → [`ddl`] → [`catalog`] →
-//! `emit` → [`write`]. [`generate`] runs them on in-memory inputs and touches no files.
+//! [`validate`] → [`plan`] → `emit` → [`write`]. [`generate`] runs them on in-memory inputs and touches no files.
 
 pub mod catalog;
 pub mod config;
@@ -30,7 +30,10 @@ pub mod ddl;
 mod emit;
 pub mod error;
 pub mod ident;
+pub mod plan;
 pub mod source;
+pub mod types;
+pub mod validate;
 pub mod write;
 
 use std::path::{Path, PathBuf};
@@ -62,9 +65,15 @@ pub struct Output {
 
 /// Runs the whole pipeline on in-memory inputs.
 pub fn generate(input: &Input) -> Result<Output, Error> {
-    let _config = input.graphs.as_ref().map(config::parse).transpose()?;
+    let config = input
+        .graphs
+        .as_ref()
+        .map(config::parse)
+        .transpose()?
+        .unwrap_or_default();
     let catalog = ddl::read_schema(&input.schema)?;
-    let code = emit::emit(&catalog)?;
+    let model = validate::validate(&catalog, &config, input.graphs.as_ref())?;
+    let code = emit::emit(&model)?;
     Ok(Output { catalog, code })
 }
 

@@ -54,9 +54,12 @@ pub use row::{FromRow, ModelPk};
 pub mod __private {
     pub use bytes::BytesMut;
     pub use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
-    pub use tokio_postgres::Row;
+    pub use tokio_postgres::{Error as PgError, Row};
 
     use std::error::Error as StdError;
+
+    /// One bound parameter: a value and the type it is declared as.
+    pub type Param<'a> = (&'a (dyn ToSql + Sync), Type);
 
     /// Writes an enum label (enums are sent as text and cast in SQL).
     pub fn enum_to_sql(
@@ -83,6 +86,22 @@ pub mod __private {
     /// An enum value is sent as text, and read from a column of the enum type (or text).
     pub fn enum_accepts(ty: &Type, type_name: &str) -> bool {
         matches!(*ty, Type::TEXT | Type::VARCHAR | Type::UNKNOWN) || ty.name() == type_name
+    }
+
+    /// Appends `, "column" = $n::cast` to an UPDATE's SET list and binds the value.
+    pub fn push_assignment<'a>(
+        sql: &mut String,
+        params: &mut Vec<Param<'a>>,
+        column: &str,
+        value: &'a (dyn ToSql + Sync),
+        ty: Type,
+        cast: &str,
+    ) {
+        if !sql.ends_with("SET ") {
+            sql.push_str(", ");
+        }
+        params.push((value, ty));
+        sql.push_str(&format!("{column} = ${}{cast}", params.len()));
     }
 
     /// `Error::Validation` for a required value that was left unset.

@@ -1015,6 +1015,7 @@ impl Reader {
         }
         let mut table = Table::new(name.clone());
         table.partitioned = create.partition_by.is_some();
+        table.location = Some(ctx.error_at_name(&create.name, "").location);
 
         // Parents first: a partition copies its parent's columns; INHERITS merges parents'.
         if let Some(parent) = &create.partition_of {
@@ -1154,6 +1155,7 @@ impl Reader {
             generated: None,
             serial: written.serial,
             comment: None,
+            location: Some(ctx.error_at(offset, "").location),
         };
         if written.serial {
             let sequence = choose_name(&table.name, Some(&name), "seq", |n| {

@@ -1,0 +1,210 @@
+//! SQL column types → Rust types, and how values of each are sent: the tokio-postgres `Type`
+//! a parameter is declared with, and the SQL type a parameter is cast to.
+//!
+//! Enums are sent as text and cast to the enum in SQL, domains as their base type and cast
+//! to the domain, so no statement needs a type OID that only the server knows.
+
+use std::collections::BTreeMap;
+
+use crate::catalog::{BaseType, Catalog, QualifiedName, SqlType};
+use crate::ident;
+
+/// How one column's values cross between Rust and PostgreSQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnType {
+    /// The Rust type of one value, without `Option` (`i64`, `Vec<String>`, `OrderStatus`).
+    pub rust: String,
+    /// The Rust type of a value that may be NULL... is `Option<rust>`; this is the
+    /// tokio-postgres `Type` constant a parameter of one value is declared as (`INT8`).
+    pub param_type: String,
+    /// The tokio-postgres `Type` constant for an array of these values (`INT8_ARRAY`), for
+    /// batch statements that bind one array per column.
+    pub param_array_type: String,
+    /// SQL type a bound parameter is declared as (`bigint`, `text`); arrays append `[]`.
+    pub param_sql: String,
+    /// SQL type the value is cast to before it reaches the column, when the parameter type is
+    /// not already it (enums, domains, mapped types): `"public"."order_status"`.
+    pub cast_to: Option<String>,
+    /// Values can be compared and hashed (to reject duplicate upsert keys before sending).
+    pub hashable: bool,
+    /// For array columns, the element's mapping: batch statements send all rows' elements
+    /// as one flat array plus each row's offset and length, because UNNEST of a
+    /// two-dimensional array would flatten it.
+    pub element: Option<Box<ColumnType>>,
+}
+
+/// Why a column type cannot be mapped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsupportedType {
+    /// The type as `format_type` spells it.
+    pub sql_type: String,
+    /// The name to use as the key in `[types]`.
+    pub key: String,
+}
+
+/// Maps column types of one catalog, with the user's `[types]` overrides (keyed by SQL type
+/// name, as `format_type` spells it without modifiers, or by an unqualified user type name).
+pub struct TypeMapper<'a> {
+    catalog: &'a Catalog,
+    overrides: BTreeMap<String, String>,
+}
+
+struct Scalar {
+    rust: &'static str,
+    param: &'static str,
+    hashable: bool,
+}
+
+/// Built-in types and their Rust types.
+fn builtin(name: &str) -> Option<Scalar> {
+    let s = |rust, param, hashable| {
+        Some(Scalar {
+            rust,
+            param,
+            hashable,
+        })
+    };
+    match name {
+        "boolean" => s("bool", "BOOL", true),
+        "smallint" => s("i16", "INT2", true),
+        "integer" => s("i32", "INT4", true),
+        "bigint" => s("i64", "INT8", true),
+        "real" => s("f32", "FLOAT4", false),
+        "double precision" => s("f64", "FLOAT8", false),
+        "numeric" => s("::writegraph::types::Decimal", "NUMERIC", true),
+        "text" => s("::std::string::String", "TEXT", true),
+        "character varying" => s("::std::string::String", "VARCHAR", true),
+        "character" | "bpchar" => s("::std::string::String", "BPCHAR", true),
+        "name" => s("::std::string::String", "NAME", true),
+        "bytea" => s("::std::vec::Vec<u8>", "BYTEA", true),
+        "uuid" => s("::writegraph::types::Uuid", "UUID", true),
+        "date" => s("::writegraph::types::Date", "DATE", true),
+        "time without time zone" => s("::writegraph::types::Time", "TIME", true),
+        "timestamp without time zone" => s("::writegraph::types::Timestamp", "TIMESTAMP", true),
+        "timestamp with time zone" => s("::writegraph::types::Timestamptz", "TIMESTAMPTZ", true),
+        "interval" => s("::writegraph::types::Interval", "INTERVAL", true),
+        "json" => s("::writegraph::types::Json", "JSON", false),
+        "jsonb" => s("::writegraph::types::Json", "JSONB", false),
+        "inet" => s("::writegraph::types::Inet", "INET", true),
+        "\"char\"" => s("i8", "CHAR", true),
+        "oid" => s("u32", "OID", true),
+        _ => None,
+    }
+}
+
+impl<'a> TypeMapper<'a> {
+    /// A mapper for `catalog` with `[types]` overrides.
+    pub fn new(catalog: &'a Catalog, overrides: BTreeMap<String, String>) -> Self {
+        Self { catalog, overrides }
+    }
+
+    /// The Rust side of a column type.
+    pub fn map(&self, sql_type: &SqlType) -> Result<ColumnType, UnsupportedType> {
+        let element = self.map_element(&sql_type.base)?;
+        if !sql_type.array {
+            return Ok(element);
+        }
+        Ok(ColumnType {
+            rust: format!("::std::vec::Vec<{}>", element.rust),
+            param_type: element.param_array_type.clone(),
+            param_array_type: element.param_array_type.clone(),
+            param_sql: format!("{}[]", element.param_sql),
+            cast_to: element.cast_to.as_ref().map(|c| format!("{c}[]")),
+            hashable: element.hashable,
+            element: Some(Box::new(element)),
+        })
+    }
+
+    fn map_element(&self, base: &BaseType) -> Result<ColumnType, UnsupportedType> {
+        let key = key_of(base);
+        if let Some(rust) = self.overrides.get(&key).or_else(|| match base {
+            BaseType::User(name) => self.overrides.get(&name.name),
+            BaseType::Builtin { .. } => None,
+        }) {
+            return Ok(ColumnType {
+                rust: rust.clone(),
+                param_type: "TEXT".to_owned(),
+                param_array_type: "TEXT_ARRAY".to_owned(),
+                param_sql: "text".to_owned(),
+                cast_to: Some(sql_name(base)),
+                hashable: false,
+                element: None,
+            });
+        }
+        match base {
+            BaseType::Builtin { name, .. } => {
+                let scalar = builtin(name).ok_or_else(|| UnsupportedType {
+                    sql_type: name.clone(),
+                    key: key.clone(),
+                })?;
+                Ok(ColumnType {
+                    rust: scalar.rust.to_owned(),
+                    param_type: scalar.param.to_owned(),
+                    param_array_type: format!("{}_ARRAY", scalar.param),
+                    param_sql: name.clone(),
+                    cast_to: None,
+                    hashable: scalar.hashable,
+                    element: None,
+                })
+            }
+            BaseType::User(name) => {
+                if self.catalog.enum_type(name).is_some() {
+                    return Ok(ColumnType {
+                        rust: enum_rust_name(name),
+                        param_type: "TEXT".to_owned(),
+                        param_array_type: "TEXT_ARRAY".to_owned(),
+                        param_sql: "text".to_owned(),
+                        cast_to: Some(name.to_sql_quoted()),
+                        hashable: true,
+                        element: None,
+                    });
+                }
+                if let Some(domain) = self.catalog.domain(name) {
+                    let base = self.map(&domain.base_type).map_err(|_| UnsupportedType {
+                        sql_type: format!("{} (domain over {})", name.to_sql(), domain.base_type),
+                        key: name.name.clone(),
+                    })?;
+                    if domain.base_type.array {
+                        return Err(UnsupportedType {
+                            sql_type: format!(
+                                "{} (domain over {})",
+                                name.to_sql(),
+                                domain.base_type
+                            ),
+                            key: name.name.clone(),
+                        });
+                    }
+                    return Ok(ColumnType {
+                        cast_to: Some(name.to_sql_quoted()),
+                        ..base
+                    });
+                }
+                Err(UnsupportedType {
+                    sql_type: name.to_sql(),
+                    key,
+                })
+            }
+        }
+    }
+}
+
+/// The Rust name of a generated enum.
+pub fn enum_rust_name(name: &QualifiedName) -> String {
+    ident::rust_type_name(&name.name)
+}
+
+/// The `[types]` key for a type: its `format_type` name, or the user type's name.
+fn key_of(base: &BaseType) -> String {
+    match base {
+        BaseType::Builtin { name, .. } => name.clone(),
+        BaseType::User(name) => name.to_sql(),
+    }
+}
+
+/// The type's name in SQL without modifiers, for casts.
+fn sql_name(base: &BaseType) -> String {
+    match base {
+        BaseType::Builtin { name, .. } => name.clone(),
+        BaseType::User(name) => name.to_sql_quoted(),
+    }
+}
