@@ -22,12 +22,101 @@ pub struct GraphsConfig {
     /// (`citext = "String"`). Values are sent as text and cast to the column's type.
     #[serde(default)]
     pub types: BTreeMap<Spanned<String>, Spanned<String>>,
-    /// `[insert.<Graph>]`: insert graphs.
+    /// `[insert.<Graph>]`: insert graphs, by the name of the generated struct.
     #[serde(default)]
-    pub insert: BTreeMap<Spanned<String>, toml::Table>,
+    pub insert: BTreeMap<Spanned<String>, InsertGraphConfig>,
     /// `[update.<Graph>]`: update graphs.
     #[serde(default)]
     pub update: BTreeMap<Spanned<String>, toml::Table>,
+}
+
+/// `[insert.<Graph>]`: one root row and the rows written with it (seed design §6.1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InsertGraphConfig {
+    /// The table of the root row.
+    pub root: Spanned<String>,
+    /// The root's id comes from this input field (application-generated keys) instead of
+    /// `RETURNING`; an unset field is a validation error.
+    pub root_id_field: Option<Spanned<String>>,
+    /// Parents written before the root, whose id goes into a root column.
+    #[serde(default)]
+    pub belongs_to: Vec<BelongsToConfig>,
+    /// Rows written before the root, unrelated to it.
+    #[serde(default)]
+    pub before_insert: Vec<StepConfig>,
+    /// One child row that references the root.
+    #[serde(default)]
+    pub has_one: Vec<ChildConfig>,
+    /// Child rows that reference the root.
+    #[serde(default)]
+    pub has_many: Vec<ChildConfig>,
+    /// Rows written after the root, optionally given its id.
+    #[serde(default)]
+    pub after_insert: Vec<StepConfig>,
+}
+
+/// `[[insert.<Graph>.belongs_to]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BelongsToConfig {
+    /// Field of the graph struct: `Option<NewParent>`.
+    pub field: Spanned<String>,
+    /// The parent's table.
+    pub table: Spanned<String>,
+    /// The root column that receives the parent's id.
+    pub set_fk: Spanned<String>,
+    /// `insert_returning` (default) or `upsert_returning` (by the parent's conflict key).
+    pub mode: Option<Spanned<String>>,
+    /// The root must get a parent: either the parent or the `set_fk` value must be given.
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// `[[insert.<Graph>.has_one]]` and `[[insert.<Graph>.has_many]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChildConfig {
+    /// Field of the graph struct: `Option<NewChild>` (`NewChild` when `required`), or
+    /// `Vec<NewChild>`.
+    pub field: Spanned<String>,
+    /// The child's table.
+    pub table: Spanned<String>,
+    /// The child column that references the root; may be left out when exactly one foreign
+    /// key of the child points at the root.
+    pub fk: Option<Spanned<String>>,
+    /// Accept an `fk` column that no foreign key in the DDL declares.
+    #[serde(default)]
+    pub fk_unchecked: bool,
+    /// `insert` (default) or `upsert` (by the child's conflict key).
+    pub mode: Option<Spanned<String>>,
+    /// has_one only: the child must be given (`NewChild` instead of `Option<NewChild>`).
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// `[[insert.<Graph>.before_insert]]` and `[[insert.<Graph>.after_insert]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepConfig {
+    /// Field of the graph struct.
+    pub field: Spanned<String>,
+    /// The table written.
+    pub table: Spanned<String>,
+    /// after_insert only: also put the root's id into this column.
+    pub fk: Option<Spanned<String>>,
+    /// Accept an `fk` column that no foreign key in the DDL declares (an audit row's
+    /// `entity_id`, say).
+    #[serde(default)]
+    pub fk_unchecked: bool,
+    /// `insert` (default) or `upsert`.
+    pub mode: Option<Spanned<String>>,
+    /// The field is a `Vec` of rows instead of one optional row.
+    #[serde(default)]
+    pub many: bool,
+    /// The field is one row that must be given (`NewRow`, not `Option<NewRow>`).
+    #[serde(default)]
+    pub required: bool,
 }
 
 /// `[tables.<name>]`.

@@ -14,6 +14,7 @@
 use std::fmt::Write as _;
 
 use crate::error::Error;
+use crate::graph::{Cardinality, GraphModel, StepKind};
 use crate::plan::{self, Param, TableStatements};
 use crate::validate::{ColumnModel, EnumModel, InsertKind, Model, TableModel};
 
@@ -32,6 +33,9 @@ pub fn emit(model: &Model<'_>) -> Result<String, Error> {
         code.push_str(&row_struct(table, &statements));
         code.push_str(&insert_struct(table, &statements));
         code.push_str(&patch_struct(table, &statements));
+    }
+    for graph in &model.graphs {
+        code.push_str(&graph_struct(model, graph));
     }
     code.push_str(&tables_module(model));
     format_rust(&code)
@@ -457,12 +461,12 @@ fn insert_functions(table: &TableModel<'_>, statements: &TableStatements) -> Str
         }}
         {doc_many}pub async fn insert_many(conn: &impl ::writegraph::GenericClient, rows: ::std::vec::Vec<Self>) -> ::writegraph::Result<u64> {{
             if rows.is_empty() {{ return Ok(0); }}
-            let columns = {columns}::from_rows(rows)?;
+            let columns = {columns}::from_rows(rows, &[])?;
             Ok(conn.execute_typed({sql:?}, &columns.params()).await?)
         }}
         {doc_many_returning}pub async fn insert_many_returning(conn: &impl ::writegraph::GenericClient, rows: ::std::vec::Vec<Self>) -> ::writegraph::Result<::std::vec::Vec<{row}>> {{
             if rows.is_empty() {{ return Ok(::std::vec::Vec::new()); }}
-            let columns = {columns}::from_rows(rows)?;
+            let columns = {columns}::from_rows(rows, &[])?;
             let rows = conn.query_typed({sql_returning:?}, &columns.params()).await?;
             Ok(rows.iter().map(<{row} as ::writegraph::FromRow>::from_row).collect::<::std::result::Result<_, _>>()?)
         }}\n",
@@ -486,7 +490,7 @@ fn insert_functions(table: &TableModel<'_>, statements: &TableStatements) -> Str
                 Self::upsert_many(conn, ::std::vec![self]).await
             }}
             {doc_upsert_returning}pub async fn upsert_returning(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<{row}> {{
-                let columns = {columns}::from_rows(::std::vec![self])?;
+                let columns = {columns}::from_rows(::std::vec![self], &[])?;
                 let rows = conn.query_typed({sql_returning:?}, &columns.params()).await?;
                 match rows.first() {{
                     Some(row) => Ok(<{row} as ::writegraph::FromRow>::from_row(row)?),
@@ -496,7 +500,7 @@ fn insert_functions(table: &TableModel<'_>, statements: &TableStatements) -> Str
             {doc_many}pub async fn upsert_many(conn: &impl ::writegraph::GenericClient, rows: ::std::vec::Vec<Self>) -> ::writegraph::Result<u64> {{
                 if rows.is_empty() {{ return Ok(0); }}
                 {duplicate_check}
-                let columns = {columns}::from_rows(rows)?;
+                let columns = {columns}::from_rows(rows, &[])?;
                 Ok(conn.execute_typed({sql:?}, &columns.params()).await?)
             }}\n",
             doc_upsert = doc_sql("Inserts this row, or updates the row with the same conflict key.", &upsert.sql),
@@ -585,7 +589,7 @@ fn columns_struct(table: &TableModel<'_>, statements: &TableStatements) -> Strin
             Param::Value(i) => {
                 let c = &table.columns[i];
                 let ty = match c.insert {
-                    Some(InsertKind::Required) | Some(InsertKind::Injected) => c.ty.rust.clone(),
+                    Some(InsertKind::Required) => c.ty.rust.clone(),
                     _ => format!("::std::option::Option<{}>", c.ty.rust),
                 };
                 (format!("c{i}"), ty, c.ty.param_array_type.clone())
@@ -625,8 +629,10 @@ fn columns_struct(table: &TableModel<'_>, statements: &TableStatements) -> Strin
         /// One vector per statement parameter, for batch statements.
         pub struct {name} {{ {fields} }}
         impl {name} {{
-            /// Splits rows into columns, checking required values.
-            pub fn from_rows(rows: ::std::vec::Vec<New{row}>) -> ::writegraph::Result<Self> {{
+            /// Splits rows into columns, checking required values except those of the
+            /// columns (by index) that a graph step fills.
+            pub fn from_rows(rows: ::std::vec::Vec<New{row}>, filled: &[usize]) -> ::writegraph::Result<Self> {{
+                let _ = filled;
                 let count = rows.len();
                 let mut columns = Self {{ {inits} }};
                 for row in rows {{ {pushes} }}
@@ -652,7 +658,8 @@ fn push_column(i: usize, column: &ColumnModel<'_>, table_name: &str) -> String {
     // The value as `Option<T>` (scalars) with `None` meaning unset or NULL, plus the flag.
     let (value, flag) = match column.insert {
         Some(InsertKind::Required) => (format!("row.{f}"), None),
-        Some(InsertKind::Injected) => (format!("row.{f}.ok_or_else(|| {missing})?"), None),
+        // Checked unless the graph writing this row fills the column.
+        Some(InsertKind::Injected) => (format!("if filled.contains(&{i}) {{ row.{f} }} else {{ Some(row.{f}.ok_or_else(|| {missing})?) }}"), None),
         Some(InsertKind::NullableDefaulted) => (
             format!("row.{f}.flatten()"),
             Some(format!("row.{f}.is_some()")),
@@ -800,6 +807,333 @@ fn patch_struct(table: &TableModel<'_>, statements: &TableStatements) -> String 
         );
     }
     code.push_str("}\n");
+    code
+}
+
+// ----- insert graphs -----
+
+/// `self.x` is set, for a root field of this kind.
+fn is_set(column: &ColumnModel<'_>) -> String {
+    match column.insert {
+        Some(InsertKind::Required) => "true".to_owned(),
+        Some(InsertKind::NullableDefaulted) => {
+            format!("matches!(self.{}, Some(Some(_)))", column.field)
+        }
+        _ => format!("self.{}.is_some()", column.field),
+    }
+}
+
+fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
+    let root = &model.tables[graph.root];
+    let row = &root.rust_name;
+    let name = &graph.name;
+    let statement = plan::graph_statement(model, graph);
+    let inserted: Vec<&ColumnModel<'_>> =
+        root.columns.iter().filter(|c| c.insert.is_some()).collect();
+    let step_type = |i: usize| format!("New{}", model.tables[graph.steps[i].table].rust_name);
+    let field_type = |i: usize| {
+        let ty = step_type(i);
+        match graph.steps[i].cardinality {
+            Cardinality::One => ty,
+            Cardinality::Optional => format!("::std::option::Option<{ty}>"),
+            Cardinality::Many => format!("::std::vec::Vec<{ty}>"),
+        }
+    };
+
+    // The struct: the root's insertable columns, then one field per step.
+    let mut text = format!("Insert graph `{name}`: a row of `{}` and the rows written with it, in one statement.\n\nSteps, in order:", root.table.name);
+    for step in graph.steps.iter().filter(|s| !s.kind.after_root()) {
+        let _ = write!(text, "\n- `{}`: `{}`", step.tag, step.field);
+    }
+    let _ = write!(text, "\n- `{}`", graph.root_tag);
+    for step in graph.steps.iter().filter(|s| s.kind.after_root()) {
+        let _ = write!(text, "\n- `{}`: `{}`", step.tag, step.field);
+    }
+    let mut code = doc(&text);
+    let _ = writeln!(
+        code,
+        "#[derive(Debug, Clone, PartialEq)]\npub struct {name} {{"
+    );
+    for column in &inserted {
+        code.push_str(&doc(&insert_field_doc(column)));
+        let _ = writeln!(code, "pub {}: {},", column.field, insert_type(column));
+    }
+    for (i, step) in graph.steps.iter().enumerate() {
+        let what = match step.kind {
+            StepKind::BelongsTo => format!(
+                "The parent in `{}`, written first; its key goes into `{}`. Leave it unset to keep the column's value (connect by id).",
+                model.tables[step.table].table.name,
+                root.columns[step.sets_root_column.map_or(0, |(c, _)| c)].column.name
+            ),
+            StepKind::BeforeInsert => format!("Rows of `{}` written before the root.", model.tables[step.table].table.name),
+            StepKind::HasOne | StepKind::HasMany => format!(
+                "Rows of `{}`, written after the root; each gets the root's key in `{}`.",
+                model.tables[step.table].table.name,
+                model.tables[step.table].columns[step.takes_root_column.map_or(0, |(c, _)| c)].column.name
+            ),
+            StepKind::AfterInsert => format!("Rows of `{}` written after the root.", model.tables[step.table].table.name),
+        };
+        code.push_str(&doc(&format!("{what}\n\nStep `{}`.", step.tag)));
+        let _ = writeln!(code, "pub {}: {},", step.field, field_type(i));
+    }
+    code.push_str("}\n");
+
+    let _ = writeln!(code, "impl {name} {{");
+    // Constructor: required root columns and required one-row steps.
+    let mut args: Vec<String> = inserted
+        .iter()
+        .filter(|c| c.insert == Some(InsertKind::Required))
+        .map(|c| format!("{}: impl ::std::convert::Into<{}>", c.field, c.ty.rust))
+        .collect();
+    let mut inits: Vec<String> = inserted
+        .iter()
+        .map(|c| match c.insert {
+            Some(InsertKind::Required) => format!("{f}: {f}.into()", f = c.field),
+            _ => format!("{}: None", c.field),
+        })
+        .collect();
+    for (i, step) in graph.steps.iter().enumerate() {
+        match step.cardinality {
+            Cardinality::One => {
+                args.push(format!("{}: {}", step.field, step_type(i)));
+                inits.push(step.field.clone());
+            }
+            Cardinality::Optional => inits.push(format!("{}: None", step.field)),
+            Cardinality::Many => inits.push(format!("{}: ::std::vec::Vec::new()", step.field)),
+        }
+    }
+    code.push_str(&doc("A graph with the root's required values (and required one-row steps); every other part is left unset."));
+    if args.len() > 7 {
+        code.push_str("#[allow(clippy::too_many_arguments)]\n");
+    }
+    let _ = writeln!(
+        code,
+        "pub fn new({}) -> Self {{ Self {{ {} }} }}",
+        args.join(", "),
+        inits.join(", ")
+    );
+    for column in &inserted {
+        code.push_str(&setters(column));
+    }
+    for (i, step) in graph.steps.iter().enumerate() {
+        let f = &step.field;
+        let ty = step_type(i);
+        match step.cardinality {
+            Cardinality::One => {
+                code.push_str(&doc(&format!("Sets `{f}`.")));
+                let _ = writeln!(
+                    code,
+                    "pub fn with_{f}(mut self, v: {ty}) -> Self {{ self.{f} = v; self }}"
+                );
+            }
+            Cardinality::Optional => {
+                code.push_str(&doc(&format!("Sets `{f}`.")));
+                let _ = writeln!(
+                    code,
+                    "pub fn with_{f}(mut self, v: {ty}) -> Self {{ self.{f} = Some(v); self }}"
+                );
+                code.push_str(&doc(&format!("Sets or clears `{f}`.")));
+                let _ = writeln!(code, "pub fn with_{f}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = v; self }}");
+            }
+            Cardinality::Many => {
+                code.push_str(&doc(&format!("Sets `{f}`.")));
+                let _ = writeln!(
+                    code,
+                    "pub fn with_{f}(mut self, v: impl ::std::iter::IntoIterator<Item = {ty}>) -> Self {{ self.{f} = v.into_iter().collect(); self }}"
+                );
+            }
+        }
+    }
+
+    // Validation before any SQL: belongs_to given twice or not at all, the root id.
+    let mut checks = String::new();
+    for step in graph.steps.iter().filter(|s| s.kind == StepKind::BelongsTo) {
+        let Some((column, _)) = step.sets_root_column else {
+            continue;
+        };
+        let column = &root.columns[column];
+        let set = is_set(column);
+        let _ = write!(
+            checks,
+            "if {set} && self.{f}.is_some() {{
+                return Err(::writegraph::Error::Validation({both:?}.into()));
+            }}\n",
+            f = step.field,
+            both = format!(
+                "{name}: `{}` and `{}` are both set; give the parent or its id, not both",
+                step.field, column.field
+            ),
+        );
+        if step.required {
+            let _ = write!(
+                checks,
+                "if !({set}) && self.{f}.is_none() {{
+                    return Err(::writegraph::Error::Validation({neither:?}.into()));
+                }}\n",
+                f = step.field,
+                neither = format!(
+                    "{name}: `{}` is required; set `{}` or `{}`",
+                    step.field, step.field, column.field
+                ),
+            );
+        }
+    }
+    if let Some(id) = graph.root_id_field {
+        let column = &root.columns[id];
+        if column.insert != Some(InsertKind::Required) {
+            let _ = write!(
+                checks,
+                "if !({set}) {{ return Err(::writegraph::Error::Validation({message:?}.into())); }}\n",
+                set = is_set(column),
+                message = format!("{name}: the root id `{}` is not set (root_id_field)", column.field),
+            );
+        }
+    }
+
+    // Columns of each part, in statement order.
+    let root_fields: Vec<String> = inserted
+        .iter()
+        .map(|c| format!("{f}: self.{f}", f = c.field))
+        .collect();
+    let mut parts = String::new();
+    let mut params = String::new();
+    let mut param_count = Vec::new();
+    for (n, (step, part_params)) in statement.parts.iter().enumerate() {
+        let (columns_type, rows, filled): (String, String, Vec<usize>) = match step {
+            None => {
+                let filled = graph
+                    .steps
+                    .iter()
+                    .filter_map(|s| s.sets_root_column.map(|(c, _)| c))
+                    .collect();
+                (
+                    format!("New{row}Columns"),
+                    format!("::std::vec![New{row} {{ {} }}]", root_fields.join(", ")),
+                    filled,
+                )
+            }
+            Some(i) => {
+                let step = &graph.steps[*i];
+                let rows = match step.cardinality {
+                    Cardinality::One => format!("::std::vec![self.{}]", step.field),
+                    Cardinality::Optional => format!("self.{}.into_iter().collect()", step.field),
+                    Cardinality::Many => format!("self.{}", step.field),
+                };
+                let filled = step.takes_root_column.map(|(c, _)| c).into_iter().collect();
+                (
+                    format!("New{}Columns", model.tables[step.table].rust_name),
+                    rows,
+                    filled,
+                )
+            }
+        };
+        let filled: Vec<String> = filled.iter().map(ToString::to_string).collect();
+        let _ = writeln!(
+            parts,
+            "let part{n} = {columns_type}::from_rows({rows}, &[{}])?;",
+            filled.join(", ")
+        );
+        let _ = writeln!(params, "params.extend_from_slice(&part{n}.params());");
+        param_count.push(part_params.len().to_string());
+    }
+
+    // Which step a database error is about, by the table PostgreSQL names.
+    let mut tables_to_tags: Vec<(String, String)> =
+        vec![(root.table.name.name.clone(), graph.root_tag.clone())];
+    for step in &graph.steps {
+        let table = model.tables[step.table].table.name.name.clone();
+        if !tables_to_tags.iter().any(|(t, _)| *t == table) {
+            tables_to_tags.push((table, step.tag.clone()));
+        }
+    }
+    let tag_arms: String = tables_to_tags
+        .iter()
+        .map(|(t, tag)| format!("Some({t:?}) => Some({tag:?}),"))
+        .collect();
+
+    let root_columns = root.columns.len();
+    let mut step_reports = Vec::new();
+    for (i, step) in graph
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.kind.after_root())
+    {
+        step_reports.push(format!(
+            "::writegraph::WriteStepReport {{ tag: {:?}, affected: count(row, {})? }}",
+            step.tag,
+            root_columns + i
+        ));
+    }
+    step_reports.push(format!(
+        "::writegraph::WriteStepReport {{ tag: {:?}, affected: 1 }}",
+        graph.root_tag
+    ));
+    for (i, step) in graph
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.kind.after_root())
+    {
+        step_reports.push(format!(
+            "::writegraph::WriteStepReport {{ tag: {:?}, affected: count(row, {})? }}",
+            step.tag,
+            root_columns + i
+        ));
+    }
+
+    let _ = write!(
+        code,
+        "{sql_doc}pub const SQL: &'static str = {sql:?};
+        /// The step a database error is about, from the table PostgreSQL names.
+        fn step_of(error: &::writegraph::__private::PgError) -> ::std::option::Option<&'static str> {{
+            match error.as_db_error().and_then(|e| e.table()) {{ {tag_arms} _ => None }}
+        }}
+        /// Checks the graph, then writes it in one statement.
+        async fn write(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<::writegraph::WriteReport<{row}>> {{
+            {checks}
+            {parts}
+            let mut params: ::std::vec::Vec<::writegraph::__private::Param<'_>> = ::std::vec::Vec::with_capacity({total});
+            {params}
+            let rows = conn.query_typed(Self::SQL, &params).await.map_err(|e| ::writegraph::Error::db(Self::step_of(&e), e))?;
+            let row = rows.first().ok_or_else(|| ::writegraph::Error::Validation(\"the graph statement returned no row\".into()))?;
+            let count = |row: &::writegraph::__private::Row, index: usize| -> ::writegraph::Result<u64> {{
+                let n: i64 = row.try_get(index)?;
+                Ok(u64::try_from(n).unwrap_or_default())
+            }};
+            let steps = ::std::vec![{step_reports}];
+            Ok(::writegraph::WriteReport::from_steps(steps, Some(<{row} as ::writegraph::FromRow>::from_row(row)?)))
+        }}
+        {doc_insert}pub async fn insert_graph(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<u64> {{
+            Ok(self.write(conn).await?.affected)
+        }}
+        {doc_report}pub async fn insert_graph_report(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<::writegraph::WriteReport<()>> {{
+            let report = self.write(conn).await?;
+            Ok(::writegraph::WriteReport {{ affected: report.affected, steps: report.steps, root: None }})
+        }}
+        {doc_returning}pub async fn insert_graph_returning(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<{row}> {{
+            self.write(conn).await?.root.ok_or_else(|| ::writegraph::Error::Validation(\"the graph statement returned no root\".into()))
+        }}
+        {doc_report_returning}pub async fn insert_graph_report_returning(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<::writegraph::WriteReport<{row}>> {{
+            self.write(conn).await
+        }}
+        {doc_atomic}pub async fn insert_graph_atomic(self, client: &mut ::writegraph::__private::Client) -> ::writegraph::Result<{row}> {{
+            let tx = client.transaction().await?;
+            let row = self.insert_graph_returning(&tx).await?;
+            tx.commit().await?;
+            Ok(row)
+        }}
+        }}\n",
+        sql_doc = doc_sql("The graph's statement: every step as a data-modifying CTE, one round trip.", &statement.sql),
+        sql = statement.sql,
+        total = param_count.join(" + "),
+        step_reports = step_reports.join(", "),
+        doc_insert = doc("Writes the graph in one statement (atomic on its own) and returns the rows affected by all steps."),
+        doc_report = doc("Writes the graph and reports the rows each step affected, by tag."),
+        doc_returning = doc("Writes the graph and returns the root row as stored."),
+        doc_report_returning = doc("Writes the graph and returns the per-step report with the root row."),
+        doc_atomic = doc("Writes the graph in a transaction of its own on `client`, and commits."),
+    );
     code
 }
 

@@ -29,6 +29,7 @@ pub mod config;
 pub mod ddl;
 mod emit;
 pub mod error;
+pub mod graph;
 pub mod ident;
 pub mod plan;
 pub mod source;
@@ -75,6 +76,23 @@ pub fn generate(input: &Input) -> Result<Output, Error> {
     let model = validate::validate(&catalog, &config, input.graphs.as_ref())?;
     let code = emit::emit(&model)?;
     Ok(Output { catalog, code })
+}
+
+/// The SQL statement of every insert graph, by graph name, for `writegraph explain`.
+pub fn explain(input: &Input) -> Result<Vec<(String, String)>, Error> {
+    let config = input
+        .graphs
+        .as_ref()
+        .map(config::parse)
+        .transpose()?
+        .unwrap_or_default();
+    let catalog = ddl::read_schema(&input.schema)?;
+    let model = validate::validate(&catalog, &config, input.graphs.as_ref())?;
+    Ok(model
+        .graphs
+        .iter()
+        .map(|g| (g.name.clone(), plan::graph_statement(&model, g).sql))
+        .collect())
 }
 
 /// Configures and runs the generator from files, for `build.rs`, the CLI and tests.

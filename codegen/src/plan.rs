@@ -4,8 +4,12 @@
 //! Parameters are described by [`Param`], in `$n` order, so the emitter binds exactly what
 //! the statement expects. Every identifier is quoted; every value is a parameter.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::graph::{GraphModel, StepKind};
 use crate::ident::quote_ident;
-use crate::validate::{ColumnModel, Conflict, InsertKind, TableModel};
+use crate::validate::{ColumnModel, Conflict, InsertKind, Model, TableModel};
 
 /// What one `$n` parameter of a statement carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,15 +64,7 @@ pub struct TableStatements {
 pub fn table_statements(model: &TableModel<'_>) -> TableStatements {
     let table = model.table.name.to_sql_quoted();
     let returning = format!(" RETURNING {}", column_list(model.columns.iter()));
-    let inserted: Vec<usize> = model
-        .columns
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.insert.is_some())
-        .map(|(i, _)| i)
-        .collect();
-
-    let insert_many = insert_unnest(model, &table, &inserted);
+    let insert_many = insert_rows(model, &table, &RowsSource::default());
     let with = |s: &Statement, suffix: &str| Statement {
         sql: format!("{}{suffix}", s.sql),
         params: s.params.clone(),
@@ -125,6 +121,28 @@ fn column_list<'a>(columns: impl Iterator<Item = &'a ColumnModel<'a>>) -> String
         .join(", ")
 }
 
+/// Where the rows of an insert come from, beyond their own arrays: graph steps number their
+/// parameters after the steps before them, join the root, and take some columns from it.
+#[derive(Debug, Default)]
+struct RowsSource {
+    /// Parameters before this statement's (`$first_param + 1` is its first).
+    first_param: usize,
+    /// Column index → what the column gets instead of the row's value.
+    overrides: BTreeMap<usize, ColumnSource>,
+    /// Tables joined before the rows (`root, `).
+    join: String,
+}
+
+/// A column's value in a graph step, in place of the row's own.
+#[derive(Debug, Clone)]
+enum ColumnSource {
+    /// Always this expression (a child's reference to the root: `root."id"`).
+    Expression(String),
+    /// The row's value when given, else this expression (a root column a parent fills:
+    /// `(SELECT "id" FROM s0)`).
+    Fallback(String),
+}
+
 /// Many rows in one statement, one array per column, rows kept in input order:
 ///
 /// ```sql
@@ -136,50 +154,65 @@ fn column_list<'a>(columns: impl Iterator<Item = &'a ColumnModel<'a>>) -> String
 /// An array column travels as all rows' elements in one array plus each row's start and
 /// length, and each row takes its slice (`$3[u.s2 + 1 : u.s2 + u.l2]`): UNNEST would
 /// flatten an array of arrays.
-fn insert_unnest(model: &TableModel<'_>, table: &str, inserted: &[usize]) -> Statement {
+fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSource) -> Statement {
+    let inserted: Vec<usize> = model
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.insert.is_some())
+        .map(|(i, _)| i)
+        .collect();
     let mut params = Vec::new();
     let mut unnest = Vec::new();
     let mut aliases = Vec::new();
     let mut values = Vec::new();
-    for &i in inserted {
+    let number = |params: &Vec<Param>| params.len() + source.first_param;
+    for &i in &inserted {
         let column = &model.columns[i];
         let flag = (column.insert == Some(InsertKind::NullableDefaulted)).then(|| {
             params.push(Param::Flag(i));
-            unnest.push(format!("${}::boolean[]", params.len()));
+            unnest.push(format!("${}::boolean[]", number(&params)));
             aliases.push(format!("f{i}"));
             format!("u.f{i}")
         });
         let value = match &column.ty.element {
             None => {
                 params.push(Param::Value(i));
-                unnest.push(format!("${}::{}[]", params.len(), column.ty.param_sql));
+                unnest.push(format!("${}::{}[]", number(&params), column.ty.param_sql));
                 aliases.push(format!("c{i}"));
                 format!("u.c{i}")
             }
             Some(element) => {
                 params.push(Param::Elements(i));
-                let elements = format!("${}::{}[]", params.len(), element.param_sql);
+                let elements = format!("${}::{}[]", number(&params), element.param_sql);
                 params.push(Param::Starts(i));
-                unnest.push(format!("${}::integer[]", params.len()));
+                unnest.push(format!("${}::integer[]", number(&params)));
                 params.push(Param::Lengths(i));
-                unnest.push(format!("${}::integer[]", params.len()));
+                unnest.push(format!("${}::integer[]", number(&params)));
                 aliases.push(format!("s{i}"));
                 aliases.push(format!("l{i}"));
                 format!("CASE WHEN u.l{i} IS NULL THEN NULL ELSE ({elements})[u.s{i} + 1 : u.s{i} + u.l{i}] END")
             }
         };
-        values.push(with_default(
-            column,
-            cast(value, column.ty.cast_to.as_deref()),
-            flag,
-        ));
+        let value = cast(value, column.ty.cast_to.as_deref());
+        values.push(match source.overrides.get(&i) {
+            Some(ColumnSource::Expression(expression)) => expression.clone(),
+            Some(ColumnSource::Fallback(fallback)) => match (column.insert, &column.default_sql) {
+                (Some(InsertKind::Defaulted), Some(default)) => {
+                    format!("COALESCE({value}, {fallback}, {default})")
+                }
+                _ => format!("COALESCE({value}, {fallback})"),
+            },
+            None => with_default(column, value, flag),
+        });
     }
     aliases.push("ord".to_owned());
     Statement {
         sql: format!(
-            "INSERT INTO {table} ({}) SELECT {} FROM UNNEST({}) WITH ORDINALITY AS u({}) ORDER BY u.ord",
+            "INSERT INTO {table} ({}) SELECT {} FROM {}UNNEST({}) WITH ORDINALITY AS u({}) ORDER BY u.ord",
             column_list(inserted.iter().map(|&i| &model.columns[i])),
             values.join(", "),
+            source.join,
             unnest.join(", "),
             aliases.join(", ")
         ),
@@ -234,4 +267,128 @@ fn on_conflict(model: &TableModel<'_>, conflict: &Conflict) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(" ON CONFLICT {target} DO UPDATE SET {sets}")
+}
+
+/// The one statement of an insert graph, and the parameters of each part in order: first
+/// each step before the root, then the root, then each step after it.
+#[derive(Debug, Clone)]
+pub struct GraphStatement {
+    /// SQL text.
+    pub sql: String,
+    /// `(step index, parameters)` in `$n` order; `None` is the root.
+    pub parts: Vec<(Option<usize>, Vec<Param>)>,
+}
+
+/// A whole insert graph as one statement of data-modifying CTEs (see SQL-SHAPES): parents,
+/// unrelated rows, the root, children and after-steps, each inserting the rows its
+/// parameters carry. An absent optional part binds empty arrays and inserts nothing, so the
+/// text never changes and one statement is atomic on its own.
+///
+/// ```sql
+/// WITH s0 AS (INSERT INTO "categories" (...) SELECT ... ON CONFLICT ("name") DO UPDATE SET ... RETURNING "id"),
+///      root AS (INSERT INTO "products" (..., "category_id") SELECT ..., COALESCE(u.c3, (SELECT "id" FROM s0)) ... RETURNING ...),
+///      s1 AS (INSERT INTO "product_tags" ("product_id", ...) SELECT root."id", ... FROM root, UNNEST(...) ... RETURNING 1)
+/// SELECT root."id", ..., (SELECT count(*) FROM s0), (SELECT count(*) FROM s1) FROM root
+/// ```
+pub fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphStatement {
+    let root_model = &model.tables[graph.root];
+    let mut ctes = Vec::new();
+    let mut parts = Vec::new();
+    let mut first_param = 0;
+    let mut root_overrides = BTreeMap::new();
+
+    let step_cte = |index: usize,
+                    ctes: &mut Vec<String>,
+                    parts: &mut Vec<(Option<usize>, Vec<Param>)>,
+                    first_param: &mut usize| {
+        let step = &graph.steps[index];
+        let table = &model.tables[step.table];
+        let mut source = RowsSource {
+            first_param: *first_param,
+            ..RowsSource::default()
+        };
+        if step.kind.after_root() {
+            source.join = "root, ".to_owned();
+            if let Some((column, root_column)) = step.takes_root_column {
+                let root_key = format!(
+                    "root.{}",
+                    quote_ident(&root_model.columns[root_column].column.name)
+                );
+                source
+                    .overrides
+                    .insert(column, ColumnSource::Expression(root_key));
+            }
+        }
+        let mut statement = insert_rows(table, &table.table.name.to_sql_quoted(), &source);
+        if step.upsert {
+            if let Some(conflict) = &table.conflict {
+                statement.sql.push_str(&on_conflict(table, conflict));
+            }
+        }
+        match step.sets_root_column {
+            Some((_, key)) => {
+                let _ = write!(
+                    statement.sql,
+                    " RETURNING {}",
+                    quote_ident(&table.columns[key].column.name)
+                );
+            }
+            None => statement.sql.push_str(" RETURNING 1"),
+        }
+        *first_param += statement.params.len();
+        ctes.push(format!("s{index} AS ({})", statement.sql));
+        parts.push((Some(index), statement.params));
+    };
+
+    for (index, step) in graph
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.kind.after_root())
+    {
+        step_cte(index, &mut ctes, &mut parts, &mut first_param);
+        if let (StepKind::BelongsTo, Some((root_column, key))) = (step.kind, step.sets_root_column)
+        {
+            let key_name = quote_ident(&model.tables[step.table].columns[key].column.name);
+            root_overrides.insert(
+                root_column,
+                ColumnSource::Fallback(format!("(SELECT {key_name} FROM s{index})")),
+            );
+        }
+    }
+    let root_source = RowsSource {
+        first_param,
+        overrides: root_overrides,
+        join: String::new(),
+    };
+    let mut root = insert_rows(
+        root_model,
+        &root_model.table.name.to_sql_quoted(),
+        &root_source,
+    );
+    let root_columns = column_list(root_model.columns.iter());
+    let _ = write!(root.sql, " RETURNING {root_columns}");
+    first_param += root.params.len();
+    ctes.push(format!("root AS ({})", root.sql));
+    parts.push((None, root.params));
+    for index in (0..graph.steps.len()).filter(|&i| graph.steps[i].kind.after_root()) {
+        step_cte(index, &mut ctes, &mut parts, &mut first_param);
+    }
+
+    let selected_root = root_model
+        .columns
+        .iter()
+        .map(|c| format!("root.{}", quote_ident(&c.column.name)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let counts: String = (0..graph.steps.len())
+        .map(|i| format!(", (SELECT count(*) FROM s{i})"))
+        .collect();
+    GraphStatement {
+        sql: format!(
+            "WITH {} SELECT {selected_root}{counts} FROM root",
+            ctes.join(", ")
+        ),
+        parts,
+    }
 }

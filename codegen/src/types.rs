@@ -141,7 +141,12 @@ impl<'a> TypeMapper<'a> {
                     rust: scalar.rust.to_owned(),
                     param_type: scalar.param.to_owned(),
                     param_array_type: format!("{}_ARRAY", scalar.param),
-                    param_sql: name.clone(),
+                    // A bare `character` is `character(1)` in a cast and would cut values to one letter.
+                    param_sql: if name == "character" {
+                        "bpchar".to_owned()
+                    } else {
+                        name.clone()
+                    },
                     cast_to: None,
                     hashable: scalar.hashable,
                     element: None,

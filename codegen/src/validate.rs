@@ -21,6 +21,8 @@ pub struct Model<'a> {
     pub tables: Vec<TableModel<'a>>,
     /// Enum types used by those tables, in creation order.
     pub enums: Vec<EnumModel>,
+    /// Insert graphs, in `graphs.toml` order of names.
+    pub graphs: Vec<crate::graph::GraphModel>,
 }
 
 /// A generated enum.
@@ -132,11 +134,19 @@ pub fn validate<'a>(
         }
     }
 
+    let injected = crate::graph::injected_columns(catalog, config);
     let mut tables = Vec::new();
     let mut used_names: BTreeMap<String, QualifiedName> = BTreeMap::new();
     for table in catalog.write_targets() {
         let table_config = table_configs.get(&table.name);
-        match table_model(catalog, table, table_config.map(|(_, c)| *c), &mapper, file) {
+        match table_model(
+            catalog,
+            table,
+            table_config.map(|(_, c)| *c),
+            &mapper,
+            file,
+            &injected,
+        ) {
             Ok(model) => {
                 for name in [
                     model.rust_name.clone(),
@@ -191,7 +201,24 @@ pub fn validate<'a>(
     }
 
     if errors.is_empty() {
-        Ok(Model { tables, enums })
+        let taken: BTreeSet<String> = used_names.keys().cloned().collect();
+        match crate::graph::validate_insert_graphs(catalog, config, &tables, file, &taken) {
+            Ok(graphs) => {
+                return Ok(Model {
+                    tables,
+                    enums,
+                    graphs,
+                })
+            }
+            Err(mut found) => errors.append(&mut found),
+        }
+    }
+    if errors.is_empty() {
+        Ok(Model {
+            tables,
+            enums,
+            graphs: Vec::new(),
+        })
     } else if errors.len() == 1 {
         Err(Error::Config(ConfigError::from(errors.remove(0))))
     } else {
@@ -277,6 +304,7 @@ fn table_model<'a>(
     table_config: Option<&TableConfig>,
     mapper: &TypeMapper<'_>,
     file: &SourceFile,
+    injected: &BTreeSet<(QualifiedName, String)>,
 ) -> Result<TableModel<'a>, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let rust_name = match table_config.and_then(|c| c.rust_name.as_ref()) {
@@ -333,9 +361,11 @@ fn table_model<'a>(
                 .clone()
                 .or_else(|| domain.and_then(|d| d.default.clone()))
         };
+        let filled_by_graph = injected.contains(&(table.name.clone(), column.name.clone()));
         let insert = column
             .insertable()
             .then(|| match (not_null, default_sql.is_some()) {
+                (true, false) if filled_by_graph => InsertKind::Injected,
                 (true, false) => InsertKind::Required,
                 (true, true) => InsertKind::Defaulted,
                 (false, false) => InsertKind::Nullable,

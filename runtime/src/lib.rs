@@ -54,7 +54,7 @@ pub use row::{FromRow, ModelPk};
 pub mod __private {
     pub use bytes::BytesMut;
     pub use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
-    pub use tokio_postgres::{Error as PgError, Row};
+    pub use tokio_postgres::{Client, Error as PgError, Row};
 
     use std::error::Error as StdError;
 

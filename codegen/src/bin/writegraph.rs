@@ -33,6 +33,13 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Print the SQL statement of every graph (or of the graphs named).
+    Explain {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Graph names; all graphs when none is given.
+        graph: Vec<String>,
+    },
     /// Print the catalog the schema reader built.
     Schema {
         /// A .sql file or a migrations folder.
@@ -91,6 +98,28 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 Ok(ExitCode::from(BAD_INPUT))
             }
         },
+        Command::Explain { inputs, graph } => {
+            let statements = writegraph_codegen::explain(&inputs.builder().load()?)?;
+            let unknown: Vec<&String> = graph
+                .iter()
+                .filter(|g| !statements.iter().any(|(n, _)| n == *g))
+                .collect();
+            if !unknown.is_empty() {
+                let names: Vec<&str> = statements.iter().map(|(n, _)| n.as_str()).collect();
+                eprintln!(
+                    "error: no graph named {unknown:?}; graphs are: {}",
+                    names.join(", ")
+                );
+                return Ok(ExitCode::from(BAD_INPUT));
+            }
+            for (name, sql) in statements
+                .iter()
+                .filter(|(n, _)| graph.is_empty() || graph.contains(n))
+            {
+                println!("-- {name}\n{}\n", pretty_sql(sql));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema { schema, json } => {
             let catalog = Builder::new().schema(&schema).generate()?.catalog;
             if json {
@@ -105,4 +134,20 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Puts each CTE of a graph statement on its own line, for reading.
+fn pretty_sql(sql: &str) -> String {
+    let mut out = sql
+        .replacen("WITH ", "WITH\n  ", 1)
+        .replace(", root AS (", ",\n  root AS (");
+    out = out
+        .replace(" FROM root ", "\n  FROM root ")
+        .replace(" SELECT root.", "\nSELECT root.");
+    let mut step = 0;
+    while out.contains(&format!(", s{step} AS (")) {
+        out = out.replace(&format!(", s{step} AS ("), &format!(",\n  s{step} AS ("));
+        step += 1;
+    }
+    out
 }

@@ -1,0 +1,706 @@
+//! Validation of the write graphs in `graphs.toml` (part of the validate stage): each graph
+//! is resolved against the catalog into a [`GraphModel`], a root and an ordered list of
+//! steps, each of which knows how it links to the root. Every mistake is reported at its
+//! `graphs.toml` line and column with the fix.
+
+use std::collections::BTreeSet;
+
+use toml::Spanned;
+
+use crate::catalog::{Catalog, ForeignKey, QualifiedName};
+use crate::config::{self, GraphsConfig, InsertGraphConfig};
+use crate::error::Diagnostic;
+use crate::ident;
+use crate::source::SourceFile;
+use crate::validate::{resolve_table, InsertKind, TableModel};
+
+/// An insert graph.
+#[derive(Debug, Clone)]
+pub struct GraphModel {
+    /// The generated struct's name (`NewProductGraph`).
+    pub name: String,
+    /// Index of the root table in `Model::tables`.
+    pub root: usize,
+    /// Index (in the root's columns) of the field the root id comes from, when the
+    /// application supplies it.
+    pub root_id_field: Option<usize>,
+    /// Steps in execution order: belongs_to, before_insert, (the root), has_one/has_many,
+    /// after_insert; each group in declaration order.
+    pub steps: Vec<GraphStep>,
+    /// Tag of the root step (`graph:root:products`).
+    pub root_tag: String,
+}
+
+/// What a step is, relative to the root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    /// A parent written first; its id goes into a root column.
+    BelongsTo,
+    /// An unrelated row written before the root.
+    BeforeInsert,
+    /// One child referencing the root.
+    HasOne,
+    /// Child rows referencing the root.
+    HasMany,
+    /// Rows written after the root, optionally given its id.
+    AfterInsert,
+}
+
+impl StepKind {
+    /// The word in tags and `graphs.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::BelongsTo => "belongs_to",
+            StepKind::BeforeInsert => "before_insert",
+            StepKind::HasOne => "has_one",
+            StepKind::HasMany => "has_many",
+            StepKind::AfterInsert => "after_insert",
+        }
+    }
+
+    /// The step runs after the root and may reference it.
+    pub fn after_root(self) -> bool {
+        matches!(
+            self,
+            StepKind::HasOne | StepKind::HasMany | StepKind::AfterInsert
+        )
+    }
+}
+
+/// How many rows a step's field holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cardinality {
+    /// `NewRow`: exactly one.
+    One,
+    /// `Option<NewRow>`.
+    Optional,
+    /// `Vec<NewRow>`.
+    Many,
+}
+
+/// One step of a graph.
+#[derive(Debug, Clone)]
+pub struct GraphStep {
+    /// What the step is.
+    pub kind: StepKind,
+    /// Rust field of the graph struct.
+    pub field: String,
+    /// Index of the step's table in `Model::tables`.
+    pub table: usize,
+    /// Upsert by the table's conflict key instead of a plain insert.
+    pub upsert: bool,
+    /// How many rows the field holds.
+    pub cardinality: Cardinality,
+    /// belongs_to: the parent must be given unless the root's column is.
+    pub required: bool,
+    /// belongs_to: index of the root column that receives the parent's key, and index of the
+    /// parent's key column.
+    pub sets_root_column: Option<(usize, usize)>,
+    /// Steps after the root: index of the step's column that receives the root's key, and
+    /// index of the root column it copies.
+    pub takes_root_column: Option<(usize, usize)>,
+    /// Stable tag, unique within the graph (`graph:has_many:order_items`).
+    pub tag: String,
+}
+
+/// The columns graphs fill, as (table, column): insert structs hold them as `Option` so that
+/// callers never invent a value a graph replaces. Best effort: names that do not resolve are
+/// reported by [`validate_insert_graphs`].
+pub fn injected_columns(
+    catalog: &Catalog,
+    config: &GraphsConfig,
+) -> BTreeSet<(QualifiedName, String)> {
+    let mut injected = BTreeSet::new();
+    for graph in config.insert.values() {
+        let Ok(root) = resolve_table(catalog, graph.root.get_ref()) else {
+            continue;
+        };
+        for edge in &graph.belongs_to {
+            injected.insert((root.name.clone(), edge.set_fk.get_ref().clone()));
+        }
+        let children = graph
+            .has_one
+            .iter()
+            .chain(&graph.has_many)
+            .map(|c| (&c.table, &c.fk));
+        let after = graph.after_insert.iter().map(|c| (&c.table, &c.fk));
+        for (table, fk) in children.chain(after) {
+            let Ok(child) = resolve_table(catalog, table.get_ref()) else {
+                continue;
+            };
+            match fk {
+                Some(fk) => {
+                    injected.insert((child.name.clone(), fk.get_ref().clone()));
+                }
+                None => {
+                    let links: Vec<&ForeignKey> = child
+                        .foreign_keys
+                        .iter()
+                        .filter(|f| f.ref_table == root.name && f.columns.len() == 1)
+                        .collect();
+                    if let [one] = links.as_slice() {
+                        injected.insert((child.name.clone(), one.columns[0].clone()));
+                    }
+                }
+            }
+        }
+    }
+    injected
+}
+
+/// Resolves and checks every insert graph.
+pub fn validate_insert_graphs(
+    catalog: &Catalog,
+    config: &GraphsConfig,
+    tables: &[TableModel<'_>],
+    file: &SourceFile,
+    taken_names: &BTreeSet<String>,
+) -> Result<Vec<GraphModel>, Vec<Diagnostic>> {
+    let mut graphs = Vec::new();
+    let mut errors = Vec::new();
+    for (name, graph) in &config.insert {
+        match insert_graph(catalog, name, graph, tables, file, taken_names) {
+            Ok(model) => graphs.push(model),
+            Err(mut found) => errors.append(&mut found),
+        }
+    }
+    if errors.is_empty() {
+        Ok(graphs)
+    } else {
+        Err(errors)
+    }
+}
+
+fn table_index(
+    catalog: &Catalog,
+    tables: &[TableModel<'_>],
+    name: &Spanned<String>,
+    file: &SourceFile,
+) -> Result<usize, Diagnostic> {
+    let table = resolve_table(catalog, name.get_ref()).map_err(|help| {
+        config::error_at(file, name, format!("unknown table `{}`", name.get_ref())).with_help(help)
+    })?;
+    tables
+        .iter()
+        .position(|t| t.table.name == table.name)
+        .ok_or_else(|| {
+            config::error_at(
+                file,
+                name,
+                format!("table `{}` cannot be written", table.name),
+            )
+        })
+}
+
+fn column_index(
+    tables: &[TableModel<'_>],
+    table: usize,
+    name: &Spanned<String>,
+    file: &SourceFile,
+) -> Result<usize, Diagnostic> {
+    let model = &tables[table];
+    model
+        .columns
+        .iter()
+        .position(|c| c.column.name == *name.get_ref())
+        .ok_or_else(|| {
+            config::error_at(
+                file,
+                name,
+                format!(
+                    "unknown column `{}` in table `{}`",
+                    name.get_ref(),
+                    model.table.name
+                ),
+            )
+            .with_help(format!(
+                "columns are: {}",
+                model
+                    .columns
+                    .iter()
+                    .map(|c| c.column.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
+/// `insert` or `upsert` (`upsert_returning` for belongs_to), checked against the table.
+fn upsert_mode(
+    mode: Option<&Spanned<String>>,
+    allowed: [&str; 2],
+    tables: &[TableModel<'_>],
+    table: usize,
+    file: &SourceFile,
+) -> Result<bool, Diagnostic> {
+    let Some(mode) = mode else { return Ok(false) };
+    let upsert = if mode.get_ref() == allowed[0] {
+        false
+    } else if mode.get_ref() == allowed[1] {
+        true
+    } else {
+        return Err(
+            config::error_at(file, mode, format!("unknown mode `{}`", mode.get_ref()))
+                .with_help(format!("use `{}` or `{}`", allowed[0], allowed[1])),
+        );
+    };
+    if upsert && tables[table].conflict.is_none() {
+        return Err(config::error_at(
+            file,
+            mode,
+            format!(
+                "table `{}` has no conflict key to upsert by",
+                tables[table].table.name
+            ),
+        )
+        .with_help(format!(
+            "set one in graphs.toml: [tables.{}] conflict_target = [...], or use mode = \"{}\"",
+            tables[table].table.name.name, allowed[0]
+        )));
+    }
+    Ok(upsert)
+}
+
+/// The child column that references the root, and the root column it references.
+fn child_link(
+    catalog: &Catalog,
+    tables: &[TableModel<'_>],
+    root: usize,
+    child: usize,
+    fk: Option<&Spanned<String>>,
+    fk_unchecked: bool,
+    at: &Spanned<String>,
+    file: &SourceFile,
+) -> Result<(usize, usize), Diagnostic> {
+    let root_table = tables[root].table;
+    let child_table = tables[child].table;
+    let _ = catalog;
+    let links: Vec<&ForeignKey> = child_table
+        .foreign_keys
+        .iter()
+        .filter(|f| f.ref_table == root_table.name)
+        .collect();
+    let describe = |fks: &[&ForeignKey]| {
+        fks.iter()
+            .map(|f| {
+                format!(
+                    "{} ({}) references {} ({})",
+                    f.name,
+                    f.columns.join(", "),
+                    f.ref_table,
+                    f.ref_columns.join(", ")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let root_key = |file: &SourceFile, at: &Spanned<String>| -> Result<usize, Diagnostic> {
+        match tables[root].primary_key.as_slice() {
+            [one] => Ok(*one),
+            _ => Err(config::error_at(
+                file,
+                at,
+                format!(
+                    "root `{}` has no single-column primary key to give `{}`",
+                    root_table.name, child_table.name
+                ),
+            )
+            .with_help("give the root a one-column primary key")),
+        }
+    };
+    match fk {
+        Some(fk) => {
+            let column = column_index(tables, child, fk, file)?;
+            let declared = links
+                .iter()
+                .find(|f| f.columns.len() == 1 && f.columns[0] == *fk.get_ref());
+            match declared {
+                Some(f) => {
+                    let Some(root_column) = tables[root].columns.iter().position(|c| c.column.name == f.ref_columns[0]) else {
+                        return Err(config::error_at(file, fk, "the foreign key's referenced column is not a root column"));
+                    };
+                    Ok((column, root_column))
+                }
+                None if fk_unchecked => Ok((column, root_key(file, fk)?)),
+                None => Err(config::error_at(
+                    file,
+                    fk,
+                    format!("no foreign key of `{}` declares `{}` as a reference to `{}`", child_table.name, fk.get_ref(), root_table.name),
+                )
+                .with_help(if links.is_empty() {
+                    "declare the foreign key in the DDL, or add `fk_unchecked = true` to fill the column anyway".to_owned()
+                } else {
+                    format!("foreign keys to the root are: {}; or add `fk_unchecked = true`", describe(&links))
+                })),
+            }
+        }
+        None => {
+            let single: Vec<&ForeignKey> = links
+                .iter()
+                .copied()
+                .filter(|f| f.columns.len() == 1)
+                .collect();
+            match single.as_slice() {
+                [one] => {
+                    let column = tables[child].columns.iter().position(|c| c.column.name == one.columns[0]);
+                    let root_column = tables[root].columns.iter().position(|c| c.column.name == one.ref_columns[0]);
+                    match (column, root_column) {
+                        (Some(c), Some(r)) => Ok((c, r)),
+                        _ => Err(config::error_at(file, at, "the foreign key's columns are not in the tables")),
+                    }
+                }
+                [] => Err(config::error_at(
+                    file,
+                    at,
+                    format!("`fk` is not set and no foreign key of `{}` references `{}`", child_table.name, root_table.name),
+                )
+                .with_help("set `fk = \"<column>\"` (with `fk_unchecked = true` if the DDL declares no foreign key)")),
+                several => Err(config::error_at(
+                    file,
+                    at,
+                    format!("`fk` is not set and {} foreign keys of `{}` reference `{}`", several.len(), child_table.name, root_table.name),
+                )
+                .with_help(format!("choose one with `fk = \"<column>\"`: {}", describe(several)))),
+            }
+        }
+    }
+}
+
+fn insert_graph(
+    catalog: &Catalog,
+    name: &Spanned<String>,
+    graph: &InsertGraphConfig,
+    tables: &[TableModel<'_>],
+    file: &SourceFile,
+    taken_names: &BTreeSet<String>,
+) -> Result<GraphModel, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let graph_name = name.get_ref();
+    let valid_name = graph_name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase())
+        && graph_name.chars().all(|c| c.is_ascii_alphanumeric());
+    if !valid_name {
+        errors.push(
+            config::error_at(
+                file,
+                name,
+                format!("`{graph_name}` is not a Rust type name"),
+            )
+            .with_help("name graphs in UpperCamelCase, like `NewOrderGraph`"),
+        );
+    } else if taken_names.contains(graph_name) {
+        errors.push(
+            config::error_at(
+                file,
+                name,
+                format!("graph `{graph_name}` has the name of a generated type"),
+            )
+            .with_help("give the graph another name, like `NewProductGraph`"),
+        );
+    }
+    let root = match table_index(catalog, tables, &graph.root, file) {
+        Ok(root) => root,
+        Err(e) => return Err(vec![e]),
+    };
+    let root_model = &tables[root];
+
+    // Field names: unique within the graph, and not the name of a root column's field.
+    let mut fields: Vec<String> = Vec::new();
+    let mut check_field = |field: &Spanned<String>, errors: &mut Vec<Diagnostic>| -> String {
+        let rust = ident::rust_field_name(field.get_ref());
+        if root_model
+            .columns
+            .iter()
+            .any(|c| c.insert.is_some() && c.field == rust)
+        {
+            errors.push(
+                config::error_at(
+                    file,
+                    field,
+                    format!(
+                        "field `{}` clashes with column `{rust}` of the root `{}`",
+                        field.get_ref(),
+                        root_model.table.name
+                    ),
+                )
+                .with_help("name the edge's field differently, e.g. after the related table"),
+            );
+        } else if fields.contains(&rust) {
+            errors.push(
+                config::error_at(
+                    file,
+                    field,
+                    format!(
+                        "field `{}` appears twice in graph `{graph_name}`",
+                        field.get_ref()
+                    ),
+                )
+                .with_help("give every edge its own field name"),
+            );
+        }
+        fields.push(rust.clone());
+        rust
+    };
+
+    let root_id_field = match &graph.root_id_field {
+        None => None,
+        Some(field) => match column_index(tables, root, field, file) {
+            Ok(i) if root_model.primary_key == [i] => Some(i),
+            Ok(_) => {
+                errors.push(
+                    config::error_at(
+                        file,
+                        field,
+                        format!(
+                            "`{}` is not the primary key of `{}`",
+                            field.get_ref(),
+                            root_model.table.name
+                        ),
+                    )
+                    .with_help(format!(
+                        "root_id_field names the root's one-column primary key{}",
+                        match root_model.primary_key.as_slice() {
+                            [one] => format!(" (`{}`)", root_model.columns[*one].column.name),
+                            _ => String::new(),
+                        }
+                    )),
+                );
+                None
+            }
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        },
+    };
+
+    let mut steps: Vec<(usize, GraphStep)> = Vec::new();
+    for edge in &graph.belongs_to {
+        let field = check_field(&edge.field, &mut errors);
+        let result = (|| -> Result<GraphStep, Diagnostic> {
+            let parent = table_index(catalog, tables, &edge.table, file)?;
+            let set_fk = column_index(tables, root, &edge.set_fk, file)?;
+            let upsert = upsert_mode(
+                edge.mode.as_ref(),
+                ["insert_returning", "upsert_returning"],
+                tables,
+                parent,
+                file,
+            )?;
+            let parent_key = match tables[parent].primary_key.as_slice() {
+                [one] => *one,
+                _ => return Err(config::error_at(
+                    file,
+                    &edge.table,
+                    format!(
+                        "parent `{}` has no single-column primary key",
+                        tables[parent].table.name
+                    ),
+                )
+                .with_help(
+                    "belongs_to needs the parent's id: give the parent a one-column primary key",
+                )),
+            };
+            let fk_declared = root_model.table.foreign_keys.iter().any(|f| {
+                f.ref_table == tables[parent].table.name
+                    && f.columns == [edge.set_fk.get_ref().clone()]
+            });
+            if !fk_declared {
+                return Err(config::error_at(
+                    file,
+                    &edge.set_fk,
+                    format!(
+                        "no foreign key of `{}` makes `{}` reference `{}`",
+                        root_model.table.name,
+                        edge.set_fk.get_ref(),
+                        tables[parent].table.name
+                    ),
+                )
+                .with_help(
+                    "declare the foreign key in the DDL (REFERENCES), or fix set_fk or table",
+                ));
+            }
+            Ok(GraphStep {
+                kind: StepKind::BelongsTo,
+                field: field.clone(),
+                table: parent,
+                upsert,
+                cardinality: Cardinality::Optional,
+                required: edge.required,
+                sets_root_column: Some((set_fk, parent_key)),
+                takes_root_column: None,
+                tag: String::new(),
+            })
+        })();
+        match result {
+            Ok(step) => steps.push((edge.field.span().start, step)),
+            Err(e) => errors.push(e),
+        }
+    }
+    for (kind, list) in [
+        (StepKind::BeforeInsert, &graph.before_insert),
+        (StepKind::AfterInsert, &graph.after_insert),
+    ] {
+        for edge in list {
+            let field = check_field(&edge.field, &mut errors);
+            let result = (|| -> Result<GraphStep, Diagnostic> {
+                let table = table_index(catalog, tables, &edge.table, file)?;
+                let upsert = upsert_mode(
+                    edge.mode.as_ref(),
+                    ["insert", "upsert"],
+                    tables,
+                    table,
+                    file,
+                )?;
+                let takes_root_column = match (&edge.fk, kind) {
+                    (Some(fk), StepKind::BeforeInsert) => {
+                        return Err(config::error_at(
+                            file,
+                            fk,
+                            "before_insert runs before the root exists and cannot take its id",
+                        )
+                        .with_help("use after_insert for rows that reference the root"))
+                    }
+                    (Some(fk), _) => Some(child_link(
+                        catalog,
+                        tables,
+                        root,
+                        table,
+                        Some(fk),
+                        edge.fk_unchecked,
+                        &edge.field,
+                        file,
+                    )?),
+                    (None, _) => None,
+                };
+                if edge.many && edge.required {
+                    return Err(config::error_at(
+                        file,
+                        &edge.field,
+                        "`many` and `required` cannot both be set",
+                    )
+                    .with_help("a `many` field is a Vec, which may be empty"));
+                }
+                let cardinality = if edge.many {
+                    Cardinality::Many
+                } else if edge.required {
+                    Cardinality::One
+                } else {
+                    Cardinality::Optional
+                };
+                Ok(GraphStep {
+                    kind,
+                    field: field.clone(),
+                    table,
+                    upsert,
+                    cardinality,
+                    required: edge.required,
+                    sets_root_column: None,
+                    takes_root_column,
+                    tag: String::new(),
+                })
+            })();
+            match result {
+                Ok(step) => steps.push((edge.field.span().start, step)),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    for (kind, list) in [
+        (StepKind::HasOne, &graph.has_one),
+        (StepKind::HasMany, &graph.has_many),
+    ] {
+        for edge in list {
+            let field = check_field(&edge.field, &mut errors);
+            let result = (|| -> Result<GraphStep, Diagnostic> {
+                let table = table_index(catalog, tables, &edge.table, file)?;
+                let upsert = upsert_mode(
+                    edge.mode.as_ref(),
+                    ["insert", "upsert"],
+                    tables,
+                    table,
+                    file,
+                )?;
+                let link = child_link(
+                    catalog,
+                    tables,
+                    root,
+                    table,
+                    edge.fk.as_ref(),
+                    edge.fk_unchecked,
+                    &edge.table,
+                    file,
+                )?;
+                if kind == StepKind::HasMany && edge.required {
+                    return Err(config::error_at(
+                        file,
+                        &edge.field,
+                        "has_many cannot be `required`",
+                    )
+                    .with_help("a has_many field is a Vec, which may be empty"));
+                }
+                let cardinality = match (kind, edge.required) {
+                    (StepKind::HasMany, _) => Cardinality::Many,
+                    (_, true) => Cardinality::One,
+                    (_, false) => Cardinality::Optional,
+                };
+                Ok(GraphStep {
+                    kind,
+                    field: field.clone(),
+                    table,
+                    upsert,
+                    cardinality,
+                    required: edge.required,
+                    sets_root_column: None,
+                    takes_root_column: Some(link),
+                    tag: String::new(),
+                })
+            })();
+            match result {
+                Ok(step) => steps.push((edge.field.span().start, step)),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    // Execution order: by group, then by position in graphs.toml.
+    let group = |kind: StepKind| match kind {
+        StepKind::BelongsTo => 0,
+        StepKind::BeforeInsert => 1,
+        StepKind::HasOne | StepKind::HasMany => 2,
+        StepKind::AfterInsert => 3,
+    };
+    steps.sort_by_key(|(position, step)| (group(step.kind), *position));
+    let mut steps: Vec<GraphStep> = steps.into_iter().map(|(_, s)| s).collect();
+    let root_tag = format!("graph:root:{}", root_model.table.name.name);
+    let mut tags: Vec<String> = vec![root_tag.clone()];
+    for step in &mut steps {
+        let mut tag = format!(
+            "graph:{}:{}",
+            step.kind.as_str(),
+            tables[step.table].table.name.name
+        );
+        if tags.contains(&tag) {
+            tag = format!("{tag}:{}", step.field);
+        }
+        tags.push(tag.clone());
+        step.tag = tag;
+    }
+    Ok(GraphModel {
+        name: graph_name.clone(),
+        root,
+        root_id_field,
+        steps,
+        root_tag,
+    })
+}
+
+/// Whether a column kind is filled by a graph (for the standalone check of injected values).
+pub fn is_injected(kind: Option<InsertKind>) -> bool {
+    kind == Some(InsertKind::Injected)
+}
