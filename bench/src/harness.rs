@@ -22,8 +22,11 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 pub struct Strategy<I> {
     /// The name printed in the `strategy` column.
     pub name: &'static str,
-    run: Box<dyn for<'a> Fn(&'a Client, &'a I) -> BoxFuture<'a, Result<u64>>>,
+    run: Box<RunOperation<I>>,
 }
+
+/// The function behind a [`Strategy`]: one operation on a client with an input.
+type RunOperation<I> = dyn for<'a> Fn(&'a Client, &'a I) -> BoxFuture<'a, Result<u64>>;
 
 impl<I> Strategy<I> {
     /// A strategy named `name` that performs one operation with `run`, typically

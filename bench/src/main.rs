@@ -59,6 +59,10 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    if std::env::args().any(|arg| arg == "-h" || arg == "--help") {
+        println!("{USAGE}\nscenarios: {}", scenarios::NAMES.join(", "));
+        return ExitCode::SUCCESS;
+    }
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(message) => {
@@ -129,13 +133,7 @@ async fn run(args: &Args) -> Result<()> {
                 .unwrap_or(scenarios::INSERT_MANY_SIZES);
             scenarios::insert_many(&client, sizes, args.timing).await?
         }
-        other => {
-            return Err(format!(
-                "unknown scenario `{other}`; scenarios are: {}",
-                scenarios::NAMES.join(", ")
-            )
-            .into())
-        }
+        other => return Err(format!("unknown scenario `{other}`").into()),
     };
 
     if args.json {
@@ -180,13 +178,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     format!("`--sizes {value}`: expected numbers above 0, separated by commas")
                 })?);
             }
-            "-h" | "--help" => return Err("help requested".into()),
             flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`")),
             name if scenario.is_none() => scenario = Some(name.to_owned()),
             extra => return Err(format!("unexpected argument `{extra}`")),
         }
     }
     let scenario = scenario.ok_or("name a scenario")?;
+    if !scenarios::NAMES.contains(&scenario.as_str()) {
+        return Err(format!("unknown scenario `{scenario}`"));
+    }
     let mut timing = if quick {
         Timing::QUICK
     } else {

@@ -981,9 +981,9 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
     if let Some(id) = graph.root_id_field {
         let column = &root.columns[id];
         if column.insert != Some(InsertKind::Required) {
-            let _ = write!(
+            let _ = writeln!(
                 checks,
-                "if !({set}) {{ return Err(::writegraph::Error::Validation({message:?}.into())); }}\n",
+                "if !({set}) {{ return Err(::writegraph::Error::Validation({message:?}.into())); }}",
                 set = is_set(column),
                 message = format!("{name}: the root id `{}` is not set (root_id_field)", column.field),
             );

@@ -263,7 +263,6 @@ fn upsert_mode(
 
 /// The child column that references the root, and the root column it references.
 fn child_link(
-    catalog: &Catalog,
     tables: &[TableModel<'_>],
     root: usize,
     child: usize,
@@ -274,7 +273,6 @@ fn child_link(
 ) -> Result<(usize, usize), Diagnostic> {
     let root_table = tables[root].table;
     let child_table = tables[child].table;
-    let _ = catalog;
     let links: Vec<&ForeignKey> = child_table
         .foreign_keys
         .iter()
@@ -564,7 +562,6 @@ fn insert_graph(
                         .with_help("use after_insert for rows that reference the root"))
                     }
                     (Some(fk), _) => Some(child_link(
-                        catalog,
                         tables,
                         root,
                         table,
@@ -624,7 +621,6 @@ fn insert_graph(
                     file,
                 )?;
                 let link = child_link(
-                    catalog,
                     tables,
                     root,
                     table,
