@@ -27,7 +27,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Many rows: one statement, whatever their number.
     let items: Vec<NewOrderItem> = (1..=3)
         .map(|i| {
-            NewOrderItem::new(order.id, format!("SKU-{i}"), i).with_price_cents(250 * i64::from(i))
+            NewOrderItem::new(format!("SKU-{i}"), i)
+                .with_order_id(order.id)
+                .with_price_cents(250 * i64::from(i))
         })
         .collect();
     let inserted = NewOrderItem::insert_many(&client, items).await?;

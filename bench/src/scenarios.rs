@@ -120,7 +120,8 @@ async fn writegraph_insert_many(client: &Client, batch: &Batch) -> Result<u64> {
         .items
         .iter()
         .map(|item| {
-            NewOrderItem::new(batch.order_id, item.sku.clone(), item.qty)
+            NewOrderItem::new(item.sku.clone(), item.qty)
+                .with_order_id(batch.order_id)
                 .with_price_cents(item.price_cents)
         })
         .collect();
