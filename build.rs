@@ -1,11 +1,32 @@
 //! Generates the example application's table layer and write graphs from `schema/` and
-//! `graphs.toml` into `OUT_DIR`.
+//! `graphs.toml` into `OUT_DIR`, and the code of two test schemas beside it.
+
+use std::path::Path;
 
 fn main() {
     let result = writegraph_codegen::Builder::new()
         .schema("schema")
         .graphs("graphs.toml")
         .write_to_out_dir();
+    exit_on_error(result);
+
+    // Test schemas, used by tests/awkward.rs and tests/types_roundtrip.rs.
+    let out_dir = std::env::var_os("OUT_DIR").unwrap_or_default();
+    for (name, schema) in [
+        ("awkward", "codegen/tests/schemas/awkward.sql"),
+        ("types", "tests/schemas/types.sql"),
+    ] {
+        println!("cargo:rerun-if-changed={schema}");
+        let out_file = Path::new(&out_dir).join(format!("{name}.rs"));
+        exit_on_error(
+            writegraph_codegen::Builder::new()
+                .schema(schema)
+                .write_to(&out_file),
+        );
+    }
+}
+
+fn exit_on_error(result: Result<(), writegraph_codegen::Error>) {
     if let Err(error) = result {
         // Display, not Debug: the rendered message has file:line:col and the fix.
         eprintln!("{error}");

@@ -746,8 +746,8 @@ async fn shipping_address_and_team_member_upserts_update_on_their_primary_keys()
     let user = NewUser::new("u@example.com")
         .insert_returning(&client)
         .await?;
-    NewTeamMember::new(team.id, user.id).insert(&client).await?;
-    let promoted = NewTeamMember::new(team.id, user.id)
+    NewTeamMember::new(user.id).with_team_id(team.id).insert(&client).await?;
+    let promoted = NewTeamMember::new(user.id).with_team_id(team.id)
         .with_role(MemberRole::Admin)
         .upsert_returning(&client)
         .await?;
@@ -1235,8 +1235,8 @@ async fn team_members_are_found_updated_and_deleted_by_their_composite_key() -> 
     let inserted = NewTeamMember::insert_many_returning(
         &client,
         vec![
-            NewTeamMember::new(team.id, ann),
-            NewTeamMember::new(team.id, bob).with_role(MemberRole::Admin),
+            NewTeamMember::new(ann).with_team_id(team.id),
+            NewTeamMember::new(bob).with_team_id(team.id).with_role(MemberRole::Admin),
         ],
     )
     .await?;

@@ -25,9 +25,48 @@ pub struct GraphsConfig {
     /// `[insert.<Graph>]`: insert graphs, by the name of the generated struct.
     #[serde(default)]
     pub insert: BTreeMap<Spanned<String>, InsertGraphConfig>,
-    /// `[update.<Graph>]`: update graphs.
+    /// `[update.<Graph>]`: update graphs, by the name of the generated struct.
     #[serde(default)]
-    pub update: BTreeMap<Spanned<String>, toml::Table>,
+    pub update: BTreeMap<Spanned<String>, UpdateGraphConfig>,
+}
+
+/// `[update.<Graph>]`: a patch of one root row and the synchronisation of its children
+/// (seed design §6.2, §6.3, §7).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateGraphConfig {
+    /// The table of the root row.
+    pub root: Spanned<String>,
+    /// Lock the root row (`SELECT ... FOR UPDATE`) before the graph statement, so that
+    /// concurrent updates of one root apply one after the other.
+    #[serde(default)]
+    pub lock_root: bool,
+    /// Child collections: `Option<Vec<NewChild>>`, `None` leaves them untouched.
+    #[serde(default)]
+    pub has_many: Vec<UpdateChildConfig>,
+    /// One child: `Option<Option<NewChild>>`, `None` untouched, `Some(None)` deletes it.
+    #[serde(default)]
+    pub has_one: Vec<UpdateChildConfig>,
+}
+
+/// `[[update.<Graph>.has_many]]` and `[[update.<Graph>.has_one]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateChildConfig {
+    /// Field of the graph struct.
+    pub field: Spanned<String>,
+    /// The child's table.
+    pub table: Spanned<String>,
+    /// The child column that references the root (optional when exactly one foreign key of
+    /// the child points at the root).
+    pub fk: Option<Spanned<String>>,
+    /// Accept an `fk` column that no foreign key in the DDL declares.
+    #[serde(default)]
+    pub fk_unchecked: bool,
+    /// `replace`, `append`, `upsert` or `diff` (has_one: `replace` or `upsert`).
+    pub strategy: Spanned<String>,
+    /// diff: the columns that identify a child within its root (with the fk, a unique key).
+    pub key: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// `[insert.<Graph>]`: one root row and the rows written with it (seed design §6.1).

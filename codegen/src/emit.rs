@@ -774,7 +774,7 @@ fn patch_struct(table: &TableModel<'_>, statements: &TableStatements) -> String 
                 let mut params: ::std::vec::Vec<::writegraph::__private::Param<'a>> = ::std::vec![{key_params}];
                 {assignments}
                 if params.len() == {key_count} {{
-                    return Err(::writegraph::Error::Validation(\"the patch of `{table_name}` sets no column: nothing to update\".into()));
+                    return Err(::writegraph::Error::Validation({nothing:?}.into()));
                 }}
                 sql.push_str({where_clause:?});
                 sql.push_str(returning);
@@ -797,6 +797,7 @@ fn patch_struct(table: &TableModel<'_>, statements: &TableStatements) -> String 
                 }}
             }}\n",
             key_params = key_params.join(", "),
+            nothing = format!("the patch of `{table_name}` sets no column: nothing to update"),
             returning = statements.returning,
             doc_update = doc_sql(
                 "Updates the columns this patch sets (and no other: an `UPDATE OF` trigger on an unset column does not fire). \
@@ -811,6 +812,15 @@ fn patch_struct(table: &TableModel<'_>, statements: &TableStatements) -> String 
 }
 
 // ----- insert graphs -----
+
+/// `self.x` is not set, for a root field of this kind.
+fn is_unset(column: &ColumnModel<'_>) -> String {
+    match column.insert {
+        Some(InsertKind::Required) => "false".to_owned(),
+        Some(InsertKind::NullableDefaulted) => format!("!matches!(self.{}, Some(Some(_)))", column.field),
+        _ => format!("self.{}.is_none()", column.field),
+    }
+}
 
 /// `self.x` is set, for a root field of this kind.
 fn is_set(column: &ColumnModel<'_>) -> String {
@@ -967,10 +977,11 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
         if step.required {
             let _ = write!(
                 checks,
-                "if !({set}) && self.{f}.is_none() {{
+                "if {unset} && self.{f}.is_none() {{
                     return Err(::writegraph::Error::Validation({neither:?}.into()));
                 }}\n",
                 f = step.field,
+                unset = is_unset(column),
                 neither = format!(
                     "{name}: `{}` is required; set `{}` or `{}`",
                     step.field, step.field, column.field
@@ -983,8 +994,8 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
         if column.insert != Some(InsertKind::Required) {
             let _ = writeln!(
                 checks,
-                "if !({set}) {{ return Err(::writegraph::Error::Validation({message:?}.into())); }}",
-                set = is_set(column),
+                "if {unset} {{ return Err(::writegraph::Error::Validation({message:?}.into())); }}",
+                unset = is_unset(column),
                 message = format!("{name}: the root id `{}` is not set (root_id_field)", column.field),
             );
         }

@@ -145,6 +145,31 @@ pub fn injected_columns(
             }
         }
     }
+    for graph in config.update.values() {
+        let Ok(root) = resolve_table(catalog, graph.root.get_ref()) else {
+            continue;
+        };
+        for child in graph.has_many.iter().chain(&graph.has_one) {
+            let Ok(table) = resolve_table(catalog, child.table.get_ref()) else {
+                continue;
+            };
+            match &child.fk {
+                Some(fk) => {
+                    injected.insert((table.name.clone(), fk.get_ref().clone()));
+                }
+                None => {
+                    let links: Vec<&ForeignKey> = table
+                        .foreign_keys
+                        .iter()
+                        .filter(|f| f.ref_table == root.name && f.columns.len() == 1)
+                        .collect();
+                    if let [one] = links.as_slice() {
+                        injected.insert((table.name.clone(), one.columns[0].clone()));
+                    }
+                }
+            }
+        }
+    }
     injected
 }
 
@@ -699,4 +724,354 @@ fn insert_graph(
 /// Whether a column kind is filled by a graph (for the standalone check of injected values).
 pub fn is_injected(kind: Option<InsertKind>) -> bool {
     kind == Some(InsertKind::Injected)
+}
+
+/// An update graph: a patch of the root row and a strategy per child collection.
+#[derive(Debug, Clone)]
+pub struct UpdateGraphModel {
+    /// The generated struct's name (`OrderPatchGraph`).
+    pub name: String,
+    /// Index of the root table in `Model::tables`.
+    pub root: usize,
+    /// Lock the root row before the graph statement.
+    pub lock_root: bool,
+    /// Child steps in declaration order.
+    pub children: Vec<UpdateChild>,
+    /// Tag of the root step (`graph:root:orders`).
+    pub root_tag: String,
+}
+
+/// How an update graph brings a child collection to the given rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// Delete the root's children, then insert the given ones.
+    Replace,
+    /// Insert the given children; keep the others.
+    Append,
+    /// Insert or update the given children by the child's conflict key.
+    Upsert,
+    /// Upsert the given children by (fk, key), and delete the root's children whose key is
+    /// not among them.
+    Diff,
+}
+
+/// One child step of an update graph.
+#[derive(Debug, Clone)]
+pub struct UpdateChild {
+    /// `has_many` (`Option<Vec<_>>`) or `has_one` (`Option<Option<_>>`).
+    pub many: bool,
+    /// Rust field of the graph struct.
+    pub field: String,
+    /// Index of the child table in `Model::tables`.
+    pub table: usize,
+    /// The strategy.
+    pub strategy: Strategy,
+    /// Index of the child column that references the root, and of the root column.
+    pub link: (usize, usize),
+    /// diff: indexes of the key columns (without the fk).
+    pub key: Vec<usize>,
+    /// Stable tag (`graph:has_many:order_items`).
+    pub tag: String,
+}
+
+/// Resolves and checks every update graph.
+pub fn validate_update_graphs(
+    catalog: &Catalog,
+    config: &GraphsConfig,
+    tables: &[TableModel<'_>],
+    file: &SourceFile,
+    taken_names: &BTreeSet<String>,
+) -> Result<Vec<UpdateGraphModel>, Vec<Diagnostic>> {
+    let mut graphs = Vec::new();
+    let mut errors = Vec::new();
+    for (name, graph) in &config.update {
+        let graph_name = name.get_ref();
+        let valid_name = graph_name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_uppercase())
+            && graph_name.chars().all(|c| c.is_ascii_alphanumeric());
+        if !valid_name {
+            errors.push(
+                config::error_at(
+                    file,
+                    name,
+                    format!("`{graph_name}` is not a Rust type name"),
+                )
+                .with_help("name graphs in UpperCamelCase, like `OrderPatchGraph`"),
+            );
+            continue;
+        }
+        if taken_names.contains(graph_name)
+            || config.insert.keys().any(|k| k.get_ref() == graph_name)
+        {
+            errors.push(
+                config::error_at(
+                    file,
+                    name,
+                    format!("graph `{graph_name}` has the name of another generated type or graph"),
+                )
+                .with_help("give every graph its own name"),
+            );
+            continue;
+        }
+        let root = match table_index(catalog, tables, &graph.root, file) {
+            Ok(root) => root,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        if tables[root].primary_key.is_empty() {
+            errors.push(
+                config::error_at(
+                    file,
+                    &graph.root,
+                    format!(
+                        "root `{}` has no primary key to update by",
+                        tables[root].table.name
+                    ),
+                )
+                .with_help("update graphs address the root by its primary key"),
+            );
+            continue;
+        }
+        let root_model = &tables[root];
+        let mut children: Vec<(usize, UpdateChild)> = Vec::new();
+        let mut fields: Vec<String> = Vec::new();
+        for (many, list) in [(true, &graph.has_many), (false, &graph.has_one)] {
+            for edge in list {
+                let field = ident::rust_field_name(edge.field.get_ref());
+                if root_model
+                    .columns
+                    .iter()
+                    .any(|c| c.updatable && c.field == field)
+                {
+                    errors.push(
+                        config::error_at(
+                            file,
+                            &edge.field,
+                            format!(
+                                "field `{}` clashes with column `{field}` of the root `{}`",
+                                edge.field.get_ref(),
+                                root_model.table.name
+                            ),
+                        )
+                        .with_help(
+                            "name the edge's field differently, e.g. after the related table",
+                        ),
+                    );
+                    continue;
+                }
+                if fields.contains(&field) {
+                    errors.push(
+                        config::error_at(
+                            file,
+                            &edge.field,
+                            format!(
+                                "field `{}` appears twice in graph `{graph_name}`",
+                                edge.field.get_ref()
+                            ),
+                        )
+                        .with_help("give every edge its own field name"),
+                    );
+                    continue;
+                }
+                fields.push(field.clone());
+                match update_child(catalog, tables, root, many, field, edge, file) {
+                    Ok(child) => children.push((edge.field.span().start, child)),
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        children.sort_by_key(|(position, _)| *position);
+        let root_tag = format!("graph:root:{}", root_model.table.name.name);
+        let mut tags = vec![root_tag.clone()];
+        let mut children: Vec<UpdateChild> = children.into_iter().map(|(_, c)| c).collect();
+        for child in &mut children {
+            let kind = if child.many { "has_many" } else { "has_one" };
+            let mut tag = format!("graph:{kind}:{}", tables[child.table].table.name.name);
+            if tags.contains(&tag) {
+                tag = format!("{tag}:{}", child.field);
+            }
+            tags.push(tag.clone());
+            child.tag = tag;
+        }
+        graphs.push(UpdateGraphModel {
+            name: graph_name.clone(),
+            root,
+            lock_root: graph.lock_root,
+            children,
+            root_tag,
+        });
+    }
+    if errors.is_empty() {
+        Ok(graphs)
+    } else {
+        Err(errors)
+    }
+}
+
+fn update_child(
+    catalog: &Catalog,
+    tables: &[TableModel<'_>],
+    root: usize,
+    many: bool,
+    field: String,
+    edge: &crate::config::UpdateChildConfig,
+    file: &SourceFile,
+) -> Result<UpdateChild, Diagnostic> {
+    let table = table_index(catalog, tables, &edge.table, file)?;
+    let child = &tables[table];
+    let link = child_link(
+        tables,
+        root,
+        table,
+        edge.fk.as_ref(),
+        edge.fk_unchecked,
+        &edge.table,
+        file,
+    )?;
+    let strategy = match (edge.strategy.get_ref().as_str(), many) {
+        ("replace", _) => Strategy::Replace,
+        ("upsert", _) => Strategy::Upsert,
+        ("append", true) => Strategy::Append,
+        ("diff", true) => Strategy::Diff,
+        (other, _) => {
+            let allowed = if many {
+                "`replace`, `append`, `upsert` or `diff`"
+            } else {
+                "`replace` or `upsert`"
+            };
+            return Err(config::error_at(
+                file,
+                &edge.strategy,
+                format!(
+                    "unknown strategy `{other}` for a {} edge",
+                    if many { "has_many" } else { "has_one" }
+                ),
+            )
+            .with_help(format!("use {allowed}")));
+        }
+    };
+    let fk_name = child.columns[link.0].column.name.clone();
+    let unique_keys = || -> String {
+        let mut keys: Vec<String> = Vec::new();
+        if !child.table.primary_key.is_empty() {
+            keys.push(format!(
+                "primary key ({})",
+                child.table.primary_key.join(", ")
+            ));
+        }
+        keys.extend(
+            child
+                .table
+                .uniques
+                .iter()
+                .filter(|u| !u.partial)
+                .map(|u| format!("{} ({})", u.name, u.columns.join(", "))),
+        );
+        if keys.is_empty() {
+            "the table has no unique keys".to_owned()
+        } else {
+            format!("unique keys are: {}", keys.join("; "))
+        }
+    };
+    let is_unique = |columns: &[String]| {
+        let same =
+            |key: &[String]| key.len() == columns.len() && key.iter().all(|k| columns.contains(k));
+        same(&child.table.primary_key)
+            || child
+                .table
+                .uniques
+                .iter()
+                .any(|u| !u.partial && same(&u.columns))
+    };
+    if !many && !is_unique(std::slice::from_ref(&fk_name)) {
+        return Err(config::error_at(
+            file,
+            &edge.table,
+            format!(
+                "has_one child `{}` can have many rows per root: `{fk_name}` is not unique",
+                child.table.name
+            ),
+        )
+        .with_help(format!(
+            "declare `{fk_name}` UNIQUE (or primary key) in the DDL, or use has_many; {}",
+            unique_keys()
+        )));
+    }
+    if strategy == Strategy::Upsert && child.conflict.is_none() {
+        return Err(config::error_at(
+            file,
+            &edge.strategy,
+            format!(
+                "table `{}` has no conflict key to upsert by",
+                child.table.name
+            ),
+        )
+        .with_help(format!(
+            "set one: [tables.{}] conflict_target = [...]; {}",
+            child.table.name.name,
+            unique_keys()
+        )));
+    }
+    let mut key = Vec::new();
+    match (&edge.key, strategy) {
+        (None, Strategy::Diff) => {
+            return Err(config::error_at(
+                file,
+                &edge.strategy,
+                "strategy `diff` needs `key`: the columns that identify a child within its root",
+            )
+            .with_help(format!(
+                "add key = [...] such that (`{fk_name}`, key...) is a unique key of `{}`; {}",
+                child.table.name,
+                unique_keys()
+            )));
+        }
+        (Some(k), Strategy::Diff) => {
+            for name in k.get_ref() {
+                key.push(column_index(tables, table, name, file)?);
+            }
+            let mut columns: Vec<String> = vec![fk_name.clone()];
+            columns.extend(key.iter().map(|&i| child.columns[i].column.name.clone()));
+            if !is_unique(&columns) {
+                return Err(config::error_at(
+                    file,
+                    k,
+                    format!(
+                        "({}) is not a unique key of `{}`, so ON CONFLICT cannot use it",
+                        columns.join(", "),
+                        child.table.name
+                    ),
+                )
+                .with_help(format!(
+                    "diff upserts by the fk plus `key`; {}",
+                    unique_keys()
+                )));
+            }
+        }
+        (Some(k), _) => {
+            return Err(config::error_at(
+                file,
+                k,
+                format!(
+                    "`key` is only used by strategy `diff`, not `{}`",
+                    edge.strategy.get_ref()
+                ),
+            )
+            .with_help("remove `key`, or use strategy = \"diff\""));
+        }
+        (None, _) => {}
+    }
+    Ok(UpdateChild {
+        many,
+        field,
+        table,
+        strategy,
+        link,
+        key,
+        tag: String::new(),
+    })
 }

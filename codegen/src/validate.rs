@@ -23,6 +23,8 @@ pub struct Model<'a> {
     pub enums: Vec<EnumModel>,
     /// Insert graphs, in `graphs.toml` order of names.
     pub graphs: Vec<crate::graph::GraphModel>,
+    /// Update graphs, in `graphs.toml` order of names.
+    pub update_graphs: Vec<crate::graph::UpdateGraphModel>,
 }
 
 /// A generated enum.
@@ -154,7 +156,7 @@ pub fn validate<'a>(
                     format!("{}Patch", model.rust_name),
                 ] {
                     if let Some(other) = used_names.insert(name.clone(), table.name.clone()) {
-                        let at = table_config.map(|(n, _)| *n);
+                        let at = table_config.map(|(n, c)| c.rust_name.as_ref().unwrap_or(n));
                         let message = format!(
                             "tables `{other}` and `{}` both generate the Rust name `{name}`",
                             table.name
@@ -167,6 +169,8 @@ pub fn validate<'a>(
                             Some(at) => config::error_at(file, at, message).with_help(help),
                             None => diagnostic_at_table(table, message).with_help(help),
                         });
+                        // `New{name}` and `{name}Patch` clash too: one report is enough.
+                        break;
                     }
                 }
                 tables.push(model);
@@ -179,10 +183,21 @@ pub fn validate<'a>(
     for e in &catalog.enums {
         let rust_name = crate::types::enum_rust_name(&e.name);
         if let Some(other) = used_names.insert(rust_name.clone(), e.name.clone()) {
-            errors.push(
-                Diagnostic::at(&file.path, "", 0, format!("enum `{}` and `{other}` both generate the Rust name `{rust_name}`", e.name))
-                    .with_help("rename the enum type, or give the table another name with [tables.<name>] rust_name"),
+            let message = format!(
+                "enum `{}` and `{other}` both generate the Rust name `{rust_name}`",
+                e.name
             );
+            let rust_name_setting = table_configs
+                .get(&other)
+                .and_then(|(_, c)| c.rust_name.as_ref());
+            let diagnostic = match (rust_name_setting, catalog.table(&other)) {
+                (Some(at), _) => config::error_at(file, at, message),
+                (None, Some(table)) => diagnostic_at_table(table, message),
+                (None, None) => Diagnostic::at(&file.path, "", 0, message),
+            };
+            errors.push(diagnostic.with_help(
+                "rename the enum type, or give the table another name with [tables.<name>] rust_name",
+            ));
             continue;
         }
         let mut variants: Vec<(String, String)> = Vec::new();
@@ -202,15 +217,22 @@ pub fn validate<'a>(
 
     if errors.is_empty() {
         let taken: BTreeSet<String> = used_names.keys().cloned().collect();
-        match crate::graph::validate_insert_graphs(catalog, config, &tables, file, &taken) {
-            Ok(graphs) => {
+        let graphs = crate::graph::validate_insert_graphs(catalog, config, &tables, file, &taken);
+        let update_graphs =
+            crate::graph::validate_update_graphs(catalog, config, &tables, file, &taken);
+        match (graphs, update_graphs) {
+            (Ok(graphs), Ok(update_graphs)) => {
                 return Ok(Model {
                     tables,
                     enums,
                     graphs,
+                    update_graphs,
                 })
             }
-            Err(mut found) => errors.append(&mut found),
+            (graphs, update_graphs) => {
+                errors.extend(graphs.err().unwrap_or_default());
+                errors.extend(update_graphs.err().unwrap_or_default());
+            }
         }
     }
     if errors.is_empty() {
@@ -218,6 +240,7 @@ pub fn validate<'a>(
             tables,
             enums,
             graphs: Vec::new(),
+            update_graphs: Vec::new(),
         })
     } else if errors.len() == 1 {
         Err(Error::Config(ConfigError::from(errors.remove(0))))
@@ -485,8 +508,8 @@ fn conflict(
                 format!("`conflict_target` and `conflict_constraint` are both set for table `{}`", table.name),
             )
             .with_help(format!(
-                "keep one of them: they name the same thing two ways (conflict_target is at byte {})",
-                target.span().start
+                "keep one of them: they name the same thing two ways (conflict_target is on line {})",
+                crate::error::Location::from_offset(&file.path, &file.text, target.span().start).line
             ))]);
         }
         (Some(target), None) => {
@@ -537,6 +560,20 @@ fn conflict(
                     .map(|u| u.columns.clone())
             };
             let Some(key_columns) = key_columns else {
+                if let Some(index) = table.uniques.iter().find(|u| u.name == *name && !u.partial) {
+                    return Err(vec![config::error_at(
+                        file,
+                        constraint,
+                        format!(
+                            "`{name}` of table `{}` is a unique index, not a constraint: ON CONFLICT ON CONSTRAINT cannot name it",
+                            table.name
+                        ),
+                    )
+                    .with_help(format!(
+                        "name its columns instead: conflict_target = [{}]",
+                        index.columns.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
+                    ))]);
+                }
                 return Err(vec![config::error_at(
                     file,
                     constraint,
@@ -572,6 +609,10 @@ fn conflict(
                 ))]);
             }
             return Ok(None);
+        }
+        // A primary key an insert cannot set (identity ALWAYS) never conflicts: no upsert.
+        (None, None) if primary_key.iter().any(|&i| columns[i].insert.is_none()) => {
+            return Ok(None)
         }
         (None, None) => (None, primary_key.to_vec()),
     };
