@@ -14,7 +14,7 @@
 use std::fmt::Write as _;
 
 use crate::error::Error;
-use crate::graph::{Cardinality, GraphModel, StepKind};
+use crate::graph::{Cardinality, GraphModel, StepKind, Strategy, UpdateGraphModel};
 use crate::plan::{self, Param, TableStatements};
 use crate::validate::{ColumnModel, EnumModel, InsertKind, Model, TableModel};
 
@@ -36,6 +36,9 @@ pub fn emit(model: &Model<'_>) -> Result<String, Error> {
     }
     for graph in &model.graphs {
         code.push_str(&graph_struct(model, graph));
+    }
+    for graph in &model.update_graphs {
+        code.push_str(&update_graph_struct(model, graph));
     }
     code.push_str(&tables_module(model));
     format_rust(&code)
@@ -817,7 +820,9 @@ fn patch_struct(table: &TableModel<'_>, statements: &TableStatements) -> String 
 fn is_unset(column: &ColumnModel<'_>) -> String {
     match column.insert {
         Some(InsertKind::Required) => "false".to_owned(),
-        Some(InsertKind::NullableDefaulted) => format!("!matches!(self.{}, Some(Some(_)))", column.field),
+        Some(InsertKind::NullableDefaulted) => {
+            format!("!matches!(self.{}, Some(Some(_)))", column.field)
+        }
         _ => format!("self.{}.is_none()", column.field),
     }
 }
@@ -996,7 +1001,10 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
                 checks,
                 "if {unset} {{ return Err(::writegraph::Error::Validation({message:?}.into())); }}",
                 unset = is_unset(column),
-                message = format!("{name}: the root id `{}` is not set (root_id_field)", column.field),
+                message = format!(
+                    "{name}: the root id `{}` is not set (root_id_field)",
+                    column.field
+                ),
             );
         }
     }
@@ -1144,6 +1152,302 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
         doc_returning = doc("Writes the graph and returns the root row as stored."),
         doc_report_returning = doc("Writes the graph and returns the per-step report with the root row."),
         doc_atomic = doc("Writes the graph in a transaction of its own on `client`, and commits."),
+    );
+    code
+}
+
+// ----- update graphs -----
+
+fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
+    let root = &model.tables[graph.root];
+    let row = &root.rust_name;
+    let name = &graph.name;
+    let statement = plan::update_graph_statement(model, graph);
+    let updatable: Vec<&ColumnModel<'_>> = root.columns.iter().filter(|c| c.updatable).collect();
+    let table_name = root.table.name.to_sql();
+
+    let mut text = format!(
+        "Update graph `{name}`: a patch of one row of `{}` and of its children, in one statement{}.\n\nSteps:\n- `{}`",
+        root.table.name,
+        if graph.lock_root { " (after a lock on the root row)" } else { "" },
+        graph.root_tag
+    );
+    for child in &graph.children {
+        let strategy = match child.strategy {
+            Strategy::Replace => "replace",
+            Strategy::Append => "append",
+            Strategy::Upsert => "upsert",
+            Strategy::Diff => "diff",
+        };
+        let _ = write!(text, "\n- `{}`: `{}` ({strategy})", child.tag, child.field);
+    }
+    let mut code = doc(&text);
+    let _ = writeln!(
+        code,
+        "#[derive(Debug, Clone, PartialEq, Default)]\npub struct {name} {{"
+    );
+    for column in &updatable {
+        let ty = &column.ty.rust;
+        let (field_type, note) = if column.not_null {
+            (
+                format!("::std::option::Option<{ty}>"),
+                "`None` leaves it unchanged.",
+            )
+        } else {
+            (
+                format!("::std::option::Option<::std::option::Option<{ty}>>"),
+                "`None` leaves it unchanged; `Some(None)` sets NULL.",
+            )
+        };
+        code.push_str(&doc(&format!("{}\n\n{note}", column_doc(column))));
+        let _ = writeln!(code, "pub {}: {field_type},", column.field);
+    }
+    for child in &graph.children {
+        let table = &model.tables[child.table];
+        let ty = format!("New{}", table.rust_name);
+        let strategy = match (child.strategy, child.many) {
+            (Strategy::Replace, true) => "`Some(rows)` deletes the root's children, then inserts `rows`; `Some(vec![])` deletes them all.",
+            (Strategy::Append, _) => "`Some(rows)` inserts `rows`; the other children stay.",
+            (Strategy::Upsert, true) => "`Some(rows)` inserts or updates `rows` by their conflict key; the other children stay.",
+            (Strategy::Diff, _) => "`Some(rows)` upserts `rows` by key and deletes the root's children whose key is not among them; `Some(vec![])` deletes them all.",
+            (Strategy::Replace, false) => "`Some(Some(row))` replaces the child; `Some(None)` deletes it.",
+            (Strategy::Upsert, false) => "`Some(Some(row))` inserts or updates the child; `Some(None)` deletes it.",
+        };
+        code.push_str(&doc(&format!(
+            "Children in `{}`. `None` leaves them untouched. {strategy}\n\nStep `{}`.",
+            table.table.name, child.tag
+        )));
+        if child.many {
+            let _ = writeln!(
+                code,
+                "pub {}: ::std::option::Option<::std::vec::Vec<{ty}>>,",
+                child.field
+            );
+        } else {
+            let _ = writeln!(
+                code,
+                "pub {}: ::std::option::Option<::std::option::Option<{ty}>>,",
+                child.field
+            );
+        }
+    }
+    code.push_str("}\n");
+
+    let _ = writeln!(code, "impl {name} {{");
+    for column in &updatable {
+        let f = &column.field;
+        let ty = &column.ty.rust;
+        code.push_str(&doc(&format!("Sets `{}`.", column.column.name)));
+        if column.not_null {
+            let _ = writeln!(code, "pub fn with_{f}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ self.{f} = Some(v.into()); self }}");
+            code.push_str(&doc(&format!(
+                "Sets `{}` from an `Option`: `None` leaves it unchanged.",
+                column.column.name
+            )));
+            let _ = writeln!(code, "pub fn with_{f}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = v; self }}");
+        } else {
+            let _ = writeln!(code, "pub fn with_{f}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ self.{f} = Some(Some(v.into())); self }}");
+            code.push_str(&doc(&format!(
+                "Sets `{}` to a value, or to NULL with `None`.",
+                column.column.name
+            )));
+            let _ = writeln!(code, "pub fn with_{f}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = Some(v); self }}");
+        }
+    }
+    for child in &graph.children {
+        let f = &child.field;
+        let ty = format!("New{}", model.tables[child.table].rust_name);
+        code.push_str(&doc(&format!("Sets the children of `{f}`.")));
+        if child.many {
+            let _ = writeln!(
+                code,
+                "pub fn with_{f}(mut self, v: impl ::std::iter::IntoIterator<Item = {ty}>) -> Self {{ self.{f} = Some(v.into_iter().collect()); self }}"
+            );
+        } else {
+            let _ = writeln!(
+                code,
+                "pub fn with_{f}(mut self, v: {ty}) -> Self {{ self.{f} = Some(Some(v)); self }}"
+            );
+            code.push_str(&doc(&format!(
+                "Sets the child of `{f}`, or deletes it with `None`."
+            )));
+            let _ = writeln!(code, "pub fn with_{f}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = Some(v); self }}");
+        }
+    }
+
+    let (id_type, key_params) = key_signature(root);
+    let key_count = key_params.len();
+    // No operation at all is a validation error, before any SQL.
+    let mut anything = updatable
+        .iter()
+        .map(|c| format!("self.{}.is_some()", c.field))
+        .collect::<Vec<_>>();
+    anything.extend(
+        graph
+            .children
+            .iter()
+            .map(|c| format!("self.{}.is_some()", c.field)),
+    );
+    let anything = if anything.is_empty() {
+        "false".to_owned()
+    } else {
+        anything.join(" || ")
+    };
+
+    let mut parts = String::new();
+    for (n, (child, params)) in graph.children.iter().zip(&statement.children).enumerate() {
+        let table = &model.tables[child.table];
+        let columns = format!("New{}Columns", table.rust_name);
+        let f = &child.field;
+        if params.active {
+            let _ = writeln!(parts, "let active{n} = self.{f}.is_some();");
+        }
+        if params.delete {
+            let _ = writeln!(parts, "let delete{n} = matches!(self.{f}, Some(None));");
+        }
+        let rows = if child.many {
+            format!("self.{f}.take().unwrap_or_default()")
+        } else {
+            format!("self.{f}.take().flatten().into_iter().collect()")
+        };
+        let _ = writeln!(
+            parts,
+            "let part{n} = {columns}::from_rows({rows}, &[{}])?;",
+            child.link.0
+        );
+    }
+    let mut binds = String::new();
+    for (n, params) in statement.children.iter().enumerate() {
+        if params.active {
+            let _ = writeln!(
+                binds,
+                "params.push((&active{n}, ::writegraph::__private::Type::BOOL));"
+            );
+        }
+        if params.delete {
+            let _ = writeln!(
+                binds,
+                "params.push((&delete{n}, ::writegraph::__private::Type::BOOL));"
+            );
+        }
+        let _ = writeln!(binds, "params.extend_from_slice(&part{n}.params());");
+    }
+    let mut assignments = String::new();
+    for column in &updatable {
+        let cast = column
+            .ty
+            .cast_to
+            .as_deref()
+            .map(|c| format!("::{c}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            assignments,
+            "if let Some(v) = &self.{f} {{ ::writegraph::__private::push_assignment(&mut root, &mut params, {column:?}, v, ::writegraph::__private::Type::{ty}, {cast:?}); }}",
+            f = column.field,
+            column = crate::ident::quote_ident(&column.column.name),
+            ty = column.ty.param_type,
+        );
+    }
+    let mut tables_to_tags: Vec<(String, String)> =
+        vec![(root.table.name.name.clone(), graph.root_tag.clone())];
+    for child in &graph.children {
+        let table = model.tables[child.table].table.name.name.clone();
+        if !tables_to_tags.iter().any(|(t, _)| *t == table) {
+            tables_to_tags.push((table, child.tag.clone()));
+        }
+    }
+    let tag_arms: String = tables_to_tags
+        .iter()
+        .map(|(t, tag)| format!("Some({t:?}) => Some({tag:?}),"))
+        .collect();
+    let mut steps = vec![format!(
+        "::writegraph::WriteStepReport {{ tag: {:?}, affected: u64::from(root_updated) }}",
+        graph.root_tag
+    )];
+    for (child, counts) in graph.children.iter().zip(&statement.counts) {
+        let sum = counts
+            .iter()
+            .map(|i| format!("count(row, {i})?"))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        steps.push(format!(
+            "::writegraph::WriteStepReport {{ tag: {:?}, affected: {sum} }}",
+            child.tag
+        ));
+    }
+    let run = if graph.lock_root {
+        "::writegraph::__private::lock_then_query(conn, Self::LOCK_SQL, &params[..KEY_PARAMS], &sql, &params).await"
+    } else {
+        "conn.query_typed(&sql, &params).await"
+    };
+    let sql_doc = format!(
+        "{}<assignments>{} ...\n-- or, when the patch assigns no root column:\n{}{}",
+        statement.root_update, statement.root_update_tail, statement.root_select, statement.tail
+    );
+    let _ = write!(
+        code,
+        "{lock_doc}pub const LOCK_SQL: &'static str = {lock:?};
+        {tail_doc}pub const TAIL_SQL: &'static str = {tail:?};
+        /// The step a database error is about, from the table PostgreSQL names.
+        fn step_of(error: &::writegraph::__private::PgError) -> ::std::option::Option<&'static str> {{
+            match error.as_db_error().and_then(|e| e.table()) {{ {tag_arms} _ => None }}
+        }}
+        /// Checks the graph, then writes it.
+        async fn write(mut self, conn: &impl ::writegraph::GenericClient, id: &{id_type}) -> ::writegraph::Result<::writegraph::WriteReport<{row}>> {{
+            const KEY_PARAMS: usize = {key_count};
+            if !({anything}) {{
+                return Err(::writegraph::Error::Validation({noop:?}.into()));
+            }}
+            {parts}
+            let mut params: ::std::vec::Vec<::writegraph::__private::Param<'_>> = ::std::vec![{key_params}];
+            {binds}
+            let before_assignments = params.len();
+            let mut root = ::std::string::String::from({root_update:?});
+            {assignments}
+            let root_updated = params.len() > before_assignments;
+            let mut sql = if root_updated {{ root + {root_update_tail:?} }} else {{ ::std::string::String::from({root_select:?}) }};
+            sql.push_str(Self::TAIL_SQL);
+            let rows = {run}.map_err(|e| ::writegraph::Error::db(Self::step_of(&e), e))?;
+            let Some(row) = rows.first() else {{
+                return Err(::writegraph::Error::NotFound {{ table: {table_name:?} }});
+            }};
+            let count = |row: &::writegraph::__private::Row, index: usize| -> ::writegraph::Result<u64> {{
+                let n: i64 = row.try_get(index)?;
+                Ok(u64::try_from(n).unwrap_or_default())
+            }};
+            let steps = ::std::vec![{steps}];
+            Ok(::writegraph::WriteReport::from_steps(steps, Some(<{row} as ::writegraph::FromRow>::from_row(row)?)))
+        }}
+        /// Updates the root's set columns and syncs every child field that is `Some`, in one statement
+        /// (after a lock when the graph locks its root). Returns the rows affected by all steps.
+        /// `Error::NotFound` when no root row has this key: then nothing changed.
+        pub async fn update_by_id_graph(self, conn: &impl ::writegraph::GenericClient, id: &{id_type}) -> ::writegraph::Result<u64> {{
+            Ok(self.write(conn, id).await?.affected)
+        }}
+        /// Like `update_by_id_graph`, and returns the root row after all steps.
+        pub async fn update_by_id_graph_returning(self, conn: &impl ::writegraph::GenericClient, id: &{id_type}) -> ::writegraph::Result<{row}> {{
+            self.write(conn, id).await?.root.ok_or(::writegraph::Error::NotFound {{ table: {table_name:?} }})
+        }}
+        /// Like `update_by_id_graph`, and reports the rows each step affected, by tag.
+        pub async fn update_by_id_graph_report(self, conn: &impl ::writegraph::GenericClient, id: &{id_type}) -> ::writegraph::Result<::writegraph::WriteReport<()>> {{
+            let report = self.write(conn, id).await?;
+            Ok(::writegraph::WriteReport {{ affected: report.affected, steps: report.steps, root: None }})
+        }}
+        /// Like `update_by_id_graph_report`, with the root row after all steps.
+        pub async fn update_by_id_graph_report_returning(self, conn: &impl ::writegraph::GenericClient, id: &{id_type}) -> ::writegraph::Result<::writegraph::WriteReport<{row}>> {{
+            self.write(conn, id).await
+        }}
+        }}\n",
+        lock_doc = doc_sql("The lock taken first when the graph locks its root.", &statement.lock),
+        lock = statement.lock,
+        tail_doc = doc_sql("The graph's statement: the root's part (assembled from the fields the patch sets), then this fixed text.", &sql_doc),
+        tail = statement.tail,
+        key_params = key_params.join(", "),
+        noop = format!("{name}: no operations to perform (no root column set, every child field None)"),
+        root_update = statement.root_update,
+        root_update_tail = statement.root_update_tail,
+        root_select = statement.root_select,
+        steps = steps.join(", "),
     );
     code
 }

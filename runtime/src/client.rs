@@ -25,6 +25,12 @@ pub trait GenericClient: Sync {
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> impl Future<Output = Result<u64, tokio_postgres::Error>> + Send;
+
+    /// Statements already run inside a transaction (a `Transaction`), so a write that needs
+    /// one (a lock held across two statements) does not start its own.
+    fn is_transaction(&self) -> bool {
+        false
+    }
 }
 
 impl GenericClient for tokio_postgres::Client {
@@ -46,6 +52,10 @@ impl GenericClient for tokio_postgres::Client {
 }
 
 impl GenericClient for tokio_postgres::Transaction<'_> {
+    fn is_transaction(&self) -> bool {
+        true
+    }
+
     fn query_typed(
         &self,
         sql: &str,
@@ -64,6 +74,10 @@ impl GenericClient for tokio_postgres::Transaction<'_> {
 }
 
 impl<C: GenericClient> GenericClient for &C {
+    fn is_transaction(&self) -> bool {
+        (**self).is_transaction()
+    }
+
     fn query_typed(
         &self,
         sql: &str,

@@ -104,6 +104,41 @@ pub mod __private {
         sql.push_str(&format!("{column} = ${}{cast}", params.len()));
     }
 
+    /// Takes the lock (`SELECT ... FOR UPDATE`), then runs the statement, in one transaction:
+    /// the caller's, or one of its own (`BEGIN` ... `COMMIT`) on a plain client. Every
+    /// statement is sent before any answer is awaited (one round trip); PostgreSQL still runs
+    /// them in order, so the statement's snapshot is taken after the lock is held. Once sent,
+    /// the `COMMIT` follows whatever happens to this future, and after an error it rolls back.
+    pub async fn lock_then_query<C: crate::GenericClient>(
+        conn: &C,
+        lock: &str,
+        key: &[Param<'_>],
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<Vec<Row>, PgError> {
+        if conn.is_transaction() {
+            let (locked, rows) = futures_util::future::join(
+                conn.execute_typed(lock, key),
+                conn.query_typed(sql, params),
+            )
+            .await;
+            locked?;
+            return rows;
+        }
+        let (begin, locked, rows, commit) = futures_util::future::join4(
+            conn.execute_typed("BEGIN", &[]),
+            conn.execute_typed(lock, key),
+            conn.query_typed(sql, params),
+            conn.execute_typed("COMMIT", &[]),
+        )
+        .await;
+        begin?;
+        locked?;
+        let rows = rows?;
+        commit?;
+        Ok(rows)
+    }
+
     /// `Error::Validation` for a required value that was left unset.
     pub fn missing(table: &str, column: &str, setter: &str) -> crate::Error {
         crate::Error::Validation(format!(

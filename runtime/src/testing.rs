@@ -1018,6 +1018,10 @@ impl<C> CountingClient<C> {
 }
 
 impl<C: crate::GenericClient + Send> crate::GenericClient for CountingClient<C> {
+    fn is_transaction(&self) -> bool {
+        self.inner.is_transaction()
+    }
+
     fn query_typed(
         &self,
         sql: &str,
