@@ -1376,7 +1376,7 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
         ));
     }
     let run = if graph.lock_root {
-        "::writegraph::__private::lock_then_query(conn, Self::LOCK_SQL, &params[..KEY_PARAMS], &sql, &params).await"
+        &format!("::writegraph::__private::lock_then_query(conn, Self::LOCK_SQL, &params[..{key_count}], &sql, &params).await")
     } else {
         "conn.query_typed(&sql, &params).await"
     };
@@ -1394,7 +1394,6 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
         }}
         /// Checks the graph, then writes it.
         async fn write(mut self, conn: &impl ::writegraph::GenericClient, id: &{id_type}) -> ::writegraph::Result<::writegraph::WriteReport<{row}>> {{
-            const KEY_PARAMS: usize = {key_count};
             if !({anything}) {{
                 return Err(::writegraph::Error::Validation({noop:?}.into()));
             }}

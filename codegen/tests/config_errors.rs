@@ -1,6 +1,7 @@
 //! Golden tests for `graphs.toml` error messages: every `fixtures/config_errors/<case>.toml`,
 //! checked against the example schema (`../schema`, or `<case>.sql` when the case has one),
-//! must fail with exactly the text in `<case>.expected`. Each case's second line,
+//! must fail with exactly the text in `<case>.expected`, located in the case's `.toml` or
+//! `.sql`. Each case's second line,
 //! `# points at: <text>`, is the text the error's `line:col` must point at. Run with
 //! `UPDATE_EXPECT=1` to rewrite the expected files after an intended change, then review the
 //! diff.
@@ -73,15 +74,15 @@ fn bad_graphs_files_fail_with_located_messages() -> Result<(), Box<dyn std::erro
             .unwrap_or_default();
         let toml_text = std::fs::read_to_string(case)?;
         let sql_path = case.with_extension("sql");
-        let (schema, error_file) = if sql_path.exists() {
+        // The error may be in the case's own schema, when it has one, or in its toml.
+        let mut error_files = vec![(name.clone(), toml_text.clone())];
+        let schema = if sql_path.exists() {
             let sql_name = format!("{}.sql", name.trim_end_matches(".toml"));
             let sql_text = std::fs::read_to_string(&sql_path)?;
-            (
-                vec![SourceFile::new(sql_name.clone(), sql_text.clone())],
-                (sql_name, sql_text),
-            )
+            error_files.push((sql_name.clone(), sql_text.clone()));
+            vec![SourceFile::new(sql_name, sql_text)]
         } else {
-            (example.clone(), (name.clone(), toml_text.clone()))
+            example.clone()
         };
         let input = Input {
             schema,
@@ -98,18 +99,26 @@ fn bad_graphs_files_fail_with_located_messages() -> Result<(), Box<dyn std::erro
             .nth(1)
             .and_then(|l| l.strip_prefix("# points at: "))
             .unwrap_or_default();
-        match location(&message) {
-            Some((path, line, col)) if path == error_file.0 => {
-                let found = text_at(&error_file.1, line, col);
+        let error_file = location(&message).and_then(|(path, line, col)| {
+            let (_, text) = error_files.iter().find(|(name, _)| name == path)?;
+            Some((path, text, line, col))
+        });
+        match error_file {
+            Some((path, text, line, col)) => {
+                let found = text_at(text, line, col);
                 if !found.starts_with(points_at) {
                     failures.push(format!(
                         "{name}: {path}:{line}:{col} points at `{found}`, not at `{points_at}`:\n{message}"
                     ));
                 }
             }
-            _ => failures.push(format!(
+            None => failures.push(format!(
                 "{name}: message does not start with `{}:line:col: error:`:\n{message}",
-                error_file.0
+                error_files
+                    .iter()
+                    .map(|(name, _)| name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("` or `")
             )),
         }
         if message.lines().count() > 24 {
