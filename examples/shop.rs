@@ -8,8 +8,9 @@
 use writegraph::testing;
 use writegraph::types::Uuid;
 use writegraph_example::{
-    NewAuditLog, NewCategory, NewOrder, NewOrderGraph, NewOrderItem, NewProductDetail, NewProductGraph,
-    NewProductTag, NewShippingAddress, Order, OrderPatch, OrderPatchGraph, OrderStatus, SCHEMA_SQL,
+    NewAuditLog, NewCategory, NewOrder, NewOrderGraph, NewOrderItem, NewProductDetail,
+    NewProductGraph, NewProductTag, NewShippingAddress, Order, OrderPatch, OrderPatchGraph,
+    OrderStatus, SCHEMA_SQL,
 };
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -21,14 +22,27 @@ async fn main() -> Result {
     println!("database `{}` ready", db.name());
 
     // One row: unset columns take their DEFAULT (status 'pending', created_at now()).
-    let order = NewOrder::new("alice").with_note("leave at the door").insert_returning(&client).await?;
-    println!("inserted order {} ({:?}, total {})", order.id, order.status, order.total_cents);
+    let order = NewOrder::new("alice")
+        .with_note("leave at the door")
+        .insert_returning(&client)
+        .await?;
+    println!(
+        "inserted order {} ({:?}, total {})",
+        order.id, order.status, order.total_cents
+    );
 
     // Many rows: one statement, whatever their number.
     let items: Vec<NewOrderItem> = (1..=3)
-        .map(|i| NewOrderItem::new(format!("SKU-{i}"), i).with_order_id(order.id).with_price_cents(250 * i64::from(i)))
+        .map(|i| {
+            NewOrderItem::new(format!("SKU-{i}"), i)
+                .with_order_id(order.id)
+                .with_price_cents(250 * i64::from(i))
+        })
         .collect();
-    println!("inserted {} items in one statement", NewOrderItem::insert_many(&client, items).await?);
+    println!(
+        "inserted {} items in one statement",
+        NewOrderItem::insert_many(&client, items).await?
+    );
 
     // A patch assigns only what it sets.
     let paid = OrderPatch::default()
@@ -36,7 +50,10 @@ async fn main() -> Result {
         .with_total_cents(1500)
         .update_by_id_returning(&client, &order.id)
         .await?;
-    println!("order {} is now {:?}, total {}", paid.id, paid.status, paid.total_cents);
+    println!(
+        "order {} is now {:?}, total {}",
+        paid.id, paid.status, paid.total_cents
+    );
 
     // An insert graph: the product, its category (found or created by name), details, tags
     // and an audit row, in one statement.
@@ -53,12 +70,19 @@ async fn main() -> Result {
         println!("  {:32} {} row(s)", step.tag, step.affected);
     }
     let product = report.root.ok_or("the graph returned no product")?;
-    println!("product {} in category {:?}: {} rows in one statement", product.name, product.category_id, report.affected);
+    println!(
+        "product {} in category {:?}: {} rows in one statement",
+        product.name, product.category_id, report.affected
+    );
 
     // An order with items, shipping address and audit row, then an update graph that patches
     // it and syncs its items (diff by sku) and shipping address (replace).
     let order = NewOrderGraph::new("bob")
-        .with_items([NewOrderItem::new("A", 1), NewOrderItem::new("B", 2), NewOrderItem::new("C", 3)])
+        .with_items([
+            NewOrderItem::new("A", 1),
+            NewOrderItem::new("B", 2),
+            NewOrderItem::new("C", 3),
+        ])
         .with_shipping(NewShippingAddress::new("Main street 1", "Berlin", "10115"))
         .with_audit(NewAuditLog::new("order", "created"))
         .insert_graph_returning(&client)
@@ -66,14 +90,21 @@ async fn main() -> Result {
     let update = OrderPatchGraph::default()
         .with_note("gift wrap")
         .with_items([NewOrderItem::new("B", 5), NewOrderItem::new("D", 1)])
-        .with_shipping(NewShippingAddress::new("Harbour road 9", "Hamburg", "20095"))
+        .with_shipping(NewShippingAddress::new(
+            "Harbour road 9",
+            "Hamburg",
+            "20095",
+        ))
         .update_by_id_graph_report(&client, &order.id)
         .await?;
     for step in &update.steps {
         println!("  {:32} {} row(s)", step.tag, step.affected);
     }
     let items: Vec<(String, i32)> = client
-        .query("SELECT sku, qty FROM order_items WHERE order_id = $1 ORDER BY sku", &[&order.id])
+        .query(
+            "SELECT sku, qty FROM order_items WHERE order_id = $1 ORDER BY sku",
+            &[&order.id],
+        )
         .await?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
@@ -81,7 +112,9 @@ async fn main() -> Result {
     println!("order {} items after the diff: {items:?}", order.id);
     assert_eq!(items, [("B".to_owned(), 5), ("D".to_owned(), 1)]);
 
-    let stored = Order::find_by_id(&client, &order.id).await?.ok_or("the order is gone")?;
+    let stored = Order::find_by_id(&client, &order.id)
+        .await?
+        .ok_or("the order is gone")?;
     assert_eq!(stored.note.as_deref(), Some("gift wrap"));
     println!("ok");
     Ok(())

@@ -746,8 +746,12 @@ async fn shipping_address_and_team_member_upserts_update_on_their_primary_keys()
     let user = NewUser::new("u@example.com")
         .insert_returning(&client)
         .await?;
-    NewTeamMember::new(user.id).with_team_id(team.id).insert(&client).await?;
-    let promoted = NewTeamMember::new(user.id).with_team_id(team.id)
+    NewTeamMember::new(user.id)
+        .with_team_id(team.id)
+        .insert(&client)
+        .await?;
+    let promoted = NewTeamMember::new(user.id)
+        .with_team_id(team.id)
         .with_role(MemberRole::Admin)
         .upsert_returning(&client)
         .await?;
@@ -1236,7 +1240,9 @@ async fn team_members_are_found_updated_and_deleted_by_their_composite_key() -> 
         &client,
         vec![
             NewTeamMember::new(ann).with_team_id(team.id),
-            NewTeamMember::new(bob).with_team_id(team.id).with_role(MemberRole::Admin),
+            NewTeamMember::new(bob)
+                .with_team_id(team.id)
+                .with_role(MemberRole::Admin),
         ],
     )
     .await?;
