@@ -527,7 +527,25 @@ fn duplicate_key_check(table: &TableModel<'_>) -> String {
     let Some(conflict) = &table.conflict else {
         return String::new();
     };
-    let key: Vec<&ColumnModel<'_>> = conflict.key.iter().map(|&i| &table.columns[i]).collect();
+    let message = format!(
+        "two rows of `{}` have the same conflict key ({}); merge them before upserting",
+        table.table.name,
+        conflict
+            .key
+            .iter()
+            .map(|&i| table.columns[i].column.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    repeated_key_check(table, &conflict.key, "&rows", &message)
+}
+
+/// Code that returns `Error::Validation(message)` when two of `rows` (an expression of type
+/// `&[NewT]`) have the same values in the `key` columns: PostgreSQL cannot update one row
+/// twice in a statement. Rows with an unset key column get a fresh default and cannot
+/// collide. Empty when a key column's type cannot be hashed (the database then reports it).
+fn repeated_key_check(table: &TableModel<'_>, key: &[usize], rows: &str, message: &str) -> String {
+    let key: Vec<&ColumnModel<'_>> = key.iter().map(|&i| &table.columns[i]).collect();
     if key.is_empty() || key.iter().any(|c| !c.ty.hashable || c.insert.is_none()) {
         return String::new();
     }
@@ -541,11 +559,18 @@ fn duplicate_key_check(table: &TableModel<'_>) -> String {
             _ => format!("row.{}.as_ref()", c.field),
         })
         .collect();
-    let names: Vec<&str> = key.iter().map(|c| c.column.name.as_str()).collect();
+    let numbered = |pattern: &str| {
+        key.iter()
+            .enumerate()
+            .map(|(i, _)| pattern.replace("{i}", &i.to_string()))
+            .collect::<Vec<_>>()
+            .join(", ")
+            + ","
+    };
     format!(
         "{{
             let mut seen = ::std::collections::HashSet::new();
-            for row in &rows {{
+            for row in {rows} {{
                 if let ({binds}) = ({parts}) {{
                     if !seen.insert(({vars})) {{
                         return Err(::writegraph::Error::Validation({message:?}.into()));
@@ -553,26 +578,9 @@ fn duplicate_key_check(table: &TableModel<'_>) -> String {
                 }}
             }}
         }}",
-        binds = key
-            .iter()
-            .enumerate()
-            .map(|(i, _)| format!("Some(k{i})"))
-            .collect::<Vec<_>>()
-            .join(", ")
-            + ",",
+        binds = numbered("Some(k{i})"),
         parts = parts.join(", ") + ",",
-        vars = key
-            .iter()
-            .enumerate()
-            .map(|(i, _)| format!("k{i}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-            + ",",
-        message = format!(
-            "two rows of `{}` have the same conflict key ({}); merge them before upserting",
-            table.table.name,
-            names.join(", ")
-        ),
+        vars = numbered("k{i}"),
     )
 }
 
@@ -1009,6 +1017,38 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
         }
     }
 
+    // Upserted rows of one step must not repeat a conflict key (the root's key, which the
+    // graph fills, is the same for all of them).
+    for step in graph
+        .steps
+        .iter()
+        .filter(|s| s.upsert && s.cardinality == Cardinality::Many)
+    {
+        let table = &model.tables[step.table];
+        let Some(conflict) = &table.conflict else {
+            continue;
+        };
+        let filled = step.takes_root_column.map(|(c, _)| c);
+        let key: Vec<usize> = conflict
+            .key
+            .iter()
+            .copied()
+            .filter(|&i| Some(i) != filled)
+            .collect();
+        let message = format!(
+            "{name}: two rows of `{}` have the same conflict key ({}) of `{}`; merge them before writing",
+            step.field,
+            key.iter().map(|&i| table.columns[i].column.name.as_str()).collect::<Vec<_>>().join(", "),
+            table.table.name
+        );
+        checks.push_str(&repeated_key_check(
+            table,
+            &key,
+            &format!("&self.{}", step.field),
+            &message,
+        ));
+    }
+
     // Columns of each part, in statement order.
     let root_fields: Vec<String> = inserted
         .iter()
@@ -1295,6 +1335,35 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     };
 
     let mut parts = String::new();
+    // Given children must not repeat the key they are upserted by.
+    for child in graph.children.iter().filter(|c| c.many) {
+        let table = &model.tables[child.table];
+        let key: Vec<usize> = match (child.strategy, &table.conflict) {
+            (Strategy::Diff, _) => child.key.clone(),
+            (Strategy::Upsert, Some(conflict)) => conflict
+                .key
+                .iter()
+                .copied()
+                .filter(|&i| i != child.link.0)
+                .collect(),
+            _ => continue,
+        };
+        let message = format!(
+            "{name}: two rows of `{}` have the same key ({}) of `{}`; merge them before writing",
+            child.field,
+            key.iter()
+                .map(|&i| table.columns[i].column.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            table.table.name
+        );
+        parts.push_str(&repeated_key_check(
+            table,
+            &key,
+            &format!("self.{}.as_deref().unwrap_or_default()", child.field),
+            &message,
+        ));
+    }
     for (n, (child, params)) in graph.children.iter().zip(&statement.children).enumerate() {
         let table = &model.tables[child.table];
         let columns = format!("New{}Columns", table.rust_name);

@@ -63,7 +63,7 @@ pub struct TableStatements {
 /// Builds every statement of a table.
 pub fn table_statements(model: &TableModel<'_>) -> TableStatements {
     let table = model.table.name.to_sql_quoted();
-    let returning = format!(" RETURNING {}", column_list(model.columns.iter()));
+    let returning = format!(" RETURNING {}", result_columns(model.columns.iter(), ""));
     let insert_many = insert_rows(model, &table, &RowsSource::default());
     let with = |s: &Statement, suffix: &str| Statement {
         sql: format!("{}{suffix}", s.sql),
@@ -97,7 +97,7 @@ pub fn table_statements(model: &TableModel<'_>) -> TableStatements {
         find_by_id: key_where.as_ref().map(|w| Statement {
             sql: format!(
                 "SELECT {} FROM {table} WHERE {w}",
-                column_list(model.columns.iter())
+                result_columns(model.columns.iter(), "")
             ),
             params: key_params.clone(),
         }),
@@ -111,6 +111,22 @@ pub fn table_statements(model: &TableModel<'_>) -> TableStatements {
         returning,
         insert_many,
     }
+}
+
+/// The columns a statement returns to the client, in table order: `"a", "b"::text` (see
+/// `ColumnType::read_as_text`), each prefixed (`root.`).
+fn result_columns<'a>(columns: impl Iterator<Item = &'a ColumnModel<'a>>, prefix: &str) -> String {
+    columns
+        .map(|c| {
+            let cast = match (c.ty.read_as_text, c.ty.element.is_some()) {
+                (false, _) => "",
+                (true, false) => "::text",
+                (true, true) => "::text[]",
+            };
+            format!("{prefix}{}{cast}", quote_ident(&c.column.name))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `"a", "b", "c"`.
@@ -375,12 +391,7 @@ pub fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphStatement 
         step_cte(index, &mut ctes, &mut parts, &mut first_param);
     }
 
-    let selected_root = root_model
-        .columns
-        .iter()
-        .map(|c| format!("root.{}", quote_ident(&c.column.name)))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let selected_root = result_columns(root_model.columns.iter(), "root.");
     let counts: String = (0..graph.steps.len())
         .map(|i| format!(", (SELECT count(*) FROM s{i})"))
         .collect();
@@ -567,14 +578,7 @@ pub fn update_graph_statement(
         });
         count_names.push(counts);
     }
-    let mut select = format!(
-        "SELECT {}",
-        root.columns
-            .iter()
-            .map(|c| format!("root.{}", quote_ident(&c.column.name)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let mut select = format!("SELECT {}", result_columns(root.columns.iter(), "root."));
     let mut counts = Vec::new();
     let mut column = root.columns.len();
     for names in &count_names {

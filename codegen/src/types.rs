@@ -27,6 +27,10 @@ pub struct ColumnType {
     pub cast_to: Option<String>,
     /// Values can be compared and hashed (to reject duplicate upsert keys before sending).
     pub hashable: bool,
+    /// Results carry the column as text (`::text`): enums and `[types]` mappings, whose type
+    /// OIDs tokio-postgres would otherwise look up with an extra query (which fails inside a
+    /// transaction a failed statement has aborted, hiding the real error).
+    pub read_as_text: bool,
     /// For array columns, the element's mapping: batch statements send all rows' elements
     /// as one flat array plus each row's offset and length, because UNNEST of a
     /// two-dimensional array would flatten it.
@@ -111,6 +115,7 @@ impl<'a> TypeMapper<'a> {
             param_sql: format!("{}[]", element.param_sql),
             cast_to: element.cast_to.as_ref().map(|c| format!("{c}[]")),
             hashable: element.hashable,
+            read_as_text: element.read_as_text,
             element: Some(Box::new(element)),
         })
     }
@@ -128,6 +133,7 @@ impl<'a> TypeMapper<'a> {
                 param_sql: "text".to_owned(),
                 cast_to: Some(sql_name(base)),
                 hashable: false,
+                read_as_text: true,
                 element: None,
             });
         }
@@ -149,6 +155,7 @@ impl<'a> TypeMapper<'a> {
                     },
                     cast_to: None,
                     hashable: scalar.hashable,
+                    read_as_text: false,
                     element: None,
                 })
             }
@@ -161,6 +168,7 @@ impl<'a> TypeMapper<'a> {
                         param_sql: "text".to_owned(),
                         cast_to: Some(name.to_sql_quoted()),
                         hashable: true,
+                        read_as_text: true,
                         element: None,
                     });
                 }
