@@ -1429,6 +1429,34 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
         .iter()
         .map(|(t, tag)| format!("Some({t:?}) => Some({tag:?}),"))
         .collect();
+    // A child's foreign key to the root cannot fail on the child's side (the graph fills it
+    // with the root's key), so a violation of it comes from the root's UPDATE, although
+    // PostgreSQL names the child's table.
+    let root_links: Vec<String> = graph
+        .children
+        .iter()
+        .filter_map(|c| {
+            let table = &model.tables[c.table];
+            let column = &table.columns[c.link.0].column.name;
+            table
+                .table
+                .foreign_keys
+                .iter()
+                .find(|f| f.ref_table == root.table.name && f.columns == [column.clone()])
+                .map(|f| format!("{:?}", f.name))
+        })
+        .collect();
+    let link_arm = if root_links.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "if let Some(constraint) = error.as_db_error().and_then(|e| e.constraint()) {{
+                if [{}].contains(&constraint) {{ return Some({:?}); }}
+            }}",
+            root_links.join(", "),
+            graph.root_tag
+        )
+    };
     let mut steps = vec![format!(
         "::writegraph::WriteStepReport {{ tag: {:?}, affected: u64::from(root_updated) }}",
         graph.root_tag
@@ -1457,8 +1485,9 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
         code,
         "{lock_doc}pub const LOCK_SQL: &'static str = {lock:?};
         {tail_doc}pub const TAIL_SQL: &'static str = {tail:?};
-        /// The step a database error is about, from the table PostgreSQL names.
+        /// The step a database error is about, from the constraint or table PostgreSQL names.
         fn step_of(error: &::writegraph::__private::PgError) -> ::std::option::Option<&'static str> {{
+            {link_arm}
             match error.as_db_error().and_then(|e| e.table()) {{ {tag_arms} _ => None }}
         }}
         /// Checks the graph, then writes it.

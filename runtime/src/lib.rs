@@ -32,8 +32,11 @@
 //! ```
 //!
 //! Every generated function takes `&impl GenericClient`: a `tokio_postgres::Client` or a
-//! `tokio_postgres::Transaction`. [`transaction!`] runs a block in a transaction.
+//! `tokio_postgres::Transaction`, or a [`CachedClient`] (and its [`CachedTransaction`]) that
+//! prepares each statement once per connection, for the fastest writes. [`transaction!`]
+//! runs a block in a transaction.
 
+mod cached;
 mod client;
 mod error;
 mod report;
@@ -43,6 +46,7 @@ pub mod types;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use cached::{CachedClient, CachedTransaction};
 pub use client::GenericClient;
 pub use error::{Error, Result};
 pub use report::{WriteReport, WriteStepReport};
