@@ -96,13 +96,15 @@ pub enum Iterations {
 }
 
 impl Timing {
-    /// About 2 s of timed work per cell, 5 to 200 operations, after 3 warm-up operations.
+    /// About 2 s of timed work per cell, 5 to 2,000 operations, after 3 warm-up operations.
+    /// The cap matters only for sub-millisecond operations, whose medians need many samples
+    /// on a noisy machine.
     pub const DEFAULT: Timing = Timing {
         warmup: 3,
         iterations: Iterations::Adaptive {
             target: Duration::from_secs(2),
             min: 5,
-            max: 200,
+            max: 2_000,
         },
     };
 
@@ -164,11 +166,11 @@ pub struct Report {
 }
 
 impl Report {
-    /// The cell of `strategy` at size `n`.
-    pub fn find(&self, strategy: &str, n: usize) -> Option<&Measurement> {
+    /// The cell of `strategy` at size `n` in `scenario` (a report may hold several).
+    pub fn find(&self, scenario: &str, strategy: &str, n: usize) -> Option<&Measurement> {
         self.measurements
             .iter()
-            .find(|m| m.strategy == strategy && m.n == n)
+            .find(|m| m.scenario == scenario && m.strategy == strategy && m.n == n)
     }
 }
 
@@ -326,7 +328,8 @@ pub fn markdown(report: &Report) -> String {
             ]
         })
         .collect();
-    let mut widths = header.clone().map(|h| h.len());
+    // At least 3, so that every delimiter cell has a hyphen (`--:`), as markdown requires.
+    let mut widths = header.clone().map(|h| h.len().max(3));
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.len());
@@ -429,7 +432,7 @@ mod tests {
         let timing = Timing::DEFAULT;
         assert_eq!(timing.iterations(Some(Duration::from_millis(100))), 20);
         assert_eq!(timing.iterations(Some(Duration::from_secs(3))), 5);
-        assert_eq!(timing.iterations(Some(Duration::from_micros(10))), 200);
+        assert_eq!(timing.iterations(Some(Duration::from_micros(10))), 2_000);
         assert_eq!(timing.iterations(None), 5);
         assert_eq!(Timing::QUICK.iterations(None), 5);
     }

@@ -5,6 +5,8 @@
 //! cargo run --release -p writegraph-bench -- insert-many --json     # one JSON object per line
 //! cargo run --release -p writegraph-bench -- insert-many --quick    # 1 warm-up, 5 timed operations
 //! cargo run --release -p writegraph-bench -- insert-many --sizes 100,1000 --iterations 50
+//! cargo run --release -p writegraph-bench -- insert-graph           # graph writes, N children
+//! cargo run --release -p writegraph-bench -- single-row             # one row, three ways
 //! ```
 //!
 //! With `DATABASE_URL` set, the run uses a fresh database (with the example schema) on that
@@ -14,27 +16,38 @@
 //!
 //! Each strategy's first operation is checked against the rows it should have written (count,
 //! sums, every row's values); wrong rows abort the run with an error. Then come a few untimed
-//! warm-up operations, then the timed ones: enough for about 2 s per cell (5 to 200), unless
+//! warm-up operations, then the timed ones: enough for about 2 s per cell (5 to 2,000), unless
 //! `--iterations` or `--quick` says otherwise. Every operation starts from the same state (for
 //! `insert-many`, a fresh order created outside the timed region); the tables are truncated
 //! outside the timed region before each cell and every 100,000 rows.
 //!
 //! Columns:
 //! - `scenario`, `strategy`: what was run, and how;
-//! - `n`: the size of one operation (rows inserted, for `insert-many`);
+//! - `n`: the size of one operation (rows inserted, for `insert-many`; children per graph, for
+//!   `insert-graph`);
 //! - `median ms`, `p90 ms`: median and 90th percentile (nearest rank) wall time of one
 //!   operation, as the client sees it, round trips and commit included;
 //! - `rows/s`: `n` divided by the median;
 //! - `statements/op`: statements one operation sends (measured for writegraph with a counting
 //!   client, declared for hand-written strategies; `BEGIN` and `COMMIT` count);
 //! - `ratio`: median divided by the median of the scenario's reference strategy at the same
-//!   `n` (`binary COPY` for `insert-many`): below 1 is faster than the reference.
+//!   `n` (`binary COPY` for `insert-many`, `hand CTE (prepared)` for `insert-graph`,
+//!   `INSERT prepared (reused)` for `single-row`): below 1 is faster than the reference.
 //!
 //! Lines after the table sum the scenario up (for `insert-many`, writegraph against COPY and
 //! per-row inserts, and whether the targets at 10,000 rows are met; a missed target does not
 //! fail the run). With `--json` they and the progress lines go to stderr, the JSON to stdout.
 //!
-//! Scenarios: `insert-many` (N rows into `order_items` for one order, N = 1,000 and 10,000).
+//! Scenarios:
+//! - `insert-many`: N rows into `order_items` for one order, N = 1,000 and 10,000;
+//! - `insert-graph`: one graph write with N children, N = 1, 10, 100 and 1,000, for the order
+//!   graph (order + N items + audit row) and the product graph (category upsert + product +
+//!   detail + N tags + audit row): the generated `insert_graph` against a per-row transaction,
+//!   a transaction with UNNEST inserts, and a hand-written data-modifying CTE (prepared, and
+//!   sent with `query_typed`); targets checked: within 1.05x of the prepared CTE, faster than
+//!   the UNNEST transaction, at least 5x faster than per-row at 100 children;
+//! - `single-row`: one row into `order_items`, with the generated `insert`, a plain `INSERT`
+//!   sent with `query_typed`, and the same `INSERT` prepared once and reused.
 
 mod harness;
 mod scenarios;
@@ -132,6 +145,19 @@ async fn run(args: &Args) -> Result<()> {
                 .as_deref()
                 .unwrap_or(scenarios::INSERT_MANY_SIZES);
             scenarios::insert_many(&client, sizes, args.timing).await?
+        }
+        scenarios::INSERT_GRAPH => {
+            let sizes = args
+                .sizes
+                .as_deref()
+                .unwrap_or(scenarios::INSERT_GRAPH_SIZES);
+            scenarios::insert_graph(&client, sizes, args.timing).await?
+        }
+        scenarios::SINGLE_ROW => {
+            if args.sizes.is_some() {
+                return Err("`single-row` writes one row; it takes no `--sizes`".into());
+            }
+            scenarios::single_row(&client, args.timing).await?
         }
         other => return Err(format!("unknown scenario `{other}`").into()),
     };

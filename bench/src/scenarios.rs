@@ -1,5 +1,9 @@
 //! The scenarios, one function each: its workload (the untimed setup and the check of the rows
-//! written), its strategies, and the lines that sum up its results.
+//! written), its strategies, and the lines that sum up its results. `insert-many` is here;
+//! `insert-graph` and `single-row` have a module each.
+
+mod insert_graph;
+mod single_row;
 
 use std::pin::pin;
 
@@ -11,8 +15,11 @@ use writegraph_example::NewOrderItem;
 
 use crate::harness::{self, Report, Result, Strategy, Timing, Workload};
 
+pub use insert_graph::{insert_graph, INSERT_GRAPH, INSERT_GRAPH_SIZES};
+pub use single_row::{single_row, SINGLE_ROW};
+
 /// The scenarios `main` knows, by name.
-pub const NAMES: &[&str] = &[INSERT_MANY];
+pub const NAMES: &[&str] = &[INSERT_MANY, INSERT_GRAPH, SINGLE_ROW];
 
 /// Name of the `insert-many` scenario.
 pub const INSERT_MANY: &str = "insert-many";
@@ -133,9 +140,12 @@ async fn writegraph_insert_many(client: &Client, batch: &Batch) -> Result<u64> {
 /// `n = 10000: insert_many vs COPY: 1.42x, per-row vs insert_many: 23.1x faster`, with the
 /// issue's targets checked at 10,000 rows.
 fn insert_many_summary(report: &Report, n: usize) -> Option<String> {
-    let writegraph = report.find(WRITEGRAPH, n)?.median.as_secs_f64();
-    let copy = report.find(COPY, n)?.median.as_secs_f64();
-    let per_row = report.find(PER_ROW, n)?.median.as_secs_f64();
+    let writegraph = report
+        .find(INSERT_MANY, WRITEGRAPH, n)?
+        .median
+        .as_secs_f64();
+    let copy = report.find(INSERT_MANY, COPY, n)?.median.as_secs_f64();
+    let per_row = report.find(INSERT_MANY, PER_ROW, n)?.median.as_secs_f64();
     let vs_copy = writegraph / copy;
     let speedup = per_row / writegraph;
     let mut line = format!(
@@ -204,55 +214,7 @@ impl Workload for OrderItems {
     }
 
     async fn verify(&self, client: &Client, batch: &Batch) -> Result<()> {
-        // Count, sums, and every row's values in sku order: a missing, extra or altered row
-        // (or a value in the wrong column) changes at least one of them.
-        let row = client
-            .query_one(
-                "SELECT count(*), coalesce(sum(qty), 0)::int8, coalesce(sum(price_cents), 0)::int8, \
-                        coalesce(string_agg(sku || ':' || qty || ':' || price_cents, ',' ORDER BY sku), '') \
-                 FROM order_items WHERE order_id = $1",
-                &[&batch.order_id],
-            )
-            .await?;
-        let found = (
-            row.get::<_, i64>(0),
-            row.get::<_, i64>(1),
-            row.get::<_, i64>(2),
-            row.get::<_, String>(3),
-        );
-        let mut sorted: Vec<&Item> = batch.items.iter().collect();
-        sorted.sort_by(|a, b| a.sku.cmp(&b.sku));
-        let expected = (
-            batch.items.len() as i64,
-            batch.items.iter().map(|i| i64::from(i.qty)).sum::<i64>(),
-            batch.items.iter().map(|i| i.price_cents).sum::<i64>(),
-            sorted
-                .iter()
-                .map(|i| format!("{}:{}:{}", i.sku, i.qty, i.price_cents))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        if found.0 != expected.0 {
-            return Err(format!("expected {} rows, found {}", expected.0, found.0).into());
-        }
-        if (found.1, found.2) != (expected.1, expected.2) {
-            return Err(format!(
-                "expected sum(qty) = {} and sum(price_cents) = {}, found {} and {}",
-                expected.1, expected.2, found.1, found.2
-            )
-            .into());
-        }
-        if found.3 != expected.3 {
-            let first_difference = found
-                .3
-                .split(',')
-                .zip(expected.3.split(','))
-                .find(|(found, expected)| found != expected)
-                .map(|(found, expected)| format!("found `{found}` where `{expected}` was expected"))
-                .unwrap_or_default();
-            return Err(format!("rows differ (sku:qty:price_cents): {first_difference}").into());
-        }
-        Ok(())
+        verify_order_items(client, batch.order_id, &batch.items).await
     }
 
     async fn reset(&self, client: &Client) -> Result<()> {
@@ -261,4 +223,57 @@ impl Workload for OrderItems {
             .await?;
         Ok(())
     }
+}
+
+/// Checks that the items of order `order_id` are exactly `items`: count, sums, and every
+/// row's values in sku order (a missing, extra or altered row, or a value in the wrong column,
+/// changes at least one of them).
+async fn verify_order_items(client: &Client, order_id: i64, items: &[Item]) -> Result<()> {
+    let row = client
+        .query_one(
+            "SELECT count(*), coalesce(sum(qty), 0)::int8, coalesce(sum(price_cents), 0)::int8, \
+                    coalesce(string_agg(sku || ':' || qty || ':' || price_cents, ',' ORDER BY sku), '') \
+             FROM order_items WHERE order_id = $1",
+            &[&order_id],
+        )
+        .await?;
+    let found = (
+        row.get::<_, i64>(0),
+        row.get::<_, i64>(1),
+        row.get::<_, i64>(2),
+        row.get::<_, String>(3),
+    );
+    let mut sorted: Vec<&Item> = items.iter().collect();
+    sorted.sort_by(|a, b| a.sku.cmp(&b.sku));
+    let expected = (
+        items.len() as i64,
+        items.iter().map(|i| i64::from(i.qty)).sum::<i64>(),
+        items.iter().map(|i| i.price_cents).sum::<i64>(),
+        sorted
+            .iter()
+            .map(|i| format!("{}:{}:{}", i.sku, i.qty, i.price_cents))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    if found.0 != expected.0 {
+        return Err(format!("expected {} rows, found {}", expected.0, found.0).into());
+    }
+    if (found.1, found.2) != (expected.1, expected.2) {
+        return Err(format!(
+            "expected sum(qty) = {} and sum(price_cents) = {}, found {} and {}",
+            expected.1, expected.2, found.1, found.2
+        )
+        .into());
+    }
+    if found.3 != expected.3 {
+        let first_difference = found
+            .3
+            .split(',')
+            .zip(expected.3.split(','))
+            .find(|(found, expected)| found != expected)
+            .map(|(found, expected)| format!("found `{found}` where `{expected}` was expected"))
+            .unwrap_or_default();
+        return Err(format!("rows differ (sku:qty:price_cents): {first_difference}").into());
+    }
+    Ok(())
 }
