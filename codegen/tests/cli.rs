@@ -127,16 +127,20 @@ fn check_fails_with_a_diff_when_the_file_is_stale() -> TestResult {
     );
 
     let text = std::fs::read_to_string(&out_file)?;
+    assert!(
+        text.contains("pub struct OrderItem {"),
+        "no OrderItem struct in the output"
+    );
     std::fs::write(
         &out_file,
-        text.replacen("pub const ORDERS", "pub const ORDRES", 1),
+        text.replacen("pub struct OrderItem {", "pub struct OrderItme {", 1),
     )?;
     let stale = writegraph(&[&["check"][..], &args].concat())?;
     assert_eq!(stale.status.code(), Some(2));
     let stderr = String::from_utf8(stale.stderr)?;
     assert!(stderr.contains("is stale"), "{stderr}");
     assert!(
-        stderr.contains("-    pub const ORDRES") && stderr.contains("+    pub const ORDERS"),
+        stderr.contains("-pub struct OrderItme {") && stderr.contains("+pub struct OrderItem {"),
         "{stderr}"
     );
     assert!(
