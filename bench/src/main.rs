@@ -6,13 +6,20 @@
 //! cargo run --release -p writegraph-bench -- insert-many --quick    # 1 warm-up, 5 timed operations
 //! cargo run --release -p writegraph-bench -- insert-many --sizes 100,1000 --iterations 50
 //! cargo run --release -p writegraph-bench -- insert-graph           # graph writes, N children
-//! cargo run --release -p writegraph-bench -- single-row             # one row, three ways
+//! cargo run --release -p writegraph-bench -- update-graph           # diff of an order's items
+//! cargo run --release -p writegraph-bench -- single-row             # one row, four ways
 //! ```
 //!
 //! With `DATABASE_URL` set, the run uses a fresh database (with the example schema) on that
 //! server, whose durability settings are its own; otherwise it starts a throwaway cluster with
 //! PostgreSQL's crash-safety settings on (`fsync`, `synchronous_commit`, `full_page_writes`),
 //! so every commit waits for the disk, as on a real server. The first line says which.
+//!
+//! Every scenario measures the generated code twice: on a plain `tokio_postgres::Client`
+//! (`writegraph <fn>`: statements sent unprepared with `query_typed`, parsed and planned on
+//! every call) and on a `writegraph::CachedClient` wrapping a second connection of its own
+//! (`writegraph <fn> (CachedClient)`: each statement prepared on its first use, which the
+//! checked first operation and the warm-up cover, then only bound and executed).
 //!
 //! Each strategy's first operation is checked against the rows it should have written (count,
 //! sums, every row's values); wrong rows abort the run with an error. Then come a few untimed
@@ -24,15 +31,16 @@
 //! Columns:
 //! - `scenario`, `strategy`: what was run, and how;
 //! - `n`: the size of one operation (rows inserted, for `insert-many`; children per graph, for
-//!   `insert-graph`);
+//!   `insert-graph`; items of the order before and after the diff, for `update-graph`);
 //! - `median ms`, `p90 ms`: median and 90th percentile (nearest rank) wall time of one
 //!   operation, as the client sees it, round trips and commit included;
 //! - `rows/s`: `n` divided by the median;
 //! - `statements/op`: statements one operation sends (measured for writegraph with a counting
 //!   client, declared for hand-written strategies; `BEGIN` and `COMMIT` count);
 //! - `ratio`: median divided by the median of the scenario's reference strategy at the same
-//!   `n` (`binary COPY` for `insert-many`, `hand CTE (prepared)` for `insert-graph`,
-//!   `INSERT prepared (reused)` for `single-row`): below 1 is faster than the reference.
+//!   `n` (`binary COPY` for `insert-many`, `hand CTE (prepared)` for `insert-graph` and
+//!   `update-graph`, `INSERT prepared (reused)` for `single-row`): below 1 is faster than the
+//!   reference.
 //!
 //! Lines after the table sum the scenario up (for `insert-many`, writegraph against COPY and
 //! per-row inserts, and whether the targets at 10,000 rows are met; a missed target does not
@@ -45,16 +53,25 @@
 //!   detail + N tags + audit row): the generated `insert_graph` against a per-row transaction,
 //!   a transaction with UNNEST inserts, and a hand-written data-modifying CTE (prepared, and
 //!   sent with `query_typed`); targets checked: within 1.05x of the prepared CTE, faster than
-//!   the UNNEST transaction, at least 5x faster than per-row at 100 children;
-//! - `single-row`: one row into `order_items`, with the generated `insert`, a plain `INSERT`
-//!   sent with `query_typed`, and the same `INSERT` prepared once and reused.
+//!   the UNNEST transaction, at least 5x faster than per-row at 100 children, judged on the
+//!   `CachedClient` variant;
+//! - `update-graph`: the diff of an order's items, N = 100 and 1,000, where 10 % of the items
+//!   change, 10 % are removed and 10 % are new: the generated `OrderPatchGraph::
+//!   update_by_id_graph` against delete-all-and-reinsert per row, an UNNEST upsert + DELETE
+//!   transaction, and a hand-written CTE (prepared, and sent with `query_typed`); the same
+//!   targets, at 1,000 items;
+//! - `single-row`: one row into `order_items`, with the generated `insert` (plain client and
+//!   `CachedClient`), a plain `INSERT` sent with `query_typed`, and the same `INSERT` prepared
+//!   once and reused.
 
 mod harness;
 mod scenarios;
 
 use std::process::ExitCode;
+use std::rc::Rc;
 
 use writegraph::testing::{ClusterOptions, Server, DATABASE_URL};
+use writegraph::CachedClient;
 use writegraph_example::SCHEMA_SQL;
 
 use crate::harness::{Iterations, Result, Timing};
@@ -123,6 +140,9 @@ async fn run(args: &Args) -> Result<()> {
     };
     let database = server.database_with_schema(SCHEMA_SQL).await?;
     let client = database.connect().await?;
+    // The `CachedClient` strategies' own connection, so that their prepared statements are
+    // theirs alone.
+    let cached = Rc::new(CachedClient::new(database.connect().await?));
 
     let settings = client
         .query_one(
@@ -144,20 +164,27 @@ async fn run(args: &Args) -> Result<()> {
                 .sizes
                 .as_deref()
                 .unwrap_or(scenarios::INSERT_MANY_SIZES);
-            scenarios::insert_many(&client, sizes, args.timing).await?
+            scenarios::insert_many(&client, &cached, sizes, args.timing).await?
         }
         scenarios::INSERT_GRAPH => {
             let sizes = args
                 .sizes
                 .as_deref()
                 .unwrap_or(scenarios::INSERT_GRAPH_SIZES);
-            scenarios::insert_graph(&client, sizes, args.timing).await?
+            scenarios::insert_graph(&client, &cached, sizes, args.timing).await?
         }
         scenarios::SINGLE_ROW => {
             if args.sizes.is_some() {
                 return Err("`single-row` writes one row; it takes no `--sizes`".into());
             }
-            scenarios::single_row(&client, args.timing).await?
+            scenarios::single_row(&client, &cached, args.timing).await?
+        }
+        scenarios::UPDATE_GRAPH => {
+            let sizes = args
+                .sizes
+                .as_deref()
+                .unwrap_or(scenarios::UPDATE_GRAPH_SIZES);
+            scenarios::update_graph(&client, &cached, sizes, args.timing).await?
         }
         other => return Err(format!("unknown scenario `{other}`").into()),
     };

@@ -447,12 +447,14 @@ pub struct UpdateChildParams {
 ///  c0_up AS (INSERT INTO "order_items" (...) SELECT root."id", ... FROM root, UNNEST($3, ...) ...
 ///            ON CONFLICT ("order_id", "sku") DO UPDATE SET "qty" = EXCLUDED."qty" RETURNING "sku"),
 ///  c0_del AS (DELETE FROM "order_items" AS c USING root WHERE $2 AND c."order_id" = root."id"
-///             AND NOT EXISTS (SELECT 1 FROM c0_up AS u WHERE u."sku" IS NOT DISTINCT FROM c."sku") RETURNING 1)
+///             AND NOT EXISTS (SELECT 1 FROM c0_up AS u WHERE u."sku" = c."sku") RETURNING 1)
 /// SELECT root.*, (SELECT count(*) FROM c0_up), (SELECT count(*) FROM c0_del) FROM root
 /// ```
 ///
 /// The final SELECT reads the counts left to right, which runs each step's statements in
-/// that order: replace deletes before it inserts.
+/// that order: replace deletes before it inserts. Diff matches keys with `=` (a hash anti
+/// join; `IS NOT DISTINCT FROM` would force a nested loop): a key with a NULL never matches,
+/// as it never conflicts in a unique index either, so such old children are deleted.
 pub fn update_graph_statement(
     model: &Model<'_>,
     graph: &crate::graph::UpdateGraphModel,
@@ -559,7 +561,7 @@ pub fn update_graph_statement(
                     .iter()
                     .map(|&i| {
                         let name = quote_ident(&table.columns[i].column.name);
-                        format!("u.{name} IS NOT DISTINCT FROM c.{name}")
+                        format!("u.{name} = c.{name}")
                     })
                     .collect::<Vec<_>>()
                     .join(" AND ");
