@@ -154,3 +154,54 @@ fn check_fails_with_a_diff_when_the_file_is_stale() -> TestResult {
     std::fs::remove_dir_all(dir)?;
     Ok(())
 }
+
+#[test]
+fn explain_prints_every_graph_statement() -> TestResult {
+    let out = writegraph(&[
+        "explain",
+        "--schema",
+        "schema",
+        "--graphs",
+        "graphs.toml",
+        "NewOrderGraph",
+    ])?;
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout)?;
+    assert!(
+        text.starts_with("-- NewOrderGraph\nWITH\n  s0 AS (")
+            || text.starts_with("-- NewOrderGraph\nWITH\n  root AS ("),
+        "{text}"
+    );
+    assert!(
+        text.contains("INSERT INTO \"public\".\"order_items\""),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("-- ").count(),
+        1,
+        "only the graph asked for: {text}"
+    );
+
+    let all = writegraph(&["explain", "--schema", "schema", "--graphs", "graphs.toml"])?;
+    let all = String::from_utf8(all.stdout)?;
+    assert!(
+        all.contains("-- NewProductGraph") && all.contains("-- NewOrderGraph"),
+        "{all}"
+    );
+
+    let unknown = writegraph(&[
+        "explain",
+        "--schema",
+        "schema",
+        "--graphs",
+        "graphs.toml",
+        "NoSuchGraph",
+    ])?;
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8(unknown.stderr)?.contains("graphs are:"));
+    Ok(())
+}
