@@ -78,7 +78,8 @@ pub fn generate(input: &Input) -> Result<Output, Error> {
     Ok(Output { catalog, code })
 }
 
-/// The SQL statement of every insert graph, by graph name, for `writegraph explain`.
+/// The SQL of every graph, by graph name, for `writegraph explain`. An update graph's root
+/// part lists the columns a patch sets, so it is shown with a placeholder assignment.
 pub fn explain(input: &Input) -> Result<Vec<(String, String)>, Error> {
     let config = input
         .graphs
@@ -88,11 +89,25 @@ pub fn explain(input: &Input) -> Result<Vec<(String, String)>, Error> {
         .unwrap_or_default();
     let catalog = ddl::read_schema(&input.schema)?;
     let model = validate::validate(&catalog, &config, input.graphs.as_ref())?;
-    Ok(model
+    let mut statements: Vec<(String, String)> = model
         .graphs
         .iter()
         .map(|g| (g.name.clone(), plan::graph_statement(&model, g).sql))
-        .collect())
+        .collect();
+    for graph in &model.update_graphs {
+        let statement = plan::update_graph_statement(&model, graph);
+        let mut sql = String::new();
+        if graph.lock_root {
+            sql.push_str(&statement.lock);
+            sql.push_str(";\n");
+        }
+        sql.push_str(&statement.root_update);
+        sql.push_str("\"column\" = $n, ...");
+        sql.push_str(&statement.root_update_tail);
+        sql.push_str(&statement.tail);
+        statements.push((graph.name.clone(), sql));
+    }
+    Ok(statements)
 }
 
 /// Configures and runs the generator from files, for `build.rs`, the CLI and tests.
