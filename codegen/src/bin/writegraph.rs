@@ -144,10 +144,22 @@ fn pretty_sql(sql: &str) -> String {
     out = out
         .replace(" FROM root ", "\n  FROM root ")
         .replace(" SELECT root.", "\nSELECT root.");
-    let mut step = 0;
-    while out.contains(&format!(", s{step} AS (")) {
-        out = out.replace(&format!(", s{step} AS ("), &format!(",\n  s{step} AS ("));
-        step += 1;
+    for step in 0.. {
+        let mut found = false;
+        for name in [
+            format!("s{step} AS ("),
+            format!("c{step}_del AS ("),
+            format!("c{step}_ins AS ("),
+            format!("c{step}_up AS ("),
+        ] {
+            if out.contains(&format!(", {name}")) {
+                out = out.replace(&format!(", {name}"), &format!(",\n  {name}"));
+                found = true;
+            }
+        }
+        if !found {
+            break;
+        }
     }
     out
 }
