@@ -147,6 +147,9 @@ struct RowsSource {
     overrides: BTreeMap<usize, ColumnSource>,
     /// Tables joined before the rows (`root, `).
     join: String,
+    /// Graph steps: rows come back only as a count, so their input order need not be kept
+    /// (no `WITH ORDINALITY ... ORDER BY`, one sort less per step).
+    unordered: bool,
 }
 
 /// A column's value in a graph step, in place of the row's own.
@@ -222,10 +225,15 @@ fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSource) -> Stat
             None => with_default(column, value, flag),
         });
     }
-    aliases.push("ord".to_owned());
+    let (ordinality, order_by) = if source.unordered {
+        ("", "")
+    } else {
+        aliases.push("ord".to_owned());
+        (" WITH ORDINALITY", " ORDER BY u.ord")
+    };
     Statement {
         sql: format!(
-            "INSERT INTO {table} ({}) SELECT {} FROM {}UNNEST({}) WITH ORDINALITY AS u({}) ORDER BY u.ord",
+            "INSERT INTO {table} ({}) SELECT {} FROM {}UNNEST({}){ordinality} AS u({}){order_by}",
             column_list(inserted.iter().map(|&i| &model.columns[i])),
             values.join(", "),
             source.join,
@@ -321,6 +329,7 @@ pub fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphStatement 
         let table = &model.tables[step.table];
         let mut source = RowsSource {
             first_param: *first_param,
+            unordered: true,
             ..RowsSource::default()
         };
         if step.kind.after_root() {
@@ -376,6 +385,7 @@ pub fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphStatement 
         first_param,
         overrides: root_overrides,
         join: String::new(),
+        unordered: true,
     };
     let mut root = insert_rows(
         root_model,
@@ -494,6 +504,7 @@ pub fn update_graph_statement(
         let delete = take(needs_delete);
         let mut source = RowsSource {
             first_param,
+            unordered: true,
             ..RowsSource::default()
         };
         source.join = "root, ".to_owned();
