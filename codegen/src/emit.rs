@@ -710,16 +710,11 @@ fn push_column(i: usize, column: &ColumnModel<'_>, table_name: &str) -> String {
 
 // ----- patch struct -----
 
-fn patch_struct(table: &TableModel<'_>, statements: &TableStatements) -> String {
-    let row = &table.rust_name;
-    let name = format!("{row}Patch");
-    let updatable: Vec<&ColumnModel<'_>> = table.columns.iter().filter(|c| c.updatable).collect();
-    let mut code = doc(&table_doc(table, "Changes to one row"));
-    let _ = writeln!(
-        code,
-        "#[derive(Debug, Clone, PartialEq, Default)]\npub struct {name} {{"
-    );
-    for column in &updatable {
+/// A patch field per updatable column: `Option<T>`, or `Option<Option<T>>` for nullable
+/// columns (`Some(None)` sets NULL). Shared by patch structs and update graphs.
+fn patch_fields(updatable: &[&ColumnModel<'_>]) -> String {
+    let mut code = String::new();
+    for column in updatable {
         let ty = &column.ty.rust;
         let (field_type, note) = if column.not_null {
             (
@@ -735,9 +730,13 @@ fn patch_struct(table: &TableModel<'_>, statements: &TableStatements) -> String 
         code.push_str(&doc(&format!("{}\n\n{note}", column_doc(column))));
         let _ = writeln!(code, "pub {}: {field_type},", column.field);
     }
-    code.push_str("}\n");
-    let _ = writeln!(code, "impl {name} {{");
-    for column in &updatable {
+    code
+}
+
+/// `with_x` and `with_x_opt` setters of patch fields.
+fn patch_setters(updatable: &[&ColumnModel<'_>]) -> String {
+    let mut code = String::new();
+    for column in updatable {
         let f = &column.field;
         let ty = &column.ty.rust;
         code.push_str(&doc(&format!("Sets `{}`.", column.column.name)));
@@ -757,26 +756,49 @@ fn patch_struct(table: &TableModel<'_>, statements: &TableStatements) -> String 
             let _ = writeln!(code, "pub fn with_{f}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = Some(v); self }}");
         }
     }
+    code
+}
+
+/// Code that appends `"column" = $n` to `sql` and binds the value, for each field the patch
+/// sets: only those columns are assigned.
+fn patch_assignments(updatable: &[&ColumnModel<'_>], sql: &str) -> String {
+    let mut code = String::new();
+    for column in updatable {
+        let cast = column
+            .ty
+            .cast_to
+            .as_deref()
+            .map(|c| format!("::{c}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            code,
+            "if let Some(v) = &self.{f} {{ ::writegraph::__private::push_assignment(&mut {sql}, &mut params, {column:?}, v, ::writegraph::__private::Type::{ty}, {cast:?}); }}",
+            f = column.field,
+            column = crate::ident::quote_ident(&column.column.name),
+            ty = column.ty.param_type,
+        );
+    }
+    code
+}
+
+fn patch_struct(table: &TableModel<'_>, statements: &TableStatements) -> String {
+    let row = &table.rust_name;
+    let name = format!("{row}Patch");
+    let updatable: Vec<&ColumnModel<'_>> = table.columns.iter().filter(|c| c.updatable).collect();
+    let mut code = doc(&table_doc(table, "Changes to one row"));
+    let _ = writeln!(
+        code,
+        "#[derive(Debug, Clone, PartialEq, Default)]\npub struct {name} {{"
+    );
+    code.push_str(&patch_fields(&updatable));
+    code.push_str("}\n");
+    let _ = writeln!(code, "impl {name} {{");
+    code.push_str(&patch_setters(&updatable));
     if let Some((prefix, where_clause)) = &statements.update_by_id {
         let (id_type, key_params) = key_signature(table);
         let key_count = key_params.len();
         let table_name = table.table.name.to_sql();
-        let mut assignments = String::new();
-        for column in &updatable {
-            let cast = column
-                .ty
-                .cast_to
-                .as_deref()
-                .map(|c| format!("::{c}"))
-                .unwrap_or_default();
-            let _ = writeln!(
-                assignments,
-                "if let Some(v) = &self.{f} {{ ::writegraph::__private::push_assignment(&mut sql, &mut params, {column:?}, v, ::writegraph::__private::Type::{ty}, {cast:?}); }}",
-                f = column.field,
-                column = crate::ident::quote_ident(&column.column.name),
-                ty = column.ty.param_type,
-            );
-        }
+        let assignments = patch_assignments(&updatable, "sql");
         let _ = write!(
             code,
             "fn update_statement<'a>(&'a self, id: &'a {id_type}, returning: &str)
@@ -1226,22 +1248,7 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
         code,
         "#[derive(Debug, Clone, PartialEq, Default)]\npub struct {name} {{"
     );
-    for column in &updatable {
-        let ty = &column.ty.rust;
-        let (field_type, note) = if column.not_null {
-            (
-                format!("::std::option::Option<{ty}>"),
-                "`None` leaves it unchanged.",
-            )
-        } else {
-            (
-                format!("::std::option::Option<::std::option::Option<{ty}>>"),
-                "`None` leaves it unchanged; `Some(None)` sets NULL.",
-            )
-        };
-        code.push_str(&doc(&format!("{}\n\n{note}", column_doc(column))));
-        let _ = writeln!(code, "pub {}: {field_type},", column.field);
-    }
+    code.push_str(&patch_fields(&updatable));
     for child in &graph.children {
         let table = &model.tables[child.table];
         let ty = format!("New{}", table.rust_name);
@@ -1274,26 +1281,7 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     code.push_str("}\n");
 
     let _ = writeln!(code, "impl {name} {{");
-    for column in &updatable {
-        let f = &column.field;
-        let ty = &column.ty.rust;
-        code.push_str(&doc(&format!("Sets `{}`.", column.column.name)));
-        if column.not_null {
-            let _ = writeln!(code, "pub fn with_{f}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ self.{f} = Some(v.into()); self }}");
-            code.push_str(&doc(&format!(
-                "Sets `{}` from an `Option`: `None` leaves it unchanged.",
-                column.column.name
-            )));
-            let _ = writeln!(code, "pub fn with_{f}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = v; self }}");
-        } else {
-            let _ = writeln!(code, "pub fn with_{f}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ self.{f} = Some(Some(v.into())); self }}");
-            code.push_str(&doc(&format!(
-                "Sets `{}` to a value, or to NULL with `None`.",
-                column.column.name
-            )));
-            let _ = writeln!(code, "pub fn with_{f}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = Some(v); self }}");
-        }
-    }
+    code.push_str(&patch_setters(&updatable));
     for child in &graph.children {
         let f = &child.field;
         let ty = format!("New{}", model.tables[child.table].rust_name);
@@ -1401,22 +1389,7 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
         }
         let _ = writeln!(binds, "params.extend_from_slice(&part{n}.params());");
     }
-    let mut assignments = String::new();
-    for column in &updatable {
-        let cast = column
-            .ty
-            .cast_to
-            .as_deref()
-            .map(|c| format!("::{c}"))
-            .unwrap_or_default();
-        let _ = writeln!(
-            assignments,
-            "if let Some(v) = &self.{f} {{ ::writegraph::__private::push_assignment(&mut root, &mut params, {column:?}, v, ::writegraph::__private::Type::{ty}, {cast:?}); }}",
-            f = column.field,
-            column = crate::ident::quote_ident(&column.column.name),
-            ty = column.ty.param_type,
-        );
-    }
+    let assignments = patch_assignments(&updatable, "root");
     let mut tables_to_tags: Vec<(String, String)> =
         vec![(root.table.name.name.clone(), graph.root_tag.clone())];
     for child in &graph.children {
