@@ -1119,18 +1119,14 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
     }
 
     // Which step a database error is about, by the table PostgreSQL names.
-    let mut tables_to_tags: Vec<(String, String)> =
-        vec![(root.table.name.name.clone(), graph.root_tag.clone())];
-    for step in &graph.steps {
-        let table = model.tables[step.table].table.name.name.clone();
-        if !tables_to_tags.iter().any(|(t, _)| *t == table) {
-            tables_to_tags.push((table, step.tag.clone()));
-        }
-    }
-    let tag_arms: String = tables_to_tags
-        .iter()
-        .map(|(t, tag)| format!("Some({t:?}) => Some({tag:?}),"))
-        .collect();
+    let tag_arms = table_tag_arms(
+        root,
+        &graph.root_tag,
+        graph
+            .steps
+            .iter()
+            .map(|s| (&model.tables[s.table], s.tag.as_str())),
+    );
 
     let root_columns = root.columns.len();
     let mut step_reports = Vec::new();
@@ -1141,7 +1137,7 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
         .filter(|(_, s)| !s.kind.after_root())
     {
         step_reports.push(format!(
-            "::writegraph::WriteStepReport {{ tag: {:?}, affected: count(row, {})? }}",
+            "::writegraph::WriteStepReport {{ tag: {:?}, affected: ::writegraph::__private::count(row, {})? }}",
             step.tag,
             root_columns + i
         ));
@@ -1157,7 +1153,7 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
         .filter(|(_, s)| s.kind.after_root())
     {
         step_reports.push(format!(
-            "::writegraph::WriteStepReport {{ tag: {:?}, affected: count(row, {})? }}",
+            "::writegraph::WriteStepReport {{ tag: {:?}, affected: ::writegraph::__private::count(row, {})? }}",
             step.tag,
             root_columns + i
         ));
@@ -1178,10 +1174,6 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
             {params}
             let rows = conn.query_typed(Self::SQL, &params).await.map_err(|e| ::writegraph::Error::db(Self::step_of(&e), e))?;
             let row = rows.first().ok_or_else(|| ::writegraph::Error::Validation(\"the graph statement returned no row\".into()))?;
-            let count = |row: &::writegraph::__private::Row, index: usize| -> ::writegraph::Result<u64> {{
-                let n: i64 = row.try_get(index)?;
-                Ok(u64::try_from(n).unwrap_or_default())
-            }};
             let steps = ::std::vec![{step_reports}];
             Ok(::writegraph::WriteReport::from_steps(steps, Some(<{row} as ::writegraph::FromRow>::from_row(row)?)))
         }}
@@ -1216,6 +1208,25 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
         doc_atomic = doc("Writes the graph in a transaction of its own on `client`, and commits."),
     );
     code
+}
+
+/// Match arms from the table PostgreSQL names in an error to the tag of the first step that
+/// writes that table (the root first).
+fn table_tag_arms<'a>(
+    root: &TableModel<'_>,
+    root_tag: &str,
+    steps: impl Iterator<Item = (&'a TableModel<'a>, &'a str)>,
+) -> String {
+    let mut seen = vec![root.table.name.name.clone()];
+    let mut arms = format!("Some({:?}) => Some({root_tag:?}),", root.table.name.name);
+    for (table, tag) in steps {
+        let name = &table.table.name.name;
+        if !seen.contains(name) {
+            let _ = write!(arms, "Some({name:?}) => Some({tag:?}),");
+            seen.push(name.clone());
+        }
+    }
+    arms
 }
 
 // ----- update graphs -----
@@ -1390,18 +1401,14 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
         let _ = writeln!(binds, "params.extend_from_slice(&part{n}.params());");
     }
     let assignments = patch_assignments(&updatable, "root");
-    let mut tables_to_tags: Vec<(String, String)> =
-        vec![(root.table.name.name.clone(), graph.root_tag.clone())];
-    for child in &graph.children {
-        let table = model.tables[child.table].table.name.name.clone();
-        if !tables_to_tags.iter().any(|(t, _)| *t == table) {
-            tables_to_tags.push((table, child.tag.clone()));
-        }
-    }
-    let tag_arms: String = tables_to_tags
-        .iter()
-        .map(|(t, tag)| format!("Some({t:?}) => Some({tag:?}),"))
-        .collect();
+    let tag_arms = table_tag_arms(
+        root,
+        &graph.root_tag,
+        graph
+            .children
+            .iter()
+            .map(|c| (&model.tables[c.table], c.tag.as_str())),
+    );
     // A child's foreign key to the root cannot fail on the child's side (the graph fills it
     // with the root's key), so a violation of it comes from the root's UPDATE, although
     // PostgreSQL names the child's table.
@@ -1437,7 +1444,7 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     for (child, counts) in graph.children.iter().zip(&statement.counts) {
         let sum = counts
             .iter()
-            .map(|i| format!("count(row, {i})?"))
+            .map(|i| format!("::writegraph::__private::count(row, {i})?"))
             .collect::<Vec<_>>()
             .join(" + ");
         steps.push(format!(
@@ -1480,10 +1487,6 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
             let rows = {run}.map_err(|e| ::writegraph::Error::db(Self::step_of(&e), e))?;
             let Some(row) = rows.first() else {{
                 return Err(::writegraph::Error::NotFound {{ table: {table_name:?} }});
-            }};
-            let count = |row: &::writegraph::__private::Row, index: usize| -> ::writegraph::Result<u64> {{
-                let n: i64 = row.try_get(index)?;
-                Ok(u64::try_from(n).unwrap_or_default())
             }};
             let steps = ::std::vec![{steps}];
             Ok(::writegraph::WriteReport::from_steps(steps, Some(<{row} as ::writegraph::FromRow>::from_row(row)?)))

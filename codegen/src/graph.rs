@@ -7,12 +7,12 @@ use std::collections::BTreeSet;
 
 use toml::Spanned;
 
-use crate::catalog::{Catalog, ForeignKey, QualifiedName};
+use crate::catalog::{Catalog, ForeignKey, QualifiedName, Table};
 use crate::config::{self, GraphsConfig, InsertGraphConfig};
 use crate::error::Diagnostic;
 use crate::ident;
 use crate::source::SourceFile;
-use crate::validate::{resolve_table, InsertKind, TableModel};
+use crate::validate::{resolve_table, TableModel};
 
 /// An insert graph.
 #[derive(Debug, Clone)]
@@ -103,6 +103,19 @@ pub struct GraphStep {
     pub tag: String,
 }
 
+/// The foreign key that links `child` to `root` when `fk` is left out: the only
+/// single-column foreign key of the child that references the root.
+fn implied_fk<'a>(child: &'a Table, root: &QualifiedName) -> Option<&'a ForeignKey> {
+    let mut links = child
+        .foreign_keys
+        .iter()
+        .filter(|f| &f.ref_table == root && f.columns.len() == 1);
+    match (links.next(), links.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
+    }
+}
+
 /// The columns graphs fill, as (table, column): insert structs hold them as `Option` so that
 /// callers never invent a value a graph replaces. Best effort: names that do not resolve are
 /// reported by [`validate_insert_graphs`].
@@ -133,13 +146,8 @@ pub fn injected_columns(
                     injected.insert((child.name.clone(), fk.get_ref().clone()));
                 }
                 None => {
-                    let links: Vec<&ForeignKey> = child
-                        .foreign_keys
-                        .iter()
-                        .filter(|f| f.ref_table == root.name && f.columns.len() == 1)
-                        .collect();
-                    if let [one] = links.as_slice() {
-                        injected.insert((child.name.clone(), one.columns[0].clone()));
+                    if let Some(fk) = implied_fk(child, &root.name) {
+                        injected.insert((child.name.clone(), fk.columns[0].clone()));
                     }
                 }
             }
@@ -158,13 +166,8 @@ pub fn injected_columns(
                     injected.insert((table.name.clone(), fk.get_ref().clone()));
                 }
                 None => {
-                    let links: Vec<&ForeignKey> = table
-                        .foreign_keys
-                        .iter()
-                        .filter(|f| f.ref_table == root.name && f.columns.len() == 1)
-                        .collect();
-                    if let [one] = links.as_slice() {
-                        injected.insert((table.name.clone(), one.columns[0].clone()));
+                    if let Some(fk) = implied_fk(table, &root.name) {
+                        injected.insert((table.name.clone(), fk.columns[0].clone()));
                     }
                 }
             }
@@ -399,11 +402,7 @@ fn insert_graph(
 ) -> Result<GraphModel, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let graph_name = name.get_ref();
-    let valid_name = graph_name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_uppercase())
-        && graph_name.chars().all(|c| c.is_ascii_alphanumeric());
+    let valid_name = ident::is_rust_type_name(graph_name);
     if !valid_name {
         errors.push(
             config::error_at(
@@ -777,11 +776,6 @@ fn insert_graph(
     })
 }
 
-/// Whether a column kind is filled by a graph (for the standalone check of injected values).
-pub fn is_injected(kind: Option<InsertKind>) -> bool {
-    kind == Some(InsertKind::Injected)
-}
-
 /// An update graph: a patch of the root row and a strategy per child collection.
 #[derive(Debug, Clone)]
 pub struct UpdateGraphModel {
@@ -842,11 +836,7 @@ pub fn validate_update_graphs(
     let mut errors = Vec::new();
     for (name, graph) in &config.update {
         let graph_name = name.get_ref();
-        let valid_name = graph_name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_uppercase())
-            && graph_name.chars().all(|c| c.is_ascii_alphanumeric());
+        let valid_name = ident::is_rust_type_name(graph_name);
         if !valid_name {
             errors.push(
                 config::error_at(
@@ -1034,28 +1024,7 @@ fn update_child(
         check_child_edge(tables, table, link.0, false, true, &edge.strategy, file)?;
     }
     let fk_name = child.columns[link.0].column.name.clone();
-    let unique_keys = || -> String {
-        let mut keys: Vec<String> = Vec::new();
-        if !child.table.primary_key.is_empty() {
-            keys.push(format!(
-                "primary key ({})",
-                child.table.primary_key.join(", ")
-            ));
-        }
-        keys.extend(
-            child
-                .table
-                .uniques
-                .iter()
-                .filter(|u| !u.partial)
-                .map(|u| format!("{} ({})", u.name, u.columns.join(", "))),
-        );
-        if keys.is_empty() {
-            "the table has no unique keys".to_owned()
-        } else {
-            format!("unique keys are: {}", keys.join("; "))
-        }
-    };
+    let unique_keys = || crate::validate::unique_keys_help(child.table, false);
     let is_unique = |columns: &[String]| {
         let same =
             |key: &[String]| key.len() == columns.len() && key.iter().all(|k| columns.contains(k));

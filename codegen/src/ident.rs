@@ -266,6 +266,13 @@ pub fn rust_type_name(name: &str) -> String {
     out
 }
 
+/// A name usable as a generated Rust type as written: `UpperCamelCase` ASCII letters and
+/// digits (`rust_name` overrides and graph names).
+pub fn is_rust_type_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && name.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
 /// The singular of a table name's last word, for row struct names (`order_items` →
 /// `order_item`, `categories` → `category`, `addresses` → `address`, `status` stays).
 pub fn singular(name: &str) -> String {

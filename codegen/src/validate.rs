@@ -333,8 +333,7 @@ fn table_model<'a>(
     let rust_name = match table_config.and_then(|c| c.rust_name.as_ref()) {
         Some(name) => {
             let text = name.get_ref();
-            let valid = text.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-                && text.chars().all(|c| c.is_ascii_alphanumeric());
+            let valid = ident::is_rust_type_name(text);
             if !valid {
                 errors.push(
                     config::error_at(file, name, format!("`{text}` is not a Rust type name"))
@@ -484,21 +483,7 @@ fn conflict(
         }
         found
     };
-    let unique_keys = || -> String {
-        let mut keys: Vec<String> = Vec::new();
-        if !table.primary_key.is_empty() {
-            keys.push(format!("primary key ({})", table.primary_key.join(", ")));
-        }
-        for u in &table.uniques {
-            let partial = if u.partial { ", partial" } else { "" };
-            keys.push(format!("{} ({}){partial}", u.name, u.columns.join(", ")));
-        }
-        if keys.is_empty() {
-            "the table has no unique keys".to_owned()
-        } else {
-            format!("unique keys are: {}", keys.join("; "))
-        }
-    };
+    let unique_keys = || unique_keys_help(table, true);
 
     let (constraint, key) = match (&settings.conflict_target, &settings.conflict_constraint) {
         (Some(target), Some(constraint)) => {
@@ -657,6 +642,24 @@ fn conflict(
         key,
         update,
     }))
+}
+
+/// `unique keys are: primary key (id); uq_x (a, b)` for a help line: the keys ON CONFLICT
+/// could use (partial unique indexes marked, or left out when `with_partial` is false).
+pub fn unique_keys_help(table: &Table, with_partial: bool) -> String {
+    let mut keys: Vec<String> = Vec::new();
+    if !table.primary_key.is_empty() {
+        keys.push(format!("primary key ({})", table.primary_key.join(", ")));
+    }
+    for u in table.uniques.iter().filter(|u| with_partial || !u.partial) {
+        let partial = if u.partial { ", partial" } else { "" };
+        keys.push(format!("{} ({}){partial}", u.name, u.columns.join(", ")));
+    }
+    if keys.is_empty() {
+        "the table has no unique keys".to_owned()
+    } else {
+        format!("unique keys are: {}", keys.join("; "))
+    }
 }
 
 /// A SQL string literal.

@@ -143,6 +143,12 @@ pub mod __private {
         Ok(rows)
     }
 
+    /// A step's row count from column `index` of a graph statement's result.
+    pub fn count(row: &Row, index: usize) -> crate::Result<u64> {
+        let n: i64 = row.try_get(index)?;
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+
     /// `Error::Validation` for a required value that was left unset.
     pub fn missing(table: &str, column: &str, setter: &str) -> crate::Error {
         crate::Error::Validation(format!(
