@@ -10,19 +10,27 @@ fn main() {
         .write_to_out_dir();
     exit_on_error(result);
 
-    // Test schemas, used by tests/awkward.rs and tests/types_roundtrip.rs.
+    // Test schemas, used by tests/awkward.rs, tests/types_roundtrip.rs and
+    // tests/optional_columns.rs.
     let out_dir = std::env::var_os("OUT_DIR").unwrap_or_default();
-    for (name, schema) in [
-        ("awkward", "codegen/tests/schemas/awkward.sql"),
-        ("types", "tests/schemas/types.sql"),
+    for (name, schema, graphs) in [
+        ("awkward", "codegen/tests/schemas/awkward.sql", None),
+        ("types", "tests/schemas/types.sql", None),
+        (
+            "optional",
+            "tests/schemas/optional.sql",
+            Some("tests/schemas/optional.toml"),
+        ),
     ] {
         println!("cargo:rerun-if-changed={schema}");
+        let mut builder = writegraph_codegen::Builder::new();
+        builder.schema(schema);
+        if let Some(graphs) = graphs {
+            println!("cargo:rerun-if-changed={graphs}");
+            builder.graphs(graphs);
+        }
         let out_file = Path::new(&out_dir).join(format!("{name}.rs"));
-        exit_on_error(
-            writegraph_codegen::Builder::new()
-                .schema(schema)
-                .write_to(&out_file),
-        );
+        exit_on_error(builder.write_to(&out_file));
     }
 }
 

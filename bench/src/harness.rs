@@ -1,5 +1,10 @@
-//! What every scenario shares: strategies, the verify → warm up → time loop, statistics, and
-//! the markdown and JSON output. Knows no table: scenarios bring their SQL.
+//! What every scenario shares: strategies, the check → warm up → timed rounds loop,
+//! statistics, and the markdown and JSON output. Knows no table: scenarios bring their SQL.
+//!
+//! At each size every strategy is checked and warmed up, then the strategies are timed in
+//! interleaved rounds (one operation of each per round, the order rotated every round) rather
+//! than one after another: commit latency drifts over seconds, and timing strategies in
+//! separate blocks would put that drift into the ratios between them.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -61,44 +66,46 @@ pub trait Workload {
     async fn verify(&self, client: &Client, input: &Self::Input) -> Result<()>;
 
     /// Brings the tables back to their starting size, so that table growth does not distort
-    /// the timings. Runs before each strategy and every [`RESET_AFTER`] units of work.
+    /// the timings. Runs before each strategy's check and, between timed rounds, whenever the
+    /// next round would take the work since the last reset past [`RESET_AFTER`] units.
     async fn reset(&self, client: &Client) -> Result<()>;
 }
 
-/// Reset the tables (outside the timed region) after this many units of work (rows, for
-/// insert scenarios): `sum of n over operations`.
+/// Reset the tables (outside the timed region, between rounds) before the work since the last
+/// reset, `n` summed over operations, would pass this many units (rows, for insert scenarios).
 pub const RESET_AFTER: usize = 100_000;
 
 /// How many operations to run, untimed and timed.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
-    /// Untimed operations before timing starts.
+    /// Untimed operations of each strategy before timing starts.
     pub warmup: usize,
-    /// How many timed operations.
+    /// How many timed rounds (one operation of every strategy each).
     pub iterations: Iterations,
 }
 
-/// How the number of timed operations per cell is chosen.
+/// How the number of timed rounds per size is chosen; every round times one operation of each
+/// strategy, so this is also the number of timed operations per cell.
 #[derive(Debug, Clone, Copy)]
 pub enum Iterations {
-    /// Exactly this many.
+    /// Exactly this many rounds.
     Fixed(usize),
-    /// Enough for about `target` of timed work, judged from the warm-up, within
-    /// `min..=max`.
+    /// Enough rounds for about `target` of timed work per strategy (`target` times the number
+    /// of strategies per size), judged from the warm-up, within `min..=max`.
     Adaptive {
         /// The wall time to aim for per cell.
         target: Duration,
-        /// The fewest timed operations.
+        /// The fewest rounds.
         min: usize,
-        /// The most timed operations.
+        /// The most rounds.
         max: usize,
     },
 }
 
 impl Timing {
-    /// About 2 s of timed work per cell, 5 to 2,000 operations, after 3 warm-up operations.
-    /// The cap matters only for sub-millisecond operations, whose medians need many samples
-    /// on a noisy machine.
+    /// About 2 s of timed work per cell, 5 to 2,000 rounds, after 3 warm-up operations of
+    /// each strategy. The cap matters only for sub-millisecond operations, whose medians need
+    /// many samples on a noisy machine.
     pub const DEFAULT: Timing = Timing {
         warmup: 3,
         iterations: Iterations::Adaptive {
@@ -108,12 +115,14 @@ impl Timing {
         },
     };
 
-    /// `--quick`: one warm-up operation, five timed ones.
+    /// `--quick`: one warm-up operation of each strategy, five timed rounds.
     pub const QUICK: Timing = Timing {
         warmup: 1,
         iterations: Iterations::Fixed(5),
     };
 
+    /// How many timed operations a strategy timed alone would get, from the mean time of its
+    /// warm-up operations (`None` without warm-up).
     fn iterations(&self, mean_warmup: Option<Duration>) -> usize {
         match self.iterations {
             Iterations::Fixed(count) => count,
@@ -126,6 +135,22 @@ impl Timing {
             },
         }
     }
+
+    /// How many timed rounds to run at one size, from each strategy's mean warm-up time (empty
+    /// without warm-up): with `Adaptive`, `target × k / (sum of the k means)` within
+    /// `min..=max`, so that a size takes about as long as `k` strategies timed alone.
+    fn rounds(&self, mean_warmups: &[Duration]) -> usize {
+        let strategies = u32::try_from(mean_warmups.len()).unwrap_or(u32::MAX);
+        // A whole round as one operation, against k times the target. Scaling the target
+        // keeps the durations exact, where a mean of the means would be truncated to whole
+        // nanoseconds and could tip the rounding up by one.
+        let mut pooled = *self;
+        if let Iterations::Adaptive { target, .. } = &mut pooled.iterations {
+            *target = target.saturating_mul(strategies);
+        }
+        let round = (strategies > 0).then(|| mean_warmups.iter().sum::<Duration>());
+        pooled.iterations(round)
+    }
 }
 
 /// One cell of the table: a strategy at one size.
@@ -137,7 +162,7 @@ pub struct Measurement {
     pub strategy: &'static str,
     /// The size of one operation.
     pub n: usize,
-    /// How many operations were timed.
+    /// How many operations were timed: the number of rounds at this size.
     pub iterations: usize,
     /// Median wall time of one operation.
     pub median: Duration,
@@ -174,10 +199,15 @@ impl Report {
     }
 }
 
-/// Runs every strategy at every size: first one operation whose rows are verified (a wrong
-/// result aborts the run), then `timing.warmup` untimed operations, then the timed ones.
-/// Only `Strategy::run` is inside the timed region; `prepare` and `reset` are not.
-/// `reference` names the strategy the `ratio` column divides by.
+/// Runs every strategy at every size. At each size, every strategy in turn is first checked
+/// (tables reset, one operation whose rows are verified; a failed operation or wrong rows abort
+/// the run with an error naming the cell) and warmed up with `timing.warmup` untimed
+/// operations. Then the timed operations run in rounds: each round runs one operation of every
+/// strategy, starting at strategy `r % k` in round `r` so that no strategy always follows the
+/// same one, and the tables are reset between rounds as [`RESET_AFTER`] requires. The number
+/// of rounds comes from `timing` (see [`Iterations`]). Only `Strategy::run` is inside the timed
+/// region; `prepare` and `reset` are not. `reference` names the strategy the `ratio` column
+/// divides by.
 pub async fn measure<W: Workload>(
     client: &Client,
     scenario: &'static str,
@@ -194,9 +224,7 @@ pub async fn measure<W: Workload>(
     }
     let mut measurements = Vec::new();
     for &n in sizes {
-        for strategy in strategies {
-            measurements.push(measure_cell(client, scenario, workload, strategy, n, timing).await?);
-        }
+        measurements.extend(measure_size(client, scenario, workload, strategies, n, timing).await?);
         let reference_median = measurements
             .iter()
             .find(|m| m.n == n && m.strategy == reference)
@@ -209,64 +237,98 @@ pub async fn measure<W: Workload>(
     Ok(measurements)
 }
 
-async fn measure_cell<W: Workload>(
+/// The cells of every strategy at size `n`: checks and warm-ups, then the timed rounds.
+async fn measure_size<W: Workload>(
     client: &Client,
     scenario: &'static str,
     workload: &W,
-    strategy: &Strategy<W::Input>,
+    strategies: &[Strategy<W::Input>],
     n: usize,
     timing: Timing,
-) -> Result<Measurement> {
-    let cell = format!("{scenario} / {} / n = {n}", strategy.name);
-    workload.reset(client).await?;
+) -> Result<Vec<Measurement>> {
+    let cell_name =
+        |strategy: &Strategy<W::Input>| format!("{scenario} / {} / n = {n}", strategy.name);
+    let mut statements = Vec::with_capacity(strategies.len());
+    let mut mean_warmups = Vec::with_capacity(strategies.len());
+    let mut work_since_reset = 0;
+    for strategy in strategies {
+        let cell = cell_name(strategy);
+        workload.reset(client).await?;
 
-    // Correct rows first: a fast strategy that writes the wrong rows is no result.
-    let input = workload.prepare(client, n).await?;
-    let statements = strategy
-        .run(client, &input)
-        .await
-        .map_err(|e| format!("{cell}: the operation failed: {e}"))?;
-    workload
-        .verify(client, &input)
-        .await
-        .map_err(|e| format!("{cell}: wrong rows written: {e}"))?;
-    let mut work_since_reset = n;
-
-    let mut warmup_total = Duration::ZERO;
-    for _ in 0..timing.warmup {
+        // Correct rows first: a fast strategy that writes the wrong rows is no result.
         let input = workload.prepare(client, n).await?;
-        let start = Instant::now();
-        strategy.run(client, &input).await?;
-        warmup_total += start.elapsed();
-        work_since_reset += n;
-    }
-    let mean_warmup = (timing.warmup > 0).then(|| warmup_total / timing.warmup as u32);
-    let iterations = timing.iterations(mean_warmup);
-    eprintln!("{cell}: rows verified, {statements} statements/op, timing {iterations} operations");
+        let count = strategy
+            .run(client, &input)
+            .await
+            .map_err(|e| format!("{cell}: the operation failed: {e}"))?;
+        workload
+            .verify(client, &input)
+            .await
+            .map_err(|e| format!("{cell}: wrong rows written: {e}"))?;
+        work_since_reset = n;
 
-    let mut samples = Vec::with_capacity(iterations);
-    for _ in 0..iterations {
-        if work_since_reset + n > RESET_AFTER {
+        let mut warmup_total = Duration::ZERO;
+        for _ in 0..timing.warmup {
+            let input = workload.prepare(client, n).await?;
+            let start = Instant::now();
+            let result = strategy.run(client, &input).await;
+            warmup_total += start.elapsed();
+            result.map_err(|e| format!("{cell}: a warm-up operation failed: {e}"))?;
+            work_since_reset = work_since_reset.saturating_add(n);
+        }
+        if timing.warmup > 0 {
+            mean_warmups.push(warmup_total / timing.warmup as u32);
+        }
+        eprintln!("{cell}: rows verified, {count} statements/op");
+        statements.push(count);
+    }
+
+    let rounds = timing.rounds(&mean_warmups);
+    let k = strategies.len();
+    eprintln!(
+        "{scenario} / n = {n}: timing {rounds} rounds of {k} strategies, one operation each, \
+         the order rotated every round"
+    );
+    let round_work = n.saturating_mul(k);
+    let mut samples: Vec<Vec<Duration>> = (0..k).map(|_| Vec::with_capacity(rounds)).collect();
+    for round in 0..rounds {
+        if work_since_reset.saturating_add(round_work) > RESET_AFTER {
             workload.reset(client).await?;
             work_since_reset = 0;
         }
-        let input = workload.prepare(client, n).await?;
-        let start = Instant::now();
-        strategy.run(client, &input).await?;
-        samples.push(start.elapsed());
-        work_since_reset += n;
+        for offset in 0..k {
+            let index = (round + offset) % k;
+            let strategy = &strategies[index];
+            let input = workload.prepare(client, n).await?;
+            let start = Instant::now();
+            let result = strategy.run(client, &input).await;
+            let elapsed = start.elapsed();
+            result
+                .map_err(|e| format!("{}: a timed operation failed: {e}", cell_name(strategy)))?;
+            samples[index].push(elapsed);
+        }
+        work_since_reset = work_since_reset.saturating_add(round_work);
     }
-    let stats = Stats::of(&mut samples).ok_or_else(|| format!("{cell}: no timed operations"))?;
-    Ok(Measurement {
-        scenario,
-        strategy: strategy.name,
-        n,
-        iterations,
-        median: stats.median,
-        p90: stats.p90,
-        statements,
-        ratio: f64::NAN,
-    })
+
+    strategies
+        .iter()
+        .zip(statements)
+        .zip(&mut samples)
+        .map(|((strategy, statements), samples)| {
+            let stats = Stats::of(samples)
+                .ok_or_else(|| format!("{}: no timed operations", cell_name(strategy)))?;
+            Ok(Measurement {
+                scenario,
+                strategy: strategy.name,
+                n,
+                iterations: rounds,
+                median: stats.median,
+                p90: stats.p90,
+                statements,
+                ratio: f64::NAN,
+            })
+        })
+        .collect()
 }
 
 /// Median and 90th percentile of a set of durations.
@@ -435,5 +497,31 @@ mod tests {
         assert_eq!(timing.iterations(Some(Duration::from_micros(10))), 2_000);
         assert_eq!(timing.iterations(None), 5);
         assert_eq!(Timing::QUICK.iterations(None), 5);
+    }
+
+    #[test]
+    fn rounds_give_every_strategy_its_target_within_bounds() {
+        let timing = Timing::DEFAULT;
+        // 2 s × 3 strategies / (62.5 + 187.5 + 250 ms) = 12 rounds, exactly: the mean of the
+        // means (166.666… ms) is not a whole number of nanoseconds.
+        let means = [62_500, 187_500, 250_000].map(Duration::from_micros);
+        assert_eq!(timing.rounds(&means), 12);
+        // 2 s × 2 / (100 + 300 ms) = 10: the slow strategy shortens everyone's rounds.
+        assert_eq!(timing.rounds(&ms(&[100, 300])), 10);
+        assert_eq!(
+            timing.rounds(&ms(&[100])),
+            timing.iterations(Some(ms(&[100])[0]))
+        );
+        assert_eq!(timing.rounds(&ms(&[3_000, 5_000])), 5);
+        let fast = [Duration::from_micros(10); 4];
+        assert_eq!(timing.rounds(&fast), 2_000);
+        assert_eq!(timing.rounds(&[]), 5);
+        assert_eq!(timing.rounds(&[Duration::ZERO; 2]), 5);
+        assert_eq!(Timing::QUICK.rounds(&ms(&[100, 300])), 5);
+        let fixed = Timing {
+            warmup: 0,
+            iterations: Iterations::Fixed(7),
+        };
+        assert_eq!(fixed.rounds(&[]), 7);
     }
 }

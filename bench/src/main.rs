@@ -3,7 +3,7 @@
 //! ```sh
 //! cargo run --release -p writegraph-bench -- insert-many            # markdown table
 //! cargo run --release -p writegraph-bench -- insert-many --json     # one JSON object per line
-//! cargo run --release -p writegraph-bench -- insert-many --quick    # 1 warm-up, 5 timed operations
+//! cargo run --release -p writegraph-bench -- insert-many --quick    # 1 warm-up, 5 timed rounds
 //! cargo run --release -p writegraph-bench -- insert-many --sizes 100,1000 --iterations 50
 //! cargo run --release -p writegraph-bench -- insert-graph           # graph writes, N children
 //! cargo run --release -p writegraph-bench -- update-graph           # diff of an order's items
@@ -21,12 +21,15 @@
 //! (`writegraph <fn> (CachedClient)`: each statement prepared on its first use, which the
 //! checked first operation and the warm-up cover, then only bound and executed).
 //!
-//! Each strategy's first operation is checked against the rows it should have written (count,
-//! sums, every row's values); wrong rows abort the run with an error. Then come a few untimed
-//! warm-up operations, then the timed ones: enough for about 2 s per cell (5 to 2,000), unless
-//! `--iterations` or `--quick` says otherwise. Every operation starts from the same state (for
-//! `insert-many`, a fresh order created outside the timed region); the tables are truncated
-//! outside the timed region before each cell and every 100,000 rows.
+//! At each size, each strategy's first operation is checked against the rows it should have
+//! written (count, sums, every row's values); wrong rows abort the run with an error. Then come
+//! a few untimed warm-up operations of each strategy, then the timed ones, in rounds: each
+//! round times one operation of every strategy, the order rotated from round to round, so that
+//! drifting commit latency weighs on all strategies alike. There are enough rounds for about
+//! 2 s of timed work per cell (5 to 2,000 rounds), unless `--iterations` (rounds) or `--quick`
+//! says otherwise. Every operation starts from the same state (for `insert-many`, a fresh order
+//! created outside the timed region); the tables are truncated outside the timed region before
+//! each strategy's check and between rounds every 100,000 rows.
 //!
 //! Columns:
 //! - `scenario`, `strategy`: what was run, and how;

@@ -584,6 +584,47 @@ fn repeated_key_check(table: &TableModel<'_>, key: &[usize], rows: &str, message
     )
 }
 
+/// The field of a columns struct that holds one batch parameter: its name, the Rust type of
+/// one entry, and the tokio-postgres `Type` of the array. `None` for a key parameter.
+fn batch_field(table: &TableModel<'_>, param: Param) -> Option<(String, String, String)> {
+    Some(match param {
+        Param::Flag(i) => (format!("f{i}"), "bool".to_owned(), "BOOL_ARRAY".to_owned()),
+        Param::Value(i) => {
+            let c = &table.columns[i];
+            let ty = match c.insert {
+                Some(InsertKind::Required) => c.ty.rust.clone(),
+                _ => format!("::std::option::Option<{}>", c.ty.rust),
+            };
+            (format!("c{i}"), ty, c.ty.param_array_type.clone())
+        }
+        Param::Elements(i) => {
+            let c = &table.columns[i];
+            let element =
+                c.ty.element
+                    .as_ref()
+                    .map_or_else(|| c.ty.rust.clone(), |e| e.rust.clone());
+            (format!("e{i}"), element, c.ty.param_array_type.clone())
+        }
+        Param::Starts(i) => (format!("s{i}"), "i32".to_owned(), "INT4_ARRAY".to_owned()),
+        Param::Lengths(i) => (
+            format!("l{i}"),
+            "::std::option::Option<i32>".to_owned(),
+            "INT4_ARRAY".to_owned(),
+        ),
+        Param::Key(_) => return None,
+    })
+}
+
+/// Each batch parameter as `(&holder.c3, Type::INT8_ARRAY)`, from the columns struct
+/// `holder`.
+fn batch_param_values(table: &TableModel<'_>, params: &[Param], holder: &str) -> Vec<String> {
+    params
+        .iter()
+        .filter_map(|&param| batch_field(table, param))
+        .map(|(field, _, ty)| format!("(&{holder}.{field}, ::writegraph::__private::Type::{ty})"))
+        .collect()
+}
+
 /// The column arrays of a batch: `NewTColumns::from_rows(rows)` turns rows into one vector
 /// per parameter, and `params()` lends them in `$n` order.
 fn columns_struct(table: &TableModel<'_>, statements: &TableStatements) -> String {
@@ -594,32 +635,9 @@ fn columns_struct(table: &TableModel<'_>, statements: &TableStatements) -> Strin
     let mut inits = String::new();
     let mut pushes = String::new();
     let mut params = Vec::new();
-    for param in &statements.insert_many.params {
-        let (field, ty, element_type) = match *param {
-            Param::Flag(i) => (format!("f{i}"), "bool".to_owned(), "BOOL_ARRAY".to_owned()),
-            Param::Value(i) => {
-                let c = &table.columns[i];
-                let ty = match c.insert {
-                    Some(InsertKind::Required) => c.ty.rust.clone(),
-                    _ => format!("::std::option::Option<{}>", c.ty.rust),
-                };
-                (format!("c{i}"), ty, c.ty.param_array_type.clone())
-            }
-            Param::Elements(i) => {
-                let c = &table.columns[i];
-                let element =
-                    c.ty.element
-                        .as_ref()
-                        .map_or_else(|| c.ty.rust.clone(), |e| e.rust.clone());
-                (format!("e{i}"), element, c.ty.param_array_type.clone())
-            }
-            Param::Starts(i) => (format!("s{i}"), "i32".to_owned(), "INT4_ARRAY".to_owned()),
-            Param::Lengths(i) => (
-                format!("l{i}"),
-                "::std::option::Option<i32>".to_owned(),
-                "INT4_ARRAY".to_owned(),
-            ),
-            Param::Key(_) => continue,
+    for &param in &statements.insert_many.params {
+        let Some((field, ty, element_type)) = batch_field(table, param) else {
+            continue;
         };
         let _ = writeln!(fields, "{field}: ::std::vec::Vec<{ty}>,");
         let _ = writeln!(inits, "{field}: ::std::vec::Vec::with_capacity(count),");
@@ -647,6 +665,7 @@ fn columns_struct(table: &TableModel<'_>, statements: &TableStatements) -> Strin
                 let count = rows.len();
                 let mut columns = Self {{ {inits} }};
                 for row in rows {{ {pushes} }}
+                {trim}
                 Ok(columns)
             }}
             /// The parameters, in `$n` order.
@@ -654,9 +673,54 @@ fn columns_struct(table: &TableModel<'_>, statements: &TableStatements) -> Strin
                 [{params}]
             }}
         }}\n",
+        trim = trim_unset(table, &statements.insert_many.params),
         count = params.len(),
         params = params.join(", "),
     )
+}
+
+/// Drops the trailing unset values of each column vector: UNNEST pads shorter arrays with
+/// NULL (unset), so a column nobody set travels as an empty array instead of `n` NULLs.
+/// One vector stays whole to carry the row count: any required column does; otherwise the
+/// first vector of a column that is bound (a graph step does not bind the `filled` ones).
+fn trim_unset(table: &TableModel<'_>, params: &[Param]) -> String {
+    let has_required = table
+        .columns
+        .iter()
+        .any(|c| c.insert == Some(InsertKind::Required));
+    let mut trims = Vec::new();
+    for &param in params {
+        match param {
+            Param::Value(i) if table.columns[i].insert != Some(InsertKind::Required) => trims
+                .push((
+                    i,
+                    format!("::writegraph::__private::trim_nulls(&mut columns.c{i});"),
+                )),
+            Param::Flag(i) => trims.push((
+                i,
+                format!("::writegraph::__private::trim_false(&mut columns.f{i});"),
+            )),
+            Param::Lengths(i) => trims.push((
+                i,
+                format!(
+                    "::writegraph::__private::trim_nulls(&mut columns.l{i}); columns.s{i}.truncate(columns.l{i}.len());"
+                ),
+            )),
+            _ => {}
+        }
+    }
+    if has_required || trims.is_empty() {
+        return trims.into_iter().map(|(_, code)| code).collect();
+    }
+    let candidates: Vec<String> = trims.iter().map(|(i, _)| i.to_string()).collect();
+    let mut code = format!(
+        "let anchor = [{}].iter().position(|i| !filled.contains(i)).unwrap_or(0);\n",
+        candidates.join(", ")
+    );
+    for (k, (_, trim)) in trims.iter().enumerate() {
+        let _ = writeln!(code, "if anchor != {k} {{ {trim} }}");
+    }
+    code
 }
 
 /// Moves one column's value of one row into the column vectors.
@@ -1071,51 +1135,40 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
         ));
     }
 
-    // Columns of each part, in statement order.
-    let root_fields: Vec<String> = inserted
+    // Each step's rows as column vectors; the root's values one by one, in statement order.
+    let root_filled: Vec<usize> = graph
+        .steps
         .iter()
-        .map(|c| format!("{f}: self.{f}", f = c.field))
+        .filter_map(|s| s.sets_root_column.map(|(c, _)| c))
         .collect();
     let mut parts = String::new();
-    let mut params = String::new();
-    let mut param_count = Vec::new();
-    for (n, (step, part_params)) in statement.parts.iter().enumerate() {
-        let (columns_type, rows, filled): (String, String, Vec<usize>) = match step {
-            None => {
-                let filled = graph
-                    .steps
-                    .iter()
-                    .filter_map(|s| s.sets_root_column.map(|(c, _)| c))
-                    .collect();
-                (
-                    format!("New{row}Columns"),
-                    format!("::std::vec![New{row} {{ {} }}]", root_fields.join(", ")),
-                    filled,
-                )
-            }
-            Some(i) => {
-                let step = &graph.steps[*i];
-                let rows = match step.cardinality {
-                    Cardinality::One => format!("::std::vec![self.{}]", step.field),
-                    Cardinality::Optional => format!("self.{}.into_iter().collect()", step.field),
-                    Cardinality::Many => format!("self.{}", step.field),
-                };
-                let filled = step.takes_root_column.map(|(c, _)| c).into_iter().collect();
-                (
-                    format!("New{}Columns", model.tables[step.table].rust_name),
-                    rows,
-                    filled,
-                )
-            }
+    let mut params = Vec::new();
+    for (step, part_params) in &statement.parts {
+        let Some(i) = step else {
+            let (locals, values) = root_param_values(root, part_params, &root_filled);
+            parts.push_str(&locals);
+            params.extend(values);
+            continue;
         };
-        let filled: Vec<String> = filled.iter().map(ToString::to_string).collect();
+        let step = &graph.steps[*i];
+        let table = &model.tables[step.table];
+        let rows = match step.cardinality {
+            Cardinality::One => format!("::std::vec![self.{}]", step.field),
+            Cardinality::Optional => format!("self.{}.into_iter().collect()", step.field),
+            Cardinality::Many => format!("self.{}", step.field),
+        };
+        let filled: Vec<String> = step
+            .takes_root_column
+            .map(|(c, _)| c.to_string())
+            .into_iter()
+            .collect();
         let _ = writeln!(
             parts,
-            "let part{n} = {columns_type}::from_rows({rows}, &[{}])?;",
+            "let part{i} = New{}Columns::from_rows({rows}, &[{}])?;",
+            table.rust_name,
             filled.join(", ")
         );
-        let _ = writeln!(params, "params.extend_from_slice(&part{n}.params());");
-        param_count.push(part_params.len().to_string());
+        params.extend(batch_param_values(table, part_params, &format!("part{i}")));
     }
 
     // Which step a database error is about, by the table PostgreSQL names.
@@ -1128,7 +1181,11 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
             .map(|s| (&model.tables[s.table], s.tag.as_str())),
     );
 
-    let root_columns = root.columns.len();
+    // The counts follow the root's columns in `SQL_RETURNING` (`first_count` of them).
+    let count_index = |i: usize| match i {
+        0 => "first_count".to_owned(),
+        i => format!("first_count + {i}"),
+    };
     let mut step_reports = Vec::new();
     for (i, step) in graph
         .steps
@@ -1139,7 +1196,7 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
         step_reports.push(format!(
             "::writegraph::WriteStepReport {{ tag: {:?}, affected: ::writegraph::__private::count(row, {})? }}",
             step.tag,
-            root_columns + i
+            count_index(i),
         ));
     }
     step_reports.push(format!(
@@ -1155,40 +1212,47 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
         step_reports.push(format!(
             "::writegraph::WriteStepReport {{ tag: {:?}, affected: ::writegraph::__private::count(row, {})? }}",
             step.tag,
-            root_columns + i
+            count_index(i),
         ));
     }
 
     let _ = write!(
         code,
         "{sql_doc}pub const SQL: &'static str = {sql:?};
+        {sql_returning_doc}pub const SQL_RETURNING: &'static str = {sql_returning:?};
         /// The step a database error is about, from the table PostgreSQL names.
         fn step_of(error: &::writegraph::__private::PgError) -> ::std::option::Option<&'static str> {{
             match error.as_db_error().and_then(|e| e.table()) {{ {tag_arms} _ => None }}
         }}
-        /// Checks the graph, then writes it in one statement.
-        async fn write(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<::writegraph::WriteReport<{row}>> {{
+        /// Checks the graph, then writes it in one statement: `SQL_RETURNING` when the root
+        /// row is wanted, else the leaner `SQL`.
+        async fn write(self, conn: &impl ::writegraph::GenericClient, returning: bool) -> ::writegraph::Result<(::std::vec::Vec<::writegraph::WriteStepReport>, ::std::option::Option<{row}>)> {{
             {checks}
             {parts}
-            let mut params: ::std::vec::Vec<::writegraph::__private::Param<'_>> = ::std::vec::Vec::with_capacity({total});
-            {params}
-            let rows = conn.query_typed(Self::SQL, &params).await.map_err(|e| ::writegraph::Error::db(Self::step_of(&e), e))?;
+            let params: [::writegraph::__private::Param<'_>; {param_count}] = [{params}];
+            let sql = if returning {{ Self::SQL_RETURNING }} else {{ Self::SQL }};
+            let rows = conn.query_typed(sql, &params).await.map_err(|e| ::writegraph::Error::db(Self::step_of(&e), e))?;
             let row = rows.first().ok_or_else(|| ::writegraph::Error::Validation(\"the graph statement returned no row\".into()))?;
+            let first_count = if returning {{ {root_columns} }} else {{ 0 }};
             let steps = ::std::vec![{step_reports}];
-            Ok(::writegraph::WriteReport::from_steps(steps, Some(<{row} as ::writegraph::FromRow>::from_row(row)?)))
+            let root = if returning {{ Some(<{row} as ::writegraph::FromRow>::from_row(row)?) }} else {{ None }};
+            Ok((steps, root))
         }}
         {doc_insert}pub async fn insert_graph(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<u64> {{
-            Ok(self.write(conn).await?.affected)
+            let (steps, _) = self.write(conn, false).await?;
+            Ok(steps.iter().map(|s| s.affected).sum())
         }}
         {doc_report}pub async fn insert_graph_report(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<::writegraph::WriteReport<()>> {{
-            let report = self.write(conn).await?;
-            Ok(::writegraph::WriteReport {{ affected: report.affected, steps: report.steps, root: None }})
+            let (steps, _) = self.write(conn, false).await?;
+            Ok(::writegraph::WriteReport::from_steps(steps, None))
         }}
         {doc_returning}pub async fn insert_graph_returning(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<{row}> {{
-            self.write(conn).await?.root.ok_or_else(|| ::writegraph::Error::Validation(\"the graph statement returned no root\".into()))
+            let (_, root) = self.write(conn, true).await?;
+            root.ok_or_else(|| ::writegraph::Error::Validation(\"the graph statement returned no root\".into()))
         }}
         {doc_report_returning}pub async fn insert_graph_report_returning(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<::writegraph::WriteReport<{row}>> {{
-            self.write(conn).await
+            let (steps, root) = self.write(conn, true).await?;
+            Ok(::writegraph::WriteReport::from_steps(steps, root))
         }}
         {doc_atomic}pub async fn insert_graph_atomic(self, client: &mut ::writegraph::__private::Client) -> ::writegraph::Result<{row}> {{
             let tx = client.transaction().await?;
@@ -1197,9 +1261,13 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
             Ok(row)
         }}
         }}\n",
-        sql_doc = doc_sql("The graph's statement: every step as a data-modifying CTE, one round trip.", &statement.sql),
+        sql_doc = doc_sql("The graph's statement: every step as a data-modifying CTE, one round trip. Returns the per-step counts.", &statement.sql),
         sql = statement.sql,
-        total = param_count.join(" + "),
+        sql_returning_doc = doc_sql("`SQL`, returning the root row before the per-step counts (the `*_returning` functions).", &statement.sql_returning),
+        sql_returning = statement.sql_returning,
+        root_columns = root.columns.len(),
+        param_count = params.len(),
+        params = params.join(", "),
         step_reports = step_reports.join(", "),
         doc_insert = doc("Writes the graph in one statement (atomic on its own) and returns the rows affected by all steps."),
         doc_report = doc("Writes the graph and reports the rows each step affected, by tag."),
@@ -1208,6 +1276,51 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
         doc_atomic = doc("Writes the graph in a transaction of its own on `client`, and commits."),
     );
     code
+}
+
+/// The root's values bound one by one from the graph's own fields (the root is one row):
+/// `(locals, parameters)`, where `locals` checks unset required values and splits
+/// nullable-with-default fields into flag and value.
+fn root_param_values(
+    root: &TableModel<'_>,
+    params: &[Param],
+    filled: &[usize],
+) -> (String, Vec<String>) {
+    let mut locals = String::new();
+    let mut values = Vec::new();
+    let table_name = root.table.name.to_sql();
+    for &param in params {
+        let (value, ty) = match param {
+            Param::Flag(i) => {
+                let f = &root.columns[i].field;
+                let _ = writeln!(locals, "let root_f{i} = self.{f}.is_some();");
+                (format!("root_f{i}"), "BOOL".to_owned())
+            }
+            Param::Value(i) => {
+                let column = &root.columns[i];
+                let f = &column.field;
+                let value = match column.insert {
+                    Some(InsertKind::NullableDefaulted) => {
+                        let _ = writeln!(locals, "let root_c{i} = self.{f}.flatten();");
+                        format!("root_c{i}")
+                    }
+                    Some(InsertKind::Injected) if !filled.contains(&i) => {
+                        let _ = writeln!(
+                            locals,
+                            "if self.{f}.is_none() {{ return Err(::writegraph::__private::missing({table_name:?}, {name:?}, \"with_{f}\")); }}",
+                            name = column.column.name
+                        );
+                        format!("self.{f}")
+                    }
+                    _ => format!("self.{f}"),
+                };
+                (value, column.ty.param_type.clone())
+            }
+            _ => continue,
+        };
+        values.push(format!("(&{value}, ::writegraph::__private::Type::{ty})"));
+    }
+    (locals, values)
 }
 
 /// Match arms from the table PostgreSQL names in an error to the tag of the first step that
@@ -1398,7 +1511,10 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
                 "params.push((&delete{n}, ::writegraph::__private::Type::BOOL));"
             );
         }
-        let _ = writeln!(binds, "params.extend_from_slice(&part{n}.params());");
+        let table = &model.tables[graph.children[n].table];
+        for value in batch_param_values(table, &params.rows, &format!("part{n}")) {
+            let _ = writeln!(binds, "params.push({value});");
+        }
     }
     let assignments = patch_assignments(&updatable, "root");
     let tag_arms = table_tag_arms(

@@ -78,9 +78,18 @@ pub fn generate(input: &Input) -> Result<Output, Error> {
     Ok(Output { catalog, code })
 }
 
-/// The SQL of every graph, by graph name, for `writegraph explain`. An update graph's root
-/// part lists the columns a patch sets, so it is shown with a placeholder assignment.
-pub fn explain(input: &Input) -> Result<Vec<(String, String)>, Error> {
+/// One graph's statements, as `writegraph explain` prints them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphSql {
+    /// The graph's name in `graphs.toml`.
+    pub graph: String,
+    /// Each statement with what sends it (`SQL: insert_graph, insert_graph_report`).
+    pub statements: Vec<(String, String)>,
+}
+
+/// The SQL of every graph, for `writegraph explain`. An update graph's root part lists the
+/// columns a patch sets, so it is shown with a placeholder assignment.
+pub fn explain(input: &Input) -> Result<Vec<GraphSql>, Error> {
     let config = input
         .graphs
         .as_ref()
@@ -89,25 +98,43 @@ pub fn explain(input: &Input) -> Result<Vec<(String, String)>, Error> {
         .unwrap_or_default();
     let catalog = ddl::read_schema(&input.schema)?;
     let model = validate::validate(&catalog, &config, input.graphs.as_ref())?;
-    let mut statements: Vec<(String, String)> = model
+    let mut graphs: Vec<GraphSql> = model
         .graphs
         .iter()
-        .map(|g| (g.name.clone(), plan::graph_statement(&model, g).sql))
+        .map(|g| {
+            let statement = plan::graph_statement(&model, g);
+            GraphSql {
+                graph: g.name.clone(),
+                statements: vec![
+                    (
+                        "SQL: insert_graph, insert_graph_report".to_owned(),
+                        statement.sql,
+                    ),
+                    (
+                        "SQL_RETURNING: insert_graph_returning, insert_graph_report_returning, insert_graph_atomic".to_owned(),
+                        statement.sql_returning,
+                    ),
+                ],
+            }
+        })
         .collect();
     for graph in &model.update_graphs {
         let statement = plan::update_graph_statement(&model, graph);
-        let mut sql = String::new();
+        let mut statements = Vec::new();
         if graph.lock_root {
-            sql.push_str(&statement.lock);
-            sql.push_str(";\n");
+            statements.push(("LOCK_SQL: sent first".to_owned(), statement.lock.clone()));
         }
-        sql.push_str(&statement.root_update);
+        let mut sql = statement.root_update.clone();
         sql.push_str("\"column\" = $n, ...");
         sql.push_str(&statement.root_update_tail);
         sql.push_str(&statement.tail);
-        statements.push((graph.name.clone(), sql));
+        statements.push(("the root's UPDATE, then TAIL_SQL".to_owned(), sql));
+        graphs.push(GraphSql {
+            graph: graph.name.clone(),
+            statements,
+        });
     }
-    Ok(statements)
+    Ok(graphs)
 }
 
 /// Configures and runs the generator from files, for `build.rs`, the CLI and tests.

@@ -150,12 +150,16 @@ struct RowsSource {
     /// Graph steps: rows come back only as a count, so their input order need not be kept
     /// (no `WITH ORDINALITY ... ORDER BY`, one sort less per step).
     unordered: bool,
+    /// Exactly one row, its values bound as scalars (`$1::bigint`, not `UNNEST($1::bigint[])`):
+    /// a graph's root. Cheaper to encode, to parse and to plan than one-element arrays.
+    one_row: bool,
 }
 
 /// A column's value in a graph step, in place of the row's own.
 #[derive(Debug, Clone)]
 enum ColumnSource {
-    /// Always this expression (a child's reference to the root: `root."id"`).
+    /// Always this expression (a child's reference to the root: `root."id"`). The row's own
+    /// value is not bound at all.
     Expression(String),
     /// The row's value when given, else this expression (a root column a parent fills:
     /// `(SELECT "id" FROM s0)`).
@@ -186,15 +190,36 @@ fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSource) -> Stat
     let mut aliases = Vec::new();
     let mut values = Vec::new();
     let number = |params: &Vec<Param>| params.len() + source.first_param;
+    // A column filled by an expression binds nothing, unless every column is: then the first
+    // one still binds its array, which only carries the row count.
+    let expression_only =
+        |i: &usize| matches!(source.overrides.get(i), Some(ColumnSource::Expression(_)));
+    let carrier = (!source.one_row && inserted.iter().all(expression_only))
+        .then(|| inserted.first().copied())
+        .flatten();
     for &i in &inserted {
         let column = &model.columns[i];
+        if let (Some(ColumnSource::Expression(expression)), false) =
+            (source.overrides.get(&i), carrier == Some(i))
+        {
+            values.push(expression.clone());
+            continue;
+        }
         let flag = (column.insert == Some(InsertKind::NullableDefaulted)).then(|| {
             params.push(Param::Flag(i));
+            if source.one_row {
+                return format!("${}::boolean", number(&params));
+            }
             unnest.push(format!("${}::boolean[]", number(&params)));
             aliases.push(format!("f{i}"));
             format!("u.f{i}")
         });
         let value = match &column.ty.element {
+            // One row: the whole value, an array column's too, is one parameter.
+            _ if source.one_row => {
+                params.push(Param::Value(i));
+                format!("${}::{}", number(&params), column.ty.param_sql)
+            }
             None => {
                 params.push(Param::Value(i));
                 unnest.push(format!("${}::{}[]", number(&params), column.ty.param_sql));
@@ -222,8 +247,24 @@ fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSource) -> Stat
                 }
                 _ => format!("COALESCE({value}, {fallback})"),
             },
-            None => with_default(column, value, flag),
+            _ => with_default(column, value, flag),
         });
+    }
+    let columns = column_list(inserted.iter().map(|&i| &model.columns[i]));
+    if source.one_row {
+        let from = source.join.trim_end_matches(", ");
+        let from = if from.is_empty() {
+            String::new()
+        } else {
+            format!(" FROM {from}")
+        };
+        return Statement {
+            sql: format!(
+                "INSERT INTO {table} ({columns}) SELECT {}{from}",
+                values.join(", ")
+            ),
+            params,
+        };
     }
     let (ordinality, order_by) = if source.unordered {
         ("", "")
@@ -233,8 +274,7 @@ fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSource) -> Stat
     };
     Statement {
         sql: format!(
-            "INSERT INTO {table} ({}) SELECT {} FROM {}UNNEST({}){ordinality} AS u({}){order_by}",
-            column_list(inserted.iter().map(|&i| &model.columns[i])),
+            "INSERT INTO {table} ({columns}) SELECT {} FROM {}UNNEST({}){ordinality} AS u({}){order_by}",
             values.join(", "),
             source.join,
             unnest.join(", "),
@@ -293,13 +333,18 @@ fn on_conflict(model: &TableModel<'_>, conflict: &Conflict) -> String {
     format!(" ON CONFLICT {target} DO UPDATE SET {sets}")
 }
 
-/// The one statement of an insert graph, and the parameters of each part in order: first
-/// each step before the root, then the root, then each step after it.
+/// The one statement of an insert graph, in two forms that differ only in what they return,
+/// and the parameters of each part in order: first each step before the root, then the root,
+/// then each step after it.
 #[derive(Debug, Clone)]
 pub struct GraphStatement {
-    /// SQL text.
+    /// Returns one row of per-step counts: `insert_graph` and `insert_graph_report`. The
+    /// root returns only the columns later steps read.
     pub sql: String,
-    /// `(step index, parameters)` in `$n` order; `None` is the root.
+    /// Returns the root row, then the per-step counts: the `*_returning` functions.
+    pub sql_returning: String,
+    /// `(step index, parameters)` in `$n` order; `None` is the root, whose values are bound
+    /// one per column (it is always exactly one row).
     pub parts: Vec<(Option<usize>, Vec<Param>)>,
 }
 
@@ -310,13 +355,16 @@ pub struct GraphStatement {
 ///
 /// ```sql
 /// WITH s0 AS (INSERT INTO "categories" (...) SELECT ... ON CONFLICT ("name") DO UPDATE SET ... RETURNING "id"),
-///      root AS (INSERT INTO "products" (..., "category_id") SELECT ..., COALESCE(u.c3, (SELECT "id" FROM s0)) ... RETURNING ...),
+///      root AS (INSERT INTO "products" (..., "category_id") SELECT $4::text, ..., COALESCE($7::bigint, (SELECT "id" FROM s0)) RETURNING "id"),
 ///      s1 AS (INSERT INTO "product_tags" ("product_id", ...) SELECT root."id", ... FROM root, UNNEST(...) ... RETURNING 1)
-/// SELECT root."id", ..., (SELECT count(*) FROM s0), (SELECT count(*) FROM s1) FROM root
+/// SELECT (SELECT count(*) FROM s0), (SELECT count(*) FROM s1) FROM root
 /// ```
+///
+/// A child's column filled from the root (`root."id"`) binds no parameter.
 pub fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphStatement {
     let root_model = &model.tables[graph.root];
-    let mut ctes = Vec::new();
+    let mut before = Vec::new();
+    let mut after = Vec::new();
     let mut parts = Vec::new();
     let mut first_param = 0;
     let mut root_overrides = BTreeMap::new();
@@ -371,7 +419,7 @@ pub fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphStatement 
         .enumerate()
         .filter(|(_, s)| !s.kind.after_root())
     {
-        step_cte(index, &mut ctes, &mut parts, &mut first_param);
+        step_cte(index, &mut before, &mut parts, &mut first_param);
         if let (StepKind::BelongsTo, Some((root_column, key))) = (step.kind, step.sets_root_column)
         {
             let key_name = quote_ident(&model.tables[step.table].columns[key].column.name);
@@ -386,30 +434,51 @@ pub fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphStatement 
         overrides: root_overrides,
         join: String::new(),
         unordered: true,
+        one_row: true,
     };
-    let mut root = insert_rows(
+    let root = insert_rows(
         root_model,
         &root_model.table.name.to_sql_quoted(),
         &root_source,
     );
-    let root_columns = column_list(root_model.columns.iter());
-    let _ = write!(root.sql, " RETURNING {root_columns}");
     first_param += root.params.len();
-    ctes.push(format!("root AS ({})", root.sql));
     parts.push((None, root.params));
     for index in (0..graph.steps.len()).filter(|&i| graph.steps[i].kind.after_root()) {
-        step_cte(index, &mut ctes, &mut parts, &mut first_param);
+        step_cte(index, &mut after, &mut parts, &mut first_param);
     }
 
-    let selected_root = result_columns(root_model.columns.iter(), "root.");
-    let counts: String = (0..graph.steps.len())
-        .map(|i| format!(", (SELECT count(*) FROM s{i})"))
+    // The root columns later steps read; the bare form returns only those.
+    let mut read_by_steps: Vec<usize> = graph
+        .steps
+        .iter()
+        .filter_map(|s| s.takes_root_column.map(|(_, root_column)| root_column))
         .collect();
+    read_by_steps.sort_unstable();
+    read_by_steps.dedup();
+    let read_by_steps = if read_by_steps.is_empty() {
+        "1".to_owned()
+    } else {
+        column_list(read_by_steps.iter().map(|&i| &root_model.columns[i]))
+    };
+    let counts: Vec<String> = (0..graph.steps.len())
+        .map(|i| format!("(SELECT count(*) FROM s{i})"))
+        .collect();
+    let statement = |root_returning: &str, selected: Vec<String>| {
+        let mut ctes = before.clone();
+        ctes.push(format!("root AS ({} RETURNING {root_returning})", root.sql));
+        ctes.extend(after.iter().cloned());
+        let selected = if selected.is_empty() {
+            "1".to_owned()
+        } else {
+            selected.join(", ")
+        };
+        format!("WITH {} SELECT {selected} FROM root", ctes.join(", "))
+    };
+    let mut returned = vec![result_columns(root_model.columns.iter(), "root.")];
+    returned.extend(counts.iter().cloned());
     GraphStatement {
-        sql: format!(
-            "WITH {} SELECT {selected_root}{counts} FROM root",
-            ctes.join(", ")
-        ),
+        sql: statement(&read_by_steps, counts),
+        sql_returning: statement(&column_list(root_model.columns.iter()), returned),
         parts,
     }
 }

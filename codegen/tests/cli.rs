@@ -172,16 +172,28 @@ fn explain_prints_every_graph_statement() -> TestResult {
     );
     let text = String::from_utf8(out.stdout)?;
     assert!(
-        text.starts_with("-- NewOrderGraph\nWITH\n  s0 AS (")
-            || text.starts_with("-- NewOrderGraph\nWITH\n  root AS ("),
+        text.starts_with(
+            "-- NewOrderGraph\n-- SQL: insert_graph, insert_graph_report\nWITH\n  root AS ("
+        ),
         "{text}"
     );
     assert!(
-        text.contains("INSERT INTO \"public\".\"order_items\""),
+        text.contains("-- SQL_RETURNING: insert_graph_returning"),
         "{text}"
     );
     assert_eq!(
-        text.matches("-- ").count(),
+        text.matches("INSERT INTO \"public\".\"order_items\"")
+            .count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("\nSELECT ").count(),
+        2,
+        "each statement's final SELECT on a line of its own: {text}"
+    );
+    assert_eq!(
+        text.matches("-- New").count(),
         1,
         "only the graph asked for: {text}"
     );

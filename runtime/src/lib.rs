@@ -149,6 +149,25 @@ pub mod __private {
         Ok(u64::try_from(n).unwrap_or_default())
     }
 
+    /// Drops trailing `None`s: UNNEST pads a shorter array with NULLs, so they need not be
+    /// sent (a column nobody set travels as an empty array).
+    pub fn trim_nulls<T>(values: &mut Vec<Option<T>>) {
+        let keep = values
+            .iter()
+            .rposition(Option::is_some)
+            .map_or(0, |last| last + 1);
+        values.truncate(keep);
+    }
+
+    /// Drops trailing `false`s of a "was set" flag column: a NULL flag reads as not set.
+    pub fn trim_false(flags: &mut Vec<bool>) {
+        let keep = flags
+            .iter()
+            .rposition(|set| *set)
+            .map_or(0, |last| last + 1);
+        flags.truncate(keep);
+    }
+
     /// `Error::Validation` for a required value that was left unset.
     pub fn missing(table: &str, column: &str, setter: &str) -> crate::Error {
         crate::Error::Validation(format!(

@@ -99,24 +99,29 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
         },
         Command::Explain { inputs, graph } => {
-            let statements = writegraph_codegen::explain(&inputs.builder().load()?)?;
+            let graphs = writegraph_codegen::explain(&inputs.builder().load()?)?;
             let unknown: Vec<&String> = graph
                 .iter()
-                .filter(|g| !statements.iter().any(|(n, _)| n == *g))
+                .filter(|g| !graphs.iter().any(|e| &e.graph == *g))
                 .collect();
             if !unknown.is_empty() {
-                let names: Vec<&str> = statements.iter().map(|(n, _)| n.as_str()).collect();
-                eprintln!(
-                    "error: no graph named {unknown:?}; graphs are: {}",
-                    names.join(", ")
-                );
+                let names: Vec<&str> = graphs.iter().map(|e| e.graph.as_str()).collect();
+                let hint = if names.is_empty() {
+                    "there are none: pass the graphs file with --graphs".to_owned()
+                } else {
+                    format!("graphs are: {}", names.join(", "))
+                };
+                eprintln!("error: no graph named {unknown:?}; {hint}");
                 return Ok(ExitCode::from(BAD_INPUT));
             }
-            for (name, sql) in statements
+            for explained in graphs
                 .iter()
-                .filter(|(n, _)| graph.is_empty() || graph.contains(n))
+                .filter(|e| graph.is_empty() || graph.contains(&e.graph))
             {
-                println!("-- {name}\n{}\n", pretty_sql(sql));
+                println!("-- {}", explained.graph);
+                for (label, sql) in &explained.statements {
+                    println!("-- {label}\n{}\n", pretty_sql(sql));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -136,30 +141,48 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
     }
 }
 
-/// Puts each CTE of a graph statement on its own line, for reading.
+/// Puts each CTE of a statement on its own line, and the final SELECT on another, for
+/// reading. Only commas outside parentheses and quotes split.
 fn pretty_sql(sql: &str) -> String {
-    let mut out = sql
-        .replacen("WITH ", "WITH\n  ", 1)
-        .replace(", root AS (", ",\n  root AS (");
-    out = out
-        .replace(" FROM root ", "\n  FROM root ")
-        .replace(" SELECT root.", "\nSELECT root.");
-    for step in 0.. {
-        let mut found = false;
-        for name in [
-            format!("s{step} AS ("),
-            format!("c{step}_del AS ("),
-            format!("c{step}_ins AS ("),
-            format!("c{step}_up AS ("),
-        ] {
-            if out.contains(&format!(", {name}")) {
-                out = out.replace(&format!(", {name}"), &format!(",\n  {name}"));
-                found = true;
+    let Some(body) = sql.strip_prefix("WITH ") else {
+        return sql.to_owned();
+    };
+    let mut out = String::from("WITH\n  ");
+    let mut depth = 0usize;
+    let mut quote = None;
+    let mut in_select = false;
+    let mut skip_space = false;
+    for (at, c) in body.char_indices() {
+        if skip_space {
+            skip_space = false;
+            if c == ' ' {
+                continue;
             }
         }
-        if !found {
-            break;
+        if let Some(open) = quote {
+            out.push(c);
+            if c == open {
+                quote = None;
+            }
+            continue;
         }
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 && !in_select => {
+                out.push_str(",\n  ");
+                skip_space = true;
+                continue;
+            }
+            ' ' if depth == 0 && !in_select && body[at..].starts_with(" SELECT ") => {
+                out.push('\n');
+                in_select = true;
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
     }
     out
 }
