@@ -103,6 +103,27 @@ impl Catalog {
         self.domains.iter().find(|d| &d.name == name)
     }
 
+    /// The sequence that fills `column` of `table` when an insert leaves it out: for an
+    /// identity column its identity sequence, otherwise a sequence the column owns
+    /// (`OWNED BY`; a serial column's own), preferring the one `default` names when the
+    /// column owns several. None when the column owns no sequence.
+    pub fn owned_sequence(&self, table: &QualifiedName, column: &Column) -> Option<&Sequence> {
+        let mut owned = self.sequences.iter().filter(|s| {
+            s.owned_by
+                .as_ref()
+                .is_some_and(|(t, c)| t == table && *c == column.name)
+        });
+        if column.identity.is_some() {
+            return owned.find(|s| s.identity);
+        }
+        let owned: Vec<&Sequence> = owned.filter(|s| !s.identity).collect();
+        owned
+            .iter()
+            .find(|s| column.default.as_deref() == Some(Sequence::nextval_sql(&s.name).as_str()))
+            .or_else(|| owned.first())
+            .copied()
+    }
+
     /// Tables a write can target: every table that is not a partition of another.
     pub fn write_targets(&self) -> impl Iterator<Item = &Table> {
         self.tables.iter().filter(|t| t.partition_of.is_none())
@@ -439,13 +460,25 @@ impl Domain {
     }
 }
 
-/// A sequence, tracked only so that `OWNED BY`, renames and drops resolve.
+/// A sequence, tracked so that `OWNED BY`, renames and drops resolve, and so that inserts
+/// can name the sequence of a serial or identity column directly.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sequence {
     /// The sequence's name.
     pub name: QualifiedName,
     /// The column that owns it (`OWNED BY`), as table and column.
     pub owned_by: Option<(QualifiedName, String)>,
+    /// The sequence of an identity column: it cannot be re-owned, and `DROP IDENTITY`
+    /// drops it.
+    pub identity: bool,
+}
+
+impl Sequence {
+    /// `nextval('public.orders_id_seq'::regclass)`: the sequence's next value, spelled as
+    /// PostgreSQL spells a serial column's default.
+    pub fn nextval_sql(name: &QualifiedName) -> String {
+        format!("nextval('{}'::regclass)", name.to_sql().replace('\'', "''"))
+    }
 }
 
 /// The catalog as a human-readable listing, one block per table, for `writegraph schema`.

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use toml::Spanned;
 
-use crate::catalog::{Catalog, Column, Identity, QualifiedName, Table};
+use crate::catalog::{Catalog, Column, Identity, QualifiedName, Sequence, Table};
 use crate::config::{self, GraphsConfig, TableConfig};
 use crate::error::{ConfigError, Diagnostic, Error};
 use crate::ident;
@@ -371,18 +371,7 @@ fn table_model<'a>(
             _ => None,
         };
         let not_null = column.not_null || domain.is_some_and(|d| d.not_null);
-        let default_sql = if column.identity == Some(Identity::ByDefault) {
-            Some(format!(
-                "nextval(pg_get_serial_sequence({}, {}))",
-                sql_string(&table.name.to_sql_quoted()),
-                sql_string(&column.name)
-            ))
-        } else {
-            column
-                .default
-                .clone()
-                .or_else(|| domain.and_then(|d| d.default.clone()))
-        };
+        let default_sql = default_sql(catalog, table, column);
         let filled_by_graph = injected.contains(&(table.name.clone(), column.name.clone()));
         let insert = column
             .insertable()
@@ -660,6 +649,44 @@ pub fn unique_keys_help(table: &Table, with_partial: bool) -> String {
     } else {
         format!("unique keys are: {}", keys.join("; "))
     }
+}
+
+/// The SQL an insert uses for `column` of `table` when it is left unset, or None when the
+/// column has no default.
+///
+/// An identity BY DEFAULT or serial column takes the next value of the sequence it owns,
+/// named directly (`nextval('public.orders_id_seq'::regclass)`, the shape of a serial
+/// column's default): looking the sequence up per row (`pg_get_serial_sequence`) costs the
+/// server a catalog scan for each. When the catalog knows no such sequence, an identity
+/// falls back to that lookup and a serial column to its DEFAULT text.
+pub fn default_sql(catalog: &Catalog, table: &Table, column: &Column) -> Option<String> {
+    let owned = || {
+        catalog
+            .owned_sequence(&table.name, column)
+            .map(|s| Sequence::nextval_sql(&s.name))
+    };
+    if column.identity == Some(Identity::ByDefault) {
+        return Some(owned().unwrap_or_else(|| {
+            format!(
+                "nextval(pg_get_serial_sequence({}, {}))",
+                sql_string(&table.name.to_sql_quoted()),
+                sql_string(&column.name)
+            )
+        }));
+    }
+    if column.serial {
+        if let Some(nextval) = owned() {
+            return Some(nextval);
+        }
+    }
+    let domain = match &column.sql_type.base {
+        crate::catalog::BaseType::User(name) if !column.sql_type.array => catalog.domain(name),
+        _ => None,
+    };
+    column
+        .default
+        .clone()
+        .or_else(|| domain.and_then(|d| d.default.clone()))
 }
 
 /// A SQL string literal.

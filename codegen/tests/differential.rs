@@ -2,6 +2,9 @@
 //! database, reads the database back from `pg_catalog`, reads the same source with
 //! `writegraph_codegen::ddl::read_schema`, and requires the two catalogs to agree.
 //!
+//! Each check also holds the insert default of every serial and identity column against the
+//! sequence PostgreSQL reports for it (`support::sequences`).
+//!
 //! Sources live in `tests/schemas/` (the example shop reads `/schema` at the workspace root).
 //! Folders are applied in the order `source::migration_files` gives, one file's whole text
 //! at a time, as their migration tool would.
@@ -14,21 +17,38 @@ use std::process::Command;
 use writegraph::testing;
 use writegraph_codegen::{ddl, source, SourceFile};
 
+use support::sequences::{check_sequence_defaults, insert_with_model_defaults, SequenceDefault};
 use support::{apply_files, catalog_json, compare, introspect, report, schema_path, TestResult};
 
-/// Applies `files` to a fresh database and compares the reader's catalog with it.
-async fn check_files(label: &str, files: &[SourceFile]) -> TestResult {
+/// A database built from a source that passed the checks, and the columns checked.
+struct Checked {
+    /// Keeps the database alive while `client` is used.
+    _db: testing::TestDatabase,
+    client: tokio_postgres::Client,
+    /// The serial and identity columns whose defaults were checked.
+    sequence_defaults: Vec<SequenceDefault>,
+}
+
+/// Applies `files` to a fresh database, compares the reader's catalog with it, and checks the
+/// sequence defaults of serial and identity columns.
+async fn check_files(label: &str, files: &[SourceFile]) -> TestResult<Checked> {
     let db = testing::database().await?;
     let client = db.connect().await?;
     apply_files(&client, files).await?;
     let postgres = introspect(&client).await?;
     let catalog = ddl::read_schema(files)
         .map_err(|e| report(format!("the reader rejected {label}:\n{e}")))?;
-    compare(label, &catalog_json(&catalog)?, &postgres)
+    compare(label, &catalog_json(&catalog)?, &postgres)?;
+    let sequence_defaults = check_sequence_defaults(label, &client, &catalog).await?;
+    Ok(Checked {
+        _db: db,
+        client,
+        sequence_defaults,
+    })
 }
 
 /// Reads a `.sql` file or a migrations folder like the builder does, then [`check_files`].
-async fn check_source(path: &Path) -> TestResult {
+async fn check_source(path: &Path) -> TestResult<Checked> {
     let files = source::read_schema_source(path).map_err(|e| report(e.to_string()))?;
     check_files(&path.display().to_string(), &files).await
 }
@@ -51,7 +71,8 @@ fn apply_order(dir: &Path) -> TestResult<Vec<String>> {
 #[tokio::test]
 async fn shop_schema_folder() -> TestResult {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema");
-    check_source(&dir).await
+    check_source(&dir).await?;
+    Ok(())
 }
 
 /// (b) An sqlx migrations folder of more than twenty files that alter, rename and drop
@@ -69,7 +90,8 @@ async fn sqlx_migrations_with_alters_renames_and_drops() -> TestResult {
         order.iter().all(|name| !name.ends_with(".down.sql")),
         "{order:?}"
     );
-    check_source(&dir).await
+    check_source(&dir).await?;
+    Ok(())
 }
 
 /// (c) `pg_dump --schema-only` output, owners and grants included, of a database built from
@@ -139,13 +161,18 @@ async fn pg_dump_schema_only() -> TestResult {
     let files = [SourceFile::new("pg_dump of dump_source.sql", dump)];
     let catalog = ddl::read_schema(&files)
         .map_err(|e| report(format!("the reader rejected {label}:\n{e}")))?;
-    compare(label, &catalog_json(&catalog)?, &postgres)
+    compare(label, &catalog_json(&catalog)?, &postgres)?;
+    // pg_dump names identity sequences with `SEQUENCE NAME`; serial columns become explicit
+    // DEFAULTs, which are not checked here.
+    check_sequence_defaults(label, &client, &catalog).await?;
+    Ok(())
 }
 
 /// (d) Identifiers that need quoting: mixed case, spaces, embedded quotes, reserved words.
 #[tokio::test]
 async fn awkward_identifiers() -> TestResult {
-    check_source(&schema_path("awkward.sql")).await
+    check_source(&schema_path("awkward.sql")).await?;
+    Ok(())
 }
 
 /// (e) A diesel folder whose plain name order is not diesel's version order
@@ -157,7 +184,8 @@ async fn diesel_layout_in_version_order() -> TestResult {
     let mut by_name = order.clone();
     by_name.sort();
     assert_ne!(order, by_name, "the fixture must not apply in name order");
-    check_source(&dir).await
+    check_source(&dir).await?;
+    Ok(())
 }
 
 /// (f) A refinery folder whose numeric order is not string order (`V2` before `V10`).
@@ -168,5 +196,42 @@ async fn refinery_layout_in_numeric_order() -> TestResult {
     let mut by_name = order.clone();
     by_name.sort();
     assert_ne!(order, by_name, "the fixture must not apply in name order");
-    check_source(&dir).await
+    check_source(&dir).await?;
+    Ok(())
+}
+
+/// (g) Serial and identity sequences whose names are not simply `table_column_seq`:
+/// `SEQUENCE NAME` in CREATE TABLE and in ALTER ... ADD GENERATED, a renamed table, a table
+/// moved to another schema, a renamed sequence, names cut to 63 bytes, and names already in
+/// use. Each column's model default must name PostgreSQL's sequence, and an insert with it
+/// must draw from that sequence.
+#[tokio::test]
+async fn owned_sequence_names() -> TestResult {
+    let checked = check_source(&schema_path("owned_sequences.sql")).await?;
+    let names: Vec<&str> = checked
+        .sequence_defaults
+        .iter()
+        .map(|d| d.sequence.as_str())
+        .collect();
+    for expected in [
+        "public.ticket_numbers",
+        "archive.\"Note \"\"Numbers\"\"\"",
+        "public.label_ids",
+        "public.drafts_id_seq",
+        "archive.old_orders_id_seq",
+        "archive.old_orders_ref_seq",
+        "public.event_ids",
+        "public.a_table_name_that_is_long_eno_a_column_name_long_enough_to__seq",
+        "public.a_table_name_that_is_long_eno_another_rather_long_identity__seq",
+        "public.t_id_seq2",
+        "public.u_id_seq1",
+        "public.badges_id_seq",
+        "public.\"Customer's Orders_Id_seq\"",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} was not checked; checked: {names:?}"
+        );
+    }
+    insert_with_model_defaults(&checked.client, &checked.sequence_defaults).await
 }

@@ -1058,6 +1058,7 @@ impl Reader {
         }
 
         let mut pending = Vec::new();
+        let mut sequences = Vec::new();
         for def in &create.columns {
             let column_name = fold_ident(&def.name);
             if let Some(existing) = table.column_mut(&column_name) {
@@ -1079,23 +1080,17 @@ impl Reader {
                     )
                     .with_help("rename or remove one of the two columns"));
             }
-            let column = self.column_from_def(ctx, &name, def, &mut pending)?;
+            let (column, sequence) = self.column_from_def(ctx, &name, def, &mut pending)?;
             table.columns.push(column);
+            sequences.extend(sequence);
         }
         for constraint in &create.constraints {
             pending.push(PendingConstraint::Table(constraint.clone()));
         }
         self.catalog.tables.push(table);
-        for column in self
-            .catalog
-            .table(&name)
-            .map(|t| t.columns.clone())
-            .unwrap_or_default()
-        {
-            if column.serial || column.identity.is_some() {
-                self.add_owned_sequence(&name, &column.name);
-            }
-        }
+        // Only columns defined here own a new sequence: a partition's copies of its parent's
+        // serial or identity columns use the parent's.
+        self.catalog.sequences.extend(sequences);
         let result = self.apply_pending(ctx, &name, pending);
         if result.is_err() {
             // PostgreSQL creates nothing when CREATE TABLE fails.
@@ -1117,17 +1112,70 @@ impl Reader {
         result
     }
 
-    fn add_owned_sequence(&mut self, table: &QualifiedName, column: &str) {
-        let sequence = choose_name(&table.name, Some(column), "seq", |n| {
-            self.relation_taken(&table.schema, n)
-        });
-        self.catalog.sequences.push(Sequence {
-            name: QualifiedName::new(table.schema.clone(), sequence),
+    /// The sequence a new serial or identity column of `table` owns: named by the identity's
+    /// `SEQUENCE NAME` option (`given`; unqualified means the table's schema), or else the
+    /// name PostgreSQL chooses (`table_column_seq`, numbered past names in use). `offset`
+    /// is where errors point.
+    fn owned_sequence(
+        &self,
+        ctx: &Ctx<'_>,
+        offset: usize,
+        table: &QualifiedName,
+        column: &str,
+        identity: bool,
+        given: Option<Vec<String>>,
+    ) -> Result<Sequence, Diagnostic> {
+        let name = match given {
+            None => QualifiedName::new(
+                table.schema.clone(),
+                choose_name(&table.name, Some(column), "seq", |n| {
+                    self.relation_taken(&table.schema, n)
+                }),
+            ),
+            Some(parts) => {
+                let name = match parts.as_slice() {
+                    [name] => QualifiedName::new(table.schema.clone(), name.clone()),
+                    [schema, name] => QualifiedName::new(schema.clone(), name.clone()),
+                    _ => {
+                        return Err(ctx
+                            .error_at(
+                                offset,
+                                format!("improper sequence name `{}`", parts.join(".")),
+                            )
+                            .with_help("write SEQUENCE NAME name or SEQUENCE NAME schema.name"))
+                    }
+                };
+                if name.schema != table.schema {
+                    // PostgreSQL looks for the owning table in the sequence's schema.
+                    return Err(ctx
+                        .error_at(
+                            offset,
+                            format!(
+                                "identity sequence `{name}` of `{table}` is not in the table's schema"
+                            ),
+                        )
+                        .with_help(format!(
+                            "PostgreSQL makes it owned by a table `{}` of schema `{}`; name the sequence in schema `{}`, or leave the schema out",
+                            table.name, name.schema, table.schema
+                        )));
+                }
+                if self.relation_taken(&name.schema, &name.name) {
+                    return Err(ctx
+                        .error_at(offset, format!("relation `{name}` already exists"))
+                        .with_help("give the identity sequence another SEQUENCE NAME"));
+                }
+                name
+            }
+        };
+        Ok(Sequence {
+            name,
             owned_by: Some((table.clone(), column.to_owned())),
-        });
+            identity,
+        })
     }
 
-    /// A column from its definition; constraints written on the column are queued in
+    /// A column from its definition, and the sequence it owns when it is serial or identity
+    /// (to be added once the column is); constraints written on the column are queued in
     /// `pending`, to be applied once the table exists (they may reference it).
     fn column_from_def(
         &self,
@@ -1135,7 +1183,7 @@ impl Reader {
         table: &QualifiedName,
         def: &ColumnDef,
         pending: &mut Vec<PendingConstraint>,
-    ) -> Result<Column, Diagnostic> {
+    ) -> Result<(Column, Option<Sequence>), Diagnostic> {
         let name = fold_ident(&def.name);
         let offset = offset_of_location(ctx.text, def.name.span.start);
         let written =
@@ -1157,16 +1205,11 @@ impl Reader {
             comment: None,
             location: Some(ctx.error_at(offset, "").location),
         };
+        let mut sequence = None;
         if written.serial {
-            let sequence = choose_name(&table.name, Some(&name), "seq", |n| {
-                self.relation_taken(&table.schema, n)
-            });
-            column.default = Some(format!(
-                "nextval('{}'::regclass)",
-                QualifiedName::new(table.schema.clone(), sequence)
-                    .to_sql()
-                    .replace('\'', "''")
-            ));
+            let owned = self.owned_sequence(ctx, offset, table, &name, false, None)?;
+            column.default = Some(Sequence::nextval_sql(&owned.name));
+            sequence = Some(owned);
         }
         for option in &def.options {
             match &option.option {
@@ -1234,7 +1277,19 @@ impl Reader {
                 )
                 .with_help("remove the DEFAULT"));
         }
-        Ok(column)
+        if column.identity.is_some() {
+            // sqlparser's AST keeps no identity options: read SEQUENCE NAME from the text.
+            let given =
+                recognise::identity_sequence_name(ctx.text.get(offset..).unwrap_or_default())
+                    .map_err(|e| {
+                        ctx.error_at(
+                            offset,
+                            format!("cannot read the identity options of column `{name}`: {e}"),
+                        )
+                    })?;
+            sequence = Some(self.owned_sequence(ctx, offset, table, &name, true, given)?);
+        }
+        Ok((column, sequence))
     }
 
     fn apply_pending(
@@ -1666,12 +1721,10 @@ impl Reader {
                         .with_help("use ADD COLUMN IF NOT EXISTS, or pick another name"));
                 }
                 let mut pending = Vec::new();
-                let column = self.column_from_def(ctx, table, column_def, &mut pending)?;
-                let owns_sequence = column.serial || column.identity.is_some();
+                let (column, sequence) =
+                    self.column_from_def(ctx, table, column_def, &mut pending)?;
                 self.add_column_everywhere(table, column);
-                if owns_sequence {
-                    self.add_owned_sequence(table, &name);
-                }
+                self.catalog.sequences.extend(sequence);
                 self.apply_pending(ctx, table, pending)?;
             }
             Op::DropColumn {
@@ -1772,6 +1825,8 @@ impl Reader {
                                 .with_help("use ALTER COLUMN ... DROP IDENTITY first"));
                         }
                         column.default = Some(value.to_string());
+                        // The sequence stays owned, but no longer fills the column.
+                        column.serial = false;
                     }
                     AlterColumnOperation::DropDefault => {
                         column.default = None;
@@ -1802,6 +1857,7 @@ impl Reader {
                             Recognised::AddIdentity {
                                 column: name.clone(),
                                 kind,
+                                sequence_name: None,
                             },
                         )?;
                         return Ok(None);
@@ -2560,6 +2616,7 @@ impl Reader {
                 self.catalog.sequences.push(Sequence {
                     name: qualified.clone(),
                     owned_by: None,
+                    identity: false,
                 });
                 if let Some(owner) = owned_by {
                     self.set_sequence_owner(ctx, offset, &qualified, Some(owner))?;
@@ -2587,14 +2644,8 @@ impl Reader {
                         ctx.error_at(offset, format!("relation `{new_name}` already exists"))
                     );
                 }
-                for s in self
-                    .catalog
-                    .sequences
-                    .iter_mut()
-                    .filter(|s| s.name == sequence)
-                {
-                    s.name.name = new_name.clone();
-                }
+                let renamed = QualifiedName::new(sequence.schema.clone(), new_name);
+                self.rename_sequence(&sequence, renamed);
                 Ok(())
             }
             Recognised::AttachPartition {
@@ -2663,14 +2714,39 @@ impl Reader {
                                 format!("sequence `{}` does not exist", name.join(".")),
                             ));
                         };
-                        for s in self
+                        if let Some((table, _)) = self
                             .catalog
                             .sequences
-                            .iter_mut()
-                            .filter(|s| s.name == sequence)
+                            .iter()
+                            .find(|s| s.name == sequence)
+                            .and_then(|s| s.owned_by.as_ref())
                         {
-                            s.name.schema = schema.clone();
+                            return Err(ctx
+                                .error_at(
+                                    offset,
+                                    format!(
+                                        "cannot move the owned sequence `{sequence}` into another schema"
+                                    ),
+                                )
+                                .with_help(format!(
+                                    "it moves with its table: ALTER TABLE {table} SET SCHEMA {}",
+                                    crate::ident::quote_ident_if_needed(&schema)
+                                )));
                         }
+                        if schema == sequence.schema {
+                            return Ok(());
+                        }
+                        if self.relation_taken(&schema, &sequence.name) {
+                            return Err(ctx.error_at(
+                                offset,
+                                format!(
+                                    "relation `{}` already exists in schema `{schema}`",
+                                    sequence.name
+                                ),
+                            ));
+                        }
+                        let moved = QualifiedName::new(schema, sequence.name.clone());
+                        self.rename_sequence(&sequence, moved);
                         Ok(())
                     }
                     recognise::ObjectKind::Type | recognise::ObjectKind::Domain => {
@@ -2759,6 +2835,28 @@ impl Reader {
         Ok(())
     }
 
+    /// Renames or moves a sequence. Defaults that call `nextval` on it follow, as they do in
+    /// PostgreSQL, which stores the sequence itself rather than its name.
+    fn rename_sequence(&mut self, old: &QualifiedName, new: QualifiedName) {
+        let old_sql = old.to_sql();
+        let retarget = |default: &mut Option<String>| {
+            if default.as_deref().and_then(nextval_target).as_deref() == Some(old_sql.as_str()) {
+                *default = Some(Sequence::nextval_sql(&new));
+            }
+        };
+        for table in &mut self.catalog.tables {
+            for column in &mut table.columns {
+                retarget(&mut column.default);
+            }
+        }
+        for domain in &mut self.catalog.domains {
+            retarget(&mut domain.default);
+        }
+        for s in self.catalog.sequences.iter_mut().filter(|s| &s.name == old) {
+            s.name = new.clone();
+        }
+    }
+
     fn resolve_sequence(&self, parts: &[String]) -> Option<QualifiedName> {
         self.candidates(parts)
             .into_iter()
@@ -2772,6 +2870,18 @@ impl Reader {
         sequence: &QualifiedName,
         owner: Option<Vec<String>>,
     ) -> Applied {
+        if let Some((table, _)) = self
+            .catalog
+            .sequences
+            .iter()
+            .find(|s| &s.name == sequence && s.identity)
+            .and_then(|s| s.owned_by.as_ref())
+        {
+            return Err(ctx.error_at(
+                offset,
+                format!("cannot change ownership of identity sequence `{sequence}`: it belongs to `{table}`"),
+            ));
+        }
         let owned_by = match owner {
             None => None,
             Some(mut parts) => {
@@ -2827,7 +2937,11 @@ impl Reader {
                 })
         };
         match action {
-            Recognised::AddIdentity { column, kind } => {
+            Recognised::AddIdentity {
+                column,
+                kind,
+                sequence_name,
+            } => {
                 let mut c = column_of(self, &column)?;
                 if c.identity.is_some() {
                     return Err(ctx.error_at(
@@ -2848,9 +2962,11 @@ impl Reader {
                         .error_at(offset, format!("column `{column}` of `{table}` must be NOT NULL to become an identity column"))
                         .with_help("add SET NOT NULL first"));
                 }
+                let sequence =
+                    self.owned_sequence(ctx, offset, table, &column, true, sequence_name)?;
                 c.identity = Some(identity_of(kind));
                 self.update_column_everywhere(table, c);
-                self.add_owned_sequence(table, &column);
+                self.catalog.sequences.push(sequence);
                 Ok(())
             }
             Recognised::SetIdentityKind { column, kind } => {
@@ -2878,9 +2994,11 @@ impl Reader {
                 }
                 c.identity = None;
                 self.update_column_everywhere(table, c);
+                // Only the identity sequence goes; others the column owns stay.
+                let owner = Some((table.clone(), column.clone()));
                 self.catalog
                     .sequences
-                    .retain(|s| s.owned_by.as_ref() != Some(&(table.clone(), column.clone())));
+                    .retain(|s| !(s.identity && s.owned_by == owner));
                 Ok(())
             }
             Recognised::DropExpression { column, if_exists } => {
@@ -2902,8 +3020,43 @@ impl Reader {
                 if !self.catalog.schemas.contains(&schema) {
                     return Err(ctx.error_at(offset, format!("schema `{schema}` does not exist")));
                 }
-                let moved = QualifiedName::new(schema, table.name.clone());
-                self.rename_table(table, moved);
+                if schema == table.schema {
+                    return Ok(());
+                }
+                // The table's indexes and owned sequences move with it.
+                let indexes: Vec<QualifiedName> = self
+                    .indexes
+                    .iter()
+                    .filter(|i| &i.table == table)
+                    .map(|i| i.name.clone())
+                    .collect();
+                let sequences: Vec<QualifiedName> = self
+                    .catalog
+                    .sequences
+                    .iter()
+                    .filter(|s| s.owned_by.as_ref().is_some_and(|(t, _)| t == table))
+                    .map(|s| s.name.clone())
+                    .collect();
+                for name in std::iter::once(&table.name)
+                    .chain(indexes.iter().map(|i| &i.name))
+                    .chain(sequences.iter().map(|s| &s.name))
+                {
+                    if self.relation_taken(&schema, name) {
+                        return Err(ctx.error_at(
+                            offset,
+                            format!("relation `{name}` already exists in schema `{schema}`"),
+                        ));
+                    }
+                }
+                let moved = QualifiedName::new(schema.clone(), table.name.clone());
+                self.rename_table(table, moved.clone());
+                for index in self.indexes.iter_mut().filter(|i| i.table == moved) {
+                    index.name.schema = schema.clone();
+                }
+                for sequence in sequences {
+                    let moved = QualifiedName::new(schema.clone(), sequence.name.clone());
+                    self.rename_sequence(&sequence, moved);
+                }
                 Ok(())
             }
             Recognised::AttachPartition { .. } | Recognised::DetachPartition { .. } => {
@@ -2932,6 +3085,24 @@ fn missing_label(
     let at = ctx.text.rfind(&quoted).unwrap_or(0);
     ctx.error_at(at, format!("`{label}` is not a label of `{name}`"))
         .with_help(format!("labels of `{name}` are: {}", labels.join(", ")))
+}
+
+/// The sequence name in `nextval('public.orders_id_seq'::regclass)` (our serial defaults,
+/// and pg_dump's `::REGCLASS` as sqlparser prints it), unquoted from the string literal.
+fn nextval_target(default: &str) -> Option<String> {
+    let prefix = "nextval('";
+    let suffix = "'::regclass)";
+    let head = default.get(..prefix.len())?;
+    let tail = default.get(default.len().checked_sub(suffix.len())?..)?;
+    if !head.eq_ignore_ascii_case(prefix) || !tail.eq_ignore_ascii_case(suffix) {
+        return None;
+    }
+    let literal = default.get(prefix.len()..default.len() - suffix.len())?;
+    // A lone quote would end the literal: this is some other expression.
+    if literal.replace("''", "").contains('\'') {
+        return None;
+    }
+    Some(literal.replace("''", "'"))
 }
 
 fn identity_of(kind: IdentityKind) -> Identity {

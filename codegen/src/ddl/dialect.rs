@@ -2,7 +2,8 @@
 //! options sqlparser 0.63 rejects in that dialect: PostgreSQL 18's
 //! `GENERATED ALWAYS AS (expr) VIRTUAL` (and the bare `GENERATED ALWAYS AS (expr)` that
 //! PostgreSQL 18 reads as virtual), and identity columns whose sequence options come in an
-//! order sqlparser does not accept (`AS IDENTITY (START WITH 10 INCREMENT BY 5)`).
+//! order sqlparser does not accept (`AS IDENTITY (START WITH 10 INCREMENT BY 5)`) or that
+//! name the sequence (`AS IDENTITY (SEQUENCE NAME s.t_id_seq)`).
 //!
 //! A wrapper forwards every method PostgreSQL's dialect overrides and reports PostgreSQL's
 //! `TypeId`, so sqlparser's PostgreSQL-only parsing rules still apply.
@@ -21,8 +22,12 @@ pub struct PostgresDialect(PostgreSqlDialect);
 
 /// Parses a `GENERATED ...` column option in PostgreSQL's grammar:
 /// `GENERATED {ALWAYS | BY DEFAULT} AS IDENTITY [( sequence options )]`, with the sequence
-/// options in any order (sqlparser 0.63 accepts only some orders), and
-/// `GENERATED ALWAYS AS ( expr ) [STORED | VIRTUAL]`. Returns `Ok(None)` for other options.
+/// options in any order (sqlparser 0.63 accepts only some orders, and no `SEQUENCE NAME`),
+/// and `GENERATED ALWAYS AS ( expr ) [STORED | VIRTUAL]`. Returns `Ok(None)` for other
+/// options.
+///
+/// The sequence options are skipped: sqlparser's AST has no place for `SEQUENCE NAME`, so
+/// the reader reads that one from the column's text (`recognise::identity_sequence_name`).
 fn parse_generated(parser: &mut Parser) -> Result<Option<ColumnOption>, ParserError> {
     let is_keyword =
         |token: &Token, keyword: Keyword| matches!(token, Token::Word(w) if w.keyword == keyword);
@@ -73,7 +78,7 @@ fn parse_generated(parser: &mut Parser) -> Result<Option<ColumnOption>, ParserEr
     } else {
         return Ok(None);
     };
-    // The sequence options do not matter to a write: skip them, parentheses balanced.
+    // Skipped, parentheses balanced: only SEQUENCE NAME matters, and it is read from the text.
     if parser.consume_token(&Token::LParen) {
         let mut depth = 1usize;
         while depth > 0 {

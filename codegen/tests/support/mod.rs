@@ -7,6 +7,7 @@
 
 pub mod introspect;
 pub mod json_diff;
+pub mod sequences;
 
 use std::path::{Path, PathBuf};
 
