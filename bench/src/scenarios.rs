@@ -47,7 +47,7 @@ const UNNEST_SQL: &str = "INSERT INTO order_items (order_id, sku, qty, price_cen
 /// `insert-many`: N rows into `order_items` for one order, which is created (untimed) before
 /// each operation. Every strategy starts from the same application rows ([`Item`]) and
 /// converts them to what it sends inside the timed region, as an application would. The
-/// `CachedClient` strategy runs on `cached`, its own connection.
+/// `CachedClient` strategy runs on `cached`, which wraps `client`'s connection.
 pub async fn insert_many(
     client: &Client,
     cached: &Rc<CachedClient>,

@@ -122,7 +122,7 @@ WITH category AS (
 SELECT id FROM root";
 
 /// `insert-graph`: the order graph, then the product graph, each at every size. The
-/// `CachedClient` strategies run on `cached`, their own connection.
+/// `CachedClient` strategies run on `cached`, which wraps `client`'s connection.
 pub async fn insert_graph(
     client: &Client,
     cached: &Rc<CachedClient>,

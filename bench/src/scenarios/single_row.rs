@@ -31,8 +31,8 @@ const PREPARED: &str = "INSERT prepared (reused)";
 const INSERT_SQL: &str =
     "INSERT INTO order_items (order_id, sku, qty, price_cents) VALUES ($1, $2, $3, $4)";
 
-/// `single-row`: always one row (`n` = 1). The `CachedClient` strategy runs on `cached`, its
-/// own connection.
+/// `single-row`: always one row (`n` = 1). The `CachedClient` strategy runs on `cached`, which
+/// wraps `client`'s connection.
 pub async fn single_row(
     client: &Client,
     cached: &Rc<CachedClient>,

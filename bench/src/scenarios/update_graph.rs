@@ -16,8 +16,8 @@
 //!   with only `items` set. `OrderPatchGraph` has `lock_root = true`, so on a client it
 //!   pipelines `BEGIN`, `SELECT ... FOR UPDATE` of the order, the graph statement and
 //!   `COMMIT`: 4 statements, one round trip, sent unprepared;
-//! - `writegraph update_by_id_graph (CachedClient)`: the same call on a `CachedClient` (its
-//!   own connection), which prepares the 4 statements on first use and then only binds and
+//! - `writegraph update_by_id_graph (CachedClient)`: the same call on a `CachedClient` (the same
+//!   connection, through the cache), which prepares the 4 statements on first use and then only binds and
 //!   executes them; the targets are judged on this variant. `graphs.toml` declares no diff
 //!   graph without `lock_root`, so no unlocked variant is measured;
 //! - `naive`: a transaction that deletes all the order's items and inserts the target items
@@ -97,8 +97,8 @@ WITH root AS (SELECT id FROM orders WHERE id = $1),
     RETURNING 1)
 SELECT (SELECT count(*) FROM root), (SELECT count(*) FROM upserted), (SELECT count(*) FROM deleted)";
 
-/// `update-graph`: the diff at every size. The `CachedClient` strategy runs on `cached`, its
-/// own connection.
+/// `update-graph`: the diff at every size. The `CachedClient` strategy runs on `cached`, which
+/// wraps `client`'s connection.
 pub async fn update_graph(
     client: &Client,
     cached: &Rc<CachedClient>,
