@@ -203,8 +203,8 @@ impl Report {
 /// (tables reset, one operation whose rows are verified; a failed operation or wrong rows abort
 /// the run with an error naming the cell) and warmed up with `timing.warmup` untimed
 /// operations. Then the timed operations run in rounds: each round runs one operation of every
-/// strategy, starting at strategy `r % k` in round `r` so that no strategy always follows the
-/// same one, and the tables are reset between rounds as [`RESET_AFTER`] requires. The number
+/// strategy, starting at strategy `r % k` in round `r` so that no strategy always runs first
+/// (right after a reset or the previous round), and the tables are reset between rounds as [`RESET_AFTER`] requires. The number
 /// of rounds comes from `timing` (see [`Iterations`]). Only `Strategy::run` is inside the timed
 /// region; `prepare` and `reset` are not. `reference` names the strategy the `ratio` column
 /// divides by.

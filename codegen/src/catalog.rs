@@ -103,6 +103,15 @@ impl Catalog {
         self.domains.iter().find(|d| &d.name == name)
     }
 
+    /// The domain a column is declared with (not an array of one), whose NOT NULL and
+    /// DEFAULT apply to the column.
+    pub fn column_domain(&self, column: &Column) -> Option<&Domain> {
+        match &column.sql_type.base {
+            BaseType::User(name) if !column.sql_type.array => self.domain(name),
+            _ => None,
+        }
+    }
+
     /// The sequence that fills `column` of `table` when an insert leaves it out: for an
     /// identity column its identity sequence, otherwise a sequence the column owns
     /// (`OWNED BY`; a serial column's own), preferring the one `default` names when the

@@ -14,7 +14,7 @@
 use std::fmt::Write as _;
 
 use crate::error::Error;
-use crate::graph::{Cardinality, GraphModel, StepKind, Strategy, UpdateGraphModel};
+use crate::graph::{Cardinality, GraphModel, GraphStep, StepKind, Strategy, UpdateGraphModel};
 use crate::plan::{self, Param, TableStatements};
 use crate::validate::{ColumnModel, EnumModel, InsertKind, Model, TableModel};
 
@@ -634,17 +634,14 @@ fn columns_struct(table: &TableModel<'_>, statements: &TableStatements) -> Strin
     let mut fields = String::new();
     let mut inits = String::new();
     let mut pushes = String::new();
-    let mut params = Vec::new();
     for &param in &statements.insert_many.params {
-        let Some((field, ty, element_type)) = batch_field(table, param) else {
+        let Some((field, ty, _)) = batch_field(table, param) else {
             continue;
         };
         let _ = writeln!(fields, "{field}: ::std::vec::Vec<{ty}>,");
         let _ = writeln!(inits, "{field}: ::std::vec::Vec::with_capacity(count),");
-        params.push(format!(
-            "(&self.{field}, ::writegraph::__private::Type::{element_type})"
-        ));
     }
+    let params = batch_param_values(table, &statements.insert_many.params, "self");
     for column in table
         .columns
         .iter()
@@ -1186,35 +1183,25 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
         0 => "first_count".to_owned(),
         i => format!("first_count + {i}"),
     };
-    let mut step_reports = Vec::new();
-    for (i, step) in graph
-        .steps
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.kind.after_root())
-    {
-        step_reports.push(format!(
+    // In execution order: the steps before the root, the root, the steps after it.
+    let step_report = |(i, step): (usize, &GraphStep)| {
+        format!(
             "::writegraph::WriteStepReport {{ tag: {:?}, affected: ::writegraph::__private::count(row, {})? }}",
             step.tag,
             count_index(i),
-        ));
-    }
+        )
+    };
+    let (after, before): (Vec<_>, Vec<_>) = graph
+        .steps
+        .iter()
+        .enumerate()
+        .partition(|(_, s)| s.kind.after_root());
+    let mut step_reports: Vec<String> = before.into_iter().map(step_report).collect();
     step_reports.push(format!(
         "::writegraph::WriteStepReport {{ tag: {:?}, affected: 1 }}",
         graph.root_tag
     ));
-    for (i, step) in graph
-        .steps
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.kind.after_root())
-    {
-        step_reports.push(format!(
-            "::writegraph::WriteStepReport {{ tag: {:?}, affected: ::writegraph::__private::count(row, {})? }}",
-            step.tag,
-            count_index(i),
-        ));
-    }
+    step_reports.extend(after.into_iter().map(step_report));
 
     let _ = write!(
         code,

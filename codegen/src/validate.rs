@@ -366,11 +366,7 @@ fn table_model<'a>(
                 continue;
             }
         };
-        let domain = match &column.sql_type.base {
-            crate::catalog::BaseType::User(name) if !column.sql_type.array => catalog.domain(name),
-            _ => None,
-        };
-        let not_null = column.not_null || domain.is_some_and(|d| d.not_null);
+        let not_null = column.not_null || catalog.column_domain(column).is_some_and(|d| d.not_null);
         let default_sql = default_sql(catalog, table, column);
         let filled_by_graph = injected.contains(&(table.name.clone(), column.name.clone()));
         let insert = column
@@ -679,14 +675,11 @@ pub fn default_sql(catalog: &Catalog, table: &Table, column: &Column) -> Option<
             return Some(nextval);
         }
     }
-    let domain = match &column.sql_type.base {
-        crate::catalog::BaseType::User(name) if !column.sql_type.array => catalog.domain(name),
-        _ => None,
-    };
-    column
-        .default
-        .clone()
-        .or_else(|| domain.and_then(|d| d.default.clone()))
+    column.default.clone().or_else(|| {
+        catalog
+            .column_domain(column)
+            .and_then(|d| d.default.clone())
+    })
 }
 
 /// A SQL string literal.
