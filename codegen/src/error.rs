@@ -127,8 +127,10 @@ pub struct DdlError(pub Box<Diagnostic>);
 #[error("{0}")]
 pub struct ConfigError(pub Box<Diagnostic>);
 
-/// Any error of the generator. `Display` renders it for a terminal or a build log.
-#[derive(Debug, thiserror::Error)]
+/// Any error of the generator. `Display` renders it for a terminal or a build log, and so
+/// does `Debug`: a `build.rs` whose `main` returns `Result<(), Box<dyn Error>>` shows the
+/// diagnostic when `?` hands it on, not a struct dump.
+#[derive(thiserror::Error)]
 pub enum Error {
     /// A file or folder could not be read or written.
     #[error("{path}: error: {message}")]
@@ -147,6 +149,12 @@ pub enum Error {
     /// Several problems; each is reported.
     #[error("{}", render_all(.0))]
     Many(Vec<Error>),
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 fn render_all(errors: &[Error]) -> String {
@@ -188,5 +196,16 @@ mod tests {
             d.to_string(),
             "schema/a.sql:3:3: error: duplicate column `id` in table `a`\n  |\n3 |   id int\n  |   ^\n  = help: rename or remove one of them"
         );
+    }
+
+    /// What `fn main() -> Result<(), Box<dyn std::error::Error>>` prints when `?` returns the
+    /// error: its `Debug`.
+    #[test]
+    fn debug_of_a_boxed_error_is_the_rendered_diagnostic() {
+        let text = "create tabel a ();";
+        let d = Diagnostic::at("schema/a.sql", text, 7, "unknown statement").with_help("fix it");
+        let boxed: Box<dyn std::error::Error> = Box::new(Error::Ddl(DdlError::from(d.clone())));
+        assert_eq!(format!("{boxed:?}"), d.to_string());
+        assert!(format!("{boxed:?}").starts_with("schema/a.sql:1:8: error: unknown statement"));
     }
 }
