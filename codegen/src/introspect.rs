@@ -246,7 +246,7 @@ pub async fn read_catalog(client: &Client) -> Result<Catalog, IntrospectError> {
         for c in client.query(COLUMNS, &[&oid]).await? {
             let name: String = c.get("name");
             let type_text: String = c.get("type");
-            let sql_type = SqlType::parse_format_type(&type_text).map_err(|e| {
+            let sql_type = column_type(&type_text).map_err(|e| {
                 IntrospectError::Unsupported(format!("column {}.{name}: {e}", table.name))
             })?;
             table.columns.push(Column {
@@ -313,6 +313,27 @@ pub async fn read_catalog(client: &Client) -> Result<Catalog, IntrospectError> {
         }
     }
     Ok(catalog)
+}
+
+/// A column's type from `format_type`. The catalog has no place for the modifiers of a user
+/// type (`public.geometry(Polygon,4326)`, `public.vector(3)`), which do not change how a value
+/// is bound: such a type is recorded without them.
+fn column_type(text: &str) -> Result<SqlType, String> {
+    SqlType::parse_format_type(text).or_else(|error| {
+        let (element, array) = match text.strip_suffix("[]") {
+            Some(element) => (element, true),
+            None => (text, false),
+        };
+        let name = element
+            .split_once('(')
+            .filter(|(_, rest)| rest.ends_with(')'))
+            .and_then(|(name, _)| QualifiedName::parse_sql(name))
+            .ok_or(error)?;
+        Ok(SqlType {
+            base: crate::catalog::BaseType::User(name),
+            array,
+        })
+    })
 }
 
 /// A column is serial, for the write model, when its default draws from a sequence it owns
