@@ -111,6 +111,8 @@ struct Outcome {
     files: usize,
     statements: usize,
     reader_errors: Option<usize>,
+    /// How long the reader took, in milliseconds.
+    read_ms: f64,
     equal: Option<usize>,
     differing: Option<usize>,
     note: String,
@@ -248,7 +250,9 @@ async fn check(
         notes.push(layout_note);
     }
 
+    let started = std::time::Instant::now();
     let reader = ddl::read_schema(&prepared);
+    outcome.read_ms = started.elapsed().as_secs_f64() * 1000.0;
     match &reader {
         Ok(_) => outcome.reader_errors = Some(0),
         Err(e) => {
@@ -703,20 +707,22 @@ fn render_table(outcomes: &[Outcome]) -> String {
     let opt = |v: Option<usize>| v.map_or("-".to_owned(), |v| v.to_string());
     let _ = writeln!(
         out,
-        "| schema | layout | PG | files | statements | reader errors | items equal | items differing | note |"
+        "| schema | layout | PG | files | statements | reader errors | read ms ({}) | items equal | items differing | note |",
+        if cfg!(debug_assertions) { "debug" } else { "release" }
     );
-    let _ = writeln!(out, "|---|---|---|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(out, "|---|---|---|---:|---:|---:|---:|---:|---:|---|");
     for o in outcomes {
         let note: String = o.note.chars().take(240).collect();
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {:.1} | {} | {} | {} |",
             o.schema,
             o.layout,
             o.server,
             o.files,
             o.statements,
             opt(o.reader_errors),
+            o.read_ms,
             opt(o.equal),
             opt(o.differing),
             note.replace('|', "\\|")
