@@ -1,17 +1,20 @@
 //! The write model of a database: the tables, columns, keys and types that the generator
 //! needs, as our own types. `ddl` builds it from SQL; everything after `ddl` reads only this.
 //!
-//! The JSON form (`serde::Serialize`) is the shape `writegraph schema --json` prints and the
-//! differential tests compare with what `pg_catalog` reports, so field names and spellings
-//! follow PostgreSQL (`format_type` for types, `cascade`/`no action` for FK actions).
+//! The JSON form is the shape `writegraph schema --json` prints, the shape of a catalog
+//! snapshot (`writegraph schema --from-postgres --json`, read back by
+//! [`Builder::catalog`](crate::Builder::catalog)), and what the differential tests compare
+//! with what `pg_catalog` reports, so field names and spellings follow PostgreSQL
+//! (`format_type` for types, `cascade`/`no action` for FK actions). Serialising and
+//! deserialising a catalog gives back the same catalog, less source locations.
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::Location;
 use crate::ident;
 
 /// A schema-qualified name, as PostgreSQL stores it (already case-folded, unquoted).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct QualifiedName {
     /// The schema, e.g. `public`.
     pub schema: String,
@@ -39,6 +42,17 @@ impl QualifiedName {
         )
     }
 
+    /// Reads the text [`QualifiedName::to_sql`] prints (`public.orders`, `"Shop"."Order"`):
+    /// two identifiers joined by a dot, each bare or double-quoted (`""` inside quotes is a
+    /// quote). Bare parts are taken as written, not case-folded, since `to_sql` leaves only
+    /// lowercase names bare. `None` for any other text.
+    pub fn parse_sql(text: &str) -> Option<Self> {
+        let (schema, rest) = parse_identifier(text)?;
+        let rest = rest.strip_prefix('.')?;
+        let (name, rest) = parse_identifier(rest)?;
+        rest.is_empty().then(|| Self::new(schema, name))
+    }
+
     /// The name with every part quoted, for generated SQL (`"public"."orders"`).
     pub fn to_sql_quoted(&self) -> String {
         format!(
@@ -61,6 +75,42 @@ impl Serialize for QualifiedName {
     }
 }
 
+impl<'de> Deserialize<'de> for QualifiedName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse_sql(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a schema-qualified name such as `public.orders`"
+            ))
+        })
+    }
+}
+
+/// One identifier at the start of `text`, bare (up to a `.`, `(` or `[`) or double-quoted,
+/// and the rest of the text.
+fn parse_identifier(text: &str) -> Option<(String, &str)> {
+    if let Some(quoted) = text.strip_prefix('"') {
+        let mut name = String::new();
+        let mut chars = quoted.char_indices().peekable();
+        while let Some((at, c)) = chars.next() {
+            if c != '"' {
+                name.push(c);
+                continue;
+            }
+            if chars.peek().is_some_and(|&(_, next)| next == '"') {
+                name.push('"');
+                chars.next();
+                continue;
+            }
+            return (!name.is_empty()).then(|| (name, &quoted[at + 1..]));
+        }
+        return None;
+    }
+    let end = text.find(['.', '(', '[', '"']).unwrap_or(text.len());
+    let name = &text[..end];
+    (!name.is_empty()).then(|| (name.to_owned(), &text[end..]))
+}
+
 /// Everything the schema source defines that can matter to a write.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Catalog {
@@ -73,13 +123,56 @@ pub struct Catalog {
     /// Schemas created by the source (`public` exists without being created).
     #[serde(skip)]
     pub schemas: Vec<String>,
-    /// Standalone sequences (`CREATE SEQUENCE`, serial columns), kept to resolve
-    /// `ALTER SEQUENCE ... OWNED BY` and renames; not part of the write model.
-    #[serde(skip)]
+    /// Sequences (`CREATE SEQUENCE`, serial and identity columns), kept to resolve
+    /// `ALTER SEQUENCE ... OWNED BY` and renames, and so that an insert names a column's
+    /// sequence directly ([`Catalog::owned_sequence`]).
     pub sequences: Vec<Sequence>,
     /// Extensions created by the source; their types are known types.
     #[serde(skip)]
     pub extensions: Vec<String>,
+    /// The [`source_digest`](crate::snapshot::source_digest) of the schema source this
+    /// catalog was made from, when it is known. A snapshot whose digest is not the digest of
+    /// the migrations it is used with is stale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_digest: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Catalog {
+    /// Reads catalog JSON; each table's, enum's and domain's full name is rebuilt from its
+    /// `schema` and `name` fields.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Fields {
+            tables: Vec<Table>,
+            #[serde(default)]
+            enums: Vec<EnumType>,
+            #[serde(default)]
+            domains: Vec<Domain>,
+            #[serde(default)]
+            sequences: Vec<Sequence>,
+            #[serde(default)]
+            source_digest: Option<String>,
+        }
+        let mut fields = Fields::deserialize(deserializer)?;
+        for table in &mut fields.tables {
+            table.name = QualifiedName::new(&table.schema, &table.table_name);
+        }
+        for e in &mut fields.enums {
+            e.name = QualifiedName::new(&e.schema, &e.type_name);
+        }
+        for d in &mut fields.domains {
+            d.name = QualifiedName::new(&d.schema, &d.type_name);
+        }
+        Ok(Catalog {
+            tables: fields.tables,
+            enums: fields.enums,
+            domains: fields.domains,
+            schemas: Vec::new(),
+            sequences: fields.sequences,
+            extensions: Vec::new(),
+            source_digest: fields.source_digest,
+        })
+    }
 }
 
 impl Catalog {
@@ -140,14 +233,15 @@ impl Catalog {
 }
 
 /// A table (or a partition of one).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Table {
     /// Schema part of the name.
     pub schema: String,
     /// The table's name, unquoted.
     #[serde(rename = "name")]
     pub table_name: String,
-    /// Full name; the JSON carries it as `schema` and `name`.
+    /// Full name; the JSON carries it as `schema` and `name` (a deserialised [`Catalog`]
+    /// rebuilds it from them).
     #[serde(skip)]
     pub name: QualifiedName,
     /// The partitioned table this table is a partition of. A partition is not a separate write
@@ -155,14 +249,14 @@ pub struct Table {
     /// catalog records no keys of its own for a partition.
     pub partition_of: Option<QualifiedName>,
     /// `PARTITION BY ...` was given: rows live in partitions.
-    #[serde(skip)]
+    #[serde(default)]
     pub partitioned: bool,
     /// Columns in table order.
     pub columns: Vec<Column>,
     /// Primary key columns in key order; empty when the table has none.
     pub primary_key: Vec<String>,
     /// The primary key constraint's name.
-    #[serde(skip)]
+    #[serde(default)]
     pub primary_key_name: Option<String>,
     /// Unique constraints and unique indexes on plain columns, in creation order.
     pub uniques: Vec<UniqueKey>,
@@ -213,7 +307,7 @@ impl Table {
 }
 
 /// A column of a table.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Column {
     /// Column name, unquoted.
     pub name: String,
@@ -228,8 +322,9 @@ pub struct Column {
     pub identity: Option<Identity>,
     /// Generated column kind.
     pub generated: Option<Generated>,
-    /// Declared as `serial`, `bigserial` or `smallserial`.
-    #[serde(skip)]
+    /// Declared as `serial`, `bigserial` or `smallserial` (read from `pg_catalog`: the
+    /// default draws from a sequence the column owns).
+    #[serde(default)]
     pub serial: bool,
     /// `COMMENT ON COLUMN` text.
     pub comment: Option<String>,
@@ -252,7 +347,7 @@ impl Column {
 }
 
 /// `GENERATED { ALWAYS | BY DEFAULT } AS IDENTITY`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Identity {
     /// `GENERATED ALWAYS`: an insert may not supply a value.
     #[serde(rename = "always")]
@@ -263,7 +358,7 @@ pub enum Identity {
 }
 
 /// `GENERATED ALWAYS AS (expr) { STORED | VIRTUAL }`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Generated {
     /// Computed on write and stored.
     #[serde(rename = "stored")]
@@ -355,8 +450,68 @@ impl Serialize for SqlType {
     }
 }
 
+impl<'de> Deserialize<'de> for SqlType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        SqlType::parse_format_type(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl SqlType {
+    /// Reads a type as `format_type` prints it with `search_path = pg_catalog`, the inverse
+    /// of [`SqlType::format`]: a schema-qualified name is a user type (`public.mood`,
+    /// `"Shop"."Status"`), anything else a built-in with its modifiers in parentheses
+    /// (`character varying(255)`, `timestamp(3) with time zone`); `[]` makes an array.
+    pub fn parse_format_type(text: &str) -> Result<SqlType, String> {
+        let (element, array) = match text.strip_suffix("[]") {
+            Some(element) => (element, true),
+            None => (text, false),
+        };
+        let not_a_type = || format!("`{text}` is not a type as `format_type` prints it");
+        if element.is_empty() {
+            return Err(not_a_type());
+        }
+        if let Some(name) = QualifiedName::parse_sql(element) {
+            return Ok(SqlType {
+                base: BaseType::User(name),
+                array,
+            });
+        }
+        if element.contains('.') {
+            return Err(format!(
+                "{}: a user type with type modifiers cannot be represented",
+                not_a_type()
+            ));
+        }
+        let (name, modifiers) = match element.find('(') {
+            None => (element.to_owned(), Vec::new()),
+            Some(open) => {
+                let close = element[open..]
+                    .find(')')
+                    .map(|at| open + at)
+                    .ok_or_else(not_a_type)?;
+                let modifiers = element[open + 1..close]
+                    .split(',')
+                    .map(|m| m.trim().parse::<u32>().map_err(|_| not_a_type()))
+                    .collect::<Result<Vec<u32>, String>>()?;
+                let name = format!("{}{}", &element[..open], &element[close + 1..]);
+                (name, modifiers)
+            }
+        };
+        let parsed = SqlType {
+            base: BaseType::Builtin { name, modifiers },
+            array,
+        };
+        if parsed.format() == text {
+            Ok(parsed)
+        } else {
+            Err(not_a_type())
+        }
+    }
+}
+
 /// A unique constraint or unique index whose key is plain columns.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UniqueKey {
     /// Constraint or index name (PostgreSQL's generated name when the DDL gave none).
     pub name: String,
@@ -366,12 +521,12 @@ pub struct UniqueKey {
     /// `ON CONFLICT` target only together with its predicate.
     pub partial: bool,
     /// Declared as a constraint (`UNIQUE (...)`), not only as an index.
-    #[serde(skip)]
+    #[serde(default)]
     pub is_constraint: bool,
 }
 
 /// A foreign key.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForeignKey {
     /// Constraint name (PostgreSQL's generated name when the DDL gave none).
     pub name: String,
@@ -388,7 +543,7 @@ pub struct ForeignKey {
 }
 
 /// A referential action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum FkAction {
     /// `NO ACTION` (the default).
     #[default]
@@ -409,14 +564,14 @@ pub enum FkAction {
 }
 
 /// `CREATE TYPE ... AS ENUM`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnumType {
     /// Schema part of the name.
     pub schema: String,
     /// Type name, unquoted.
     #[serde(rename = "name")]
     pub type_name: String,
-    /// Full name.
+    /// Full name (a deserialised [`Catalog`] rebuilds it from `schema` and `name`).
     #[serde(skip)]
     pub name: QualifiedName,
     /// Labels in sort order.
@@ -436,22 +591,22 @@ impl EnumType {
 }
 
 /// `CREATE DOMAIN`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Domain {
     /// Schema part of the name.
     pub schema: String,
     /// Domain name, unquoted.
     #[serde(rename = "name")]
     pub type_name: String,
-    /// Full name.
+    /// Full name (a deserialised [`Catalog`] rebuilds it from `schema` and `name`).
     #[serde(skip)]
     pub name: QualifiedName,
     /// The type the domain is based on.
     pub base_type: SqlType,
     /// The domain has a `NOT NULL` constraint.
     pub not_null: bool,
-    /// The domain has a DEFAULT, which columns of this domain inherit.
-    #[serde(skip)]
+    /// The domain's DEFAULT, which columns of this domain inherit.
+    #[serde(default)]
     pub default: Option<String>,
 }
 
@@ -471,14 +626,17 @@ impl Domain {
 
 /// A sequence, tracked so that `OWNED BY`, renames and drops resolve, and so that inserts
 /// can name the sequence of a serial or identity column directly.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sequence {
     /// The sequence's name.
     pub name: QualifiedName,
-    /// The column that owns it (`OWNED BY`), as table and column.
+    /// The column that owns it (`OWNED BY`), as table and column; JSON
+    /// `["public.orders", "id"]`.
+    #[serde(default)]
     pub owned_by: Option<(QualifiedName, String)>,
     /// The sequence of an identity column: it cannot be re-owned, and `DROP IDENTITY`
     /// drops it.
+    #[serde(default)]
     pub identity: bool,
 }
 
@@ -610,5 +768,39 @@ mod tests {
             array: false,
         };
         assert_eq!(user.format(), "public.\"Mood\"");
+    }
+
+    #[test]
+    fn reads_back_what_format_type_prints() -> Result<(), String> {
+        for text in [
+            "integer",
+            "character varying(255)",
+            "numeric(10,2)",
+            "timestamp(3) with time zone[]",
+            "time without time zone",
+            "interval day to second(3)",
+            "\"char\"",
+            "public.mood",
+            "public.\"Mood\"[]",
+            "\"My \"\"Shop\"\"\".\"Status\"",
+        ] {
+            assert_eq!(SqlType::parse_format_type(text)?.format(), text);
+        }
+        let user = SqlType::parse_format_type("\"Shop\".status")?;
+        assert_eq!(
+            user.base,
+            BaseType::User(QualifiedName::new("Shop", "status"))
+        );
+        for bad in [
+            "",
+            "[]",
+            "numeric(a)",
+            "public.",
+            "public.vector(3)",
+            "a.b.c",
+        ] {
+            assert!(SqlType::parse_format_type(bad).is_err(), "{bad}");
+        }
+        Ok(())
     }
 }

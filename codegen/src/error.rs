@@ -146,6 +146,16 @@ pub enum Error {
     /// `graphs.toml` is wrong.
     #[error("{0}")]
     Config(#[from] ConfigError),
+    /// A catalog snapshot cannot be read, or no longer matches its schema source.
+    #[error("{path}: error: {message}\n  = help: {help}")]
+    Snapshot {
+        /// The snapshot file as the user named it.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+        /// What to do about it.
+        help: String,
+    },
     /// Several problems; each is reported.
     #[error("{}", render_all(.0))]
     Many(Vec<Error>),

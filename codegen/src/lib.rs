@@ -31,7 +31,10 @@ mod emit;
 pub mod error;
 pub mod graph;
 pub mod ident;
+#[cfg(feature = "introspect")]
+pub mod introspect;
 pub mod plan;
+pub mod snapshot;
 pub mod source;
 pub mod types;
 pub mod validate;
@@ -51,8 +54,21 @@ pub const OUT_FILE_NAME: &str = "writegraph.rs";
 pub struct Input {
     /// The schema source's files, in apply order.
     pub schema: Vec<SourceFile>,
+    /// A catalog snapshot ([`snapshot`]): when set, the generator uses it instead of reading
+    /// `schema`.
+    pub catalog: Option<Catalog>,
     /// `graphs.toml`, when there is one.
     pub graphs: Option<SourceFile>,
+}
+
+impl Input {
+    /// The snapshot when there is one, else the catalog the schema reader builds.
+    pub fn read_catalog(&self) -> Result<Catalog, Error> {
+        match &self.catalog {
+            Some(catalog) => Ok(catalog.clone()),
+            None => ddl::read_schema(&self.schema),
+        }
+    }
 }
 
 /// What the generator produces.
@@ -72,7 +88,7 @@ pub fn generate(input: &Input) -> Result<Output, Error> {
         .map(config::parse)
         .transpose()?
         .unwrap_or_default();
-    let catalog = ddl::read_schema(&input.schema)?;
+    let catalog = input.read_catalog()?;
     let model = validate::validate(&catalog, &config, input.graphs.as_ref())?;
     let code = emit::emit(&model)?;
     Ok(Output { catalog, code })
@@ -96,7 +112,7 @@ pub fn explain(input: &Input) -> Result<Vec<GraphSql>, Error> {
         .map(config::parse)
         .transpose()?
         .unwrap_or_default();
-    let catalog = ddl::read_schema(&input.schema)?;
+    let catalog = input.read_catalog()?;
     let model = validate::validate(&catalog, &config, input.graphs.as_ref())?;
     let mut graphs: Vec<GraphSql> = model
         .graphs
@@ -141,6 +157,7 @@ pub fn explain(input: &Input) -> Result<Vec<GraphSql>, Error> {
 #[derive(Debug, Clone, Default)]
 pub struct Builder {
     schema: Option<PathBuf>,
+    catalog: Option<PathBuf>,
     graphs: Option<PathBuf>,
 }
 
@@ -156,21 +173,49 @@ impl Builder {
         self
     }
 
+    /// A catalog snapshot (`writegraph schema --from-postgres --json >
+    /// writegraph.catalog.json`): code is generated from the catalog PostgreSQL built, read
+    /// from this file, with no database at build time. When [`Builder::schema`] is set too,
+    /// the snapshot must have been made from that source as it is now, or generating fails
+    /// (the snapshot is stale).
+    pub fn catalog(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        self.catalog = Some(path.as_ref().to_path_buf());
+        self
+    }
+
     /// The `graphs.toml` file. Optional: without it, only the table layer is generated.
     pub fn graphs(&mut self, path: impl AsRef<Path>) -> &mut Self {
         self.graphs = Some(path.as_ref().to_path_buf());
         self
     }
 
-    /// Reads the configured files.
+    /// Reads the configured files. With a snapshot and a schema source, checks that the
+    /// snapshot was made from the source as it is now.
     pub fn load(&self) -> Result<Input, Error> {
-        let schema_path = self.schema.as_deref().ok_or_else(|| Error::Io {
-            path: "<builder>".to_owned(),
-            message: "no schema source set; call `.schema(\"schema\")` with a .sql file or migrations folder".to_owned(),
-        })?;
-        let schema = source::read_schema_source(schema_path)?;
+        let schema = match &self.schema {
+            Some(path) => source::read_schema_source(path)?,
+            None if self.catalog.is_some() => Vec::new(),
+            None => return Err(Error::Io {
+                path: "<builder>".to_owned(),
+                message: "no schema source set; call `.schema(\"schema\")` with a .sql file or migrations folder, or `.catalog(\"writegraph.catalog.json\")` with a catalog snapshot".to_owned(),
+            }),
+        };
+        let catalog = match &self.catalog {
+            Some(path) => {
+                let catalog = snapshot::read(path)?;
+                if self.schema.is_some() {
+                    snapshot::check_current(&path.display().to_string(), &catalog, &schema)?;
+                }
+                Some(catalog)
+            }
+            None => None,
+        };
         let graphs = self.graphs.as_deref().map(SourceFile::read).transpose()?;
-        Ok(Input { schema, graphs })
+        Ok(Input {
+            schema,
+            catalog,
+            graphs,
+        })
     }
 
     /// Reads the inputs and runs the pipeline.
@@ -185,7 +230,7 @@ impl Builder {
             path: "OUT_DIR".to_owned(),
             message: "OUT_DIR is not set; `write_to_out_dir` runs from build.rs, use `write_to` elsewhere".to_owned(),
         })?;
-        for path in self.schema.iter().chain(&self.graphs) {
+        for path in self.schema.iter().chain(&self.catalog).chain(&self.graphs) {
             println!("cargo:rerun-if-changed={}", path.display());
         }
         self.write_to(&Path::new(&out_dir).join(OUT_FILE_NAME))

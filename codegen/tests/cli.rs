@@ -217,3 +217,95 @@ fn explain_prints_every_graph_statement() -> TestResult {
     assert!(String::from_utf8(unknown.stderr)?.contains("graphs are:"));
     Ok(())
 }
+
+/// `schema --from-postgres --json` writes a snapshot that `generate --catalog` uses, and that
+/// `check` refuses once a migration is added after it.
+#[test]
+fn snapshot_from_postgres_then_check_fails_when_migrations_change() -> TestResult {
+    let dir = scratch_dir("snapshot")?;
+    let migrations = dir.join("migrations");
+    std::fs::create_dir_all(&migrations)?;
+    for name in ["001_shop.sql", "002_signup.sql"] {
+        std::fs::copy(workspace().join("schema").join(name), migrations.join(name))?;
+    }
+    let migrations_arg = migrations.display().to_string();
+    let snapshot = writegraph(&[
+        "schema",
+        "--schema",
+        &migrations_arg,
+        "--from-postgres",
+        "--json",
+    ])?;
+    assert!(
+        snapshot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&snapshot.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&snapshot.stdout)?;
+    let orders = json["tables"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["name"] == "orders"))
+        .ok_or("no orders table in the snapshot")?;
+    let status = orders["columns"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == "status"))
+        .ok_or("no status column")?;
+    assert_eq!(status["default"], "'pending'::public.order_status");
+    assert!(
+        json["source_digest"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("fnv1a64:")),
+        "{}",
+        json["source_digest"]
+    );
+    let catalog_file = dir.join("writegraph.catalog.json");
+    std::fs::write(&catalog_file, &snapshot.stdout)?;
+
+    let out_file = dir.join("generated.rs");
+    let catalog_arg = catalog_file.display().to_string();
+    let out_arg = out_file.display().to_string();
+    let args = [
+        "--schema",
+        &migrations_arg,
+        "--catalog",
+        &catalog_arg,
+        "--graphs",
+        "graphs.toml",
+        "--out",
+        &out_arg,
+    ];
+    let generate = writegraph(&[&["generate"][..], &args].concat())?;
+    assert!(
+        generate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generate.stderr)
+    );
+    assert!(std::fs::read_to_string(&out_file)?.contains("'pending'::public.order_status"));
+    let fresh = writegraph(&[&["check"][..], &args].concat())?;
+    assert_eq!(
+        fresh.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&fresh.stderr)
+    );
+
+    std::fs::write(
+        migrations.join("003_notes.sql"),
+        "ALTER TABLE orders ADD COLUMN internal_note text;\n",
+    )?;
+    let stale = writegraph(&[&["check"][..], &args].concat())?;
+    assert_eq!(stale.status.code(), Some(2));
+    let stderr = String::from_utf8(stale.stderr)?;
+    assert!(
+        stderr.starts_with(&format!(
+            "{catalog_arg}: error: the catalog snapshot is stale"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("help: make it again with `writegraph schema"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(dir)?;
+    Ok(())
+}

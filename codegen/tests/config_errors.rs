@@ -86,6 +86,7 @@ fn bad_graphs_files_fail_with_located_messages() -> Result<(), Box<dyn std::erro
         };
         let input = Input {
             schema,
+            catalog: None,
             graphs: Some(SourceFile::new(name.clone(), toml_text.clone())),
         };
         let message = match generate(&input) {
@@ -149,6 +150,7 @@ fn a_types_mapping_makes_the_unsupported_type_generate() -> Result<(), Box<dyn s
     let sql = std::fs::read_to_string(fixtures().join("unsupported_type.sql"))?;
     let input = Input {
         schema: vec![SourceFile::new("unsupported_type.sql", sql)],
+        catalog: None,
         graphs: Some(SourceFile::new(
             "graphs.toml",
             "[types]\nmoney = \"String\"\n",

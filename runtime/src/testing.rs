@@ -142,6 +142,9 @@ pub struct ClusterOptions {
     pub durable: bool,
     /// More `postgresql.conf` settings as `(name, value)`; values are written quoted.
     pub settings: Vec<(String, String)>,
+    /// The folder of the server binaries (`initdb`, `pg_ctl`, `postgres`) to run, for a
+    /// PostgreSQL version other than the one found on `PATH` or in `/usr/lib/postgresql`.
+    pub bin_dir: Option<PathBuf>,
 }
 
 /// A PostgreSQL server that hands out test databases: either a throwaway cluster this process
@@ -349,6 +352,12 @@ impl Server {
         self.local.as_ref().map(|l| l.data_dir.as_path())
     }
 
+    /// The folder of the throwaway cluster's server binaries (its `psql` and `pg_dump` match
+    /// its version); `None` for a `DATABASE_URL` server.
+    pub fn bin_dir(&self) -> Option<&Path> {
+        self.local.as_ref().map(|l| l.bin_dir.as_path())
+    }
+
     /// The process id of the throwaway cluster's postmaster, read from `postmaster.pid`;
     /// `None` for a `DATABASE_URL` server or when the cluster is not running.
     pub fn postmaster_pid(&self) -> Option<u32> {
@@ -491,7 +500,10 @@ impl Drop for Server {
 
 impl LocalCluster {
     fn start(options: &ClusterOptions) -> Result<LocalCluster, TestingError> {
-        let bin_dir = find_bin_dir().ok_or(TestingError::NoServerBinaries)?;
+        let bin_dir = match &options.bin_dir {
+            Some(dir) => dir.clone(),
+            None => find_bin_dir().ok_or(TestingError::NoServerBinaries)?,
+        };
         let run_as = RunAs::detect()?;
         let dir = create_temp_dir()?;
         if let Err(error) = run_as.give_to_postgres(&dir) {
@@ -977,6 +989,7 @@ mod tests {
             &ClusterOptions {
                 durable: true,
                 settings: vec![("work_mem".into(), "8MB".into())],
+                ..ClusterOptions::default()
             },
         );
         assert!(!durable.contains("fsync"));

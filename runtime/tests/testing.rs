@@ -150,6 +150,37 @@ async fn durable_option_and_drop_stop_the_cluster() -> TestResult {
     Ok(())
 }
 
+/// `ClusterOptions::bin_dir` chooses the server binaries: the cluster runs the version in
+/// that folder, and reports the folder.
+#[tokio::test]
+async fn bin_dir_option_chooses_the_server_binaries() -> TestResult {
+    let initdb = testing::server_binary("initdb")?;
+    let bin_dir = initdb.parent().ok_or("initdb has no folder")?.to_path_buf();
+    let version = std::process::Command::new(bin_dir.join("postgres"))
+        .arg("--version")
+        .output()?;
+    let version = String::from_utf8(version.stdout)?;
+    // `postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)`
+    let number = version
+        .split_whitespace()
+        .nth(2)
+        .ok_or("no version printed")?
+        .to_owned();
+    let server = Server::start(&ClusterOptions {
+        bin_dir: Some(bin_dir.clone()),
+        ..ClusterOptions::default()
+    })?;
+    assert_eq!(server.bin_dir(), Some(bin_dir.as_path()));
+    let client = server.database().await?.connect().await?;
+    let running: String = client.query_one("SHOW server_version", &[]).await?.get(0);
+    assert!(
+        running.starts_with(&number),
+        "{} runs {running}, not {number}",
+        bin_dir.display()
+    );
+    Ok(())
+}
+
 /// A test process that aborts, and one that returns, leave no server and no folder behind.
 #[tokio::test]
 async fn no_stray_postgres_after_the_test_process_ends() -> TestResult {

@@ -1,11 +1,11 @@
 //! The `writegraph` command: generate code to a file, check a checked-in copy, and show the
-//! catalog the schema reader built.
+//! catalog the schema reader built, or the one PostgreSQL builds (a catalog snapshot).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use writegraph_codegen::{catalog, Builder, Error};
+use writegraph_codegen::{catalog, ddl, introspect, snapshot, source, Builder, Catalog, Error};
 
 /// Generates Rust write graphs from PostgreSQL DDL and graphs.toml.
 #[derive(Debug, Parser)]
@@ -40,22 +40,35 @@ enum Command {
         /// Graph names; all graphs when none is given.
         graph: Vec<String>,
     },
-    /// Print the catalog the schema reader built.
+    /// Print the catalog the schema reader built, or with --from-postgres the one PostgreSQL
+    /// builds (with --json: a catalog snapshot for `--catalog`).
     Schema {
         /// A .sql file or a migrations folder.
-        #[arg(long)]
-        schema: PathBuf,
-        /// Print JSON (the shape the differential tests compare with pg_catalog).
+        #[arg(long, required_unless_present = "database_url")]
+        schema: Option<PathBuf>,
+        /// Print JSON (the catalog snapshot shape, which the differential tests compare with
+        /// pg_catalog).
         #[arg(long)]
         json: bool,
+        /// Apply the schema source to a throwaway PostgreSQL (DATABASE_URL's server when set)
+        /// and read the catalog from pg_catalog.
+        #[arg(long)]
+        from_postgres: bool,
+        /// With --from-postgres: read this database as it is instead (nothing is applied).
+        #[arg(long, requires = "from_postgres")]
+        database_url: Option<String>,
     },
 }
 
 #[derive(Debug, clap::Args)]
 struct Inputs {
     /// A .sql file or a migrations folder.
+    #[arg(long, required_unless_present = "catalog")]
+    schema: Option<PathBuf>,
+    /// A catalog snapshot to generate from (`schema --from-postgres --json`); with --schema,
+    /// it must have been made from that source as it is now.
     #[arg(long)]
-    schema: PathBuf,
+    catalog: Option<PathBuf>,
     /// The graphs.toml file.
     #[arg(long)]
     graphs: Option<PathBuf>,
@@ -64,7 +77,12 @@ struct Inputs {
 impl Inputs {
     fn builder(&self) -> Builder {
         let mut builder = Builder::new();
-        builder.schema(&self.schema);
+        if let Some(schema) = &self.schema {
+            builder.schema(schema);
+        }
+        if let Some(catalog) = &self.catalog {
+            builder.catalog(catalog);
+        }
         if let Some(graphs) = &self.graphs {
             builder.graphs(graphs);
         }
@@ -125,20 +143,85 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Schema { schema, json } => {
-            let catalog = Builder::new().schema(&schema).generate()?.catalog;
+        Command::Schema {
+            schema,
+            json,
+            from_postgres,
+            database_url,
+        } => {
+            let files = schema
+                .as_deref()
+                .map(source::read_schema_source)
+                .transpose()?;
+            let mut catalog = if from_postgres {
+                catalog_from_postgres(files.as_deref(), database_url.as_deref())?
+            } else {
+                ddl::read_schema(files.as_deref().unwrap_or_default())?
+            };
+            catalog.source_digest = files.as_deref().map(snapshot::source_digest);
             if json {
-                let text = serde_json::to_string_pretty(&catalog).map_err(|e| Error::Io {
-                    path: "<stdout>".to_owned(),
-                    message: format!("cannot render the catalog as JSON: {e}"),
-                })?;
-                println!("{text}");
+                print!("{}", snapshot::to_json(&catalog)?);
             } else {
                 print!("{}", catalog::render_text(&catalog));
             }
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The catalog PostgreSQL builds: `files` applied to a fresh throwaway database, or the
+/// database at `url` read as it is.
+fn catalog_from_postgres(
+    files: Option<&[writegraph_codegen::SourceFile]>,
+    url: Option<&str>,
+) -> Result<Catalog, Error> {
+    let failed = |path: &str, message: String| Error::Io {
+        path: path.to_owned(),
+        message,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| failed("<runtime>", format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let (client, _db) = match url {
+            Some(url) => {
+                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .map_err(|e| {
+                        failed(
+                            "--database-url",
+                            format!("cannot connect: {}", introspect::db_message(&e)),
+                        )
+                    })?;
+                tokio::spawn(connection);
+                (client, None)
+            }
+            None => {
+                let db = writegraph::testing::database().await.map_err(|e| {
+                    failed(
+                        "<throwaway PostgreSQL>",
+                        format!("cannot start a throwaway PostgreSQL: {e}"),
+                    )
+                })?;
+                let client = db.connect().await.map_err(|e| {
+                    failed("<throwaway PostgreSQL>", format!("cannot connect: {e}"))
+                })?;
+                introspect::apply_files(&client, files.unwrap_or_default())
+                    .await
+                    .map_err(|e| match e {
+                        introspect::IntrospectError::Apply { path, message } => {
+                            failed(&path, format!("PostgreSQL rejected the file: {message}"))
+                        }
+                        other => failed("<schema>", other.to_string()),
+                    })?;
+                (client, Some(db))
+            }
+        };
+        introspect::read_catalog(&client)
+            .await
+            .map_err(|e| failed("<pg_catalog>", e.to_string()))
+    })
 }
 
 /// Puts each CTE of a statement on its own line, and the final SELECT on another, for

@@ -1,11 +1,11 @@
 //! Shared by the tests that hold the schema reader against PostgreSQL: apply a schema source
-//! to a real database, read the database back from `pg_catalog` ([`introspect`]), and compare
-//! it with the reader's catalog ([`compare`]), failing with a readable diff.
+//! to a real database, read the database back from `pg_catalog` ([`introspect`], the
+//! library's `writegraph_codegen::introspect`), and compare it with the reader's catalog
+//! ([`compare`]), failing with a readable diff.
 
 // Each test crate that includes this module uses only part of it.
 #![allow(dead_code)]
 
-pub mod introspect;
 pub mod json_diff;
 pub mod sequences;
 
@@ -13,9 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use tokio_postgres::Client;
-use writegraph_codegen::{Catalog, SourceFile};
-
-pub use introspect::introspect;
+use writegraph_codegen::{introspect as pg, Catalog, SourceFile};
 
 /// Errors in tests are reported, not unwrapped.
 pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
@@ -52,33 +50,19 @@ pub fn schema_path(name: &str) -> PathBuf {
 
 /// Runs each file's whole text, in order, in one session; an error names the file.
 pub async fn apply_files(client: &Client, files: &[SourceFile]) -> TestResult {
-    for file in files {
-        client.batch_execute(&file.text).await.map_err(|e| {
-            report(format!(
-                "{}: PostgreSQL rejected the file: {}",
-                file.path,
-                db_message(&e)
-            ))
-        })?;
-    }
-    Ok(())
+    pg::apply_files(client, files)
+        .await
+        .map_err(|e| report(e.to_string()))
 }
 
-/// The server's message, with detail and position, or the client error.
-pub fn db_message(error: &tokio_postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => {
-            let mut text = format!("{}: {}", db.severity(), db.message());
-            if let Some(detail) = db.detail() {
-                text.push_str(&format!(" (detail: {detail})"));
-            }
-            if let Some(tokio_postgres::error::ErrorPosition::Original(at)) = db.position() {
-                text.push_str(&format!(" at character {at}"));
-            }
-            text
-        }
-        None => error.to_string(),
-    }
+pub use pg::db_message;
+
+/// The database's write model read from `pg_catalog`, as catalog JSON.
+pub async fn introspect(client: &Client) -> TestResult<Value> {
+    let catalog = pg::read_catalog(client)
+        .await
+        .map_err(|e| report(e.to_string()))?;
+    catalog_json(&catalog)
 }
 
 /// The reader's catalog as JSON, the shape [`introspect`] produces.
@@ -87,7 +71,10 @@ pub fn catalog_json(catalog: &Catalog) -> TestResult<Value> {
 }
 
 /// Brings catalog JSON to the form that is compared:
-/// - `default` becomes whether there is one (our text differs from `pg_get_expr`'s);
+/// - `default` (of columns and domains) becomes whether there is one (our text differs from
+///   `pg_get_expr`'s);
+/// - `sequences` (held against PostgreSQL by [`sequences`]), `serial` (PostgreSQL records a
+///   sequence default, not how it was declared) and `source_digest` are left out;
 /// - tables, enums and domains are sorted by schema and name, uniques and foreign keys by
 ///   name (creation order is not what is tested); columns keep table order.
 pub fn normalize(mut value: Value) -> Value {
@@ -98,9 +85,20 @@ pub fn normalize(mut value: Value) -> Value {
         )
     };
     let by_name = |v: &Value| v["name"].as_str().unwrap_or_default().to_owned();
+    if let Some(object) = value.as_object_mut() {
+        object.remove("sequences");
+        object.remove("source_digest");
+    }
     for field in ["tables", "enums", "domains"] {
         if let Some(items) = value.get_mut(field).and_then(Value::as_array_mut) {
             items.sort_by_key(by_schema_and_name);
+        }
+    }
+    if let Some(domains) = value.get_mut("domains").and_then(Value::as_array_mut) {
+        for domain in domains {
+            if let Some(default) = domain.get_mut("default") {
+                *default = Value::Bool(!default.is_null());
+            }
         }
     }
     if let Some(tables) = value.get_mut("tables").and_then(Value::as_array_mut) {
@@ -114,6 +112,9 @@ pub fn normalize(mut value: Value) -> Value {
                 for column in columns {
                     if let Some(default) = column.get_mut("default") {
                         *default = Value::Bool(!default.is_null());
+                    }
+                    if let Some(column) = column.as_object_mut() {
+                        column.remove("serial");
                     }
                 }
             }
