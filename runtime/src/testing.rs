@@ -1060,6 +1060,11 @@ impl<C> CountingClient<C> {
     pub fn inner(&self) -> &C {
         &self.inner
     }
+
+    /// Unwraps the client.
+    pub fn into_inner(self) -> C {
+        self.inner
+    }
 }
 
 impl<C: crate::GenericClient + Send> crate::GenericClient for CountingClient<C> {
@@ -1091,4 +1096,32 @@ impl<C: crate::GenericClient + Send> crate::GenericClient for CountingClient<C> 
         self.statements.fetch_add(1, Ordering::SeqCst);
         self.inner.execute_typed(sql, params)
     }
+
+    /// Counts `BEGIN`, the lock, the statement and `COMMIT` (or the lock and the statement),
+    /// and lets the wrapped client send them, as it would without this wrapper.
+    fn pipeline_locked(
+        &self,
+        own_transaction: bool,
+        lock: &str,
+        key: &[(
+            &(dyn tokio_postgres::types::ToSql + Sync),
+            tokio_postgres::types::Type,
+        )],
+        sql: &str,
+        params: &[(
+            &(dyn tokio_postgres::types::ToSql + Sync),
+            tokio_postgres::types::Type,
+        )],
+    ) -> impl std::future::Future<Output = crate::LockedAnswers> + Send {
+        let sent = if own_transaction { 4 } else { 2 };
+        self.statements.fetch_add(sent, Ordering::SeqCst);
+        self.inner
+            .pipeline_locked(own_transaction, lock, key, sql, params)
+    }
 }
+
+/// A counted transaction is a transaction.
+impl<C: crate::TransactionClient + Send> crate::TransactionClient for CountingClient<C> {}
+
+/// A counted client is a client: a graph that locks its root takes `&mut` of it.
+impl<C: crate::SessionClient + Send> crate::SessionClient for CountingClient<C> {}
