@@ -485,3 +485,205 @@ async fn concurrent_first_uses_of_a_statement_prepare_it_once() -> TestResult {
     );
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------
+// Fault matrix: every kind of client, each fault, every table compared with a snapshot
+// ---------------------------------------------------------------------------------------
+
+/// Every row of every table, as text, by table.
+async fn every_table(client: &Client) -> TestResult<Vec<String>> {
+    let mut rows = Vec::new();
+    for table in writegraph_example::tables::ALL {
+        for row in client
+            .query(&format!("SELECT t::text FROM {table} AS t ORDER BY 1"), &[])
+            .await?
+        {
+            rows.push(format!("{table} {}", row.get::<_, String>(0)));
+        }
+    }
+    Ok(rows)
+}
+
+/// The connection is usable and not left inside a transaction: in a simple query outside
+/// one, the transaction starts with the statement.
+async fn usable_outside_a_transaction(client: &Client) -> TestResult {
+    for message in client
+        .simple_query("SELECT now() = statement_timestamp()")
+        .await?
+    {
+        if let tokio_postgres::SimpleQueryMessage::Row(row) = message {
+            assert_eq!(row.get(0), Some("t"), "a transaction was left open");
+            return Ok(());
+        }
+    }
+    Err("no row".into())
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// A CHECK violation in the graph's child step.
+    Violation,
+    /// The connection's prepared statements are dropped before the write.
+    DeallocateAll,
+    /// The caller opened a transaction with SQL and rolls it back after the write.
+    CallersSqlBegin,
+}
+
+/// What a case ends with: the write applied once, or nothing of it.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Written,
+    NothingWritten,
+}
+
+/// Runs the locking graph on `order` under `fault` through a client of `kind` (a cached kind
+/// warmed up first, so that the fault meets statements in its cache); returns the
+/// connection, every table as it was just before the write (read on `observer`), and the
+/// write's result.
+async fn faulty_patch(
+    kind: Kind,
+    fault: Fault,
+    mut client: Client,
+    observer: &Client,
+    order: i64,
+) -> TestResult<(Client, Vec<String>, writegraph::Result<u64>)> {
+    let qty = if matches!(fault, Fault::Violation) {
+        0
+    } else {
+        7
+    };
+    let graph = || {
+        OrderPatchGraph::default()
+            .with_total_cents(77)
+            .with_items([new_item("F", qty, 700)])
+    };
+    let warm = || {
+        OrderPatchGraph::default()
+            .with_total_cents(1)
+            .with_items([new_item("W", 1, 1)])
+    };
+    let deallocate = matches!(fault, Fault::DeallocateAll);
+    let sql_begin = matches!(fault, Fault::CallersSqlBegin);
+    let (before, written) = match kind {
+        Kind::Client => {
+            let before = every_table(observer).await?;
+            if deallocate {
+                client.batch_execute("DEALLOCATE ALL").await?;
+            }
+            if sql_begin {
+                client.batch_execute("BEGIN").await?;
+            }
+            let written = graph().update_by_id_graph(&mut client, &order).await;
+            if sql_begin {
+                client.batch_execute("ROLLBACK").await?;
+            }
+            (before, written)
+        }
+        Kind::CachedClient => {
+            let mut cached = CachedClient::new(client);
+            warm().update_by_id_graph(&mut cached, &order).await?;
+            let before = every_table(observer).await?;
+            if deallocate {
+                cached.batch_execute("DEALLOCATE ALL").await?;
+            }
+            if sql_begin {
+                cached.batch_execute("BEGIN").await?;
+            }
+            let written = graph().update_by_id_graph(&mut cached, &order).await;
+            if sql_begin {
+                cached.batch_execute("ROLLBACK").await?;
+            }
+            client = cached.into_inner();
+            (before, written)
+        }
+        Kind::Transaction => {
+            let before = every_table(observer).await?;
+            let tx = client.transaction().await?;
+            if deallocate {
+                tx.batch_execute("DEALLOCATE ALL").await?;
+            }
+            let written = graph().update_by_id_graph(&tx, &order).await;
+            match (&written, sql_begin) {
+                (Ok(_), false) => tx.commit().await?,
+                _ => tx.rollback().await?,
+            }
+            (before, written)
+        }
+        Kind::CachedTransaction => {
+            let mut cached = CachedClient::new(client);
+            let tx = cached.transaction().await?;
+            warm().update_by_id_graph(&tx, &order).await?;
+            tx.commit().await?;
+            let before = every_table(observer).await?;
+            let tx = cached.transaction().await?;
+            if deallocate {
+                tx.batch_execute("DEALLOCATE ALL").await?;
+            }
+            let written = graph().update_by_id_graph(&tx, &order).await;
+            match (&written, sql_begin) {
+                (Ok(_), false) => tx.commit().await?,
+                _ => tx.rollback().await?,
+            }
+            client = cached.into_inner();
+            (before, written)
+        }
+    };
+    Ok((client, before, written))
+}
+
+/// Every kind of client under every fault: an `Err` leaves every table as it was, an `Ok`
+/// wrote the patch exactly once (or, in a transaction the caller rolls back, nothing), and
+/// the connection is usable and outside any transaction afterwards.
+#[tokio::test]
+async fn fault_matrix_of_the_locking_graph_on_every_client() -> TestResult {
+    let (db, observer) = shop().await?;
+    let mut connection = db.connect().await?;
+    for kind in KINDS {
+        for fault in [
+            Fault::Violation,
+            Fault::DeallocateAll,
+            Fault::CallersSqlBegin,
+        ] {
+            let case = format!("{kind:?} / {fault:?}");
+            let order = NewOrderGraph::new(case.clone())
+                .with_items([new_item("A", 1, 100)])
+                .insert_graph_returning(&observer)
+                .await?
+                .id;
+            let (client, before, written) =
+                faulty_patch(kind, fault, connection, &observer, order).await?;
+            connection = client;
+            let after = every_table(&observer).await?;
+            let expected = match (fault, kind) {
+                (Fault::Violation, _) | (Fault::CallersSqlBegin, _) => Outcome::NothingWritten,
+                // Inside a transaction the dropped statement's error aborted it.
+                (Fault::DeallocateAll, Kind::CachedTransaction) => Outcome::NothingWritten,
+                (Fault::DeallocateAll, _) => Outcome::Written,
+            };
+            match (&expected, &written) {
+                (Outcome::NothingWritten, _) => {
+                    assert_eq!(after, before, "{case}: {written:?}");
+                    if matches!(fault, Fault::Violation) {
+                        let error = written.as_ref().err().ok_or(format!("{case}: Ok"))?;
+                        assert!(matches!(error, Error::Db { .. }), "{case}: {error}");
+                        assert_eq!(error.tag(), Some("graph:has_many:order_items"), "{case}");
+                    }
+                }
+                (Outcome::Written, Ok(_)) => {
+                    assert_eq!(
+                        items(&observer, order).await?,
+                        vec![("F".into(), 7, 700)],
+                        "{case}"
+                    );
+                    let total = format!("SELECT total_cents FROM orders WHERE id = {order}");
+                    assert_eq!(count(&observer, &total).await?, 77, "{case}");
+                }
+                (Outcome::Written, Err(error)) => return Err(format!("{case}: {error}").into()),
+            }
+            usable_outside_a_transaction(&connection)
+                .await
+                .map_err(|e| format!("{case}: {e}"))?;
+        }
+    }
+    Ok(())
+}
