@@ -14,7 +14,9 @@ use tokio::sync::OnceCell;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row, Statement, Transaction};
 
-use crate::client::{is_stale, LockedAnswers, SessionClient, TransactionClient};
+use crate::client::{
+    is_stale, LockedAnswers, PipelineTransaction, SessionClient, TransactionClient,
+};
 use crate::GenericClient;
 
 /// How many statements a [`CachedClient`] keeps prepared unless told otherwise.
@@ -195,13 +197,13 @@ async fn execute_retrying<C: tokio_postgres::GenericClient + Sync>(
     }
 }
 
-/// Prepares the lock and the statement first, then sends `BEGIN` (when `begin_commit`), both
+/// Prepares the lock and the statement first, then sends `BEGIN` (in a transaction of its own), both
 /// prepared statements and `COMMIT` without waiting in between. `BEGIN` and `COMMIT` go as
 /// simple queries, which the server cannot have dropped.
 async fn pipeline_prepared<C: tokio_postgres::GenericClient + Sync>(
     cache: &StatementCache,
     client: &C,
-    begin_commit: bool,
+    transaction: PipelineTransaction,
     lock: &str,
     key: &[(&(dyn ToSql + Sync), Type)],
     sql: &str,
@@ -220,7 +222,7 @@ async fn pipeline_prepared<C: tokio_postgres::GenericClient + Sync>(
         }
     };
     let (key, params) = (values(key), values(params));
-    let answers = if begin_commit {
+    let answers = if transaction == PipelineTransaction::Own {
         let (begin, locked, rows, commit) = futures_util::future::join4(
             client.batch_execute("BEGIN"),
             client.execute(&lock_statement, &key),
@@ -350,7 +352,7 @@ impl GenericClient for CachedClient {
 
     async fn pipeline_locked(
         &self,
-        own_transaction: bool,
+        transaction: PipelineTransaction,
         lock: &str,
         key: &[(&(dyn ToSql + Sync), Type)],
         sql: &str,
@@ -359,7 +361,7 @@ impl GenericClient for CachedClient {
         pipeline_prepared(
             &self.cache,
             &self.client,
-            own_transaction,
+            transaction,
             lock,
             key,
             sql,
@@ -429,7 +431,7 @@ impl GenericClient for CachedTransaction<'_> {
 
     async fn pipeline_locked(
         &self,
-        _own_transaction: bool,
+        _transaction: PipelineTransaction,
         lock: &str,
         key: &[(&(dyn ToSql + Sync), Type)],
         sql: &str,
@@ -439,7 +441,7 @@ impl GenericClient for CachedTransaction<'_> {
         pipeline_prepared(
             &self.cache,
             &self.transaction,
-            false,
+            PipelineTransaction::Callers,
             lock,
             key,
             sql,

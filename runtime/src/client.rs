@@ -32,7 +32,8 @@ pub trait GenericClient: Sync {
         false
     }
 
-    /// Sends `lock` and then `sql`, between a `BEGIN` and a `COMMIT` when `own_transaction`,
+    /// Sends `lock` and then `sql`, between a `BEGIN` and a `COMMIT` for a transaction of its
+    /// own,
     /// every statement before any answer is awaited, so PostgreSQL runs them in this order
     /// in one round trip, and, once sent, all of them run whatever happens to the future.
     /// Used by [`LockingClient`]; an implementation must not wait for anything between
@@ -45,14 +46,14 @@ pub trait GenericClient: Sync {
     /// them).
     fn pipeline_locked(
         &self,
-        own_transaction: bool,
+        transaction: PipelineTransaction,
         lock: &str,
         key: &[(&(dyn ToSql + Sync), Type)],
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> impl Future<Output = LockedAnswers> + Send {
         async move {
-            if !own_transaction {
+            if transaction == PipelineTransaction::Callers {
                 let (lock, rows) = futures_util::future::join(
                     self.execute_typed(lock, key),
                     self.query_typed(sql, params),
@@ -75,6 +76,15 @@ pub trait GenericClient: Sync {
             }
         }
     }
+}
+
+/// Whose transaction [`GenericClient::pipeline_locked`] runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PipelineTransaction {
+    /// One of its own: `BEGIN` first and `COMMIT` last, in the same pipeline.
+    Own,
+    /// The one already open, which the caller ends.
+    Callers,
 }
 
 /// The answers of [`GenericClient::pipeline_locked`], one per statement sent (`Ok` for the
@@ -183,7 +193,7 @@ impl<T: TransactionClient> LockingClient for &T {
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Row>, PgError> {
-        self.pipeline_locked(false, lock, key, sql, params)
+        self.pipeline_locked(PipelineTransaction::Callers, lock, key, sql, params)
             .await
             .into_rows()
     }
@@ -218,15 +228,17 @@ impl<C: SessionClient + Send> LockingClient for &mut C {
         };
         if in_callers_transaction {
             return conn
-                .pipeline_locked(false, lock, key, sql, params)
+                .pipeline_locked(PipelineTransaction::Callers, lock, key, sql, params)
                 .await
                 .into_rows();
         }
-        let answers = conn.pipeline_locked(true, lock, key, sql, params).await;
+        let answers = conn
+            .pipeline_locked(PipelineTransaction::Own, lock, key, sql, params)
+            .await;
         if answers.stale() && answers.begin.is_ok() && answers.commit.is_ok() {
             // The transaction rolled back without running the stale statement.
             return conn
-                .pipeline_locked(true, lock, key, sql, params)
+                .pipeline_locked(PipelineTransaction::Own, lock, key, sql, params)
                 .await
                 .into_rows();
         }
@@ -297,13 +309,13 @@ impl<C: GenericClient> GenericClient for &C {
 
     fn pipeline_locked(
         &self,
-        own_transaction: bool,
+        transaction: PipelineTransaction,
         lock: &str,
         key: &[(&(dyn ToSql + Sync), Type)],
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> impl Future<Output = LockedAnswers> + Send {
-        (**self).pipeline_locked(own_transaction, lock, key, sql, params)
+        (**self).pipeline_locked(transaction, lock, key, sql, params)
     }
 }
 

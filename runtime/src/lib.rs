@@ -49,7 +49,10 @@ pub mod types;
 pub mod testing;
 
 pub use cached::{CachedClient, CachedTransaction, DEFAULT_CAPACITY};
-pub use client::{GenericClient, LockedAnswers, LockingClient, SessionClient, TransactionClient};
+pub use client::{
+    GenericClient, LockedAnswers, LockingClient, PipelineTransaction, SessionClient,
+    TransactionClient,
+};
 pub use error::{Error, Result};
 pub use report::{WriteReport, WriteStepReport};
 pub use row::{FromRow, ModelPk};

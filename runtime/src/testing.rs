@@ -1101,7 +1101,7 @@ impl<C: crate::GenericClient + Send> crate::GenericClient for CountingClient<C> 
     /// and lets the wrapped client send them, as it would without this wrapper.
     fn pipeline_locked(
         &self,
-        own_transaction: bool,
+        transaction: crate::PipelineTransaction,
         lock: &str,
         key: &[(
             &(dyn tokio_postgres::types::ToSql + Sync),
@@ -1113,10 +1113,13 @@ impl<C: crate::GenericClient + Send> crate::GenericClient for CountingClient<C> 
             tokio_postgres::types::Type,
         )],
     ) -> impl std::future::Future<Output = crate::LockedAnswers> + Send {
-        let sent = if own_transaction { 4 } else { 2 };
+        let sent = match transaction {
+            crate::PipelineTransaction::Own => 4,
+            crate::PipelineTransaction::Callers => 2,
+        };
         self.statements.fetch_add(sent, Ordering::SeqCst);
         self.inner
-            .pipeline_locked(own_transaction, lock, key, sql, params)
+            .pipeline_locked(transaction, lock, key, sql, params)
     }
 }
 

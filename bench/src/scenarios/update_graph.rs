@@ -493,14 +493,13 @@ impl<C: SessionClient> GenericClient for OneTask<'_, C> {
 
     fn pipeline_locked(
         &self,
-        own_transaction: bool,
+        transaction: writegraph::PipelineTransaction,
         lock: &str,
         key: &[(&(dyn ToSql + Sync), Type)],
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> impl std::future::Future<Output = writegraph::LockedAnswers> + Send {
-        self.0
-            .pipeline_locked(own_transaction, lock, key, sql, params)
+        self.0.pipeline_locked(transaction, lock, key, sql, params)
     }
 }
 
