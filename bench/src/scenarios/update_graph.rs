@@ -140,7 +140,7 @@ pub async fn update_graph(
     }
     report.summary.push(format!(
         "update-graph: judged on `{WRITEGRAPH_CACHED}` with OrderPatchGraph (lock_root = true: \
-         BEGIN + lock + statement + COMMIT, pipelined); graphs.toml has no diff graph without \
+         transaction probe, then BEGIN + lock + statement + COMMIT, pipelined); graphs.toml has no diff graph without \
          lock_root, so no unlocked writegraph variant was measured"
     ));
     Ok(report)
