@@ -1580,10 +1580,11 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
         (
             "impl ::writegraph::LockingClient",
             "\n///\n/// `conn` is `&tx` (a transaction you opened: the lock is held until you end it) or \
-             `&mut client` (the graph opens a transaction and commits it, in one round trip; \
-             `&mut` keeps other tasks' statements out of it). A shared `&client` does not \
-             compile: another task's statement could run inside the graph's transaction. \
-             Generated code never commits or rolls back a transaction it did not open.",
+             `&mut client` (the graph opens a transaction and commits it, its statements pipelined; \
+             `&mut` keeps other tasks' statements out of it; inside a transaction you opened \
+             with SQL it runs in that one). A shared `&client` does not compile: another \
+             task's statement could run inside the graph's transaction. Generated code never \
+             commits or rolls back a transaction it did not open.",
         )
     } else {
         ("&impl ::writegraph::GenericClient", "")
