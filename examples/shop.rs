@@ -18,7 +18,7 @@ type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 #[tokio::main]
 async fn main() -> Result {
     let db = testing::database_with_schema(SCHEMA_SQL).await?;
-    let client = db.connect().await?;
+    let mut client = db.connect().await?;
     println!("database `{}` ready", db.name());
 
     // One row: unset columns take their DEFAULT (status 'pending', created_at now()).
@@ -95,7 +95,7 @@ async fn main() -> Result {
             "Hamburg",
             "20095",
         ))
-        .update_by_id_graph_report(&client, &order.id)
+        .update_by_id_graph_report(&mut client, &order.id)
         .await?;
     for step in &update.steps {
         println!("  {:32} {} row(s)", step.tag, step.affected);

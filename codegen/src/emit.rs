@@ -239,16 +239,30 @@ fn row_struct(table: &TableModel<'_>, statements: &TableStatements) -> String {
     }
     code.push_str("}\n");
 
+    // A column that no longer decodes names itself: `Error::Decode` with the table, the
+    // column, and the Rust and SQL types the code was generated for.
+    let table_name = table.table.name.to_sql();
     let fields: String = table
         .columns
         .iter()
         .enumerate()
-        .map(|(i, c)| format!("{}: row.try_get({i})?,", c.field))
+        .map(|(i, c)| {
+            let rust_type = row_type(c)
+                .replace("::std::option::", "")
+                .replace("::std::string::", "")
+                .replace("::std::vec::", "");
+            format!(
+                "{}: ::writegraph::__private::column(row, {i}, {table_name:?}, {:?}, {rust_type:?}, {:?})?,",
+                c.field,
+                c.column.name,
+                c.column.sql_type.to_string()
+            )
+        })
         .collect();
     let _ = write!(
         code,
         "impl ::writegraph::FromRow for {name} {{
-            fn from_row(row: &::writegraph::__private::Row) -> ::std::result::Result<Self, ::writegraph::__private::PgError> {{
+            fn from_row(row: &::writegraph::__private::Row) -> ::writegraph::Result<Self> {{
                 Ok(Self {{ {fields} }})
             }}
         }}\n"
@@ -471,7 +485,7 @@ fn insert_functions(table: &TableModel<'_>, statements: &TableStatements) -> Str
             if rows.is_empty() {{ return Ok(::std::vec::Vec::new()); }}
             let columns = {columns}::from_rows(rows, &[])?;
             let rows = conn.query_typed({sql_returning:?}, &columns.params()).await?;
-            Ok(rows.iter().map(<{row} as ::writegraph::FromRow>::from_row).collect::<::std::result::Result<_, _>>()?)
+            rows.iter().map(<{row} as ::writegraph::FromRow>::from_row).collect()
         }}\n",
         doc_insert = doc_sql("Inserts this row (unset columns take their DEFAULT): one statement.", &many.sql),
         doc_insert_returning = doc_sql("Inserts this row and returns it as stored.", &many_returning.sql),
@@ -1556,9 +1570,24 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
         ));
     }
     let run = if graph.lock_root {
-        &format!("::writegraph::__private::lock_then_query(conn, Self::LOCK_SQL, &params[..{key_count}], &sql, &params).await")
+        &format!("::writegraph::LockingClient::lock_then_query(conn, Self::LOCK_SQL, &params[..{key_count}], &sql, &params).await")
     } else {
         "conn.query_typed(&sql, &params).await"
+    };
+    // A graph that locks its root runs the lock and its statement in one transaction: the
+    // caller's (`&tx`), or one it opens on a client no other task can use meanwhile (`&mut`).
+    let (conn_type, conn_doc) = if graph.lock_root {
+        (
+            "impl ::writegraph::LockingClient",
+            "\n///\n/// `conn` is `&tx` (a transaction you opened: the lock is held until you end it) or \
+             `&mut client` (the graph opens a transaction and commits it, its statements pipelined; \
+             `&mut` keeps other tasks' statements out of it; inside a transaction you opened \
+             with SQL it runs in that one). A shared `&client` does not compile: another \
+             task's statement could run inside the graph's transaction. Generated code never \
+             commits or rolls back a transaction it did not open.",
+        )
+    } else {
+        ("&impl ::writegraph::GenericClient", "")
     };
     let sql_doc = format!(
         "{}<assignments>{} ...\n-- or, when the patch assigns no root column:\n{}{}",
@@ -1574,7 +1603,7 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
             match error.as_db_error().and_then(|e| e.table()) {{ {tag_arms} _ => None }}
         }}
         /// Checks the graph, then writes it.
-        async fn write(mut self, conn: &impl ::writegraph::GenericClient, id: &{id_type}) -> ::writegraph::Result<::writegraph::WriteReport<{row}>> {{
+        async fn write(mut self, conn: {conn_type}, id: &{id_type}) -> ::writegraph::Result<::writegraph::WriteReport<{row}>> {{
             if !({anything}) {{
                 return Err(::writegraph::Error::Validation({noop:?}.into()));
             }}
@@ -1596,21 +1625,21 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
         }}
         /// Updates the root's set columns and syncs every child field that is `Some`, in one statement
         /// (after a lock when the graph locks its root). Returns the rows affected by all steps.
-        /// `Error::NotFound` when no root row has this key: then nothing changed.
-        pub async fn update_by_id_graph(self, conn: &impl ::writegraph::GenericClient, id: &{id_type}) -> ::writegraph::Result<u64> {{
+        /// `Error::NotFound` when no root row has this key: then nothing changed.{conn_doc}
+        pub async fn update_by_id_graph(self, conn: {conn_type}, id: &{id_type}) -> ::writegraph::Result<u64> {{
             Ok(self.write(conn, id).await?.affected)
         }}
         /// Like `update_by_id_graph`, and returns the root row after all steps.
-        pub async fn update_by_id_graph_returning(self, conn: &impl ::writegraph::GenericClient, id: &{id_type}) -> ::writegraph::Result<{row}> {{
+        pub async fn update_by_id_graph_returning(self, conn: {conn_type}, id: &{id_type}) -> ::writegraph::Result<{row}> {{
             self.write(conn, id).await?.root.ok_or(::writegraph::Error::NotFound {{ table: {table_name:?} }})
         }}
         /// Like `update_by_id_graph`, and reports the rows each step affected, by tag.
-        pub async fn update_by_id_graph_report(self, conn: &impl ::writegraph::GenericClient, id: &{id_type}) -> ::writegraph::Result<::writegraph::WriteReport<()>> {{
+        pub async fn update_by_id_graph_report(self, conn: {conn_type}, id: &{id_type}) -> ::writegraph::Result<::writegraph::WriteReport<()>> {{
             let report = self.write(conn, id).await?;
             Ok(::writegraph::WriteReport {{ affected: report.affected, steps: report.steps, root: None }})
         }}
         /// Like `update_by_id_graph_report`, with the root row after all steps.
-        pub async fn update_by_id_graph_report_returning(self, conn: &impl ::writegraph::GenericClient, id: &{id_type}) -> ::writegraph::Result<::writegraph::WriteReport<{row}>> {{
+        pub async fn update_by_id_graph_report_returning(self, conn: {conn_type}, id: &{id_type}) -> ::writegraph::Result<::writegraph::WriteReport<{row}>> {{
             self.write(conn, id).await
         }}
         }}\n",

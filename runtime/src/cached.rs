@@ -7,58 +7,135 @@
 //! executes it, as the best hand-written code does.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use tokio_postgres::error::SqlState;
+use tokio::sync::OnceCell;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row, Statement, Transaction};
 
+use crate::client::{
+    is_stale, LockedAnswers, PipelineTransaction, SessionClient, TransactionClient,
+};
 use crate::GenericClient;
 
-/// Statements prepared on one connection, by SQL text.
-#[derive(Debug, Default)]
+/// How many statements a [`CachedClient`] keeps prepared unless told otherwise.
+pub const DEFAULT_CAPACITY: usize = 256;
+
+/// Statements prepared on one connection, by SQL text: at most `capacity`, the least
+/// recently used one closed on the server when another needs its place.
+#[derive(Debug)]
 struct StatementCache {
-    statements: Mutex<HashMap<String, Statement>>,
+    capacity: usize,
+    state: Mutex<CacheState>,
+    /// Statements prepared so far.
+    prepared: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct CacheState {
+    entries: HashMap<String, CacheEntry>,
+    /// Counts uses; an entry's `last_used` is the count at its last use.
+    clock: u64,
+}
+
+/// One statement: the cell is shared by every task that asks for it before it is prepared,
+/// so that it is prepared once.
+#[derive(Debug)]
+struct CacheEntry {
+    statement: Arc<OnceCell<Statement>>,
+    last_used: u64,
 }
 
 impl StatementCache {
-    fn get(&self, sql: &str) -> Option<Statement> {
-        self.statements
-            .lock()
-            .ok()
-            .and_then(|map| map.get(sql).cloned())
-    }
-
-    fn insert(&self, sql: &str, statement: Statement) {
-        if let Ok(mut map) = self.statements.lock() {
-            map.insert(sql.to_owned(), statement);
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            state: Mutex::default(),
+            prepared: AtomicU64::new(0),
         }
     }
 
-    /// Forgets a statement the server no longer accepts (the schema changed under it).
-    fn forget_if_stale(&self, sql: &str, error: &tokio_postgres::Error) {
-        let stale = matches!(error.code(), Some(c) if *c == SqlState::FEATURE_NOT_SUPPORTED || *c == SqlState::INVALID_SQL_STATEMENT_NAME);
-        if stale {
-            if let Ok(mut map) = self.statements.lock() {
-                map.remove(sql);
+    fn state(&self) -> MutexGuard<'_, CacheState> {
+        // The state is consistent after every statement, so a panic elsewhere cannot leave
+        // it half-changed.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The cell for `sql`, marked as just used; evicts the least recently used entry when
+    /// the cache is over capacity. Dropping an evicted statement closes it on the server
+    /// (once no running query uses it any more).
+    fn cell(&self, sql: &str) -> Arc<OnceCell<Statement>> {
+        let mut state = self.state();
+        state.clock += 1;
+        let now = state.clock;
+        let cell = match state.entries.get_mut(sql) {
+            Some(entry) => {
+                entry.last_used = now;
+                Arc::clone(&entry.statement)
             }
+            None => {
+                let cell = Arc::new(OnceCell::new());
+                state.entries.insert(
+                    sql.to_owned(),
+                    CacheEntry {
+                        statement: Arc::clone(&cell),
+                        last_used: now,
+                    },
+                );
+                cell
+            }
+        };
+        while state.entries.len() > self.capacity {
+            let oldest = state
+                .entries
+                .iter()
+                .min_by_key(|(_, entry)| entry.last_used)
+                .map(|(sql, _)| sql.clone());
+            match oldest {
+                Some(oldest) => state.entries.remove(&oldest),
+                None => break,
+            };
         }
+        cell
     }
 
-    /// The prepared statement for `sql` with these parameter types, preparing it on first use.
+    /// The prepared statement for `sql` with these parameter types, prepared on first use.
     async fn statement<C: tokio_postgres::GenericClient + Sync>(
         &self,
         client: &C,
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Statement, tokio_postgres::Error> {
-        if let Some(statement) = self.get(sql) {
-            return Ok(statement);
+        let cell = self.cell(sql);
+        let statement = cell
+            .get_or_try_init(|| {
+                let types: Vec<Type> = params.iter().map(|(_, ty)| ty.clone()).collect();
+                self.prepared.fetch_add(1, Ordering::Relaxed);
+                async move { client.prepare_typed(sql, &types).await }
+            })
+            .await?;
+        Ok(statement.clone())
+    }
+
+    /// After an error that says the server no longer has a statement as prepared: forgets
+    /// every statement when one no longer exists (`DEALLOCATE ALL` and `DISCARD ALL` drop
+    /// them all), or this one when its result type changed.
+    fn forget_if_stale(&self, sql: &str, error: &tokio_postgres::Error) {
+        if !is_stale(error) {
+            return;
         }
-        let types: Vec<Type> = params.iter().map(|(_, ty)| ty.clone()).collect();
-        let statement = client.prepare_typed(sql, &types).await?;
-        self.insert(sql, statement.clone());
-        Ok(statement)
+        let mut state = self.state();
+        if error.code() == Some(&tokio_postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME) {
+            state.entries.clear();
+        } else {
+            state.entries.remove(sql);
+        }
+    }
+
+    /// Statements in the cache (prepared, or being prepared).
+    fn len(&self) -> usize {
+        self.state().entries.len()
     }
 }
 
@@ -66,9 +143,127 @@ fn values<'a>(params: &'a [(&'a (dyn ToSql + Sync), Type)]) -> Vec<&'a (dyn ToSq
     params.iter().map(|(value, _)| *value).collect()
 }
 
+/// Runs a prepared statement, and once more after preparing it again when the server had
+/// dropped it or its result type changed: PostgreSQL reports both before running anything.
+/// Only outside a transaction: in one, the error has aborted it.
+async fn query_retrying<C: tokio_postgres::GenericClient + Sync>(
+    cache: &StatementCache,
+    client: &C,
+    retry: bool,
+    sql: &str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+) -> Result<Vec<Row>, tokio_postgres::Error> {
+    let statement = cache.statement(client, sql, params).await?;
+    match client.query(&statement, &values(params)).await {
+        Err(error) if is_stale(&error) => {
+            cache.forget_if_stale(sql, &error);
+            if !retry {
+                return Err(error);
+            }
+            let statement = cache.statement(client, sql, params).await?;
+            let result = client.query(&statement, &values(params)).await;
+            if let Err(error) = &result {
+                cache.forget_if_stale(sql, error);
+            }
+            result
+        }
+        result => result,
+    }
+}
+
+/// Like [`query_retrying`], for the number of rows changed.
+async fn execute_retrying<C: tokio_postgres::GenericClient + Sync>(
+    cache: &StatementCache,
+    client: &C,
+    retry: bool,
+    sql: &str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+) -> Result<u64, tokio_postgres::Error> {
+    let statement = cache.statement(client, sql, params).await?;
+    match client.execute(&statement, &values(params)).await {
+        Err(error) if is_stale(&error) => {
+            cache.forget_if_stale(sql, &error);
+            if !retry {
+                return Err(error);
+            }
+            let statement = cache.statement(client, sql, params).await?;
+            let result = client.execute(&statement, &values(params)).await;
+            if let Err(error) = &result {
+                cache.forget_if_stale(sql, error);
+            }
+            result
+        }
+        result => result,
+    }
+}
+
+/// Prepares the lock and the statement first, then sends `BEGIN` (in a transaction of its own), both
+/// prepared statements and `COMMIT` without waiting in between. `BEGIN` and `COMMIT` go as
+/// simple queries, which the server cannot have dropped.
+async fn pipeline_prepared<C: tokio_postgres::GenericClient + Sync>(
+    cache: &StatementCache,
+    client: &C,
+    transaction: PipelineTransaction,
+    lock: &str,
+    key: &[(&(dyn ToSql + Sync), Type)],
+    sql: &str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+) -> LockedAnswers {
+    let prepared = futures_util::future::join(
+        cache.statement(client, lock, key),
+        cache.statement(client, sql, params),
+    )
+    .await;
+    let (lock_statement, statement) = match prepared {
+        (Ok(lock_statement), Ok(statement)) => (lock_statement, statement),
+        // Nothing was sent but the prepares.
+        (Err(error), _) | (_, Err(error)) => {
+            return LockedAnswers::in_transaction(Err(error), Ok(Vec::new()));
+        }
+    };
+    let (key, params) = (values(key), values(params));
+    let answers = if transaction == PipelineTransaction::Own {
+        let (begin, locked, rows, commit) = futures_util::future::join4(
+            client.batch_execute("BEGIN"),
+            client.execute(&lock_statement, &key),
+            client.query(&statement, &params),
+            client.batch_execute("COMMIT"),
+        )
+        .await;
+        LockedAnswers {
+            begin,
+            lock: locked,
+            rows,
+            commit,
+        }
+    } else {
+        let (locked, rows) = futures_util::future::join(
+            client.execute(&lock_statement, &key),
+            client.query(&statement, &params),
+        )
+        .await;
+        LockedAnswers::in_transaction(locked, rows)
+    };
+    if let Err(error) = &answers.lock {
+        cache.forget_if_stale(lock, error);
+    }
+    if let Err(error) = &answers.rows {
+        cache.forget_if_stale(sql, error);
+    }
+    answers
+}
+
 /// A `tokio_postgres::Client` with a cache of prepared statements: every generated write on
 /// it is one round trip that PostgreSQL neither parses nor plans again. Dereferences to the
 /// client for everything else.
+///
+/// The cache keeps the [`DEFAULT_CAPACITY`] (256) most recently used statements, or as many
+/// as [`with_capacity`](Self::with_capacity) says; an evicted statement is closed on the
+/// server. Tasks that first use one statement at the same time prepare it once. A statement
+/// the server dropped (`DEALLOCATE ALL`, `DISCARD ALL`, as poolers and connection resets do)
+/// or whose result type changed is prepared again and retried once, outside a transaction,
+/// because PostgreSQL reports both before running it; inside a transaction the error has
+/// aborted the transaction and is returned.
 ///
 /// ```no_run
 /// # async fn example(client: tokio_postgres::Client) -> writegraph::Result<()> {
@@ -85,12 +280,28 @@ pub struct CachedClient {
 }
 
 impl CachedClient {
-    /// Wraps a connected client.
+    /// Wraps a connected client, with a cache of [`DEFAULT_CAPACITY`] statements.
     pub fn new(client: Client) -> Self {
+        Self::with_capacity(client, DEFAULT_CAPACITY)
+    }
+
+    /// Wraps a connected client, with a cache of at most `capacity` statements (at least 1).
+    pub fn with_capacity(client: Client, capacity: usize) -> Self {
         Self {
             client,
-            cache: Arc::default(),
+            cache: Arc::new(StatementCache::new(capacity)),
         }
+    }
+
+    /// How many statements the cache holds now.
+    pub fn cached_statements(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// How many statements this client (and its transactions) prepared so far: one per
+    /// statement text, again after an eviction or after the server dropped it.
+    pub fn prepared_statements(&self) -> u64 {
+        self.cache.prepared.load(Ordering::Relaxed)
     }
 
     /// The wrapped client.
@@ -128,12 +339,7 @@ impl GenericClient for CachedClient {
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        let statement = self.cache.statement(&self.client, sql, params).await?;
-        let result = self.client.query(&statement, &values(params)).await;
-        if let Err(error) = &result {
-            self.cache.forget_if_stale(sql, error);
-        }
-        result
+        query_retrying(&self.cache, &self.client, true, sql, params).await
     }
 
     async fn execute_typed(
@@ -141,14 +347,31 @@ impl GenericClient for CachedClient {
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<u64, tokio_postgres::Error> {
-        let statement = self.cache.statement(&self.client, sql, params).await?;
-        let result = self.client.execute(&statement, &values(params)).await;
-        if let Err(error) = &result {
-            self.cache.forget_if_stale(sql, error);
-        }
-        result
+        execute_retrying(&self.cache, &self.client, true, sql, params).await
+    }
+
+    async fn pipeline_locked(
+        &self,
+        transaction: PipelineTransaction,
+        lock: &str,
+        key: &[(&(dyn ToSql + Sync), Type)],
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> LockedAnswers {
+        pipeline_prepared(
+            &self.cache,
+            &self.client,
+            transaction,
+            lock,
+            key,
+            sql,
+            params,
+        )
+        .await
     }
 }
+
+impl SessionClient for CachedClient {}
 
 /// A transaction of a [`CachedClient`], sharing its statement cache. Rolled back when dropped
 /// without [`commit`](Self::commit).
@@ -191,12 +414,7 @@ impl GenericClient for CachedTransaction<'_> {
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        let statement = self.cache.statement(&self.transaction, sql, params).await?;
-        let result = self.transaction.query(&statement, &values(params)).await;
-        if let Err(error) = &result {
-            self.cache.forget_if_stale(sql, error);
-        }
-        result
+        query_retrying(&self.cache, &self.transaction, false, sql, params).await
     }
 
     async fn execute_typed(
@@ -204,15 +422,33 @@ impl GenericClient for CachedTransaction<'_> {
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<u64, tokio_postgres::Error> {
-        let statement = self.cache.statement(&self.transaction, sql, params).await?;
-        let result = self.transaction.execute(&statement, &values(params)).await;
-        if let Err(error) = &result {
-            self.cache.forget_if_stale(sql, error);
-        }
-        result
+        execute_retrying(&self.cache, &self.transaction, false, sql, params).await
     }
 
     fn is_transaction(&self) -> bool {
         true
     }
+
+    async fn pipeline_locked(
+        &self,
+        _transaction: PipelineTransaction,
+        lock: &str,
+        key: &[(&(dyn ToSql + Sync), Type)],
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> LockedAnswers {
+        // A transaction is never the graph's own.
+        pipeline_prepared(
+            &self.cache,
+            &self.transaction,
+            PipelineTransaction::Callers,
+            lock,
+            key,
+            sql,
+            params,
+        )
+        .await
+    }
 }
+
+impl TransactionClient for CachedTransaction<'_> {}

@@ -2,8 +2,9 @@
 
 use std::future::Future;
 
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::Row;
+use tokio_postgres::{Error as PgError, Row};
 
 /// A connection or transaction that generated writes run on: implemented for
 /// `tokio_postgres::Client` and `tokio_postgres::Transaction`, so every generated function
@@ -26,10 +27,222 @@ pub trait GenericClient: Sync {
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> impl Future<Output = Result<u64, tokio_postgres::Error>> + Send;
 
-    /// Statements already run inside a transaction (a `Transaction`), so a write that needs
-    /// one (a lock held across two statements) does not start its own.
+    /// Statements already run inside a transaction (a `Transaction`).
     fn is_transaction(&self) -> bool {
         false
+    }
+
+    /// Sends `lock` and then `sql`, between a `BEGIN` and a `COMMIT` for a transaction of its
+    /// own,
+    /// every statement before any answer is awaited, so PostgreSQL runs them in this order
+    /// in one round trip, and, once sent, all of them run whatever happens to the future.
+    /// Used by [`LockingClient`]; an implementation must not wait for anything between
+    /// sending the first statement and the last (a client that prepares statements prepares
+    /// them all first).
+    ///
+    /// The default sends through [`query_typed`](Self::query_typed) and
+    /// [`execute_typed`](Self::execute_typed), which is right for clients whose futures send
+    /// their statement when first polled (tokio-postgres's, and wrappers that delegate to
+    /// them).
+    fn pipeline_locked(
+        &self,
+        transaction: PipelineTransaction,
+        lock: &str,
+        key: &[(&(dyn ToSql + Sync), Type)],
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> impl Future<Output = LockedAnswers> + Send {
+        async move {
+            if transaction == PipelineTransaction::Callers {
+                let (lock, rows) = futures_util::future::join(
+                    self.execute_typed(lock, key),
+                    self.query_typed(sql, params),
+                )
+                .await;
+                return LockedAnswers::in_transaction(lock, rows);
+            }
+            let (begin, lock, rows, commit) = futures_util::future::join4(
+                self.execute_typed("BEGIN", &[]),
+                self.execute_typed(lock, key),
+                self.query_typed(sql, params),
+                self.execute_typed("COMMIT", &[]),
+            )
+            .await;
+            LockedAnswers {
+                begin: begin.map(drop),
+                lock,
+                rows,
+                commit: commit.map(drop),
+            }
+        }
+    }
+}
+
+/// Whose transaction [`GenericClient::pipeline_locked`] runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PipelineTransaction {
+    /// One of its own: `BEGIN` first and `COMMIT` last, in the same pipeline.
+    Own,
+    /// The one already open, which the caller ends.
+    Callers,
+}
+
+/// The answers of [`GenericClient::pipeline_locked`], one per statement sent (`Ok` for the
+/// ones not sent).
+#[derive(Debug)]
+pub struct LockedAnswers {
+    /// `BEGIN`.
+    pub begin: Result<(), PgError>,
+    /// The lock.
+    pub lock: Result<u64, PgError>,
+    /// The statement.
+    pub rows: Result<Vec<Row>, PgError>,
+    /// `COMMIT` (which rolls back when an earlier statement failed).
+    pub commit: Result<(), PgError>,
+}
+
+impl LockedAnswers {
+    /// The answers of the lock and the statement in a transaction already open.
+    pub fn in_transaction(lock: Result<u64, PgError>, rows: Result<Vec<Row>, PgError>) -> Self {
+        Self {
+            begin: Ok(()),
+            lock,
+            rows,
+            commit: Ok(()),
+        }
+    }
+
+    /// The rows, or the first error in the order the statements ran.
+    fn into_rows(self) -> Result<Vec<Row>, PgError> {
+        self.begin?;
+        self.lock?;
+        let rows = self.rows?;
+        self.commit?;
+        Ok(rows)
+    }
+
+    /// The lock or the statement failed because the server no longer had the prepared
+    /// statement as it was prepared (`DEALLOCATE ALL`, `DISCARD ALL`, a changed result type):
+    /// PostgreSQL did not run it.
+    fn stale(&self) -> bool {
+        matches!(&self.lock, Err(e) if is_stale(e)) || matches!(&self.rows, Err(e) if is_stale(e))
+    }
+}
+
+/// The error says that PostgreSQL refused a prepared statement before running it: it no
+/// longer exists (26000, after `DEALLOCATE ALL` or `DISCARD ALL`), or its result type changed
+/// since it was prepared (0A000 from the plan cache's revalidation).
+pub(crate) fn is_stale(error: &PgError) -> bool {
+    let Some(db) = error.as_db_error() else {
+        return false;
+    };
+    *db.code() == SqlState::INVALID_SQL_STATEMENT_NAME
+        || (*db.code() == SqlState::FEATURE_NOT_SUPPORTED
+            && db.routine() == Some("RevalidateCachedQuery"))
+}
+
+/// A transaction the caller opened (`tokio_postgres::Transaction`, [`CachedTransaction`]):
+/// a graph that locks its root runs its lock and its statement in it, and the lock is held
+/// until the caller commits or rolls back. Generated code never ends it.
+///
+/// [`CachedTransaction`]: crate::CachedTransaction
+pub trait TransactionClient: GenericClient {}
+
+/// A whole connection (`tokio_postgres::Client`, [`CachedClient`]), on which a graph that
+/// locks its root opens a transaction of its own. Such graphs take it as `&mut`, so that no
+/// other task can send a statement into that transaction.
+///
+/// [`CachedClient`]: crate::CachedClient
+pub trait SessionClient: GenericClient {}
+
+impl TransactionClient for tokio_postgres::Transaction<'_> {}
+impl<T: TransactionClient> TransactionClient for &T {}
+impl SessionClient for tokio_postgres::Client {}
+
+/// What a graph that locks its root (`lock_root = true`) runs on: `&` of a transaction
+/// ([`TransactionClient`]), or `&mut` of a client ([`SessionClient`]).
+///
+/// The lock must be held until the graph's statement is done, so both run in one
+/// transaction. On a transaction the caller opened, they run in it and the caller ends it. On
+/// `&mut` of a client the graph opens a transaction and commits it (or rolls it back on an
+/// error) in the same round trip; `&mut` keeps every other task's statements out of it. A
+/// shared `&Client` does not compile: another task's statement could run inside the graph's
+/// transaction, or the graph's `COMMIT` inside the other task's. When the client is already
+/// inside a transaction that the caller opened with SQL (`batch_execute("BEGIN")`), the graph
+/// finds out first (one more round trip, a setting local to the transaction) and runs in it
+/// like in a `Transaction`: generated code never commits or rolls back a transaction it did
+/// not open.
+pub trait LockingClient: Send {
+    /// Runs `lock` (`SELECT ... FOR UPDATE`) and then `sql` in one transaction, and returns
+    /// `sql`'s rows. On a [`SessionClient`], a statement the server dropped (`DEALLOCATE ALL`)
+    /// is prepared again and the transaction retried once, as nothing of it was written.
+    fn lock_then_query(
+        self,
+        lock: &str,
+        key: &[(&(dyn ToSql + Sync), Type)],
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> impl Future<Output = Result<Vec<Row>, PgError>> + Send;
+}
+
+impl<T: TransactionClient> LockingClient for &T {
+    async fn lock_then_query(
+        self,
+        lock: &str,
+        key: &[(&(dyn ToSql + Sync), Type)],
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>, PgError> {
+        self.pipeline_locked(PipelineTransaction::Callers, lock, key, sql, params)
+            .await
+            .into_rows()
+    }
+}
+
+/// Marks the transaction the probe runs in; it ends with that transaction.
+const MARK_TRANSACTION: &str = "SELECT set_config('writegraph.open_transaction', 'on', true)";
+
+/// True when the mark of [`MARK_TRANSACTION`], sent just before, is still set: both ran in
+/// one transaction, which the caller opened.
+const READ_TRANSACTION_MARK: &str =
+    "SELECT coalesce(current_setting('writegraph.open_transaction', true) = 'on', false)";
+
+impl<C: SessionClient + Send> LockingClient for &mut C {
+    async fn lock_then_query(
+        self,
+        lock: &str,
+        key: &[(&(dyn ToSql + Sync), Type)],
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>, PgError> {
+        let conn: &C = self;
+        let (marked, read) = futures_util::future::join(
+            conn.execute_typed(MARK_TRANSACTION, &[]),
+            conn.query_typed(READ_TRANSACTION_MARK, &[]),
+        )
+        .await;
+        marked?;
+        let in_callers_transaction = match read?.first() {
+            Some(row) => row.try_get::<_, bool>(0)?,
+            None => false,
+        };
+        if in_callers_transaction {
+            return conn
+                .pipeline_locked(PipelineTransaction::Callers, lock, key, sql, params)
+                .await
+                .into_rows();
+        }
+        let answers = conn
+            .pipeline_locked(PipelineTransaction::Own, lock, key, sql, params)
+            .await;
+        if answers.stale() && answers.begin.is_ok() && answers.commit.is_ok() {
+            // The transaction rolled back without running the stale statement.
+            return conn
+                .pipeline_locked(PipelineTransaction::Own, lock, key, sql, params)
+                .await
+                .into_rows();
+        }
+        answers.into_rows()
     }
 }
 
@@ -92,6 +305,17 @@ impl<C: GenericClient> GenericClient for &C {
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> impl Future<Output = Result<u64, tokio_postgres::Error>> + Send {
         (**self).execute_typed(sql, params)
+    }
+
+    fn pipeline_locked(
+        &self,
+        transaction: PipelineTransaction,
+        lock: &str,
+        key: &[(&(dyn ToSql + Sync), Type)],
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> impl Future<Output = LockedAnswers> + Send {
+        (**self).pipeline_locked(transaction, lock, key, sql, params)
     }
 }
 

@@ -15,6 +15,31 @@ pub enum Error {
     /// graph contradict each other, ...). Returned before any SQL is sent.
     #[error("invalid write: {0}")]
     Validation(String),
+    /// The statement ran, but a value it returned cannot be read as the type the code was
+    /// generated for: the schema changed since (`ALTER COLUMN ... TYPE`). Its write is
+    /// committed, or part of the caller's transaction when it ran in one, so retrying it would
+    /// write it again. Regenerate the code from the current schema.
+    #[error(
+        "the statement ran and its write is committed (or part of your open transaction), but \
+         column `{column}` of `{table}` cannot be read: the code reads it as `{rust_type}` \
+         (generated for `{sql_type}`) and the database returned `{found}`; the schema changed \
+         since the code was generated: regenerate it, and do not retry this write ({source})"
+    )]
+    Decode {
+        /// The table, as `schema.table`.
+        table: &'static str,
+        /// The column.
+        column: &'static str,
+        /// The Rust type the code reads it as.
+        rust_type: &'static str,
+        /// The SQL type the code was generated for.
+        sql_type: &'static str,
+        /// The type PostgreSQL returned.
+        found: String,
+        /// The error from tokio-postgres.
+        #[source]
+        source: tokio_postgres::Error,
+    },
     /// PostgreSQL (or the connection) reported an error. `tag` names the graph step whose
     /// table the error is about, when a graph write failed.
     #[error("{}", describe_db(.tag, .source))]

@@ -34,7 +34,9 @@
 //! Every generated function takes `&impl GenericClient`: a `tokio_postgres::Client` or a
 //! `tokio_postgres::Transaction`, or a [`CachedClient`] (and its [`CachedTransaction`]) that
 //! prepares each statement once per connection, for the fastest writes. [`transaction!`]
-//! runs a block in a transaction.
+//! runs a block in a transaction. A graph that locks its root takes a [`LockingClient`]:
+//! `&tx` of a transaction you opened, or `&mut client`, on which it opens its own (so that
+//! no other task's statement runs inside it).
 
 mod cached;
 mod client;
@@ -46,8 +48,11 @@ pub mod types;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use cached::{CachedClient, CachedTransaction};
-pub use client::GenericClient;
+pub use cached::{CachedClient, CachedTransaction, DEFAULT_CAPACITY};
+pub use client::{
+    GenericClient, LockedAnswers, LockingClient, PipelineTransaction, SessionClient,
+    TransactionClient,
+};
 pub use error::{Error, Result};
 pub use report::{WriteReport, WriteStepReport};
 pub use row::{FromRow, ModelPk};
@@ -108,39 +113,28 @@ pub mod __private {
         sql.push_str(&format!("{column} = ${}{cast}", params.len()));
     }
 
-    /// Takes the lock (`SELECT ... FOR UPDATE`), then runs the statement, in one transaction:
-    /// the caller's, or one of its own (`BEGIN` ... `COMMIT`) on a plain client. Every
-    /// statement is sent before any answer is awaited (one round trip); PostgreSQL still runs
-    /// them in order, so the statement's snapshot is taken after the lock is held. Once sent,
-    /// the `COMMIT` follows whatever happens to this future, and after an error it rolls back.
-    pub async fn lock_then_query<C: crate::GenericClient>(
-        conn: &C,
-        lock: &str,
-        key: &[Param<'_>],
-        sql: &str,
-        params: &[Param<'_>],
-    ) -> Result<Vec<Row>, PgError> {
-        if conn.is_transaction() {
-            let (locked, rows) = futures_util::future::join(
-                conn.execute_typed(lock, key),
-                conn.query_typed(sql, params),
-            )
-            .await;
-            locked?;
-            return rows;
-        }
-        let (begin, locked, rows, commit) = futures_util::future::join4(
-            conn.execute_typed("BEGIN", &[]),
-            conn.execute_typed(lock, key),
-            conn.query_typed(sql, params),
-            conn.execute_typed("COMMIT", &[]),
-        )
-        .await;
-        begin?;
-        locked?;
-        let rows = rows?;
-        commit?;
-        Ok(rows)
+    /// Column `index` of a row of `table`, or [`Error::Decode`](crate::Error::Decode) naming
+    /// the column and the types when the value cannot be read as `T`.
+    pub fn column<'a, T: FromSql<'a>>(
+        row: &'a Row,
+        index: usize,
+        table: &'static str,
+        column: &'static str,
+        rust_type: &'static str,
+        sql_type: &'static str,
+    ) -> crate::Result<T> {
+        row.try_get(index).map_err(|source| crate::Error::Decode {
+            table,
+            column,
+            rust_type,
+            sql_type,
+            found: row
+                .columns()
+                .get(index)
+                .map(|c| c.type_().name().to_owned())
+                .unwrap_or_else(|| "no such column".to_owned()),
+            source,
+        })
     }
 
     /// A step's row count from column `index` of a graph statement's result.

@@ -5,8 +5,9 @@ use tokio_postgres::Row;
 /// A type built from a result row. Generated row structs implement it, reading columns by
 /// position in table order.
 pub trait FromRow: Sized {
-    /// Decodes one row.
-    fn from_row(row: &Row) -> Result<Self, tokio_postgres::Error>;
+    /// Decodes one row. A column that cannot be read as its field's type is
+    /// [`Error::Decode`](crate::Error::Decode).
+    fn from_row(row: &Row) -> crate::Result<Self>;
 }
 
 /// A row type with a single-column primary key: how graphs get the id of a row they wrote

@@ -17,9 +17,11 @@
 //!   dropped when its [`TestDatabase`] is dropped, templates (`writegraph_tpl_<hash>`) are kept
 //!   and reused by later runs;
 //! - otherwise on one cluster per test process, created with `initdb` in a temporary folder from
-//!   the server binaries on `PATH` or in the newest `/usr/lib/postgresql/*/bin`. It listens only
-//!   on a Unix socket inside that folder, and runs as the `postgres` user when the tests run as
-//!   root (PostgreSQL refuses to run as root). A watchdog process stops it and deletes the
+//!   the server binaries on `PATH` or in the newest `/usr/lib/postgresql/*/bin`. It trusts every
+//!   connection, so nobody else can reach it: it listens only on a Unix socket inside that
+//!   folder, which is private to the user that runs it (0700, as its data folder), never on TCP
+//!   (a `listen_addresses` setting beyond loopback is refused), and runs as the `postgres` user
+//!   when the tests run as root (PostgreSQL refuses to run as root). A watchdog process stops it and deletes the
 //!   folder when the test process ends, however it ends (return, panic, abort, `SIGKILL`).
 //!
 //! The shared cluster trades durability for speed (`fsync`, `synchronous_commit` and
@@ -116,6 +118,19 @@ pub enum TestingError {
         message: String,
         /// The last lines of the server log.
         log: String,
+    },
+    /// A setting of [`ClusterOptions`] would let others reach the cluster, which trusts
+    /// every connection.
+    #[error(
+        "`{name} = '{value}'` would open the throwaway cluster, which trusts every connection, \
+         to other hosts; use '' (the private socket only) or loopback addresses (127.0.0.1, ::1, \
+         localhost)"
+    )]
+    UnsafeSetting {
+        /// The setting.
+        name: String,
+        /// Its value.
+        value: String,
     },
     /// A statement or connection failed.
     #[error("{context}: {message}")]
@@ -500,6 +515,7 @@ impl Drop for Server {
 
 impl LocalCluster {
     fn start(options: &ClusterOptions) -> Result<LocalCluster, TestingError> {
+        check_private(options)?;
         let bin_dir = match &options.bin_dir {
             Some(dir) => dir.clone(),
             None => find_bin_dir().ok_or(TestingError::NoServerBinaries)?,
@@ -597,6 +613,29 @@ impl Drop for LocalCluster {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The cluster trusts every connection (`initdb --auth trust`), so only its user may reach
+/// it: its folder, which holds the socket, is 0700, and it listens on TCP only on loopback
+/// addresses, if at all. Refuses settings that would open it wider.
+fn check_private(options: &ClusterOptions) -> Result<(), TestingError> {
+    for (name, value) in &options.settings {
+        if !name.eq_ignore_ascii_case("listen_addresses") {
+            continue;
+        }
+        let loopback = value
+            .split(',')
+            .map(str::trim)
+            .filter(|address| !address.is_empty())
+            .all(|address| matches!(address, "127.0.0.1" | "::1" | "localhost"));
+        if !loopback {
+            return Err(TestingError::UnsafeSetting {
+                name: name.clone(),
+                value: value.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The `postgresql.conf` lines appended after `initdb`.
@@ -822,8 +861,10 @@ fn running_as_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-/// A new folder under the system temp folder, short enough for a socket path.
+/// A new folder under the system temp folder, short enough for a socket path, that only
+/// its owner can enter.
 fn create_temp_dir() -> Result<PathBuf, TestingError> {
+    use std::os::unix::fs::DirBuilderExt as _;
     let base = std::env::temp_dir();
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -838,7 +879,11 @@ fn create_temp_dir() -> Result<PathBuf, TestingError> {
             message: "set TMPDIR to a shorter folder, e.g. /tmp".into(),
         });
     }
-    std::fs::create_dir(&dir).map_err(|e| io_error("cannot create folder", &dir, &e))?;
+    // Private from the start: it holds the socket of a cluster that trusts every connection.
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| io_error("cannot create folder", &dir, &e))?;
     Ok(dir)
 }
 
@@ -1028,6 +1073,11 @@ impl<C> CountingClient<C> {
     pub fn inner(&self) -> &C {
         &self.inner
     }
+
+    /// Unwraps the client.
+    pub fn into_inner(self) -> C {
+        self.inner
+    }
 }
 
 impl<C: crate::GenericClient + Send> crate::GenericClient for CountingClient<C> {
@@ -1059,4 +1109,35 @@ impl<C: crate::GenericClient + Send> crate::GenericClient for CountingClient<C> 
         self.statements.fetch_add(1, Ordering::SeqCst);
         self.inner.execute_typed(sql, params)
     }
+
+    /// Counts `BEGIN`, the lock, the statement and `COMMIT` (or the lock and the statement),
+    /// and lets the wrapped client send them, as it would without this wrapper.
+    fn pipeline_locked(
+        &self,
+        transaction: crate::PipelineTransaction,
+        lock: &str,
+        key: &[(
+            &(dyn tokio_postgres::types::ToSql + Sync),
+            tokio_postgres::types::Type,
+        )],
+        sql: &str,
+        params: &[(
+            &(dyn tokio_postgres::types::ToSql + Sync),
+            tokio_postgres::types::Type,
+        )],
+    ) -> impl std::future::Future<Output = crate::LockedAnswers> + Send {
+        let sent = match transaction {
+            crate::PipelineTransaction::Own => 4,
+            crate::PipelineTransaction::Callers => 2,
+        };
+        self.statements.fetch_add(sent, Ordering::SeqCst);
+        self.inner
+            .pipeline_locked(transaction, lock, key, sql, params)
+    }
 }
+
+/// A counted transaction is a transaction.
+impl<C: crate::TransactionClient + Send> crate::TransactionClient for CountingClient<C> {}
+
+/// A counted client is a client: a graph that locks its root takes `&mut` of it.
+impl<C: crate::SessionClient + Send> crate::SessionClient for CountingClient<C> {}

@@ -328,3 +328,51 @@ fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The throwaway cluster trusts every connection that reaches it, so nobody else may reach
+/// it: its folder (which holds the socket) and its data folder are its user's alone, it
+/// listens on no TCP address, and a setting that would open one beyond loopback is refused.
+#[tokio::test]
+async fn only_the_clusters_user_can_reach_it() -> TestResult {
+    use std::os::unix::fs::MetadataExt as _;
+    let server = Server::start(&ClusterOptions::default())?;
+    let data_dir = server.data_dir().ok_or("no data dir")?.to_path_buf();
+    let socket_dir = data_dir.parent().ok_or("no cluster folder")?.to_path_buf();
+    let owner = std::fs::metadata(&data_dir)?.uid();
+    for dir in [&socket_dir, &data_dir] {
+        let metadata = std::fs::metadata(dir)?;
+        assert_eq!(
+            metadata.mode() & 0o777,
+            0o700,
+            "{} is open to others",
+            dir.display()
+        );
+        assert_eq!(metadata.uid(), owner, "{}", dir.display());
+    }
+    assert!(
+        socket_dir.join(".s.PGSQL.5432").exists(),
+        "the socket is in the private folder"
+    );
+    let client = server.database().await?.connect().await?;
+    let listen: String = client.query_one("SHOW listen_addresses", &[]).await?.get(0);
+    assert_eq!(listen, "", "no TCP at all");
+
+    for open in ["*", "0.0.0.0", "::", "192.168.1.5", "localhost, *"] {
+        let refused = Server::start(&ClusterOptions {
+            settings: vec![("listen_addresses".into(), open.into())],
+            ..ClusterOptions::default()
+        });
+        match refused {
+            Err(TestingError::UnsafeSetting { .. }) => {}
+            other => return Err(format!("listen_addresses = '{open}': {other:?}").into()),
+        }
+    }
+    let loopback = Server::start(&ClusterOptions {
+        settings: vec![("listen_addresses".into(), "127.0.0.1".into())],
+        ..ClusterOptions::default()
+    })?;
+    let client = loopback.database().await?.connect().await?;
+    let listen: String = client.query_one("SHOW listen_addresses", &[]).await?.get(0);
+    assert_eq!(listen, "127.0.0.1");
+    Ok(())
+}

@@ -13,11 +13,12 @@
 //! Strategies, all starting from the same application values (the target items) and
 //! converting them to what they send inside the timed region:
 //! - `writegraph update_by_id_graph`: the generated `OrderPatchGraph::update_by_id_graph`
-//!   with only `items` set. `OrderPatchGraph` has `lock_root = true`, so on a client it
-//!   pipelines `BEGIN`, `SELECT ... FOR UPDATE` of the order, the graph statement and
-//!   `COMMIT`: 4 statements, one round trip, sent unprepared;
+//!   with only `items` set. `OrderPatchGraph` has `lock_root = true`, so on `&mut` of a client
+//!   it first asks, in one round trip of 2 statements, whether the caller opened a
+//!   transaction with SQL, then pipelines `BEGIN`, `SELECT ... FOR UPDATE` of the order, the
+//!   graph statement and `COMMIT`: 6 statements, two round trips, sent unprepared;
 //! - `writegraph update_by_id_graph (CachedClient)`: the same call on a `CachedClient` (the same
-//!   connection, through the cache), which prepares the 4 statements on first use and then only binds and
+//!   connection, through the cache), which prepares its statements on first use and then only binds and
 //!   executes them; the targets are judged on this variant. `graphs.toml` declares no diff
 //!   graph without `lock_root`, so no unlocked variant is measured;
 //! - `naive`: a transaction that deletes all the order's items and inserts the target items
@@ -36,7 +37,7 @@ use std::rc::Rc;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row, Statement};
 use writegraph::testing::CountingClient;
-use writegraph::{CachedClient, GenericClient};
+use writegraph::{CachedClient, GenericClient, SessionClient, TransactionClient};
 use writegraph_example::{NewOrderItem, OrderPatchGraph};
 
 use super::{verify_order_items, Item};
@@ -139,7 +140,7 @@ pub async fn update_graph(
     }
     report.summary.push(format!(
         "update-graph: judged on `{WRITEGRAPH_CACHED}` with OrderPatchGraph (lock_root = true: \
-         BEGIN + lock + statement + COMMIT, pipelined); graphs.toml has no diff graph without \
+         transaction probe, then BEGIN + lock + statement + COMMIT, pipelined); graphs.toml has no diff graph without \
          lock_root, so no unlocked writegraph variant was measured"
     ));
     Ok(report)
@@ -214,7 +215,13 @@ async fn diagnose(client: &Client, n: usize) -> Result<Vec<String>> {
     };
     // EXPLAIN returns no row of the graph, so the generated code ends with `NotFound` here,
     // after the plans were captured.
-    let _ = writegraph_update(&explaining, &input).await;
+    let items = input.target.iter().map(|item| {
+        NewOrderItem::new(item.sku.clone(), item.qty).with_price_cents(item.price_cents)
+    });
+    let _ = OrderPatchGraph::default()
+        .with_items(items)
+        .update_by_id_graph(&explaining, &input.order_id)
+        .await;
     let generated = explaining
         .plans
         .into_inner()
@@ -346,6 +353,8 @@ impl GenericClient for ExplainClient<'_> {
     }
 }
 
+impl TransactionClient for ExplainClient<'_> {}
+
 /// The statements the hand-written strategies prepare once and reuse.
 struct DiffStatements {
     delete_all: Statement,
@@ -448,17 +457,53 @@ fn strategies(
 
 /// The code under test: the generated `OrderPatchGraph::update_by_id_graph` with only `items`
 /// set, on a plain client or a `CachedClient`, statements counted.
-async fn writegraph_update<C: GenericClient>(client: &C, input: &DiffInput) -> Result<u64> {
+async fn writegraph_update<C: SessionClient>(client: &C, input: &DiffInput) -> Result<u64> {
     let items = input.target.iter().map(|item| {
         NewOrderItem::new(item.sku.clone(), item.qty).with_price_cents(item.price_cents)
     });
-    let counting = CountingClient::new(client);
+    let mut counting = CountingClient::new(OneTask(client));
     OrderPatchGraph::default()
         .with_items(items)
-        .update_by_id_graph(&counting, &input.order_id)
+        .update_by_id_graph(&mut counting, &input.order_id)
         .await?;
     Ok(counting.statements())
 }
+
+/// A shared client used as a [`SessionClient`] of its own: the benchmark runs one task, so
+/// nothing else sends statements on the connection while a locking graph's transaction is
+/// open, which `&mut` guarantees in an application.
+struct OneTask<'a, C>(&'a C);
+
+impl<C: SessionClient> GenericClient for OneTask<'_, C> {
+    fn query_typed(
+        &self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> impl std::future::Future<Output = Result<Vec<Row>, tokio_postgres::Error>> + Send {
+        self.0.query_typed(sql, params)
+    }
+
+    fn execute_typed(
+        &self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> impl std::future::Future<Output = Result<u64, tokio_postgres::Error>> + Send {
+        self.0.execute_typed(sql, params)
+    }
+
+    fn pipeline_locked(
+        &self,
+        transaction: writegraph::PipelineTransaction,
+        lock: &str,
+        key: &[(&(dyn ToSql + Sync), Type)],
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> impl std::future::Future<Output = writegraph::LockedAnswers> + Send {
+        self.0.pipeline_locked(transaction, lock, key, sql, params)
+    }
+}
+
+impl<C: SessionClient> SessionClient for OneTask<'_, C> {}
 
 /// (1) `BEGIN`, delete all the order's items, insert the target items one row at a time,
 /// `COMMIT`.
