@@ -398,6 +398,63 @@ async fn replace_deletes_the_roots_items_then_inserts_the_given_ones() -> TestRe
 }
 
 #[tokio::test]
+async fn replace_deletes_before_it_inserts_whatever_the_final_select_reads_first() -> TestResult {
+    // Sibling data-modifying CTEs run in an order PostgreSQL does not promise. The graph's
+    // statement, with its final SELECT reading the insert's count before the delete's (or
+    // not reading the delete at all), must still delete alice's old items before inserting
+    // new ones that reuse a key of them (B), and her old address before its replacement.
+    let (_db, client) = shop().await?;
+    let (alice, bob) = seed(&client).await?;
+    let tail = OrderReplaceGraph::TAIL_SQL;
+    let Some(final_select) = tail.rfind(" SELECT root.") else {
+        return Err(format!("no final SELECT in {tail}").into());
+    };
+    let root = "WITH root AS (SELECT \"id\" FROM \"public\".\"orders\" WHERE \"id\" = $1";
+    let ids: Vec<Option<i64>> = vec![None, None];
+    let skus = vec!["B", "D"];
+    let qtys = vec![5_i32, 4];
+    let prices = vec![250_i64, 400];
+    let empty: Vec<String> = Vec::new();
+    let params: [(&(dyn ToSql + Sync), Type); 11] = [
+        (&alice, Type::INT8),
+        (&true, Type::BOOL),
+        (&ids, Type::INT8_ARRAY),
+        (&skus, Type::TEXT_ARRAY),
+        (&qtys, Type::INT4_ARRAY),
+        (&prices, Type::INT8_ARRAY),
+        (&false, Type::BOOL),
+        (&empty, Type::TEXT_ARRAY),
+        (&empty, Type::TEXT_ARRAY),
+        (&empty, Type::VARCHAR_ARRAY),
+        (&empty, Type::BPCHAR_ARRAY),
+    ];
+    for (name, select) in [
+        (
+            "insert's count first",
+            " SELECT (SELECT count(*) FROM c0_ins), (SELECT count(*) FROM c0_del) FROM root",
+        ),
+        (
+            "only the insert's count",
+            " SELECT (SELECT count(*) FROM c0_ins) FROM root",
+        ),
+        ("no count", " SELECT 1 FROM root"),
+    ] {
+        let sql = format!("{root}{}{select}", &tail[..final_select]);
+        client
+            .query_typed(&sql, &params)
+            .await
+            .map_err(|e| format!("{name}: {}", Error::from(e)))?;
+        assert_eq!(
+            items(&client, alice).await?,
+            vec![item("B", 5, 250), item("D", 4, 400)],
+            "{name}"
+        );
+    }
+    assert_bob_untouched(&client, bob).await?;
+    Ok(())
+}
+
+#[tokio::test]
 async fn append_only_inserts_the_given_items() -> TestResult {
     run_items_cases::<OrderAppendGraph>(vec![
         ItemsCase {

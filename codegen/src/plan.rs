@@ -506,6 +506,15 @@ pub struct UpdateGraphStatement {
     pub counts: Vec<Vec<usize>>,
 }
 
+/// ` WHERE (SELECT count(*) FROM c0_del) >= 0`: makes a child's insert read its delete's
+/// result, so that PostgreSQL runs the delete first. Sibling data-modifying CTEs run in an
+/// order PostgreSQL does not promise, and an insert that ran first would conflict with the
+/// old rows it replaces (the same key). The scalar subquery is an init plan: it runs the
+/// delete to completion before the insert reads its first row.
+fn after_delete(index: usize) -> String {
+    format!(" WHERE (SELECT count(*) FROM c{index}_del) >= 0")
+}
+
 /// The parameters one child step binds.
 #[derive(Debug, Clone)]
 pub struct UpdateChildParams {
@@ -530,8 +539,8 @@ pub struct UpdateChildParams {
 /// SELECT root.*, (SELECT count(*) FROM c0_up), (SELECT count(*) FROM c0_del) FROM root
 /// ```
 ///
-/// The final SELECT reads the counts left to right, which runs each step's statements in
-/// that order: replace deletes before it inserts. Diff matches keys with `=` (a hash anti
+/// A replace's insert reads its delete's count (see `after_delete`), so the delete runs
+/// first whatever order the final SELECT reads the counts in. Diff matches keys with `=` (a hash anti
 /// join; `IS NOT DISTINCT FROM` would force a nested loop): a key with a NULL never matches,
 /// as it never conflicts in a unique index either, so such old children are deleted.
 pub fn update_graph_statement(
@@ -592,7 +601,11 @@ pub fn update_graph_statement(
                     "c{index}_del AS ({})",
                     delete_all(active.as_deref().unwrap_or("false"))
                 ));
-                ctes.push(format!("c{index}_ins AS ({} RETURNING 1)", insert.sql));
+                ctes.push(format!(
+                    "c{index}_ins AS ({}{} RETURNING 1)",
+                    insert.sql,
+                    after_delete(index)
+                ));
                 counts.extend([format!("c{index}_del"), format!("c{index}_ins")]);
             }
             Strategy::Append => {
@@ -603,6 +616,7 @@ pub fn update_graph_statement(
                 if let Some(delete) = &delete {
                     ctes.push(format!("c{index}_del AS ({})", delete_all(delete)));
                     counts.push(format!("c{index}_del"));
+                    insert.sql.push_str(&after_delete(index));
                 }
                 if let Some(conflict) = &table.conflict {
                     insert.sql.push_str(&on_conflict(table, conflict));
