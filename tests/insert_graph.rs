@@ -20,9 +20,10 @@ use writegraph::testing::{self, CountingClient, TestDatabase};
 use writegraph::types::Uuid;
 use writegraph::{Error, WriteStepReport};
 use writegraph_example::{
-    CategorizedProductGraph, MemberRole, NewAuditLog, NewCategory, NewOrderGraph, NewOrderItem,
-    NewProductDetail, NewProductGraph, NewProductTag, NewShippingAddress, NewTeamMember, NewUser,
-    Order, Product, TeamSignupGraph, UpsertOrderGraph, SCHEMA_SQL,
+    CategorizedProductGraph, MemberRole, MemberSignupGraph, NewAuditLog, NewCategory,
+    NewOrderGraph, NewOrderItem, NewProductDetail, NewProductGraph, NewProductTag,
+    NewShippingAddress, NewTeam, NewTeamMember, NewUser, Order, Product, TeamSignupGraph,
+    UpsertOrderGraph, SCHEMA_SQL,
 };
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
@@ -1355,8 +1356,10 @@ async fn upserted_before_insert_users_update_by_email_and_members_reference_them
                 .with_name("Bob"),
         ])
         .with_members([
-            NewTeamMember::new(alice).with_role(MemberRole::Admin),
-            NewTeamMember::new(bob),
+            NewTeamMember::new()
+                .with_user_id(alice)
+                .with_role(MemberRole::Admin),
+            NewTeamMember::new().with_user_id(bob),
         ])
         .insert_graph_report_returning(&client)
         .await?;
@@ -1453,7 +1456,7 @@ async fn constructors_ask_only_for_values_no_graph_fills() -> TestResult {
     let audit: fn(String, String) -> NewAuditLog = NewAuditLog::new;
     let detail: fn(String) -> NewProductDetail = NewProductDetail::new;
     let tag: fn(String) -> NewProductTag = NewProductTag::new;
-    let member: fn(i64) -> NewTeamMember = NewTeamMember::new;
+    let member = |user: i64| NewTeamMember::new().with_user_id(user);
 
     // Field shapes: belongs_to `Option<NewParent>`, has_many `Vec`, optional has_one
     // `Option`, the set_fk column `Option`, a required has_one the row itself.
@@ -1533,5 +1536,58 @@ async fn constructors_ask_only_for_values_no_graph_fills() -> TestResult {
             "created".to_owned()
         )]
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn upserted_users_keep_the_name_a_row_leaves_unset() -> TestResult {
+    // Connect-or-create by email with only the email (belongs_to, upsert_returning) and an
+    // upserted before_insert row with only the email: the existing user keeps its name.
+    let (_db, client) = shop().await?;
+    let ann = NewUser::new("ann@example.com")
+        .with_name("Ann")
+        .insert_returning(&client)
+        .await?
+        .id;
+    let core = NewTeam::new("core").insert_returning(&client).await?.id;
+    let member = MemberSignupGraph::new()
+        .with_team_id(core)
+        .with_user(NewUser::new("ann@example.com"))
+        .insert_graph_returning(&client)
+        .await?;
+    assert_eq!((member.team_id, member.user_id), (core, ann));
+    TeamSignupGraph::new("infra")
+        .with_users([
+            NewUser::new("ann@example.com"),
+            NewUser::new("bo@example.com").with_name("Bo"),
+        ])
+        .insert_graph(&client)
+        .await?;
+    let users: Vec<(String, Option<String>)> = client
+        .query("SELECT email, name FROM users ORDER BY email", &[])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        users,
+        vec![
+            ("ann@example.com".to_owned(), Some("Ann".to_owned())),
+            ("bo@example.com".to_owned(), Some("Bo".to_owned())),
+        ]
+    );
+    // A row that sets the name still updates it.
+    TeamSignupGraph::new("ops")
+        .with_users([NewUser::new("ann@example.com").with_name("Annie")])
+        .insert_graph(&client)
+        .await?;
+    let name: Option<String> = client
+        .query_one(
+            "SELECT name FROM users WHERE email = 'ann@example.com'",
+            &[],
+        )
+        .await?
+        .get(0);
+    assert_eq!(name.as_deref(), Some("Annie"));
     Ok(())
 }

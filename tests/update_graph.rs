@@ -581,26 +581,31 @@ async fn diff_keeps_the_ids_of_kept_items_and_replace_gives_new_ones() -> TestRe
 }
 
 #[tokio::test]
-async fn upsert_and_diff_give_an_unset_column_of_an_existing_item_its_default() -> TestResult {
-    // `price_cents` left unset means "the column's DEFAULT" in an insert, and an upsert updates
-    // every insertable column but the conflict key: an existing item's price becomes 0.
+async fn upsert_and_diff_keep_the_stored_value_of_a_column_an_item_leaves_unset() -> TestResult {
+    // `price_cents` left unset is the column's DEFAULT for a new item, and keeps the stored
+    // price of an existing one: an upsert assigns only what the row sets.
     let (_db, client) = shop().await?;
     let (alice, _) = seed(&client).await?;
     OrderUpsertGraph::default()
-        .with_items([NewOrderItem::new("A", 4)])
+        .with_items([NewOrderItem::new("A", 4), NewOrderItem::new("D", 1)])
         .update_by_id_graph(&client, &alice)
         .await?;
     assert_eq!(
         items(&client, alice).await?,
-        vec![item("A", 4, 0), item("B", 2, 200), item("C", 3, 300)]
+        vec![
+            item("A", 4, 100),
+            item("B", 2, 200),
+            item("C", 3, 300),
+            item("D", 1, 0)
+        ]
     );
     OrderPatchGraph::default()
-        .with_items([NewOrderItem::new("B", 5), new_item("C", 3, 300)])
+        .with_items([NewOrderItem::new("B", 5), new_item("C", 3, 350)])
         .update_by_id_graph(&client, &alice)
         .await?;
     assert_eq!(
         items(&client, alice).await?,
-        vec![item("B", 5, 0), item("C", 3, 300)]
+        vec![item("B", 5, 200), item("C", 3, 350)]
     );
     Ok(())
 }

@@ -984,7 +984,6 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
     }
     code.push_str("}\n");
 
-    let _ = writeln!(code, "impl {name} {{");
     // Constructor: required root columns and required one-row steps.
     let mut args: Vec<String> = inserted
         .iter()
@@ -1008,6 +1007,13 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
             Cardinality::Many => inits.push(format!("{}: ::std::vec::Vec::new()", step.field)),
         }
     }
+    if args.is_empty() {
+        let _ = writeln!(
+            code,
+            "impl ::std::default::Default for {name} {{ fn default() -> Self {{ Self::new() }} }}"
+        );
+    }
+    let _ = writeln!(code, "impl {name} {{");
     code.push_str(&doc("A graph with the root's required values (and required one-row steps); every other part is left unset."));
     if args.len() > 7 {
         code.push_str("#[allow(clippy::too_many_arguments)]\n");
