@@ -1222,16 +1222,17 @@ async fn varchar_overflow_is_an_error_not_a_truncation() -> TestResult {
     let product = Uuid::from_u128(0xB1);
     NewProduct::new(product, "Table").insert(&client).await?;
 
+    // Checked before sending, so the error names the row and column.
     let too_long = "x".repeat(65);
-    let error = expect_db_error(
+    let error = expect_validation(
         NewProductTag::new(too_long)
             .with_product_id(product)
             .insert(&client)
             .await,
     )?;
     assert_eq!(
-        error.sqlstate(),
-        Some(&SqlState::STRING_DATA_RIGHT_TRUNCATION)
+        error,
+        "`public.product_tags` row 0, column `tag`: the value is 65 characters long; the column holds at most 64"
     );
     assert_eq!(
         count(&client, "SELECT count(*) FROM product_tags").await?,
@@ -1268,7 +1269,7 @@ async fn varchar_overflow_is_an_error_not_a_truncation() -> TestResult {
 async fn char_overflow_is_an_error_not_a_truncation() -> TestResult {
     let (_db, client) = shop().await?;
     let order = order_id(&client, "alice").await?;
-    let error = expect_db_error(
+    let error = expect_validation(
         NewShippingAddress::new("Weg 1", "Berlin", "10115")
             .with_order_id(order)
             .with_country("DEU")
@@ -1276,8 +1277,8 @@ async fn char_overflow_is_an_error_not_a_truncation() -> TestResult {
             .await,
     )?;
     assert_eq!(
-        error.sqlstate(),
-        Some(&SqlState::STRING_DATA_RIGHT_TRUNCATION)
+        error,
+        "`public.shipping_addresses` row 0, column `country`: the value is 3 characters long; the column holds at most 2"
     );
     assert_eq!(
         count(&client, "SELECT count(*) FROM shipping_addresses").await?,

@@ -1621,3 +1621,42 @@ async fn an_error_of_the_root_update_is_attributed_to_the_root_step() -> TestRes
     assert_eq!(error.tag(), Some(ROOT), "{error}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_delete_blocked_by_a_referencing_row_is_attributed_to_the_deleting_step() -> TestResult {
+    // A return references alice's item A (NO ACTION). Replace and diff delete A; PostgreSQL
+    // names item_returns, a table no step writes, and the constraint names the step.
+    let (_db, client) = shop().await?;
+    let (alice, _) = seed(&client).await?;
+    client
+        .execute(
+            "INSERT INTO item_returns (item_id, reason) \
+             SELECT id, 'broken' FROM order_items WHERE order_id = $1 AND sku = 'A'",
+            &[&alice],
+        )
+        .await?;
+    let before = snapshot(&client).await?;
+    let replace = expect_db_error(
+        OrderReplaceGraph::default()
+            .with_items([new_item("B", 1, 100)])
+            .update_by_id_graph(&client, &alice)
+            .await,
+    )?;
+    let diff = expect_db_error(
+        OrderPatchGraph::default()
+            .with_items([new_item("B", 1, 100)])
+            .update_by_id_graph(&client, &alice)
+            .await,
+    )?;
+    for error in [replace, diff] {
+        assert_eq!(
+            error.sqlstate(),
+            Some(&SqlState::FOREIGN_KEY_VIOLATION),
+            "{error}"
+        );
+        assert_eq!(error.table(), Some("item_returns"), "{error}");
+        assert_eq!(error.tag(), Some(ITEMS), "{error}");
+    }
+    assert_eq!(snapshot(&client).await?, before);
+    Ok(())
+}

@@ -52,6 +52,9 @@ pub struct TableModel<'a> {
     pub primary_key: Vec<usize>,
     /// The upsert conflict, when the table has one.
     pub conflict: Option<Conflict>,
+    /// Names of the table's partitions, at any depth: errors about a row that PostgreSQL
+    /// routed into one name the partition.
+    pub partitions: Vec<String>,
 }
 
 /// One column and how it is generated.
@@ -423,10 +426,26 @@ fn table_model<'a>(
             columns,
             primary_key,
             conflict,
+            partitions: partitions_of(catalog, &table.name),
         })
     } else {
         Err(errors)
     }
+}
+
+/// The names of `parent`'s partitions, their partitions, and so on.
+fn partitions_of(catalog: &Catalog, parent: &QualifiedName) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut parents = vec![parent.clone()];
+    while let Some(parent) = parents.pop() {
+        for table in &catalog.tables {
+            if table.partition_of.as_ref() == Some(&parent) && !names.contains(&table.name.name) {
+                names.push(table.name.name.clone());
+                parents.push(table.name.clone());
+            }
+        }
+    }
+    names
 }
 
 /// The upsert conflict of a table (seed design §8): `conflict_target` columns or a
