@@ -406,6 +406,7 @@ fn insert_struct(table: &TableModel<'_>, statements: &TableStatements) -> String
 /// `with_x(v)` for every field, and `with_x_opt(Option<T>)` for optional ones.
 fn setters(column: &ColumnModel<'_>) -> String {
     let f = &column.field;
+    let s = crate::ident::setter_stem(f);
     let ty = &column.ty.rust;
     let mut code = String::new();
     let (set, opt) = match column.insert {
@@ -435,14 +436,14 @@ fn setters(column: &ColumnModel<'_>) -> String {
     code.push_str(&doc(&format!("Sets `{}`.", column.column.name)));
     let _ = writeln!(
         code,
-        "pub fn with_{f}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ {set} self }}"
+        "pub fn with_{s}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ {set} self }}"
     );
     if let Some((what, body)) = opt {
         code.push_str(&doc(&format!(
             "Sets `{}` from an `Option`: {what}.",
             column.column.name
         )));
-        let _ = writeln!(code, "pub fn with_{f}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ {body} self }}");
+        let _ = writeln!(code, "pub fn with_{s}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ {body} self }}");
     }
     code
 }
@@ -775,8 +776,9 @@ fn trim_unset(table: &TableModel<'_>, params: &[Param]) -> String {
 /// Moves one column's value of one row into the column vectors.
 fn push_column(i: usize, column: &ColumnModel<'_>, table_name: &str) -> String {
     let f = &column.field;
+    let s = crate::ident::setter_stem(f);
     let missing = format!(
-        "::writegraph::__private::missing({table_name:?}, {name:?}, \"with_{f}\")",
+        "::writegraph::__private::missing({table_name:?}, {name:?}, \"with_{s}\")",
         name = column.column.name
     );
     // The value as `Option<T>` (scalars) with `None` meaning unset or NULL, plus the flag.
@@ -851,22 +853,23 @@ fn patch_setters(updatable: &[&ColumnModel<'_>]) -> String {
     let mut code = String::new();
     for column in updatable {
         let f = &column.field;
+        let s = crate::ident::setter_stem(f);
         let ty = &column.ty.rust;
         code.push_str(&doc(&format!("Sets `{}`.", column.column.name)));
         if column.not_null {
-            let _ = writeln!(code, "pub fn with_{f}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ self.{f} = Some(v.into()); self }}");
+            let _ = writeln!(code, "pub fn with_{s}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ self.{f} = Some(v.into()); self }}");
             code.push_str(&doc(&format!(
                 "Sets `{}` from an `Option`: `None` leaves it unchanged.",
                 column.column.name
             )));
-            let _ = writeln!(code, "pub fn with_{f}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = v; self }}");
+            let _ = writeln!(code, "pub fn with_{s}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = v; self }}");
         } else {
-            let _ = writeln!(code, "pub fn with_{f}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ self.{f} = Some(Some(v.into())); self }}");
+            let _ = writeln!(code, "pub fn with_{s}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ self.{f} = Some(Some(v.into())); self }}");
             code.push_str(&doc(&format!(
                 "Sets `{}` to a value, or to NULL with `None`.",
                 column.column.name
             )));
-            let _ = writeln!(code, "pub fn with_{f}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = Some(v); self }}");
+            let _ = writeln!(code, "pub fn with_{s}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = Some(v); self }}");
         }
     }
     code
@@ -1362,6 +1365,7 @@ fn root_param_values(
             Param::Value(i) => {
                 let column = &root.columns[i];
                 let f = &column.field;
+                let s = crate::ident::setter_stem(f);
                 let value = match column.insert {
                     Some(InsertKind::NullableDefaulted) => {
                         let _ = writeln!(locals, "let root_c{i} = self.{f}.flatten();");
@@ -1370,7 +1374,7 @@ fn root_param_values(
                     Some(InsertKind::Injected) if !filled.contains(&i) => {
                         let _ = writeln!(
                             locals,
-                            "if self.{f}.is_none() {{ return Err(::writegraph::__private::missing({table_name:?}, {name:?}, \"with_{f}\")); }}",
+                            "if self.{f}.is_none() {{ return Err(::writegraph::__private::missing({table_name:?}, {name:?}, \"with_{s}\")); }}",
                             name = column.column.name
                         );
                         format!("self.{f}")
