@@ -72,8 +72,10 @@ pub fn generate(input: &Input) -> Result<Output, Error> {
         .map(config::parse)
         .transpose()?
         .unwrap_or_default();
-    let catalog = ddl::read_schema(&input.schema)?;
-    let model = validate::validate(&catalog, &config, input.graphs.as_ref())?;
+    let catalog = ddl::read_schema(&input.schema)
+        .map_err(|e| e.with_source_lines(&input.schema))?;
+    let model = validate::validate(&catalog, &config, input.graphs.as_ref())
+        .map_err(|e| e.with_source_lines(&input.schema))?;
     let code = emit::emit(&model)?;
     Ok(Output { catalog, code })
 }
@@ -96,8 +98,10 @@ pub fn explain(input: &Input) -> Result<Vec<GraphSql>, Error> {
         .map(config::parse)
         .transpose()?
         .unwrap_or_default();
-    let catalog = ddl::read_schema(&input.schema)?;
-    let model = validate::validate(&catalog, &config, input.graphs.as_ref())?;
+    let catalog = ddl::read_schema(&input.schema)
+        .map_err(|e| e.with_source_lines(&input.schema))?;
+    let model = validate::validate(&catalog, &config, input.graphs.as_ref())
+        .map_err(|e| e.with_source_lines(&input.schema))?;
     let mut graphs: Vec<GraphSql> = model
         .graphs
         .iter()
