@@ -405,6 +405,34 @@ fn table_model<'a>(
             updatable: column.generated.is_none() && column.identity != Some(Identity::Always),
         });
     }
+    // A column's `with_x_opt` setter must not be another column's `with_*` setter, in the
+    // insert struct (insertable columns; `_opt` for all but required ones) or in the patch
+    // struct (updatable columns, all with `_opt`).
+    for column in &columns {
+        let stem = ident::setter_stem(&column.field);
+        let opt_setter = format!("{stem}_opt");
+        let Some(other) = columns
+            .iter()
+            .find(|o| ident::setter_stem(&o.field) == opt_setter)
+        else {
+            continue;
+        };
+        let in_insert =
+            column.insert.is_some_and(|k| k != InsertKind::Required) && other.insert.is_some();
+        let in_patch = column.updatable && other.updatable;
+        if in_insert || in_patch {
+            errors.push(
+                diagnostic_at_column(
+                    other.column,
+                    format!(
+                        "columns `{}` and `{}` of `{}` both get the setter `with_{opt_setter}`",
+                        column.column.name, other.column.name, table.name
+                    ),
+                )
+                .with_help("rename one of the columns"),
+            );
+        }
+    }
     let index_of = |name: &str| columns.iter().position(|c| c.column.name == name);
     let primary_key: Vec<usize> = table
         .primary_key
