@@ -72,8 +72,8 @@ pub fn generate(input: &Input) -> Result<Output, Error> {
         .map(config::parse)
         .transpose()?
         .unwrap_or_default();
-    let catalog = ddl::read_schema(&input.schema)
-        .map_err(|e| e.with_source_lines(&input.schema))?;
+    let catalog =
+        ddl::read_schema(&input.schema).map_err(|e| e.with_source_lines(&input.schema))?;
     let model = validate::validate(&catalog, &config, input.graphs.as_ref())
         .map_err(|e| e.with_source_lines(&input.schema))?;
     let code = emit::emit(&model)?;
@@ -98,8 +98,8 @@ pub fn explain(input: &Input) -> Result<Vec<GraphSql>, Error> {
         .map(config::parse)
         .transpose()?
         .unwrap_or_default();
-    let catalog = ddl::read_schema(&input.schema)
-        .map_err(|e| e.with_source_lines(&input.schema))?;
+    let catalog =
+        ddl::read_schema(&input.schema).map_err(|e| e.with_source_lines(&input.schema))?;
     let model = validate::validate(&catalog, &config, input.graphs.as_ref())
         .map_err(|e| e.with_source_lines(&input.schema))?;
     let mut graphs: Vec<GraphSql> = model

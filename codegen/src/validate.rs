@@ -164,9 +164,12 @@ pub fn validate<'a>(
                             "tables `{other}` and `{}` both generate the Rust name `{name}`",
                             table.name
                         );
+                        // The schema-qualified key names this table whatever the search path.
+                        let key = format!("{}.{}", table.name.schema, table.name.name)
+                            .replace('\\', "\\\\")
+                            .replace('"', "\\\"");
                         let help = format!(
-                            "name one of them in graphs.toml: [tables.{}] rust_name = \"...\"",
-                            table.name.name
+                            "name one of them in graphs.toml: [tables.\"{key}\"] rust_name = \"...\""
                         );
                         errors.push(match at {
                             Some(at) => config::error_at(file, at, message).with_help(help),
@@ -288,6 +291,13 @@ pub fn resolve_table<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a Table, 
     if found.is_empty() {
         found = matches(false);
     }
+    // An unqualified name found in several schemas resolves as PostgreSQL resolves it with
+    // its default search path (`"$user", public`): the table in `public`.
+    if schema.is_none() && found.len() > 1 {
+        if let Some(public) = found.iter().find(|t| t.name.schema == "public") {
+            found = vec![*public];
+        }
+    }
     match found.as_slice() {
         [one] => Ok(one),
         [] => Err(format!(
@@ -299,7 +309,7 @@ pub fn resolve_table<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a Table, 
                 .join(", ")
         )),
         many => Err(format!(
-            "the name is ambiguous; qualify it with its schema: {}",
+            "the name is in several schemas, none of them `public` (the search path); qualify it with its schema: {}",
             many.iter()
                 .map(|t| t.name.to_sql())
                 .collect::<Vec<_>>()
@@ -732,4 +742,54 @@ pub fn default_sql(catalog: &Catalog, table: &Table, column: &Column) -> Option<
 /// A SQL string literal.
 pub fn sql_string(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve_table;
+    use crate::{generate, Input, SourceFile};
+
+    const TWO_SCHEMAS: &str = "CREATE SCHEMA archive;
+CREATE SCHEMA other;
+CREATE TABLE archive.items (id integer PRIMARY KEY);
+CREATE TABLE items (id integer PRIMARY KEY, sku text NOT NULL UNIQUE);
+CREATE TABLE archive.logs (id integer PRIMARY KEY);
+CREATE TABLE other.logs (id integer PRIMARY KEY);
+";
+
+    #[test]
+    fn an_unqualified_name_in_two_schemas_resolves_through_the_search_path(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let schema = vec![SourceFile::new("s.sql", TWO_SCHEMAS)];
+        let catalog = crate::ddl::read_schema(&schema)?;
+        // PostgreSQL's default search path ("$user", public) finds public.items first.
+        assert_eq!(
+            resolve_table(&catalog, "items")?.name.to_sql(),
+            "public.items"
+        );
+        assert_eq!(
+            resolve_table(&catalog, "archive.items")?.name.to_sql(),
+            "archive.items"
+        );
+        // Neither schema is on the search path: PostgreSQL would not find `logs` either.
+        let ambiguous = resolve_table(&catalog, "logs").err().unwrap_or_default();
+        assert!(
+            ambiguous.contains("archive.logs, other.logs"),
+            "{ambiguous}"
+        );
+
+        // graphs.toml names it unqualified, and the build succeeds.
+        let graphs = SourceFile::new(
+            "graphs.toml",
+            "[tables.items]\nconflict_target = [\"sku\"]\n\
+             [tables.\"archive.items\"]\nrust_name = \"ArchivedItem\"\n\
+             [tables.\"other.logs\"]\nrust_name = \"OtherLog\"\n",
+        );
+        let output = generate(&Input {
+            schema,
+            graphs: Some(graphs),
+        })?;
+        assert!(output.code.contains("ON CONFLICT (\\\"sku\\\")"));
+        Ok(())
+    }
 }
