@@ -1660,3 +1660,22 @@ async fn a_delete_blocked_by_a_referencing_row_is_attributed_to_the_deleting_ste
     assert_eq!(snapshot(&client).await?, before);
     Ok(())
 }
+
+#[tokio::test]
+async fn root_patch_text_the_column_cannot_hold_is_a_validation_error() -> TestResult {
+    let (_db, client) = shop().await?;
+    let (alice, _) = seed(&client).await?;
+    let counting = CountingClient::new(&client);
+    let message = expect_validation(
+        OrderPatchGraph::default()
+            .with_note("a\0b")
+            .update_by_id_graph(&counting, &alice)
+            .await,
+    )?;
+    assert_eq!(
+        message,
+        "step `graph:root:orders`: `public.orders` row 0, column `note`: the value contains a NUL byte, which PostgreSQL text cannot hold"
+    );
+    assert_eq!(counting.statements(), 0);
+    Ok(())
+}

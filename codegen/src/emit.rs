@@ -1582,6 +1582,16 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     };
 
     let mut parts = String::new();
+    // The root patch's text values, checked like the rows' (row 0: the root is one row).
+    for column in &updatable {
+        parts.push_str(&text_check(
+            column,
+            &format!("self.{}", column.field),
+            &table_name,
+            "0",
+            Some(&graph.root_tag),
+        ));
+    }
     // Given children must not repeat the key they are upserted by.
     for child in graph.children.iter().filter(|c| c.many) {
         let table = &model.tables[child.table];
