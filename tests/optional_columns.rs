@@ -12,7 +12,7 @@ mod optional_schema {
 }
 
 use optional_schema::{
-    NewBookmark, NewNotebook, NewPage, NewRack, NotebookGraph, RackedNotebookGraph,
+    NewBookmark, NewEvent, NewNotebook, NewPage, NewRack, NotebookGraph, RackedNotebookGraph,
 };
 use tokio_postgres::Client;
 use writegraph::testing::{self, CountingClient, TestDatabase};
@@ -346,5 +346,32 @@ async fn an_upsert_keeps_the_stored_value_of_every_column_a_row_leaves_unset() -
             ),
         ]
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_check_violated_in_a_partition_is_attributed_to_the_step_writing_its_parent() -> TestResult
+{
+    // PostgreSQL names the partition (events_open) and its own constraint; the step writes
+    // the partitioned table (events).
+    let (_db, client) = database().await?;
+    let rack = NewRack::new().insert_returning(&client).await?;
+    let result = NotebookGraph::new()
+        .with_rack_id(rack.id)
+        .with_events(vec![NewEvent::new(1, "open"), NewEvent::new(-1, "open")])
+        .insert_graph(&client)
+        .await;
+    let Err(error @ Error::Db { .. }) = result else {
+        return Err(format!("expected Error::Db, got {result:?}").into());
+    };
+    assert_eq!(error.table(), Some("events_open"), "{error}");
+    assert_eq!(
+        error.constraint(),
+        Some("events_open_id_positive"),
+        "{error}"
+    );
+    assert_eq!(error.tag(), Some("graph:has_many:events"), "{error}");
+    assert_eq!(count(&client, "SELECT count(*) FROM notebooks").await?, 0);
+    assert_eq!(count(&client, "SELECT count(*) FROM events").await?, 0);
     Ok(())
 }
