@@ -10,12 +10,13 @@ fn main() {
         .write_to_out_dir();
     exit_on_error(result);
 
-    // Test schemas, used by tests/awkward.rs, tests/types_roundtrip.rs and
+    // Test schemas, used by tests/awkward.rs, tests/types_roundtrip.rs, tests/names.rs and
     // tests/optional_columns.rs.
     let out_dir = std::env::var_os("OUT_DIR").unwrap_or_default();
     for (name, schema, graphs) in [
         ("awkward", "codegen/tests/schemas/awkward.sql", None),
         ("types", "tests/schemas/types.sql", None),
+        ("names", "tests/schemas/names.sql", None),
         (
             "optional",
             "tests/schemas/optional.sql",

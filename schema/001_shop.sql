@@ -68,3 +68,10 @@ CREATE TABLE audit_logs (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX audit_logs_entity_idx ON audit_logs (entity, entity_id);
+
+-- Returns of order items: an item that has a return cannot be deleted (NO ACTION).
+CREATE TABLE item_returns (
+    id      bigserial PRIMARY KEY,
+    item_id bigint NOT NULL REFERENCES order_items (id),
+    reason  text NOT NULL
+);

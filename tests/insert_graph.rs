@@ -20,15 +20,16 @@ use writegraph::testing::{self, CountingClient, TestDatabase};
 use writegraph::types::Uuid;
 use writegraph::{Error, WriteStepReport};
 use writegraph_example::{
-    CategorizedProductGraph, MemberRole, NewAuditLog, NewCategory, NewOrderGraph, NewOrderItem,
-    NewProductDetail, NewProductGraph, NewProductTag, NewShippingAddress, NewTeamMember, NewUser,
-    Order, Product, TeamSignupGraph, UpsertOrderGraph, SCHEMA_SQL,
+    CategorizedProductGraph, MemberRole, MemberSignupGraph, NewAuditLog, NewCategory,
+    NewOrderGraph, NewOrderItem, NewProductDetail, NewProductGraph, NewProductTag,
+    NewShippingAddress, NewTeam, NewTeamMember, NewUser, Order, Product, TeamSignupGraph,
+    TwiceAuditedOrderGraph, UpsertOrderGraph, SCHEMA_SQL,
 };
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 /// Every table of the example schema.
-const TABLES: [&str; 11] = [
+const TABLES: [&str; 12] = [
     "categories",
     "products",
     "product_details",
@@ -40,6 +41,7 @@ const TABLES: [&str; 11] = [
     "teams",
     "users",
     "team_members",
+    "item_returns",
 ];
 
 /// A fresh database with the shop schema; keep the `TestDatabase` alive while using the client.
@@ -1355,8 +1357,10 @@ async fn upserted_before_insert_users_update_by_email_and_members_reference_them
                 .with_name("Bob"),
         ])
         .with_members([
-            NewTeamMember::new(alice).with_role(MemberRole::Admin),
-            NewTeamMember::new(bob),
+            NewTeamMember::new()
+                .with_user_id(alice)
+                .with_role(MemberRole::Admin),
+            NewTeamMember::new().with_user_id(bob),
         ])
         .insert_graph_report_returning(&client)
         .await?;
@@ -1453,7 +1457,7 @@ async fn constructors_ask_only_for_values_no_graph_fills() -> TestResult {
     let audit: fn(String, String) -> NewAuditLog = NewAuditLog::new;
     let detail: fn(String) -> NewProductDetail = NewProductDetail::new;
     let tag: fn(String) -> NewProductTag = NewProductTag::new;
-    let member: fn(i64) -> NewTeamMember = NewTeamMember::new;
+    let member = |user: i64| NewTeamMember::new().with_user_id(user);
 
     // Field shapes: belongs_to `Option<NewParent>`, has_many `Vec`, optional has_one
     // `Option`, the set_fk column `Option`, a required has_one the row itself.
@@ -1533,5 +1537,185 @@ async fn constructors_ask_only_for_values_no_graph_fills() -> TestResult {
             "created".to_owned()
         )]
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn upserted_users_keep_the_name_a_row_leaves_unset() -> TestResult {
+    // Connect-or-create by email with only the email (belongs_to, upsert_returning) and an
+    // upserted before_insert row with only the email: the existing user keeps its name.
+    let (_db, client) = shop().await?;
+    let ann = NewUser::new("ann@example.com")
+        .with_name("Ann")
+        .insert_returning(&client)
+        .await?
+        .id;
+    let core = NewTeam::new("core").insert_returning(&client).await?.id;
+    let member = MemberSignupGraph::new()
+        .with_team_id(core)
+        .with_user(NewUser::new("ann@example.com"))
+        .insert_graph_returning(&client)
+        .await?;
+    assert_eq!((member.team_id, member.user_id), (core, ann));
+    TeamSignupGraph::new("infra")
+        .with_users([
+            NewUser::new("ann@example.com"),
+            NewUser::new("bo@example.com").with_name("Bo"),
+        ])
+        .insert_graph(&client)
+        .await?;
+    let users: Vec<(String, Option<String>)> = client
+        .query("SELECT email, name FROM users ORDER BY email", &[])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        users,
+        vec![
+            ("ann@example.com".to_owned(), Some("Ann".to_owned())),
+            ("bo@example.com".to_owned(), Some("Bo".to_owned())),
+        ]
+    );
+    // A row that sets the name still updates it.
+    TeamSignupGraph::new("ops")
+        .with_users([NewUser::new("ann@example.com").with_name("Annie")])
+        .insert_graph(&client)
+        .await?;
+    let name: Option<String> = client
+        .query_one(
+            "SELECT name FROM users WHERE email = 'ann@example.com'",
+            &[],
+        )
+        .await?
+        .get(0);
+    assert_eq!(name.as_deref(), Some("Annie"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_error_two_steps_on_one_table_could_cause_lists_both_steps() -> TestResult {
+    // Both audit steps write audit_logs: a duplicate id is one of them, and which one runs
+    // second is PostgreSQL's choice. The error names no single (possibly wrong) step.
+    let (_db, client) = shop().await?;
+    let error = expect_db_error(
+        TwiceAuditedOrderGraph::new("ann")
+            .with_intent(NewAuditLog::new("order", "intent").with_id(5))
+            .with_audit(NewAuditLog::new("order", "created").with_id(5))
+            .insert_graph(&client)
+            .await,
+    )?;
+    assert_eq!(
+        error.sqlstate(),
+        Some(&SqlState::UNIQUE_VIOLATION),
+        "{error}"
+    );
+    assert_eq!(error.tag(), None, "{error}");
+    assert_eq!(
+        error.candidate_steps(),
+        [
+            "graph:before_insert:audit_logs",
+            "graph:after_insert:audit_logs"
+        ],
+        "{error}"
+    );
+    assert!(
+        error.to_string().starts_with(
+            "one of the steps `graph:before_insert:audit_logs`, `graph:after_insert:audit_logs` failed"
+        ),
+        "{error}"
+    );
+    assert_all_tables_empty(&client).await?;
+    // A violation only the root can cause still names the root.
+    NewOrderGraph::new("bob")
+        .with_id(7)
+        .insert_graph(&client)
+        .await?;
+    let error = expect_db_error(
+        TwiceAuditedOrderGraph::new("carl")
+            .with_id(7)
+            .insert_graph(&client)
+            .await,
+    )?;
+    assert_eq!(error.tag(), Some("graph:root:orders"), "{error}");
+    assert!(error.candidate_steps().is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn text_the_column_cannot_hold_is_a_validation_error_naming_step_row_and_column() -> TestResult
+{
+    let (_db, client) = shop().await?;
+    let counting = CountingClient::new(&client);
+    let order = |items: Vec<NewOrderItem>, zip: &str, country: &str| {
+        NewOrderGraph::new("ann").with_items(items).with_shipping(
+            NewShippingAddress::new("1 Main St", "Berlin", zip).with_country(country),
+        )
+    };
+    let ok_items = || vec![NewOrderItem::new("A", 1), NewOrderItem::new("B", 1)];
+    // zip is varchar(16), country char(2): lengths in characters.
+    let long_zip = expect_validation(
+        order(ok_items(), "12345678901234567", "DE")
+            .insert_graph(&counting)
+            .await,
+    )?;
+    assert_eq!(
+        long_zip,
+        "step `graph:has_one:shipping_addresses`: `public.shipping_addresses` row 0, column `zip`: \
+         the value is 17 characters long; the column holds at most 16"
+    );
+    let long_country = expect_validation(
+        order(ok_items(), "10115", "DEU")
+            .insert_graph(&counting)
+            .await,
+    )?;
+    assert!(long_country.contains("column `country`"), "{long_country}");
+    let nul = expect_validation(
+        order(
+            vec![NewOrderItem::new("A", 1), NewOrderItem::new("B\0", 1)],
+            "10115",
+            "DE",
+        )
+        .insert_graph(&counting)
+        .await,
+    )?;
+    assert_eq!(
+        nul,
+        "step `graph:has_many:order_items`: `public.order_items` row 1, column `sku`: \
+         the value contains a NUL byte, which PostgreSQL text cannot hold"
+    );
+    let root = expect_validation(NewOrderGraph::new("a\0nn").insert_graph(&counting).await)?;
+    assert!(
+        root.starts_with("step `graph:root:orders`: `public.orders` row 0, column `customer`"),
+        "{root}"
+    );
+    let table_layer = expect_validation(
+        NewShippingAddress::insert_many(
+            &counting,
+            vec![
+                NewShippingAddress::new("a", "b", "1").with_order_id(1),
+                NewShippingAddress::new("a", "b", "ZZZZZZZZZZZZZZZZZZZZ").with_order_id(1),
+            ],
+        )
+        .await,
+    )?;
+    assert!(
+        table_layer.starts_with("`public.shipping_addresses` row 1, column `zip`"),
+        "{table_layer}"
+    );
+    assert_eq!(counting.statements(), 0);
+    assert_all_tables_empty(&client).await?;
+
+    // 16 characters of two bytes each fit varchar(16); excess spaces are dropped, as
+    // PostgreSQL does.
+    let zip = "ß".repeat(16);
+    order(ok_items(), &format!("{zip}   "), "AT ")
+        .insert_graph(&client)
+        .await?;
+    let stored: (String, String) = client
+        .query_one("SELECT zip, country::text FROM shipping_addresses", &[])
+        .await
+        .map(|r| (r.get(0), r.get(1)))?;
+    assert_eq!(stored, (zip, "AT".to_owned()));
     Ok(())
 }

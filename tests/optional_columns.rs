@@ -12,7 +12,7 @@ mod optional_schema {
 }
 
 use optional_schema::{
-    NewBookmark, NewNotebook, NewPage, NewRack, NotebookGraph, RackedNotebookGraph,
+    NewBookmark, NewEvent, NewNotebook, NewPage, NewRack, NotebookGraph, RackedNotebookGraph,
 };
 use tokio_postgres::Client;
 use writegraph::testing::{self, CountingClient, TestDatabase};
@@ -262,5 +262,116 @@ async fn a_root_reference_no_step_fills_must_be_set_and_nothing_is_sent_without_
     assert_eq!(counting.statements(), 0);
     assert_eq!(count(&client, "SELECT count(*) FROM notebooks").await?, 0);
     assert_eq!(count(&client, "SELECT count(*) FROM pages").await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_upsert_keeps_the_stored_value_of_every_column_a_row_leaves_unset() -> TestResult {
+    // On conflict, a column the row sets gets the row's value (NULL too, for `Some(None)`),
+    // and a column it leaves unset keeps what is stored: not the DEFAULT, not NULL. One batch
+    // mixes rows that set different columns.
+    let (_db, client) = database().await?;
+    let rack = NewRack::new().insert_returning(&client).await?.id;
+    let full = |id: i64, suffix: &str| {
+        NewNotebook::new()
+            .with_id(id)
+            .with_rack_id(rack)
+            .with_title(format!("title {suffix}"))
+            .with_owner(format!("owner {suffix}"))
+            .with_color(format!("color {suffix}"))
+            .with_labels(vec![format!("label {suffix}")])
+    };
+    NewNotebook::insert_many(&client, vec![full(1, "1"), full(2, "2"), full(3, "3")]).await?;
+
+    let written = NewNotebook::upsert_many(
+        &client,
+        vec![
+            // Sets nothing but the key: every column keeps its value.
+            NewNotebook::new().with_id(1).with_rack_id(rack),
+            // Sets some columns, one of them to NULL.
+            NewNotebook::new()
+                .with_id(2)
+                .with_rack_id(rack)
+                .with_title_opt(None)
+                .with_owner("owner 2b")
+                .with_labels(vec!["label 2b".to_owned()]),
+            // Sets every column.
+            full(3, "3b"),
+            // A new row: the defaults.
+            NewNotebook::new().with_id(4).with_rack_id(rack),
+        ],
+    )
+    .await?;
+    assert_eq!(written, 4);
+    let stored: Vec<StoredNotebook> = client
+        .query(
+            "SELECT id, title, owner, color, labels FROM notebooks ORDER BY id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect();
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        stored,
+        vec![
+            (
+                1,
+                some("title 1"),
+                some("owner 1"),
+                "color 1".to_owned(),
+                Some(vec!["label 1".to_owned()])
+            ),
+            (
+                2,
+                None,
+                some("owner 2b"),
+                "color 2".to_owned(),
+                Some(vec!["label 2b".to_owned()])
+            ),
+            (
+                3,
+                some("title 3b"),
+                some("owner 3b"),
+                "color 3b".to_owned(),
+                Some(vec!["label 3b".to_owned()])
+            ),
+            (
+                4,
+                some("untitled"),
+                None,
+                "blue".to_owned(),
+                Some(vec!["new".to_owned()])
+            ),
+        ]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_check_violated_in_a_partition_is_attributed_to_the_step_writing_its_parent() -> TestResult
+{
+    // PostgreSQL names the partition (events_open) and its own constraint; the step writes
+    // the partitioned table (events).
+    let (_db, client) = database().await?;
+    let rack = NewRack::new().insert_returning(&client).await?;
+    let result = NotebookGraph::new()
+        .with_rack_id(rack.id)
+        .with_events(vec![NewEvent::new(1, "open"), NewEvent::new(-1, "open")])
+        .insert_graph(&client)
+        .await;
+    let Err(error @ Error::Db { .. }) = result else {
+        return Err(format!("expected Error::Db, got {result:?}").into());
+    };
+    assert_eq!(error.table(), Some("events_open"), "{error}");
+    assert_eq!(
+        error.constraint(),
+        Some("events_open_id_positive"),
+        "{error}"
+    );
+    assert_eq!(error.tag(), Some("graph:has_many:events"), "{error}");
+    assert_eq!(count(&client, "SELECT count(*) FROM notebooks").await?, 0);
+    assert_eq!(count(&client, "SELECT count(*) FROM events").await?, 0);
     Ok(())
 }

@@ -630,6 +630,68 @@ async fn user_upsert_on_email_updates_only_the_name() -> TestResult {
 }
 
 #[tokio::test]
+async fn an_upsert_keeps_the_columns_a_row_leaves_unset() -> TestResult {
+    let (_db, client) = shop().await?;
+    let ann = NewUser::new("ann@example.com")
+        .with_name("Ann")
+        .insert_returning(&client)
+        .await?;
+    // Only the email: the name (conflict_update = ["name"]) is not set to NULL.
+    let upserted = NewUser::new("ann@example.com")
+        .upsert_returning(&client)
+        .await?;
+    assert_eq!(
+        (upserted.id, upserted.name.as_deref()),
+        (ann.id, Some("Ann"))
+    );
+
+    // The default SET list: every column but the key; only the set ones are assigned.
+    let order = NewOrder::new("alice")
+        .with_status(OrderStatus::Paid)
+        .with_total_cents(500)
+        .with_note("first")
+        .insert_returning(&client)
+        .await?;
+    NewOrder::upsert_many(
+        &client,
+        vec![
+            NewOrder::new("alicia").with_id(order.id),
+            NewOrder::new("dora").with_id(order.id + 1).with_note("new"),
+        ],
+    )
+    .await?;
+    let rows: Vec<(i64, String, String, i64, Option<String>)> = client
+        .query(
+            "SELECT id, customer, status::text, total_cents, note FROM orders ORDER BY id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (
+                order.id,
+                "alicia".to_owned(),
+                "paid".to_owned(),
+                500,
+                Some("first".to_owned())
+            ),
+            (
+                order.id + 1,
+                "dora".to_owned(),
+                "pending".to_owned(),
+                0,
+                Some("new".to_owned())
+            ),
+        ]
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn order_upsert_on_the_primary_key_updates_the_row_with_that_id() -> TestResult {
     let (_db, client) = shop().await?;
     let original = NewOrder::new("alice")
@@ -746,11 +808,13 @@ async fn shipping_address_and_team_member_upserts_update_on_their_primary_keys()
     let user = NewUser::new("u@example.com")
         .insert_returning(&client)
         .await?;
-    NewTeamMember::new(user.id)
+    NewTeamMember::new()
+        .with_user_id(user.id)
         .with_team_id(team.id)
         .insert(&client)
         .await?;
-    let promoted = NewTeamMember::new(user.id)
+    let promoted = NewTeamMember::new()
+        .with_user_id(user.id)
         .with_team_id(team.id)
         .with_role(MemberRole::Admin)
         .upsert_returning(&client)
@@ -1158,16 +1222,17 @@ async fn varchar_overflow_is_an_error_not_a_truncation() -> TestResult {
     let product = Uuid::from_u128(0xB1);
     NewProduct::new(product, "Table").insert(&client).await?;
 
+    // Checked before sending, so the error names the row and column.
     let too_long = "x".repeat(65);
-    let error = expect_db_error(
+    let error = expect_validation(
         NewProductTag::new(too_long)
             .with_product_id(product)
             .insert(&client)
             .await,
     )?;
     assert_eq!(
-        error.sqlstate(),
-        Some(&SqlState::STRING_DATA_RIGHT_TRUNCATION)
+        error,
+        "`public.product_tags` row 0, column `tag`: the value is 65 characters long; the column holds at most 64"
     );
     assert_eq!(
         count(&client, "SELECT count(*) FROM product_tags").await?,
@@ -1204,7 +1269,7 @@ async fn varchar_overflow_is_an_error_not_a_truncation() -> TestResult {
 async fn char_overflow_is_an_error_not_a_truncation() -> TestResult {
     let (_db, client) = shop().await?;
     let order = order_id(&client, "alice").await?;
-    let error = expect_db_error(
+    let error = expect_validation(
         NewShippingAddress::new("Weg 1", "Berlin", "10115")
             .with_order_id(order)
             .with_country("DEU")
@@ -1212,8 +1277,8 @@ async fn char_overflow_is_an_error_not_a_truncation() -> TestResult {
             .await,
     )?;
     assert_eq!(
-        error.sqlstate(),
-        Some(&SqlState::STRING_DATA_RIGHT_TRUNCATION)
+        error,
+        "`public.shipping_addresses` row 0, column `country`: the value is 3 characters long; the column holds at most 2"
     );
     assert_eq!(
         count(&client, "SELECT count(*) FROM shipping_addresses").await?,
@@ -1239,8 +1304,9 @@ async fn team_members_are_found_updated_and_deleted_by_their_composite_key() -> 
     let inserted = NewTeamMember::insert_many_returning(
         &client,
         vec![
-            NewTeamMember::new(ann).with_team_id(team.id),
-            NewTeamMember::new(bob)
+            NewTeamMember::new().with_user_id(ann).with_team_id(team.id),
+            NewTeamMember::new()
+                .with_user_id(bob)
                 .with_team_id(team.id)
                 .with_role(MemberRole::Admin),
         ],

@@ -398,6 +398,63 @@ async fn replace_deletes_the_roots_items_then_inserts_the_given_ones() -> TestRe
 }
 
 #[tokio::test]
+async fn replace_deletes_before_it_inserts_whatever_the_final_select_reads_first() -> TestResult {
+    // Sibling data-modifying CTEs run in an order PostgreSQL does not promise. The graph's
+    // statement, with its final SELECT reading the insert's count before the delete's (or
+    // not reading the delete at all), must still delete alice's old items before inserting
+    // new ones that reuse a key of them (B), and her old address before its replacement.
+    let (_db, client) = shop().await?;
+    let (alice, bob) = seed(&client).await?;
+    let tail = OrderReplaceGraph::TAIL_SQL;
+    let Some(final_select) = tail.rfind(" SELECT root.") else {
+        return Err(format!("no final SELECT in {tail}").into());
+    };
+    let root = "WITH root AS (SELECT \"id\" FROM \"public\".\"orders\" WHERE \"id\" = $1";
+    let ids: Vec<Option<i64>> = vec![None, None];
+    let skus = vec!["B", "D"];
+    let qtys = vec![5_i32, 4];
+    let prices = vec![250_i64, 400];
+    let empty: Vec<String> = Vec::new();
+    let params: [(&(dyn ToSql + Sync), Type); 11] = [
+        (&alice, Type::INT8),
+        (&true, Type::BOOL),
+        (&ids, Type::INT8_ARRAY),
+        (&skus, Type::TEXT_ARRAY),
+        (&qtys, Type::INT4_ARRAY),
+        (&prices, Type::INT8_ARRAY),
+        (&false, Type::BOOL),
+        (&empty, Type::TEXT_ARRAY),
+        (&empty, Type::TEXT_ARRAY),
+        (&empty, Type::VARCHAR_ARRAY),
+        (&empty, Type::BPCHAR_ARRAY),
+    ];
+    for (name, select) in [
+        (
+            "insert's count first",
+            " SELECT (SELECT count(*) FROM c0_ins), (SELECT count(*) FROM c0_del) FROM root",
+        ),
+        (
+            "only the insert's count",
+            " SELECT (SELECT count(*) FROM c0_ins) FROM root",
+        ),
+        ("no count", " SELECT 1 FROM root"),
+    ] {
+        let sql = format!("{root}{}{select}", &tail[..final_select]);
+        client
+            .query_typed(&sql, &params)
+            .await
+            .map_err(|e| format!("{name}: {}", Error::from(e)))?;
+        assert_eq!(
+            items(&client, alice).await?,
+            vec![item("B", 5, 250), item("D", 4, 400)],
+            "{name}"
+        );
+    }
+    assert_bob_untouched(&client, bob).await?;
+    Ok(())
+}
+
+#[tokio::test]
 async fn append_only_inserts_the_given_items() -> TestResult {
     run_items_cases::<OrderAppendGraph>(vec![
         ItemsCase {
@@ -524,26 +581,31 @@ async fn diff_keeps_the_ids_of_kept_items_and_replace_gives_new_ones() -> TestRe
 }
 
 #[tokio::test]
-async fn upsert_and_diff_give_an_unset_column_of_an_existing_item_its_default() -> TestResult {
-    // `price_cents` left unset means "the column's DEFAULT" in an insert, and an upsert updates
-    // every insertable column but the conflict key: an existing item's price becomes 0.
+async fn upsert_and_diff_keep_the_stored_value_of_a_column_an_item_leaves_unset() -> TestResult {
+    // `price_cents` left unset is the column's DEFAULT for a new item, and keeps the stored
+    // price of an existing one: an upsert assigns only what the row sets.
     let (_db, mut client) = shop().await?;
     let (alice, _) = seed(&client).await?;
     OrderUpsertGraph::default()
-        .with_items([NewOrderItem::new("A", 4)])
+        .with_items([NewOrderItem::new("A", 4), NewOrderItem::new("D", 1)])
         .update_by_id_graph(&mut client, &alice)
         .await?;
     assert_eq!(
         items(&client, alice).await?,
-        vec![item("A", 4, 0), item("B", 2, 200), item("C", 3, 300)]
+        vec![
+            item("A", 4, 100),
+            item("B", 2, 200),
+            item("C", 3, 300),
+            item("D", 1, 0)
+        ]
     );
     OrderPatchGraph::default()
-        .with_items([NewOrderItem::new("B", 5), new_item("C", 3, 300)])
+        .with_items([NewOrderItem::new("B", 5), new_item("C", 3, 350)])
         .update_by_id_graph(&mut client, &alice)
         .await?;
     assert_eq!(
         items(&client, alice).await?,
-        vec![item("B", 5, 0), item("C", 3, 300)]
+        vec![item("B", 5, 200), item("C", 3, 350)]
     );
     Ok(())
 }
@@ -1516,5 +1578,65 @@ async fn an_error_of_the_root_update_is_attributed_to_the_root_step() -> TestRes
     );
     assert_eq!(snapshot(&client).await?, before);
     assert_eq!(error.tag(), Some(ROOT), "{error}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_delete_blocked_by_a_referencing_row_is_attributed_to_the_deleting_step() -> TestResult {
+    // A return references alice's item A (NO ACTION). Replace and diff delete A; PostgreSQL
+    // names item_returns, a table no step writes, and the constraint names the step.
+    let (_db, mut client) = shop().await?;
+    let (alice, _) = seed(&client).await?;
+    client
+        .execute(
+            "INSERT INTO item_returns (item_id, reason) \
+             SELECT id, 'broken' FROM order_items WHERE order_id = $1 AND sku = 'A'",
+            &[&alice],
+        )
+        .await?;
+    let before = snapshot(&client).await?;
+    let replace = expect_db_error(
+        OrderReplaceGraph::default()
+            .with_items([new_item("B", 1, 100)])
+            .update_by_id_graph(&client, &alice)
+            .await,
+    )?;
+    let diff = expect_db_error(
+        OrderPatchGraph::default()
+            .with_items([new_item("B", 1, 100)])
+            .update_by_id_graph(&mut client, &alice)
+            .await,
+    )?;
+    for error in [replace, diff] {
+        assert_eq!(
+            error.sqlstate(),
+            Some(&SqlState::FOREIGN_KEY_VIOLATION),
+            "{error}"
+        );
+        assert_eq!(error.table(), Some("item_returns"), "{error}");
+        assert_eq!(error.tag(), Some(ITEMS), "{error}");
+    }
+    assert_eq!(snapshot(&client).await?, before);
+    Ok(())
+}
+
+#[tokio::test]
+async fn root_patch_text_the_column_cannot_hold_is_a_validation_error() -> TestResult {
+    let (_db, mut client) = shop().await?;
+    let (alice, _) = seed(&client).await?;
+    // A locking graph takes a transaction; nothing may be sent on it.
+    let tx = client.transaction().await?;
+    let counting = CountingClient::new(&tx);
+    let message = expect_validation(
+        OrderPatchGraph::default()
+            .with_note("a\0b")
+            .update_by_id_graph(&counting, &alice)
+            .await,
+    )?;
+    assert_eq!(
+        message,
+        "step `graph:root:orders`: `public.orders` row 0, column `note`: the value contains a NUL byte, which PostgreSQL text cannot hold"
+    );
+    assert_eq!(counting.statements(), 0);
     Ok(())
 }

@@ -420,6 +420,7 @@ fn insert_struct(table: &TableModel<'_>, statements: &TableStatements) -> String
 /// `with_x(v)` for every field, and `with_x_opt(Option<T>)` for optional ones.
 fn setters(column: &ColumnModel<'_>) -> String {
     let f = &column.field;
+    let s = crate::ident::setter_stem(f);
     let ty = &column.ty.rust;
     let mut code = String::new();
     let (set, opt) = match column.insert {
@@ -449,14 +450,14 @@ fn setters(column: &ColumnModel<'_>) -> String {
     code.push_str(&doc(&format!("Sets `{}`.", column.column.name)));
     let _ = writeln!(
         code,
-        "pub fn with_{f}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ {set} self }}"
+        "pub fn with_{s}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ {set} self }}"
     );
     if let Some((what, body)) = opt {
         code.push_str(&doc(&format!(
             "Sets `{}` from an `Option`: {what}.",
             column.column.name
         )));
-        let _ = writeln!(code, "pub fn with_{f}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ {body} self }}");
+        let _ = writeln!(code, "pub fn with_{s}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ {body} self }}");
     }
     code
 }
@@ -662,6 +663,20 @@ fn columns_struct(table: &TableModel<'_>, statements: &TableStatements) -> Strin
         .enumerate()
         .filter(|(_, c)| c.insert.is_some())
     {
+        pushes.push_str(&text_check(
+            column.1,
+            &format!("row.{}", column.1.field),
+            &table_name,
+            "index",
+            None,
+        ));
+    }
+    for column in table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.insert.is_some())
+    {
         pushes.push_str(&push_column(column.0, column.1, &table_name));
     }
     format!(
@@ -675,7 +690,7 @@ fn columns_struct(table: &TableModel<'_>, statements: &TableStatements) -> Strin
                 let _ = filled;
                 let count = rows.len();
                 let mut columns = Self {{ {inits} }};
-                for row in rows {{ {pushes} }}
+                for (index, row) in rows.into_iter().enumerate() {{ let _ = index; {pushes} }}
                 {trim}
                 Ok(columns)
             }}
@@ -687,6 +702,44 @@ fn columns_struct(table: &TableModel<'_>, statements: &TableStatements) -> Strin
         trim = trim_unset(table, &statements.insert_many.params),
         count = params.len(),
         params = params.join(", "),
+    )
+}
+
+/// Rejects, before anything is sent, a text value PostgreSQL would reject without naming
+/// the row: longer than a `varchar(n)` / `char(n)` column holds (in characters), or with a
+/// NUL byte. Empty for columns that hold no text.
+fn text_check(
+    column: &ColumnModel<'_>,
+    value: &str,
+    table_name: &str,
+    row: &str,
+    step: Option<&str>,
+) -> String {
+    const STRING: &str = "::std::string::String";
+    let holds_text =
+        column.ty.rust == STRING || column.ty.element.as_ref().is_some_and(|e| e.rust == STRING);
+    if !holds_text {
+        return String::new();
+    }
+    let max_chars = match &column.column.sql_type.base {
+        crate::catalog::BaseType::Builtin { name, modifiers }
+            if name == "character varying" || name == "character" =>
+        {
+            match modifiers.first() {
+                Some(n) => format!("Some({n})"),
+                // `character` without a length is `character(1)`.
+                None if name == "character" => "Some(1)".to_owned(),
+                None => "None".to_owned(),
+            }
+        }
+        _ => "None".to_owned(),
+    };
+    format!(
+        "if let Some(problem) = ::writegraph::__private::TextValue::text_problem(&{value}, {max_chars}) {{
+            return Err(::writegraph::__private::bad_value({table_name:?}, {row}, {column:?}, &problem){in_step});
+        }}\n",
+        column = column.column.name,
+        in_step = step.map(|tag| format!(".in_step({tag:?})")).unwrap_or_default(),
     )
 }
 
@@ -737,8 +790,9 @@ fn trim_unset(table: &TableModel<'_>, params: &[Param]) -> String {
 /// Moves one column's value of one row into the column vectors.
 fn push_column(i: usize, column: &ColumnModel<'_>, table_name: &str) -> String {
     let f = &column.field;
+    let s = crate::ident::setter_stem(f);
     let missing = format!(
-        "::writegraph::__private::missing({table_name:?}, {name:?}, \"with_{f}\")",
+        "::writegraph::__private::missing({table_name:?}, {name:?}, \"with_{s}\")",
         name = column.column.name
     );
     // The value as `Option<T>` (scalars) with `None` meaning unset or NULL, plus the flag.
@@ -813,22 +867,23 @@ fn patch_setters(updatable: &[&ColumnModel<'_>]) -> String {
     let mut code = String::new();
     for column in updatable {
         let f = &column.field;
+        let s = crate::ident::setter_stem(f);
         let ty = &column.ty.rust;
         code.push_str(&doc(&format!("Sets `{}`.", column.column.name)));
         if column.not_null {
-            let _ = writeln!(code, "pub fn with_{f}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ self.{f} = Some(v.into()); self }}");
+            let _ = writeln!(code, "pub fn with_{s}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ self.{f} = Some(v.into()); self }}");
             code.push_str(&doc(&format!(
                 "Sets `{}` from an `Option`: `None` leaves it unchanged.",
                 column.column.name
             )));
-            let _ = writeln!(code, "pub fn with_{f}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = v; self }}");
+            let _ = writeln!(code, "pub fn with_{s}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = v; self }}");
         } else {
-            let _ = writeln!(code, "pub fn with_{f}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ self.{f} = Some(Some(v.into())); self }}");
+            let _ = writeln!(code, "pub fn with_{s}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ self.{f} = Some(Some(v.into())); self }}");
             code.push_str(&doc(&format!(
                 "Sets `{}` to a value, or to NULL with `None`.",
                 column.column.name
             )));
-            let _ = writeln!(code, "pub fn with_{f}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = Some(v); self }}");
+            let _ = writeln!(code, "pub fn with_{s}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = Some(v); self }}");
         }
     }
     code
@@ -998,7 +1053,6 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
     }
     code.push_str("}\n");
 
-    let _ = writeln!(code, "impl {name} {{");
     // Constructor: required root columns and required one-row steps.
     let mut args: Vec<String> = inserted
         .iter()
@@ -1022,6 +1076,13 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
             Cardinality::Many => inits.push(format!("{}: ::std::vec::Vec::new()", step.field)),
         }
     }
+    if args.is_empty() {
+        let _ = writeln!(
+            code,
+            "impl ::std::default::Default for {name} {{ fn default() -> Self {{ Self::new() }} }}"
+        );
+    }
+    let _ = writeln!(code, "impl {name} {{");
     code.push_str(&doc("A graph with the root's required values (and required one-row steps); every other part is left unset."));
     if args.len() > 7 {
         code.push_str("#[allow(clippy::too_many_arguments)]\n");
@@ -1157,6 +1218,15 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
     for (step, part_params) in &statement.parts {
         let Some(i) = step else {
             let (locals, values) = root_param_values(root, part_params, &root_filled);
+            for column in root.columns.iter().filter(|c| c.insert.is_some()) {
+                parts.push_str(&text_check(
+                    column,
+                    &format!("self.{}", column.field),
+                    &root.table.name.to_sql(),
+                    "0",
+                    Some(&graph.root_tag),
+                ));
+            }
             parts.push_str(&locals);
             params.extend(values);
             continue;
@@ -1175,22 +1245,30 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
             .collect();
         let _ = writeln!(
             parts,
-            "let part{i} = New{}Columns::from_rows({rows}, &[{}])?;",
+            "let part{i} = New{}Columns::from_rows({rows}, &[{}]).map_err(|e| e.in_step({:?}))?;",
             table.rust_name,
-            filled.join(", ")
+            filled.join(", "),
+            step.tag
         );
         params.extend(batch_param_values(table, part_params, &format!("part{i}")));
     }
 
-    // Which step a database error is about, by the table PostgreSQL names.
-    let tag_arms = table_tag_arms(
-        root,
-        &graph.root_tag,
-        graph
-            .steps
-            .iter()
-            .map(|s| (&model.tables[s.table], s.tag.as_str())),
-    );
+    // Which step a database error is about.
+    let mut effects = vec![StepEffect {
+        tag: &graph.root_tag,
+        table: graph.root,
+        deletes: false,
+        updates_key: false,
+        filled: None,
+    }];
+    effects.extend(graph.steps.iter().map(|s| StepEffect {
+        tag: &s.tag,
+        table: s.table,
+        deletes: false,
+        updates_key: false,
+        filled: s.takes_root_column.map(|(column, _)| column),
+    }));
+    let attribution = step_attribution(model, &effects);
 
     // The counts follow the root's columns in `SQL_RETURNING` (`first_count` of them).
     let count_index = |i: usize| match i {
@@ -1221,9 +1299,10 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
         code,
         "{sql_doc}pub const SQL: &'static str = {sql:?};
         {sql_returning_doc}pub const SQL_RETURNING: &'static str = {sql_returning:?};
-        /// The step a database error is about, from the table PostgreSQL names.
-        fn step_of(error: &::writegraph::__private::PgError) -> ::std::option::Option<&'static str> {{
-            match error.as_db_error().and_then(|e| e.table()) {{ {tag_arms} _ => None }}
+        /// The steps a database error may come from, from the constraint, table or
+        /// partition PostgreSQL names.
+        fn steps_of(error: &::writegraph::__private::PgError) -> ::std::vec::Vec<&'static str> {{
+            {attribution}
         }}
         /// Checks the graph, then writes it in one statement: `SQL_RETURNING` when the root
         /// row is wanted, else the leaner `SQL`.
@@ -1232,7 +1311,7 @@ fn graph_struct(model: &Model<'_>, graph: &GraphModel) -> String {
             {parts}
             let params: [::writegraph::__private::Param<'_>; {param_count}] = [{params}];
             let sql = if returning {{ Self::SQL_RETURNING }} else {{ Self::SQL }};
-            let rows = conn.query_typed(sql, &params).await.map_err(|e| ::writegraph::Error::db(Self::step_of(&e), e))?;
+            let rows = conn.query_typed(sql, &params).await.map_err(|e| ::writegraph::Error::db_in_steps(Self::steps_of(&e), e))?;
             let row = rows.first().ok_or_else(|| ::writegraph::Error::Validation(\"the graph statement returned no row\".into()))?;
             let first_count = if returning {{ {root_columns} }} else {{ 0 }};
             let steps = ::std::vec![{step_reports}];
@@ -1300,6 +1379,7 @@ fn root_param_values(
             Param::Value(i) => {
                 let column = &root.columns[i];
                 let f = &column.field;
+                let s = crate::ident::setter_stem(f);
                 let value = match column.insert {
                     Some(InsertKind::NullableDefaulted) => {
                         let _ = writeln!(locals, "let root_c{i} = self.{f}.flatten();");
@@ -1308,7 +1388,7 @@ fn root_param_values(
                     Some(InsertKind::Injected) if !filled.contains(&i) => {
                         let _ = writeln!(
                             locals,
-                            "if self.{f}.is_none() {{ return Err(::writegraph::__private::missing({table_name:?}, {name:?}, \"with_{f}\")); }}",
+                            "if self.{f}.is_none() {{ return Err(::writegraph::__private::missing({table_name:?}, {name:?}, \"with_{s}\")); }}",
                             name = column.column.name
                         );
                         format!("self.{f}")
@@ -1324,23 +1404,91 @@ fn root_param_values(
     (locals, values)
 }
 
-/// Match arms from the table PostgreSQL names in an error to the tag of the first step that
-/// writes that table (the root first).
-fn table_tag_arms<'a>(
-    root: &TableModel<'_>,
-    root_tag: &str,
-    steps: impl Iterator<Item = (&'a TableModel<'a>, &'a str)>,
-) -> String {
-    let mut seen = vec![root.table.name.name.clone()];
-    let mut arms = format!("Some({:?}) => Some({root_tag:?}),", root.table.name.name);
-    for (table, tag) in steps {
-        let name = &table.table.name.name;
-        if !seen.contains(name) {
-            let _ = write!(arms, "Some({name:?}) => Some({tag:?}),");
-            seen.push(name.clone());
+/// What one step of a graph does to the database, for finding the step an error came from.
+struct StepEffect<'a> {
+    /// The step's tag.
+    tag: &'a str,
+    /// Index in `Model::tables` of the table the step inserts, upserts or updates.
+    table: usize,
+    /// The step also deletes rows of that table (replace, diff): foreign keys that
+    /// reference it may block the delete.
+    deletes: bool,
+    /// The step updates the row's key (an update graph's root): foreign keys that
+    /// reference the table may block it.
+    updates_key: bool,
+    /// A column the graph fills with a key it has just written (a child's reference to the
+    /// root): its foreign key cannot fail on this step's side.
+    filled: Option<usize>,
+}
+
+/// The body of `fn steps_of(error) -> Vec<&'static str>`: the steps a database error may
+/// come from, by what PostgreSQL names. A constraint names the steps that write its table
+/// (a unique key, a foreign key the step sets) or delete or re-key the table it references;
+/// a table or partition names the steps that write it; an error that names neither (a
+/// data exception, a program limit) may come from any step. Several steps are all listed:
+/// the error names one step only when one alone can have caused it.
+fn step_attribution<'a>(model: &Model<'_>, effects: &[StepEffect<'a>]) -> String {
+    use std::collections::BTreeMap;
+    fn add<'t>(map: &mut BTreeMap<String, Vec<&'t str>>, key: &str, tag: &'t str) {
+        let tags = map.entry(key.to_owned()).or_default();
+        if !tags.contains(&tag) {
+            tags.push(tag);
         }
     }
-    arms
+    let mut by_constraint: BTreeMap<String, Vec<&'a str>> = BTreeMap::new();
+    let mut by_table: BTreeMap<String, Vec<&'a str>> = BTreeMap::new();
+    for effect in effects {
+        let table = &model.tables[effect.table];
+        for name in std::iter::once(&table.table.name.name).chain(&table.partitions) {
+            add(&mut by_table, name, effect.tag);
+        }
+        let keys = table
+            .table
+            .primary_key_name
+            .iter()
+            .chain(table.table.uniques.iter().map(|u| &u.name));
+        for name in keys {
+            add(&mut by_constraint, name, effect.tag);
+        }
+        let filled = effect.filled.map(|i| &table.columns[i].column.name);
+        for fk in &table.table.foreign_keys {
+            if filled.is_some_and(|c| fk.columns == [c.clone()]) {
+                continue;
+            }
+            add(&mut by_constraint, &fk.name, effect.tag);
+        }
+        if effect.deletes || effect.updates_key {
+            for other in &model.tables {
+                for fk in &other.table.foreign_keys {
+                    let blocks = |action| {
+                        matches!(
+                            action,
+                            crate::catalog::FkAction::NoAction | crate::catalog::FkAction::Restrict
+                        )
+                    };
+                    let blocked = (effect.deletes && blocks(fk.on_delete))
+                        || (effect.updates_key && blocks(fk.on_update));
+                    if fk.ref_table == table.table.name && blocked {
+                        add(&mut by_constraint, &fk.name, effect.tag);
+                    }
+                }
+            }
+        }
+    }
+    let arms = |map: &BTreeMap<String, Vec<&str>>| {
+        map.iter()
+            .map(|(key, tags)| format!("Some({key:?}) => &{tags:?},"))
+            .collect::<String>()
+    };
+    let all: Vec<&str> = effects.iter().map(|e| e.tag).collect();
+    format!(
+        "let Some(db) = error.as_db_error() else {{ return ::std::vec::Vec::new(); }};
+        let by_constraint: &[&'static str] = match db.constraint() {{ {} _ => &[] }};
+        let by_table: &[&'static str] = match db.table() {{ {} _ => &[] }};
+        ::writegraph::__private::pick_steps(by_constraint, by_table, &{all:?}, db.code())",
+        arms(&by_constraint),
+        arms(&by_table),
+    )
 }
 
 // ----- update graphs -----
@@ -1448,6 +1596,16 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     };
 
     let mut parts = String::new();
+    // The root patch's text values, checked like the rows' (row 0: the root is one row).
+    for column in &updatable {
+        parts.push_str(&text_check(
+            column,
+            &format!("self.{}", column.field),
+            &table_name,
+            "0",
+            Some(&graph.root_tag),
+        ));
+    }
     // Given children must not repeat the key they are upserted by.
     for child in graph.children.iter().filter(|c| c.many) {
         let table = &model.tables[child.table];
@@ -1494,8 +1652,8 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
         };
         let _ = writeln!(
             parts,
-            "let part{n} = {columns}::from_rows({rows}, &[{}])?;",
-            child.link.0
+            "let part{n} = {columns}::from_rows({rows}, &[{}]).map_err(|e| e.in_step({:?}))?;",
+            child.link.0, child.tag
         );
     }
     let mut binds = String::new();
@@ -1518,42 +1676,25 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
         }
     }
     let assignments = patch_assignments(&updatable, "root");
-    let tag_arms = table_tag_arms(
-        root,
-        &graph.root_tag,
-        graph
-            .children
-            .iter()
-            .map(|c| (&model.tables[c.table], c.tag.as_str())),
-    );
-    // A child's foreign key to the root cannot fail on the child's side (the graph fills it
-    // with the root's key), so a violation of it comes from the root's UPDATE, although
-    // PostgreSQL names the child's table.
-    let root_links: Vec<String> = graph
-        .children
-        .iter()
-        .filter_map(|c| {
-            let table = &model.tables[c.table];
-            let column = &table.columns[c.link.0].column.name;
-            table
-                .table
-                .foreign_keys
-                .iter()
-                .find(|f| f.ref_table == root.table.name && f.columns == [column.clone()])
-                .map(|f| format!("{:?}", f.name))
-        })
-        .collect();
-    let link_arm = if root_links.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "if let Some(constraint) = error.as_db_error().and_then(|e| e.constraint()) {{
-                if [{}].contains(&constraint) {{ return Some({:?}); }}
-            }}",
-            root_links.join(", "),
-            graph.root_tag
-        )
-    };
+    // Which step a database error is about. A child's foreign key to the root cannot fail
+    // on the child's side (the graph fills it with the root's key), so a violation of it
+    // comes from the root's UPDATE, although PostgreSQL names the child's table.
+    let mut effects = vec![StepEffect {
+        tag: &graph.root_tag,
+        table: graph.root,
+        deletes: false,
+        updates_key: true,
+        filled: None,
+    }];
+    effects.extend(graph.children.iter().map(|c| StepEffect {
+        tag: &c.tag,
+        table: c.table,
+        deletes: matches!(c.strategy, Strategy::Replace | Strategy::Diff)
+            || (!c.many && c.strategy == Strategy::Upsert),
+        updates_key: false,
+        filled: Some(c.link.0),
+    }));
+    let attribution = step_attribution(model, &effects);
     let mut steps = vec![format!(
         "::writegraph::WriteStepReport {{ tag: {:?}, affected: u64::from(root_updated) }}",
         graph.root_tag
@@ -1597,10 +1738,10 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
         code,
         "{lock_doc}pub const LOCK_SQL: &'static str = {lock:?};
         {tail_doc}pub const TAIL_SQL: &'static str = {tail:?};
-        /// The step a database error is about, from the constraint or table PostgreSQL names.
-        fn step_of(error: &::writegraph::__private::PgError) -> ::std::option::Option<&'static str> {{
-            {link_arm}
-            match error.as_db_error().and_then(|e| e.table()) {{ {tag_arms} _ => None }}
+        /// The steps a database error may come from, from the constraint, table or
+        /// partition PostgreSQL names.
+        fn steps_of(error: &::writegraph::__private::PgError) -> ::std::vec::Vec<&'static str> {{
+            {attribution}
         }}
         /// Checks the graph, then writes it.
         async fn write(mut self, conn: {conn_type}, id: &{id_type}) -> ::writegraph::Result<::writegraph::WriteReport<{row}>> {{
@@ -1616,7 +1757,7 @@ fn update_graph_struct(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
             let root_updated = params.len() > before_assignments;
             let mut sql = if root_updated {{ root + {root_update_tail:?} }} else {{ ::std::string::String::from({root_select:?}) }};
             sql.push_str(Self::TAIL_SQL);
-            let rows = {run}.map_err(|e| ::writegraph::Error::db(Self::step_of(&e), e))?;
+            let rows = {run}.map_err(|e| ::writegraph::Error::db_in_steps(Self::steps_of(&e), e))?;
             let Some(row) = rows.first() else {{
                 return Err(::writegraph::Error::NotFound {{ table: {table_name:?} }});
             }};

@@ -167,6 +167,35 @@ impl fmt::Debug for Error {
     }
 }
 
+impl Error {
+    /// Fills in the source line of diagnostics that carry only a location in one of `files`
+    /// (those made from a table's or column's recorded position), so that every message
+    /// shows its line and caret.
+    pub fn with_source_lines(self, files: &[crate::SourceFile]) -> Self {
+        let fill = |mut d: Box<Diagnostic>| {
+            if d.source_line.is_none() {
+                d.source_line = files
+                    .iter()
+                    .find(|f| f.path == d.location.path)
+                    .and_then(|f| f.text.lines().nth(d.location.line.checked_sub(1)?))
+                    .map(|l| l.trim_end().to_owned());
+            }
+            d
+        };
+        match self {
+            Error::Ddl(DdlError(d)) => Error::Ddl(DdlError(fill(d))),
+            Error::Config(ConfigError(d)) => Error::Config(ConfigError(fill(d))),
+            Error::Many(errors) => Error::Many(
+                errors
+                    .into_iter()
+                    .map(|e| e.with_source_lines(files))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+}
+
 fn render_all(errors: &[Error]) -> String {
     errors
         .iter()

@@ -743,6 +743,28 @@ fn insert_graph(
     if !errors.is_empty() {
         return Err(errors);
     }
+    let field_spans: Vec<&Spanned<String>> = graph
+        .belongs_to
+        .iter()
+        .map(|e| &e.field)
+        .chain(graph.before_insert.iter().map(|e| &e.field))
+        .chain(graph.has_one.iter().map(|e| &e.field))
+        .chain(graph.has_many.iter().map(|e| &e.field))
+        .chain(graph.after_insert.iter().map(|e| &e.field))
+        .collect();
+    let root_setters = root_model
+        .columns
+        .iter()
+        .filter(|c| c.insert.is_some())
+        .map(|c| (c, c.insert != Some(crate::validate::InsertKind::Required)));
+    let step_setters = steps.iter().filter_map(|(position, step)| {
+        let span = field_spans.iter().find(|f| f.span().start == *position)?;
+        Some((*span, step.cardinality == Cardinality::Optional))
+    });
+    let clashes = setter_clashes(root_model, root_setters, step_setters, file);
+    if !clashes.is_empty() {
+        return Err(clashes);
+    }
 
     // Execution order: by group, then by position in graphs.toml.
     let group = |kind: StepKind| match kind {
@@ -774,6 +796,58 @@ fn insert_graph(
         steps,
         root_tag,
     })
+}
+
+/// Diagnostics for setters of a graph struct that two of its parts would both generate:
+/// `with_x_opt` of an optional field `x` and of a root column `x_opt`, say, which rustc
+/// would report inside the generated file. `root` lists the root's columns with whether
+/// they get a `with_*_opt` setter; `fields` the edge fields, likewise.
+fn setter_clashes<'c>(
+    root_model: &TableModel<'_>,
+    root: impl Iterator<Item = (&'c crate::validate::ColumnModel<'c>, bool)>,
+    fields: impl Iterator<Item = (&'c Spanned<String>, bool)>,
+    file: &SourceFile,
+) -> Vec<Diagnostic> {
+    let mut owners: Vec<(String, String)> = Vec::new();
+    for (column, has_opt) in root {
+        let stem = ident::setter_stem(&column.field);
+        let owner = format!(
+            "column `{}` of the root `{}`",
+            column.column.name, root_model.table.name
+        );
+        owners.push((format!("with_{stem}"), owner.clone()));
+        if has_opt {
+            owners.push((format!("with_{stem}_opt"), owner));
+        }
+    }
+    let mut errors = Vec::new();
+    for (field, has_opt) in fields {
+        let name = ident::rust_field_name(field.get_ref());
+        let mut setters = vec![format!("with_{name}")];
+        if has_opt {
+            setters.push(format!("with_{name}_opt"));
+        }
+        let clash = setters
+            .iter()
+            .find_map(|setter| owners.iter().find(|(s, _)| s == setter));
+        if let Some((setter, owner)) = clash {
+            errors.push(
+                config::error_at(
+                    file,
+                    field,
+                    format!(
+                        "the setter `{setter}` of field `{}` is also the setter of {owner}",
+                        field.get_ref()
+                    ),
+                )
+                .with_help("name the edge's field differently, e.g. after the related table"),
+            );
+            continue;
+        }
+        let owner = format!("field `{}`", field.get_ref());
+        owners.extend(setters.into_iter().map(|s| (s, owner.clone())));
+    }
+    errors
 }
 
 /// An update graph: a patch of the root row and a strategy per child collection.
@@ -888,6 +962,7 @@ pub fn validate_update_graphs(
             continue;
         }
         let root_model = &tables[root];
+        let errors_before = errors.len();
         let mut children: Vec<(usize, UpdateChild)> = Vec::new();
         let mut fields: Vec<String> = Vec::new();
         for (many, list) in [(true, &graph.has_many), (false, &graph.has_one)] {
@@ -945,6 +1020,26 @@ pub fn validate_update_graphs(
                     Err(e) => errors.push(e),
                 }
             }
+        }
+        let root_setters = root_model
+            .columns
+            .iter()
+            .filter(|c| c.updatable)
+            .map(|c| (c, true));
+        let child_setters = graph
+            .has_many
+            .iter()
+            .map(|e| (&e.field, false))
+            .chain(graph.has_one.iter().map(|e| (&e.field, true)));
+        // Only for fields that passed the checks above (each mistake is reported once).
+        let clashes = if errors.len() == errors_before {
+            setter_clashes(root_model, root_setters, child_setters, file)
+        } else {
+            Vec::new()
+        };
+        if !clashes.is_empty() {
+            errors.extend(clashes);
+            continue;
         }
         children.sort_by_key(|(position, _)| *position);
         let root_tag = format!("graph:root:{}", root_model.table.name.name);

@@ -199,14 +199,16 @@ const RUST_KEYWORDS: &[&str] = &[
     "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
 
-/// Words of a SQL name: split at anything that is not a letter or digit, and at
-/// lower-to-upper case changes (`OrderLine` → `order`, `line`).
+/// Words of a SQL name: split at anything that is not an ASCII letter or digit, and at
+/// lower-to-upper case changes (`OrderLine` → `order`, `line`; `area_m²` → `area`, `m`).
+/// Only ASCII goes into Rust names: other characters (`²`, `①`) are not all valid in Rust
+/// identifiers, and those that are draw lints (`uncommon_codepoints`, confusables).
 fn words(name: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut current = String::new();
     let mut previous_lower = false;
     for ch in name.chars() {
-        if !ch.is_alphanumeric() {
+        if !ch.is_ascii_alphanumeric() {
             if !current.is_empty() {
                 words.push(std::mem::take(&mut current));
             }
@@ -239,6 +241,15 @@ pub fn rust_field_name(name: &str) -> String {
         out.push('_');
     }
     out
+}
+
+/// The name a field's setters are built from (`with_{stem}`, `with_{stem}_opt`): the field
+/// name without the `_` a keyword got (`type_` → `type`), since `with_type` is no keyword.
+pub fn setter_stem(field: &str) -> &str {
+    match field.strip_suffix('_') {
+        Some(stem) if RUST_KEYWORDS.contains(&stem) => stem,
+        _ => field,
+    }
 }
 
 /// A Rust type or variant name for a SQL name: `UpperCamelCase` (`order_status` →
@@ -334,5 +345,12 @@ mod tests {
         assert_eq!(rust_field_name("self"), "self_");
         assert_eq!(rust_field_name("a\"b"), "a_b");
         assert_eq!(rust_field_name("OrderId"), "order_id");
+        assert_eq!(rust_field_name("area_m²"), "area_m");
+        assert_eq!(rust_field_name("①"), "column");
+        assert_eq!(rust_type_name("①"), "Value");
+        assert_eq!(rust_type_name("größe"), "GrE");
+        assert_eq!(setter_stem("type_"), "type");
+        assert_eq!(setter_stem("self_"), "self");
+        assert_eq!(setter_stem("note_"), "note_");
     }
 }

@@ -88,8 +88,11 @@ pub fn generate(input: &Input) -> Result<Output, Error> {
         .map(config::parse)
         .transpose()?
         .unwrap_or_default();
-    let catalog = input.read_catalog()?;
-    let model = validate::validate(&catalog, &config, input.graphs.as_ref())?;
+    let catalog = input
+        .read_catalog()
+        .map_err(|e| e.with_source_lines(&input.schema))?;
+    let model = validate::validate(&catalog, &config, input.graphs.as_ref())
+        .map_err(|e| e.with_source_lines(&input.schema))?;
     let code = emit::emit(&model)?;
     Ok(Output { catalog, code })
 }
@@ -112,8 +115,11 @@ pub fn explain(input: &Input) -> Result<Vec<GraphSql>, Error> {
         .map(config::parse)
         .transpose()?
         .unwrap_or_default();
-    let catalog = input.read_catalog()?;
-    let model = validate::validate(&catalog, &config, input.graphs.as_ref())?;
+    let catalog = input
+        .read_catalog()
+        .map_err(|e| e.with_source_lines(&input.schema))?;
+    let model = validate::validate(&catalog, &config, input.graphs.as_ref())
+        .map_err(|e| e.with_source_lines(&input.schema))?;
     let mut graphs: Vec<GraphSql> = model
         .graphs
         .iter()

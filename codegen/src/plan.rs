@@ -64,12 +64,18 @@ pub struct TableStatements {
 pub fn table_statements(model: &TableModel<'_>) -> TableStatements {
     let table = model.table.name.to_sql_quoted();
     let returning = format!(" RETURNING {}", result_columns(model.columns.iter(), ""));
-    let insert_many = insert_rows(model, &table, &RowsSource::default());
+    let InsertRows {
+        statement: insert_many,
+        rows,
+    } = insert_rows(model, &table, &RowsSource::default());
     let with = |s: &Statement, suffix: &str| Statement {
         sql: format!("{}{suffix}", s.sql),
         params: s.params.clone(),
     };
-    let on_conflict = model.conflict.as_ref().map(|c| on_conflict(model, c));
+    let on_conflict = model
+        .conflict
+        .as_ref()
+        .map(|c| on_conflict(model, &table, c, &rows));
 
     let key_where = (!model.primary_key.is_empty()).then(|| {
         model
@@ -177,7 +183,7 @@ enum ColumnSource {
 /// An array column travels as all rows' elements in one array plus each row's start and
 /// length, and each row takes its slice (`$3[u.s2 + 1 : u.s2 + u.l2]`): UNNEST would
 /// flatten an array of arrays.
-fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSource) -> Statement {
+fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSource) -> InsertRows {
     let inserted: Vec<usize> = model
         .columns
         .iter()
@@ -197,12 +203,14 @@ fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSource) -> Stat
     let carrier = (!source.one_row && inserted.iter().all(expression_only))
         .then(|| inserted.first().copied())
         .flatten();
+    let mut rows = RowValues::default();
     for &i in &inserted {
         let column = &model.columns[i];
         if let (Some(ColumnSource::Expression(expression)), false) =
             (source.overrides.get(&i), carrier == Some(i))
         {
             values.push(expression.clone());
+            rows.key_values.insert(i, expression.clone());
             continue;
         }
         let flag = (column.insert == Some(InsertKind::NullableDefaulted)).then(|| {
@@ -239,7 +247,29 @@ fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSource) -> Stat
             }
         };
         let value = cast(value, column.ty.cast_to.as_deref());
-        values.push(match source.overrides.get(&i) {
+        if !source.overrides.contains_key(&i) {
+            let set_when = match (column.insert, &column.ty.element) {
+                (Some(InsertKind::NullableDefaulted), _) => flag.clone(),
+                (Some(InsertKind::Defaulted | InsertKind::Nullable), None) => {
+                    Some(format!("u.c{i} IS NOT NULL"))
+                }
+                (Some(InsertKind::Defaulted | InsertKind::Nullable), Some(_)) => {
+                    Some(format!("u.l{i} IS NOT NULL"))
+                }
+                _ => None,
+            };
+            if let Some(set_when) = set_when {
+                rows.set_when.insert(i, set_when);
+            }
+        }
+        let sequence_filled = column.column.serial || column.column.identity.is_some();
+        let key_value = if sequence_filled {
+            // Another draw from the sequence could never match a stored key.
+            Some(value.clone())
+        } else {
+            None
+        };
+        let value = match source.overrides.get(&i) {
             Some(ColumnSource::Expression(expression)) => expression.clone(),
             Some(ColumnSource::Fallback(fallback)) => match (column.insert, &column.default_sql) {
                 (Some(InsertKind::Defaulted), Some(default)) => {
@@ -248,7 +278,10 @@ fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSource) -> Stat
                 _ => format!("COALESCE({value}, {fallback})"),
             },
             _ => with_default(column, value, flag),
-        });
+        };
+        rows.key_values
+            .insert(i, key_value.unwrap_or_else(|| value.clone()));
+        values.push(value);
     }
     let columns = column_list(inserted.iter().map(|&i| &model.columns[i]));
     if source.one_row {
@@ -258,12 +291,15 @@ fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSource) -> Stat
         } else {
             format!(" FROM {from}")
         };
-        return Statement {
-            sql: format!(
-                "INSERT INTO {table} ({columns}) SELECT {}{from}",
-                values.join(", ")
-            ),
-            params,
+        return InsertRows {
+            statement: Statement {
+                sql: format!(
+                    "INSERT INTO {table} ({columns}) SELECT {}{from}",
+                    values.join(", ")
+                ),
+                params,
+            },
+            rows,
         };
     }
     let (ordinality, order_by) = if source.unordered {
@@ -272,16 +308,45 @@ fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSource) -> Stat
         aliases.push("ord".to_owned());
         (" WITH ORDINALITY", " ORDER BY u.ord")
     };
-    Statement {
-        sql: format!(
-            "INSERT INTO {table} ({columns}) SELECT {} FROM {}UNNEST({}){ordinality} AS u({}){order_by}",
-            values.join(", "),
-            source.join,
-            unnest.join(", "),
-            aliases.join(", ")
-        ),
-        params,
+    rows.from = format!(
+        "{}UNNEST({}){ordinality} AS u({})",
+        source.join,
+        unnest.join(", "),
+        aliases.join(", ")
+    );
+    InsertRows {
+        statement: Statement {
+            sql: format!(
+                "INSERT INTO {table} ({columns}) SELECT {} FROM {}{order_by}",
+                values.join(", "),
+                rows.from
+            ),
+            params,
+        },
+        rows,
     }
+}
+
+/// An insert statement and what an `ON CONFLICT` clause needs to know of its rows.
+#[derive(Debug)]
+struct InsertRows {
+    /// The `INSERT ... SELECT`.
+    statement: Statement,
+    /// The rows as the insert reads them.
+    rows: RowValues,
+}
+
+/// The rows of an insert, for an `ON CONFLICT` clause that asks which rows set a column.
+#[derive(Debug, Default)]
+struct RowValues {
+    /// `root, UNNEST(...) AS u(...)`: the rows' source, with the aliases the expressions
+    /// below use.
+    from: String,
+    /// Column index → the value a row's key column has (`u.c2`, `root."id"`).
+    key_values: BTreeMap<usize, String>,
+    /// Column index → the condition under which a row sets the column (`u.c4 IS NOT NULL`,
+    /// `u.f3`); columns every row sets are absent.
+    set_when: BTreeMap<usize, String>,
 }
 
 /// `value::type` when the parameter's type is not the column's (enums, domains).
@@ -307,8 +372,26 @@ fn with_default(column: &ColumnModel<'_>, value: String, flag: Option<String>) -
     }
 }
 
-/// ` ON CONFLICT ("k1", "k2") DO UPDATE SET "a" = EXCLUDED."a"` (seed design §8).
-fn on_conflict(model: &TableModel<'_>, conflict: &Conflict) -> String {
+/// ` ON CONFLICT ("k1", "k2") DO UPDATE SET "a" = EXCLUDED."a", "b" = CASE WHEN ... END`.
+///
+/// A column every row sets is assigned from `EXCLUDED`. A column a row may leave unset is
+/// assigned only for the rows that set it, and keeps its stored value for the others:
+///
+/// ```sql
+/// "b" = CASE WHEN (EXCLUDED."k1", EXCLUDED."k2") IN (SELECT u.c0, u.c1 FROM UNNEST(...) AS u(...)
+///                                                    WHERE u.c3 IS NOT NULL)
+///            THEN EXCLUDED."b" ELSE "t"."b" END
+/// ```
+///
+/// The subquery reads the statement's own parameters, so the text never changes; it is not
+/// correlated, so PostgreSQL evaluates it once, as a hash table, on the first conflict. The
+/// conflict key picks the row, since two rows of one statement never share a key.
+fn on_conflict(
+    model: &TableModel<'_>,
+    table: &str,
+    conflict: &Conflict,
+    rows: &RowValues,
+) -> String {
     let target = match &conflict.constraint {
         Some(name) => format!("ON CONSTRAINT {}", quote_ident(name)),
         None => format!(
@@ -322,11 +405,36 @@ fn on_conflict(model: &TableModel<'_>, conflict: &Conflict) -> String {
     } else {
         conflict.update.clone()
     };
+    let excluded_key = conflict
+        .key
+        .iter()
+        .map(|&i| format!("EXCLUDED.{}", quote_ident(&model.columns[i].column.name)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let row_key: Option<Vec<&String>> = conflict
+        .key
+        .iter()
+        .map(|i| rows.key_values.get(i))
+        .collect();
     let sets = assigned
         .iter()
         .map(|&i| {
             let name = quote_ident(&model.columns[i].column.name);
-            format!("{name} = EXCLUDED.{name}")
+            match (rows.set_when.get(&i), &row_key) {
+                (Some(set_when), Some(row_key)) if !conflict.key.contains(&i) => {
+                    let row_key = row_key
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    format!(
+                        "{name} = CASE WHEN ({excluded_key}) IN (SELECT {row_key} FROM {} WHERE {set_when}) \
+                         THEN EXCLUDED.{name} ELSE {table}.{name} END",
+                        rows.from
+                    )
+                }
+                _ => format!("{name} = EXCLUDED.{name}"),
+            }
         })
         .collect::<Vec<_>>()
         .join(", ");
@@ -392,10 +500,16 @@ pub fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphStatement 
                     .insert(column, ColumnSource::Expression(root_key));
             }
         }
-        let mut statement = insert_rows(table, &table.table.name.to_sql_quoted(), &source);
+        let table_name = table.table.name.to_sql_quoted();
+        let InsertRows {
+            mut statement,
+            rows,
+        } = insert_rows(table, &table_name, &source);
         if step.upsert {
             if let Some(conflict) = &table.conflict {
-                statement.sql.push_str(&on_conflict(table, conflict));
+                statement
+                    .sql
+                    .push_str(&on_conflict(table, &table_name, conflict, &rows));
             }
         }
         match step.sets_root_column {
@@ -440,7 +554,8 @@ pub fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphStatement 
         root_model,
         &root_model.table.name.to_sql_quoted(),
         &root_source,
-    );
+    )
+    .statement;
     first_param += root.params.len();
     parts.push((None, root.params));
     for index in (0..graph.steps.len()).filter(|&i| graph.steps[i].kind.after_root()) {
@@ -506,6 +621,15 @@ pub struct UpdateGraphStatement {
     pub counts: Vec<Vec<usize>>,
 }
 
+/// ` WHERE (SELECT count(*) FROM c0_del) >= 0`: makes a child's insert read its delete's
+/// result, so that PostgreSQL runs the delete first. Sibling data-modifying CTEs run in an
+/// order PostgreSQL does not promise, and an insert that ran first would conflict with the
+/// old rows it replaces (the same key). The scalar subquery is an init plan: it runs the
+/// delete to completion before the insert reads its first row.
+fn after_delete(index: usize) -> String {
+    format!(" WHERE (SELECT count(*) FROM c{index}_del) >= 0")
+}
+
 /// The parameters one child step binds.
 #[derive(Debug, Clone)]
 pub struct UpdateChildParams {
@@ -530,8 +654,8 @@ pub struct UpdateChildParams {
 /// SELECT root.*, (SELECT count(*) FROM c0_up), (SELECT count(*) FROM c0_del) FROM root
 /// ```
 ///
-/// The final SELECT reads the counts left to right, which runs each step's statements in
-/// that order: replace deletes before it inserts. Diff matches keys with `=` (a hash anti
+/// A replace's insert reads its delete's count (see `after_delete`), so the delete runs
+/// first whatever order the final SELECT reads the counts in. Diff matches keys with `=` (a hash anti
 /// join; `IS NOT DISTINCT FROM` would force a nested loop): a key with a NULL never matches,
 /// as it never conflicts in a unique index either, so such old children are deleted.
 pub fn update_graph_statement(
@@ -580,7 +704,10 @@ pub fn update_graph_statement(
         source
             .overrides
             .insert(child.link.0, ColumnSource::Expression(root_key.clone()));
-        let mut insert = insert_rows(table, &table_name, &source);
+        let InsertRows {
+            statement: mut insert,
+            rows,
+        } = insert_rows(table, &table_name, &source);
         first_param += insert.params.len();
         let mut counts = Vec::new();
         let delete_all = |flag: &str| {
@@ -592,7 +719,11 @@ pub fn update_graph_statement(
                     "c{index}_del AS ({})",
                     delete_all(active.as_deref().unwrap_or("false"))
                 ));
-                ctes.push(format!("c{index}_ins AS ({} RETURNING 1)", insert.sql));
+                ctes.push(format!(
+                    "c{index}_ins AS ({}{} RETURNING 1)",
+                    insert.sql,
+                    after_delete(index)
+                ));
                 counts.extend([format!("c{index}_del"), format!("c{index}_ins")]);
             }
             Strategy::Append => {
@@ -603,9 +734,12 @@ pub fn update_graph_statement(
                 if let Some(delete) = &delete {
                     ctes.push(format!("c{index}_del AS ({})", delete_all(delete)));
                     counts.push(format!("c{index}_del"));
+                    insert.sql.push_str(&after_delete(index));
                 }
                 if let Some(conflict) = &table.conflict {
-                    insert.sql.push_str(&on_conflict(table, conflict));
+                    insert
+                        .sql
+                        .push_str(&on_conflict(table, &table_name, conflict, &rows));
                 }
                 ctes.push(format!("c{index}_up AS ({} RETURNING 1)", insert.sql));
                 counts.push(format!("c{index}_up"));
@@ -630,7 +764,9 @@ pub fn update_graph_statement(
                     key: key.clone(),
                     update,
                 };
-                insert.sql.push_str(&on_conflict(table, &conflict));
+                insert
+                    .sql
+                    .push_str(&on_conflict(table, &table_name, &conflict, &rows));
                 let returned = column_list(child.key.iter().map(|&i| &table.columns[i]));
                 ctes.push(format!(
                     "c{index}_up AS ({} RETURNING {returned})",

@@ -52,6 +52,9 @@ pub struct TableModel<'a> {
     pub primary_key: Vec<usize>,
     /// The upsert conflict, when the table has one.
     pub conflict: Option<Conflict>,
+    /// Names of the table's partitions, at any depth: errors about a row that PostgreSQL
+    /// routed into one name the partition.
+    pub partitions: Vec<String>,
 }
 
 /// One column and how it is generated.
@@ -161,9 +164,12 @@ pub fn validate<'a>(
                             "tables `{other}` and `{}` both generate the Rust name `{name}`",
                             table.name
                         );
+                        // The schema-qualified key names this table whatever the search path.
+                        let key = format!("{}.{}", table.name.schema, table.name.name)
+                            .replace('\\', "\\\\")
+                            .replace('"', "\\\"");
                         let help = format!(
-                            "name one of them in graphs.toml: [tables.{}] rust_name = \"...\"",
-                            table.name.name
+                            "name one of them in graphs.toml: [tables.\"{key}\"] rust_name = \"...\""
                         );
                         errors.push(match at {
                             Some(at) => config::error_at(file, at, message).with_help(help),
@@ -285,6 +291,13 @@ pub fn resolve_table<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a Table, 
     if found.is_empty() {
         found = matches(false);
     }
+    // An unqualified name found in several schemas resolves as PostgreSQL resolves it with
+    // its default search path (`"$user", public`): the table in `public`.
+    if schema.is_none() && found.len() > 1 {
+        if let Some(public) = found.iter().find(|t| t.name.schema == "public") {
+            found = vec![*public];
+        }
+    }
     match found.as_slice() {
         [one] => Ok(one),
         [] => Err(format!(
@@ -296,7 +309,7 @@ pub fn resolve_table<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a Table, 
                 .join(", ")
         )),
         many => Err(format!(
-            "the name is ambiguous; qualify it with its schema: {}",
+            "the name is in several schemas, none of them `public` (the search path); qualify it with its schema: {}",
             many.iter()
                 .map(|t| t.name.to_sql())
                 .collect::<Vec<_>>()
@@ -402,6 +415,34 @@ fn table_model<'a>(
             updatable: column.generated.is_none() && column.identity != Some(Identity::Always),
         });
     }
+    // A column's `with_x_opt` setter must not be another column's `with_*` setter, in the
+    // insert struct (insertable columns; `_opt` for all but required ones) or in the patch
+    // struct (updatable columns, all with `_opt`).
+    for column in &columns {
+        let stem = ident::setter_stem(&column.field);
+        let opt_setter = format!("{stem}_opt");
+        let Some(other) = columns
+            .iter()
+            .find(|o| ident::setter_stem(&o.field) == opt_setter)
+        else {
+            continue;
+        };
+        let in_insert =
+            column.insert.is_some_and(|k| k != InsertKind::Required) && other.insert.is_some();
+        let in_patch = column.updatable && other.updatable;
+        if in_insert || in_patch {
+            errors.push(
+                diagnostic_at_column(
+                    other.column,
+                    format!(
+                        "columns `{}` and `{}` of `{}` both get the setter `with_{opt_setter}`",
+                        column.column.name, other.column.name, table.name
+                    ),
+                )
+                .with_help("rename one of the columns"),
+            );
+        }
+    }
     let index_of = |name: &str| columns.iter().position(|c| c.column.name == name);
     let primary_key: Vec<usize> = table
         .primary_key
@@ -423,10 +464,26 @@ fn table_model<'a>(
             columns,
             primary_key,
             conflict,
+            partitions: partitions_of(catalog, &table.name),
         })
     } else {
         Err(errors)
     }
+}
+
+/// The names of `parent`'s partitions, their partitions, and so on.
+fn partitions_of(catalog: &Catalog, parent: &QualifiedName) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut parents = vec![parent.clone()];
+    while let Some(parent) = parents.pop() {
+        for table in &catalog.tables {
+            if table.partition_of.as_ref() == Some(&parent) && !names.contains(&table.name.name) {
+                names.push(table.name.name.clone());
+                parents.push(table.name.clone());
+            }
+        }
+    }
+    names
 }
 
 /// The upsert conflict of a table (seed design §8): `conflict_target` columns or a
@@ -685,4 +742,55 @@ pub fn default_sql(catalog: &Catalog, table: &Table, column: &Column) -> Option<
 /// A SQL string literal.
 pub fn sql_string(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve_table;
+    use crate::{generate, Input, SourceFile};
+
+    const TWO_SCHEMAS: &str = "CREATE SCHEMA archive;
+CREATE SCHEMA other;
+CREATE TABLE archive.items (id integer PRIMARY KEY);
+CREATE TABLE items (id integer PRIMARY KEY, sku text NOT NULL UNIQUE);
+CREATE TABLE archive.logs (id integer PRIMARY KEY);
+CREATE TABLE other.logs (id integer PRIMARY KEY);
+";
+
+    #[test]
+    fn an_unqualified_name_in_two_schemas_resolves_through_the_search_path(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let schema = vec![SourceFile::new("s.sql", TWO_SCHEMAS)];
+        let catalog = crate::ddl::read_schema(&schema)?;
+        // PostgreSQL's default search path ("$user", public) finds public.items first.
+        assert_eq!(
+            resolve_table(&catalog, "items")?.name.to_sql(),
+            "public.items"
+        );
+        assert_eq!(
+            resolve_table(&catalog, "archive.items")?.name.to_sql(),
+            "archive.items"
+        );
+        // Neither schema is on the search path: PostgreSQL would not find `logs` either.
+        let ambiguous = resolve_table(&catalog, "logs").err().unwrap_or_default();
+        assert!(
+            ambiguous.contains("archive.logs, other.logs"),
+            "{ambiguous}"
+        );
+
+        // graphs.toml names it unqualified, and the build succeeds.
+        let graphs = SourceFile::new(
+            "graphs.toml",
+            "[tables.items]\nconflict_target = [\"sku\"]\n\
+             [tables.\"archive.items\"]\nrust_name = \"ArchivedItem\"\n\
+             [tables.\"other.logs\"]\nrust_name = \"OtherLog\"\n",
+        );
+        let output = generate(&Input {
+            schema,
+            graphs: Some(graphs),
+            ..Input::default()
+        })?;
+        assert!(output.code.contains("ON CONFLICT (\\\"sku\\\")"));
+        Ok(())
+    }
 }

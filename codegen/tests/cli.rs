@@ -52,7 +52,7 @@ fn schema_json_has_the_documented_shape() -> TestResult {
     assert!(out.status.success());
     let json: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     let tables = json["tables"].as_array().ok_or("tables is not an array")?;
-    assert_eq!(tables.len(), 11);
+    assert_eq!(tables.len(), 12);
     let products = tables
         .iter()
         .find(|t| t["name"] == "products")

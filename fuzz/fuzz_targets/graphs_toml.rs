@@ -35,6 +35,7 @@ fuzz_target!(|data: &[u8]| {
     let input = Input {
         schema: vec![SourceFile::new("schema.sql", SCHEMA)],
         graphs: Some(SourceFile::new("graphs.toml", text)),
+        ..Input::default()
     };
     if let Err(error) = generate(&input) {
         let message = error.to_string();

@@ -40,12 +40,16 @@ pub enum Error {
         #[source]
         source: tokio_postgres::Error,
     },
-    /// PostgreSQL (or the connection) reported an error. `tag` names the graph step whose
-    /// table the error is about, when a graph write failed.
-    #[error("{}", describe_db(.tag, .source))]
+    /// PostgreSQL (or the connection) reported an error. When a graph write failed, `tag`
+    /// names the step it came from, found from the constraint, table or partition
+    /// PostgreSQL names and what each step writes or deletes; when several steps could have
+    /// caused it, `tag` is `None` and `candidates` lists them.
+    #[error("{}", describe_db(.tag, .candidates, .source))]
     Db {
         /// The step tag (`graph:has_many:order_items`), when known.
         tag: Option<&'static str>,
+        /// When the step cannot be told: the steps the error may come from (else empty).
+        candidates: Vec<&'static str>,
         /// The error from tokio-postgres.
         #[source]
         source: tokio_postgres::Error,
@@ -57,14 +61,52 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl From<tokio_postgres::Error> for Error {
     fn from(source: tokio_postgres::Error) -> Self {
-        Error::Db { tag: None, source }
+        Error::Db {
+            tag: None,
+            candidates: Vec::new(),
+            source,
+        }
     }
 }
 
 impl Error {
     /// A database error attributed to a graph step.
     pub fn db(tag: Option<&'static str>, source: tokio_postgres::Error) -> Self {
-        Error::Db { tag, source }
+        Error::Db {
+            tag,
+            candidates: Vec::new(),
+            source,
+        }
+    }
+
+    /// A database error of a graph write that one of `steps` caused: the step itself when
+    /// there is one, else the candidates.
+    pub fn db_in_steps(steps: Vec<&'static str>, source: tokio_postgres::Error) -> Self {
+        match steps[..] {
+            [step] => Error::db(Some(step), source),
+            _ => Error::Db {
+                tag: None,
+                candidates: steps,
+                source,
+            },
+        }
+    }
+
+    /// A validation error of a graph step's rows, prefixed with the step's tag; other
+    /// errors unchanged.
+    pub fn in_step(self, tag: &'static str) -> Self {
+        match self {
+            Error::Validation(message) => Error::Validation(format!("step `{tag}`: {message}")),
+            other => other,
+        }
+    }
+
+    /// The steps a database error may come from when `tag` cannot name one (else empty).
+    pub fn candidate_steps(&self) -> &[&'static str] {
+        match self {
+            Error::Db { candidates, .. } => candidates,
+            _ => &[],
+        }
     }
 
     /// The server's error fields, when PostgreSQL reported the error.
@@ -107,7 +149,11 @@ impl Error {
     }
 }
 
-fn describe_db(tag: &Option<&'static str>, source: &tokio_postgres::Error) -> String {
+fn describe_db(
+    tag: &Option<&'static str>,
+    candidates: &[&'static str],
+    source: &tokio_postgres::Error,
+) -> String {
     let mut text = match source.as_db_error() {
         Some(db) => {
             let mut text = format!(
@@ -135,6 +181,9 @@ fn describe_db(tag: &Option<&'static str>, source: &tokio_postgres::Error) -> St
     };
     if let Some(tag) = tag {
         text = format!("step `{tag}` failed: {text}");
+    } else if !candidates.is_empty() {
+        let steps: Vec<String> = candidates.iter().map(|s| format!("`{s}`")).collect();
+        text = format!("one of the steps {} failed: {text}", steps.join(", "));
     }
     text
 }

@@ -39,6 +39,7 @@
 //! no other task's statement runs inside it).
 
 mod cached;
+mod check;
 mod client;
 mod error;
 mod report;
@@ -61,6 +62,7 @@ pub use row::{FromRow, ModelPk};
 /// Not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::check::{bad_value, pick_steps, TextValue};
     pub use bytes::BytesMut;
     pub use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
     pub use tokio_postgres::{Client, Error as PgError, Row};

@@ -27,3 +27,13 @@ CREATE TABLE pages (
 CREATE TABLE bookmarks (
     notebook_id bigint NOT NULL REFERENCES notebooks (id)
 );
+
+-- A partitioned child: PostgreSQL names the partition a row went to in its errors.
+CREATE TABLE events (
+    id          bigint NOT NULL,
+    notebook_id bigint NOT NULL REFERENCES notebooks (id),
+    kind        text NOT NULL,
+    PRIMARY KEY (id, kind)
+) PARTITION BY LIST (kind);
+CREATE TABLE events_open PARTITION OF events FOR VALUES IN ('open');
+ALTER TABLE events_open ADD CONSTRAINT events_open_id_positive CHECK (id > 0);
