@@ -107,7 +107,7 @@ impl Catalog {
     /// DEFAULT apply to the column.
     pub fn column_domain(&self, column: &Column) -> Option<&Domain> {
         match &column.sql_type.base {
-            BaseType::User(name) if !column.sql_type.array => self.domain(name),
+            BaseType::User { name, .. } if !column.sql_type.array => self.domain(name),
             _ => None,
         }
     }
@@ -294,8 +294,15 @@ pub enum BaseType {
         /// Type modifiers in declaration order.
         modifiers: Vec<u32>,
     },
-    /// A type defined in a schema: an enum, a domain, or an extension's type.
-    User(QualifiedName),
+    /// A type defined in a schema: an enum, a domain, or an extension's type, with the
+    /// type modifiers an extension's type takes, as `format_type` prints them
+    /// (`vector(20)` → `["20"]`, `geometry(Polygon,4326)` → `["Polygon", "4326"]`).
+    User {
+        /// The type.
+        name: QualifiedName,
+        /// Type modifiers in declaration order (empty for enums and domains).
+        modifiers: Vec<String>,
+    },
 }
 
 impl SqlType {
@@ -314,7 +321,10 @@ impl SqlType {
     pub fn format(&self) -> String {
         let mut out = match &self.base {
             BaseType::Builtin { name, modifiers } => format_builtin(name, modifiers),
-            BaseType::User(name) => name.to_sql(),
+            BaseType::User { name, modifiers } if modifiers.is_empty() => name.to_sql(),
+            BaseType::User { name, modifiers } => {
+                format!("{}({})", name.to_sql(), modifiers.join(","))
+            }
         };
         if self.array {
             out.push_str("[]");
@@ -606,7 +616,10 @@ mod tests {
         };
         assert_eq!(ts.format(), "timestamp(3) with time zone[]");
         let user = SqlType {
-            base: BaseType::User(QualifiedName::new("public", "Mood")),
+            base: BaseType::User {
+                name: QualifiedName::new("public", "Mood"),
+                modifiers: Vec::new(),
+            },
             array: false,
         };
         assert_eq!(user.format(), "public.\"Mood\"");

@@ -235,3 +235,11 @@ async fn owned_sequence_names() -> TestResult {
     }
     insert_with_model_defaults(&checked.client, &checked.sequence_defaults).await
 }
+
+/// (h) Extension types with type modifiers (PostGIS shapes and SRIDs) keep them, spelled
+/// as PostgreSQL prints them (`geometry(Polygon,4326)`, `geography(MultiPolygon,4326)`).
+#[tokio::test]
+async fn extension_type_modifiers() -> TestResult {
+    check_source(&schema_path("extension_typmods.sql")).await?;
+    Ok(())
+}

@@ -126,7 +126,10 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema { schema, json } => {
-            let catalog = Builder::new().schema(&schema).generate()?.catalog;
+            // Only read: the catalog is printed as read, without mapping types to Rust, so
+            // that a schema with types writegraph does not map (tsvector, ltree) prints too.
+            let input = Builder::new().schema(&schema).load()?;
+            let catalog = writegraph_codegen::ddl::read_schema(&input.schema)?;
             if json {
                 let text = serde_json::to_string_pretty(&catalog).map_err(|e| Error::Io {
                     path: "<stdout>".to_owned(),

@@ -754,7 +754,7 @@ impl Reader {
         if let Some(builtin) = written.to_builtin() {
             return Ok(builtin);
         }
-        let WrittenBase::Named(parts) = &written.base else {
+        let WrittenBase::Named { parts, modifiers } = &written.base else {
             return Err(ctx.error_at(offset, "unreadable type"));
         };
         if let Some(found) = self
@@ -762,8 +762,19 @@ impl Reader {
             .into_iter()
             .find(|c| self.type_exists(c))
         {
+            if !modifiers.is_empty() && !self.other_types.contains(&found) {
+                return Err(ctx
+                    .error_at(
+                        offset,
+                        format!("type modifier is not allowed for type `{found}`"),
+                    )
+                    .with_help("remove the modifier: enums and domains take none"));
+            }
             return Ok(SqlType {
-                base: BaseType::User(found),
+                base: BaseType::User {
+                    name: found,
+                    modifiers: modifiers.clone(),
+                },
                 array: written.array,
             });
         }
@@ -775,7 +786,10 @@ impl Reader {
                 [] => return Err(ctx.error_at(offset, "missing type name")),
             };
             return Ok(SqlType {
-                base: BaseType::User(name),
+                base: BaseType::User {
+                    name,
+                    modifiers: modifiers.clone(),
+                },
                 array: written.array,
             });
         }
@@ -905,8 +919,10 @@ impl Reader {
             *t = new.clone();
         }
         let retype = |ty: &mut SqlType| {
-            if ty.base == BaseType::User(old.clone()) {
-                ty.base = BaseType::User(new.clone());
+            if let BaseType::User { name, .. } = &mut ty.base {
+                if name == old {
+                    *name = new.clone();
+                }
             }
         };
         for table in &mut self.catalog.tables {
@@ -937,7 +953,6 @@ impl Reader {
             }
             return Err(ctx.error_at_name(at, format!("type `{}` does not exist", parts.join("."))));
         };
-        let user = BaseType::User(name.clone());
         let users: Vec<(QualifiedName, String)> = self
             .catalog
             .tables
@@ -945,7 +960,7 @@ impl Reader {
             .flat_map(|t| {
                 t.columns
                     .iter()
-                    .filter(|c| c.sql_type.base == user)
+                    .filter(|c| matches!(&c.sql_type.base, BaseType::User { name: n, .. } if *n == name))
                     .map(|c| (t.name.clone(), c.name.clone()))
             })
             .collect();
