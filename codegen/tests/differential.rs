@@ -243,3 +243,49 @@ async fn extension_type_modifiers() -> TestResult {
     check_source(&schema_path("extension_typmods.sql")).await?;
     Ok(())
 }
+
+/// (i) A Prisma folder: `<timestamp>_<name>/migration.sql`, beside `migration_lock.toml`.
+#[tokio::test]
+async fn prisma_layout() -> TestResult {
+    let dir = schema_path("migrations_prisma");
+    assert_eq!(
+        apply_order(&dir)?,
+        [
+            "20240105120000_init/migration.sql",
+            "20240110093000_add_orders/migration.sql"
+        ]
+    );
+    let checked = check_source(&dir).await?;
+    let tables = checked
+        .client
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+            &[],
+        )
+        .await?;
+    assert_eq!(tables.get::<_, i64>(0), 2);
+    Ok(())
+}
+
+/// (j) dbmate and goose files hold both halves: only the up half is read (and applied), so
+/// the down half's drops do not happen.
+#[tokio::test]
+async fn dbmate_and_goose_layouts_read_the_up_half() -> TestResult {
+    for (folder, tables) in [
+        ("migrations_dbmate", ["authors", "books"]),
+        ("migrations_goose", ["members", "teams"]),
+    ] {
+        let dir = schema_path(folder);
+        let checked = check_source(&dir).await?;
+        let rows = checked
+            .client
+            .query(
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+                &[],
+            )
+            .await?;
+        let found: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        assert_eq!(found, tables, "{folder}");
+    }
+    Ok(())
+}
