@@ -289,3 +289,35 @@ async fn dbmate_and_goose_layouts_read_the_up_half() -> TestResult {
     }
     Ok(())
 }
+
+/// (k) Unnamed indexes and CHECK constraints get PostgreSQL's names: later statements drop
+/// and rename them by those names, and the unique indexes left are compared by name.
+#[tokio::test]
+async fn implicit_index_and_check_names() -> TestResult {
+    let checked = check_source(&schema_path("implicit_names.sql")).await?;
+    let rows = checked
+        .client
+        .query(
+            "SELECT conname::text FROM pg_constraint WHERE conrelid = 'public.people'::regclass ORDER BY 1",
+            &[],
+        )
+        .await?;
+    let constraints: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(constraints, ["people_age_check", "people_pkey"]);
+    Ok(())
+}
+
+/// (l) Materialized views (`WITH NO DATA` too) with indexes, owners and refreshes.
+#[tokio::test]
+async fn materialized_views_are_read_or_skipped() -> TestResult {
+    let checked = check_source(&schema_path("materialized_views.sql")).await?;
+    let row = checked
+        .client
+        .query_one(
+            "SELECT count(*) FROM pg_matviews WHERE schemaname = 'public'",
+            &[],
+        )
+        .await?;
+    assert_eq!(row.get::<_, i64>(0), 2);
+    Ok(())
+}

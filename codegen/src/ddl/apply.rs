@@ -681,6 +681,15 @@ impl Reader {
             .is_some_and(|c| self.catalog.table(&c).is_none())
     }
 
+    /// The view (or materialized view) a name resolves to, when it resolves to one before
+    /// any table.
+    fn resolve_view(&self, parts: &[String]) -> Option<QualifiedName> {
+        self.candidates(parts)
+            .into_iter()
+            .find(|c| self.catalog.table(c).is_some() || self.views.contains(c))
+            .filter(|c| self.views.contains(c))
+    }
+
     fn resolve_index(&self, parts: &[String]) -> Option<usize> {
         self.candidates(parts)
             .into_iter()
@@ -1357,12 +1366,17 @@ impl Reader {
                 let name = match &check.name {
                     Some(name) => fold_ident(name),
                     None => {
-                        let first = self
+                        // Named after the one column it references, else `<table>_check`.
+                        let referenced = self
                             .catalog
                             .table(table)
-                            .and_then(|t| t.columns.first())
-                            .map(|c| c.name.clone());
-                        choose_name(&table.name, first.as_deref(), "check", |n| {
+                            .map(|t| referenced_columns(t, &check.expr.to_string()))
+                            .unwrap_or_default();
+                        let column = match referenced.as_slice() {
+                            [only] => Some(only.as_str()),
+                            _ => None,
+                        };
+                        choose_name(&table.name, column, "check", |n| {
                             self.constraint_taken(table, n)
                         })
                     }
@@ -2233,6 +2247,29 @@ impl Reader {
     // ----- indexes -----
 
     fn create_index(&mut self, ctx: &Ctx<'_>, create: &CreateIndex) -> Applied {
+        let parts = name_parts(ctx, &create.table_name)?;
+        if let Some(view) = self.resolve_view(&parts) {
+            // A materialized view's index (REFRESH ... CONCURRENTLY needs a unique one): it
+            // takes a name that a later DROP INDEX may use, and is never a write target's key.
+            let name = match &create.name {
+                Some(name) => name_parts(ctx, name)?.last().cloned().unwrap_or_default(),
+                None => {
+                    let columns = index_column_names(&create.columns, &create.include);
+                    let refs: Vec<&str> = columns.iter().map(String::as_str).collect();
+                    choose_name(&view.name, Some(&column_name_addition(&refs)), "idx", |n| {
+                        self.relation_taken(&view.schema, n)
+                    })
+                }
+            };
+            if !self.relation_taken(&view.schema, &name) {
+                self.indexes.push(IndexEntry {
+                    name: QualifiedName::new(view.schema.clone(), name),
+                    table: view,
+                    constraint: false,
+                });
+            }
+            return Ok(());
+        }
         let Some(table) = self.resolve_table(ctx, &create.table_name, false)? else {
             return Ok(());
         };
@@ -2250,16 +2287,13 @@ impl Reader {
         let name = match &create.name {
             Some(name) => name_parts(ctx, name)?.last().cloned().unwrap_or_default(),
             None => {
-                let column_names: Vec<String> = match &plain_columns {
-                    Some(columns) => columns.iter().map(fold_ident).collect(),
-                    None => vec!["expr".to_owned()],
-                };
+                // `_key` is for constraints only: an unnamed CREATE UNIQUE INDEX is `_idx`.
+                let column_names = index_column_names(&create.columns, &create.include);
                 let refs: Vec<&str> = column_names.iter().map(String::as_str).collect();
-                let label = if create.unique { "key" } else { "idx" };
                 choose_name(
                     &table.name,
                     Some(&column_name_addition(&refs)),
-                    label,
+                    "idx",
                     |n| self.relation_taken(&table.schema, n),
                 )
             }
@@ -2614,6 +2648,15 @@ impl Reader {
         recognised: Recognised,
     ) -> Applied {
         match recognised {
+            Recognised::CreateView { name, temporary } => {
+                if !temporary {
+                    let qualified = self.qualify_new_parts(ctx, offset, &name)?;
+                    if !self.views.contains(&qualified) {
+                        self.views.push(qualified);
+                    }
+                }
+                Ok(())
+            }
             Recognised::CreateSequence {
                 name,
                 if_not_exists,
@@ -3181,6 +3224,35 @@ fn index_columns(
                 .with_help("use CREATE UNIQUE INDEX for an expression key")),
         })
         .collect()
+}
+
+/// The distinct columns of `table` that an expression's text names, in first-use order.
+fn referenced_columns(table: &Table, expression: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for token in super::lexer::Lexer::new(expression).filter_map(Result::ok) {
+        let word = token.text(expression);
+        let name = match token.kind {
+            super::lexer::TokenKind::Word => word.to_ascii_lowercase(),
+            super::lexer::TokenKind::QuotedIdent => super::lexer::unquote_identifier(word),
+            _ => continue,
+        };
+        if table.column(&name).is_some() && !found.contains(&name) {
+            found.push(name);
+        }
+    }
+    found
+}
+
+/// The names PostgreSQL gives an index's columns, key columns then `INCLUDE` columns, for
+/// the index's generated name.
+fn index_column_names(columns: &[sqlparser::ast::IndexColumn], include: &[Ident]) -> Vec<String> {
+    let include: Vec<Expr> = include.iter().cloned().map(Expr::Identifier).collect();
+    let exprs: Vec<&Expr> = columns
+        .iter()
+        .map(|c| &c.column.expr)
+        .chain(include.iter())
+        .collect();
+    super::naming::index_column_names(&exprs)
 }
 
 /// `pg_catalog.set_config('search_path', 'a, b', false)` → `a, b`.

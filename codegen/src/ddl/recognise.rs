@@ -218,6 +218,15 @@ pub enum Recognised {
         /// The new schema.
         schema: String,
     },
+    /// `CREATE [OR REPLACE] [TEMP] [MATERIALIZED | RECURSIVE] VIEW [IF NOT EXISTS] name ...`
+    /// (sqlparser rejects `WITH NO DATA` and some select lists): a relation that takes a name
+    /// and may carry indexes, but is never written.
+    CreateView {
+        /// The view.
+        name: Vec<String>,
+        /// `TEMP`: the view lives in the session's own schema and never in the catalog.
+        temporary: bool,
+    },
     /// A statement or action that cannot change the write model (a view, a function, a
     /// grant, a session setting, storage parameters, an owner, ...).
     Skippable {
@@ -490,7 +499,8 @@ fn recognise_create(c: &mut Cursor<'_>) -> Option<Recognised> {
     c.keyword("create");
     let or_replace = c.keywords(&["or", "replace"]);
     // `CREATE TEMP SEQUENCE`, `CREATE UNLOGGED SEQUENCE`, `CREATE TEMP VIEW`.
-    let _ = c.keyword("temp") || c.keyword("temporary") || c.keyword("unlogged");
+    let temporary = c.keyword("temp") || c.keyword("temporary");
+    let _ = temporary || c.keyword("unlogged");
     match c.peek_word()?.as_str() {
         "sequence" if !or_replace => {
             c.keyword("sequence");
@@ -513,8 +523,13 @@ fn recognise_create(c: &mut Cursor<'_>) -> Option<Recognised> {
         "function" | "procedure" => skip("function"),
         "trigger" | "constraint" => skip("trigger"),
         "event" => skip("event trigger"),
-        "view" | "recursive" => skip("view"),
-        "materialized" => skip("materialized view"),
+        "view" | "recursive" | "materialized" => {
+            let _ = c.keyword("materialized") || c.keyword("recursive");
+            c.keyword("view").then_some(())?;
+            c.keywords(&["if", "not", "exists"]);
+            let name = c.name()?;
+            Some(Recognised::CreateView { name, temporary })
+        }
         "rule" => skip("rule"),
         "policy" => skip("policy"),
         "publication" | "subscription" => skip("publication"),
