@@ -321,3 +321,32 @@ async fn materialized_views_are_read_or_skipped() -> TestResult {
     assert_eq!(row.get::<_, i64>(0), 2);
     Ok(())
 }
+
+/// (m) CREATE TABLE ... AS and SELECT ... INTO, typed from their select lists (joins,
+/// casts, literals, aggregates, window functions, a UNION ALL), and temporary tables, which
+/// PostgreSQL keeps out of the schema.
+#[tokio::test]
+async fn tables_from_queries_and_temporary_tables() -> TestResult {
+    let checked = check_source(&schema_path("create_table_as.sql")).await?;
+    let rows = checked
+        .client
+        .query(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+            &[],
+        )
+        .await?;
+    let tables: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(
+        tables,
+        [
+            "handles",
+            "last_votes",
+            "member",
+            "member_actions",
+            "member_summary",
+            "saved",
+            "vote"
+        ]
+    );
+    Ok(())
+}

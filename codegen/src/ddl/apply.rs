@@ -28,6 +28,9 @@ use crate::source::SourceFile;
 /// Stop collecting after this many errors: later ones are usually consequences.
 const MAX_ERRORS: usize = 20;
 
+/// The schema temporary tables live in (`pg_temp`), searched before the search path.
+const TEMP_SCHEMA: &str = "pg_temp";
+
 /// Types extensions create, so that columns of these types are known types.
 const EXTENSION_TYPES: &[(&str, &[&str])] = &[
     ("citext", &["citext"]),
@@ -68,6 +71,36 @@ struct IndexEntry {
     table: QualifiedName,
     /// The index belongs to a PRIMARY KEY, UNIQUE or EXCLUDE constraint of this name.
     constraint: bool,
+}
+
+/// The catalog as the query typer sees it, at the statement being applied.
+struct ReaderEnv<'a> {
+    reader: &'a Reader,
+    ctx: &'a Ctx<'a>,
+}
+
+impl super::select_type::Env for ReaderEnv<'_> {
+    fn relation_columns(&self, parts: &[String]) -> Option<Vec<(String, SqlType)>> {
+        let name =
+            self.reader.candidates(parts).into_iter().find(|c| {
+                self.reader.catalog.table(c).is_some() || self.reader.views.contains(c)
+            })?;
+        let table = self.reader.catalog.table(&name)?;
+        Some(
+            table
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.sql_type.clone()))
+                .collect(),
+        )
+    }
+
+    fn resolve_type(&self, data_type: &DataType) -> Result<SqlType, String> {
+        let written = sql_type::normalise(data_type)?;
+        self.reader
+            .resolve_written(self.ctx, &written, 0)
+            .map_err(|d| d.message)
+    }
 }
 
 /// Where the statement being applied is, for messages.
@@ -167,6 +200,10 @@ pub struct Reader {
     /// Views and materialized views: relations that `ALTER TABLE ... OWNER TO` may name,
     /// and that take a name, but that are never written.
     views: Vec<QualifiedName>,
+    /// Tables made by `CREATE TABLE ... AS` whose columns could not be typed (also listed in
+    /// `views`, so that statements on them are skipped), with the error to report if they
+    /// are still there at the end.
+    untyped_tables: Vec<(QualifiedName, Diagnostic)>,
     /// The schema of an extension this reader does not know: after one is created, unknown
     /// type names are taken to be its types, since they cannot be checked.
     unknown_extension_schema: Option<String>,
@@ -186,6 +223,7 @@ impl Default for Reader {
             other_constraints: Vec::new(),
             other_types: Vec::new(),
             views: Vec::new(),
+            untyped_tables: Vec::new(),
             unknown_extension_schema: None,
             errors: Vec::new(),
         }
@@ -203,6 +241,9 @@ impl Reader {
                 break;
             }
         }
+        let untyped = std::mem::take(&mut self.untyped_tables);
+        self.errors
+            .extend(untyped.into_iter().map(|(_, error)| error));
         match self.errors.len() {
             0 => Ok(self.catalog),
             1 => Err(Error::Ddl(DdlError(Box::new(self.errors.remove(0))))),
@@ -371,8 +412,21 @@ impl Reader {
         match statement {
             Statement::CreateTable(create) => self.create_table(ctx, create),
             Statement::AlterTable(alter) => {
-                if self.names_view_or_sequence(&name_parts(ctx, &alter.name)?) {
-                    // `ALTER TABLE` also alters views and sequences (pg_dump's `OWNER TO`).
+                let parts = name_parts(ctx, &alter.name)?;
+                if self.names_view_or_sequence(&parts) {
+                    // `ALTER TABLE` also alters views and sequences (pg_dump's `OWNER TO`);
+                    // a view's rename moves its name.
+                    if let Some(view) = self.resolve_view(&parts) {
+                        for operation in &alter.operations {
+                            if let AlterTableOperation::RenameTable { table_name } = operation {
+                                let (RenameTableNameKind::As(new_name)
+                                | RenameTableNameKind::To(new_name)) = table_name;
+                                if let Some(last) = name_parts(ctx, new_name)?.last() {
+                                    self.rename_view(&view, last);
+                                }
+                            }
+                        }
+                    }
                     return Ok(());
                 }
                 let Some(table) = self.resolve_table(ctx, &alter.name, alter.if_exists)? else {
@@ -498,6 +552,51 @@ impl Reader {
                 Ok(())
             }
             Statement::Query(query) => {
+                // `SELECT ... INTO [TEMP] new_table FROM ...` creates a table, as CREATE TABLE AS.
+                if let SetExpr::Select(select) = query.body.as_ref() {
+                    if let Some(into) = &select.into {
+                        let target = match into.targets.as_slice() {
+                            [Expr::Identifier(ident)] => vec![ident.clone()],
+                            [Expr::CompoundIdentifier(idents)] => idents.clone(),
+                            _ => {
+                                return Err(ctx
+                                    .error_at(0, "cannot read the table name of SELECT ... INTO")
+                                    .with_help(
+                                        "name one table: SELECT ... INTO new_table FROM ...",
+                                    ))
+                            }
+                        };
+                        let target = ObjectName(
+                            target.into_iter().map(ObjectNamePart::Identifier).collect(),
+                        );
+                        let into_name = &target;
+                        if into.temporary {
+                            let parts = name_parts(ctx, into_name)?;
+                            let name = QualifiedName::new(
+                                TEMP_SCHEMA,
+                                parts.last().cloned().unwrap_or_default(),
+                            );
+                            if !self.views.contains(&name) {
+                                self.views.push(name);
+                            }
+                            return Ok(());
+                        }
+                        let name = self.qualify_new(ctx, into_name)?;
+                        if self.relation_taken(&name.schema, &name.name) {
+                            return Err(ctx
+                                .error_at_name(
+                                    into_name,
+                                    format!("relation `{name}` already exists"),
+                                )
+                                .with_help("drop it first, or select into another name"));
+                        }
+                        let mut without_into = query.as_ref().clone();
+                        if let SetExpr::Select(select) = without_into.body.as_mut() {
+                            select.into = None;
+                        }
+                        return self.create_table_as(ctx, into_name, name, &without_into, &[]);
+                    }
+                }
                 // pg_dump: `SELECT pg_catalog.set_config('search_path', '', false);`
                 if let SetExpr::Select(select) = query.body.as_ref() {
                     for item in &select.projection {
@@ -593,14 +692,21 @@ impl Reader {
         }
     }
 
-    /// Candidates for a possibly-unqualified name, in search-path order.
+    /// Candidates for a possibly-unqualified name, in search-path order (a temporary
+    /// table of that name first, as PostgreSQL searches `pg_temp` first).
     fn candidates(&self, parts: &[String]) -> Vec<QualifiedName> {
         match parts {
-            [name] => self
-                .search_path
-                .iter()
-                .map(|s| QualifiedName::new(s.clone(), name.clone()))
-                .collect(),
+            [name] => {
+                let temp = QualifiedName::new(TEMP_SCHEMA, name.clone());
+                let temp = self.views.contains(&temp).then_some(temp);
+                temp.into_iter()
+                    .chain(
+                        self.search_path
+                            .iter()
+                            .map(|s| QualifiedName::new(s.clone(), name.clone())),
+                    )
+                    .collect()
+            }
             [.., schema, name] => vec![QualifiedName::new(schema.clone(), name.clone())],
             [] => Vec::new(),
         }
@@ -679,6 +785,20 @@ impl Reader {
                     || self.catalog.sequences.iter().any(|s| &s.name == c)
             })
             .is_some_and(|c| self.catalog.table(&c).is_none())
+    }
+
+    /// Renames a view, a temporary table or an untyped table (within its schema).
+    fn rename_view(&mut self, view: &QualifiedName, new_name: &str) {
+        let renamed = QualifiedName::new(view.schema.clone(), new_name.to_owned());
+        for v in self.views.iter_mut().filter(|v| *v == view) {
+            *v = renamed.clone();
+        }
+        for (t, _) in self.untyped_tables.iter_mut().filter(|(t, _)| t == view) {
+            *t = renamed.clone();
+        }
+        for index in self.indexes.iter_mut().filter(|i| i.table == *view) {
+            index.table = renamed.clone();
+        }
     }
 
     /// The view (or materialized view) a name resolves to, when it resolves to one before
@@ -1019,6 +1139,13 @@ impl Reader {
 
     fn create_table(&mut self, ctx: &Ctx<'_>, create: &CreateTable) -> Applied {
         if create.temporary {
+            // A temporary table lives in the session's own schema, searched first: its later
+            // ALTER, INSERT and DROP are fine, and it never reaches the catalog.
+            let parts = name_parts(ctx, &create.name)?;
+            let name = QualifiedName::new(TEMP_SCHEMA, parts.last().cloned().unwrap_or_default());
+            if !self.views.contains(&name) {
+                self.views.push(name);
+            }
             return Ok(());
         }
         let name = self.qualify_new(ctx, &create.name)?;
@@ -1032,10 +1159,9 @@ impl Reader {
                     "drop it first, rename one of them, or use CREATE TABLE IF NOT EXISTS",
                 ));
         }
-        if create.query.is_some() {
-            return Err(ctx
-                .error_at_name(&create.name, format!("cannot read the columns of `{name}` from CREATE TABLE ... AS"))
-                .with_help("declare the table's columns with CREATE TABLE (...) so that their types are known"));
+        if let Some(query) = &create.query {
+            let names: Vec<String> = create.columns.iter().map(|c| fold_ident(&c.name)).collect();
+            return self.create_table_as(ctx, &create.name, name, query, &names);
         }
         let mut table = Table::new(name.clone());
         table.partitioned = create.partition_by.is_some();
@@ -1134,6 +1260,60 @@ impl Reader {
             }
         }
         result
+    }
+
+    /// `CREATE TABLE name [(columns)] AS query` and `SELECT ... INTO name`: a table of the
+    /// query's columns, all nullable and without defaults, as PostgreSQL makes it. When a
+    /// column cannot be typed, the table is remembered without columns and the error is
+    /// reported only if the table is still there at the end (histories often build such
+    /// tables from views, then drop them).
+    fn create_table_as(
+        &mut self,
+        ctx: &Ctx<'_>,
+        at: &ObjectName,
+        name: QualifiedName,
+        query: &sqlparser::ast::Query,
+        column_names: &[String],
+    ) -> Applied {
+        let env = ReaderEnv { reader: self, ctx };
+        let typed = super::select_type::query_columns(&env, query);
+        let mut table = Table::new(name.clone());
+        let location = ctx.error_at_name(at, "").location;
+        table.location = Some(location.clone());
+        match typed {
+            Ok(columns) => {
+                if column_names.len() > columns.len() {
+                    return Err(ctx
+                        .error_at_name(at, format!("CREATE TABLE AS of `{name}` names more columns than its query makes"))
+                        .with_help("name at most as many columns as the query selects"));
+                }
+                for (i, column) in columns.into_iter().enumerate() {
+                    table.columns.push(Column {
+                        name: column_names.get(i).cloned().unwrap_or(column.name),
+                        sql_type: column.sql_type,
+                        not_null: false,
+                        default: None,
+                        identity: None,
+                        generated: None,
+                        serial: false,
+                        comment: None,
+                        location: Some(location.clone()),
+                    });
+                }
+                self.catalog.tables.push(table);
+            }
+            Err(reason) => {
+                let error = ctx
+                    .error_at_name(at, format!("cannot read the columns of `{name}` from its query: {reason}"))
+                    .with_help(
+                        "declare the table with CREATE TABLE (...) and fill it with INSERT ... SELECT, or generate \
+                         from a catalog snapshot (`writegraph schema --from-postgres --json`)",
+                    );
+                self.views.push(name.clone());
+                self.untyped_tables.push((name, error));
+            }
+        }
+        Ok(())
     }
 
     /// The sequence a new serial or identity column of `table` owns: named by the identity's
@@ -2477,6 +2657,13 @@ impl Reader {
         let offset = offset_of_location(ctx.text, name.span().start);
         match object_type {
             ObjectType::Table => {
+                if let Some(view) = self.resolve_view(&parts) {
+                    // A temporary table or an untyped CREATE TABLE ... AS.
+                    self.views.retain(|v| *v != view);
+                    self.untyped_tables.retain(|(t, _)| *t != view);
+                    self.indexes.retain(|i| i.table != view);
+                    return Ok(());
+                }
                 let Some(table) = self.resolve_table(ctx, name, if_exists)? else {
                     return Ok(());
                 };

@@ -12,6 +12,7 @@ pub mod dialect;
 pub mod lexer;
 pub mod naming;
 pub mod recognise;
+mod select_type;
 pub mod split;
 mod sql_type;
 
