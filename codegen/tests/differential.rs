@@ -350,3 +350,19 @@ async fn tables_from_queries_and_temporary_tables() -> TestResult {
     );
     Ok(())
 }
+
+/// (n) `CREATE EXTENSION x SCHEMA s` (without `WITH`) puts its types in `s`; `DEFAULT NULL`
+/// and `SET DEFAULT NULL` leave no default, as in PostgreSQL.
+#[tokio::test]
+async fn extension_schema_and_null_defaults() -> TestResult {
+    let checked = check_source(&schema_path("extension_schema_and_null_defaults.sql")).await?;
+    let row = checked
+        .client
+        .query_one(
+            "SELECT count(*) FROM pg_attrdef WHERE adrelid = 'public.accounts'::regclass",
+            &[],
+        )
+        .await?;
+    assert_eq!(row.get::<_, i64>(0), 0);
+    Ok(())
+}

@@ -457,7 +457,12 @@ impl Reader {
                 self.ensure_type_name_free(ctx, &domain.name, &name)?;
                 let base = self.resolve_type(ctx, &domain.data_type, &domain.name)?;
                 let mut created = Domain::new(name, base);
-                created.default = domain.default.as_ref().map(ToString::to_string);
+                let is_plain = |t: &SqlType| self.is_plain_type(t);
+                created.default = domain
+                    .default
+                    .as_ref()
+                    .filter(|d| !is_null_default(d, &created.base_type, &is_plain))
+                    .map(ToString::to_string);
                 // sqlparser keeps only a domain's CHECK constraints; NOT NULL is read from the text.
                 created.not_null = domain_has_not_null(ctx.text);
                 self.catalog.domains.push(created);
@@ -847,6 +852,11 @@ impl Reader {
             return Err(ctx.error_at_name(at, format!("type `{name}` already exists")));
         }
         Ok(())
+    }
+
+    /// A type without modifiers that is no domain: a null cast to it stays a constant.
+    fn is_plain_type(&self, ty: &SqlType) -> bool {
+        plain_builtin_or_enum(ty, &self.catalog)
     }
 
     fn type_exists(&self, name: &QualifiedName) -> bool {
@@ -1419,7 +1429,12 @@ impl Reader {
             match &option.option {
                 ColumnOption::NotNull => column.not_null = true,
                 ColumnOption::Null => {}
-                ColumnOption::Default(expr) => column.default = Some(expr.to_string()),
+                // PostgreSQL stores no default for `DEFAULT NULL` (or `NULL::type`).
+                ColumnOption::Default(expr) => {
+                    let is_plain = |t: &SqlType| self.is_plain_type(t);
+                    column.default = (!is_null_default(expr, &column.sql_type, &is_plain))
+                        .then(|| expr.to_string())
+                }
                 ColumnOption::Generated {
                     generated_as,
                     generation_expr,
@@ -2033,7 +2048,9 @@ impl Reader {
                                 )
                                 .with_help("use ALTER COLUMN ... DROP IDENTITY first"));
                         }
-                        column.default = Some(value.to_string());
+                        let is_plain = |t: &SqlType| self.is_plain_type(t);
+                        column.default = (!is_null_default(value, &column.sql_type, &is_plain))
+                            .then(|| value.to_string());
                         // The sequence stays owned, but no longer fills the column.
                         column.serial = false;
                     }
@@ -2835,6 +2852,23 @@ impl Reader {
         recognised: Recognised,
     ) -> Applied {
         match recognised {
+            Recognised::CreateExtension { name, schema } => {
+                let schema = match schema {
+                    Some(schema) => {
+                        if !self.catalog.schemas.contains(&schema) {
+                            return Err(ctx
+                                .error_at(offset, format!("schema `{schema}` does not exist"))
+                                .with_help(format!(
+                                    "create it first with `CREATE SCHEMA {schema};`"
+                                )));
+                        }
+                        schema
+                    }
+                    None => self.creation_schema(ctx, offset)?,
+                };
+                self.create_extension(&name, &schema);
+                Ok(())
+            }
             Recognised::CreateView { name, temporary } => {
                 if !temporary {
                     let qualified = self.qualify_new_parts(ctx, offset, &name)?;
@@ -3065,6 +3099,15 @@ impl Reader {
                 self.rename_type(&found, moved);
             }
             other => {
+                let stores_default = |expression: &str| {
+                    self.catalog.domain(&found).is_some_and(|d| {
+                        !is_null_text(expression, &d.base_type, &|t| self.is_plain_type(t))
+                    })
+                };
+                let other = match other {
+                    A::SetDefault { expression } if !stores_default(&expression) => A::DropDefault,
+                    other => other,
+                };
                 let Some(domain) = self.catalog.domains.iter_mut().find(|d| d.name == found) else {
                     return Ok(());
                 };
@@ -3411,6 +3454,49 @@ fn index_columns(
                 .with_help("use CREATE UNIQUE INDEX for an expression key")),
         })
         .collect()
+}
+
+/// `NULL`, `(NULL)` or `NULL::type` as the default of a column (or domain) of type
+/// `target`: PostgreSQL stores no default when the expression stays a plain null constant,
+/// that is when neither the cast nor the target applies a type modifier (a length coercion
+/// function) or a domain (`CoerceToDomain`). `is_plain` tells whether a type is one without
+/// either.
+fn is_null_default(expr: &Expr, target: &SqlType, is_plain: &dyn Fn(&SqlType) -> bool) -> bool {
+    fn null_literal(expr: &Expr, is_plain: &dyn Fn(&DataType) -> bool) -> bool {
+        match expr {
+            Expr::Value(value) => matches!(value.value, Value::Null),
+            Expr::Nested(inner) => null_literal(inner, is_plain),
+            Expr::Cast {
+                expr, data_type, ..
+            } => is_plain(data_type) && null_literal(expr, is_plain),
+            _ => false,
+        }
+    }
+    let plain_written = |data_type: &DataType| {
+        sql_type::normalise(data_type).is_ok_and(|w| match w.base {
+            WrittenBase::Builtin { modifiers, .. } => modifiers.is_empty() && !w.serial,
+            WrittenBase::Named { .. } => false,
+        })
+    };
+    is_plain(target) && null_literal(expr, &plain_written)
+}
+
+/// See [`Reader::is_plain_type`].
+fn plain_builtin_or_enum(ty: &SqlType, catalog: &Catalog) -> bool {
+    match &ty.base {
+        BaseType::Builtin { modifiers, .. } => modifiers.is_empty(),
+        BaseType::User { name, modifiers } => {
+            modifiers.is_empty() && (ty.array || catalog.domain(name).is_none())
+        }
+    }
+}
+
+/// [`is_null_default`] for a default's text.
+fn is_null_text(text: &str, target: &SqlType, is_plain: &dyn Fn(&SqlType) -> bool) -> bool {
+    Parser::new(&PostgresDialect::default())
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_expr())
+        .is_ok_and(|e| is_null_default(&e, target, is_plain))
 }
 
 /// The distinct columns of `table` that an expression's text names, in first-use order.

@@ -218,6 +218,14 @@ pub enum Recognised {
         /// The new schema.
         schema: String,
     },
+    /// `CREATE EXTENSION [IF NOT EXISTS] name [WITH] [SCHEMA s] [VERSION v] [CASCADE]`
+    /// (sqlparser needs `WITH` before `SCHEMA`).
+    CreateExtension {
+        /// The extension.
+        name: String,
+        /// The schema its objects go in (`None`: the creation schema).
+        schema: Option<String>,
+    },
     /// `CREATE [OR REPLACE] [TEMP] [MATERIALIZED | RECURSIVE] VIEW [IF NOT EXISTS] name ...`
     /// (sqlparser rejects `WITH NO DATA` and some select lists): a relation that takes a name
     /// and may carry indexes, but is never written.
@@ -519,6 +527,20 @@ fn recognise_create(c: &mut Cursor<'_>) -> Option<Recognised> {
                 if_not_exists,
                 owned_by,
             })
+        }
+        "extension" if !or_replace => {
+            c.keyword("extension");
+            c.keywords(&["if", "not", "exists"]);
+            let name = c.ident()?;
+            let mut schema = None;
+            while !c.at_end() {
+                if c.keyword("schema") {
+                    schema = Some(c.ident()?);
+                } else {
+                    c.advance();
+                }
+            }
+            Some(Recognised::CreateExtension { name, schema })
         }
         "function" | "procedure" => skip("function"),
         "trigger" | "constraint" => skip("trigger"),
