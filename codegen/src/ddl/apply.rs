@@ -28,6 +28,9 @@ use crate::source::SourceFile;
 /// Stop collecting after this many errors: later ones are usually consequences.
 const MAX_ERRORS: usize = 20;
 
+/// PostgreSQL's `MaxHeapAttributeNumber`: the most columns a table can have.
+const MAX_COLUMNS: usize = 1600;
+
 /// The schema temporary tables live in (`pg_temp`), searched before the search path.
 const TEMP_SCHEMA: &str = "pg_temp";
 
@@ -334,17 +337,26 @@ impl Reader {
         if let Some(head) = recognise::alter_table_head(ctx.text) {
             return self.read_alter_actions(ctx, &head);
         }
-        if !may_change_write_model(ctx.text) {
-            return Ok(());
-        }
         let offset =
             parse_error_location(parse_error).map_or(0, |l| offset_of_location(ctx.text, l));
+        // Only the statement kinds the recogniser lists as unable to change a write are
+        // skipped; anything else PostgreSQL would reject, or that cannot be read, is an error.
+        let help = if may_change_write_model(ctx.text) {
+            "this statement can change a table, type, constraint or index, so it cannot be skipped; \
+             check its syntax against PostgreSQL, or split it into simpler statements"
+        } else {
+            "this is not a statement writegraph knows PostgreSQL to accept; check its spelling \
+             against PostgreSQL's documentation"
+        };
         Err(ctx
-            .error_at(offset, format!("cannot read this statement: {}", parse_error_text(parse_error)))
-            .with_help(
-                "this statement can change a table, type, constraint or index, so it cannot be skipped; \
-                 check its syntax against PostgreSQL, or split it into simpler statements",
-            ))
+            .error_at(
+                offset,
+                format!(
+                    "cannot read this statement: {}",
+                    parse_error_text(parse_error)
+                ),
+            )
+            .with_help(help))
     }
 
     /// `ALTER TABLE name a, b, c` that sqlparser rejected as a whole: each action is parsed
@@ -1243,6 +1255,44 @@ impl Reader {
             let (column, sequence) = self.column_from_def(ctx, &name, def, &mut pending)?;
             table.columns.push(column);
             sequences.extend(sequence);
+        }
+        if table.columns.len() > MAX_COLUMNS {
+            return Err(ctx
+                .error_at_name(
+                    &create.name,
+                    format!(
+                        "table `{name}` has {} columns; PostgreSQL allows at most {MAX_COLUMNS}",
+                        table.columns.len()
+                    ),
+                )
+                .with_help("split the table in two, joined by a key"));
+        }
+        for def in &create.columns {
+            let generation = def.options.iter().find_map(|o| match &o.option {
+                ColumnOption::Generated {
+                    generation_expr: Some(expr),
+                    ..
+                } => Some(expr),
+                _ => None,
+            });
+            let Some(expr) = generation else { continue };
+            let used = referenced_columns(&table, &expr.to_string());
+            if let Some(generated) = used
+                .iter()
+                .find(|c| table.column(c).is_some_and(|c| c.generated.is_some()))
+            {
+                return Err(ctx
+                    .error_at_ident(
+                        &def.name,
+                        format!(
+                            "generated column `{}` of `{name}` uses generated column `{generated}`",
+                            fold_ident(&def.name)
+                        ),
+                    )
+                    .with_help(
+                        "a generation expression can use only ordinary columns; compute it from those",
+                    ));
+            }
         }
         for constraint in &create.constraints {
             pending.push(PendingConstraint::Table(constraint.clone()));

@@ -344,6 +344,13 @@ pub fn recognise(text: &str) -> Option<Recognised> {
                 what: "security label",
             }),
         "do" => skip("anonymous code block"),
+        // Data and session statements: they change rows, not tables, types or keys.
+        "insert" | "update" | "delete" | "merge" | "copy" | "truncate" | "values" | "table" => {
+            skip("data")
+        }
+        "begin" | "commit" | "start" | "end" | "rollback" | "savepoint" | "release" | "abort"
+        | "lock" | "notify" | "listen" | "unlisten" | "discard" | "checkpoint" | "load"
+        | "prepare" | "execute" | "deallocate" | "explain" => skip("session statement"),
         "reindex" | "analyze" | "analyse" | "vacuum" | "cluster" => skip("maintenance command"),
         "refresh" => skip("materialized view"),
         _ => None,
@@ -1448,8 +1455,6 @@ mod tests {
             ("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END", "function"),
             ("CREATE OR REPLACE FUNCTION public.f() RETURNS trigger LANGUAGE plpgsql AS $_$ BEGIN RETURN NEW; END; $_$", "function"),
             ("CREATE TRIGGER trg BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()", "trigger"),
-            ("CREATE MATERIALIZED VIEW public.mv AS SELECT 1 AS a WITH NO DATA", "materialized view"),
-            ("CREATE OR REPLACE TEMP VIEW v AS SELECT 1", "view"),
             ("ALTER VIEW v OWNER TO x", "view"),
             ("CREATE RULE r AS ON INSERT TO t DO INSTEAD NOTHING", "rule"),
             ("CREATE POLICY p ON t USING (true)", "policy"),
@@ -1468,9 +1473,56 @@ mod tests {
             ("COMMENT ON CONSTRAINT c ON t IS 'x'", "comment"),
             ("COMMENT ON FUNCTION f(int) IS 'x'", "comment"),
             ("COMMENT ON EXTENSION citext IS 'x'", "comment"),
+            ("INSERT INTO t VALUES (1)", "data"),
+            ("COPY t (a) FROM stdin", "data"),
+            ("BEGIN", "session statement"),
+            ("LOCK TABLE t IN EXCLUSIVE MODE", "session statement"),
         ];
         for (text, what) in cases {
             assert_eq!(read(text), Some(Recognised::Skippable { what }), "{text}");
+        }
+    }
+
+    #[test]
+    fn views_and_extensions() {
+        assert_eq!(
+            read("CREATE MATERIALIZED VIEW public.mv AS SELECT 1 AS a WITH NO DATA"),
+            Some(Recognised::CreateView {
+                name: name(&["public", "mv"]),
+                temporary: false
+            })
+        );
+        assert_eq!(
+            read("CREATE OR REPLACE TEMP VIEW v AS SELECT 1"),
+            Some(Recognised::CreateView {
+                name: name(&["v"]),
+                temporary: true
+            })
+        );
+        for (text, schema) in [
+            (
+                "CREATE EXTENSION IF NOT EXISTS citext SCHEMA ext",
+                Some("ext"),
+            ),
+            (
+                "CREATE EXTENSION citext WITH SCHEMA ext VERSION '1.6' CASCADE",
+                Some("ext"),
+            ),
+            ("create extension \"uuid-ossp\"", None),
+        ] {
+            let expected_name = if text.contains("uuid") {
+                "uuid-ossp"
+            } else {
+                "citext"
+            };
+            assert_eq!(
+                read(text),
+                Some(Recognised::CreateExtension {
+                    name: expected_name.to_owned(),
+                    schema: schema.map(str::to_owned)
+                }),
+                "{text}"
+            );
         }
     }
 
@@ -1481,7 +1533,6 @@ mod tests {
             "CREATE TEMP TABLE t (a int)",
             "CREATE UNIQUE INDEX u ON ONLY public.t USING btree (a)",
             "CREATE DOMAIN d AS int NOT NULL",
-            "CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA public",
             "CREATE SCHEMA IF NOT EXISTS s AUTHORIZATION x",
             "CREATE TYPE mood AS ENUM ('a')",
             "ALTER TYPE mood ADD VALUE IF NOT EXISTS 'x' BEFORE 'y'",
@@ -1492,7 +1543,6 @@ mod tests {
             "SELECT 1",
             "SELECT public.set_config('a', 'b', false)",
             "DROP TABLE t",
-            "INSERT INTO t VALUES (1)",
             "",
             "-- only a comment",
             "'unterminated",
@@ -1596,7 +1646,6 @@ mod tests {
             "CREATE TEMP TABLE t (a int)",
             "CREATE TABLE IF NOT EXISTS t (a int)",
             "SELECT pg_catalog.set_config('search_path', '', false)",
-            "CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA public",
             "CREATE FUNCTION public.f() RETURNS trigger LANGUAGE plpgsql AS $_$ BEGIN RETURN NEW; END; $_$",
             "CREATE SCHEMA IF NOT EXISTS s AUTHORIZATION x",
         ];
