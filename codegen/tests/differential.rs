@@ -366,3 +366,29 @@ async fn extension_schema_and_null_defaults() -> TestResult {
     assert_eq!(row.get::<_, i64>(0), 0);
     Ok(())
 }
+
+/// (o) DO blocks as histories use them to make DDL idempotent: EXCEPTION handlers, IF
+/// [NOT] EXISTS tests on information_schema and pg_indexes, ELSE branches, nested blocks
+/// and EXECUTE of a constant statement.
+#[tokio::test]
+async fn do_blocks() -> TestResult {
+    let checked = check_source(&schema_path("do_blocks.sql")).await?;
+    let rows = checked
+        .client
+        .query(
+            "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'app' ORDER BY 1",
+            &[],
+        )
+        .await?;
+    let indexes: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(
+        indexes,
+        [
+            "tasks_by_status",
+            "tasks_level_title",
+            "tasks_pkey",
+            "tasks_title_key"
+        ]
+    );
+    Ok(())
+}

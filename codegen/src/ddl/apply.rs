@@ -15,6 +15,7 @@ use sqlparser::tokenizer::Location as SqlLocation;
 use super::dialect::PostgresDialect;
 use super::fold_ident;
 use super::naming::{choose_name, column_name_addition};
+use super::plpgsql;
 use super::recognise::{self, IdentityKind, Recognised};
 use super::split;
 use super::sql_type::{self, WrittenBase, WrittenType};
@@ -25,8 +26,11 @@ use crate::catalog::{
 use crate::error::{DdlError, Diagnostic, Error};
 use crate::source::SourceFile;
 
-/// Stop collecting after this many errors: later ones are usually consequences.
-const MAX_ERRORS: usize = 20;
+/// The help line of a `DO` block that cannot be read.
+const DO_BLOCK_HELP: &str =
+    "writegraph reads the statements of a DO block, its IF [NOT] EXISTS tests on the catalog \
+     and its EXCEPTION handlers; for anything else generate from a catalog snapshot \
+     (`writegraph schema --from-postgres --json`)";
 
 /// PostgreSQL's `MaxHeapAttributeNumber`: the most columns a table can have.
 const MAX_COLUMNS: usize = 1600;
@@ -190,6 +194,7 @@ fn parse_error_text(message: &str) -> &str {
 }
 
 /// The catalog being built, plus what the reader tracks beyond the write model.
+#[derive(Clone)]
 pub struct Reader {
     catalog: Catalog,
     /// Schemas that unqualified names resolve against, in order.
@@ -238,11 +243,9 @@ type Applied = Result<(), Diagnostic>;
 impl Reader {
     /// Reads every file in order and returns the catalog, or every error found.
     pub fn read_files(mut self, files: &[SourceFile]) -> Result<Catalog, Error> {
+        // Every error is collected (rendering shows the first ones and counts the rest).
         for file in files {
             self.read_file(file);
-            if self.errors.len() >= MAX_ERRORS {
-                break;
-            }
         }
         let untyped = std::mem::take(&mut self.untyped_tables);
         self.errors
@@ -279,9 +282,6 @@ impl Reader {
             };
             if let Err(diagnostic) = self.read_statement(&ctx) {
                 self.errors.push(diagnostic);
-                if self.errors.len() >= MAX_ERRORS {
-                    return;
-                }
             }
         }
     }
@@ -301,6 +301,9 @@ impl Reader {
     /// A statement sqlparser rejected: our recogniser's forms, a multi-action `ALTER TABLE`
     /// read action by action, a statement that cannot matter, or an error.
     fn read_unparsed(&mut self, ctx: &Ctx<'_>, parse_error: &str) -> Applied {
+        if let Some((body_offset, body)) = plpgsql::do_body(ctx.text) {
+            return self.read_do_block(ctx, body_offset, body);
+        }
         if let Some(recognised) = recognise::recognise(ctx.text) {
             return self.apply_recognised(ctx, 0, recognised);
         }
@@ -357,6 +360,140 @@ impl Reader {
                 ),
             )
             .with_help(help))
+    }
+
+    /// A `DO` block: its statements are applied as PL/pgSQL would run them, taking the
+    /// branch of each `IF` whose existence test holds on the catalog read so far, and
+    /// undoing a block with an `EXCEPTION` handler when one of its statements fails.
+    fn read_do_block(&mut self, ctx: &Ctx<'_>, body_offset: usize, body: &str) -> Applied {
+        let block = plpgsql::parse_body(body).map_err(|(offset, message)| {
+            ctx.error_at(
+                body_offset + offset,
+                format!("cannot read this DO block: {message}"),
+            )
+            .with_help(DO_BLOCK_HELP)
+        })?;
+        self.apply_block(ctx.file, ctx.offset + body_offset, &block)
+    }
+
+    fn apply_block(&mut self, file: &SourceFile, base: usize, block: &plpgsql::Block) -> Applied {
+        if !block.handles_errors {
+            return self.apply_items(file, base, &block.items);
+        }
+        let saved = self.clone();
+        if self.apply_items(file, base, &block.items).is_err() {
+            // PL/pgSQL undoes the block and runs its handler.
+            let errors = std::mem::take(&mut self.errors);
+            *self = saved;
+            self.errors = errors;
+        }
+        Ok(())
+    }
+
+    fn apply_items(&mut self, file: &SourceFile, base: usize, items: &[plpgsql::Item]) -> Applied {
+        use plpgsql::Item;
+        for item in items {
+            match item {
+                Item::Sql { offset, text } => {
+                    let ctx = Ctx {
+                        file,
+                        offset: base + offset,
+                        text,
+                    };
+                    self.read_statement(&ctx)?;
+                }
+                Item::Block(block) => self.apply_block(file, base, block)?,
+                Item::Inert => {}
+                Item::Unreadable { offset, what } => {
+                    return Err(Diagnostic::at(
+                        &file.path,
+                        &file.text,
+                        base + offset,
+                        format!("cannot tell what {what} in this DO block does to the schema"),
+                    )
+                    .with_help(DO_BLOCK_HELP))
+                }
+                Item::If { branches } => {
+                    for branch in branches {
+                        let holds = match &branch.condition {
+                            None => true,
+                            Some((offset, condition)) => {
+                                self.condition_holds(condition).ok_or_else(|| {
+                                    Diagnostic::at(
+                                        &file.path,
+                                        &file.text,
+                                        base + offset,
+                                        "cannot tell whether this IF condition holds",
+                                    )
+                                    .with_help(
+                                        "writegraph reads [NOT] EXISTS (SELECT ... FROM information_schema.columns, \
+                                         tables, table_constraints, pg_type, ... WHERE name = 'x' AND ...); \
+                                         for other conditions generate from a catalog snapshot \
+                                         (`writegraph schema --from-postgres --json`)",
+                                    )
+                                })?
+                            }
+                        };
+                        if holds {
+                            self.apply_items(file, base, &branch.items)?;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates an existence test on the catalog read so far; `None` when the condition is
+    /// not one [`plpgsql::existence_test`] reads.
+    fn condition_holds(&self, condition: &str) -> Option<bool> {
+        if let Some((wanted, relations)) = plpgsql::count_test(condition) {
+            let found = relations
+                .into_iter()
+                .filter(|r| self.exists(r.clone()))
+                .count();
+            return Some(found == wanted);
+        }
+        let (negated, test) = plpgsql::existence_test(condition)?;
+        Some(self.exists(test) != negated)
+    }
+
+    /// Whether the catalog read so far has what an existence test asks for.
+    fn exists(&self, test: plpgsql::Existence) -> bool {
+        use plpgsql::Existence;
+        let in_schema =
+            |s: &Option<String>, name: &QualifiedName| s.as_ref().is_none_or(|s| *s == name.schema);
+        match test {
+            Existence::Column {
+                schema,
+                table,
+                column,
+            } => self.catalog.tables.iter().any(|t| {
+                t.name.name == table && in_schema(&schema, &t.name) && t.column(&column).is_some()
+            }),
+            Existence::Table { schema, table } => self
+                .catalog
+                .tables
+                .iter()
+                .any(|t| t.name.name == table && in_schema(&schema, &t.name)),
+            Existence::Constraint { schema, name } => self
+                .catalog
+                .tables
+                .iter()
+                .filter(|t| in_schema(&schema, &t.name))
+                .any(|t| self.constraint_taken(&t.name, &name)),
+            Existence::Type { name } => {
+                self.catalog.enums.iter().any(|e| e.name.name == name)
+                    || self.catalog.domains.iter().any(|d| d.name.name == name)
+                    || self.other_types.iter().any(|t| t.name == name)
+            }
+            Existence::Relation { name } => self
+                .catalog
+                .schemas
+                .iter()
+                .any(|s| self.relation_taken(s, &name)),
+        }
     }
 
     /// `ALTER TABLE name a, b, c` that sqlparser rejected as a whole: each action is parsed

@@ -11,6 +11,7 @@ mod apply;
 pub mod dialect;
 pub mod lexer;
 pub mod naming;
+pub mod plpgsql;
 pub mod recognise;
 mod select_type;
 pub mod split;
