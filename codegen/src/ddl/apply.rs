@@ -1712,7 +1712,16 @@ impl Reader {
                     | PendingConstraint::Table(TableConstraint::PrimaryKey(_))
             )
         });
+        // A key that repeats an earlier one of the same statement (`id PRIMARY KEY, UNIQUE
+        // (id)`) makes no index of its own (transformIndexConstraints drops it).
+        let mut key_columns: Vec<Vec<String>> = Vec::new();
         for constraint in keys.into_iter().chain(others) {
+            if let Some(columns) = pending_key_columns(&constraint) {
+                if key_columns.contains(&columns) {
+                    continue;
+                }
+                key_columns.push(columns);
+            }
             match constraint {
                 PendingConstraint::ColumnPrimaryKey { column, name } => {
                     self.add_primary_key(ctx, table, std::slice::from_ref(&column), name.as_ref())?
@@ -3547,6 +3556,42 @@ enum PendingConstraint {
     ColumnPrimaryKey { column: Ident, name: Option<Ident> },
     ColumnUnique { column: Ident, name: Option<Ident> },
     Table(TableConstraint),
+}
+
+/// The plain key columns of a pending primary key or unique constraint without options
+/// that tell two such keys apart (INCLUDE, NULLS NOT DISTINCT, DEFERRABLE, operator
+/// classes); `None` for other constraints.
+fn pending_key_columns(constraint: &PendingConstraint) -> Option<Vec<String>> {
+    let plain = |columns: &[sqlparser::ast::IndexColumn]| -> Option<Vec<String>> {
+        columns
+            .iter()
+            .map(|c| match &c.column.expr {
+                Expr::Identifier(ident)
+                    if c.operator_class.is_none() && c.column.options.sort.is_none() =>
+                {
+                    Some(fold_ident(ident))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    match constraint {
+        PendingConstraint::ColumnPrimaryKey { column, .. }
+        | PendingConstraint::ColumnUnique { column, .. } => Some(vec![fold_ident(column)]),
+        PendingConstraint::Table(TableConstraint::PrimaryKey(pk))
+            if pk.characteristics.is_none() && pk.include.is_empty() =>
+        {
+            plain(&pk.columns)
+        }
+        PendingConstraint::Table(TableConstraint::Unique(unique))
+            if unique.characteristics.is_none()
+                && unique.include.is_empty()
+                && unique.nulls_distinct == sqlparser::ast::NullsDistinctOption::None =>
+        {
+            plain(&unique.columns)
+        }
+        _ => None,
+    }
 }
 
 /// A label an `ALTER TYPE` names is not one of the enum's, pointed at where it is written.

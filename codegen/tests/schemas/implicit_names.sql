@@ -43,3 +43,14 @@ ALTER TABLE people DROP CONSTRAINT people_age_check1;
 -- An unnamed unique constraint is `_key`, and an upsert may name it.
 ALTER TABLE people ADD UNIQUE (lower_bound, upper_bound);
 ALTER TABLE people DROP CONSTRAINT people_lower_bound_upper_bound_key;
+
+-- A key that repeats an earlier key of the same CREATE TABLE makes no index of its own;
+-- a later ALTER TABLE ... ADD UNIQUE does.
+CREATE TABLE events (
+    id char(36) NOT NULL PRIMARY KEY UNIQUE,
+    code integer NOT NULL UNIQUE,
+    UNIQUE (id),
+    UNIQUE (code),
+    UNIQUE (code, id)
+);
+ALTER TABLE events ADD UNIQUE (id);
