@@ -404,7 +404,9 @@ impl Reader {
                 }
                 Item::Block(block) => self.apply_block(file, base, block)?,
                 Item::Inert => {}
-                Item::Unreadable { offset, what } => {
+                // Rows only: nothing to read, however often it runs or whichever branch runs.
+                _ if item.is_data_only() => {}
+                Item::Unreadable { offset, what } | Item::Loop { offset, what, .. } => {
                     return Err(Diagnostic::at(
                         &file.path,
                         &file.text,

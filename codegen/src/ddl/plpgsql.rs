@@ -52,13 +52,49 @@ pub enum Item {
     Block(Block),
     /// A statement that cannot change the schema (`RAISE`, `NULL`, `PERFORM`, ...).
     Inert,
-    /// A statement whose effect cannot be read (a loop, dynamic `EXECUTE`, ...).
+    /// A loop: its statements may run any number of times, so what it does to the schema
+    /// can be read only when it changes none (it only reads or writes rows).
+    Loop {
+        /// Byte offset in the body.
+        offset: usize,
+        /// What it is, for the message.
+        what: String,
+        /// The loop's statements.
+        items: Vec<Item>,
+    },
+    /// A statement whose effect cannot be read (dynamic `EXECUTE`, `CASE`, ...).
     Unreadable {
         /// Byte offset in the body.
         offset: usize,
         /// What it is, for the message.
         what: String,
     },
+}
+
+impl Item {
+    /// The item changes no table, type, key or index: it only reads or writes rows, raises,
+    /// or assigns variables (so an `IF` or loop made only of such items need not be read).
+    pub fn is_data_only(&self) -> bool {
+        match self {
+            Item::Sql { text, .. } => {
+                let first = super::lexer::top_level_words(text)
+                    .into_iter()
+                    .next()
+                    .map(|w| w.to_ascii_lowercase());
+                matches!(
+                    first.as_deref(),
+                    Some("insert" | "update" | "delete" | "select" | "merge" | "with" | "values")
+                )
+            }
+            Item::If { branches } => branches
+                .iter()
+                .all(|b| b.items.iter().all(Item::is_data_only)),
+            Item::Block(block) => block.items.iter().all(Item::is_data_only),
+            Item::Loop { items, .. } => items.iter().all(Item::is_data_only),
+            Item::Inert => true,
+            Item::Unreadable { .. } => false,
+        }
+    }
 }
 
 /// One branch of an `IF`.
@@ -274,13 +310,39 @@ impl BodyParser<'_> {
                     self.skip_past_semicolon();
                     items.push(Item::Inert);
                 }
-                "loop" | "while" | "for" | "foreach" | "case" => {
-                    // Skipped to its `END LOOP` / `END CASE`; what it does is not read.
+                "loop" | "while" | "for" | "foreach" => {
+                    // The header up to LOOP, then the body up to END LOOP.
                     let offset = self.offset();
-                    let closing = if word == "case" { "case" } else { "loop" };
+                    let mut depth = 0usize;
+                    while let Some(token) = self.tokens.get(self.at).copied() {
+                        if depth == 0 && self.peek().as_deref() == Some("loop") {
+                            break;
+                        }
+                        if token.kind == TokenKind::Punct {
+                            match token.text(self.text) {
+                                "(" => depth += 1,
+                                ")" => depth = depth.saturating_sub(1),
+                                _ => {}
+                            }
+                        }
+                        self.at += 1;
+                    }
+                    self.expect("loop")?;
+                    let body = self.items()?;
+                    self.expect("end")?;
+                    self.expect("loop")?;
+                    self.punct(";");
+                    items.push(Item::Loop {
+                        offset,
+                        what: format!("a `{}` loop", word.to_ascii_uppercase()),
+                        items: body,
+                    });
+                }
+                "case" => {
+                    let offset = self.offset();
                     while self.at < self.tokens.len()
                         && !(self.word_at(self.at).as_deref() == Some("end")
-                            && self.word_at(self.at + 1).as_deref() == Some(closing))
+                            && self.word_at(self.at + 1).as_deref() == Some("case"))
                     {
                         self.at += 1;
                     }
@@ -288,7 +350,7 @@ impl BodyParser<'_> {
                     self.punct(";");
                     items.push(Item::Unreadable {
                         offset,
-                        what: format!("a `{}` statement", word.to_ascii_uppercase()),
+                        what: "a `CASE` statement".to_owned(),
                     });
                 }
                 "execute"
@@ -617,9 +679,14 @@ mod tests {
         assert!(
             matches!(&block.items[..], [Item::Sql { text, .. }] if text == "drop index auth.i")
         );
+        let loops = parse_body(
+            "BEGIN FOR r IN SELECT 1 LOOP INSERT INTO t VALUES (r); END LOOP; \
+             WHILE true LOOP ALTER TABLE t ADD COLUMN c int; END LOOP; END",
+        )
+        .expect("a block");
         assert!(
-            parse_body("BEGIN FOR r IN SELECT 1 LOOP NULL; END LOOP; END")
-                .is_ok_and(|b| matches!(b.items[0], Item::Unreadable { .. }))
+            matches!(&loops.items[..], [a @ Item::Loop { .. }, b @ Item::Loop { .. }] if a.is_data_only() && !b.is_data_only()),
+            "{loops:?}"
         );
         assert!(do_body("DO LANGUAGE plperl $$ 1 $$").is_none());
     }

@@ -75,3 +75,16 @@ BEGIN
     END;
 END
 $$;
+
+-- Loops and IFs that only write rows change no schema, whatever their conditions.
+DO $$
+DECLARE
+    tid bigint;
+BEGIN
+    FOR tid IN SELECT id FROM app.tasks LOOP
+        UPDATE app.tasks SET level = 'low' WHERE id = tid;
+    END LOOP;
+    IF (SELECT count(*) FROM app.tasks) > 10 THEN
+        DELETE FROM app.tasks WHERE status = 'done';
+    END IF;
+END $$;
