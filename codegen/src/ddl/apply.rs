@@ -117,9 +117,34 @@ struct Ctx<'a> {
     offset: usize,
     /// The statement's text.
     text: &'a str,
+    /// The 1-based line the statement starts on (0: unknown).
+    first_line: usize,
 }
 
 impl Ctx<'_> {
+    /// The location of byte `offset` within the statement, counting lines from the
+    /// statement's start (the catalog keeps one per table and column, so counting from the
+    /// file's start each time would make reading a long dump quadratic).
+    fn location_at(&self, offset: usize) -> crate::error::Location {
+        let text = &self.file.text;
+        let mut at = (self.offset + offset).min(text.len());
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let between = text.get(self.offset.min(at)..at);
+        match between {
+            Some(between) if self.first_line > 0 => {
+                let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+                crate::error::Location {
+                    path: self.file.path.clone(),
+                    line: self.first_line + between.matches('\n').count(),
+                    col: text[line_start..at].chars().count() + 1,
+                }
+            }
+            _ => crate::error::Location::from_offset(&self.file.path, text, at),
+        }
+    }
+
     /// A diagnostic at byte `offset` within the statement.
     fn error_at(&self, offset: usize, message: impl Into<String>) -> Diagnostic {
         Diagnostic::at(
@@ -274,11 +299,21 @@ impl Reader {
                 return;
             }
         };
+        // The line each statement starts on, counted as the statements go by.
+        let mut line = 1;
+        let mut counted_to = 0;
         for statement in statements {
+            let upto = statement.offset.min(file.text.len());
+            line += file
+                .text
+                .get(counted_to..upto)
+                .map_or(0, |t| t.matches('\n').count());
+            counted_to = upto;
             let ctx = Ctx {
                 file,
                 offset: statement.offset,
                 text: statement.text,
+                first_line: line,
             };
             if let Err(diagnostic) = self.read_statement(&ctx) {
                 self.errors.push(diagnostic);
@@ -287,6 +322,9 @@ impl Reader {
     }
 
     fn read_statement(&mut self, ctx: &Ctx<'_>) -> Applied {
+        if let Some(recognised) = recognise::recognise_before_parsing(ctx.text) {
+            return self.apply_recognised(ctx, 0, recognised);
+        }
         match Parser::parse_sql(&PostgresDialect::default(), ctx.text) {
             Ok(statements) => {
                 for statement in &statements {
@@ -315,6 +353,7 @@ impl Reader {
                     file: ctx.file,
                     offset: ctx.offset,
                     text: ctx.text,
+                    first_line: ctx.first_line,
                 };
                 for statement in &statements {
                     self.apply(&same_offsets, statement)?;
@@ -330,6 +369,7 @@ impl Reader {
                     file: ctx.file,
                     offset: ctx.offset,
                     text: &without_only,
+                    first_line: ctx.first_line,
                 };
                 for statement in &statements {
                     self.apply(&same_offsets, statement)?;
@@ -399,6 +439,8 @@ impl Reader {
                         file,
                         offset: base + offset,
                         text,
+                        // Unknown: locations are counted from the file's start.
+                        first_line: 0,
                     };
                     self.read_statement(&ctx)?;
                 }
@@ -517,6 +559,7 @@ impl Reader {
                         file: ctx.file,
                         offset: ctx.offset,
                         text: &single,
+                        first_line: ctx.first_line,
                     };
                     for statement in &statements {
                         self.apply(&action_ctx, statement).map_err(|mut d| {
@@ -1326,7 +1369,8 @@ impl Reader {
         }
         let mut table = Table::new(name.clone());
         table.partitioned = create.partition_by.is_some();
-        table.location = Some(ctx.error_at_name(&create.name, "").location);
+        table.location =
+            Some(ctx.location_at(offset_of_location(ctx.text, create.name.span().start)));
 
         // Parents first: a partition copies its parent's columns; INHERITS merges parents'.
         if let Some(parent) = &create.partition_of {
@@ -1477,7 +1521,7 @@ impl Reader {
         let env = ReaderEnv { reader: self, ctx };
         let typed = super::select_type::query_columns(&env, query);
         let mut table = Table::new(name.clone());
-        let location = ctx.error_at_name(at, "").location;
+        let location = ctx.location_at(offset_of_location(ctx.text, at.span().start));
         table.location = Some(location.clone());
         match typed {
             Ok(columns) => {
@@ -1606,7 +1650,7 @@ impl Reader {
             generated: None,
             serial: written.serial,
             comment: None,
-            location: Some(ctx.error_at(offset, "").location),
+            location: Some(ctx.location_at(offset)),
         };
         let mut sequence = None;
         if written.serial {
@@ -3065,6 +3109,12 @@ impl Reader {
                     None => self.creation_schema(ctx, offset)?,
                 };
                 self.create_extension(&name, &schema);
+                Ok(())
+            }
+            Recognised::RenameView { name, new_name } => {
+                if let Some(view) = self.resolve_view(&name) {
+                    self.rename_view(&view, &new_name);
+                }
                 Ok(())
             }
             Recognised::CreateView { name, temporary } => {

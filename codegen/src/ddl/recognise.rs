@@ -235,6 +235,13 @@ pub enum Recognised {
         /// `TEMP`: the view lives in the session's own schema and never in the catalog.
         temporary: bool,
     },
+    /// `ALTER [MATERIALIZED] VIEW [IF EXISTS] name RENAME TO new_name`.
+    RenameView {
+        /// The view.
+        name: Vec<String>,
+        /// Its new name (same schema).
+        new_name: String,
+    },
     /// A statement or action that cannot change the write model (a view, a function, a
     /// grant, a session setting, storage parameters, an owner, ...).
     Skippable {
@@ -353,6 +360,56 @@ pub fn recognise(text: &str) -> Option<Recognised> {
         | "prepare" | "execute" | "deallocate" | "explain" => skip("session statement"),
         "reindex" | "analyze" | "analyse" | "vacuum" | "cluster" => skip("maintenance command"),
         "refresh" => skip("materialized view"),
+        _ => None,
+    }
+}
+
+/// The statements that need not go through sqlparser at all, told from their first words:
+/// data (`INSERT`, `UPDATE`, `DELETE`), routines, triggers, rules, policies and views (a
+/// view's name is read). Parsing a long view or function only to skip it is most of the
+/// time a history takes to read.
+pub fn recognise_before_parsing(text: &str) -> Option<Recognised> {
+    let tokens: Vec<super::lexer::Token> = Lexer::new(text)
+        .map_while(Result::ok)
+        .filter(|t| !t.is_trivia())
+        .take(12)
+        .collect();
+    let word = |i: usize| {
+        tokens
+            .get(i)
+            .filter(|t| t.kind == TokenKind::Word)
+            .map(|t| t.text(text).to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    match word(0).as_str() {
+        "insert" | "update" | "delete" => skip("data"),
+        "alter" if matches!(word(1).as_str(), "view" | "materialized") => {
+            recognise(&text[..tokens.last()?.end])
+        }
+        "create" => {
+            let mut i = 1;
+            if word(i) == "or" && word(i + 1) == "replace" {
+                i += 2;
+            }
+            if matches!(word(i).as_str(), "temp" | "temporary") {
+                i += 1;
+            }
+            match word(i).as_str() {
+                "function" | "procedure" | "trigger" | "rule" | "policy" | "aggregate" => {
+                    // The same answers as `recognise`, from the leading words alone.
+                    recognise(&text[..tokens.get(i)?.end])
+                }
+                "constraint" if word(i + 1) == "trigger" => skip("trigger"),
+                "view" | "recursive" | "materialized" => {
+                    let prefix = &text[..tokens.last()?.end];
+                    match recognise(prefix)? {
+                        view @ Recognised::CreateView { .. } => Some(view),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            }
+        }
         _ => None,
     }
 }
@@ -649,8 +706,18 @@ fn recognise_alter(c: &mut Cursor<'_>, text: &str) -> Option<Recognised> {
                 .then_some(Recognised::Skippable { what: "owner" })
         }
         "table" => recognise_alter_table(text),
-        "view" => skip("view"),
-        "materialized" => skip("materialized view"),
+        "view" | "materialized" => {
+            c.keyword("view");
+            c.keywords(&["if", "exists"]);
+            let name = c.name()?;
+            if c.keywords(&["rename", "to"]) {
+                return Some(Recognised::RenameView {
+                    name,
+                    new_name: c.ident()?,
+                });
+            }
+            skip("view")
+        }
         "function" | "procedure" | "routine" => skip("function"),
         "trigger" => skip("trigger"),
         "event" => skip("event trigger"),

@@ -22,3 +22,10 @@ REFRESH MATERIALIZED VIEW totals;
 REFRESH MATERIALIZED VIEW CONCURRENTLY totals;
 DROP INDEX totals_points_idx;
 DROP INDEX recent_lower_idx;
+
+-- A renamed view frees its old name and takes the new one.
+ALTER MATERIALIZED VIEW recent RENAME TO recent_scores;
+CREATE TABLE recent (id bigint PRIMARY KEY);
+ALTER MATERIALIZED VIEW IF EXISTS recent_scores OWNER TO CURRENT_USER;
+DROP MATERIALIZED VIEW recent_scores;
+CREATE TABLE recent_scores (id bigint PRIMARY KEY);
