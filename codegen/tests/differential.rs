@@ -392,3 +392,53 @@ async fn do_blocks() -> TestResult {
     );
     Ok(())
 }
+
+/// (p) Defaults stay true as the schema evolves and whatever the caller's search_path:
+/// each column default the reader records, evaluated with an empty search_path, gives what
+/// PostgreSQL's own stored default gives.
+#[tokio::test]
+async fn defaults_mean_what_postgres_stored() -> TestResult {
+    let path = schema_path("defaults_stay_true.sql");
+    let files = source::read_schema_source(&path).map_err(|e| report(e.to_string()))?;
+    let checked = check_source(&path).await?;
+    let catalog = ddl::read_schema(&files).map_err(|e| report(e.to_string()))?;
+    let client = &checked.client;
+    client.batch_execute("SET search_path = ''").await?;
+    let mut compared = 0;
+    for table in &catalog.tables {
+        for column in &table.columns {
+            let Some(ours) = &column.default else {
+                continue;
+            };
+            let stored: String = client
+                .query_one(
+                    "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d \
+                     JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum \
+                     WHERE d.adrelid = $1::text::regclass AND a.attname = $2",
+                    &[&table.name.to_sql_quoted(), &column.name],
+                )
+                .await?
+                .get(0);
+            let value = |sql: String| async move {
+                client
+                    .query_one(
+                        &format!("SELECT ({sql})::text || ' of ' || pg_typeof({sql})::text"),
+                        &[],
+                    )
+                    .await
+                    .map(|row| row.get::<_, String>(0))
+                    .map_err(|e| report(format!("{sql}: {}", support::db_message(&e))))
+            };
+            assert_eq!(
+                value(ours.clone()).await?,
+                value(stored.clone()).await?,
+                "{}.{}: ours `{ours}`, stored `{stored}`",
+                table.name,
+                column.name
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 6);
+    Ok(())
+}

@@ -1048,6 +1048,160 @@ impl Reader {
         Ok(())
     }
 
+    /// A default as PostgreSQL stores it when the DDL runs, so that generated SQL means
+    /// the same whatever the caller's `search_path`: type names in casts are qualified, and
+    /// a default of an enum column is cast to that (qualified) enum.
+    fn resolve_default(&self, expr: &Expr, target: &SqlType) -> String {
+        let mut resolved = expr.clone();
+        self.qualify_casts(&mut resolved);
+        let text = resolved.to_string();
+        let BaseType::User { name, .. } = &target.base else {
+            return text;
+        };
+        // PostgreSQL stores a domain column's default as of the domain's base type.
+        let domain_base = (!target.array)
+            .then(|| self.catalog.domain(name))
+            .flatten()
+            .map(|d| d.base_type.clone());
+        let target = &domain_base.unwrap_or_else(|| target.clone());
+        let BaseType::User { name, .. } = &target.base else {
+            return match resolved {
+                Expr::Value(_) => format!("{text}::{}", target.format()),
+                _ => text,
+            };
+        };
+        let user_type = self.catalog.enum_type(name).is_some();
+        let already_cast = matches!(&resolved, Expr::Cast { data_type, .. }
+            if sql_type::normalise(data_type).ok()
+                .and_then(|w| self.resolve_written_quietly(&w))
+                .is_some_and(|t| t == *target));
+        if !user_type || already_cast {
+            return text;
+        }
+        let ty = qualified_type_sql(target);
+        match resolved {
+            Expr::Value(_) => format!("{text}::{ty}"),
+            _ => format!("({text})::{ty}"),
+        }
+    }
+
+    /// The catalog type of a written type, or None when it does not resolve.
+    fn resolve_written_quietly(&self, written: &WrittenType) -> Option<SqlType> {
+        if let Some(builtin) = written.to_builtin() {
+            return Some(builtin);
+        }
+        let WrittenBase::Named { parts, modifiers } = &written.base else {
+            return None;
+        };
+        let found = self
+            .candidates(parts)
+            .into_iter()
+            .find(|c| self.type_exists(c))?;
+        Some(SqlType {
+            base: BaseType::User {
+                name: found,
+                modifiers: modifiers.clone(),
+            },
+            array: written.array,
+        })
+    }
+
+    /// Qualifies the user types named in the casts of an expression.
+    fn qualify_casts(&self, expr: &mut Expr) {
+        match expr {
+            Expr::Cast {
+                expr: inner,
+                data_type,
+                ..
+            } => {
+                self.qualify_casts(inner);
+                let resolved = sql_type::normalise(data_type)
+                    .ok()
+                    .and_then(|w| self.resolve_written_quietly(&w));
+                if let Some(
+                    ty @ SqlType {
+                        base: BaseType::User { .. },
+                        ..
+                    },
+                ) = resolved
+                {
+                    *data_type = qualified_data_type(&ty);
+                }
+            }
+            Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => self.qualify_casts(inner),
+            Expr::BinaryOp { left, right, .. } => {
+                self.qualify_casts(left);
+                self.qualify_casts(right);
+            }
+            Expr::Array(array) => {
+                for element in &mut array.elem {
+                    self.qualify_casts(element);
+                }
+            }
+            Expr::Function(function) => {
+                if let sqlparser::ast::FunctionArguments::List(list) = &mut function.args {
+                    for arg in &mut list.args {
+                        if let sqlparser::ast::FunctionArg::Unnamed(
+                            sqlparser::ast::FunctionArgExpr::Expr(e),
+                        ) = arg
+                        {
+                            self.qualify_casts(e);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `ALTER TYPE e RENAME VALUE 'a' TO 'b'`: PostgreSQL stores defaults as the label's
+    /// value, so a default that names `'a'` of columns (and domains) of type `e` now says `'b'`.
+    fn rename_label_in_defaults(&mut self, enum_name: &QualifiedName, from: &str, to: &str) {
+        let rename = |default: &mut Option<String>| {
+            let Some(text) = default.as_deref() else {
+                return;
+            };
+            let Ok(mut expr) = Parser::new(&PostgresDialect::default())
+                .try_with_sql(text)
+                .and_then(|mut p| p.parse_expr())
+            else {
+                return;
+            };
+            let mut target = &mut expr;
+            loop {
+                match target {
+                    Expr::Cast { expr, .. } => target = expr,
+                    Expr::Nested(inner) => target = inner,
+                    _ => break,
+                }
+            }
+            if let Expr::Value(value) = target {
+                if let Value::SingleQuotedString(label) = &mut value.value {
+                    if label == from {
+                        *label = to.to_owned();
+                        *default = Some(expr.to_string());
+                    }
+                }
+            }
+        };
+        let of_enum = |ty: &SqlType| {
+            !ty.array && matches!(&ty.base, BaseType::User { name, .. } if name == enum_name)
+        };
+        for table in &mut self.catalog.tables {
+            for column in table.columns.iter_mut().filter(|c| of_enum(&c.sql_type)) {
+                rename(&mut column.default);
+            }
+        }
+        for domain in self
+            .catalog
+            .domains
+            .iter_mut()
+            .filter(|d| of_enum(&d.base_type))
+        {
+            rename(&mut domain.default);
+        }
+    }
+
     /// A type without modifiers that is no domain: a null cast to it stays a constant.
     fn is_plain_type(&self, ty: &SqlType) -> bool {
         plain_builtin_or_enum(ty, &self.catalog)
@@ -1228,6 +1382,7 @@ impl Reader {
                     ));
                 };
                 *label = rename.to.value.clone();
+                self.rename_label_in_defaults(&name, &rename.from.value, &rename.to.value);
                 Ok(())
             }
             AlterTypeOperation::Rename(rename) => {
@@ -1666,7 +1821,7 @@ impl Reader {
                 ColumnOption::Default(expr) => {
                     let is_plain = |t: &SqlType| self.is_plain_type(t);
                     column.default = (!is_null_default(expr, &column.sql_type, &is_plain))
-                        .then(|| expr.to_string())
+                        .then(|| self.resolve_default(expr, &column.sql_type))
                 }
                 ColumnOption::Generated {
                     generated_as,
@@ -2292,7 +2447,7 @@ impl Reader {
                         }
                         let is_plain = |t: &SqlType| self.is_plain_type(t);
                         column.default = (!is_null_default(value, &column.sql_type, &is_plain))
-                            .then(|| value.to_string());
+                            .then(|| self.resolve_default(value, &column.sql_type));
                         // The sequence stays owned, but no longer fills the column.
                         column.serial = false;
                     }
@@ -3763,6 +3918,40 @@ fn is_null_default(expr: &Expr, target: &SqlType, is_plain: &dyn Fn(&SqlType) ->
         })
     };
     is_plain(target) && null_literal(expr, &plain_written)
+}
+
+/// A catalog type as SQL text with its schema: `public."Role"[]`.
+fn qualified_type_sql(ty: &SqlType) -> String {
+    qualified_data_type(ty).to_string()
+}
+
+/// A catalog type as a sqlparser type whose name is schema-qualified and quoted.
+fn qualified_data_type(ty: &SqlType) -> DataType {
+    let element = match &ty.base {
+        BaseType::User { name, modifiers } => DataType::Custom(
+            ObjectName(vec![
+                ObjectNamePart::Identifier(Ident::new(crate::ident::quote_ident_if_needed(
+                    &name.schema,
+                ))),
+                ObjectNamePart::Identifier(Ident::new(crate::ident::quote_ident_if_needed(
+                    &name.name,
+                ))),
+            ]),
+            modifiers.clone(),
+        ),
+        BaseType::Builtin { .. } => DataType::Custom(
+            ObjectName(vec![ObjectNamePart::Identifier(Ident::new(ty.format()))]),
+            Vec::new(),
+        ),
+    };
+    if ty.array {
+        DataType::Array(sqlparser::ast::ArrayElemTypeDef::SquareBracket(
+            Box::new(element),
+            None,
+        ))
+    } else {
+        element
+    }
 }
 
 /// See [`Reader::is_plain_type`].
