@@ -200,7 +200,7 @@ impl Catalog {
     /// DEFAULT apply to the column.
     pub fn column_domain(&self, column: &Column) -> Option<&Domain> {
         match &column.sql_type.base {
-            BaseType::User(name) if !column.sql_type.array => self.domain(name),
+            BaseType::User { name, .. } if !column.sql_type.array => self.domain(name),
             _ => None,
         }
     }
@@ -389,8 +389,15 @@ pub enum BaseType {
         /// Type modifiers in declaration order.
         modifiers: Vec<u32>,
     },
-    /// A type defined in a schema: an enum, a domain, or an extension's type.
-    User(QualifiedName),
+    /// A type defined in a schema: an enum, a domain, or an extension's type, with the
+    /// type modifiers an extension's type takes, as `format_type` prints them
+    /// (`vector(20)` → `["20"]`, `geometry(Polygon,4326)` → `["Polygon", "4326"]`).
+    User {
+        /// The type.
+        name: QualifiedName,
+        /// Type modifiers in declaration order (empty for enums and domains).
+        modifiers: Vec<String>,
+    },
 }
 
 impl SqlType {
@@ -409,7 +416,10 @@ impl SqlType {
     pub fn format(&self) -> String {
         let mut out = match &self.base {
             BaseType::Builtin { name, modifiers } => format_builtin(name, modifiers),
-            BaseType::User(name) => name.to_sql(),
+            BaseType::User { name, modifiers } if modifiers.is_empty() => name.to_sql(),
+            BaseType::User { name, modifiers } => {
+                format!("{}({})", name.to_sql(), modifiers.join(","))
+            }
         };
         if self.array {
             out.push_str("[]");
@@ -473,15 +483,34 @@ impl SqlType {
         }
         if let Some(name) = QualifiedName::parse_sql(element) {
             return Ok(SqlType {
-                base: BaseType::User(name),
+                base: BaseType::User {
+                    name,
+                    modifiers: Vec::new(),
+                },
                 array,
             });
         }
+        // A user type with modifiers: `public.geometry(Polygon,4326)`, `public.vector(3)`.
+        if let Some((name, modifiers)) = element
+            .strip_suffix(')')
+            .and_then(|rest| rest.split_once('('))
+            .and_then(|(name, modifiers)| Some((QualifiedName::parse_sql(name)?, modifiers)))
+        {
+            let parsed = SqlType {
+                base: BaseType::User {
+                    name,
+                    modifiers: modifiers.split(',').map(|m| m.trim().to_owned()).collect(),
+                },
+                array,
+            };
+            return if parsed.format() == text {
+                Ok(parsed)
+            } else {
+                Err(not_a_type())
+            };
+        }
         if element.contains('.') {
-            return Err(format!(
-                "{}: a user type with type modifiers cannot be represented",
-                not_a_type()
-            ));
+            return Err(not_a_type());
         }
         let (name, modifiers) = match element.find('(') {
             None => (element.to_owned(), Vec::new()),
@@ -764,7 +793,10 @@ mod tests {
         };
         assert_eq!(ts.format(), "timestamp(3) with time zone[]");
         let user = SqlType {
-            base: BaseType::User(QualifiedName::new("public", "Mood")),
+            base: BaseType::User {
+                name: QualifiedName::new("public", "Mood"),
+                modifiers: Vec::new(),
+            },
             array: false,
         };
         assert_eq!(user.format(), "public.\"Mood\"");
@@ -783,20 +815,25 @@ mod tests {
             "public.mood",
             "public.\"Mood\"[]",
             "\"My \"\"Shop\"\"\".\"Status\"",
+            "public.vector(3)",
+            "public.geometry(Polygon,4326)[]",
         ] {
             assert_eq!(SqlType::parse_format_type(text)?.format(), text);
         }
         let user = SqlType::parse_format_type("\"Shop\".status")?;
         assert_eq!(
             user.base,
-            BaseType::User(QualifiedName::new("Shop", "status"))
+            BaseType::User {
+                name: QualifiedName::new("Shop", "status"),
+                modifiers: Vec::new(),
+            }
         );
         for bad in [
             "",
             "[]",
             "numeric(a)",
             "public.",
-            "public.vector(3)",
+            "public.vector(3",
             "a.b.c",
         ] {
             assert!(SqlType::parse_format_type(bad).is_err(), "{bad}");

@@ -196,12 +196,24 @@ impl Error {
     }
 }
 
+/// At most this many errors are rendered in full; the rest are counted.
+pub const MAX_SHOWN_ERRORS: usize = 50;
+
 fn render_all(errors: &[Error]) -> String {
-    errors
+    let mut out = errors
         .iter()
+        .take(MAX_SHOWN_ERRORS)
         .map(ToString::to_string)
         .collect::<Vec<_>>()
-        .join("\n\n")
+        .join("\n\n");
+    let hidden = errors.len().saturating_sub(MAX_SHOWN_ERRORS);
+    if hidden > 0 {
+        out.push_str(&format!(
+            "\n\nerror: {hidden} more errors not shown ({} in all); fix the first ones and read again",
+            errors.len()
+        ));
+    }
+    out
 }
 
 impl From<Diagnostic> for DdlError {

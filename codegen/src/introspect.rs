@@ -315,25 +315,10 @@ pub async fn read_catalog(client: &Client) -> Result<Catalog, IntrospectError> {
     Ok(catalog)
 }
 
-/// A column's type from `format_type`. The catalog has no place for the modifiers of a user
-/// type (`public.geometry(Polygon,4326)`, `public.vector(3)`), which do not change how a value
-/// is bound: such a type is recorded without them.
+/// A column's type from `format_type`, user types with their modifiers
+/// (`public.geometry(Polygon,4326)`, `public.vector(3)`) included.
 fn column_type(text: &str) -> Result<SqlType, String> {
-    SqlType::parse_format_type(text).or_else(|error| {
-        let (element, array) = match text.strip_suffix("[]") {
-            Some(element) => (element, true),
-            None => (text, false),
-        };
-        let name = element
-            .split_once('(')
-            .filter(|(_, rest)| rest.ends_with(')'))
-            .and_then(|(name, _)| QualifiedName::parse_sql(name))
-            .ok_or(error)?;
-        Ok(SqlType {
-            base: crate::catalog::BaseType::User(name),
-            array,
-        })
-    })
+    SqlType::parse_format_type(text)
 }
 
 /// A column is serial, for the write model, when its default draws from a sequence it owns

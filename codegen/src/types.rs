@@ -123,7 +123,7 @@ impl<'a> TypeMapper<'a> {
     fn map_element(&self, base: &BaseType) -> Result<ColumnType, UnsupportedType> {
         let key = key_of(base);
         if let Some(rust) = self.overrides.get(&key).or_else(|| match base {
-            BaseType::User(name) => self.overrides.get(&name.name),
+            BaseType::User { name, .. } => self.overrides.get(&name.name),
             BaseType::Builtin { .. } => None,
         }) {
             return Ok(ColumnType {
@@ -159,7 +159,7 @@ impl<'a> TypeMapper<'a> {
                     element: None,
                 })
             }
-            BaseType::User(name) => {
+            BaseType::User { name, .. } => {
                 if self.catalog.enum_type(name).is_some() {
                     return Ok(ColumnType {
                         rust: enum_rust_name(name),
@@ -210,7 +210,7 @@ pub fn enum_rust_name(name: &QualifiedName) -> String {
 fn key_of(base: &BaseType) -> String {
     match base {
         BaseType::Builtin { name, .. } => name.clone(),
-        BaseType::User(name) => name.to_sql(),
+        BaseType::User { name, .. } => name.to_sql(),
     }
 }
 
@@ -218,6 +218,6 @@ fn key_of(base: &BaseType) -> String {
 fn sql_name(base: &BaseType) -> String {
     match base {
         BaseType::Builtin { name, .. } => name.clone(),
-        BaseType::User(name) => name.to_sql_quoted(),
+        BaseType::User { name, .. } => name.to_sql_quoted(),
     }
 }

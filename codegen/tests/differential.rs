@@ -235,3 +235,210 @@ async fn owned_sequence_names() -> TestResult {
     }
     insert_with_model_defaults(&checked.client, &checked.sequence_defaults).await
 }
+
+/// (h) Extension types with type modifiers (PostGIS shapes and SRIDs) keep them, spelled
+/// as PostgreSQL prints them (`geometry(Polygon,4326)`, `geography(MultiPolygon,4326)`).
+#[tokio::test]
+async fn extension_type_modifiers() -> TestResult {
+    check_source(&schema_path("extension_typmods.sql")).await?;
+    Ok(())
+}
+
+/// (i) A Prisma folder: `<timestamp>_<name>/migration.sql`, beside `migration_lock.toml`.
+#[tokio::test]
+async fn prisma_layout() -> TestResult {
+    let dir = schema_path("migrations_prisma");
+    assert_eq!(
+        apply_order(&dir)?,
+        [
+            "20240105120000_init/migration.sql",
+            "20240110093000_add_orders/migration.sql"
+        ]
+    );
+    let checked = check_source(&dir).await?;
+    let tables = checked
+        .client
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+            &[],
+        )
+        .await?;
+    assert_eq!(tables.get::<_, i64>(0), 2);
+    Ok(())
+}
+
+/// (j) dbmate and goose files hold both halves: only the up half is read (and applied), so
+/// the down half's drops do not happen.
+#[tokio::test]
+async fn dbmate_and_goose_layouts_read_the_up_half() -> TestResult {
+    for (folder, tables) in [
+        ("migrations_dbmate", ["authors", "books"]),
+        ("migrations_goose", ["members", "teams"]),
+    ] {
+        let dir = schema_path(folder);
+        let checked = check_source(&dir).await?;
+        let rows = checked
+            .client
+            .query(
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+                &[],
+            )
+            .await?;
+        let found: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        assert_eq!(found, tables, "{folder}");
+    }
+    Ok(())
+}
+
+/// (k) Unnamed indexes and CHECK constraints get PostgreSQL's names: later statements drop
+/// and rename them by those names, and the unique indexes left are compared by name.
+#[tokio::test]
+async fn implicit_index_and_check_names() -> TestResult {
+    let checked = check_source(&schema_path("implicit_names.sql")).await?;
+    let rows = checked
+        .client
+        .query(
+            "SELECT conname::text FROM pg_constraint WHERE conrelid = 'public.people'::regclass ORDER BY 1",
+            &[],
+        )
+        .await?;
+    let constraints: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(constraints, ["people_age_check", "people_pkey"]);
+    Ok(())
+}
+
+/// (l) Materialized views (`WITH NO DATA` too) with indexes, owners and refreshes.
+#[tokio::test]
+async fn materialized_views_are_read_or_skipped() -> TestResult {
+    let checked = check_source(&schema_path("materialized_views.sql")).await?;
+    let row = checked
+        .client
+        .query_one(
+            "SELECT count(*) FROM pg_matviews WHERE schemaname = 'public'",
+            &[],
+        )
+        .await?;
+    assert_eq!(row.get::<_, i64>(0), 1);
+    Ok(())
+}
+
+/// (m) CREATE TABLE ... AS and SELECT ... INTO, typed from their select lists (joins,
+/// casts, literals, aggregates, window functions, a UNION ALL), and temporary tables, which
+/// PostgreSQL keeps out of the schema.
+#[tokio::test]
+async fn tables_from_queries_and_temporary_tables() -> TestResult {
+    let checked = check_source(&schema_path("create_table_as.sql")).await?;
+    let rows = checked
+        .client
+        .query(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+            &[],
+        )
+        .await?;
+    let tables: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(
+        tables,
+        [
+            "handles",
+            "last_votes",
+            "member",
+            "member_actions",
+            "member_summary",
+            "saved",
+            "vote"
+        ]
+    );
+    Ok(())
+}
+
+/// (n) `CREATE EXTENSION x SCHEMA s` (without `WITH`) puts its types in `s`; `DEFAULT NULL`
+/// and `SET DEFAULT NULL` leave no default, as in PostgreSQL.
+#[tokio::test]
+async fn extension_schema_and_null_defaults() -> TestResult {
+    let checked = check_source(&schema_path("extension_schema_and_null_defaults.sql")).await?;
+    let row = checked
+        .client
+        .query_one(
+            "SELECT count(*) FROM pg_attrdef WHERE adrelid = 'public.accounts'::regclass",
+            &[],
+        )
+        .await?;
+    assert_eq!(row.get::<_, i64>(0), 0);
+    Ok(())
+}
+
+/// (o) DO blocks as histories use them to make DDL idempotent: EXCEPTION handlers, IF
+/// [NOT] EXISTS tests on information_schema and pg_indexes, ELSE branches, nested blocks
+/// and EXECUTE of a constant statement.
+#[tokio::test]
+async fn do_blocks() -> TestResult {
+    let checked = check_source(&schema_path("do_blocks.sql")).await?;
+    let rows = checked
+        .client
+        .query(
+            "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'app' ORDER BY 1",
+            &[],
+        )
+        .await?;
+    let indexes: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(
+        indexes,
+        [
+            "tasks_by_status",
+            "tasks_level_title",
+            "tasks_pkey",
+            "tasks_title_key"
+        ]
+    );
+    Ok(())
+}
+
+/// (p) Defaults stay true as the schema evolves and whatever the caller's search_path:
+/// each column default the reader records, evaluated with an empty search_path, gives what
+/// PostgreSQL's own stored default gives.
+#[tokio::test]
+async fn defaults_mean_what_postgres_stored() -> TestResult {
+    let path = schema_path("defaults_stay_true.sql");
+    let files = source::read_schema_source(&path).map_err(|e| report(e.to_string()))?;
+    let checked = check_source(&path).await?;
+    let catalog = ddl::read_schema(&files).map_err(|e| report(e.to_string()))?;
+    let client = &checked.client;
+    client.batch_execute("SET search_path = ''").await?;
+    let mut compared = 0;
+    for table in &catalog.tables {
+        for column in &table.columns {
+            let Some(ours) = &column.default else {
+                continue;
+            };
+            let stored: String = client
+                .query_one(
+                    "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d \
+                     JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum \
+                     WHERE d.adrelid = $1::text::regclass AND a.attname = $2",
+                    &[&table.name.to_sql_quoted(), &column.name],
+                )
+                .await?
+                .get(0);
+            let value = |sql: String| async move {
+                client
+                    .query_one(
+                        &format!("SELECT ({sql})::text || ' of ' || pg_typeof({sql})::text"),
+                        &[],
+                    )
+                    .await
+                    .map(|row| row.get::<_, String>(0))
+                    .map_err(|e| report(format!("{sql}: {}", support::db_message(&e))))
+            };
+            assert_eq!(
+                value(ours.clone()).await?,
+                value(stored.clone()).await?,
+                "{}.{}: ours `{ours}`, stored `{stored}`",
+                table.name,
+                column.name
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 6);
+    Ok(())
+}

@@ -153,6 +153,8 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 .as_deref()
                 .map(source::read_schema_source)
                 .transpose()?;
+            // Only read: the catalog is printed as read, without mapping types to Rust, so
+            // that a schema with types writegraph does not map (tsvector, ltree) prints too.
             let mut catalog = if from_postgres {
                 catalog_from_postgres(files.as_deref(), database_url.as_deref())?
             } else {

@@ -15,6 +15,7 @@ use sqlparser::tokenizer::Location as SqlLocation;
 use super::dialect::PostgresDialect;
 use super::fold_ident;
 use super::naming::{choose_name, column_name_addition};
+use super::plpgsql;
 use super::recognise::{self, IdentityKind, Recognised};
 use super::split;
 use super::sql_type::{self, WrittenBase, WrittenType};
@@ -25,8 +26,17 @@ use crate::catalog::{
 use crate::error::{DdlError, Diagnostic, Error};
 use crate::source::SourceFile;
 
-/// Stop collecting after this many errors: later ones are usually consequences.
-const MAX_ERRORS: usize = 20;
+/// The help line of a `DO` block that cannot be read.
+const DO_BLOCK_HELP: &str =
+    "writegraph reads the statements of a DO block, its IF [NOT] EXISTS tests on the catalog \
+     and its EXCEPTION handlers; for anything else generate from a catalog snapshot \
+     (`writegraph schema --from-postgres --json`)";
+
+/// PostgreSQL's `MaxHeapAttributeNumber`: the most columns a table can have.
+const MAX_COLUMNS: usize = 1600;
+
+/// The schema temporary tables live in (`pg_temp`), searched before the search path.
+const TEMP_SCHEMA: &str = "pg_temp";
 
 /// Types extensions create, so that columns of these types are known types.
 const EXTENSION_TYPES: &[(&str, &[&str])] = &[
@@ -70,6 +80,36 @@ struct IndexEntry {
     constraint: bool,
 }
 
+/// The catalog as the query typer sees it, at the statement being applied.
+struct ReaderEnv<'a> {
+    reader: &'a Reader,
+    ctx: &'a Ctx<'a>,
+}
+
+impl super::select_type::Env for ReaderEnv<'_> {
+    fn relation_columns(&self, parts: &[String]) -> Option<Vec<(String, SqlType)>> {
+        let name =
+            self.reader.candidates(parts).into_iter().find(|c| {
+                self.reader.catalog.table(c).is_some() || self.reader.views.contains(c)
+            })?;
+        let table = self.reader.catalog.table(&name)?;
+        Some(
+            table
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.sql_type.clone()))
+                .collect(),
+        )
+    }
+
+    fn resolve_type(&self, data_type: &DataType) -> Result<SqlType, String> {
+        let written = sql_type::normalise(data_type)?;
+        self.reader
+            .resolve_written(self.ctx, &written, 0)
+            .map_err(|d| d.message)
+    }
+}
+
 /// Where the statement being applied is, for messages.
 struct Ctx<'a> {
     file: &'a SourceFile,
@@ -77,9 +117,34 @@ struct Ctx<'a> {
     offset: usize,
     /// The statement's text.
     text: &'a str,
+    /// The 1-based line the statement starts on (0: unknown).
+    first_line: usize,
 }
 
 impl Ctx<'_> {
+    /// The location of byte `offset` within the statement, counting lines from the
+    /// statement's start (the catalog keeps one per table and column, so counting from the
+    /// file's start each time would make reading a long dump quadratic).
+    fn location_at(&self, offset: usize) -> crate::error::Location {
+        let text = &self.file.text;
+        let mut at = (self.offset + offset).min(text.len());
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let between = text.get(self.offset.min(at)..at);
+        match between {
+            Some(between) if self.first_line > 0 => {
+                let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+                crate::error::Location {
+                    path: self.file.path.clone(),
+                    line: self.first_line + between.matches('\n').count(),
+                    col: text[line_start..at].chars().count() + 1,
+                }
+            }
+            _ => crate::error::Location::from_offset(&self.file.path, text, at),
+        }
+    }
+
     /// A diagnostic at byte `offset` within the statement.
     fn error_at(&self, offset: usize, message: impl Into<String>) -> Diagnostic {
         Diagnostic::at(
@@ -154,6 +219,7 @@ fn parse_error_text(message: &str) -> &str {
 }
 
 /// The catalog being built, plus what the reader tracks beyond the write model.
+#[derive(Clone)]
 pub struct Reader {
     catalog: Catalog,
     /// Schemas that unqualified names resolve against, in order.
@@ -167,6 +233,10 @@ pub struct Reader {
     /// Views and materialized views: relations that `ALTER TABLE ... OWNER TO` may name,
     /// and that take a name, but that are never written.
     views: Vec<QualifiedName>,
+    /// Tables made by `CREATE TABLE ... AS` whose columns could not be typed (also listed in
+    /// `views`, so that statements on them are skipped), with the error to report if they
+    /// are still there at the end.
+    untyped_tables: Vec<(QualifiedName, Diagnostic)>,
     /// The schema of an extension this reader does not know: after one is created, unknown
     /// type names are taken to be its types, since they cannot be checked.
     unknown_extension_schema: Option<String>,
@@ -186,6 +256,7 @@ impl Default for Reader {
             other_constraints: Vec::new(),
             other_types: Vec::new(),
             views: Vec::new(),
+            untyped_tables: Vec::new(),
             unknown_extension_schema: None,
             errors: Vec::new(),
         }
@@ -197,12 +268,13 @@ type Applied = Result<(), Diagnostic>;
 impl Reader {
     /// Reads every file in order and returns the catalog, or every error found.
     pub fn read_files(mut self, files: &[SourceFile]) -> Result<Catalog, Error> {
+        // Every error is collected (rendering shows the first ones and counts the rest).
         for file in files {
             self.read_file(file);
-            if self.errors.len() >= MAX_ERRORS {
-                break;
-            }
         }
+        let untyped = std::mem::take(&mut self.untyped_tables);
+        self.errors
+            .extend(untyped.into_iter().map(|(_, error)| error));
         match self.errors.len() {
             0 => Ok(self.catalog),
             1 => Err(Error::Ddl(DdlError(Box::new(self.errors.remove(0))))),
@@ -227,22 +299,32 @@ impl Reader {
                 return;
             }
         };
+        // The line each statement starts on, counted as the statements go by.
+        let mut line = 1;
+        let mut counted_to = 0;
         for statement in statements {
+            let upto = statement.offset.min(file.text.len());
+            line += file
+                .text
+                .get(counted_to..upto)
+                .map_or(0, |t| t.matches('\n').count());
+            counted_to = upto;
             let ctx = Ctx {
                 file,
                 offset: statement.offset,
                 text: statement.text,
+                first_line: line,
             };
             if let Err(diagnostic) = self.read_statement(&ctx) {
                 self.errors.push(diagnostic);
-                if self.errors.len() >= MAX_ERRORS {
-                    return;
-                }
             }
         }
     }
 
     fn read_statement(&mut self, ctx: &Ctx<'_>) -> Applied {
+        if let Some(recognised) = recognise::recognise_before_parsing(ctx.text) {
+            return self.apply_recognised(ctx, 0, recognised);
+        }
         match Parser::parse_sql(&PostgresDialect::default(), ctx.text) {
             Ok(statements) => {
                 for statement in &statements {
@@ -257,6 +339,9 @@ impl Reader {
     /// A statement sqlparser rejected: our recogniser's forms, a multi-action `ALTER TABLE`
     /// read action by action, a statement that cannot matter, or an error.
     fn read_unparsed(&mut self, ctx: &Ctx<'_>, parse_error: &str) -> Applied {
+        if let Some((body_offset, body)) = plpgsql::do_body(ctx.text) {
+            return self.read_do_block(ctx, body_offset, body);
+        }
         if let Some(recognised) = recognise::recognise(ctx.text) {
             return self.apply_recognised(ctx, 0, recognised);
         }
@@ -268,6 +353,7 @@ impl Reader {
                     file: ctx.file,
                     offset: ctx.offset,
                     text: ctx.text,
+                    first_line: ctx.first_line,
                 };
                 for statement in &statements {
                     self.apply(&same_offsets, statement)?;
@@ -283,6 +369,7 @@ impl Reader {
                     file: ctx.file,
                     offset: ctx.offset,
                     text: &without_only,
+                    first_line: ctx.first_line,
                 };
                 for statement in &statements {
                     self.apply(&same_offsets, statement)?;
@@ -293,17 +380,164 @@ impl Reader {
         if let Some(head) = recognise::alter_table_head(ctx.text) {
             return self.read_alter_actions(ctx, &head);
         }
-        if !may_change_write_model(ctx.text) {
-            return Ok(());
-        }
         let offset =
             parse_error_location(parse_error).map_or(0, |l| offset_of_location(ctx.text, l));
+        // Only the statement kinds the recogniser lists as unable to change a write are
+        // skipped; anything else PostgreSQL would reject, or that cannot be read, is an error.
+        let help = if may_change_write_model(ctx.text) {
+            "this statement can change a table, type, constraint or index, so it cannot be skipped; \
+             check its syntax against PostgreSQL, or split it into simpler statements"
+        } else {
+            "this is not a statement writegraph knows PostgreSQL to accept; check its spelling \
+             against PostgreSQL's documentation"
+        };
         Err(ctx
-            .error_at(offset, format!("cannot read this statement: {}", parse_error_text(parse_error)))
-            .with_help(
-                "this statement can change a table, type, constraint or index, so it cannot be skipped; \
-                 check its syntax against PostgreSQL, or split it into simpler statements",
-            ))
+            .error_at(
+                offset,
+                format!(
+                    "cannot read this statement: {}",
+                    parse_error_text(parse_error)
+                ),
+            )
+            .with_help(help))
+    }
+
+    /// A `DO` block: its statements are applied as PL/pgSQL would run them, taking the
+    /// branch of each `IF` whose existence test holds on the catalog read so far, and
+    /// undoing a block with an `EXCEPTION` handler when one of its statements fails.
+    fn read_do_block(&mut self, ctx: &Ctx<'_>, body_offset: usize, body: &str) -> Applied {
+        let block = plpgsql::parse_body(body).map_err(|(offset, message)| {
+            ctx.error_at(
+                body_offset + offset,
+                format!("cannot read this DO block: {message}"),
+            )
+            .with_help(DO_BLOCK_HELP)
+        })?;
+        self.apply_block(ctx.file, ctx.offset + body_offset, &block)
+    }
+
+    fn apply_block(&mut self, file: &SourceFile, base: usize, block: &plpgsql::Block) -> Applied {
+        if !block.handles_errors {
+            return self.apply_items(file, base, &block.items);
+        }
+        let saved = self.clone();
+        if self.apply_items(file, base, &block.items).is_err() {
+            // PL/pgSQL undoes the block and runs its handler.
+            let errors = std::mem::take(&mut self.errors);
+            *self = saved;
+            self.errors = errors;
+        }
+        Ok(())
+    }
+
+    fn apply_items(&mut self, file: &SourceFile, base: usize, items: &[plpgsql::Item]) -> Applied {
+        use plpgsql::Item;
+        for item in items {
+            match item {
+                Item::Sql { offset, text } => {
+                    let ctx = Ctx {
+                        file,
+                        offset: base + offset,
+                        text,
+                        // Unknown: locations are counted from the file's start.
+                        first_line: 0,
+                    };
+                    self.read_statement(&ctx)?;
+                }
+                Item::Block(block) => self.apply_block(file, base, block)?,
+                Item::Inert => {}
+                // Rows only: nothing to read, however often it runs or whichever branch runs.
+                _ if item.is_data_only() => {}
+                Item::Unreadable { offset, what } | Item::Loop { offset, what, .. } => {
+                    return Err(Diagnostic::at(
+                        &file.path,
+                        &file.text,
+                        base + offset,
+                        format!("cannot tell what {what} in this DO block does to the schema"),
+                    )
+                    .with_help(DO_BLOCK_HELP))
+                }
+                Item::If { branches } => {
+                    for branch in branches {
+                        let holds = match &branch.condition {
+                            None => true,
+                            Some((offset, condition)) => {
+                                self.condition_holds(condition).ok_or_else(|| {
+                                    Diagnostic::at(
+                                        &file.path,
+                                        &file.text,
+                                        base + offset,
+                                        "cannot tell whether this IF condition holds",
+                                    )
+                                    .with_help(
+                                        "writegraph reads [NOT] EXISTS (SELECT ... FROM information_schema.columns, \
+                                         tables, table_constraints, pg_type, ... WHERE name = 'x' AND ...); \
+                                         for other conditions generate from a catalog snapshot \
+                                         (`writegraph schema --from-postgres --json`)",
+                                    )
+                                })?
+                            }
+                        };
+                        if holds {
+                            self.apply_items(file, base, &branch.items)?;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates an existence test on the catalog read so far; `None` when the condition is
+    /// not one [`plpgsql::existence_test`] reads.
+    fn condition_holds(&self, condition: &str) -> Option<bool> {
+        if let Some((wanted, relations)) = plpgsql::count_test(condition) {
+            let found = relations
+                .into_iter()
+                .filter(|r| self.exists(r.clone()))
+                .count();
+            return Some(found == wanted);
+        }
+        let (negated, test) = plpgsql::existence_test(condition)?;
+        Some(self.exists(test) != negated)
+    }
+
+    /// Whether the catalog read so far has what an existence test asks for.
+    fn exists(&self, test: plpgsql::Existence) -> bool {
+        use plpgsql::Existence;
+        let in_schema =
+            |s: &Option<String>, name: &QualifiedName| s.as_ref().is_none_or(|s| *s == name.schema);
+        match test {
+            Existence::Column {
+                schema,
+                table,
+                column,
+            } => self.catalog.tables.iter().any(|t| {
+                t.name.name == table && in_schema(&schema, &t.name) && t.column(&column).is_some()
+            }),
+            Existence::Table { schema, table } => self
+                .catalog
+                .tables
+                .iter()
+                .any(|t| t.name.name == table && in_schema(&schema, &t.name)),
+            Existence::Constraint { schema, name } => self
+                .catalog
+                .tables
+                .iter()
+                .filter(|t| in_schema(&schema, &t.name))
+                .any(|t| self.constraint_taken(&t.name, &name)),
+            Existence::Type { name } => {
+                self.catalog.enums.iter().any(|e| e.name.name == name)
+                    || self.catalog.domains.iter().any(|d| d.name.name == name)
+                    || self.other_types.iter().any(|t| t.name == name)
+            }
+            Existence::Relation { name } => self
+                .catalog
+                .schemas
+                .iter()
+                .any(|s| self.relation_taken(s, &name)),
+        }
     }
 
     /// `ALTER TABLE name a, b, c` that sqlparser rejected as a whole: each action is parsed
@@ -325,6 +559,7 @@ impl Reader {
                         file: ctx.file,
                         offset: ctx.offset,
                         text: &single,
+                        first_line: ctx.first_line,
                     };
                     for statement in &statements {
                         self.apply(&action_ctx, statement).map_err(|mut d| {
@@ -371,8 +606,21 @@ impl Reader {
         match statement {
             Statement::CreateTable(create) => self.create_table(ctx, create),
             Statement::AlterTable(alter) => {
-                if self.names_view_or_sequence(&name_parts(ctx, &alter.name)?) {
-                    // `ALTER TABLE` also alters views and sequences (pg_dump's `OWNER TO`).
+                let parts = name_parts(ctx, &alter.name)?;
+                if self.names_view_or_sequence(&parts) {
+                    // `ALTER TABLE` also alters views and sequences (pg_dump's `OWNER TO`);
+                    // a view's rename moves its name.
+                    if let Some(view) = self.resolve_view(&parts) {
+                        for operation in &alter.operations {
+                            if let AlterTableOperation::RenameTable { table_name } = operation {
+                                let (RenameTableNameKind::As(new_name)
+                                | RenameTableNameKind::To(new_name)) = table_name;
+                                if let Some(last) = name_parts(ctx, new_name)?.last() {
+                                    self.rename_view(&view, last);
+                                }
+                            }
+                        }
+                    }
                     return Ok(());
                 }
                 let Some(table) = self.resolve_table(ctx, &alter.name, alter.if_exists)? else {
@@ -403,7 +651,12 @@ impl Reader {
                 self.ensure_type_name_free(ctx, &domain.name, &name)?;
                 let base = self.resolve_type(ctx, &domain.data_type, &domain.name)?;
                 let mut created = Domain::new(name, base);
-                created.default = domain.default.as_ref().map(ToString::to_string);
+                let is_plain = |t: &SqlType| self.is_plain_type(t);
+                created.default = domain
+                    .default
+                    .as_ref()
+                    .filter(|d| !is_null_default(d, &created.base_type, &is_plain))
+                    .map(ToString::to_string);
                 // sqlparser keeps only a domain's CHECK constraints; NOT NULL is read from the text.
                 created.not_null = domain_has_not_null(ctx.text);
                 self.catalog.domains.push(created);
@@ -498,6 +751,51 @@ impl Reader {
                 Ok(())
             }
             Statement::Query(query) => {
+                // `SELECT ... INTO [TEMP] new_table FROM ...` creates a table, as CREATE TABLE AS.
+                if let SetExpr::Select(select) = query.body.as_ref() {
+                    if let Some(into) = &select.into {
+                        let target = match into.targets.as_slice() {
+                            [Expr::Identifier(ident)] => vec![ident.clone()],
+                            [Expr::CompoundIdentifier(idents)] => idents.clone(),
+                            _ => {
+                                return Err(ctx
+                                    .error_at(0, "cannot read the table name of SELECT ... INTO")
+                                    .with_help(
+                                        "name one table: SELECT ... INTO new_table FROM ...",
+                                    ))
+                            }
+                        };
+                        let target = ObjectName(
+                            target.into_iter().map(ObjectNamePart::Identifier).collect(),
+                        );
+                        let into_name = &target;
+                        if into.temporary {
+                            let parts = name_parts(ctx, into_name)?;
+                            let name = QualifiedName::new(
+                                TEMP_SCHEMA,
+                                parts.last().cloned().unwrap_or_default(),
+                            );
+                            if !self.views.contains(&name) {
+                                self.views.push(name);
+                            }
+                            return Ok(());
+                        }
+                        let name = self.qualify_new(ctx, into_name)?;
+                        if self.relation_taken(&name.schema, &name.name) {
+                            return Err(ctx
+                                .error_at_name(
+                                    into_name,
+                                    format!("relation `{name}` already exists"),
+                                )
+                                .with_help("drop it first, or select into another name"));
+                        }
+                        let mut without_into = query.as_ref().clone();
+                        if let SetExpr::Select(select) = without_into.body.as_mut() {
+                            select.into = None;
+                        }
+                        return self.create_table_as(ctx, into_name, name, &without_into, &[]);
+                    }
+                }
                 // pg_dump: `SELECT pg_catalog.set_config('search_path', '', false);`
                 if let SetExpr::Select(select) = query.body.as_ref() {
                     for item in &select.projection {
@@ -593,14 +891,21 @@ impl Reader {
         }
     }
 
-    /// Candidates for a possibly-unqualified name, in search-path order.
+    /// Candidates for a possibly-unqualified name, in search-path order (a temporary
+    /// table of that name first, as PostgreSQL searches `pg_temp` first).
     fn candidates(&self, parts: &[String]) -> Vec<QualifiedName> {
         match parts {
-            [name] => self
-                .search_path
-                .iter()
-                .map(|s| QualifiedName::new(s.clone(), name.clone()))
-                .collect(),
+            [name] => {
+                let temp = QualifiedName::new(TEMP_SCHEMA, name.clone());
+                let temp = self.views.contains(&temp).then_some(temp);
+                temp.into_iter()
+                    .chain(
+                        self.search_path
+                            .iter()
+                            .map(|s| QualifiedName::new(s.clone(), name.clone())),
+                    )
+                    .collect()
+            }
             [.., schema, name] => vec![QualifiedName::new(schema.clone(), name.clone())],
             [] => Vec::new(),
         }
@@ -681,6 +986,29 @@ impl Reader {
             .is_some_and(|c| self.catalog.table(&c).is_none())
     }
 
+    /// Renames a view, a temporary table or an untyped table (within its schema).
+    fn rename_view(&mut self, view: &QualifiedName, new_name: &str) {
+        let renamed = QualifiedName::new(view.schema.clone(), new_name.to_owned());
+        for v in self.views.iter_mut().filter(|v| *v == view) {
+            *v = renamed.clone();
+        }
+        for (t, _) in self.untyped_tables.iter_mut().filter(|(t, _)| t == view) {
+            *t = renamed.clone();
+        }
+        for index in self.indexes.iter_mut().filter(|i| i.table == *view) {
+            index.table = renamed.clone();
+        }
+    }
+
+    /// The view (or materialized view) a name resolves to, when it resolves to one before
+    /// any table.
+    fn resolve_view(&self, parts: &[String]) -> Option<QualifiedName> {
+        self.candidates(parts)
+            .into_iter()
+            .find(|c| self.catalog.table(c).is_some() || self.views.contains(c))
+            .filter(|c| self.views.contains(c))
+    }
+
     fn resolve_index(&self, parts: &[String]) -> Option<usize> {
         self.candidates(parts)
             .into_iter()
@@ -720,6 +1048,165 @@ impl Reader {
         Ok(())
     }
 
+    /// A default as PostgreSQL stores it when the DDL runs, so that generated SQL means
+    /// the same whatever the caller's `search_path`: type names in casts are qualified, and
+    /// a default of an enum column is cast to that (qualified) enum.
+    fn resolve_default(&self, expr: &Expr, target: &SqlType) -> String {
+        let mut resolved = expr.clone();
+        self.qualify_casts(&mut resolved);
+        let text = resolved.to_string();
+        let BaseType::User { name, .. } = &target.base else {
+            return text;
+        };
+        // PostgreSQL stores a domain column's default as of the domain's base type.
+        let domain_base = (!target.array)
+            .then(|| self.catalog.domain(name))
+            .flatten()
+            .map(|d| d.base_type.clone());
+        let target = &domain_base.unwrap_or_else(|| target.clone());
+        let BaseType::User { name, .. } = &target.base else {
+            return match resolved {
+                Expr::Value(_) => format!("{text}::{}", target.format()),
+                _ => text,
+            };
+        };
+        let user_type = self.catalog.enum_type(name).is_some();
+        let already_cast = matches!(&resolved, Expr::Cast { data_type, .. }
+            if sql_type::normalise(data_type).ok()
+                .and_then(|w| self.resolve_written_quietly(&w))
+                .is_some_and(|t| t == *target));
+        if !user_type || already_cast {
+            return text;
+        }
+        let ty = qualified_type_sql(target);
+        match resolved {
+            Expr::Value(_) => format!("{text}::{ty}"),
+            _ => format!("({text})::{ty}"),
+        }
+    }
+
+    /// The catalog type of a written type, or None when it does not resolve.
+    fn resolve_written_quietly(&self, written: &WrittenType) -> Option<SqlType> {
+        if let Some(builtin) = written.to_builtin() {
+            return Some(builtin);
+        }
+        let WrittenBase::Named { parts, modifiers } = &written.base else {
+            return None;
+        };
+        let found = self
+            .candidates(parts)
+            .into_iter()
+            .find(|c| self.type_exists(c))?;
+        Some(SqlType {
+            base: BaseType::User {
+                name: found,
+                modifiers: modifiers.clone(),
+            },
+            array: written.array,
+        })
+    }
+
+    /// Qualifies the user types named in the casts of an expression.
+    fn qualify_casts(&self, expr: &mut Expr) {
+        match expr {
+            Expr::Cast {
+                expr: inner,
+                data_type,
+                ..
+            } => {
+                self.qualify_casts(inner);
+                let resolved = sql_type::normalise(data_type)
+                    .ok()
+                    .and_then(|w| self.resolve_written_quietly(&w));
+                if let Some(
+                    ty @ SqlType {
+                        base: BaseType::User { .. },
+                        ..
+                    },
+                ) = resolved
+                {
+                    *data_type = qualified_data_type(&ty);
+                }
+            }
+            Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => self.qualify_casts(inner),
+            Expr::BinaryOp { left, right, .. } => {
+                self.qualify_casts(left);
+                self.qualify_casts(right);
+            }
+            Expr::Array(array) => {
+                for element in &mut array.elem {
+                    self.qualify_casts(element);
+                }
+            }
+            Expr::Function(function) => {
+                if let sqlparser::ast::FunctionArguments::List(list) = &mut function.args {
+                    for arg in &mut list.args {
+                        if let sqlparser::ast::FunctionArg::Unnamed(
+                            sqlparser::ast::FunctionArgExpr::Expr(e),
+                        ) = arg
+                        {
+                            self.qualify_casts(e);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `ALTER TYPE e RENAME VALUE 'a' TO 'b'`: PostgreSQL stores defaults as the label's
+    /// value, so a default that names `'a'` of columns (and domains) of type `e` now says `'b'`.
+    fn rename_label_in_defaults(&mut self, enum_name: &QualifiedName, from: &str, to: &str) {
+        let rename = |default: &mut Option<String>| {
+            let Some(text) = default.as_deref() else {
+                return;
+            };
+            let Ok(mut expr) = Parser::new(&PostgresDialect::default())
+                .try_with_sql(text)
+                .and_then(|mut p| p.parse_expr())
+            else {
+                return;
+            };
+            let mut target = &mut expr;
+            loop {
+                match target {
+                    Expr::Cast { expr, .. } => target = expr,
+                    Expr::Nested(inner) => target = inner,
+                    _ => break,
+                }
+            }
+            if let Expr::Value(value) = target {
+                if let Value::SingleQuotedString(label) = &mut value.value {
+                    if label == from {
+                        *label = to.to_owned();
+                        *default = Some(expr.to_string());
+                    }
+                }
+            }
+        };
+        let of_enum = |ty: &SqlType| {
+            !ty.array && matches!(&ty.base, BaseType::User { name, .. } if name == enum_name)
+        };
+        for table in &mut self.catalog.tables {
+            for column in table.columns.iter_mut().filter(|c| of_enum(&c.sql_type)) {
+                rename(&mut column.default);
+            }
+        }
+        for domain in self
+            .catalog
+            .domains
+            .iter_mut()
+            .filter(|d| of_enum(&d.base_type))
+        {
+            rename(&mut domain.default);
+        }
+    }
+
+    /// A type without modifiers that is no domain: a null cast to it stays a constant.
+    fn is_plain_type(&self, ty: &SqlType) -> bool {
+        plain_builtin_or_enum(ty, &self.catalog)
+    }
+
     fn type_exists(&self, name: &QualifiedName) -> bool {
         self.catalog.enum_type(name).is_some()
             || self.catalog.domain(name).is_some()
@@ -754,7 +1241,7 @@ impl Reader {
         if let Some(builtin) = written.to_builtin() {
             return Ok(builtin);
         }
-        let WrittenBase::Named(parts) = &written.base else {
+        let WrittenBase::Named { parts, modifiers } = &written.base else {
             return Err(ctx.error_at(offset, "unreadable type"));
         };
         if let Some(found) = self
@@ -762,8 +1249,19 @@ impl Reader {
             .into_iter()
             .find(|c| self.type_exists(c))
         {
+            if !modifiers.is_empty() && !self.other_types.contains(&found) {
+                return Err(ctx
+                    .error_at(
+                        offset,
+                        format!("type modifier is not allowed for type `{found}`"),
+                    )
+                    .with_help("remove the modifier: enums and domains take none"));
+            }
             return Ok(SqlType {
-                base: BaseType::User(found),
+                base: BaseType::User {
+                    name: found,
+                    modifiers: modifiers.clone(),
+                },
                 array: written.array,
             });
         }
@@ -775,7 +1273,10 @@ impl Reader {
                 [] => return Err(ctx.error_at(offset, "missing type name")),
             };
             return Ok(SqlType {
-                base: BaseType::User(name),
+                base: BaseType::User {
+                    name,
+                    modifiers: modifiers.clone(),
+                },
                 array: written.array,
             });
         }
@@ -881,6 +1382,7 @@ impl Reader {
                     ));
                 };
                 *label = rename.to.value.clone();
+                self.rename_label_in_defaults(&name, &rename.from.value, &rename.to.value);
                 Ok(())
             }
             AlterTypeOperation::Rename(rename) => {
@@ -905,8 +1407,10 @@ impl Reader {
             *t = new.clone();
         }
         let retype = |ty: &mut SqlType| {
-            if ty.base == BaseType::User(old.clone()) {
-                ty.base = BaseType::User(new.clone());
+            if let BaseType::User { name, .. } = &mut ty.base {
+                if name == old {
+                    *name = new.clone();
+                }
             }
         };
         for table in &mut self.catalog.tables {
@@ -937,7 +1441,6 @@ impl Reader {
             }
             return Err(ctx.error_at_name(at, format!("type `{}` does not exist", parts.join("."))));
         };
-        let user = BaseType::User(name.clone());
         let users: Vec<(QualifiedName, String)> = self
             .catalog
             .tables
@@ -945,7 +1448,7 @@ impl Reader {
             .flat_map(|t| {
                 t.columns
                     .iter()
-                    .filter(|c| c.sql_type.base == user)
+                    .filter(|c| matches!(&c.sql_type.base, BaseType::User { name: n, .. } if *n == name))
                     .map(|c| (t.name.clone(), c.name.clone()))
             })
             .collect();
@@ -995,6 +1498,13 @@ impl Reader {
 
     fn create_table(&mut self, ctx: &Ctx<'_>, create: &CreateTable) -> Applied {
         if create.temporary {
+            // A temporary table lives in the session's own schema, searched first: its later
+            // ALTER, INSERT and DROP are fine, and it never reaches the catalog.
+            let parts = name_parts(ctx, &create.name)?;
+            let name = QualifiedName::new(TEMP_SCHEMA, parts.last().cloned().unwrap_or_default());
+            if !self.views.contains(&name) {
+                self.views.push(name);
+            }
             return Ok(());
         }
         let name = self.qualify_new(ctx, &create.name)?;
@@ -1008,14 +1518,14 @@ impl Reader {
                     "drop it first, rename one of them, or use CREATE TABLE IF NOT EXISTS",
                 ));
         }
-        if create.query.is_some() {
-            return Err(ctx
-                .error_at_name(&create.name, format!("cannot read the columns of `{name}` from CREATE TABLE ... AS"))
-                .with_help("declare the table's columns with CREATE TABLE (...) so that their types are known"));
+        if let Some(query) = &create.query {
+            let names: Vec<String> = create.columns.iter().map(|c| fold_ident(&c.name)).collect();
+            return self.create_table_as(ctx, &create.name, name, query, &names);
         }
         let mut table = Table::new(name.clone());
         table.partitioned = create.partition_by.is_some();
-        table.location = Some(ctx.error_at_name(&create.name, "").location);
+        table.location =
+            Some(ctx.location_at(offset_of_location(ctx.text, create.name.span().start)));
 
         // Parents first: a partition copies its parent's columns; INHERITS merges parents'.
         if let Some(parent) = &create.partition_of {
@@ -1084,6 +1594,44 @@ impl Reader {
             table.columns.push(column);
             sequences.extend(sequence);
         }
+        if table.columns.len() > MAX_COLUMNS {
+            return Err(ctx
+                .error_at_name(
+                    &create.name,
+                    format!(
+                        "table `{name}` has {} columns; PostgreSQL allows at most {MAX_COLUMNS}",
+                        table.columns.len()
+                    ),
+                )
+                .with_help("split the table in two, joined by a key"));
+        }
+        for def in &create.columns {
+            let generation = def.options.iter().find_map(|o| match &o.option {
+                ColumnOption::Generated {
+                    generation_expr: Some(expr),
+                    ..
+                } => Some(expr),
+                _ => None,
+            });
+            let Some(expr) = generation else { continue };
+            let used = referenced_columns(&table, &expr.to_string());
+            if let Some(generated) = used
+                .iter()
+                .find(|c| table.column(c).is_some_and(|c| c.generated.is_some()))
+            {
+                return Err(ctx
+                    .error_at_ident(
+                        &def.name,
+                        format!(
+                            "generated column `{}` of `{name}` uses generated column `{generated}`",
+                            fold_ident(&def.name)
+                        ),
+                    )
+                    .with_help(
+                        "a generation expression can use only ordinary columns; compute it from those",
+                    ));
+            }
+        }
         for constraint in &create.constraints {
             pending.push(PendingConstraint::Table(constraint.clone()));
         }
@@ -1110,6 +1658,60 @@ impl Reader {
             }
         }
         result
+    }
+
+    /// `CREATE TABLE name [(columns)] AS query` and `SELECT ... INTO name`: a table of the
+    /// query's columns, all nullable and without defaults, as PostgreSQL makes it. When a
+    /// column cannot be typed, the table is remembered without columns and the error is
+    /// reported only if the table is still there at the end (histories often build such
+    /// tables from views, then drop them).
+    fn create_table_as(
+        &mut self,
+        ctx: &Ctx<'_>,
+        at: &ObjectName,
+        name: QualifiedName,
+        query: &sqlparser::ast::Query,
+        column_names: &[String],
+    ) -> Applied {
+        let env = ReaderEnv { reader: self, ctx };
+        let typed = super::select_type::query_columns(&env, query);
+        let mut table = Table::new(name.clone());
+        let location = ctx.location_at(offset_of_location(ctx.text, at.span().start));
+        table.location = Some(location.clone());
+        match typed {
+            Ok(columns) => {
+                if column_names.len() > columns.len() {
+                    return Err(ctx
+                        .error_at_name(at, format!("CREATE TABLE AS of `{name}` names more columns than its query makes"))
+                        .with_help("name at most as many columns as the query selects"));
+                }
+                for (i, column) in columns.into_iter().enumerate() {
+                    table.columns.push(Column {
+                        name: column_names.get(i).cloned().unwrap_or(column.name),
+                        sql_type: column.sql_type,
+                        not_null: false,
+                        default: None,
+                        identity: None,
+                        generated: None,
+                        serial: false,
+                        comment: None,
+                        location: Some(location.clone()),
+                    });
+                }
+                self.catalog.tables.push(table);
+            }
+            Err(reason) => {
+                let error = ctx
+                    .error_at_name(at, format!("cannot read the columns of `{name}` from its query: {reason}"))
+                    .with_help(
+                        "declare the table with CREATE TABLE (...) and fill it with INSERT ... SELECT, or generate \
+                         from a catalog snapshot (`writegraph schema --from-postgres --json`)",
+                    );
+                self.views.push(name.clone());
+                self.untyped_tables.push((name, error));
+            }
+        }
+        Ok(())
     }
 
     /// The sequence a new serial or identity column of `table` owns: named by the identity's
@@ -1203,7 +1805,7 @@ impl Reader {
             generated: None,
             serial: written.serial,
             comment: None,
-            location: Some(ctx.error_at(offset, "").location),
+            location: Some(ctx.location_at(offset)),
         };
         let mut sequence = None;
         if written.serial {
@@ -1215,7 +1817,12 @@ impl Reader {
             match &option.option {
                 ColumnOption::NotNull => column.not_null = true,
                 ColumnOption::Null => {}
-                ColumnOption::Default(expr) => column.default = Some(expr.to_string()),
+                // PostgreSQL stores no default for `DEFAULT NULL` (or `NULL::type`).
+                ColumnOption::Default(expr) => {
+                    let is_plain = |t: &SqlType| self.is_plain_type(t);
+                    column.default = (!is_null_default(expr, &column.sql_type, &is_plain))
+                        .then(|| self.resolve_default(expr, &column.sql_type))
+                }
                 ColumnOption::Generated {
                     generated_as,
                     generation_expr,
@@ -1306,7 +1913,16 @@ impl Reader {
                     | PendingConstraint::Table(TableConstraint::PrimaryKey(_))
             )
         });
+        // A key that repeats an earlier one of the same statement (`id PRIMARY KEY, UNIQUE
+        // (id)`) makes no index of its own (transformIndexConstraints drops it).
+        let mut key_columns: Vec<Vec<String>> = Vec::new();
         for constraint in keys.into_iter().chain(others) {
+            if let Some(columns) = pending_key_columns(&constraint) {
+                if key_columns.contains(&columns) {
+                    continue;
+                }
+                key_columns.push(columns);
+            }
             match constraint {
                 PendingConstraint::ColumnPrimaryKey { column, name } => {
                     self.add_primary_key(ctx, table, std::slice::from_ref(&column), name.as_ref())?
@@ -1342,12 +1958,17 @@ impl Reader {
                 let name = match &check.name {
                     Some(name) => fold_ident(name),
                     None => {
-                        let first = self
+                        // Named after the one column it references, else `<table>_check`.
+                        let referenced = self
                             .catalog
                             .table(table)
-                            .and_then(|t| t.columns.first())
-                            .map(|c| c.name.clone());
-                        choose_name(&table.name, first.as_deref(), "check", |n| {
+                            .map(|t| referenced_columns(t, &check.expr.to_string()))
+                            .unwrap_or_default();
+                        let column = match referenced.as_slice() {
+                            [only] => Some(only.as_str()),
+                            _ => None,
+                        };
+                        choose_name(&table.name, column, "check", |n| {
                             self.constraint_taken(table, n)
                         })
                     }
@@ -1824,7 +2445,9 @@ impl Reader {
                                 )
                                 .with_help("use ALTER COLUMN ... DROP IDENTITY first"));
                         }
-                        column.default = Some(value.to_string());
+                        let is_plain = |t: &SqlType| self.is_plain_type(t);
+                        column.default = (!is_null_default(value, &column.sql_type, &is_plain))
+                            .then(|| self.resolve_default(value, &column.sql_type));
                         // The sequence stays owned, but no longer fills the column.
                         column.serial = false;
                     }
@@ -2218,6 +2841,29 @@ impl Reader {
     // ----- indexes -----
 
     fn create_index(&mut self, ctx: &Ctx<'_>, create: &CreateIndex) -> Applied {
+        let parts = name_parts(ctx, &create.table_name)?;
+        if let Some(view) = self.resolve_view(&parts) {
+            // A materialized view's index (REFRESH ... CONCURRENTLY needs a unique one): it
+            // takes a name that a later DROP INDEX may use, and is never a write target's key.
+            let name = match &create.name {
+                Some(name) => name_parts(ctx, name)?.last().cloned().unwrap_or_default(),
+                None => {
+                    let columns = index_column_names(&create.columns, &create.include);
+                    let refs: Vec<&str> = columns.iter().map(String::as_str).collect();
+                    choose_name(&view.name, Some(&column_name_addition(&refs)), "idx", |n| {
+                        self.relation_taken(&view.schema, n)
+                    })
+                }
+            };
+            if !self.relation_taken(&view.schema, &name) {
+                self.indexes.push(IndexEntry {
+                    name: QualifiedName::new(view.schema.clone(), name),
+                    table: view,
+                    constraint: false,
+                });
+            }
+            return Ok(());
+        }
         let Some(table) = self.resolve_table(ctx, &create.table_name, false)? else {
             return Ok(());
         };
@@ -2235,16 +2881,13 @@ impl Reader {
         let name = match &create.name {
             Some(name) => name_parts(ctx, name)?.last().cloned().unwrap_or_default(),
             None => {
-                let column_names: Vec<String> = match &plain_columns {
-                    Some(columns) => columns.iter().map(fold_ident).collect(),
-                    None => vec!["expr".to_owned()],
-                };
+                // `_key` is for constraints only: an unnamed CREATE UNIQUE INDEX is `_idx`.
+                let column_names = index_column_names(&create.columns, &create.include);
                 let refs: Vec<&str> = column_names.iter().map(String::as_str).collect();
-                let label = if create.unique { "key" } else { "idx" };
                 choose_name(
                     &table.name,
                     Some(&column_name_addition(&refs)),
-                    label,
+                    "idx",
                     |n| self.relation_taken(&table.schema, n),
                 )
             }
@@ -2428,6 +3071,13 @@ impl Reader {
         let offset = offset_of_location(ctx.text, name.span().start);
         match object_type {
             ObjectType::Table => {
+                if let Some(view) = self.resolve_view(&parts) {
+                    // A temporary table or an untyped CREATE TABLE ... AS.
+                    self.views.retain(|v| *v != view);
+                    self.untyped_tables.retain(|(t, _)| *t != view);
+                    self.indexes.retain(|i| i.table != view);
+                    return Ok(());
+                }
                 let Some(table) = self.resolve_table(ctx, name, if_exists)? else {
                     return Ok(());
                 };
@@ -2599,6 +3249,38 @@ impl Reader {
         recognised: Recognised,
     ) -> Applied {
         match recognised {
+            Recognised::CreateExtension { name, schema } => {
+                let schema = match schema {
+                    Some(schema) => {
+                        if !self.catalog.schemas.contains(&schema) {
+                            return Err(ctx
+                                .error_at(offset, format!("schema `{schema}` does not exist"))
+                                .with_help(format!(
+                                    "create it first with `CREATE SCHEMA {schema};`"
+                                )));
+                        }
+                        schema
+                    }
+                    None => self.creation_schema(ctx, offset)?,
+                };
+                self.create_extension(&name, &schema);
+                Ok(())
+            }
+            Recognised::RenameView { name, new_name } => {
+                if let Some(view) = self.resolve_view(&name) {
+                    self.rename_view(&view, &new_name);
+                }
+                Ok(())
+            }
+            Recognised::CreateView { name, temporary } => {
+                if !temporary {
+                    let qualified = self.qualify_new_parts(ctx, offset, &name)?;
+                    if !self.views.contains(&qualified) {
+                        self.views.push(qualified);
+                    }
+                }
+                Ok(())
+            }
             Recognised::CreateSequence {
                 name,
                 if_not_exists,
@@ -2820,6 +3502,15 @@ impl Reader {
                 self.rename_type(&found, moved);
             }
             other => {
+                let stores_default = |expression: &str| {
+                    self.catalog.domain(&found).is_some_and(|d| {
+                        !is_null_text(expression, &d.base_type, &|t| self.is_plain_type(t))
+                    })
+                };
+                let other = match other {
+                    A::SetDefault { expression } if !stores_default(&expression) => A::DropDefault,
+                    other => other,
+                };
                 let Some(domain) = self.catalog.domains.iter_mut().find(|d| d.name == found) else {
                     return Ok(());
                 };
@@ -3074,6 +3765,42 @@ enum PendingConstraint {
     Table(TableConstraint),
 }
 
+/// The plain key columns of a pending primary key or unique constraint without options
+/// that tell two such keys apart (INCLUDE, NULLS NOT DISTINCT, DEFERRABLE, operator
+/// classes); `None` for other constraints.
+fn pending_key_columns(constraint: &PendingConstraint) -> Option<Vec<String>> {
+    let plain = |columns: &[sqlparser::ast::IndexColumn]| -> Option<Vec<String>> {
+        columns
+            .iter()
+            .map(|c| match &c.column.expr {
+                Expr::Identifier(ident)
+                    if c.operator_class.is_none() && c.column.options.sort.is_none() =>
+                {
+                    Some(fold_ident(ident))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    match constraint {
+        PendingConstraint::ColumnPrimaryKey { column, .. }
+        | PendingConstraint::ColumnUnique { column, .. } => Some(vec![fold_ident(column)]),
+        PendingConstraint::Table(TableConstraint::PrimaryKey(pk))
+            if pk.characteristics.is_none() && pk.include.is_empty() =>
+        {
+            plain(&pk.columns)
+        }
+        PendingConstraint::Table(TableConstraint::Unique(unique))
+            if unique.characteristics.is_none()
+                && unique.include.is_empty()
+                && unique.nulls_distinct == sqlparser::ast::NullsDistinctOption::None =>
+        {
+            plain(&unique.columns)
+        }
+        _ => None,
+    }
+}
+
 /// A label an `ALTER TYPE` names is not one of the enum's, pointed at where it is written.
 fn missing_label(
     ctx: &Ctx<'_>,
@@ -3166,6 +3893,112 @@ fn index_columns(
                 .with_help("use CREATE UNIQUE INDEX for an expression key")),
         })
         .collect()
+}
+
+/// `NULL`, `(NULL)` or `NULL::type` as the default of a column (or domain) of type
+/// `target`: PostgreSQL stores no default when the expression stays a plain null constant,
+/// that is when neither the cast nor the target applies a type modifier (a length coercion
+/// function) or a domain (`CoerceToDomain`). `is_plain` tells whether a type is one without
+/// either.
+fn is_null_default(expr: &Expr, target: &SqlType, is_plain: &dyn Fn(&SqlType) -> bool) -> bool {
+    fn null_literal(expr: &Expr, is_plain: &dyn Fn(&DataType) -> bool) -> bool {
+        match expr {
+            Expr::Value(value) => matches!(value.value, Value::Null),
+            Expr::Nested(inner) => null_literal(inner, is_plain),
+            Expr::Cast {
+                expr, data_type, ..
+            } => is_plain(data_type) && null_literal(expr, is_plain),
+            _ => false,
+        }
+    }
+    let plain_written = |data_type: &DataType| {
+        sql_type::normalise(data_type).is_ok_and(|w| match w.base {
+            WrittenBase::Builtin { modifiers, .. } => modifiers.is_empty() && !w.serial,
+            WrittenBase::Named { .. } => false,
+        })
+    };
+    is_plain(target) && null_literal(expr, &plain_written)
+}
+
+/// A catalog type as SQL text with its schema: `public."Role"[]`.
+fn qualified_type_sql(ty: &SqlType) -> String {
+    qualified_data_type(ty).to_string()
+}
+
+/// A catalog type as a sqlparser type whose name is schema-qualified and quoted.
+fn qualified_data_type(ty: &SqlType) -> DataType {
+    let element = match &ty.base {
+        BaseType::User { name, modifiers } => DataType::Custom(
+            ObjectName(vec![
+                ObjectNamePart::Identifier(Ident::new(crate::ident::quote_ident_if_needed(
+                    &name.schema,
+                ))),
+                ObjectNamePart::Identifier(Ident::new(crate::ident::quote_ident_if_needed(
+                    &name.name,
+                ))),
+            ]),
+            modifiers.clone(),
+        ),
+        BaseType::Builtin { .. } => DataType::Custom(
+            ObjectName(vec![ObjectNamePart::Identifier(Ident::new(ty.format()))]),
+            Vec::new(),
+        ),
+    };
+    if ty.array {
+        DataType::Array(sqlparser::ast::ArrayElemTypeDef::SquareBracket(
+            Box::new(element),
+            None,
+        ))
+    } else {
+        element
+    }
+}
+
+/// See [`Reader::is_plain_type`].
+fn plain_builtin_or_enum(ty: &SqlType, catalog: &Catalog) -> bool {
+    match &ty.base {
+        BaseType::Builtin { modifiers, .. } => modifiers.is_empty(),
+        BaseType::User { name, modifiers } => {
+            modifiers.is_empty() && (ty.array || catalog.domain(name).is_none())
+        }
+    }
+}
+
+/// [`is_null_default`] for a default's text.
+fn is_null_text(text: &str, target: &SqlType, is_plain: &dyn Fn(&SqlType) -> bool) -> bool {
+    Parser::new(&PostgresDialect::default())
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_expr())
+        .is_ok_and(|e| is_null_default(&e, target, is_plain))
+}
+
+/// The distinct columns of `table` that an expression's text names, in first-use order.
+fn referenced_columns(table: &Table, expression: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for token in super::lexer::Lexer::new(expression).filter_map(Result::ok) {
+        let word = token.text(expression);
+        let name = match token.kind {
+            super::lexer::TokenKind::Word => word.to_ascii_lowercase(),
+            super::lexer::TokenKind::QuotedIdent => super::lexer::unquote_identifier(word),
+            _ => continue,
+        };
+        if table.column(&name).is_some() && !found.contains(&name) {
+            found.push(name);
+        }
+    }
+    found
+}
+
+/// The names PostgreSQL gives an index's columns, key columns then `INCLUDE` columns, for
+/// the index's generated name.
+fn index_column_names(columns: &[sqlparser::ast::IndexColumn], include: &[Ident]) -> Vec<String> {
+    let include: Vec<Expr> = include.iter().cloned().map(Expr::Identifier).collect();
+    let exprs: Vec<&Expr> = columns
+        .iter()
+        .map(|c| &c.column.expr)
+        .chain(include.iter())
+        .collect();
+    super::naming::index_column_names(&exprs)
 }
 
 /// `pg_catalog.set_config('search_path', 'a, b', false)` → `a, b`.

@@ -11,7 +11,9 @@ mod apply;
 pub mod dialect;
 pub mod lexer;
 pub mod naming;
+pub mod plpgsql;
 pub mod recognise;
+mod select_type;
 pub mod split;
 mod sql_type;
 

@@ -80,6 +80,88 @@ pub fn column_name_addition(columns: &[&str]) -> String {
     out
 }
 
+/// `FigureColnameInternal`: the name PostgreSQL gives an expression's result (a select
+/// list item without `AS`, an index column): a column reference's column, a function
+/// call's function, a cast's operand (else the cast's type), `coalesce`, `greatest`,
+/// `least`, `nullif`, `case`, `array`, `row`; `None` for anything else (an operator, a
+/// literal), which PostgreSQL names `?column?` in a select list and `expr` in an index.
+pub fn figure_colname(expr: &sqlparser::ast::Expr) -> Option<String> {
+    use sqlparser::ast::{DataType, Expr};
+    match expr {
+        Expr::Identifier(ident) => Some(super::fold_ident(ident)),
+        Expr::CompoundIdentifier(parts) => parts.last().map(super::fold_ident),
+        Expr::Function(function) => function
+            .name
+            .0
+            .last()
+            .and_then(|p| p.as_ident())
+            .map(super::fold_ident),
+        Expr::Nested(inner) => figure_colname(inner),
+        Expr::Cast {
+            expr, data_type, ..
+        } => figure_colname(expr).or_else(|| match data_type {
+            DataType::Custom(name, _) => name
+                .0
+                .last()
+                .and_then(|p| p.as_ident())
+                .map(super::fold_ident),
+            other => super::sql_type::normalise(other)
+                .ok()
+                .and_then(|t| match t.base {
+                    super::sql_type::WrittenBase::Builtin { name, .. } => Some(type_colname(&name)),
+                    super::sql_type::WrittenBase::Named { parts, .. } => parts.last().cloned(),
+                }),
+        }),
+        Expr::Case { .. } => Some("case".to_owned()),
+        Expr::Array(_) => Some("array".to_owned()),
+        Expr::Tuple(_) => Some("row".to_owned()),
+        _ => None,
+    }
+}
+
+/// The name a cast to a built-in type gives its result: the type's internal name
+/// (`integer` → `int4`, `timestamp with time zone` → `timestamptz`).
+fn type_colname(format_type_name: &str) -> String {
+    match format_type_name {
+        "smallint" => "int2",
+        "integer" => "int4",
+        "bigint" => "int8",
+        "real" => "float4",
+        "double precision" => "float8",
+        "boolean" => "bool",
+        "character varying" => "varchar",
+        "character" => "bpchar",
+        "timestamp with time zone" => "timestamptz",
+        "timestamp without time zone" => "timestamp",
+        "time with time zone" => "timetz",
+        "time without time zone" => "time",
+        "bit varying" => "varbit",
+        other => other,
+    }
+    .to_owned()
+}
+
+/// `ChooseIndexColumnNames`: each index column's name (see [`figure_colname`], `expr` for
+/// an expression without one), made unique by appending `1`, `2`, ... as PostgreSQL does.
+pub fn index_column_names(exprs: &[&sqlparser::ast::Expr]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for expr in exprs {
+        let original = figure_colname(expr).unwrap_or_else(|| "expr".to_owned());
+        let mut candidate = original.clone();
+        let mut pass = 0u32;
+        while names.contains(&candidate) {
+            pass += 1;
+            let suffix = pass.to_string();
+            candidate = format!(
+                "{}{suffix}",
+                clip(&original, MAX_IDENTIFIER_BYTES - suffix.len())
+            );
+        }
+        names.push(candidate);
+    }
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

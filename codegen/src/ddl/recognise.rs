@@ -218,6 +218,30 @@ pub enum Recognised {
         /// The new schema.
         schema: String,
     },
+    /// `CREATE EXTENSION [IF NOT EXISTS] name [WITH] [SCHEMA s] [VERSION v] [CASCADE]`
+    /// (sqlparser needs `WITH` before `SCHEMA`).
+    CreateExtension {
+        /// The extension.
+        name: String,
+        /// The schema its objects go in (`None`: the creation schema).
+        schema: Option<String>,
+    },
+    /// `CREATE [OR REPLACE] [TEMP] [MATERIALIZED | RECURSIVE] VIEW [IF NOT EXISTS] name ...`
+    /// (sqlparser rejects `WITH NO DATA` and some select lists): a relation that takes a name
+    /// and may carry indexes, but is never written.
+    CreateView {
+        /// The view.
+        name: Vec<String>,
+        /// `TEMP`: the view lives in the session's own schema and never in the catalog.
+        temporary: bool,
+    },
+    /// `ALTER [MATERIALIZED] VIEW [IF EXISTS] name RENAME TO new_name`.
+    RenameView {
+        /// The view.
+        name: Vec<String>,
+        /// Its new name (same schema).
+        new_name: String,
+    },
     /// A statement or action that cannot change the write model (a view, a function, a
     /// grant, a session setting, storage parameters, an owner, ...).
     Skippable {
@@ -327,8 +351,65 @@ pub fn recognise(text: &str) -> Option<Recognised> {
                 what: "security label",
             }),
         "do" => skip("anonymous code block"),
+        // Data and session statements: they change rows, not tables, types or keys.
+        "insert" | "update" | "delete" | "merge" | "copy" | "truncate" | "values" | "table" => {
+            skip("data")
+        }
+        "begin" | "commit" | "start" | "end" | "rollback" | "savepoint" | "release" | "abort"
+        | "lock" | "notify" | "listen" | "unlisten" | "discard" | "checkpoint" | "load"
+        | "prepare" | "execute" | "deallocate" | "explain" => skip("session statement"),
         "reindex" | "analyze" | "analyse" | "vacuum" | "cluster" => skip("maintenance command"),
         "refresh" => skip("materialized view"),
+        _ => None,
+    }
+}
+
+/// The statements that need not go through sqlparser at all, told from their first words:
+/// data (`INSERT`, `UPDATE`, `DELETE`), routines, triggers, rules, policies and views (a
+/// view's name is read). Parsing a long view or function only to skip it is most of the
+/// time a history takes to read.
+pub fn recognise_before_parsing(text: &str) -> Option<Recognised> {
+    let tokens: Vec<super::lexer::Token> = Lexer::new(text)
+        .map_while(Result::ok)
+        .filter(|t| !t.is_trivia())
+        .take(12)
+        .collect();
+    let word = |i: usize| {
+        tokens
+            .get(i)
+            .filter(|t| t.kind == TokenKind::Word)
+            .map(|t| t.text(text).to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    match word(0).as_str() {
+        "insert" | "update" | "delete" => skip("data"),
+        "alter" if matches!(word(1).as_str(), "view" | "materialized") => {
+            recognise(&text[..tokens.last()?.end])
+        }
+        "create" => {
+            let mut i = 1;
+            if word(i) == "or" && word(i + 1) == "replace" {
+                i += 2;
+            }
+            if matches!(word(i).as_str(), "temp" | "temporary") {
+                i += 1;
+            }
+            match word(i).as_str() {
+                "function" | "procedure" | "trigger" | "rule" | "policy" | "aggregate" => {
+                    // The same answers as `recognise`, from the leading words alone.
+                    recognise(&text[..tokens.get(i)?.end])
+                }
+                "constraint" if word(i + 1) == "trigger" => skip("trigger"),
+                "view" | "recursive" | "materialized" => {
+                    let prefix = &text[..tokens.last()?.end];
+                    match recognise(prefix)? {
+                        view @ Recognised::CreateView { .. } => Some(view),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            }
+        }
         _ => None,
     }
 }
@@ -490,7 +571,8 @@ fn recognise_create(c: &mut Cursor<'_>) -> Option<Recognised> {
     c.keyword("create");
     let or_replace = c.keywords(&["or", "replace"]);
     // `CREATE TEMP SEQUENCE`, `CREATE UNLOGGED SEQUENCE`, `CREATE TEMP VIEW`.
-    let _ = c.keyword("temp") || c.keyword("temporary") || c.keyword("unlogged");
+    let temporary = c.keyword("temp") || c.keyword("temporary");
+    let _ = temporary || c.keyword("unlogged");
     match c.peek_word()?.as_str() {
         "sequence" if !or_replace => {
             c.keyword("sequence");
@@ -510,11 +592,30 @@ fn recognise_create(c: &mut Cursor<'_>) -> Option<Recognised> {
                 owned_by,
             })
         }
+        "extension" if !or_replace => {
+            c.keyword("extension");
+            c.keywords(&["if", "not", "exists"]);
+            let name = c.ident()?;
+            let mut schema = None;
+            while !c.at_end() {
+                if c.keyword("schema") {
+                    schema = Some(c.ident()?);
+                } else {
+                    c.advance();
+                }
+            }
+            Some(Recognised::CreateExtension { name, schema })
+        }
         "function" | "procedure" => skip("function"),
         "trigger" | "constraint" => skip("trigger"),
         "event" => skip("event trigger"),
-        "view" | "recursive" => skip("view"),
-        "materialized" => skip("materialized view"),
+        "view" | "recursive" | "materialized" => {
+            let _ = c.keyword("materialized") || c.keyword("recursive");
+            c.keyword("view").then_some(())?;
+            c.keywords(&["if", "not", "exists"]);
+            let name = c.name()?;
+            Some(Recognised::CreateView { name, temporary })
+        }
         "rule" => skip("rule"),
         "policy" => skip("policy"),
         "publication" | "subscription" => skip("publication"),
@@ -605,8 +706,18 @@ fn recognise_alter(c: &mut Cursor<'_>, text: &str) -> Option<Recognised> {
                 .then_some(Recognised::Skippable { what: "owner" })
         }
         "table" => recognise_alter_table(text),
-        "view" => skip("view"),
-        "materialized" => skip("materialized view"),
+        "view" | "materialized" => {
+            c.keyword("view");
+            c.keywords(&["if", "exists"]);
+            let name = c.name()?;
+            if c.keywords(&["rename", "to"]) {
+                return Some(Recognised::RenameView {
+                    name,
+                    new_name: c.ident()?,
+                });
+            }
+            skip("view")
+        }
         "function" | "procedure" | "routine" => skip("function"),
         "trigger" => skip("trigger"),
         "event" => skip("event trigger"),
@@ -1411,8 +1522,6 @@ mod tests {
             ("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END", "function"),
             ("CREATE OR REPLACE FUNCTION public.f() RETURNS trigger LANGUAGE plpgsql AS $_$ BEGIN RETURN NEW; END; $_$", "function"),
             ("CREATE TRIGGER trg BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()", "trigger"),
-            ("CREATE MATERIALIZED VIEW public.mv AS SELECT 1 AS a WITH NO DATA", "materialized view"),
-            ("CREATE OR REPLACE TEMP VIEW v AS SELECT 1", "view"),
             ("ALTER VIEW v OWNER TO x", "view"),
             ("CREATE RULE r AS ON INSERT TO t DO INSTEAD NOTHING", "rule"),
             ("CREATE POLICY p ON t USING (true)", "policy"),
@@ -1431,9 +1540,56 @@ mod tests {
             ("COMMENT ON CONSTRAINT c ON t IS 'x'", "comment"),
             ("COMMENT ON FUNCTION f(int) IS 'x'", "comment"),
             ("COMMENT ON EXTENSION citext IS 'x'", "comment"),
+            ("INSERT INTO t VALUES (1)", "data"),
+            ("COPY t (a) FROM stdin", "data"),
+            ("BEGIN", "session statement"),
+            ("LOCK TABLE t IN EXCLUSIVE MODE", "session statement"),
         ];
         for (text, what) in cases {
             assert_eq!(read(text), Some(Recognised::Skippable { what }), "{text}");
+        }
+    }
+
+    #[test]
+    fn views_and_extensions() {
+        assert_eq!(
+            read("CREATE MATERIALIZED VIEW public.mv AS SELECT 1 AS a WITH NO DATA"),
+            Some(Recognised::CreateView {
+                name: name(&["public", "mv"]),
+                temporary: false
+            })
+        );
+        assert_eq!(
+            read("CREATE OR REPLACE TEMP VIEW v AS SELECT 1"),
+            Some(Recognised::CreateView {
+                name: name(&["v"]),
+                temporary: true
+            })
+        );
+        for (text, schema) in [
+            (
+                "CREATE EXTENSION IF NOT EXISTS citext SCHEMA ext",
+                Some("ext"),
+            ),
+            (
+                "CREATE EXTENSION citext WITH SCHEMA ext VERSION '1.6' CASCADE",
+                Some("ext"),
+            ),
+            ("create extension \"uuid-ossp\"", None),
+        ] {
+            let expected_name = if text.contains("uuid") {
+                "uuid-ossp"
+            } else {
+                "citext"
+            };
+            assert_eq!(
+                read(text),
+                Some(Recognised::CreateExtension {
+                    name: expected_name.to_owned(),
+                    schema: schema.map(str::to_owned)
+                }),
+                "{text}"
+            );
         }
     }
 
@@ -1444,7 +1600,6 @@ mod tests {
             "CREATE TEMP TABLE t (a int)",
             "CREATE UNIQUE INDEX u ON ONLY public.t USING btree (a)",
             "CREATE DOMAIN d AS int NOT NULL",
-            "CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA public",
             "CREATE SCHEMA IF NOT EXISTS s AUTHORIZATION x",
             "CREATE TYPE mood AS ENUM ('a')",
             "ALTER TYPE mood ADD VALUE IF NOT EXISTS 'x' BEFORE 'y'",
@@ -1455,7 +1610,6 @@ mod tests {
             "SELECT 1",
             "SELECT public.set_config('a', 'b', false)",
             "DROP TABLE t",
-            "INSERT INTO t VALUES (1)",
             "",
             "-- only a comment",
             "'unterminated",
@@ -1559,7 +1713,6 @@ mod tests {
             "CREATE TEMP TABLE t (a int)",
             "CREATE TABLE IF NOT EXISTS t (a int)",
             "SELECT pg_catalog.set_config('search_path', '', false)",
-            "CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA public",
             "CREATE FUNCTION public.f() RETURNS trigger LANGUAGE plpgsql AS $_$ BEGIN RETURN NEW; END; $_$",
             "CREATE SCHEMA IF NOT EXISTS s AUTHORIZATION x",
         ];

@@ -30,8 +30,14 @@ pub enum WrittenBase {
         /// Type modifiers.
         modifiers: Vec<u32>,
     },
-    /// A name to resolve against the catalog (enum, domain, extension type), as folded parts.
-    Named(Vec<String>),
+    /// A name to resolve against the catalog (enum, domain, extension type), as folded parts,
+    /// with its type modifiers as `format_type` prints them.
+    Named {
+        /// The name's parts, folded.
+        parts: Vec<String>,
+        /// Type modifiers, e.g. `["Polygon", "4326"]`.
+        modifiers: Vec<String>,
+    },
 }
 
 impl WrittenType {
@@ -56,7 +62,7 @@ impl WrittenType {
                 },
                 array: self.array,
             }),
-            WrittenBase::Named(_) => None,
+            WrittenBase::Named { .. } => None,
         }
     }
 }
@@ -175,25 +181,21 @@ fn custom(name: &ObjectName, modifiers: &[String]) -> Result<WrittenType, String
             other => Err(format!("`{other}` is not a type name")),
         })
         .collect::<Result<_, _>>()?;
-    let mods = modifiers
-        .iter()
-        .map(|m| {
-            m.trim()
-                .parse::<u32>()
-                .map_err(|_| format!("type modifier `{m}` is not a number"))
-        })
-        .collect::<Result<Vec<u32>, String>>()?;
     let unqualified = match parts.as_slice() {
         [name] => Some(name.as_str()),
         [schema, name] if schema == "pg_catalog" => Some(name.as_str()),
         _ => None,
     };
-    let Some(unqualified) = unqualified else {
-        return Ok(WrittenType {
-            base: WrittenBase::Named(parts),
+    let named = |parts: Vec<String>| {
+        let modifiers = extension_modifiers(parts.last().map_or("", String::as_str), modifiers);
+        Ok(WrittenType {
+            base: WrittenBase::Named { parts, modifiers },
             array: false,
             serial: false,
-        });
+        })
+    };
+    let Some(unqualified) = unqualified else {
+        return named(parts);
     };
     let serial = |name: &str| {
         Ok(WrittenType {
@@ -208,12 +210,76 @@ fn custom(name: &ObjectName, modifiers: &[String]) -> Result<WrittenType, String
         _ => {}
     }
     if let Some(canonical) = builtin_name(unqualified) {
+        let mods = modifiers
+            .iter()
+            .map(|m| {
+                m.trim()
+                    .parse::<u32>()
+                    .map_err(|_| format!("type modifier `{m}` is not a number"))
+            })
+            .collect::<Result<Vec<u32>, String>>()?;
         return Ok(WrittenType::builtin(canonical, mods));
     }
-    Ok(WrittenType {
-        base: WrittenBase::Named(parts),
-        array: false,
-        serial: false,
+    named(parts)
+}
+
+/// The modifiers of a type that is not built in, as `format_type` prints them: PostGIS's
+/// `geometry`/`geography` print the shape in their own capitalisation (`Polygon`, `PointZ`)
+/// and the SRID unless it is 0 (`geography` without one has SRID 4326); other types'
+/// modifiers are kept as written.
+fn extension_modifiers(type_name: &str, modifiers: &[String]) -> Vec<String> {
+    let written: Vec<String> = modifiers.iter().map(|m| m.trim().to_owned()).collect();
+    if !matches!(type_name, "geometry" | "geography") || written.is_empty() {
+        return written;
+    }
+    let shape = postgis_shape(&written[0]).unwrap_or_else(|| written[0].clone());
+    let srid = match written.get(1).map(|s| s.parse::<i64>()) {
+        Some(Ok(srid)) => srid,
+        Some(Err(_)) => return written,
+        None if type_name == "geography" => 4326,
+        None => 0,
+    };
+    if srid == 0 && shape == "Geometry" {
+        return Vec::new();
+    }
+    let mut out = vec![shape];
+    if srid != 0 {
+        out.push(srid.to_string());
+    }
+    out
+}
+
+/// A PostGIS shape name (`polygon`, `POINTZ`, `multilinestringzm`) as PostGIS prints it.
+fn postgis_shape(written: &str) -> Option<String> {
+    const SHAPES: &[&str] = &[
+        "GeometryCollection",
+        "MultiLineString",
+        "PolyhedralSurface",
+        "CircularString",
+        "CompoundCurve",
+        "CurvePolygon",
+        "MultiPolygon",
+        "MultiSurface",
+        "MultiCurve",
+        "MultiPoint",
+        "LineString",
+        "Geometry",
+        "Triangle",
+        "Polygon",
+        "Point",
+        "Tin",
+    ];
+    let lower = written.to_ascii_lowercase();
+    SHAPES.iter().find_map(|shape| {
+        let suffix = lower.strip_prefix(&shape.to_ascii_lowercase())?;
+        let suffix = match suffix {
+            "" => "",
+            "z" => "Z",
+            "m" => "M",
+            "zm" => "ZM",
+            _ => return None,
+        };
+        Some(format!("{shape}{suffix}"))
     })
 }
 
