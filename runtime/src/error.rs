@@ -3,7 +3,13 @@
 use tokio_postgres::error::{DbError, SqlState};
 
 /// What a generated write can fail with.
+///
+/// The enum is `#[non_exhaustive]`: a `match` on it needs a `_` arm, so that a later version
+/// can add a kind of failure without breaking callers. To react to a constraint PostgreSQL
+/// reports, use the predicates ([`is_unique_violation`](Error::is_unique_violation), ...) and
+/// [`constraint`](Error::constraint) rather than matching on the SQLSTATE by hand.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The row to update or delete does not exist. Nothing was changed.
     #[error("no row of `{table}` has this id")]
@@ -123,6 +129,33 @@ impl Error {
             Error::Db { source, .. } => source.code(),
             _ => None,
         }
+    }
+
+    /// Whether PostgreSQL rejected the write because it would repeat a unique or primary
+    /// key (SQLSTATE `23505`, `unique_violation`). Only an [`Error::Db`] can be one.
+    pub fn is_unique_violation(&self) -> bool {
+        self.sqlstate() == Some(&SqlState::UNIQUE_VIOLATION)
+    }
+
+    /// Whether PostgreSQL rejected the write because a foreign key names no row, or a row
+    /// to delete is still referenced (SQLSTATE `23503`, `foreign_key_violation`). Only an
+    /// [`Error::Db`] can be one.
+    pub fn is_foreign_key_violation(&self) -> bool {
+        self.sqlstate() == Some(&SqlState::FOREIGN_KEY_VIOLATION)
+    }
+
+    /// Whether PostgreSQL rejected the write because it would put NULL in a NOT NULL column
+    /// (SQLSTATE `23502`, `not_null_violation`). Only an [`Error::Db`] can be one; a required
+    /// value the generated code sees unset before sending is an [`Error::Validation`]
+    /// instead.
+    pub fn is_not_null_violation(&self) -> bool {
+        self.sqlstate() == Some(&SqlState::NOT_NULL_VIOLATION)
+    }
+
+    /// Whether PostgreSQL rejected the write because a CHECK constraint failed (SQLSTATE
+    /// `23514`, `check_violation`). Only an [`Error::Db`] can be one.
+    pub fn is_check_violation(&self) -> bool {
+        self.sqlstate() == Some(&SqlState::CHECK_VIOLATION)
     }
 
     /// The constraint the error is about (`uq_order_items`), when PostgreSQL names one.
