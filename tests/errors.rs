@@ -1,5 +1,5 @@
 //! What a program can ask of a `writegraph::Error`: the constraint predicates on real
-//! violations PostgreSQL reports.
+//! violations PostgreSQL reports, and `transaction!` with an application's own error type.
 //!
 //! Every test gets its own database and reads back with plain SQL that nothing was written.
 
@@ -132,5 +132,104 @@ async fn errors_postgresql_did_not_report_match_no_predicate() -> TestResult {
         assert_eq!(error.constraint(), None);
     }
     assert_eq!(count(&client, "SELECT count(*) FROM order_items").await?, 0);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. transaction! with the application's error type
+// ---------------------------------------------------------------------------------------
+
+/// An application's own error: writegraph's, or one of its own rules.
+#[derive(Debug)]
+enum AppError {
+    Db(Error),
+    TooManyItems(usize),
+}
+
+impl From<Error> for AppError {
+    fn from(error: Error) -> Self {
+        AppError::Db(error)
+    }
+}
+
+#[tokio::test]
+async fn transaction_macro_commits_with_an_application_error_type() -> TestResult {
+    let (_db, mut client) = shop().await?;
+    let outcome = writegraph::transaction!(&mut client, |tx| -> Result<i64, AppError> {
+        let order = NewOrder::new("alice").insert_returning(&tx).await?;
+        NewOrderItem::new("A-1", 2)
+            .with_order_id(order.id)
+            .insert(&tx)
+            .await?;
+        Ok(order.id)
+    })
+    .await;
+    let id = match outcome {
+        Ok(id) => id,
+        Err(error) => return Err(format!("expected a commit, got {error:?}").into()),
+    };
+    let rows: Vec<(i64, String, i32)> = client
+        .query("SELECT order_id, sku, qty FROM order_items", &[])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(rows, vec![(id, "A-1".to_owned(), 2)]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn transaction_macro_rolls_back_on_the_application_s_own_error() -> TestResult {
+    let (_db, mut client) = shop().await?;
+    let outcome = writegraph::transaction!(&mut client, |tx| -> Result<(), AppError> {
+        NewOrder::new("alice").insert(&tx).await?;
+        let items = 3;
+        if items > 2 {
+            return Err(AppError::TooManyItems(items));
+        }
+        Ok(())
+    })
+    .await;
+    assert!(
+        matches!(outcome, Err(AppError::TooManyItems(3))),
+        "{outcome:?}"
+    );
+    assert_eq!(count(&client, "SELECT count(*) FROM orders").await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn transaction_macro_converts_a_writegraph_error_with_question_mark() -> TestResult {
+    let (_db, mut client) = shop().await?;
+    let outcome = writegraph::transaction!(&mut client, |tx| -> Result<(), AppError> {
+        NewOrder::new("alice").insert(&tx).await?;
+        NewOrderItem::new("A-1", 1)
+            .with_order_id(424_242)
+            .insert(&tx)
+            .await?;
+        Ok(())
+    })
+    .await;
+    match outcome {
+        Err(AppError::Db(error)) => assert!(error.is_foreign_key_violation(), "{error:?}"),
+        other => return Err(format!("expected AppError::Db, got {other:?}").into()),
+    }
+    assert_eq!(count(&client, "SELECT count(*) FROM orders").await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn transaction_macro_accepts_a_boxed_error() -> TestResult {
+    let (_db, mut client) = shop().await?;
+    let outcome = writegraph::transaction!(&mut client, |tx| -> TestResult<()> {
+        NewOrder::new("alice").insert(&tx).await?;
+        Err("the caller changed its mind".into())
+    })
+    .await;
+    assert_eq!(
+        outcome.map_err(|e| e.to_string()),
+        Err("the caller changed its mind".to_owned())
+    );
+    assert_eq!(count(&client, "SELECT count(*) FROM orders").await?, 0);
     Ok(())
 }
