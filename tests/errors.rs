@@ -1,14 +1,19 @@
 //! What a program can ask of a `writegraph::Error`: the constraint predicates on real
-//! violations PostgreSQL reports, and `transaction!` with an application's own error type.
+//! violations PostgreSQL reports, `transaction!` with an application's own error type, and
+//! the kind of each validation error generated code returns.
 //!
 //! Every test gets its own database and reads back with plain SQL that nothing was written.
 
 use std::fmt::Debug;
 
 use tokio_postgres::Client;
-use writegraph::testing::{self, TestDatabase};
-use writegraph::Error;
-use writegraph_example::{NewOrder, NewOrderItem, OrderPatch, SCHEMA_SQL};
+use writegraph::testing::{self, CountingClient, TestDatabase};
+use writegraph::types::Uuid;
+use writegraph::{Error, ValidationError, ValidationKind};
+use writegraph_example::{
+    CategorizedProductGraph, NewCategory, NewOrder, NewOrderGraph, NewOrderItem, NewProductDetail,
+    NewShippingAddress, OrderPatch, OrderReplaceGraph, SCHEMA_SQL,
+};
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
@@ -231,5 +236,133 @@ async fn transaction_macro_accepts_a_boxed_error() -> TestResult {
         Err("the caller changed its mind".to_owned())
     );
     assert_eq!(count(&client, "SELECT count(*) FROM orders").await?, 0);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Validation kinds of generated code's checks
+// ---------------------------------------------------------------------------------------
+
+/// The kind of a validation error, or a message saying what came instead.
+fn expect_kind<T: Debug>(result: writegraph::Result<T>) -> TestResult<ValidationKind> {
+    match result {
+        Err(Error::Validation(validation)) => Ok(validation.kind()),
+        other => Err(format!("expected Error::Validation, got {other:?}").into()),
+    }
+}
+
+#[tokio::test]
+async fn each_check_of_generated_code_has_its_kind_and_sends_nothing() -> TestResult {
+    let (_db, client) = shop().await?;
+    let category = NewCategory::new("Lamps").insert_returning(&client).await?;
+    let order = NewOrder::new("alice").insert_returning(&client).await?;
+    let counting = CountingClient::new(&client);
+    let shipped = |zip: &str| {
+        NewOrderGraph::new("ann")
+            .with_items(vec![NewOrderItem::new("A", 1)])
+            .with_shipping(NewShippingAddress::new("1 Main St", "Berlin", zip))
+    };
+    let product =
+        || CategorizedProductGraph::new(Uuid::from_u128(1), "Lamp", NewProductDetail::new("brass"));
+    let cases = [
+        (
+            "unset required column",
+            expect_kind(NewOrderItem::new("A-1", 1).insert(&counting).await)?,
+            ValidationKind::MissingValue,
+        ),
+        (
+            "required parent given neither way",
+            expect_kind(product().insert_graph(&counting).await)?,
+            ValidationKind::MissingValue,
+        ),
+        (
+            "parent given both ways",
+            expect_kind(
+                product()
+                    .with_category_id(category.id)
+                    .with_category(NewCategory::new("Lights"))
+                    .insert_graph(&counting)
+                    .await,
+            )?,
+            ValidationKind::ConflictingParent,
+        ),
+        (
+            "zip longer than varchar(16)",
+            expect_kind(shipped("12345678901234567").insert_graph(&counting).await)?,
+            ValidationKind::TooLong,
+        ),
+        (
+            "NUL byte",
+            expect_kind(shipped("10\u{0}115").insert_graph(&counting).await)?,
+            ValidationKind::NulByte,
+        ),
+        (
+            "repeated conflict key",
+            expect_kind(
+                NewCategory::upsert_many(
+                    &counting,
+                    vec![NewCategory::new("Books"), NewCategory::new("Books")],
+                )
+                .await,
+            )?,
+            ValidationKind::RepeatedKey,
+        ),
+        (
+            "empty patch",
+            expect_kind(
+                OrderPatch::default()
+                    .update_by_id(&counting, &order.id)
+                    .await,
+            )?,
+            ValidationKind::NoOperations,
+        ),
+        (
+            "empty update graph",
+            expect_kind(
+                OrderReplaceGraph::default()
+                    .update_by_id_graph_report(&counting, &order.id)
+                    .await,
+            )?,
+            ValidationKind::NoOperations,
+        ),
+    ];
+    for (case, kind, expected) in cases {
+        assert_eq!(kind, expected, "{case}");
+    }
+    assert_eq!(counting.statements(), 0);
+    assert_eq!(count(&client, "SELECT count(*) FROM categories").await?, 1);
+    assert_eq!(count(&client, "SELECT count(*) FROM orders").await?, 1);
+    assert_eq!(count(&client, "SELECT count(*) FROM order_items").await?, 0);
+    assert_eq!(count(&client, "SELECT count(*) FROM products").await?, 0);
+    Ok(())
+}
+
+/// Every fixed message the generator writes as `Error::Validation("..".into())` has a kind:
+/// none falls through to `Other`. Read from the checked-in generated code of the codegen
+/// fixture, which covers every graph kind.
+#[test]
+fn no_message_of_generated_code_is_of_kind_other() -> TestResult {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/codegen/tests/fixtures/generate/shop.rs"
+    );
+    let code = std::fs::read_to_string(path)?;
+    let mut messages = 0;
+    for (at, _) in code.match_indices("::writegraph::Error::Validation(") {
+        let rest = &code[at..];
+        let Some(open) = rest.find('"') else { continue };
+        let Some(close) = rest[open + 1..].find('"') else {
+            continue;
+        };
+        // Only literals passed straight in: `Validation(\n "...".into())`.
+        if rest[..open].trim_end().len() > "::writegraph::Error::Validation(".len() {
+            continue;
+        }
+        let message = &rest[open + 1..open + 1 + close];
+        let kind = ValidationError::from(message).kind();
+        assert_ne!(kind, ValidationKind::Other, "{message}");
+        messages += 1;
+    }
+    assert!(messages >= 70, "read only {messages} messages from {path}");
     Ok(())
 }
