@@ -84,7 +84,7 @@ fn step(tag: &'static str, affected: u64) -> WriteStepReport {
 
 fn expect_validation<T: Debug>(result: writegraph::Result<T>) -> TestResult<String> {
     match result {
-        Err(Error::Validation(message)) => Ok(message),
+        Err(Error::Validation(message)) => Ok(message.to_string()),
         other => Err(format!("expected Error::Validation, got {other:?}").into()),
     }
 }

@@ -254,7 +254,9 @@ async fn a_root_reference_no_step_fills_must_be_set_and_nothing_is_sent_without_
         .await;
     match result {
         Err(Error::Validation(message)) => assert!(
-            message.contains("notebooks.rack_id") && message.contains("with_rack_id"),
+            message.message().contains("notebooks.rack_id")
+                && message.message().contains("with_rack_id")
+                && message.kind() == writegraph::ValidationKind::MissingValue,
             "{message}"
         ),
         other => return Err(format!("expected Error::Validation, got {other:?}").into()),

@@ -222,7 +222,7 @@ fn expect_not_found<T: Debug>(result: writegraph::Result<T>) -> TestResult {
 
 fn expect_validation<T: Debug>(result: writegraph::Result<T>) -> TestResult<String> {
     match result {
-        Err(Error::Validation(message)) => Ok(message),
+        Err(Error::Validation(message)) => Ok(message.to_string()),
         other => Err(format!("expected Error::Validation, got {other:?}").into()),
     }
 }

@@ -2,17 +2,42 @@
 //! from: text longer than a `varchar(n)` / `char(n)` column holds, and NUL bytes, which no
 //! PostgreSQL text can hold. Generated code runs them before sending anything.
 
+use crate::error::{ValidationError, ValidationKind};
+
+/// Why PostgreSQL would reject a text value: its kind ([`ValidationKind::TooLong`] or
+/// [`ValidationKind::NulByte`]) and the words that follow "the value".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextProblem {
+    kind: ValidationKind,
+    text: String,
+}
+
+impl TextProblem {
+    fn new(kind: ValidationKind, text: String) -> Self {
+        TextProblem { kind, text }
+    }
+}
+
+impl std::fmt::Display for TextProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
 /// A value of a text column: `String`, and `Option`s and `Vec`s of it.
 pub trait TextValue {
     /// Why PostgreSQL would reject the value in a column of at most `max_chars` characters
     /// (`None`: unbounded), or `None` when it would not.
-    fn text_problem(&self, max_chars: Option<usize>) -> Option<String>;
+    fn text_problem(&self, max_chars: Option<usize>) -> Option<TextProblem>;
 }
 
 impl TextValue for String {
-    fn text_problem(&self, max_chars: Option<usize>) -> Option<String> {
+    fn text_problem(&self, max_chars: Option<usize>) -> Option<TextProblem> {
         if self.contains('\0') {
-            return Some("contains a NUL byte, which PostgreSQL text cannot hold".to_owned());
+            return Some(TextProblem::new(
+                ValidationKind::NulByte,
+                "contains a NUL byte, which PostgreSQL text cannot hold".to_owned(),
+            ));
         }
         let max = max_chars?;
         // PostgreSQL counts characters, and silently drops excess characters that are all
@@ -21,33 +46,37 @@ impl TextValue for String {
         if excess.is_empty() || excess.chars().all(|c| c == ' ') {
             return None;
         }
-        Some(format!(
-            "is {} characters long; the column holds at most {max}",
-            self.chars().count()
+        Some(TextProblem::new(
+            ValidationKind::TooLong,
+            format!(
+                "is {} characters long; the column holds at most {max}",
+                self.chars().count()
+            ),
         ))
     }
 }
 
 impl<T: TextValue> TextValue for Option<T> {
-    fn text_problem(&self, max_chars: Option<usize>) -> Option<String> {
+    fn text_problem(&self, max_chars: Option<usize>) -> Option<TextProblem> {
         self.as_ref().and_then(|v| v.text_problem(max_chars))
     }
 }
 
 impl<T: TextValue> TextValue for Vec<T> {
-    fn text_problem(&self, max_chars: Option<usize>) -> Option<String> {
+    fn text_problem(&self, max_chars: Option<usize>) -> Option<TextProblem> {
         self.iter().enumerate().find_map(|(i, v)| {
             v.text_problem(max_chars)
-                .map(|problem| format!("element {i} {problem}"))
+                .map(|problem| TextProblem::new(problem.kind, format!("element {i} {problem}")))
         })
     }
 }
 
 /// `Error::Validation` for a value of row `row` (0-based) of `table` that PostgreSQL would
-/// reject.
-pub fn bad_value(table: &str, row: usize, column: &str, problem: &str) -> crate::Error {
-    crate::Error::Validation(format!(
-        "`{table}` row {row}, column `{column}`: the value {problem}"
+/// reject, of the problem's kind.
+pub fn bad_value(table: &str, row: usize, column: &str, problem: &TextProblem) -> crate::Error {
+    crate::Error::Validation(ValidationError::new(
+        problem.kind,
+        format!("`{table}` row {row}, column `{column}`: the value {problem}"),
     ))
 }
 
@@ -87,22 +116,54 @@ pub fn pick_steps(
 
 #[cfg(test)]
 mod tests {
-    use super::TextValue;
+    use super::{bad_value, TextValue};
+    use crate::{Error, ValidationKind};
+
+    /// The kind and text of a value's problem.
+    fn problem(value: &impl TextValue, max: Option<usize>) -> Option<(ValidationKind, String)> {
+        value
+            .text_problem(max)
+            .map(|problem| (problem.kind, problem.to_string()))
+    }
 
     #[test]
     fn lengths_are_counted_in_characters_and_excess_spaces_are_allowed() {
-        assert_eq!("ßßß".to_owned().text_problem(Some(3)), None);
-        assert_eq!("ab   ".to_owned().text_problem(Some(2)), None);
+        assert_eq!(problem(&"ßßß".to_owned(), Some(3)), None);
+        assert_eq!(problem(&"ab   ".to_owned(), Some(2)), None);
         assert_eq!(
-            "abc".to_owned().text_problem(Some(2)).as_deref(),
-            Some("is 3 characters long; the column holds at most 2")
+            problem(&"abc".to_owned(), Some(2)),
+            Some((
+                ValidationKind::TooLong,
+                "is 3 characters long; the column holds at most 2".to_owned()
+            ))
         );
-        assert!("a\0b".to_owned().text_problem(None).is_some());
         assert_eq!(
-            Some(vec![None, Some("a\0".to_owned())])
-                .text_problem(None)
-                .as_deref(),
-            Some("element 1 contains a NUL byte, which PostgreSQL text cannot hold")
+            problem(&"a\0b".to_owned(), None).map(|(kind, _)| kind),
+            Some(ValidationKind::NulByte)
         );
+        assert_eq!(
+            problem(&Some(vec![None, Some("a\0".to_owned())]), None),
+            Some((
+                ValidationKind::NulByte,
+                "element 1 contains a NUL byte, which PostgreSQL text cannot hold".to_owned()
+            ))
+        );
+    }
+
+    #[test]
+    fn a_bad_value_keeps_its_kind_and_text_through_its_step() -> Result<(), String> {
+        let too_long = "abc"
+            .to_owned()
+            .text_problem(Some(2))
+            .ok_or("`abc` is too long for 2 characters")?;
+        let error = bad_value("public.order_items", 1, "sku", &too_long).in_step("graph:root:x");
+        assert_eq!(error.validation_kind(), Some(ValidationKind::TooLong));
+        assert!(matches!(error, Error::Validation(_)));
+        assert_eq!(
+            error.to_string(),
+            "invalid write: step `graph:root:x`: `public.order_items` row 1, column `sku`: the \
+             value is 3 characters long; the column holds at most 2"
+        );
+        Ok(())
     }
 }

@@ -323,6 +323,8 @@ impl<C: GenericClient> GenericClient for &C {
 /// it returns `Err` (or panics, when the transaction is dropped). The body gets the
 /// transaction as `$tx` and may use `?`.
 ///
+/// Written `|tx| { .. }`, the body returns [`writegraph::Result`](crate::Result):
+///
 /// ```no_run
 /// # async fn example(client: &mut tokio_postgres::Client) -> writegraph::Result<()> {
 /// let count = writegraph::transaction!(client, |tx| {
@@ -332,12 +334,53 @@ impl<C: GenericClient> GenericClient for &C {
 /// .await?;
 /// # Ok(()) }
 /// ```
+///
+/// Written `|tx| -> Result<T, E> { .. }`, the body returns the result type given, whose error
+/// type `E` is any type with `From<writegraph::Error>` (an application's own error enum,
+/// `anyhow::Error`, `Box<dyn Error>`). A failure to open or commit the transaction reaches
+/// the caller as `E::from(writegraph::Error::Db { .. })`, and `?` inside the body converts
+/// as it does anywhere:
+///
+/// ```no_run
+/// #[derive(Debug)]
+/// enum AppError {
+///     Db(writegraph::Error),
+///     OutOfStock,
+/// }
+///
+/// impl From<writegraph::Error> for AppError {
+///     fn from(error: writegraph::Error) -> Self {
+///         AppError::Db(error)
+///     }
+/// }
+///
+/// impl From<tokio_postgres::Error> for AppError {
+///     fn from(error: tokio_postgres::Error) -> Self {
+///         AppError::Db(error.into())
+///     }
+/// }
+///
+/// # async fn example(client: &mut tokio_postgres::Client) -> Result<(), AppError> {
+/// let left = writegraph::transaction!(client, |tx| -> Result<i64, AppError> {
+///     let row = tx.query_one("SELECT 0::int8", &[]).await?;
+///     let left: i64 = row.get(0);
+///     if left <= 0 {
+///         return Err(AppError::OutOfStock);
+///     }
+///     Ok(left)
+/// })
+/// .await?;
+/// # Ok(()) }
+/// ```
 #[macro_export]
 macro_rules! transaction {
     ($client:expr, |$tx:ident| $body:block) => {
+        $crate::transaction!($client, |$tx| -> $crate::Result<_> $body)
+    };
+    ($client:expr, |$tx:ident| -> $result:ty $body:block) => {
         async {
             let $tx = $client.transaction().await.map_err($crate::Error::from)?;
-            let outcome: $crate::Result<_> = async { $body }.await;
+            let outcome: $result = async { $body }.await;
             match outcome {
                 Ok(value) => {
                     $tx.commit().await.map_err($crate::Error::from)?;

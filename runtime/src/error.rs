@@ -3,7 +3,13 @@
 use tokio_postgres::error::{DbError, SqlState};
 
 /// What a generated write can fail with.
+///
+/// The enum is `#[non_exhaustive]`: a `match` on it needs a `_` arm, so that a later version
+/// can add a kind of failure without breaking callers. To react to a constraint PostgreSQL
+/// reports, use the predicates ([`is_unique_violation`](Error::is_unique_violation), ...) and
+/// [`constraint`](Error::constraint) rather than matching on the SQLSTATE by hand.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The row to update or delete does not exist. Nothing was changed.
     #[error("no row of `{table}` has this id")]
@@ -13,8 +19,11 @@ pub enum Error {
     },
     /// The input cannot be written as given (a required value is missing, two parts of a
     /// graph contradict each other, ...). Returned before any SQL is sent.
+    ///
+    /// Its [`ValidationError::kind`] says which rule the input broke, for a program to match;
+    /// its text says where, for a person to read.
     #[error("invalid write: {0}")]
-    Validation(String),
+    Validation(ValidationError),
     /// The statement ran, but a value it returned cannot be read as the type the code was
     /// generated for: the schema changed since (`ALTER COLUMN ... TYPE`). Its write is
     /// committed, or part of the caller's transaction when it ran in one, so retrying it would
@@ -54,6 +63,123 @@ pub enum Error {
         #[source]
         source: tokio_postgres::Error,
     },
+}
+
+/// Why a write was refused before any SQL was sent ([`Error::Validation`]): a
+/// [`ValidationKind`] to match on and the message that names the table, row, column or step.
+///
+/// Its `Display` is the message alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationError {
+    kind: ValidationKind,
+    message: String,
+}
+
+/// Which rule the input of a write broke, in an [`Error::Validation`].
+///
+/// `#[non_exhaustive]`: a `match` on it needs a `_` arm, as later versions may tell more
+/// cases apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ValidationKind {
+    /// A value the write needs was left unset: a NOT NULL column without a DEFAULT that
+    /// neither the caller nor a graph edge filled, a required `belongs_to` parent given
+    /// neither as a row nor as its id, or a graph's `root_id_field`.
+    MissingValue,
+    /// A text value is longer than its `varchar(n)` / `char(n)` column holds, counted in
+    /// characters as PostgreSQL counts them.
+    TooLong,
+    /// A text value contains a NUL byte, which no PostgreSQL text can hold.
+    NulByte,
+    /// Two rows of one statement have the same conflict key (or a diff step's key):
+    /// PostgreSQL cannot upsert or update a row twice in one statement. Merge them.
+    RepeatedKey,
+    /// A patch or update graph sets nothing: no column and no child field.
+    NoOperations,
+    /// A `belongs_to` parent is given both as a row and as its id.
+    ConflictingParent,
+    /// A batch or array has more elements than PostgreSQL binds in one parameter (2^31).
+    TooManyElements,
+    /// The statement returned no row where it always returns one (a trigger or a row-level
+    /// security policy suppressed the write).
+    NoRowReturned,
+    /// A rule none of the other kinds names.
+    Other,
+}
+
+impl ValidationError {
+    /// An error of `kind` with `message` (lowercase, naming the thing and the fix).
+    pub fn new(kind: ValidationKind, message: impl Into<String>) -> Self {
+        ValidationError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// Which rule the input broke.
+    pub fn kind(&self) -> ValidationKind {
+        self.kind
+    }
+
+    /// The message, as `Display` shows it.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ValidationError {}
+
+/// The fixed messages generated code builds `Error::Validation(message.into())` from, with
+/// the kind each one is. A message from elsewhere is [`ValidationKind::Other`].
+const GENERATED_MESSAGES: &[(&str, ValidationKind)] = &[
+    (
+        "are both set; give the parent or its id, not both",
+        ValidationKind::ConflictingParent,
+    ),
+    (" is required; set `", ValidationKind::MissingValue),
+    ("is not set (root_id_field)", ValidationKind::MissingValue),
+    ("have the same conflict key", ValidationKind::RepeatedKey),
+    ("have the same key", ValidationKind::RepeatedKey),
+    (
+        "sets no column: nothing to update",
+        ValidationKind::NoOperations,
+    ),
+    ("no operations to perform", ValidationKind::NoOperations),
+    ("more than 2^31", ValidationKind::TooManyElements),
+    ("returned no row", ValidationKind::NoRowReturned),
+    ("returned no root", ValidationKind::NoRowReturned),
+];
+
+impl ValidationKind {
+    /// The kind of one of the messages generated code writes (see `GENERATED_MESSAGES`).
+    fn of_message(message: &str) -> Self {
+        GENERATED_MESSAGES
+            .iter()
+            .find(|(text, _)| message.contains(text))
+            .map_or(ValidationKind::Other, |(_, kind)| *kind)
+    }
+}
+
+/// A message of generated code (`Error::Validation("..".into())`), its kind read from the
+/// fixed text the generator writes for each rule; any other text is
+/// [`ValidationKind::Other`]. Prefer [`ValidationError::new`], which names the kind.
+impl From<&str> for ValidationError {
+    fn from(message: &str) -> Self {
+        ValidationError::new(ValidationKind::of_message(message), message)
+    }
+}
+
+/// As `From<&str>`.
+impl From<String> for ValidationError {
+    fn from(message: String) -> Self {
+        ValidationError::new(ValidationKind::of_message(&message), message)
+    }
 }
 
 /// `Result` with [`Error`].
@@ -96,7 +222,9 @@ impl Error {
     /// errors unchanged.
     pub fn in_step(self, tag: &'static str) -> Self {
         match self {
-            Error::Validation(message) => Error::Validation(format!("step `{tag}`: {message}")),
+            Error::Validation(ValidationError { kind, message }) => Error::Validation(
+                ValidationError::new(kind, format!("step `{tag}`: {message}")),
+            ),
             other => other,
         }
     }
@@ -121,6 +249,41 @@ impl Error {
     pub fn sqlstate(&self) -> Option<&SqlState> {
         match self {
             Error::Db { source, .. } => source.code(),
+            _ => None,
+        }
+    }
+
+    /// Whether PostgreSQL rejected the write because it would repeat a unique or primary
+    /// key (SQLSTATE `23505`, `unique_violation`). Only an [`Error::Db`] can be one.
+    pub fn is_unique_violation(&self) -> bool {
+        self.sqlstate() == Some(&SqlState::UNIQUE_VIOLATION)
+    }
+
+    /// Whether PostgreSQL rejected the write because a foreign key names no row, or a row
+    /// to delete is still referenced (SQLSTATE `23503`, `foreign_key_violation`). Only an
+    /// [`Error::Db`] can be one.
+    pub fn is_foreign_key_violation(&self) -> bool {
+        self.sqlstate() == Some(&SqlState::FOREIGN_KEY_VIOLATION)
+    }
+
+    /// Whether PostgreSQL rejected the write because it would put NULL in a NOT NULL column
+    /// (SQLSTATE `23502`, `not_null_violation`). Only an [`Error::Db`] can be one; a required
+    /// value the generated code sees unset before sending is an [`Error::Validation`]
+    /// instead.
+    pub fn is_not_null_violation(&self) -> bool {
+        self.sqlstate() == Some(&SqlState::NOT_NULL_VIOLATION)
+    }
+
+    /// Whether PostgreSQL rejected the write because a CHECK constraint failed (SQLSTATE
+    /// `23514`, `check_violation`). Only an [`Error::Db`] can be one.
+    pub fn is_check_violation(&self) -> bool {
+        self.sqlstate() == Some(&SqlState::CHECK_VIOLATION)
+    }
+
+    /// The kind of an [`Error::Validation`] (else `None`).
+    pub fn validation_kind(&self) -> Option<ValidationKind> {
+        match self {
+            Error::Validation(validation) => Some(validation.kind()),
             _ => None,
         }
     }
@@ -186,4 +349,95 @@ fn describe_db(
         text = format!("one of the steps {} failed: {text}", steps.join(", "));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Error, ValidationError, ValidationKind};
+
+    #[test]
+    fn the_generated_messages_have_their_kinds() {
+        for (message, kind) in [
+            (
+                "NewProductGraph: `category` and `category_id` are both set; give the parent or \
+                 its id, not both",
+                ValidationKind::ConflictingParent,
+            ),
+            (
+                "NewProductGraph: `category` is required; set `category` or `category_id`",
+                ValidationKind::MissingValue,
+            ),
+            (
+                "OrderGraph: the root id `id` is not set (root_id_field)",
+                ValidationKind::MissingValue,
+            ),
+            (
+                "two rows of `public.users` have the same conflict key (email); merge them \
+                 before upserting",
+                ValidationKind::RepeatedKey,
+            ),
+            (
+                "OrderPatchGraph: two rows of `public.order_items` have the same key (sku) of \
+                 `public.orders`; merge them before writing",
+                ValidationKind::RepeatedKey,
+            ),
+            (
+                "the patch of `public.orders` sets no column: nothing to update",
+                ValidationKind::NoOperations,
+            ),
+            (
+                "OrderPatchGraph: no operations to perform (no root column set, every child \
+                 field None)",
+                ValidationKind::NoOperations,
+            ),
+            (
+                "a batch has more than 2^31 array elements",
+                ValidationKind::TooManyElements,
+            ),
+            ("the upsert returned no row", ValidationKind::NoRowReturned),
+            (
+                "the graph statement returned no root",
+                ValidationKind::NoRowReturned,
+            ),
+            ("something else entirely", ValidationKind::Other),
+        ] {
+            let error = Error::Validation(message.into());
+            assert_eq!(error.validation_kind(), Some(kind), "{message}");
+            assert_eq!(error.to_string(), format!("invalid write: {message}"));
+            let owned: ValidationError = message.to_owned().into();
+            assert_eq!(owned.kind(), kind, "{message}");
+            assert_eq!(owned.message(), message);
+        }
+    }
+
+    #[test]
+    fn a_step_prefix_keeps_the_kind() {
+        let error = crate::__private::missing("public.orders", "customer", "with_customer")
+            .in_step("graph:root:orders");
+        assert_eq!(error.validation_kind(), Some(ValidationKind::MissingValue));
+        assert_eq!(
+            error.to_string(),
+            "invalid write: step `graph:root:orders`: `public.orders.customer` is required: set \
+             it with `with_customer`"
+        );
+    }
+
+    #[test]
+    fn only_validation_errors_have_a_kind_and_none_is_a_db_violation() {
+        let not_found = Error::NotFound {
+            table: "public.orders",
+        };
+        assert_eq!(not_found.validation_kind(), None);
+        let validation = Error::Validation(ValidationError::new(
+            ValidationKind::RepeatedKey,
+            "two rows have the same key",
+        ));
+        for error in [&not_found, &validation] {
+            assert!(!error.is_unique_violation());
+            assert!(!error.is_foreign_key_violation());
+            assert!(!error.is_not_null_violation());
+            assert!(!error.is_check_violation());
+            assert_eq!(error.constraint(), None);
+        }
+    }
 }

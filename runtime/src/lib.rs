@@ -54,7 +54,7 @@ pub use client::{
     GenericClient, LockedAnswers, LockingClient, PipelineTransaction, SessionClient,
     TransactionClient,
 };
-pub use error::{Error, Result};
+pub use error::{Error, Result, ValidationError, ValidationKind};
 pub use report::{WriteReport, WriteStepReport};
 pub use row::{FromRow, ModelPk};
 
@@ -62,7 +62,7 @@ pub use row::{FromRow, ModelPk};
 /// Not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::check::{bad_value, pick_steps, TextValue};
+    pub use crate::check::{bad_value, pick_steps, TextProblem, TextValue};
     pub use bytes::BytesMut;
     pub use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
     pub use tokio_postgres::{Client, Error as PgError, Row};
@@ -166,8 +166,9 @@ pub mod __private {
 
     /// `Error::Validation` for a required value that was left unset.
     pub fn missing(table: &str, column: &str, setter: &str) -> crate::Error {
-        crate::Error::Validation(format!(
-            "`{table}.{column}` is required: set it with `{setter}`"
+        crate::Error::Validation(crate::ValidationError::new(
+            crate::ValidationKind::MissingValue,
+            format!("`{table}.{column}` is required: set it with `{setter}`"),
         ))
     }
 }
