@@ -245,8 +245,8 @@ pub struct Table {
     #[serde(skip)]
     pub name: QualifiedName,
     /// The partitioned table this table is a partition of. A partition is not a separate write
-    /// target: writes go to the parent, which routes rows. Its keys are the parent's, so the
-    /// catalog records no keys of its own for a partition.
+    /// target: writes go to the parent, which routes rows. Its keys are as `pg_catalog` has
+    /// them: copies of the parent's keys and the keys declared on the partition itself.
     pub partition_of: Option<QualifiedName>,
     /// `PARTITION BY ...` was given: rows live in partitions.
     #[serde(default)]
