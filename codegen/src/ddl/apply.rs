@@ -2233,13 +2233,10 @@ impl Reader {
             }
         }
         for fk in &parent_table.foreign_keys {
-            let has = self.catalog.table(child).is_some_and(|t| {
-                t.foreign_keys.iter().any(|f| {
-                    f.columns == fk.columns
-                        && f.ref_table == fk.ref_table
-                        && f.ref_columns == fk.ref_columns
-                })
-            });
+            let has = self
+                .catalog
+                .table(child)
+                .is_some_and(|t| t.foreign_keys.iter().any(|f| f.same_reference(fk)));
             if has {
                 continue;
             }
