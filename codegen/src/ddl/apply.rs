@@ -2920,6 +2920,7 @@ impl Reader {
             self.indexes
                 .retain(|i| !(&i.table == table && i.name.name == name));
         }
+        let dropped = self.catalog.table(table).cloned();
         if let Some(t) = self.catalog.table_mut(table) {
             if is_primary {
                 t.primary_key.clear();
@@ -2928,9 +2929,62 @@ impl Reader {
             t.uniques.retain(|u| u.name != name);
             t.foreign_keys.retain(|f| f.name != name);
         }
+        if let Some(dropped) = dropped {
+            self.drop_partition_copies(&dropped, &name);
+        }
         self.other_constraints
             .retain(|(tn, n)| !(tn == table && *n == name));
         Ok(())
+    }
+
+    /// Drops from every partition of `parent` (at any depth) the copy of its key `name`, or
+    /// the partition's own key that PostgreSQL attached to it: both go with the parent's.
+    /// `parent` is the table as it was before the key was dropped.
+    fn drop_partition_copies(&mut self, parent: &Table, name: &str) {
+        let primary =
+            (parent.primary_key_name.as_deref() == Some(name)).then(|| parent.primary_key.clone());
+        let unique = parent
+            .uniques
+            .iter()
+            .find(|u| u.name == name && u.is_constraint)
+            .cloned();
+        let fk = parent.foreign_keys.iter().find(|f| f.name == name).cloned();
+        let mut parents = vec![parent.name.clone()];
+        let mut seen = Vec::new();
+        while let Some(at) = parents.pop() {
+            if seen.contains(&at) {
+                continue;
+            }
+            let mut dropped_indexes = Vec::new();
+            for t in self
+                .catalog
+                .tables
+                .iter_mut()
+                .filter(|t| t.partition_of.as_ref() == Some(&at))
+            {
+                if primary.as_ref().is_some_and(|key| *key == t.primary_key) {
+                    t.primary_key.clear();
+                    dropped_indexes.extend(t.primary_key_name.take());
+                }
+                if let Some(unique) = &unique {
+                    t.uniques.retain(|u| {
+                        let copy = u.is_constraint && u.columns == unique.columns;
+                        if copy {
+                            dropped_indexes.push(u.name.clone());
+                        }
+                        !copy
+                    });
+                }
+                if let Some(fk) = &fk {
+                    t.foreign_keys.retain(|f| !f.same_reference(fk));
+                }
+                parents.push(t.name.clone());
+            }
+            self.indexes.retain(|i| {
+                !(i.name.schema == at.schema && dropped_indexes.contains(&i.name.name))
+            });
+            seen.push(at);
+        }
     }
 
     fn rename_constraint(&mut self, table: &QualifiedName, old: &str, new: &str) {

@@ -75,3 +75,17 @@ CREATE TABLE event_notes (
     event_at date NOT NULL,
     FOREIGN KEY (event_id, event_at) REFERENCES events (id, at)
 );
+
+-- Dropping a key of the parent drops its copies and the keys attached to it.
+CREATE TABLE visits (
+    id bigint NOT NULL,
+    day date NOT NULL,
+    customer_id bigint,
+    CONSTRAINT visits_pk PRIMARY KEY (id, day),
+    CONSTRAINT visits_day_id UNIQUE (day, id),
+    CONSTRAINT visits_customer FOREIGN KEY (customer_id) REFERENCES customers (id)
+) PARTITION BY RANGE (day);
+CREATE TABLE visits_2024 PARTITION OF visits FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+ALTER TABLE visits DROP CONSTRAINT visits_pk;
+ALTER TABLE visits DROP CONSTRAINT visits_day_id;
+ALTER TABLE visits DROP CONSTRAINT visits_customer;
