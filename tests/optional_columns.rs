@@ -12,7 +12,8 @@ mod optional_schema {
 }
 
 use optional_schema::{
-    NewBookmark, NewEvent, NewNotebook, NewPage, NewRack, NotebookGraph, RackedNotebookGraph,
+    NewBookmark, NewEvent, NewNotebook, NewPage, NewRack, NewStamp, NotebookGraph,
+    RackedNotebookGraph, StampedNotebookGraph,
 };
 use tokio_postgres::Client;
 use writegraph::testing::{self, CountingClient, TestDatabase};
@@ -375,5 +376,38 @@ async fn a_check_violated_in_a_partition_is_attributed_to_the_step_writing_its_p
     assert_eq!(error.tag(), Some("graph:has_many:events"), "{error}");
     assert_eq!(count(&client, "SELECT count(*) FROM notebooks").await?, 0);
     assert_eq!(count(&client, "SELECT count(*) FROM events").await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_child_whose_foreign_key_is_on_its_partitions_gets_the_root_key() -> TestResult {
+    // `stamps` declares no foreign key; both of its partitions do, so the graph fills
+    // `notebook_id` from the root without `fk` or `fk_unchecked`.
+    let (_db, client) = database().await?;
+    let rack = NewRack::new().insert_returning(&client).await?;
+    let notebook = StampedNotebookGraph::new()
+        .with_rack_id(rack.id)
+        .with_stamps(vec![NewStamp::new("seen"), NewStamp::new("filed")])
+        .insert_graph_returning(&client)
+        .await?;
+    let rows = client
+        .query(
+            "SELECT tableoid::regclass::text, notebook_id, kind FROM stamps ORDER BY kind",
+            &[],
+        )
+        .await?;
+    let stored: Vec<(String, i64, String)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let id = notebook.id;
+    assert_eq!(
+        stored,
+        [
+            ("stamps_other".to_owned(), id, "filed".to_owned()),
+            ("stamps_seen".to_owned(), id, "seen".to_owned()),
+        ]
+    );
+    assert_eq!(count(&client, "SELECT count(*) FROM notebooks").await?, 1);
     Ok(())
 }

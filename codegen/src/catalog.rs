@@ -226,6 +226,46 @@ impl Catalog {
             .copied()
     }
 
+    /// Foreign keys that a partitioned table does not declare but every one of its partitions
+    /// has (declared on the partition, or on each of its own partitions in turn): a row written
+    /// to the table is checked by one of them whichever partition it is routed to. Each is
+    /// given as the first partition declares it. Empty for a table without partitions.
+    pub fn partition_foreign_keys(&self, table: &Table) -> Vec<ForeignKey> {
+        self.foreign_keys_of_partitions(table, 0)
+            .into_iter()
+            .filter(|f| !table.foreign_keys.iter().any(|own| own.same_reference(f)))
+            .collect()
+    }
+
+    /// The foreign keys that every partition of `table` has, at any depth; `depth` stops a
+    /// cycle of `partition_of` links (which PostgreSQL cannot make) from recursing forever.
+    fn foreign_keys_of_partitions(&self, table: &Table, depth: usize) -> Vec<ForeignKey> {
+        if !table.partitioned || depth > self.tables.len() {
+            return Vec::new();
+        }
+        let mut common: Option<Vec<ForeignKey>> = None;
+        for partition in self
+            .tables
+            .iter()
+            .filter(|t| t.partition_of.as_ref() == Some(&table.name))
+        {
+            let mut keys = partition.foreign_keys.clone();
+            for key in self.foreign_keys_of_partitions(partition, depth + 1) {
+                if !keys.iter().any(|k| k.same_reference(&key)) {
+                    keys.push(key);
+                }
+            }
+            common = Some(match common {
+                None => keys,
+                Some(common) => common
+                    .into_iter()
+                    .filter(|c| keys.iter().any(|k| k.same_reference(c)))
+                    .collect(),
+            });
+        }
+        common.unwrap_or_default()
+    }
+
     /// Tables a write can target: every table that is not a partition of another.
     pub fn write_targets(&self) -> impl Iterator<Item = &Table> {
         self.tables.iter().filter(|t| t.partition_of.is_none())
@@ -245,8 +285,8 @@ pub struct Table {
     #[serde(skip)]
     pub name: QualifiedName,
     /// The partitioned table this table is a partition of. A partition is not a separate write
-    /// target: writes go to the parent, which routes rows. Its keys are the parent's, so the
-    /// catalog records no keys of its own for a partition.
+    /// target: writes go to the parent, which routes rows. Its keys are as `pg_catalog` has
+    /// them: copies of the parent's keys and the keys declared on the partition itself.
     pub partition_of: Option<QualifiedName>,
     /// `PARTITION BY ...` was given: rows live in partitions.
     #[serde(default)]
@@ -569,6 +609,16 @@ pub struct ForeignKey {
     pub on_delete: FkAction,
     /// `ON UPDATE` action.
     pub on_update: FkAction,
+}
+
+impl ForeignKey {
+    /// Both keys make the same columns reference the same columns of the same table (their
+    /// names and actions aside).
+    pub fn same_reference(&self, other: &ForeignKey) -> bool {
+        self.columns == other.columns
+            && self.ref_table == other.ref_table
+            && self.ref_columns == other.ref_columns
+    }
 }
 
 /// A referential action.

@@ -104,14 +104,16 @@ pub struct GraphStep {
 }
 
 /// The foreign key that links `child` to `root` when `fk` is left out: the only
-/// single-column foreign key of the child that references the root.
-fn implied_fk<'a>(child: &'a Table, root: &QualifiedName) -> Option<&'a ForeignKey> {
+/// single-column foreign key of the child (or of all its partitions) that references the root.
+fn implied_fk(catalog: &Catalog, child: &Table, root: &QualifiedName) -> Option<ForeignKey> {
+    let partition_keys = catalog.partition_foreign_keys(child);
     let mut links = child
         .foreign_keys
         .iter()
+        .chain(&partition_keys)
         .filter(|f| &f.ref_table == root && f.columns.len() == 1);
     match (links.next(), links.next()) {
-        (Some(one), None) => Some(one),
+        (Some(one), None) => Some(one.clone()),
         _ => None,
     }
 }
@@ -146,7 +148,7 @@ pub fn injected_columns(
                     injected.insert((child.name.clone(), fk.get_ref().clone()));
                 }
                 None => {
-                    if let Some(fk) = implied_fk(child, &root.name) {
+                    if let Some(fk) = implied_fk(catalog, child, &root.name) {
                         injected.insert((child.name.clone(), fk.columns[0].clone()));
                     }
                 }
@@ -166,7 +168,7 @@ pub fn injected_columns(
                     injected.insert((table.name.clone(), fk.get_ref().clone()));
                 }
                 None => {
-                    if let Some(fk) = implied_fk(table, &root.name) {
+                    if let Some(fk) = implied_fk(catalog, table, &root.name) {
                         injected.insert((table.name.clone(), fk.columns[0].clone()));
                     }
                 }
@@ -304,6 +306,7 @@ fn child_link(
     let links: Vec<&ForeignKey> = child_table
         .foreign_keys
         .iter()
+        .chain(&tables[child].partition_foreign_keys)
         .filter(|f| f.ref_table == root_table.name)
         .collect();
     let describe = |fks: &[&ForeignKey]| {
@@ -380,7 +383,11 @@ fn child_link(
                     at,
                     format!("`fk` is not set and no foreign key of `{}` references `{}`", child_table.name, root_table.name),
                 )
-                .with_help("set `fk = \"<column>\"` (with `fk_unchecked = true` if the DDL declares no foreign key)")),
+                .with_help(if child_table.partitioned {
+                    "declare the foreign key on the table or on every one of its partitions, or set `fk = \"<column>\"` with `fk_unchecked = true`"
+                } else {
+                    "set `fk = \"<column>\"` (with `fk_unchecked = true` if the DDL declares no foreign key)"
+                })),
                 several => Err(config::error_at(
                     file,
                     at,
@@ -553,10 +560,15 @@ fn insert_graph(
                     "belongs_to needs the parent's id: give the parent a one-column primary key",
                 )),
             };
-            let declared = root_model.table.foreign_keys.iter().find(|f| {
-                f.ref_table == tables[parent].table.name
-                    && f.columns == [edge.set_fk.get_ref().clone()]
-            });
+            let declared = root_model
+                .table
+                .foreign_keys
+                .iter()
+                .chain(&root_model.partition_foreign_keys)
+                .find(|f| {
+                    f.ref_table == tables[parent].table.name
+                        && f.columns == [edge.set_fk.get_ref().clone()]
+                });
             let parent_key_name = &tables[parent].columns[parent_key].column.name;
             if let Some(f) = declared.filter(|f| f.ref_columns != [parent_key_name.clone()]) {
                 return Err(config::error_at(

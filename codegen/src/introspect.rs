@@ -5,8 +5,9 @@
 //! Types are spelled by `format_type` with `search_path = pg_catalog`, so built-in types come
 //! out unqualified and every user type schema-qualified (`public.mood`, `"Shop"."Status"`), as
 //! the catalog spells them. Only user schemas are read; objects owned by extensions are left
-//! out. A partition reports its columns and `partition_of` but no keys: it is not a write
-//! target, and the catalog records none for it. Defaults are `pg_get_expr`'s text, which
+//! out. A partition reports its columns, `partition_of` and its keys as `pg_catalog` has them:
+//! the copies of its parent's keys (a foreign key under the parent's name, a primary key or
+//! unique index under the partition's own) and the keys declared on it. Defaults are `pg_get_expr`'s text, which
 //! names every object schema-qualified under that search path.
 
 use tokio_postgres::Client;
@@ -110,8 +111,9 @@ WHERE i.indrelid = $1
 ORDER BY i.indexrelid
 "#;
 
-/// Foreign keys declared on the table itself (not the copies a partitioned parent's
-/// foreign keys leave on partitions or for referenced partitions).
+/// Foreign keys of the table: declared on it or copied to it from its partitioned parent, not
+/// the copies a foreign key to a partitioned table leaves on its own table for each referenced
+/// partition.
 const FOREIGN_KEYS: &str = r#"
 SELECT con.conname::text AS name,
        ARRAY(
@@ -133,7 +135,11 @@ SELECT con.conname::text AS name,
 FROM pg_constraint con
 JOIN pg_class rc ON rc.oid = con.confrelid
 JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-WHERE con.conrelid = $1 AND con.contype = 'f' AND con.conparentid = 0
+WHERE con.conrelid = $1 AND con.contype = 'f'
+  AND NOT EXISTS (
+      SELECT 1 FROM pg_constraint parent
+      WHERE parent.oid = con.conparentid AND parent.conrelid = con.conrelid
+  )
 ORDER BY con.oid
 "#;
 
@@ -261,35 +267,33 @@ pub async fn read_catalog(client: &Client) -> Result<Catalog, IntrospectError> {
                 location: None,
             });
         }
-        if table.partition_of.is_none() {
-            for index in client.query(INDEXES, &[&oid]).await? {
-                let columns: Vec<String> = index.get("columns");
-                let name: String = index.get("name");
-                if index.get::<_, bool>("is_primary") {
-                    table.primary_key = columns;
-                    table.primary_key_name = Some(name);
-                } else {
-                    table.uniques.push(UniqueKey {
-                        name,
-                        columns,
-                        partial: index.get("partial"),
-                        is_constraint: index.get("is_constraint"),
-                    });
-                }
-            }
-            for fk in client.query(FOREIGN_KEYS, &[&oid]).await? {
-                table.foreign_keys.push(ForeignKey {
-                    name: fk.get("name"),
-                    columns: fk.get("columns"),
-                    ref_table: QualifiedName::new(
-                        fk.get::<_, String>("ref_schema"),
-                        fk.get::<_, String>("ref_name"),
-                    ),
-                    ref_columns: fk.get("ref_columns"),
-                    on_delete: fk_action(&fk.get::<_, String>("on_delete")),
-                    on_update: fk_action(&fk.get::<_, String>("on_update")),
+        for index in client.query(INDEXES, &[&oid]).await? {
+            let columns: Vec<String> = index.get("columns");
+            let name: String = index.get("name");
+            if index.get::<_, bool>("is_primary") {
+                table.primary_key = columns;
+                table.primary_key_name = Some(name);
+            } else {
+                table.uniques.push(UniqueKey {
+                    name,
+                    columns,
+                    partial: index.get("partial"),
+                    is_constraint: index.get("is_constraint"),
                 });
             }
+        }
+        for fk in client.query(FOREIGN_KEYS, &[&oid]).await? {
+            table.foreign_keys.push(ForeignKey {
+                name: fk.get("name"),
+                columns: fk.get("columns"),
+                ref_table: QualifiedName::new(
+                    fk.get::<_, String>("ref_schema"),
+                    fk.get::<_, String>("ref_name"),
+                ),
+                ref_columns: fk.get("ref_columns"),
+                on_delete: fk_action(&fk.get::<_, String>("on_delete")),
+                on_update: fk_action(&fk.get::<_, String>("on_update")),
+            });
         }
         catalog.tables.push(table);
     }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use toml::Spanned;
 
-use crate::catalog::{Catalog, Column, Identity, QualifiedName, Sequence, Table};
+use crate::catalog::{Catalog, Column, ForeignKey, Identity, QualifiedName, Sequence, Table};
 use crate::config::{self, GraphsConfig, TableConfig};
 use crate::error::{ConfigError, Diagnostic, Error};
 use crate::ident;
@@ -55,6 +55,9 @@ pub struct TableModel<'a> {
     /// Names of the table's partitions, at any depth: errors about a row that PostgreSQL
     /// routed into one name the partition.
     pub partitions: Vec<String>,
+    /// Foreign keys the table does not declare but every partition has
+    /// ([`Catalog::partition_foreign_keys`]): graphs link through them as through its own.
+    pub partition_foreign_keys: Vec<ForeignKey>,
 }
 
 /// One column and how it is generated.
@@ -465,6 +468,7 @@ fn table_model<'a>(
             primary_key,
             conflict,
             partitions: partitions_of(catalog, &table.name),
+            partition_foreign_keys: catalog.partition_foreign_keys(table),
         })
     } else {
         Err(errors)

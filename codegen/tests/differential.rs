@@ -444,3 +444,39 @@ async fn defaults_mean_what_postgres_stored() -> TestResult {
     assert_eq!(compared, 6);
     Ok(())
 }
+
+/// (q) Partitioned tables: the primary key, unique constraints, unique indexes and foreign
+/// keys PostgreSQL copies to each partition (created, attached, sub-partitioned, or added to
+/// the parent later), and foreign keys declared only on partitions.
+#[tokio::test]
+async fn partition_keys() -> TestResult {
+    let checked = check_source(&schema_path("partitions.sql")).await?;
+    let rows = checked
+        .client
+        .query(
+            "SELECT c.relname::text, con.conname::text FROM pg_constraint con \
+             JOIN pg_class c ON c.oid = con.conrelid \
+             WHERE c.relname IN ('events_2024', 'events_2026', 'order_lines_eu') \
+             ORDER BY 1, 2",
+            &[],
+        )
+        .await?;
+    let constraints: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let expected = [
+        ("events_2024", "events_2024_code_at_key"),
+        ("events_2024", "events_2024_pkey"),
+        ("events_2024", "events_customer_id_fkey"),
+        ("events_2024", "events_referrer_id_fkey"),
+        ("events_2026", "events_2026_code_at_key"),
+        ("events_2026", "events_2026_own_pk"),
+        ("events_2026", "events_customer_id_fkey"),
+        ("events_2026", "events_referrer_id_fkey"),
+        ("order_lines_eu", "order_lines_eu_order_id_fkey"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(t, c)| ((*t).to_owned(), (*c).to_owned()))
+        .collect();
+    assert_eq!(constraints, expected);
+    Ok(())
+}

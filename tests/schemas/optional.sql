@@ -37,3 +37,18 @@ CREATE TABLE events (
 ) PARTITION BY LIST (kind);
 CREATE TABLE events_open PARTITION OF events FOR VALUES IN ('open');
 ALTER TABLE events_open ADD CONSTRAINT events_open_id_positive CHECK (id > 0);
+
+-- A partitioned child whose foreign key to the root is declared only on its partitions (one
+-- created with PARTITION OF, one attached): a graph links through it without `fk`.
+CREATE TABLE stamps (
+    notebook_id bigint NOT NULL,
+    kind        text NOT NULL
+) PARTITION BY LIST (kind);
+CREATE TABLE stamps_seen PARTITION OF stamps (
+    FOREIGN KEY (notebook_id) REFERENCES notebooks (id)
+) FOR VALUES IN ('seen');
+CREATE TABLE stamps_other (
+    notebook_id bigint NOT NULL REFERENCES notebooks (id),
+    kind        text NOT NULL
+);
+ALTER TABLE stamps ATTACH PARTITION stamps_other DEFAULT;

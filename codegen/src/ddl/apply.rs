@@ -240,6 +240,8 @@ pub struct Reader {
     /// The schema of an extension this reader does not know: after one is created, unknown
     /// type names are taken to be its types, since they cannot be checked.
     unknown_extension_schema: Option<String>,
+    /// A `CREATE INDEX ... ON ONLY` is being applied: its index stays on the named table.
+    index_on_only: bool,
     errors: Vec<Diagnostic>,
 }
 
@@ -258,6 +260,7 @@ impl Default for Reader {
             views: Vec::new(),
             untyped_tables: Vec::new(),
             unknown_extension_schema: None,
+            index_on_only: false,
             errors: Vec::new(),
         }
     }
@@ -362,8 +365,8 @@ impl Reader {
             }
         }
         if let Some(without_only) = index_on_only_as_plain(ctx.text) {
-            // `CREATE INDEX ... ON ONLY parent` (pg_dump, partitioned tables): ONLY only stops
-            // PostgreSQL from recursing into partitions, which have no keys in the catalog.
+            // `CREATE INDEX ... ON ONLY parent` (pg_dump, partitioned tables): ONLY stops
+            // PostgreSQL from recursing into partitions, whose own indexes pg_dump makes next.
             if let Ok(statements) = Parser::parse_sql(&PostgresDialect::default(), &without_only) {
                 let same_offsets = Ctx {
                     file: ctx.file,
@@ -371,10 +374,12 @@ impl Reader {
                     text: &without_only,
                     first_line: ctx.first_line,
                 };
-                for statement in &statements {
-                    self.apply(&same_offsets, statement)?;
-                }
-                return Ok(());
+                self.index_on_only = true;
+                let result = statements
+                    .iter()
+                    .try_for_each(|statement| self.apply(&same_offsets, statement));
+                self.index_on_only = false;
+                return result;
             }
         }
         if let Some(head) = recognise::alter_table_head(ctx.text) {
@@ -632,9 +637,20 @@ impl Reader {
                         table = renamed;
                     }
                 }
+                if !alter.only {
+                    self.propagate_keys(&table);
+                }
                 Ok(())
             }
-            Statement::CreateIndex(create) => self.create_index(ctx, create),
+            Statement::CreateIndex(create) => {
+                self.create_index(ctx, create)?;
+                if !self.index_on_only {
+                    if let Ok(Some(table)) = self.resolve_table(ctx, &create.table_name, true) {
+                        self.propagate_keys(&table);
+                    }
+                }
+                Ok(())
+            }
             Statement::CreateView(view) => {
                 let name = self.qualify_new(ctx, &view.name)?;
                 if !self.views.contains(&name) {
@@ -1635,10 +1651,15 @@ impl Reader {
         for constraint in &create.constraints {
             pending.push(PendingConstraint::Table(constraint.clone()));
         }
+        let parent = table.partition_of.clone();
         self.catalog.tables.push(table);
         // Only columns defined here own a new sequence: a partition's copies of its parent's
         // serial or identity columns use the parent's.
         self.catalog.sequences.extend(sequences);
+        // A partition copies its parent's keys before its own are made (DefineRelation).
+        if let Some(parent) = &parent {
+            self.inherit_keys(parent, &name);
+        }
         let result = self.apply_pending(ctx, &name, pending);
         if result.is_err() {
             // PostgreSQL creates nothing when CREATE TABLE fails.
@@ -2069,7 +2090,6 @@ impl Reader {
                 .error_at(at, format!("table `{table}` already has a primary key"))
                 .with_help("a table has one primary key; use UNIQUE for other keys"));
         }
-        let is_partition = existing.partition_of.is_some();
         let constraint_name = match name {
             Some(name) => fold_ident(name),
             None => choose_name(&table.name, None, "pkey", |n| {
@@ -2077,9 +2097,6 @@ impl Reader {
             }),
         };
         self.register_index(ctx, at, table, &constraint_name, true)?;
-        if is_partition {
-            return Ok(());
-        }
         if let Some(t) = self.catalog.table_mut(table) {
             for column in &names {
                 if let Some(c) = t.column_mut(column) {
@@ -2116,11 +2133,7 @@ impl Reader {
             }
         };
         self.register_index(ctx, at, table, &constraint_name, true)?;
-        if let Some(t) = self
-            .catalog
-            .table_mut(table)
-            .filter(|t| t.partition_of.is_none())
-        {
+        if let Some(t) = self.catalog.table_mut(table) {
             t.uniques.push(UniqueKey {
                 name: constraint_name,
                 columns: names,
@@ -2129,6 +2142,119 @@ impl Reader {
             });
         }
         Ok(())
+    }
+
+    /// Gives every partition of `table`, at any depth, copies of its parent's keys
+    /// (PostgreSQL recurses a key added to a partitioned table). Keys a partition already has
+    /// are left as they are, so this can run after any change to `table`.
+    fn propagate_keys(&mut self, table: &QualifiedName) {
+        let mut parents = vec![table.clone()];
+        let mut seen = Vec::new();
+        while let Some(parent) = parents.pop() {
+            if seen.contains(&parent) {
+                continue;
+            }
+            let children: Vec<QualifiedName> = self
+                .catalog
+                .tables
+                .iter()
+                .filter(|t| t.partition_of.as_ref() == Some(&parent))
+                .map(|t| t.name.clone())
+                .collect();
+            for child in children {
+                self.inherit_keys(&parent, &child);
+                parents.push(child);
+            }
+            seen.push(parent);
+        }
+    }
+
+    /// Copies `parent`'s keys that `child` lacks onto the partition `child`, named as
+    /// PostgreSQL names the copies: the primary key and unique constraints by the
+    /// partition's name (`child_pkey`, `child_a_b_key`), unique indexes likewise with `_idx`,
+    /// foreign keys under the parent's constraint name.
+    fn inherit_keys(&mut self, parent: &QualifiedName, child: &QualifiedName) {
+        let (Some(parent_table), Some(child_table)) =
+            (self.catalog.table(parent), self.catalog.table(child))
+        else {
+            return;
+        };
+        let parent_table = parent_table.clone();
+        let child_has_pk = !child_table.primary_key.is_empty();
+        let schema = child.schema.clone();
+        if !parent_table.primary_key.is_empty() && !child_has_pk {
+            let name = choose_name(&child.name, None, "pkey", |n| {
+                self.relation_taken(&schema, n)
+            });
+            self.indexes.push(IndexEntry {
+                name: QualifiedName::new(schema.clone(), name.clone()),
+                table: child.clone(),
+                constraint: true,
+            });
+            if let Some(t) = self.catalog.table_mut(child) {
+                for column in &parent_table.primary_key {
+                    if let Some(c) = t.column_mut(column) {
+                        c.not_null = true;
+                    }
+                }
+                t.primary_key = parent_table.primary_key.clone();
+                t.primary_key_name = Some(name);
+            }
+        }
+        for unique in &parent_table.uniques {
+            let has = self.catalog.table(child).is_some_and(|t| {
+                t.uniques.iter().any(|u| {
+                    u.columns == unique.columns
+                        && u.partial == unique.partial
+                        && u.is_constraint == unique.is_constraint
+                })
+            });
+            if has {
+                continue;
+            }
+            let refs: Vec<&str> = unique.columns.iter().map(String::as_str).collect();
+            let label = if unique.is_constraint { "key" } else { "idx" };
+            let name = choose_name(
+                &child.name,
+                Some(&column_name_addition(&refs)),
+                label,
+                |n| self.relation_taken(&schema, n),
+            );
+            self.indexes.push(IndexEntry {
+                name: QualifiedName::new(schema.clone(), name.clone()),
+                table: child.clone(),
+                constraint: unique.is_constraint,
+            });
+            if let Some(t) = self.catalog.table_mut(child) {
+                t.uniques.push(UniqueKey {
+                    name,
+                    ..unique.clone()
+                });
+            }
+        }
+        for fk in &parent_table.foreign_keys {
+            let has = self
+                .catalog
+                .table(child)
+                .is_some_and(|t| t.foreign_keys.iter().any(|f| f.same_reference(fk)));
+            if has {
+                continue;
+            }
+            let name = if self.constraint_taken(child, &fk.name) {
+                let refs: Vec<&str> = fk.columns.iter().map(String::as_str).collect();
+                choose_name(
+                    &child.name,
+                    Some(&column_name_addition(&refs)),
+                    "fkey",
+                    |n| self.constraint_taken(child, n),
+                )
+            } else {
+                fk.name.clone()
+            };
+            if let Some(t) = self.catalog.table_mut(child) {
+                t.foreign_keys.push(ForeignKey { name, ..fk.clone() });
+            }
+        }
     }
 
     fn register_index(
@@ -2297,9 +2423,6 @@ impl Reader {
         let Some(t) = self.catalog.table_mut(table) else {
             return Ok(());
         };
-        if t.partition_of.is_some() {
-            return Ok(());
-        }
         t.foreign_keys.push(ForeignKey {
             name,
             columns,
@@ -2797,6 +2920,7 @@ impl Reader {
             self.indexes
                 .retain(|i| !(&i.table == table && i.name.name == name));
         }
+        let dropped = self.catalog.table(table).cloned();
         if let Some(t) = self.catalog.table_mut(table) {
             if is_primary {
                 t.primary_key.clear();
@@ -2805,9 +2929,62 @@ impl Reader {
             t.uniques.retain(|u| u.name != name);
             t.foreign_keys.retain(|f| f.name != name);
         }
+        if let Some(dropped) = dropped {
+            self.drop_partition_copies(&dropped, &name);
+        }
         self.other_constraints
             .retain(|(tn, n)| !(tn == table && *n == name));
         Ok(())
+    }
+
+    /// Drops from every partition of `parent` (at any depth) the copy of its key `name`, or
+    /// the partition's own key that PostgreSQL attached to it: both go with the parent's.
+    /// `parent` is the table as it was before the key was dropped.
+    fn drop_partition_copies(&mut self, parent: &Table, name: &str) {
+        let primary =
+            (parent.primary_key_name.as_deref() == Some(name)).then(|| parent.primary_key.clone());
+        let unique = parent
+            .uniques
+            .iter()
+            .find(|u| u.name == name && u.is_constraint)
+            .cloned();
+        let fk = parent.foreign_keys.iter().find(|f| f.name == name).cloned();
+        let mut parents = vec![parent.name.clone()];
+        let mut seen = Vec::new();
+        while let Some(at) = parents.pop() {
+            if seen.contains(&at) {
+                continue;
+            }
+            let mut dropped_indexes = Vec::new();
+            for t in self
+                .catalog
+                .tables
+                .iter_mut()
+                .filter(|t| t.partition_of.as_ref() == Some(&at))
+            {
+                if primary.as_ref().is_some_and(|key| *key == t.primary_key) {
+                    t.primary_key.clear();
+                    dropped_indexes.extend(t.primary_key_name.take());
+                }
+                if let Some(unique) = &unique {
+                    t.uniques.retain(|u| {
+                        let copy = u.is_constraint && u.columns == unique.columns;
+                        if copy {
+                            dropped_indexes.push(u.name.clone());
+                        }
+                        !copy
+                    });
+                }
+                if let Some(fk) = &fk {
+                    t.foreign_keys.retain(|f| !f.same_reference(fk));
+                }
+                parents.push(t.name.clone());
+            }
+            self.indexes.retain(|i| {
+                !(i.name.schema == at.schema && dropped_indexes.contains(&i.name.name))
+            });
+            seen.push(at);
+        }
     }
 
     fn rename_constraint(&mut self, table: &QualifiedName, old: &str, new: &str) {
@@ -2916,11 +3093,7 @@ impl Reader {
             constraint: false,
         });
         if let (true, Some(columns)) = (create.unique, plain_columns) {
-            if let Some(t) = self
-                .catalog
-                .table_mut(&table)
-                .filter(|t| t.partition_of.is_none())
-            {
+            if let Some(t) = self.catalog.table_mut(&table) {
                 t.uniques.push(UniqueKey {
                     name,
                     columns: columns.iter().map(fold_ident).collect(),
@@ -3340,13 +3513,12 @@ impl Reader {
                     return Ok(());
                 };
                 if let Some(t) = self.catalog.table_mut(&child) {
-                    // A partition's keys are its parent's; it is not a write target.
-                    t.partition_of = Some(parent);
-                    t.primary_key.clear();
-                    t.primary_key_name = None;
-                    t.uniques.clear();
-                    t.foreign_keys.clear();
+                    t.partition_of = Some(parent.clone());
                 }
+                // The partition (and its own partitions) gets copies of the parent's keys,
+                // unless it already has an equal one, which PostgreSQL attaches instead.
+                self.inherit_keys(&parent, &child);
+                self.propagate_keys(&child);
                 Ok(())
             }
             Recognised::DetachPartition { partition, .. } => {
