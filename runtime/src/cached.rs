@@ -143,25 +143,31 @@ fn values<'a>(params: &'a [(&'a (dyn ToSql + Sync), Type)]) -> Vec<&'a (dyn ToSq
     params.iter().map(|(value, _)| *value).collect()
 }
 
-/// Runs a prepared statement, and once more after preparing it again when the server had
-/// dropped it or its result type changed: PostgreSQL reports both before running anything.
-/// Only outside a transaction: in one, the error has aborted it.
-async fn query_retrying<C: tokio_postgres::GenericClient + Sync>(
+/// Runs a prepared statement with `run`, and once more after preparing it again when the
+/// server had dropped it or its result type changed: PostgreSQL reports both before running
+/// anything. Only outside a transaction (`retry`): in one, the error has aborted it.
+async fn run_retrying<C, T, F, Fut>(
     cache: &StatementCache,
     client: &C,
     retry: bool,
     sql: &str,
     params: &[(&(dyn ToSql + Sync), Type)],
-) -> Result<Vec<Row>, tokio_postgres::Error> {
+    run: F,
+) -> Result<T, tokio_postgres::Error>
+where
+    C: tokio_postgres::GenericClient + Sync,
+    F: Fn(Statement) -> Fut,
+    Fut: std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+{
     let statement = cache.statement(client, sql, params).await?;
-    match client.query(&statement, &values(params)).await {
+    match run(statement).await {
         Err(error) if is_stale(&error) => {
             cache.forget_if_stale(sql, &error);
             if !retry {
                 return Err(error);
             }
             let statement = cache.statement(client, sql, params).await?;
-            let result = client.query(&statement, &values(params)).await;
+            let result = run(statement).await;
             if let Err(error) = &result {
                 cache.forget_if_stale(sql, error);
             }
@@ -171,7 +177,19 @@ async fn query_retrying<C: tokio_postgres::GenericClient + Sync>(
     }
 }
 
-/// Like [`query_retrying`], for the number of rows changed.
+/// [`run_retrying`] for a statement's rows.
+async fn query_retrying<C: tokio_postgres::GenericClient + Sync>(
+    cache: &StatementCache,
+    client: &C,
+    retry: bool,
+    sql: &str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+) -> Result<Vec<Row>, tokio_postgres::Error> {
+    let run = |statement: Statement| async move { client.query(&statement, &values(params)).await };
+    run_retrying(cache, client, retry, sql, params, run).await
+}
+
+/// [`run_retrying`] for the number of rows changed.
 async fn execute_retrying<C: tokio_postgres::GenericClient + Sync>(
     cache: &StatementCache,
     client: &C,
@@ -179,22 +197,9 @@ async fn execute_retrying<C: tokio_postgres::GenericClient + Sync>(
     sql: &str,
     params: &[(&(dyn ToSql + Sync), Type)],
 ) -> Result<u64, tokio_postgres::Error> {
-    let statement = cache.statement(client, sql, params).await?;
-    match client.execute(&statement, &values(params)).await {
-        Err(error) if is_stale(&error) => {
-            cache.forget_if_stale(sql, &error);
-            if !retry {
-                return Err(error);
-            }
-            let statement = cache.statement(client, sql, params).await?;
-            let result = client.execute(&statement, &values(params)).await;
-            if let Err(error) = &result {
-                cache.forget_if_stale(sql, error);
-            }
-            result
-        }
-        result => result,
-    }
+    let run =
+        |statement: Statement| async move { client.execute(&statement, &values(params)).await };
+    run_retrying(cache, client, retry, sql, params, run).await
 }
 
 /// Prepares the lock and the statement first, then sends `BEGIN` (in a transaction of its own), both
