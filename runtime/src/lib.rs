@@ -45,6 +45,7 @@ mod error;
 mod report;
 mod row;
 pub mod types;
+pub mod write;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -57,6 +58,19 @@ pub use client::{
 pub use error::{Error, Result, ValidationError, ValidationKind};
 pub use report::{WriteReport, WriteStepReport};
 pub use row::{FromRow, ModelPk};
+pub use write::{
+    Assignments, ErrorSteps, GraphStep, Insert, InsertGraph, Patch, RootRow, StepCount, Table,
+    UpdateGraph, UpdateGraphLocking, UpdateGraphPlain, Upsert,
+};
+
+/// The write traits, imported without their names (`use writegraph::prelude::*`), for
+/// code that calls their methods on generated types generically.
+pub mod prelude {
+    pub use crate::write::{
+        Insert as _, InsertGraph as _, Patch as _, Table as _, UpdateGraphLocking as _,
+        UpdateGraphPlain as _, Upsert as _,
+    };
+}
 
 /// Re-exports for generated code, which cannot name this crate's dependencies directly.
 /// Not a stable API.
@@ -69,8 +83,7 @@ pub mod __private {
 
     use std::error::Error as StdError;
 
-    /// One bound parameter: a value and the type it is declared as.
-    pub type Param<'a> = (&'a (dyn ToSql + Sync), Type);
+    pub use crate::write::Param;
 
     /// Writes an enum label (enums are sent as text and cast in SQL).
     pub fn enum_to_sql(

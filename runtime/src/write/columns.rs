@@ -1,0 +1,208 @@
+//! Checks generated code runs on a batch's rows before anything is sent, each one line in
+//! the generated `columns` / `parts` bodies.
+
+use std::collections::HashSet;
+use std::hash::Hash;
+
+use crate::check::{bad_value, TextValue};
+use crate::error::{Error, Result, ValidationError, ValidationKind};
+
+/// `Ok` when PostgreSQL would store `value` in column `column` of `table` (at most
+/// `max_chars` characters when `Some`, no NUL byte); else the validation error naming row
+/// `row` (0-based) and the column.
+pub fn check_text(
+    value: &impl TextValue,
+    max_chars: Option<usize>,
+    table: &str,
+    row: usize,
+    column: &str,
+) -> Result<()> {
+    match value.text_problem(max_chars) {
+        Some(problem) => Err(bad_value(table, row, column, &problem)),
+        None => Ok(()),
+    }
+}
+
+/// The value of a required column, checked: `value` as it is when the column is among
+/// `filled` (the column indexes a graph step fills, so `None` is allowed), else `value`
+/// wrapped again when set, and [`ValidationKind::MissingValue`] naming `setter` when not.
+pub fn required<T>(
+    value: Option<T>,
+    filled: &[usize],
+    index: usize,
+    table: &str,
+    column: &str,
+    setter: &str,
+) -> Result<Option<T>> {
+    if filled.contains(&index) {
+        return Ok(value);
+    }
+    match value {
+        Some(value) => Ok(Some(value)),
+        None => Err(crate::__private::missing(table, column, setter)),
+    }
+}
+
+/// Where rows whose key repeats came from, which names them in the error message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepeatedKey {
+    /// The rows of one `upsert_many` batch, by the table's conflict key.
+    Upsert {
+        /// The table, unquoted (`public.order_items`).
+        table: &'static str,
+        /// The conflict key's columns.
+        columns: &'static [&'static str],
+    },
+    /// The rows of a graph's upsert step, by their table's conflict key.
+    GraphConflict {
+        /// The graph's type name.
+        graph: &'static str,
+        /// The graph's field that holds the rows.
+        field: &'static str,
+        /// The rows' table, unquoted.
+        table: &'static str,
+        /// The conflict key's columns.
+        columns: &'static [&'static str],
+    },
+    /// The rows of an update graph's diff step, by the key that matches them to the rows
+    /// stored.
+    GraphDiff {
+        /// The graph's type name.
+        graph: &'static str,
+        /// The graph's field that holds the rows.
+        field: &'static str,
+        /// The rows' table, unquoted.
+        table: &'static str,
+        /// The key's columns.
+        columns: &'static [&'static str],
+    },
+}
+
+impl RepeatedKey {
+    /// The message of the error, naming the rows and the fix.
+    pub fn message(&self) -> String {
+        match self {
+            RepeatedKey::Upsert { table, columns } => format!(
+                "two rows of `{table}` have the same conflict key ({}); merge them before upserting",
+                columns.join(", ")
+            ),
+            RepeatedKey::GraphConflict {
+                graph,
+                field,
+                table,
+                columns,
+            } => format!(
+                "{graph}: two rows of `{field}` have the same conflict key ({}) of `{table}`; merge them before writing",
+                columns.join(", ")
+            ),
+            RepeatedKey::GraphDiff {
+                graph,
+                field,
+                table,
+                columns,
+            } => format!(
+                "{graph}: two rows of `{field}` have the same key ({}) of `{table}`; merge them before writing",
+                columns.join(", ")
+            ),
+        }
+    }
+}
+
+/// `Ok` when no two of `rows` have the same key; else [`ValidationKind::RepeatedKey`]
+/// described by `repeated`. `key` reads a row's key, or `None` when a part of it is unset
+/// (that row takes a DEFAULT or is filled by the graph, and cannot collide).
+pub fn check_unique<'r, R: 'r, K: Hash + Eq>(
+    rows: impl IntoIterator<Item = &'r R>,
+    key: impl Fn(&'r R) -> Option<K>,
+    repeated: RepeatedKey,
+) -> Result<()> {
+    let mut seen = HashSet::new();
+    for row in rows {
+        if let Some(key) = key(row) {
+            if !seen.insert(key) {
+                return Err(Error::Validation(ValidationError::new(
+                    ValidationKind::RepeatedKey,
+                    repeated.message(),
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`ValidationKind::ConflictingParent`]: graph `graph` was given both its `belongs_to`
+/// parent row `field` and the parent's id `id_field`.
+pub fn conflicting_parent(graph: &str, field: &str, id_field: &str) -> Error {
+    Error::Validation(ValidationError::new(
+        ValidationKind::ConflictingParent,
+        format!(
+            "{graph}: `{field}` and `{id_field}` are both set; give the parent or its id, not both"
+        ),
+    ))
+}
+
+/// [`ValidationKind::MissingValue`]: graph `graph` was given neither its required
+/// `belongs_to` parent row `field` nor the parent's id `id_field`.
+pub fn missing_parent(graph: &str, field: &str, id_field: &str) -> Error {
+    Error::Validation(ValidationError::new(
+        ValidationKind::MissingValue,
+        format!("{graph}: `{field}` is required; set `{field}` or `{id_field}`"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_unique, required, RepeatedKey};
+    use crate::ValidationKind;
+
+    #[test]
+    fn repeated_keys_name_the_rows_and_unset_keys_never_collide() {
+        let rows = [(Some(1), "a"), (None, "a"), (None, "a"), (Some(1), "b")];
+        let by_pair = check_unique(
+            &rows,
+            |row| Some((row.0?, row.1)),
+            RepeatedKey::Upsert {
+                table: "public.t",
+                columns: &["a", "b"],
+            },
+        );
+        assert!(by_pair.is_ok());
+        let error = check_unique(
+            &rows,
+            |row| Some(row.1),
+            RepeatedKey::GraphDiff {
+                graph: "G",
+                field: "items",
+                table: "public.t",
+                columns: &["b"],
+            },
+        )
+        .err();
+        let error = error.map(|e| (e.validation_kind(), e.to_string()));
+        assert_eq!(
+            error,
+            Some((
+                Some(ValidationKind::RepeatedKey),
+                "invalid write: G: two rows of `items` have the same key (b) of `public.t`; merge them before writing"
+                    .to_owned()
+            ))
+        );
+    }
+
+    #[test]
+    fn a_required_value_may_be_unset_only_where_the_graph_fills_it() {
+        assert_eq!(
+            required::<i32>(None, &[1], 1, "t", "c", "with_c").ok(),
+            Some(None)
+        );
+        assert_eq!(
+            required(Some(3), &[], 1, "t", "c", "with_c").ok(),
+            Some(Some(3))
+        );
+        let missing = required::<i32>(None, &[0], 1, "public.t", "c", "with_c").err();
+        assert_eq!(
+            missing.and_then(|e| e.validation_kind()),
+            Some(ValidationKind::MissingValue)
+        );
+    }
+}
