@@ -1,9 +1,11 @@
 //! The write traits proven on PostgreSQL through two small hand-written tables and three
 //! graphs, implemented the way generated code implements them: consts, column lists and
-//! bindings only, every body from the traits. The tests call the entry points as users do,
-//! without importing a trait (the `*_methods!` macros give them as inherent methods).
+//! bindings only, every body from the traits. The tests call the entry points as users do:
+//! as inherent methods that the `*_methods!` macros give, and (for `NewParent`, which has
+//! none) through `writegraph::prelude`.
 
 use tokio_postgres::Client;
+use writegraph::prelude::*;
 use writegraph::testing::{self, CountingClient, TestDatabase};
 use writegraph::{Error, ValidationKind, WriteStepReport};
 
@@ -125,7 +127,8 @@ mod schema {
             ])
         }
     }
-    writegraph::insert_methods!(NewParent);
+    // No `insert_methods!` here: the tests call `NewParent`'s methods through
+    // `writegraph::prelude`, as generic code does.
 
     /// Changes to one row of `public.parents`.
     #[derive(Debug, Clone, PartialEq, Default)]
@@ -947,5 +950,81 @@ async fn locking_update_graph_runs_in_its_own_or_the_callers_transaction() -> Te
     assert!(error.is_check_violation());
     assert_eq!(parents(&client).await?, [(id, "mut".to_owned(), None)]);
     assert_eq!(kids(&client).await?, [(id, "m".to_owned(), 1)]);
+    Ok(())
+}
+
+/// Code generic over tables and graphs needs only the traits.
+mod generic {
+    use tokio_postgres::Client;
+    use writegraph::{InsertGraph, Result, Table};
+
+    /// Writes every graph, one statement each, and returns the rows affected in all.
+    pub async fn write_all<G: InsertGraph>(conn: &Client, graphs: Vec<G>) -> Result<u64> {
+        let mut total = 0;
+        for graph in graphs {
+            total += graph.insert_graph(conn).await?;
+        }
+        Ok(total)
+    }
+
+    /// Whether a row of table `T` has this key.
+    pub async fn exists<T: Table>(conn: &Client, key: &T::Key) -> Result<bool> {
+        Ok(T::find_by_id(conn, key).await?.is_some())
+    }
+}
+
+#[tokio::test]
+async fn generic_code_uses_the_traits() -> TestResult {
+    let (_db, client) = setup().await?;
+    let total = generic::write_all(&client, vec![graph("a", &["x"]), graph("b", &[])]).await?;
+    assert_eq!(total, 3);
+    let rows = parents(&client).await?;
+    assert!(generic::exists::<Parent>(&client, &rows[0].0).await?);
+    assert!(!generic::exists::<Parent>(&client, &(rows[1].0 + 1)).await?);
+    let kid = NewKid::new("y")
+        .with_parent_id(rows[1].0)
+        .insert_returning(&client)
+        .await?;
+    assert!(generic::exists::<Kid>(&client, &kid.id).await?);
+    Ok(())
+}
+
+/// The entry points' futures are `Send`: they run as tasks of a multi-threaded runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entry_points_run_as_spawned_tasks() -> TestResult {
+    let (_db, client) = setup().await?;
+    let client = std::sync::Arc::new(client);
+    let shared = std::sync::Arc::clone(&client);
+    let root =
+        tokio::spawn(async move { graph("s", &["x"]).insert_graph_returning(&*shared).await })
+            .await??;
+    let shared = std::sync::Arc::clone(&client);
+    let id = root.id;
+    let upserted = tokio::spawn(async move {
+        NewKid::upsert_many(
+            &*shared,
+            vec![NewKid::new("x").with_parent_id(id).with_qty(2)],
+        )
+        .await
+    })
+    .await??;
+    assert_eq!(upserted, 1);
+    let mut client =
+        std::sync::Arc::try_unwrap(client).map_err(|_| "the client is still shared")?;
+    let (updated, client) = tokio::spawn(async move {
+        let graph = LockedParentReplaceGraph {
+            root: ParentPatch {
+                name: Some("t".to_owned()),
+                note: None,
+            },
+            kids: None,
+        };
+        let updated = graph.update_by_id_graph(&mut client, &id).await;
+        (updated, client)
+    })
+    .await?;
+    assert_eq!(updated?, 1);
+    assert_eq!(parents(&client).await?, [(id, "t".to_owned(), None)]);
+    assert_eq!(kids(&client).await?, [(id, "x".to_owned(), 2)]);
     Ok(())
 }

@@ -43,6 +43,25 @@ pub fn required<T>(
     }
 }
 
+/// Drops trailing `None`s of a column: UNNEST pads a shorter array with NULLs, so they need
+/// not be sent (a column nobody set travels as an empty array).
+pub fn trim_nulls<T>(values: &mut Vec<Option<T>>) {
+    let keep = values
+        .iter()
+        .rposition(Option::is_some)
+        .map_or(0, |last| last + 1);
+    values.truncate(keep);
+}
+
+/// Drops trailing `false`s of a "was set" flag column: a NULL flag reads as not set.
+pub fn trim_false(flags: &mut Vec<bool>) {
+    let keep = flags
+        .iter()
+        .rposition(|set| *set)
+        .map_or(0, |last| last + 1);
+    flags.truncate(keep);
+}
+
 /// Where rows whose key repeats came from, which names them in the error message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RepeatedKey {
