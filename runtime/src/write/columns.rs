@@ -62,6 +62,56 @@ pub fn trim_false(flags: &mut Vec<bool>) {
     flags.truncate(keep);
 }
 
+/// Which of the optional columns `candidates` (by column index, in binding order) is kept
+/// whole to carry a batch's row count when the table has no required column: the first one
+/// the statement binds (not among `filled`), else the first. The others are trimmed.
+pub fn anchor(candidates: &[usize], filled: &[usize]) -> usize {
+    candidates
+        .iter()
+        .position(|index| !filled.contains(index))
+        .unwrap_or(0)
+}
+
+/// Drops the trailing unset values of an array column's lengths, and its starts with them.
+pub fn trim_array(starts: &mut Vec<i32>, lengths: &mut Vec<Option<i32>>) {
+    trim_nulls(lengths);
+    starts.truncate(lengths.len());
+}
+
+/// Appends one row's value of an array column, sent as three arrays: where the row's
+/// elements start in `elements`, how many there are (`None`: the value is NULL or unset),
+/// and the elements of every row, one after the other. [`ValidationKind::TooManyElements`]
+/// when an array, or the batch's elements, pass the 2^31 PostgreSQL binds.
+pub fn push_array<T>(
+    starts: &mut Vec<i32>,
+    lengths: &mut Vec<Option<i32>>,
+    elements: &mut Vec<T>,
+    value: Option<Vec<T>>,
+) -> Result<()> {
+    let Some(value) = value else {
+        starts.push(0);
+        lengths.push(None);
+        return Ok(());
+    };
+    let start = i32::try_from(elements.len())
+        .map_err(|_| Error::Validation("a batch has more than 2^31 array elements".into()))?;
+    let length = i32::try_from(value.len())
+        .map_err(|_| Error::Validation("an array has more than 2^31 elements".into()))?;
+    starts.push(start);
+    lengths.push(Some(length));
+    elements.extend(value);
+    Ok(())
+}
+
+/// [`ValidationKind::MissingValue`]: graph `graph` takes its root's id from field `field`
+/// (`root_id_field`), which was left unset.
+pub fn missing_root_id(graph: &str, field: &str) -> Error {
+    Error::Validation(ValidationError::new(
+        ValidationKind::MissingValue,
+        format!("{graph}: the root id `{field}` is not set (root_id_field)"),
+    ))
+}
+
 /// Where rows whose key repeats came from, which names them in the error message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RepeatedKey {
@@ -171,7 +221,7 @@ pub fn missing_parent(graph: &str, field: &str, id_field: &str) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_unique, required, RepeatedKey};
+    use super::{anchor, check_unique, push_array, required, trim_array, RepeatedKey};
     use crate::ValidationKind;
 
     #[test]
@@ -223,5 +273,35 @@ mod tests {
             missing.and_then(|e| e.validation_kind()),
             Some(ValidationKind::MissingValue)
         );
+    }
+
+    #[test]
+    fn array_columns_travel_as_starts_lengths_and_elements() -> crate::Result<()> {
+        let (mut starts, mut lengths, mut elements) = (Vec::new(), Vec::new(), Vec::new());
+        push_array(&mut starts, &mut lengths, &mut elements, Some(vec![1, 2]))?;
+        push_array(&mut starts, &mut lengths, &mut elements, Some(vec![]))?;
+        push_array(&mut starts, &mut lengths, &mut elements, Some(vec![3]))?;
+        push_array(&mut starts, &mut lengths, &mut elements, None)?;
+        assert_eq!(
+            (&starts, &lengths, &elements),
+            (
+                &vec![0, 2, 2, 0],
+                &vec![Some(2), Some(0), Some(1), None],
+                &vec![1, 2, 3]
+            )
+        );
+        trim_array(&mut starts, &mut lengths);
+        assert_eq!(
+            (starts, lengths),
+            (vec![0, 2, 2], vec![Some(2), Some(0), Some(1)])
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn the_anchor_is_the_first_column_the_statement_binds() {
+        assert_eq!(anchor(&[0, 1, 2], &[]), 0);
+        assert_eq!(anchor(&[0, 1, 2], &[0]), 1);
+        assert_eq!(anchor(&[0, 1], &[0, 1]), 0);
     }
 }

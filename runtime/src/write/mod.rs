@@ -41,8 +41,8 @@ mod patch;
 mod table;
 
 pub use columns::{
-    check_text, check_unique, conflicting_parent, missing_parent, required, trim_false, trim_nulls,
-    RepeatedKey,
+    anchor, check_text, check_unique, conflicting_parent, missing_parent, missing_root_id,
+    push_array, required, trim_array, trim_false, trim_nulls, RepeatedKey,
 };
 pub use graph::{
     ErrorSteps, GraphStep, InsertGraph, RootRow, StepCount, UpdateGraph, UpdateGraphLocking,
