@@ -37,6 +37,11 @@
 //! runs a block in a transaction. A graph that locks its root takes a [`LockingClient`]:
 //! `&tx` of a transaction you opened, or `&mut client`, on which it opens its own (so that
 //! no other task's statement runs inside it).
+//!
+//! The generated functions' bodies live here, in the traits of [`write`](mod@write) ([`Insert`],
+//! [`Upsert`], [`Table`], [`Patch`], [`InsertGraph`], [`UpdateGraph`]): generated code
+//! supplies each statement as a const and the binding of its fields. Code generic over
+//! tables or graphs uses those traits (`use writegraph::prelude::*`).
 
 mod cached;
 mod check;
@@ -45,6 +50,7 @@ mod error;
 mod report;
 mod row;
 pub mod types;
+pub mod write;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -57,6 +63,19 @@ pub use client::{
 pub use error::{Error, Result, ValidationError, ValidationKind};
 pub use report::{WriteReport, WriteStepReport};
 pub use row::{FromRow, ModelPk};
+pub use write::{
+    Assignments, ErrorSteps, GraphStep, Insert, InsertGraph, Patch, RootRow, StepCount, Table,
+    UpdateGraph, UpdateGraphLocking, UpdateGraphPlain, Upsert,
+};
+
+/// The write traits, imported without their names (`use writegraph::prelude::*`), for
+/// code that calls their methods on generated types generically.
+pub mod prelude {
+    pub use crate::write::{
+        Insert as _, InsertGraph as _, Patch as _, Table as _, UpdateGraphLocking as _,
+        UpdateGraphPlain as _, Upsert as _,
+    };
+}
 
 /// Re-exports for generated code, which cannot name this crate's dependencies directly.
 /// Not a stable API.
@@ -69,8 +88,7 @@ pub mod __private {
 
     use std::error::Error as StdError;
 
-    /// One bound parameter: a value and the type it is declared as.
-    pub type Param<'a> = (&'a (dyn ToSql + Sync), Type);
+    pub use crate::write::Param;
 
     /// Writes an enum label (enums are sent as text and cast in SQL).
     pub fn enum_to_sql(
@@ -145,24 +163,7 @@ pub mod __private {
         Ok(u64::try_from(n).unwrap_or_default())
     }
 
-    /// Drops trailing `None`s: UNNEST pads a shorter array with NULLs, so they need not be
-    /// sent (a column nobody set travels as an empty array).
-    pub fn trim_nulls<T>(values: &mut Vec<Option<T>>) {
-        let keep = values
-            .iter()
-            .rposition(Option::is_some)
-            .map_or(0, |last| last + 1);
-        values.truncate(keep);
-    }
-
-    /// Drops trailing `false`s of a "was set" flag column: a NULL flag reads as not set.
-    pub fn trim_false(flags: &mut Vec<bool>) {
-        let keep = flags
-            .iter()
-            .rposition(|set| *set)
-            .map_or(0, |last| last + 1);
-        flags.truncate(keep);
-    }
+    pub use crate::write::{trim_false, trim_nulls};
 
     /// `Error::Validation` for a required value that was left unset.
     pub fn missing(table: &str, column: &str, setter: &str) -> crate::Error {

@@ -1,0 +1,535 @@
+//! Graph writes: an insert graph (a root row and the rows written with it) and an update
+//! graph (a patch of a root row and of its children), each one statement.
+
+use std::future::Future;
+
+use tokio_postgres::{Error as PgError, Row};
+
+use super::{Assignments, Param, Table};
+use crate::__private::{count, pick_steps};
+use crate::{Error, FromRow, GenericClient, LockingClient, Result, WriteReport, WriteStepReport};
+
+/// Where a step's affected-row count comes from in the graph statement's result row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepCount {
+    /// The root step: one row for an insert graph; for an update graph one when the patch
+    /// set a root column, else none.
+    Root,
+    /// The sum of these result columns (counted after the root row's columns when the
+    /// statement returns them): an insert step has one, an update step one per CTE (its
+    /// upsert and its delete).
+    Columns(&'static [usize]),
+}
+
+/// One step of a graph, in execution order: its tag and where its count comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GraphStep {
+    /// The step's tag (`graph:has_many:order_items`), as reports and errors name it.
+    pub tag: &'static str,
+    /// Where its count comes from.
+    pub count: StepCount,
+}
+
+impl GraphStep {
+    /// The root step.
+    pub const fn root(tag: &'static str) -> Self {
+        Self {
+            tag,
+            count: StepCount::Root,
+        }
+    }
+
+    /// A step counted by result columns `columns`.
+    pub const fn counted(tag: &'static str, columns: &'static [usize]) -> Self {
+        Self {
+            tag,
+            count: StepCount::Columns(columns),
+        }
+    }
+}
+
+/// Which steps of a graph a database error may come from: the constraint PostgreSQL names,
+/// else the table (or partition), else, for an error about the data, every step
+/// (see [`ErrorSteps::of`]). Generated code supplies the lists as a const.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorSteps {
+    /// Constraint name → the steps that write rows it checks.
+    pub by_constraint: &'static [(&'static str, &'static [&'static str])],
+    /// Table or partition name (unqualified, as PostgreSQL reports it) → the steps that
+    /// write it.
+    pub by_table: &'static [(&'static str, &'static [&'static str])],
+    /// Every step, the candidates of an error about the data that names neither.
+    pub all: &'static [&'static str],
+}
+
+impl ErrorSteps {
+    /// The steps `error` may come from: those its constraint names (narrowed by its table
+    /// when both do), else those its table names, else every step for an error about the
+    /// data (SQLSTATE classes 22, 23 and 54), and none for any other error (a timeout, a lost
+    /// connection).
+    pub fn of(&self, error: &PgError) -> Vec<&'static str> {
+        let Some(db) = error.as_db_error() else {
+            return Vec::new();
+        };
+        fn lookup(
+            list: &'static [(&'static str, &'static [&'static str])],
+            name: Option<&str>,
+        ) -> &'static [&'static str] {
+            name.and_then(|name| list.iter().find(|(key, _)| *key == name))
+                .map_or(&[], |(_, steps)| steps)
+        }
+        pick_steps(
+            lookup(self.by_constraint, db.constraint()),
+            lookup(self.by_table, db.table()),
+            self.all,
+            db.code(),
+        )
+    }
+}
+
+/// Each step's report from the graph statement's result row. `first` is the index of the
+/// first count (after the root row's columns, when returned); `root` the root step's count.
+fn step_reports(
+    steps: &'static [GraphStep],
+    row: &Row,
+    first: usize,
+    root: u64,
+) -> Result<Vec<WriteStepReport>> {
+    steps
+        .iter()
+        .map(|step| {
+            let affected = match step.count {
+                StepCount::Root => root,
+                StepCount::Columns(columns) => columns
+                    .iter()
+                    .map(|column| count(row, first + column))
+                    .sum::<Result<u64>>()?,
+            };
+            Ok(WriteStepReport {
+                tag: step.tag,
+                affected,
+            })
+        })
+        .collect()
+}
+
+/// Whether a graph statement returns the root row before its counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootRow {
+    /// Counts only ([`InsertGraph::SQL`]).
+    Skip,
+    /// The root row, then the counts ([`InsertGraph::SQL_RETURNING`]).
+    Read,
+}
+
+/// An insert graph (`NewOrderGraph`): a root row and the rows written with it before and
+/// after it, every step a data-modifying CTE of one statement, so it is atomic on its own.
+/// Generated code supplies the statements, the steps, the split of the graph into column
+/// arrays ([`parts`](Self::parts)) and their binding.
+pub trait InsertGraph: Sized + Send {
+    /// The root table's row type, read back by the `*_returning` methods.
+    type Root: FromRow + Send;
+    /// The graph's rows other than the root, split into column arrays.
+    type Parts: Send + Sync;
+
+    /// The statement, returning the per-step counts.
+    const SQL: &'static str;
+    /// [`SQL`](Self::SQL), returning the root row before the per-step counts.
+    const SQL_RETURNING: &'static str;
+    /// The number of the root row's columns in [`SQL_RETURNING`](Self::SQL_RETURNING)'s
+    /// result, before the counts.
+    const ROOT_COLUMNS: usize;
+    /// The steps, in execution order.
+    const STEPS: &'static [GraphStep];
+    /// Which steps a database error may come from.
+    const ERROR_STEPS: ErrorSteps;
+
+    /// Checks the graph and takes its steps' rows out of it, split into columns, in step
+    /// order: repeated conflict keys, a `belongs_to` parent given twice or not at all, the
+    /// root's text values and each step's rows ([`Insert::columns`](super::Insert::columns)
+    /// with the columns the step fills), each error tagged with its step
+    /// ([`Error::in_step`]).
+    fn parts(&mut self) -> Result<Self::Parts>;
+
+    /// The statement's parameters, in `$n` order: the root's values (from `self`) and the
+    /// steps' columns (from `parts`), borrowed.
+    fn bind<'a>(&'a self, parts: &'a Self::Parts) -> impl AsRef<[Param<'a>]> + Send;
+
+    /// Checks the graph, then writes it in one statement: [`SQL_RETURNING`](Self::SQL_RETURNING)
+    /// when the root row is read, else the leaner [`SQL`](Self::SQL). Returns the steps'
+    /// reports and the root row when read. The body of every `insert_graph*` method.
+    fn write_graph<C: GenericClient>(
+        mut self,
+        conn: &C,
+        root_row: RootRow,
+    ) -> impl Future<Output = Result<(Vec<WriteStepReport>, Option<Self::Root>)>> + Send {
+        async move {
+            let parts = self.parts()?;
+            let params = self.bind(&parts);
+            let (sql, first_count) = match root_row {
+                RootRow::Read => (Self::SQL_RETURNING, Self::ROOT_COLUMNS),
+                RootRow::Skip => (Self::SQL, 0),
+            };
+            let rows = conn
+                .query_typed(sql, params.as_ref())
+                .await
+                .map_err(|e| Error::db_in_steps(Self::ERROR_STEPS.of(&e), e))?;
+            let row = rows
+                .first()
+                .ok_or_else(|| Error::Validation("the graph statement returned no row".into()))?;
+            let steps = step_reports(Self::STEPS, row, first_count, 1)?;
+            let root = match root_row {
+                RootRow::Read => Some(Self::Root::from_row(row)?),
+                RootRow::Skip => None,
+            };
+            Ok((steps, root))
+        }
+    }
+
+    /// Writes the graph in one statement (atomic on its own) and returns the rows affected
+    /// by all steps.
+    fn insert_graph<C: GenericClient>(self, conn: &C) -> impl Future<Output = Result<u64>> + Send {
+        async move {
+            let (steps, _) = self.write_graph(conn, RootRow::Skip).await?;
+            Ok(steps.iter().map(|s| s.affected).sum())
+        }
+    }
+
+    /// Writes the graph and reports the rows each step affected, by tag.
+    fn insert_graph_report<C: GenericClient>(
+        self,
+        conn: &C,
+    ) -> impl Future<Output = Result<WriteReport<()>>> + Send {
+        async move {
+            let (steps, _) = self.write_graph(conn, RootRow::Skip).await?;
+            Ok(WriteReport::from_steps(steps, None))
+        }
+    }
+
+    /// Writes the graph and returns the root row as stored.
+    fn insert_graph_returning<C: GenericClient>(
+        self,
+        conn: &C,
+    ) -> impl Future<Output = Result<Self::Root>> + Send {
+        async move {
+            let (_, root) = self.write_graph(conn, RootRow::Read).await?;
+            root.ok_or_else(|| Error::Validation("the graph statement returned no root".into()))
+        }
+    }
+
+    /// Writes the graph and returns the per-step report with the root row.
+    fn insert_graph_report_returning<C: GenericClient>(
+        self,
+        conn: &C,
+    ) -> impl Future<Output = Result<WriteReport<Self::Root>>> + Send {
+        async move {
+            let (steps, root) = self.write_graph(conn, RootRow::Read).await?;
+            Ok(WriteReport::from_steps(steps, root))
+        }
+    }
+
+    /// Writes the graph in a transaction of its own on `client`, and commits.
+    fn insert_graph_atomic(
+        self,
+        client: &mut tokio_postgres::Client,
+    ) -> impl Future<Output = Result<Self::Root>> + Send {
+        async move {
+            let tx = client.transaction().await?;
+            let row = self.insert_graph_returning(&tx).await?;
+            tx.commit().await?;
+            Ok(row)
+        }
+    }
+}
+
+/// An update graph (`OrderPatchGraph`): a patch of one root row, by key, and of its
+/// children, in one statement: `WITH root AS (UPDATE .. RETURNING ..)` (or `SELECT` when the
+/// patch sets no root column) followed by one CTE per child strategy. Generated code
+/// supplies the statement's parts, the steps, the children's columns and the root's
+/// assignments; the entry points come from [`UpdateGraphPlain`] or, for a graph that locks
+/// its root, [`UpdateGraphLocking`].
+pub trait UpdateGraph: Sized + Send {
+    /// The root table's row type: its key, and the row the statement returns.
+    type Root: Table;
+    /// The children's rows, split into column arrays, with their flags.
+    type Parts: Send + Sync;
+
+    /// The graph's type name, as errors name it.
+    const NAME: &'static str;
+    /// `WITH root AS (UPDATE <root table> SET `.
+    const UPDATE_SQL: &'static str;
+    /// ` WHERE <key> = $1 .. RETURNING <root columns>`, after the assignments.
+    const UPDATE_WHERE_SQL: &'static str;
+    /// `WITH root AS (SELECT <root columns> FROM <root table> WHERE <key> = $1 ..`, when the
+    /// patch sets no root column.
+    const SELECT_SQL: &'static str;
+    /// The rest of the statement: `), <child CTEs> SELECT root.<columns>, <counts> FROM root`.
+    const TAIL_SQL: &'static str;
+    /// The number of the root row's columns in the result, before the counts.
+    const ROOT_COLUMNS: usize;
+    /// The steps, root first.
+    const STEPS: &'static [GraphStep];
+    /// Which steps a database error may come from.
+    const ERROR_STEPS: ErrorSteps;
+
+    /// True when the graph sets no root column and every child field is `None`.
+    fn sets_nothing(&self) -> bool;
+
+    /// Checks the graph (the root's text values, repeated keys of diff and upsert steps,
+    /// each child's rows) and takes the children's rows out of it, split into columns with
+    /// each step's flag (`Some` given, or a has-one to delete), each error tagged with its
+    /// step.
+    fn parts(&mut self) -> Result<Self::Parts>;
+
+    /// Appends the children's parameters, in `$n` order after the key's.
+    fn bind_parts<'a>(parts: &'a Self::Parts, params: &mut Vec<Param<'a>>);
+
+    /// Appends an assignment for every root column the graph sets, in column order (a
+    /// graph holding its root table's patch delegates to [`Patch::assign`](super::Patch::assign)).
+    fn assign_root<'a>(&'a self, set: &mut Assignments<'a>);
+}
+
+/// How an update graph's statement is sent: plainly, or after a lock on its root.
+trait SendStatement: Send {
+    /// Sends `sql` with `params`, whose first `key.len()` are the key.
+    fn send(
+        self,
+        key: &[Param<'_>],
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> impl Future<Output = std::result::Result<Vec<Row>, PgError>> + Send;
+}
+
+/// A statement on a client or transaction.
+struct Plain<'c, C>(&'c C);
+
+impl<C: GenericClient> SendStatement for Plain<'_, C> {
+    fn send(
+        self,
+        _key: &[Param<'_>],
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> impl Future<Output = std::result::Result<Vec<Row>, PgError>> + Send {
+        self.0.query_typed(sql, params)
+    }
+}
+
+/// A lock on the root row, then the statement, in one transaction.
+struct Locked<L> {
+    conn: L,
+    lock: &'static str,
+}
+
+impl<L: LockingClient> SendStatement for Locked<L> {
+    fn send(
+        self,
+        key: &[Param<'_>],
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> impl Future<Output = std::result::Result<Vec<Row>, PgError>> + Send {
+        self.conn.lock_then_query(self.lock, key, sql, params)
+    }
+}
+
+/// The body of every `update_by_id_graph*` method: checks the graph, builds its statement
+/// (the root's part from the columns it sets, then [`UpdateGraph::TAIL_SQL`]) and sends it.
+/// [`Error::NotFound`] when no root row has the key: then nothing changed.
+async fn write_update<G: UpdateGraph>(
+    mut graph: G,
+    id: &<G::Root as Table>::Key,
+    conn: impl SendStatement,
+) -> Result<WriteReport<G::Root>> {
+    if graph.sets_nothing() {
+        return Err(Error::Validation(
+            format!(
+                "{}: no operations to perform (no root column set, every child field None)",
+                G::NAME
+            )
+            .into(),
+        ));
+    }
+    let parts = graph.parts()?;
+    let key = G::Root::bind_key(id);
+    let key = key.as_ref();
+    let mut params = key.to_vec();
+    G::bind_parts(&parts, &mut params);
+    let mut set = Assignments::new(G::UPDATE_SQL, params);
+    graph.assign_root(&mut set);
+    let root_updated = set.assigned() > 0;
+    let (root, params) = set.into_parts();
+    let mut sql = if root_updated {
+        root + G::UPDATE_WHERE_SQL
+    } else {
+        G::SELECT_SQL.to_owned()
+    };
+    sql.push_str(G::TAIL_SQL);
+    let rows = conn
+        .send(key, &sql, &params)
+        .await
+        .map_err(|e| Error::db_in_steps(G::ERROR_STEPS.of(&e), e))?;
+    let Some(row) = rows.first() else {
+        return Err(Error::NotFound {
+            table: G::Root::NAME,
+        });
+    };
+    let steps = step_reports(G::STEPS, row, G::ROOT_COLUMNS, u64::from(root_updated))?;
+    Ok(WriteReport::from_steps(
+        steps,
+        Some(G::Root::from_row(row)?),
+    ))
+}
+
+/// A report without its root row.
+fn without_root<R>(report: WriteReport<R>) -> WriteReport<()> {
+    WriteReport {
+        affected: report.affected,
+        steps: report.steps,
+        root: None,
+    }
+}
+
+/// The entry points of an update graph that does not lock its root: it runs on any client
+/// or transaction (`&impl GenericClient`).
+pub trait UpdateGraphPlain: UpdateGraph {
+    /// Updates the root's set columns and syncs every child field that is `Some`, in one
+    /// statement. Returns the rows affected by all steps. [`Error::NotFound`] when no root
+    /// row has this key: then nothing changed.
+    fn update_by_id_graph<C: GenericClient>(
+        self,
+        conn: &C,
+        id: &<Self::Root as Table>::Key,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        async move { Ok(write_update(self, id, Plain(conn)).await?.affected) }
+    }
+
+    /// Like [`update_by_id_graph`](Self::update_by_id_graph), and returns the root row after
+    /// all steps.
+    fn update_by_id_graph_returning<C: GenericClient>(
+        self,
+        conn: &C,
+        id: &<Self::Root as Table>::Key,
+    ) -> impl Future<Output = Result<Self::Root>> + Send {
+        async move {
+            write_update(self, id, Plain(conn))
+                .await?
+                .root
+                .ok_or(Error::NotFound {
+                    table: <Self::Root as Table>::NAME,
+                })
+        }
+    }
+
+    /// Like [`update_by_id_graph`](Self::update_by_id_graph), and reports the rows each step
+    /// affected, by tag.
+    fn update_by_id_graph_report<C: GenericClient>(
+        self,
+        conn: &C,
+        id: &<Self::Root as Table>::Key,
+    ) -> impl Future<Output = Result<WriteReport<()>>> + Send {
+        async move { Ok(without_root(write_update(self, id, Plain(conn)).await?)) }
+    }
+
+    /// Like [`update_by_id_graph_report`](Self::update_by_id_graph_report), with the root row
+    /// after all steps.
+    fn update_by_id_graph_report_returning<C: GenericClient>(
+        self,
+        conn: &C,
+        id: &<Self::Root as Table>::Key,
+    ) -> impl Future<Output = Result<WriteReport<Self::Root>>> + Send {
+        write_update(self, id, Plain(conn))
+    }
+}
+
+/// The entry points of an update graph that locks its root (`lock_root = true`): it takes a
+/// [`LockingClient`] (`&tx` of a transaction you opened, which holds the lock until you end
+/// it, or `&mut client`, on which the graph opens a transaction and commits it in the same
+/// round trip). A shared `&client` does not compile.
+pub trait UpdateGraphLocking: UpdateGraph {
+    /// `SELECT 1 FROM <root table> WHERE <key> = $1 .. FOR UPDATE`, sent first.
+    const LOCK_SQL: &'static str;
+
+    /// Locks the root row, updates its set columns and syncs every child field that is
+    /// `Some`. Returns the rows affected by all steps. [`Error::NotFound`] when no root row
+    /// has this key: then nothing changed.
+    fn update_by_id_graph<L: LockingClient>(
+        self,
+        conn: L,
+        id: &<Self::Root as Table>::Key,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        async move {
+            Ok(write_update(
+                self,
+                id,
+                Locked {
+                    conn,
+                    lock: Self::LOCK_SQL,
+                },
+            )
+            .await?
+            .affected)
+        }
+    }
+
+    /// Like [`update_by_id_graph`](Self::update_by_id_graph), and returns the root row after
+    /// all steps.
+    fn update_by_id_graph_returning<L: LockingClient>(
+        self,
+        conn: L,
+        id: &<Self::Root as Table>::Key,
+    ) -> impl Future<Output = Result<Self::Root>> + Send {
+        async move {
+            write_update(
+                self,
+                id,
+                Locked {
+                    conn,
+                    lock: Self::LOCK_SQL,
+                },
+            )
+            .await?
+            .root
+            .ok_or(Error::NotFound {
+                table: <Self::Root as Table>::NAME,
+            })
+        }
+    }
+
+    /// Like [`update_by_id_graph`](Self::update_by_id_graph), and reports the rows each step
+    /// affected, by tag.
+    fn update_by_id_graph_report<L: LockingClient>(
+        self,
+        conn: L,
+        id: &<Self::Root as Table>::Key,
+    ) -> impl Future<Output = Result<WriteReport<()>>> + Send {
+        async move {
+            Ok(without_root(
+                write_update(
+                    self,
+                    id,
+                    Locked {
+                        conn,
+                        lock: Self::LOCK_SQL,
+                    },
+                )
+                .await?,
+            ))
+        }
+    }
+
+    /// Like [`update_by_id_graph_report`](Self::update_by_id_graph_report), with the root row
+    /// after all steps.
+    fn update_by_id_graph_report_returning<L: LockingClient>(
+        self,
+        conn: L,
+        id: &<Self::Root as Table>::Key,
+    ) -> impl Future<Output = Result<WriteReport<Self::Root>>> + Send {
+        write_update(
+            self,
+            id,
+            Locked {
+                conn,
+                lock: Self::LOCK_SQL,
+            },
+        )
+    }
+}

@@ -1,0 +1,164 @@
+//! Inserting and upserting rows of one table, in one statement whatever their number.
+
+use std::future::Future;
+use std::hash::Hash;
+
+use super::{check_unique, Param, RepeatedKey};
+use crate::{Error, FromRow, GenericClient, Result};
+
+/// A row to insert (`NewOrderItem`). Rows travel as one array per column
+/// ([`Columns`](Self::Columns)), so a batch is one statement and its text does not depend on
+/// the number of rows. Generated code supplies the statements, the split into columns and
+/// the binding of the columns.
+pub trait Insert: Sized + Send {
+    /// The row as stored, read back by the `*_returning` methods.
+    type Stored: FromRow + Send;
+    /// One vector per column: the rows split by [`columns`](Self::columns).
+    type Columns: Send + Sync;
+
+    /// The table, unquoted, as errors name it (`public.order_items`).
+    const TABLE: &'static str;
+    /// `INSERT INTO <table> (..) SELECT .. FROM UNNEST($1::<type>[], ..) WITH ORDINALITY ..`.
+    const INSERT_SQL: &'static str;
+    /// [`INSERT_SQL`](Self::INSERT_SQL) with `RETURNING <every column>`.
+    const INSERT_RETURNING_SQL: &'static str;
+
+    /// Splits rows into columns, checking each row's text values and required values,
+    /// except those of the columns (by index) in `filled`, which a graph step fills; drops
+    /// the trailing unset values of optional columns (UNNEST pads a shorter array with NULL).
+    fn columns(rows: Vec<Self>, filled: &[usize]) -> Result<Self::Columns>;
+
+    /// The statement's parameters, in `$n` order: each column vector, borrowed.
+    fn bind(columns: &Self::Columns) -> impl AsRef<[Param<'_>]> + Send;
+
+    /// Inserts this row (unset columns take their DEFAULT): one statement,
+    /// [`INSERT_SQL`](Self::INSERT_SQL).
+    fn insert<C: GenericClient>(self, conn: &C) -> impl Future<Output = Result<u64>> + Send {
+        Self::insert_many(conn, vec![self])
+    }
+
+    /// Inserts this row and returns it as stored
+    /// ([`INSERT_RETURNING_SQL`](Self::INSERT_RETURNING_SQL)).
+    fn insert_returning<C: GenericClient>(
+        self,
+        conn: &C,
+    ) -> impl Future<Output = Result<Self::Stored>> + Send {
+        async move {
+            let mut rows = Self::insert_many_returning(conn, vec![self]).await?;
+            rows.pop()
+                .ok_or_else(|| Error::Validation("the insert returned no row".into()))
+        }
+    }
+
+    /// Inserts many rows in one statement ([`INSERT_SQL`](Self::INSERT_SQL)), one array per
+    /// column, whatever their number, and returns the number inserted. No rows: no
+    /// statement, `Ok(0)`.
+    fn insert_many<C: GenericClient>(
+        conn: &C,
+        rows: Vec<Self>,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        async move {
+            if rows.is_empty() {
+                return Ok(0);
+            }
+            let columns = Self::columns(rows, &[])?;
+            let params = Self::bind(&columns);
+            Ok(conn
+                .execute_typed(Self::INSERT_SQL, params.as_ref())
+                .await?)
+        }
+    }
+
+    /// Inserts many rows in one statement and returns them as stored, in input order
+    /// ([`INSERT_RETURNING_SQL`](Self::INSERT_RETURNING_SQL)).
+    fn insert_many_returning<C: GenericClient>(
+        conn: &C,
+        rows: Vec<Self>,
+    ) -> impl Future<Output = Result<Vec<Self::Stored>>> + Send {
+        async move {
+            if rows.is_empty() {
+                return Ok(Vec::new());
+            }
+            let columns = Self::columns(rows, &[])?;
+            let params = Self::bind(&columns);
+            let rows = conn
+                .query_typed(Self::INSERT_RETURNING_SQL, params.as_ref())
+                .await?;
+            rows.iter().map(Self::Stored::from_row).collect()
+        }
+    }
+}
+
+/// A row to insert into a table with a conflict target: inserted, or the row with the same
+/// conflict key updated (`INSERT .. ON CONFLICT (..) DO UPDATE`).
+pub trait Upsert: Insert {
+    /// A row's conflict key, borrowed from the row (`(&i64, &String)`).
+    type ConflictKey<'a>: Hash + Eq
+    where
+        Self: 'a;
+
+    /// The conflict target's columns, as errors name them.
+    const CONFLICT_COLUMNS: &'static [&'static str];
+    /// [`Insert::INSERT_SQL`] with its `ON CONFLICT (..) DO UPDATE SET ..` tail.
+    const UPSERT_SQL: &'static str;
+    /// [`UPSERT_SQL`](Self::UPSERT_SQL) with `RETURNING <every column>`.
+    const UPSERT_RETURNING_SQL: &'static str;
+
+    /// The row's conflict key, or `None` when a part of it is unset (the row takes a
+    /// DEFAULT there and cannot collide with another row of the batch).
+    fn conflict_key(&self) -> Option<Self::ConflictKey<'_>>;
+
+    /// Inserts this row, or updates the row with the same conflict key
+    /// ([`UPSERT_SQL`](Self::UPSERT_SQL)).
+    fn upsert<C: GenericClient>(self, conn: &C) -> impl Future<Output = Result<u64>> + Send {
+        Self::upsert_many(conn, vec![self])
+    }
+
+    /// Inserts or updates this row and returns it as stored
+    /// ([`UPSERT_RETURNING_SQL`](Self::UPSERT_RETURNING_SQL)).
+    fn upsert_returning<C: GenericClient>(
+        self,
+        conn: &C,
+    ) -> impl Future<Output = Result<Self::Stored>> + Send {
+        async move {
+            let columns = Self::columns(vec![self], &[])?;
+            let params = Self::bind(&columns);
+            let rows = conn
+                .query_typed(Self::UPSERT_RETURNING_SQL, params.as_ref())
+                .await?;
+            match rows.first() {
+                Some(row) => Self::Stored::from_row(row),
+                None => Err(Error::Validation("the upsert returned no row".into())),
+            }
+        }
+    }
+
+    /// Inserts or updates many rows in one statement ([`UPSERT_SQL`](Self::UPSERT_SQL)).
+    /// Two rows with the same conflict key are [`ValidationKind::RepeatedKey`], before
+    /// anything is sent: PostgreSQL cannot update one row twice in a statement.
+    ///
+    /// [`ValidationKind::RepeatedKey`]: crate::ValidationKind::RepeatedKey
+    fn upsert_many<C: GenericClient>(
+        conn: &C,
+        rows: Vec<Self>,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        async move {
+            if rows.is_empty() {
+                return Ok(0);
+            }
+            check_unique(
+                &rows,
+                Self::conflict_key,
+                RepeatedKey::Upsert {
+                    table: Self::TABLE,
+                    columns: Self::CONFLICT_COLUMNS,
+                },
+            )?;
+            let columns = Self::columns(rows, &[])?;
+            let params = Self::bind(&columns);
+            Ok(conn
+                .execute_typed(Self::UPSERT_SQL, params.as_ref())
+                .await?)
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! Macros that give a generated type the write traits' entry points as inherent methods,
+//! so that `NewOrderItem::insert_many(&c, rows)` needs no `use` of a trait. Each method is
+//! one line that calls the trait's provided method, which holds the body.
+
+/// Inherent `insert`, `insert_returning`, `insert_many` and `insert_many_returning` for a
+/// type that implements [`Insert`](crate::Insert): `writegraph::insert_methods!(NewOrderItem);`.
+#[macro_export]
+macro_rules! insert_methods {
+    ($ty:ty) => {
+        impl $ty {
+            /// Inserts this row (unset columns take their DEFAULT): one statement,
+            /// `INSERT_SQL` of its `writegraph::Insert` implementation.
+            pub async fn insert(self, conn: &impl $crate::GenericClient) -> $crate::Result<u64> {
+                <Self as $crate::Insert>::insert(self, conn).await
+            }
+            /// Inserts this row and returns it as stored (`INSERT_RETURNING_SQL`).
+            pub async fn insert_returning(
+                self,
+                conn: &impl $crate::GenericClient,
+            ) -> $crate::Result<<Self as $crate::Insert>::Stored> {
+                <Self as $crate::Insert>::insert_returning(self, conn).await
+            }
+            /// Inserts many rows in one statement (`INSERT_SQL`), one array per column,
+            /// whatever their number. Returns the number of rows inserted.
+            pub async fn insert_many(
+                conn: &impl $crate::GenericClient,
+                rows: ::std::vec::Vec<Self>,
+            ) -> $crate::Result<u64> {
+                <Self as $crate::Insert>::insert_many(conn, rows).await
+            }
+            /// Inserts many rows in one statement and returns them as stored, in input
+            /// order (`INSERT_RETURNING_SQL`).
+            pub async fn insert_many_returning(
+                conn: &impl $crate::GenericClient,
+                rows: ::std::vec::Vec<Self>,
+            ) -> $crate::Result<::std::vec::Vec<<Self as $crate::Insert>::Stored>> {
+                <Self as $crate::Insert>::insert_many_returning(conn, rows).await
+            }
+        }
+    };
+}
+
+/// Inherent `upsert`, `upsert_returning` and `upsert_many` for a type that implements
+/// [`Upsert`](crate::Upsert): `writegraph::upsert_methods!(NewOrderItem);`.
+#[macro_export]
+macro_rules! upsert_methods {
+    ($ty:ty) => {
+        impl $ty {
+            /// Inserts this row, or updates the row with the same conflict key
+            /// (`UPSERT_SQL` of its `writegraph::Upsert` implementation).
+            pub async fn upsert(self, conn: &impl $crate::GenericClient) -> $crate::Result<u64> {
+                <Self as $crate::Upsert>::upsert(self, conn).await
+            }
+            /// Inserts or updates this row and returns it as stored (`UPSERT_RETURNING_SQL`).
+            pub async fn upsert_returning(
+                self,
+                conn: &impl $crate::GenericClient,
+            ) -> $crate::Result<<Self as $crate::Insert>::Stored> {
+                <Self as $crate::Upsert>::upsert_returning(self, conn).await
+            }
+            /// Inserts or updates many rows in one statement (`UPSERT_SQL`). Two rows with
+            /// the same conflict key are a validation error, before anything is sent
+            /// (PostgreSQL cannot update one row twice in a statement).
+            pub async fn upsert_many(
+                conn: &impl $crate::GenericClient,
+                rows: ::std::vec::Vec<Self>,
+            ) -> $crate::Result<u64> {
+                <Self as $crate::Upsert>::upsert_many(conn, rows).await
+            }
+        }
+    };
+}
+
+/// Inherent `find_by_id` and `delete_by_id` for a type that implements
+/// [`Table`](crate::Table): `writegraph::table_methods!(OrderItem);`.
+#[macro_export]
+macro_rules! table_methods {
+    ($ty:ty) => {
+        impl $ty {
+            /// Reads the row with this primary key, if there is one (`FIND_SQL` of its
+            /// `writegraph::Table` implementation).
+            pub async fn find_by_id(
+                conn: &impl $crate::GenericClient,
+                id: &<Self as $crate::Table>::Key,
+            ) -> $crate::Result<::std::option::Option<Self>> {
+                <Self as $crate::Table>::find_by_id(conn, id).await
+            }
+            /// Deletes the row with this primary key (`DELETE_SQL`). `Error::NotFound`
+            /// when there is none.
+            pub async fn delete_by_id(
+                conn: &impl $crate::GenericClient,
+                id: &<Self as $crate::Table>::Key,
+            ) -> $crate::Result<u64> {
+                <Self as $crate::Table>::delete_by_id(conn, id).await
+            }
+        }
+    };
+}
+
+/// Inherent `update_by_id` and `update_by_id_returning` for a type that implements
+/// [`Patch`](crate::Patch): `writegraph::patch_methods!(OrderItemPatch);`.
+#[macro_export]
+macro_rules! patch_methods {
+    ($ty:ty) => {
+        impl $ty {
+            /// Updates the columns this patch sets, and no other (an `UPDATE OF` trigger on
+            /// an unset column does not fire). `Error::NotFound` when no row has this key;
+            /// `Error::Validation` when the patch sets nothing.
+            pub async fn update_by_id(
+                self,
+                conn: &impl $crate::GenericClient,
+                id: &<<Self as $crate::Patch>::Stored as $crate::Table>::Key,
+            ) -> $crate::Result<u64> {
+                <Self as $crate::Patch>::update_by_id(self, conn, id).await
+            }
+            /// Like `update_by_id`, and returns the row as stored.
+            pub async fn update_by_id_returning(
+                self,
+                conn: &impl $crate::GenericClient,
+                id: &<<Self as $crate::Patch>::Stored as $crate::Table>::Key,
+            ) -> $crate::Result<<Self as $crate::Patch>::Stored> {
+                <Self as $crate::Patch>::update_by_id_returning(self, conn, id).await
+            }
+        }
+    };
+}
+
+/// Inherent `insert_graph`, `insert_graph_report`, `insert_graph_returning`,
+/// `insert_graph_report_returning` and `insert_graph_atomic` for a type that implements
+/// [`InsertGraph`](crate::InsertGraph): `writegraph::insert_graph_methods!(NewOrderGraph);`.
+#[macro_export]
+macro_rules! insert_graph_methods {
+    ($ty:ty) => {
+        impl $ty {
+            /// Writes the graph in one statement (atomic on its own) and returns the rows
+            /// affected by all steps.
+            pub async fn insert_graph(
+                self,
+                conn: &impl $crate::GenericClient,
+            ) -> $crate::Result<u64> {
+                <Self as $crate::InsertGraph>::insert_graph(self, conn).await
+            }
+            /// Writes the graph and reports the rows each step affected, by tag.
+            pub async fn insert_graph_report(
+                self,
+                conn: &impl $crate::GenericClient,
+            ) -> $crate::Result<$crate::WriteReport<()>> {
+                <Self as $crate::InsertGraph>::insert_graph_report(self, conn).await
+            }
+            /// Writes the graph and returns the root row as stored.
+            pub async fn insert_graph_returning(
+                self,
+                conn: &impl $crate::GenericClient,
+            ) -> $crate::Result<<Self as $crate::InsertGraph>::Root> {
+                <Self as $crate::InsertGraph>::insert_graph_returning(self, conn).await
+            }
+            /// Writes the graph and returns the per-step report with the root row.
+            pub async fn insert_graph_report_returning(
+                self,
+                conn: &impl $crate::GenericClient,
+            ) -> $crate::Result<$crate::WriteReport<<Self as $crate::InsertGraph>::Root>> {
+                <Self as $crate::InsertGraph>::insert_graph_report_returning(self, conn).await
+            }
+            /// Writes the graph in a transaction of its own on `client`, and commits.
+            pub async fn insert_graph_atomic(
+                self,
+                client: &mut $crate::__private::Client,
+            ) -> $crate::Result<<Self as $crate::InsertGraph>::Root> {
+                <Self as $crate::InsertGraph>::insert_graph_atomic(self, client).await
+            }
+        }
+    };
+}
+
+/// Inherent `update_by_id_graph`, `update_by_id_graph_returning`,
+/// `update_by_id_graph_report` and `update_by_id_graph_report_returning` for an update
+/// graph: `writegraph::update_graph_methods!(plain OrderReplaceGraph);` for one that
+/// implements [`UpdateGraphPlain`](crate::UpdateGraphPlain), `locking` for one that
+/// implements [`UpdateGraphLocking`](crate::UpdateGraphLocking).
+#[macro_export]
+macro_rules! update_graph_methods {
+    (plain $ty:ty) => {
+        impl $ty {
+            /// Updates the root's set columns and syncs every child field that is `Some`, in
+            /// one statement. Returns the rows affected by all steps. `Error::NotFound` when
+            /// no root row has this key: then nothing changed.
+            pub async fn update_by_id_graph(
+                self,
+                conn: &impl $crate::GenericClient,
+                id: &<<Self as $crate::UpdateGraph>::Root as $crate::Table>::Key,
+            ) -> $crate::Result<u64> {
+                <Self as $crate::UpdateGraphPlain>::update_by_id_graph(self, conn, id).await
+            }
+            /// Like `update_by_id_graph`, and returns the root row after all steps.
+            pub async fn update_by_id_graph_returning(
+                self,
+                conn: &impl $crate::GenericClient,
+                id: &<<Self as $crate::UpdateGraph>::Root as $crate::Table>::Key,
+            ) -> $crate::Result<<Self as $crate::UpdateGraph>::Root> {
+                <Self as $crate::UpdateGraphPlain>::update_by_id_graph_returning(self, conn, id)
+                    .await
+            }
+            /// Like `update_by_id_graph`, and reports the rows each step affected, by tag.
+            pub async fn update_by_id_graph_report(
+                self,
+                conn: &impl $crate::GenericClient,
+                id: &<<Self as $crate::UpdateGraph>::Root as $crate::Table>::Key,
+            ) -> $crate::Result<$crate::WriteReport<()>> {
+                <Self as $crate::UpdateGraphPlain>::update_by_id_graph_report(self, conn, id).await
+            }
+            /// Like `update_by_id_graph_report`, with the root row after all steps.
+            pub async fn update_by_id_graph_report_returning(
+                self,
+                conn: &impl $crate::GenericClient,
+                id: &<<Self as $crate::UpdateGraph>::Root as $crate::Table>::Key,
+            ) -> $crate::Result<$crate::WriteReport<<Self as $crate::UpdateGraph>::Root>> {
+                <Self as $crate::UpdateGraphPlain>::update_by_id_graph_report_returning(
+                    self, conn, id,
+                )
+                .await
+            }
+        }
+    };
+    (locking $ty:ty) => {
+        impl $ty {
+            /// Locks the root row, updates its set columns and syncs every child field that
+            /// is `Some`, in one statement. Returns the rows affected by all steps.
+            /// `Error::NotFound` when no root row has this key: then nothing changed.
+            ///
+            /// `conn` is `&tx` (a transaction you opened: the lock is held until you end it)
+            /// or `&mut client` (the graph opens a transaction and commits it, its
+            /// statements pipelined; inside a transaction you opened with SQL it runs in
+            /// that one). A shared `&client` does not compile: another task's statement
+            /// could run inside the graph's transaction.
+            pub async fn update_by_id_graph(
+                self,
+                conn: impl $crate::LockingClient,
+                id: &<<Self as $crate::UpdateGraph>::Root as $crate::Table>::Key,
+            ) -> $crate::Result<u64> {
+                <Self as $crate::UpdateGraphLocking>::update_by_id_graph(self, conn, id).await
+            }
+            /// Like `update_by_id_graph`, and returns the root row after all steps.
+            pub async fn update_by_id_graph_returning(
+                self,
+                conn: impl $crate::LockingClient,
+                id: &<<Self as $crate::UpdateGraph>::Root as $crate::Table>::Key,
+            ) -> $crate::Result<<Self as $crate::UpdateGraph>::Root> {
+                <Self as $crate::UpdateGraphLocking>::update_by_id_graph_returning(self, conn, id)
+                    .await
+            }
+            /// Like `update_by_id_graph`, and reports the rows each step affected, by tag.
+            pub async fn update_by_id_graph_report(
+                self,
+                conn: impl $crate::LockingClient,
+                id: &<<Self as $crate::UpdateGraph>::Root as $crate::Table>::Key,
+            ) -> $crate::Result<$crate::WriteReport<()>> {
+                <Self as $crate::UpdateGraphLocking>::update_by_id_graph_report(self, conn, id)
+                    .await
+            }
+            /// Like `update_by_id_graph_report`, with the root row after all steps.
+            pub async fn update_by_id_graph_report_returning(
+                self,
+                conn: impl $crate::LockingClient,
+                id: &<<Self as $crate::UpdateGraph>::Root as $crate::Table>::Key,
+            ) -> $crate::Result<$crate::WriteReport<<Self as $crate::UpdateGraph>::Root>> {
+                <Self as $crate::UpdateGraphLocking>::update_by_id_graph_report_returning(
+                    self, conn, id,
+                )
+                .await
+            }
+        }
+    };
+}

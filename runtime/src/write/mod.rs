@@ -1,0 +1,66 @@
+//! The write behaviour generated code delegates to: each body that is the same for every
+//! table and graph lives here once, as a provided method of a trait, and generated code
+//! supplies only data (statement consts, column lists, key extractors) and field bindings.
+//!
+//! | Trait | Implemented by | Generated code supplies | Provided entry points |
+//! |---|---|---|---|
+//! | [`Table`] | a table's row (`OrderItem`) | `NAME`, `FIND_SQL`, `DELETE_SQL`, `bind_key` | `find_by_id`, `delete_by_id` |
+//! | [`Insert`] | a row to insert (`NewOrderItem`) | `TABLE`, `INSERT_SQL`, `INSERT_RETURNING_SQL`, `columns`, `bind` | `insert`, `insert_returning`, `insert_many`, `insert_many_returning` |
+//! | [`Upsert`] | a row to insert with a conflict target | `UPSERT_SQL`, `UPSERT_RETURNING_SQL`, `CONFLICT_COLUMNS`, `conflict_key` | `upsert`, `upsert_returning`, `upsert_many` |
+//! | [`Patch`] | a table's patch (`OrderItemPatch`) | `UPDATE_SQL`, `WHERE_SQL`, `RETURNING_SQL`, `assign` | `update_by_id`, `update_by_id_returning` |
+//! | [`InsertGraph`] | an insert graph (`NewOrderGraph`) | `SQL`, `SQL_RETURNING`, `ROOT_COLUMNS`, `STEPS`, `ERROR_STEPS`, `parts`, `bind` | `insert_graph`, `insert_graph_returning`, `insert_graph_report`, `insert_graph_report_returning`, `insert_graph_atomic` |
+//! | [`UpdateGraph`] + [`UpdateGraphPlain`] or [`UpdateGraphLocking`] | an update graph (`OrderPatchGraph`) | `NAME`, the root's SQL parts, `TAIL_SQL`, `STEPS`, `ERROR_STEPS`, `sets_nothing`, `parts`, `bind_parts`, `assign_root` (and `LOCK_SQL` when it locks) | `update_by_id_graph`, `update_by_id_graph_returning`, `update_by_id_graph_report`, `update_by_id_graph_report_returning` |
+//!
+//! # Calling the entry points
+//!
+//! A provided method is called through its trait, so the trait must be in scope where a
+//! user writes `NewOrderItem::insert_many(&c, rows)`. Generated code keeps today's calls
+//! working without an import: for each type it invokes the matching macro of this crate
+//! ([`insert_methods!`](crate::insert_methods), [`upsert_methods!`](crate::upsert_methods),
+//! [`table_methods!`](crate::table_methods), [`patch_methods!`](crate::patch_methods),
+//! [`insert_graph_methods!`](crate::insert_graph_methods),
+//! [`update_graph_methods!`](crate::update_graph_methods)), one line each, which expands to
+//! documented inherent methods of one line that call the trait's method. Inherent methods
+//! win over trait methods of the same name, and the calls inside name the trait, so nothing
+//! recurses. Code that is generic over tables or graphs uses the traits directly, with
+//! `use writegraph::prelude::*`.
+//!
+//! # Checks, in the order they run
+//!
+//! Every check that needs no database runs before the first statement is sent: a batch's
+//! repeated conflict keys ([`check_unique`]), text PostgreSQL would reject
+//! ([`check_text`]), required values left unset ([`required`]), a patch or graph that sets
+//! nothing. A statement's error is attributed to the graph steps it may come from with
+//! [`ErrorSteps`].
+
+mod columns;
+mod graph;
+mod insert;
+mod methods;
+mod patch;
+mod table;
+
+pub use columns::{
+    anchor, check_text, check_unique, conflicting_parent, missing_parent, missing_root_id,
+    push_array, required, trim_array, trim_false, trim_nulls, RepeatedKey,
+};
+pub use graph::{
+    ErrorSteps, GraphStep, InsertGraph, RootRow, StepCount, UpdateGraph, UpdateGraphLocking,
+    UpdateGraphPlain,
+};
+pub use insert::{Insert, Upsert};
+pub use patch::{Assignments, Patch};
+pub use table::Table;
+
+use tokio_postgres::types::{ToSql, Type};
+
+/// One bound parameter of a statement: a value and the type it is declared as. Generated
+/// `bind` methods return an array of them, in `$n` order, borrowing the values they bind.
+pub type Param<'a> = (&'a (dyn ToSql + Sync), Type);
+
+/// `params` as it is: an array literal of `(&value, Type)` pairs passed here is typed as
+/// [`Param`]s, so a generated `bind` returns `write::params([(&c.c0, Type::INT8_ARRAY), ..])`
+/// without spelling out the array's type.
+pub fn params<const N: usize>(params: [Param<'_>; N]) -> [Param<'_>; N] {
+    params
+}
