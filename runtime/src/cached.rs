@@ -16,7 +16,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row, Statement, Transaction};
 
 use crate::client::{
-    is_stale, LockedAnswers, PipelineTransaction, SessionClient, TransactionClient,
+    is_foreign, is_stale, LockedAnswers, PipelineTransaction, SessionClient, TransactionClient,
 };
 use crate::GenericClient;
 
@@ -83,8 +83,13 @@ impl StatementCache {
     /// another server connection, behind a transaction pooler (pgbouncer's
     /// `pool_mode = transaction`), so fall back to unnamed statements. Otherwise a statement
     /// the server dropped (`DEALLOCATE ALL`, `DISCARD ALL`) or whose result type changed is
-    /// forgotten, to be prepared again.
+    /// forgotten, to be prepared again. A statement of that name that takes other parameters
+    /// ([`is_foreign`]) was prepared by another client: a transaction pooler too.
     fn after_error(&self, sql: &str, error: &tokio_postgres::Error, prepared: Prepared) {
+        if is_foreign(error) {
+            self.fall_back_to_unnamed();
+            return;
+        }
         if error.code() != Some(&SqlState::INVALID_SQL_STATEMENT_NAME) {
             self.forget_if_stale(sql, error);
             return;
