@@ -262,6 +262,10 @@ async fn cached_writes_after_deallocate_all_or_discard_all_run_exactly_once() ->
             .await
             .map_err(|e| format!("locking graph after {how}: {e}"))?;
         assert_eq!(items(&client, order).await?, vec![(sku, 3, 300)], "{how}");
+        if round == 0 {
+            // One reset is no sign of a transaction pooler: the statements are prepared again.
+            assert!(!cached.behind_transaction_pooler(), "{how}");
+        }
 
         drop_prepared_statements(&cached, how).await?;
         NewOrderGraph::new(format!("after {how}"))

@@ -7,15 +7,16 @@
 //! executes it, as the best hand-written code does.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::OnceCell;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row, Statement, Transaction};
 
 use crate::client::{
-    is_stale, LockedAnswers, PipelineTransaction, SessionClient, TransactionClient,
+    is_foreign, is_stale, LockedAnswers, PipelineTransaction, SessionClient, TransactionClient,
 };
 use crate::GenericClient;
 
@@ -30,6 +31,12 @@ struct StatementCache {
     state: Mutex<CacheState>,
     /// Statements prepared so far.
     prepared: AtomicU64,
+    /// How many times the server was found to have dropped every statement (26000); a
+    /// statement remembers the count it was prepared at.
+    resets: AtomicU64,
+    /// Set for good once the connection showed that it goes through a transaction pooler:
+    /// from then on every statement is sent unnamed, as a plain client sends it.
+    unnamed: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -43,7 +50,7 @@ struct CacheState {
 /// so that it is prepared once.
 #[derive(Debug)]
 struct CacheEntry {
-    statement: Arc<OnceCell<Statement>>,
+    statement: Arc<OnceCell<(Statement, u64)>>,
     last_used: u64,
 }
 
@@ -53,6 +60,46 @@ impl StatementCache {
             capacity: capacity.max(1),
             state: Mutex::default(),
             prepared: AtomicU64::new(0),
+            resets: AtomicU64::new(0),
+            unnamed: AtomicBool::new(false),
+        }
+    }
+
+    /// Statements go unnamed (a transaction pooler was noticed).
+    fn is_unnamed(&self) -> bool {
+        self.unnamed.load(Ordering::Relaxed)
+    }
+
+    /// A transaction pooler was noticed: forget every prepared statement and send every
+    /// statement unnamed from now on.
+    fn fall_back_to_unnamed(&self) {
+        self.unnamed.store(true, Ordering::Relaxed);
+        self.state().entries.clear();
+    }
+
+    /// Decides what an error of a prepared statement says about the connection. The server
+    /// does not know a statement (26000) that this client prepared for this very call, or
+    /// prepared after it last found every statement dropped: the statement was prepared on
+    /// another server connection, behind a transaction pooler (pgbouncer's
+    /// `pool_mode = transaction`), so fall back to unnamed statements. Otherwise a statement
+    /// the server dropped (`DEALLOCATE ALL`, `DISCARD ALL`) or whose result type changed is
+    /// forgotten, to be prepared again. A statement of that name that takes other parameters
+    /// ([`is_foreign`]) was prepared by another client: a transaction pooler too.
+    fn after_error(&self, sql: &str, error: &tokio_postgres::Error, prepared: Prepared) {
+        if is_foreign(error) {
+            self.fall_back_to_unnamed();
+            return;
+        }
+        if error.code() != Some(&SqlState::INVALID_SQL_STATEMENT_NAME) {
+            self.forget_if_stale(sql, error);
+            return;
+        }
+        let resets = self.resets.load(Ordering::Relaxed);
+        if prepared.fresh || (resets > 0 && prepared.resets == resets) {
+            self.fall_back_to_unnamed();
+        } else {
+            self.resets.fetch_add(1, Ordering::Relaxed);
+            self.forget_if_stale(sql, error);
         }
     }
 
@@ -65,7 +112,7 @@ impl StatementCache {
     /// The cell for `sql`, marked as just used; evicts the least recently used entry when
     /// the cache is over capacity. Dropping an evicted statement closes it on the server
     /// (once no running query uses it any more).
-    fn cell(&self, sql: &str) -> Arc<OnceCell<Statement>> {
+    fn cell(&self, sql: &str) -> Arc<OnceCell<(Statement, u64)>> {
         let mut state = self.state();
         state.clock += 1;
         let now = state.clock;
@@ -100,22 +147,48 @@ impl StatementCache {
         cell
     }
 
-    /// The prepared statement for `sql` with these parameter types, prepared on first use.
+    /// The prepared statement for `sql` with these parameter types, prepared on first use,
+    /// and whether this call prepared it. `None` when statements go unnamed, also when the
+    /// prepare showed a transaction pooler: a statement of that name already exists (42P05),
+    /// left on the server connection by another client (another process counts its
+    /// statement names from the same start).
     async fn statement<C: tokio_postgres::GenericClient + Sync>(
         &self,
         client: &C,
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
-    ) -> Result<Statement, tokio_postgres::Error> {
+    ) -> Result<Option<(Statement, Prepared)>, tokio_postgres::Error> {
+        if self.is_unnamed() {
+            return Ok(None);
+        }
         let cell = self.cell(sql);
-        let statement = cell
+        let fresh = AtomicBool::new(false);
+        let prepared = cell
             .get_or_try_init(|| {
                 let types: Vec<Type> = params.iter().map(|(_, ty)| ty.clone()).collect();
                 self.prepared.fetch_add(1, Ordering::Relaxed);
-                async move { client.prepare_typed(sql, &types).await }
+                fresh.store(true, Ordering::Relaxed);
+                let resets = self.resets.load(Ordering::Relaxed);
+                async move {
+                    let statement = client.prepare_typed(sql, &types).await?;
+                    Ok::<_, tokio_postgres::Error>((statement, resets))
+                }
             })
-            .await?;
-        Ok(statement.clone())
+            .await;
+        match prepared {
+            Ok((statement, resets)) => Ok(Some((
+                statement.clone(),
+                Prepared {
+                    fresh: fresh.into_inner(),
+                    resets: *resets,
+                },
+            ))),
+            Err(error) if error.code() == Some(&SqlState::DUPLICATE_PSTATEMENT) => {
+                self.fall_back_to_unnamed();
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// After an error that says the server no longer has a statement as prepared: forgets
@@ -139,39 +212,63 @@ impl StatementCache {
     }
 }
 
+/// When a cached statement was prepared, for [`StatementCache::after_error`].
+#[derive(Debug, Clone, Copy)]
+struct Prepared {
+    /// By the call that runs it.
+    fresh: bool,
+    /// The count of resets then.
+    resets: u64,
+}
+
 fn values<'a>(params: &'a [(&'a (dyn ToSql + Sync), Type)]) -> Vec<&'a (dyn ToSql + Sync)> {
     params.iter().map(|(value, _)| *value).collect()
 }
 
-/// Runs a prepared statement with `run`, and once more after preparing it again when the
-/// server had dropped it or its result type changed: PostgreSQL reports both before running
-/// anything. Only outside a transaction (`retry`): in one, the error has aborted it.
-async fn run_retrying<C, T, F, Fut>(
+/// Runs a prepared statement with `run`, or the statement unnamed with `unnamed` once a
+/// transaction pooler was noticed. After an error that says PostgreSQL did not run the
+/// statement (it no longer had it, or its result type changed: both reported before running
+/// anything), runs it once more, prepared again or unnamed. Only outside a transaction
+/// (`retry`): in one, the error has aborted it.
+async fn run_retrying<C, T, F, Fut, U, UFut>(
     cache: &StatementCache,
     client: &C,
     retry: bool,
     sql: &str,
     params: &[(&(dyn ToSql + Sync), Type)],
     run: F,
+    unnamed: U,
 ) -> Result<T, tokio_postgres::Error>
 where
     C: tokio_postgres::GenericClient + Sync,
     F: Fn(Statement) -> Fut,
     Fut: std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+    U: Fn() -> UFut,
+    UFut: std::future::Future<Output = Result<T, tokio_postgres::Error>>,
 {
-    let statement = cache.statement(client, sql, params).await?;
+    let Some((statement, fresh)) = cache.statement(client, sql, params).await? else {
+        return unnamed().await;
+    };
     match run(statement).await {
         Err(error) if is_stale(&error) => {
-            cache.forget_if_stale(sql, &error);
+            cache.after_error(sql, &error, fresh);
             if !retry {
                 return Err(error);
             }
-            let statement = cache.statement(client, sql, params).await?;
-            let result = run(statement).await;
-            if let Err(error) = &result {
-                cache.forget_if_stale(sql, error);
+            let Some((statement, fresh)) = cache.statement(client, sql, params).await? else {
+                return unnamed().await;
+            };
+            match run(statement).await {
+                Err(error) if is_stale(&error) => {
+                    cache.after_error(sql, &error, fresh);
+                    if cache.is_unnamed() {
+                        // Not run, twice: the second time it was prepared just before.
+                        return unnamed().await;
+                    }
+                    Err(error)
+                }
+                result => result,
             }
-            result
         }
         result => result,
     }
@@ -186,7 +283,8 @@ async fn query_retrying<C: tokio_postgres::GenericClient + Sync>(
     params: &[(&(dyn ToSql + Sync), Type)],
 ) -> Result<Vec<Row>, tokio_postgres::Error> {
     let run = |statement: Statement| async move { client.query(&statement, &values(params)).await };
-    run_retrying(cache, client, retry, sql, params, run).await
+    let unnamed = || client.query_typed(sql, params);
+    run_retrying(cache, client, retry, sql, params, run, unnamed).await
 }
 
 /// [`run_retrying`] for the number of rows changed.
@@ -199,13 +297,15 @@ async fn execute_retrying<C: tokio_postgres::GenericClient + Sync>(
 ) -> Result<u64, tokio_postgres::Error> {
     let run =
         |statement: Statement| async move { client.execute(&statement, &values(params)).await };
-    run_retrying(cache, client, retry, sql, params, run).await
+    let unnamed = || tokio_postgres::GenericClient::execute_typed(client, sql, params);
+    run_retrying(cache, client, retry, sql, params, run, unnamed).await
 }
 
-/// Prepares the lock and the statement first, then sends `BEGIN` (in a transaction of its own), both
-/// prepared statements and `COMMIT` without waiting in between. `BEGIN` and `COMMIT` go as
-/// simple queries, which the server cannot have dropped.
-async fn pipeline_prepared<C: tokio_postgres::GenericClient + Sync>(
+/// Prepares the lock and the statement first, then sends `BEGIN` (in a transaction of its
+/// own), both prepared statements and `COMMIT` without waiting in between. `BEGIN` and
+/// `COMMIT` go as simple queries, which the server cannot have dropped. Once a transaction
+/// pooler was noticed, sends all of it unnamed, as a plain client does.
+async fn pipeline_prepared<C>(
     cache: &StatementCache,
     client: &C,
     transaction: PipelineTransaction,
@@ -213,18 +313,23 @@ async fn pipeline_prepared<C: tokio_postgres::GenericClient + Sync>(
     key: &[(&(dyn ToSql + Sync), Type)],
     sql: &str,
     params: &[(&(dyn ToSql + Sync), Type)],
-) -> LockedAnswers {
+) -> LockedAnswers
+where
+    C: tokio_postgres::GenericClient + GenericClient + Sync,
+{
+    let unnamed = || GenericClient::pipeline_locked(client, transaction, lock, key, sql, params);
     let prepared = futures_util::future::join(
         cache.statement(client, lock, key),
         cache.statement(client, sql, params),
     )
     .await;
-    let (lock_statement, statement) = match prepared {
-        (Ok(lock_statement), Ok(statement)) => (lock_statement, statement),
+    let ((lock_statement, lock_fresh), (statement, fresh)) = match prepared {
+        (Ok(Some(lock_statement)), Ok(Some(statement))) => (lock_statement, statement),
         // Nothing was sent but the prepares.
         (Err(error), _) | (_, Err(error)) => {
             return LockedAnswers::in_transaction(Err(error), Ok(Vec::new()));
         }
+        (Ok(None), _) | (_, Ok(None)) => return unnamed().await,
     };
     let (key, params) = (values(key), values(params));
     let answers = if transaction == PipelineTransaction::Own {
@@ -250,10 +355,10 @@ async fn pipeline_prepared<C: tokio_postgres::GenericClient + Sync>(
         LockedAnswers::in_transaction(locked, rows)
     };
     if let Err(error) = &answers.lock {
-        cache.forget_if_stale(lock, error);
+        cache.after_error(lock, error, lock_fresh);
     }
     if let Err(error) = &answers.rows {
-        cache.forget_if_stale(sql, error);
+        cache.after_error(sql, error, fresh);
     }
     answers
 }
@@ -269,6 +374,15 @@ async fn pipeline_prepared<C: tokio_postgres::GenericClient + Sync>(
 /// or whose result type changed is prepared again and retried once, outside a transaction,
 /// because PostgreSQL reports both before running it; inside a transaction the error has
 /// aborted the transaction and is returned.
+///
+/// Behind a transaction pooler (pgbouncer's `pool_mode = transaction`) a named statement lives
+/// on one of the pooler's server connections and the next call may run on another. The client
+/// notices (the server does not know a statement it had just prepared, 26000, or a statement
+/// of that name already exists there, 42P05) and from then on sends every statement unnamed,
+/// as a plain `Client` does ([`behind_transaction_pooler`](Self::behind_transaction_pooler));
+/// the call that noticed is run again unnamed outside a transaction, and returns its error,
+/// with nothing written, inside one. Two resets in a row on a direct connection look the same
+/// and make it fall back too, which costs speed, not correctness.
 ///
 /// ```no_run
 /// # async fn example(client: tokio_postgres::Client) -> writegraph::Result<()> {
@@ -307,6 +421,14 @@ impl CachedClient {
     /// statement text, again after an eviction or after the server dropped it.
     pub fn prepared_statements(&self) -> u64 {
         self.cache.prepared.load(Ordering::Relaxed)
+    }
+
+    /// True once this client noticed that its connection goes through a transaction pooler
+    /// (pgbouncer's `pool_mode = transaction`): a statement it had just prepared was unknown
+    /// to the server connection it ran on, or its name was taken there by another client's.
+    /// From then on it sends every statement unnamed, as a plain `Client` does.
+    pub fn behind_transaction_pooler(&self) -> bool {
+        self.cache.is_unnamed()
     }
 
     /// The wrapped client.

@@ -130,8 +130,9 @@ impl LockedAnswers {
 }
 
 /// The error says that PostgreSQL refused a prepared statement before running it: it no
-/// longer exists (26000, after `DEALLOCATE ALL` or `DISCARD ALL`), or its result type changed
-/// since it was prepared (0A000 from the plan cache's revalidation).
+/// longer exists (26000, after `DEALLOCATE ALL` or `DISCARD ALL`), its result type changed
+/// since it was prepared (0A000 from the plan cache's revalidation), or the statement of that
+/// name on this server connection takes other parameters ([`is_foreign`]).
 pub(crate) fn is_stale(error: &PgError) -> bool {
     let Some(db) = error.as_db_error() else {
         return false;
@@ -139,6 +140,18 @@ pub(crate) fn is_stale(error: &PgError) -> bool {
     *db.code() == SqlState::INVALID_SQL_STATEMENT_NAME
         || (*db.code() == SqlState::FEATURE_NOT_SUPPORTED
             && db.routine() == Some("RevalidateCachedQuery"))
+        || is_foreign(error)
+}
+
+/// PostgreSQL refused the parameters of a named statement while binding them, before running
+/// anything (a count or a binary format that does not fit, 08P01 or 22P03): the statement of
+/// that name on this server connection is not the one this client prepared, which happens only
+/// behind a transaction pooler that hands out server connections where another client
+/// prepared statements under the same names.
+pub(crate) fn is_foreign(error: &PgError) -> bool {
+    error
+        .as_db_error()
+        .is_some_and(|db| db.routine() == Some("exec_bind_message"))
 }
 
 /// A transaction the caller opened (`tokio_postgres::Transaction`, [`CachedTransaction`]):
@@ -175,7 +188,8 @@ impl SessionClient for tokio_postgres::Client {}
 pub trait LockingClient: Send {
     /// Runs `lock` (`SELECT ... FOR UPDATE`) and then `sql` in one transaction, and returns
     /// `sql`'s rows. On a [`SessionClient`], a statement the server dropped (`DEALLOCATE ALL`)
-    /// is prepared again and the transaction retried once, as nothing of it was written.
+    /// is prepared again and the transaction retried, as nothing of it was written (twice at
+    /// most: the second time behind a transaction pooler, with unnamed statements).
     fn lock_then_query(
         self,
         lock: &str,
@@ -232,15 +246,20 @@ impl<C: SessionClient + Send> LockingClient for &mut C {
                 .await
                 .into_rows();
         }
-        let answers = conn
+        // A stale statement: the transaction rolled back without running it, so it is run
+        // again. Twice at most: a `CachedClient` prepares it again after the first, and falls
+        // back to unnamed statements when the one it just prepared is stale too (behind a
+        // transaction pooler).
+        let mut answers = conn
             .pipeline_locked(PipelineTransaction::Own, lock, key, sql, params)
             .await;
-        if answers.stale() && answers.begin.is_ok() && answers.commit.is_ok() {
-            // The transaction rolled back without running the stale statement.
-            return conn
+        for _ in 0..2 {
+            if !(answers.stale() && answers.begin.is_ok() && answers.commit.is_ok()) {
+                break;
+            }
+            answers = conn
                 .pipeline_locked(PipelineTransaction::Own, lock, key, sql, params)
-                .await
-                .into_rows();
+                .await;
         }
         answers.into_rows()
     }

@@ -1,0 +1,365 @@
+//! Writes through pgbouncer in transaction pooling mode, on every kind of client: 8 clients
+//! share 2 server connections, insert graphs and run locked diffs on one order, then the
+//! application "restarts" (every client dropped, new ones opened) onto server connections that
+//! still hold the statements the previous process prepared. After each run the database is
+//! compared with what every call returned: an `Ok` insert is committed with its rows, an `Err`
+//! insert left nothing, and the order ends with the items of the task its note names.
+
+mod pgbouncer;
+
+use std::collections::BTreeMap;
+
+use tokio_postgres::Client;
+use writegraph::testing::{self, TestDatabase};
+use writegraph::CachedClient;
+use writegraph_example::{NewOrderGraph, NewOrderItem, OrderPatchGraph, SCHEMA_SQL};
+
+use pgbouncer::PgBouncer;
+
+type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+const CLIENTS: usize = 8;
+const WRITES: usize = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Client,
+    Transaction,
+    CachedClient,
+    CachedTransaction,
+}
+
+/// A connection through pgbouncer, as a client of one kind.
+enum Conn {
+    Plain(Client),
+    Cached(CachedClient),
+}
+
+/// What one call returned.
+enum Outcome {
+    /// An insert graph: the customer it wrote and the id it returned, or its error.
+    Insert(String, Result<i64, String>),
+    /// A locked diff.
+    Diff(Result<(), String>),
+}
+
+/// Counts per client kind, for the report.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    writes: usize,
+    errors: usize,
+    ok_not_committed: usize,
+    err_committed: usize,
+    wrong_sets: usize,
+    /// `CachedClient`s that noticed the pooler.
+    noticed: usize,
+}
+
+fn items_of(task: usize) -> Vec<NewOrderItem> {
+    (task..task + 3)
+        .map(|n| NewOrderItem::new(format!("S{n:02}"), task as i32 + 1).with_price_cents(n as i64))
+        .collect()
+}
+
+fn set_of(task: usize) -> Vec<(String, i32)> {
+    (task..task + 3)
+        .map(|n| (format!("S{n:02}"), task as i32 + 1))
+        .collect()
+}
+
+async fn insert(kind: Kind, conn: &mut Conn, customer: &str) -> writegraph::Result<i64> {
+    let graph = NewOrderGraph::new(customer).with_items([
+        NewOrderItem::new("A", 1).with_price_cents(1),
+        NewOrderItem::new("B", 2).with_price_cents(2),
+    ]);
+    match (kind, conn) {
+        (Kind::Client, Conn::Plain(client)) => Ok(graph.insert_graph_returning(&*client).await?.id),
+        (Kind::Transaction, Conn::Plain(client)) => {
+            let tx = client.transaction().await?;
+            let id = graph.insert_graph_returning(&tx).await?.id;
+            tx.commit().await?;
+            Ok(id)
+        }
+        (Kind::CachedClient, Conn::Cached(cached)) => {
+            Ok(graph.insert_graph_returning(&*cached).await?.id)
+        }
+        (_, Conn::Cached(cached)) => {
+            let tx = cached.transaction().await?;
+            let id = graph.insert_graph_returning(&tx).await?.id;
+            tx.commit().await?;
+            Ok(id)
+        }
+        (_, Conn::Plain(_)) => unreachable!("a cached kind on a plain client"),
+    }
+}
+
+async fn diff(kind: Kind, conn: &mut Conn, task: usize, order: i64) -> writegraph::Result<()> {
+    let graph = OrderPatchGraph::default()
+        .with_note(format!("task {task}"))
+        .with_items(items_of(task));
+    match (kind, conn) {
+        (Kind::Client, Conn::Plain(client)) => {
+            graph.update_by_id_graph(client, &order).await.map(drop)
+        }
+        (Kind::Transaction, Conn::Plain(client)) => {
+            let tx = client.transaction().await?;
+            graph.update_by_id_graph(&tx, &order).await?;
+            tx.commit().await.map_err(Into::into)
+        }
+        (Kind::CachedClient, Conn::Cached(cached)) => {
+            graph.update_by_id_graph(cached, &order).await.map(drop)
+        }
+        (_, Conn::Cached(cached)) => {
+            let tx = cached.transaction().await?;
+            graph.update_by_id_graph(&tx, &order).await?;
+            tx.commit().await.map_err(Into::into)
+        }
+        (_, Conn::Plain(_)) => unreachable!("a cached kind on a plain client"),
+    }
+}
+
+/// One application run: `CLIENTS` clients of `kind`, `WRITES` calls each, alternating
+/// inserts and locked diffs of `order`.
+async fn run(
+    bouncer: &PgBouncer,
+    db: &TestDatabase,
+    kind: Kind,
+    run: usize,
+    order: i64,
+) -> TestResult<(Vec<Outcome>, usize)> {
+    let mut tasks = Vec::new();
+    for task in 0..CLIENTS {
+        let client = bouncer.connect(db).await?;
+        let mut conn = match kind {
+            Kind::Client | Kind::Transaction => Conn::Plain(client),
+            Kind::CachedClient | Kind::CachedTransaction => Conn::Cached(CachedClient::new(client)),
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut outcomes = Vec::new();
+            for write in 0..WRITES {
+                if write % 2 == 0 {
+                    let customer = format!("{kind:?} run {run} task {task} write {write}");
+                    let result = insert(kind, &mut conn, &customer).await;
+                    outcomes.push(Outcome::Insert(customer, result.map_err(|e| e.to_string())));
+                } else {
+                    let result = diff(kind, &mut conn, task, order).await;
+                    outcomes.push(Outcome::Diff(result.map_err(|e| e.to_string())));
+                }
+            }
+            let noticed = matches!(&conn, Conn::Cached(c) if c.behind_transaction_pooler());
+            (outcomes, noticed)
+        }));
+    }
+    let mut outcomes = Vec::new();
+    let mut noticed = 0;
+    for task in tasks {
+        let (more, saw) = task.await?;
+        outcomes.extend(more);
+        noticed += usize::from(saw);
+    }
+    Ok((outcomes, noticed))
+}
+
+/// Compares the database (read directly, not through pgbouncer) with what the calls returned.
+async fn check(
+    direct: &Client,
+    outcomes: &[Outcome],
+    order: i64,
+    tally: &mut Tally,
+    errors: &mut BTreeMap<String, usize>,
+) -> TestResult {
+    for outcome in outcomes {
+        tally.writes += 1;
+        let failed = match outcome {
+            Outcome::Insert(customer, result) => {
+                let rows = direct
+                    .query(
+                        "SELECT o.id, array_agg(i.sku ORDER BY i.sku) FROM orders o \
+                         JOIN order_items i ON i.order_id = o.id WHERE o.customer = $1 \
+                         GROUP BY o.id",
+                        &[customer],
+                    )
+                    .await?;
+                let stored: Vec<(i64, Vec<String>)> =
+                    rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+                match result {
+                    Ok(id) => {
+                        if stored != [(*id, vec!["A".to_owned(), "B".to_owned()])] {
+                            tally.ok_not_committed += 1;
+                        }
+                    }
+                    Err(_) => {
+                        let any: i64 = direct
+                            .query_one(
+                                "SELECT count(*) FROM orders WHERE customer = $1",
+                                &[customer],
+                            )
+                            .await?
+                            .get(0);
+                        if any != 0 {
+                            tally.err_committed += 1;
+                        }
+                    }
+                }
+                result.as_ref().err()
+            }
+            Outcome::Diff(result) => result.as_ref().err(),
+        };
+        if let Some(error) = failed {
+            tally.errors += 1;
+            let error = error.replace(|c: char| c.is_ascii_digit(), "");
+            *errors.entry(error.chars().take(110).collect()).or_default() += 1;
+        }
+    }
+    let note: Option<String> = direct
+        .query_one("SELECT note FROM orders WHERE id = $1", &[&order])
+        .await?
+        .get(0);
+    let items: Vec<(String, i32)> = direct
+        .query(
+            "SELECT sku, qty FROM order_items WHERE order_id = $1 ORDER BY sku",
+            &[&order],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let expected = match note.as_deref().and_then(|n| n.strip_prefix("task ")) {
+        Some(task) => set_of(task.parse()?),
+        None => vec![("OLD".to_owned(), 9)],
+    };
+    if items != expected {
+        tally.wrong_sets += 1;
+    }
+    Ok(())
+}
+
+/// What a process that ran before leaves on pgbouncer's server connections: prepared
+/// statements named as this process will name its next ones (tokio-postgres counts `s0`,
+/// `s1`, ... from the start of each process), for the statements that process prepared.
+async fn leave_statements_of_a_previous_process(
+    bouncer: &PgBouncer,
+    db: &TestDatabase,
+    direct: &Client,
+) -> TestResult {
+    // The name of the statement prepared now is the count so far.
+    let probe = direct.prepare("SELECT 1").await?;
+    let next: u64 = format!("{probe:?}")
+        .split("name: \"s")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or("no statement name")?
+        .parse()?;
+    // One transaction on each server connection holds it for the whole loop. Only unnamed
+    // statements from here on, which leave the count alone.
+    let mut clients = Vec::new();
+    for _ in 0..pgbouncer::POOL_SIZE {
+        let client = bouncer.connect(db).await?;
+        client.batch_execute("BEGIN").await?;
+        clients.push(client);
+    }
+    for (server, client) in clients.iter().enumerate() {
+        let left: Vec<(String, String)> = client
+            .query_typed(
+                "SELECT statement, array_to_string(parameter_types::text[], ',') \
+                 FROM pg_prepared_statements WHERE NOT from_sql \
+                 ORDER BY length(name), name",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        // This process's own leftovers (of an earlier kind's runs) make way.
+        client.batch_execute("DEALLOCATE ALL").await?;
+        if left.is_empty() {
+            continue;
+        }
+        for n in 0..400 {
+            let (sql, types) = &left[(n + 1 + server) % left.len()];
+            let types = if types.is_empty() {
+                String::new()
+            } else {
+                format!("({types})")
+            };
+            let name = format!("s{}", next + 1 + n as u64);
+            client
+                .batch_execute(&format!("PREPARE \"{name}\" {types} AS {sql}"))
+                .await?;
+        }
+    }
+    for client in &clients {
+        client.batch_execute("COMMIT").await?;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_write_through_pgbouncer_returns_what_it_did() -> TestResult {
+    let db = testing::database_with_schema(SCHEMA_SQL).await?;
+    let Some(bouncer) = pgbouncer::start_or_skip(&db)? else {
+        return Ok(());
+    };
+    let direct = db.connect().await?;
+    let mut report = BTreeMap::new();
+    let mut messages: BTreeMap<Kind, BTreeMap<String, usize>> = BTreeMap::new();
+    for kind in [
+        Kind::Client,
+        Kind::Transaction,
+        Kind::CachedClient,
+        Kind::CachedTransaction,
+    ] {
+        let order = NewOrderGraph::new(format!("{kind:?} shared"))
+            .with_items([NewOrderItem::new("OLD", 9)])
+            .insert_graph_returning(&direct)
+            .await?
+            .id;
+        let mut tally = Tally::default();
+        for run_number in 0..2 {
+            if run_number > 0 {
+                leave_statements_of_a_previous_process(&bouncer, &db, &direct).await?;
+            }
+            let (outcomes, noticed) = run(&bouncer, &db, kind, run_number, order).await?;
+            tally.noticed += noticed;
+            let messages = messages.entry(kind).or_default();
+            check(&direct, &outcomes, order, &mut tally, messages).await?;
+        }
+        report.insert(kind, tally);
+    }
+    for (kind, tally) in &report {
+        eprintln!("{kind:?}: {tally:?}");
+    }
+    for (kind, messages) in &messages {
+        for (message, count) in messages {
+            eprintln!("{kind:?}: {count:5} × {message}");
+        }
+    }
+    for (kind, tally) in &report {
+        assert_eq!(
+            (
+                tally.ok_not_committed,
+                tally.err_committed,
+                tally.wrong_sets
+            ),
+            (0, 0, 0),
+            "{kind:?}: {tally:?}"
+        );
+        match kind {
+            // Nothing session-level: pgbouncer changes nothing for them.
+            Kind::Client | Kind::Transaction => assert_eq!(tally.errors, 0, "{kind:?}"),
+            // Every failed statement was retried (prepared again, then unnamed): PostgreSQL
+            // reports a statement it does not have before running anything.
+            Kind::CachedClient => assert_eq!(tally.errors, 0, "{kind:?}"),
+            // In the caller's transaction the error has aborted it and is returned: at most
+            // once for a statement dropped, once more for one just prepared, per client and
+            // run, and then the client sends unnamed statements.
+            Kind::CachedTransaction => {
+                assert!(tally.errors <= 2 * 2 * CLIENTS, "{kind:?}: {tally:?}")
+            }
+        }
+        if matches!(kind, Kind::CachedClient | Kind::CachedTransaction) {
+            assert_eq!(tally.noticed, 2 * CLIENTS, "{kind:?}: every client noticed");
+        }
+    }
+    Ok(())
+}
