@@ -14,9 +14,9 @@
 use std::fmt::Write as _;
 
 use crate::error::Error;
-use crate::graph::{Cardinality, GraphModel, GraphStep, StepKind, Strategy, UpdateGraphModel};
+use crate::model::{Cardinality, GraphModel, GraphStep, StepKind, Strategy, UpdateGraphModel};
+use crate::model::{ColumnModel, EnumModel, InsertKind, Model, TableModel};
 use crate::plan::{self, Param, TableStatements};
-use crate::validate::{ColumnModel, EnumModel, InsertKind, Model, TableModel};
 
 /// First line of every generated file.
 pub const HEADER: &str =

@@ -29,10 +29,10 @@ pub mod config;
 pub mod ddl;
 mod emit;
 pub mod error;
-pub mod graph;
 pub mod ident;
 #[cfg(feature = "introspect")]
 pub mod introspect;
+pub mod model;
 pub mod plan;
 pub mod snapshot;
 pub mod source;

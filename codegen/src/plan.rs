@@ -7,9 +7,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::graph::{GraphModel, StepKind};
 use crate::ident::quote_ident;
-use crate::validate::{ColumnModel, Conflict, InsertKind, Model, TableModel};
+use crate::model::{ColumnModel, Conflict, InsertKind, Model, TableModel};
+use crate::model::{GraphModel, StepKind};
 
 /// What one `$n` parameter of a statement carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -660,9 +660,9 @@ pub struct UpdateChildParams {
 /// as it never conflicts in a unique index either, so such old children are deleted.
 pub fn update_graph_statement(
     model: &Model<'_>,
-    graph: &crate::graph::UpdateGraphModel,
+    graph: &crate::model::UpdateGraphModel,
 ) -> UpdateGraphStatement {
-    use crate::graph::Strategy;
+    use crate::model::Strategy;
     let root = &model.tables[graph.root];
     let root_name = root.table.name.to_sql_quoted();
     let key_where = root
