@@ -8,8 +8,7 @@ use std::collections::BTreeSet;
 use toml::Spanned;
 
 use super::edges::{check_child_edge, child_link, is_field_name, setter_clashes};
-use super::resolve::{column_index, table_index};
-use crate::catalog::Catalog;
+use super::resolve::{column_index, table_index, Names};
 use crate::config::{self, GraphsConfig, InsertGraphConfig};
 use crate::error::Diagnostic;
 use crate::ident;
@@ -18,7 +17,7 @@ use crate::source::SourceFile;
 
 /// Resolves and checks every insert graph.
 pub fn validate_insert_graphs(
-    catalog: &Catalog,
+    names: &Names<'_>,
     config: &GraphsConfig,
     tables: &[TableModel<'_>],
     file: &SourceFile,
@@ -27,7 +26,7 @@ pub fn validate_insert_graphs(
     let mut graphs = Vec::new();
     let mut errors = Vec::new();
     for (name, graph) in &config.insert {
-        match insert_graph(catalog, name, graph, tables, file, taken_names) {
+        match insert_graph(names, name, graph, tables, file, taken_names) {
             Ok(model) => graphs.push(model),
             Err(mut found) => errors.append(&mut found),
         }
@@ -76,7 +75,7 @@ pub(super) fn upsert_mode(
 }
 
 pub(super) fn insert_graph(
-    catalog: &Catalog,
+    names: &Names<'_>,
     name: &Spanned<String>,
     graph: &InsertGraphConfig,
     tables: &[TableModel<'_>],
@@ -109,7 +108,7 @@ pub(super) fn insert_graph(
             )),
         );
     }
-    let root = match table_index(catalog, tables, &graph.root, file) {
+    let root = match table_index(names, tables, &graph.root, file) {
         Ok(root) => root,
         Err(e) => return Err(vec![e]),
     };
@@ -213,7 +212,7 @@ pub(super) fn insert_graph(
     for edge in &graph.belongs_to {
         let field = check_field(&edge.field, &mut errors);
         let result = (|| -> Result<GraphStep, Diagnostic> {
-            let parent = table_index(catalog, tables, &edge.table, file)?;
+            let parent = table_index(names, tables, &edge.table, file)?;
             let set_fk = column_index(tables, root, &edge.set_fk, file)?;
             let upsert = upsert_mode(
                 edge.mode.as_ref(),
@@ -301,7 +300,7 @@ pub(super) fn insert_graph(
         for edge in list {
             let field = check_field(&edge.field, &mut errors);
             let result = (|| -> Result<GraphStep, Diagnostic> {
-                let table = table_index(catalog, tables, &edge.table, file)?;
+                let table = table_index(names, tables, &edge.table, file)?;
                 let upsert = upsert_mode(
                     edge.mode.as_ref(),
                     ["insert", "upsert"],
@@ -369,7 +368,7 @@ pub(super) fn insert_graph(
         for edge in list {
             let field = check_field(&edge.field, &mut errors);
             let result = (|| -> Result<GraphStep, Diagnostic> {
-                let table = table_index(catalog, tables, &edge.table, file)?;
+                let table = table_index(names, tables, &edge.table, file)?;
                 let upsert = upsert_mode(
                     edge.mode.as_ref(),
                     ["insert", "upsert"],

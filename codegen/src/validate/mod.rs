@@ -43,11 +43,14 @@ pub fn validate<'a>(
         .collect();
     let mapper = TypeMapper::new(catalog, overrides);
 
+    // Pass 1: every table name of graphs.toml, against the catalog.
+    let names = resolve::Names::resolve(catalog, config);
+
     // Per-table settings must name tables that exist.
     let mut table_configs: BTreeMap<QualifiedName, (&Spanned<String>, &TableConfig)> =
         BTreeMap::new();
     for (name, table_config) in &config.tables {
-        match resolve_table(catalog, name.get_ref()) {
+        match names.table(name) {
             Ok(table) => {
                 table_configs.insert(table.name.clone(), (name, table_config));
             }
@@ -58,7 +61,8 @@ pub fn validate<'a>(
         }
     }
 
-    let injected = resolve::injected_columns(catalog, config);
+    // Pass 2: table models (a column a graph fills is held as `Option`).
+    let injected = names.injected_columns(config);
     let mut tables = Vec::new();
     let mut used_names: BTreeMap<String, QualifiedName> = BTreeMap::new();
     for table in catalog.write_targets() {
@@ -140,11 +144,12 @@ pub fn validate<'a>(
         });
     }
 
+    // Pass 3: graph models (order, tags, dedup keys, conflict sets), on the table models.
     if errors.is_empty() {
         let taken: BTreeSet<String> = used_names.keys().cloned().collect();
-        let graphs = insert_graphs::validate_insert_graphs(catalog, config, &tables, file, &taken);
+        let graphs = insert_graphs::validate_insert_graphs(&names, config, &tables, file, &taken);
         let update_graphs =
-            update_graphs::validate_update_graphs(catalog, config, &tables, file, &taken);
+            update_graphs::validate_update_graphs(&names, config, &tables, file, &taken);
         match (graphs, update_graphs) {
             (Ok(graphs), Ok(update_graphs)) => {
                 return Ok(Model {

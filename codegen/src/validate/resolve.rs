@@ -1,6 +1,6 @@
 //! Names in `graphs.toml` resolved against the catalog.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use toml::Spanned;
 
@@ -87,73 +87,118 @@ pub(super) fn implied_fk(
     }
 }
 
-/// The columns graphs fill, as (table, column): insert structs hold them as `Option` so that
-/// callers never invent a value a graph replaces. Best effort: names that do not resolve are
-/// reported by [`validate_insert_graphs`].
-pub fn injected_columns(
-    catalog: &Catalog,
-    config: &GraphsConfig,
-) -> BTreeSet<(QualifiedName, String)> {
-    let mut injected = BTreeSet::new();
-    for graph in config.insert.values() {
-        let Ok(root) = resolve_table(catalog, graph.root.get_ref()) else {
-            continue;
+/// Every table name of `graphs.toml` (`[tables.<name>]`, each graph's root and each edge's
+/// table), resolved against the catalog once, before any model is built: the columns graphs
+/// fill ([`Names::injected_columns`]) and the graph models both read these results.
+#[derive(Debug)]
+pub(super) struct Names<'a> {
+    catalog: &'a Catalog,
+    /// By the byte range of the name in `graphs.toml`.
+    tables: BTreeMap<(usize, usize), Result<&'a Table, String>>,
+}
+
+impl<'a> Names<'a> {
+    /// Resolves every table name of `config`.
+    pub(super) fn resolve(catalog: &'a Catalog, config: &GraphsConfig) -> Self {
+        let mut names = Names {
+            catalog,
+            tables: BTreeMap::new(),
         };
-        for edge in &graph.belongs_to {
-            injected.insert((root.name.clone(), edge.set_fk.get_ref().clone()));
+        let table_names = config.tables.keys();
+        let insert = config.insert.values().flat_map(|g| {
+            std::iter::once(&g.root)
+                .chain(g.belongs_to.iter().map(|e| &e.table))
+                .chain(g.before_insert.iter().map(|e| &e.table))
+                .chain(g.has_one.iter().map(|e| &e.table))
+                .chain(g.has_many.iter().map(|e| &e.table))
+                .chain(g.after_insert.iter().map(|e| &e.table))
+        });
+        let update = config.update.values().flat_map(|g| {
+            std::iter::once(&g.root)
+                .chain(g.has_many.iter().map(|e| &e.table))
+                .chain(g.has_one.iter().map(|e| &e.table))
+        });
+        for name in table_names.chain(insert).chain(update) {
+            let span = name.span();
+            names.tables.insert(
+                (span.start, span.end),
+                resolve_table(catalog, name.get_ref()),
+            );
         }
-        let children = graph
-            .has_one
-            .iter()
-            .chain(&graph.has_many)
-            .map(|c| (&c.table, &c.fk));
-        let after = graph.after_insert.iter().map(|c| (&c.table, &c.fk));
-        for (table, fk) in children.chain(after) {
-            let Ok(child) = resolve_table(catalog, table.get_ref()) else {
-                continue;
+        names
+    }
+
+    /// The table `name` names, or the help line listing the candidates.
+    pub(super) fn table(&self, name: &Spanned<String>) -> Result<&'a Table, String> {
+        let span = name.span();
+        match self.tables.get(&(span.start, span.end)) {
+            Some(resolved) => resolved.clone(),
+            // Every name of the config is resolved up front; one built elsewhere resolves here.
+            None => resolve_table(self.catalog, name.get_ref()),
+        }
+    }
+
+    /// The columns graphs fill, as (table, column): insert structs hold them as `Option` so
+    /// that callers never invent a value a graph replaces. Best effort: names that do not
+    /// resolve are reported by the graph passes.
+    pub(super) fn injected_columns(
+        &self,
+        config: &GraphsConfig,
+    ) -> BTreeSet<(QualifiedName, String)> {
+        let mut injected = BTreeSet::new();
+        let mut fill = |root: &Table, table: &Spanned<String>, fk: Option<&Spanned<String>>| {
+            let Ok(child) = self.table(table) else {
+                return;
             };
             match fk {
                 Some(fk) => {
                     injected.insert((child.name.clone(), fk.get_ref().clone()));
                 }
                 None => {
-                    if let Some(fk) = implied_fk(catalog, child, &root.name) {
+                    if let Some(fk) = implied_fk(self.catalog, child, &root.name) {
                         injected.insert((child.name.clone(), fk.columns[0].clone()));
                     }
                 }
             }
-        }
-    }
-    for graph in config.update.values() {
-        let Ok(root) = resolve_table(catalog, graph.root.get_ref()) else {
-            continue;
         };
-        for child in graph.has_many.iter().chain(&graph.has_one) {
-            let Ok(table) = resolve_table(catalog, child.table.get_ref()) else {
+        let mut belongs_to = Vec::new();
+        for graph in config.insert.values() {
+            let Ok(root) = self.table(&graph.root) else {
                 continue;
             };
-            match &child.fk {
-                Some(fk) => {
-                    injected.insert((table.name.clone(), fk.get_ref().clone()));
-                }
-                None => {
-                    if let Some(fk) = implied_fk(catalog, table, &root.name) {
-                        injected.insert((table.name.clone(), fk.columns[0].clone()));
-                    }
-                }
+            for edge in &graph.belongs_to {
+                belongs_to.push((root.name.clone(), edge.set_fk.get_ref().clone()));
+            }
+            let children = graph
+                .has_one
+                .iter()
+                .chain(&graph.has_many)
+                .map(|c| (&c.table, c.fk.as_ref()));
+            let after = graph.after_insert.iter().map(|c| (&c.table, c.fk.as_ref()));
+            for (table, fk) in children.chain(after) {
+                fill(root, table, fk);
             }
         }
+        for graph in config.update.values() {
+            let Ok(root) = self.table(&graph.root) else {
+                continue;
+            };
+            for child in graph.has_many.iter().chain(&graph.has_one) {
+                fill(root, &child.table, child.fk.as_ref());
+            }
+        }
+        injected.extend(belongs_to);
+        injected
     }
-    injected
 }
 
 pub(super) fn table_index(
-    catalog: &Catalog,
+    names: &Names<'_>,
     tables: &[TableModel<'_>],
     name: &Spanned<String>,
     file: &SourceFile,
 ) -> Result<usize, Diagnostic> {
-    let table = resolve_table(catalog, name.get_ref()).map_err(|help| {
+    let table = names.table(name).map_err(|help| {
         config::error_at(file, name, format!("unknown table `{}`", name.get_ref())).with_help(help)
     })?;
     tables

@@ -3,8 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::edges::{check_child_edge, child_link, is_field_name, setter_clashes};
-use super::resolve::{column_index, table_index};
-use crate::catalog::Catalog;
+use super::resolve::{column_index, table_index, Names};
 use crate::config::{self, GraphsConfig, UpdateChildConfig};
 use crate::error::Diagnostic;
 use crate::ident;
@@ -13,7 +12,7 @@ use crate::source::SourceFile;
 
 /// Resolves and checks every update graph.
 pub fn validate_update_graphs(
-    catalog: &Catalog,
+    names: &Names<'_>,
     config: &GraphsConfig,
     tables: &[TableModel<'_>],
     file: &SourceFile,
@@ -53,7 +52,7 @@ pub fn validate_update_graphs(
             errors.push(config::error_at(file, name, message).with_help(help));
             continue;
         }
-        let root = match table_index(catalog, tables, &graph.root, file) {
+        let root = match table_index(names, tables, &graph.root, file) {
             Ok(root) => root,
             Err(e) => {
                 errors.push(e);
@@ -128,7 +127,7 @@ pub fn validate_update_graphs(
                     continue;
                 }
                 fields.push(field.clone());
-                match update_child(catalog, tables, root, many, field, edge, file) {
+                match update_child(names, tables, root, many, field, edge, file) {
                     Ok(child) => children.push((edge.field.span().start, child)),
                     Err(e) => errors.push(e),
                 }
@@ -183,7 +182,7 @@ pub fn validate_update_graphs(
 }
 
 pub(super) fn update_child(
-    catalog: &Catalog,
+    names: &Names<'_>,
     tables: &[TableModel<'_>],
     root: usize,
     many: bool,
@@ -191,7 +190,7 @@ pub(super) fn update_child(
     edge: &UpdateChildConfig,
     file: &SourceFile,
 ) -> Result<UpdateChild, Diagnostic> {
-    let table = table_index(catalog, tables, &edge.table, file)?;
+    let table = table_index(names, tables, &edge.table, file)?;
     let child = &tables[table];
     let link = child_link(
         tables,
