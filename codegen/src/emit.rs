@@ -1510,12 +1510,7 @@ fn update_graph_struct(
         graph.root_tag
     );
     for child in &graph.children {
-        let strategy = match child.strategy {
-            Strategy::Replace => "replace",
-            Strategy::Append => "append",
-            Strategy::Upsert => "upsert",
-            Strategy::Diff => "diff",
-        };
+        let strategy = child.strategy.as_str();
         let _ = write!(text, "\n- `{}`: `{}` ({strategy})", child.tag, child.field);
     }
     let mut code = doc(&text);

@@ -2,6 +2,7 @@
 //! later stages (`plan`, `emit`) read. Types only; `validate` builds them.
 
 use crate::catalog::{Column, ForeignKey, QualifiedName, Table};
+pub use crate::config::Strategy;
 use crate::types::ColumnType;
 
 /// Everything the generator emits, resolved and checked.
@@ -202,20 +203,6 @@ pub struct UpdateGraphModel {
     pub children: Vec<UpdateChild>,
     /// Tag of the root step (`graph:root:orders`).
     pub root_tag: String,
-}
-
-/// How an update graph brings a child collection to the given rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Strategy {
-    /// Delete the root's children, then insert the given ones.
-    Replace,
-    /// Insert the given children; keep the others.
-    Append,
-    /// Insert or update the given children by the child's conflict key.
-    Upsert,
-    /// Upsert the given children by (fk, key), and delete the root's children whose key is
-    /// not among them.
-    Diff,
 }
 
 /// One child step of an update graph.

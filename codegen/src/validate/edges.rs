@@ -185,13 +185,13 @@ pub(super) fn is_field_name(name: &str) -> bool {
 /// Checks shared by child edges: a has_one child's fk must be unique (one child per root),
 /// and an upserted child's conflict key must include its fk, or the upsert could take over
 /// a child of another root.
-pub(super) fn check_child_edge(
+pub(super) fn check_child_edge<T>(
     tables: &[TableModel<'_>],
     table: usize,
     fk: usize,
     one: bool,
     upsert: bool,
-    at: &Spanned<String>,
+    at: &Spanned<T>,
     file: &SourceFile,
 ) -> Result<(), Diagnostic> {
     let child = &tables[table];

@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use super::edges::{check_child_edge, child_link, is_field_name, setter_clashes};
 use super::resolve::{column_index, table_index, Names};
-use crate::config::{self, GraphsConfig, InsertGraphConfig};
+use crate::config::{self, GraphsConfig, InsertGraphConfig, WriteMode};
 use crate::error::Diagnostic;
 use crate::ident;
 use crate::model::{Cardinality, GraphModel, GraphStep, InsertKind, StepKind, TableModel};
@@ -38,25 +38,16 @@ pub fn validate_insert_graphs(
     }
 }
 
-/// `insert` or `upsert` (`upsert_returning` for belongs_to), checked against the table.
-pub(super) fn upsert_mode(
-    mode: Option<&Spanned<String>>,
-    allowed: [&str; 2],
+/// Whether a step upserts (its `mode`), checked against the table: an upsert needs the
+/// table's conflict key.
+pub(super) fn upsert_mode<M: WriteMode>(
+    mode: Option<&Spanned<M>>,
     tables: &[TableModel<'_>],
     table: usize,
     file: &SourceFile,
 ) -> Result<bool, Diagnostic> {
     let Some(mode) = mode else { return Ok(false) };
-    let upsert = if mode.get_ref() == allowed[0] {
-        false
-    } else if mode.get_ref() == allowed[1] {
-        true
-    } else {
-        return Err(
-            config::error_at(file, mode, format!("unknown mode `{}`", mode.get_ref()))
-                .with_help(format!("use `{}` or `{}`", allowed[0], allowed[1])),
-        );
-    };
+    let upsert = mode.get_ref().upserts();
     if upsert && tables[table].conflict.is_none() {
         return Err(config::error_at(
             file,
@@ -68,7 +59,8 @@ pub(super) fn upsert_mode(
         )
         .with_help(format!(
             "set one in graphs.toml: [tables.{}] conflict_target = [...], or use mode = \"{}\"",
-            tables[table].table.name.name, allowed[0]
+            tables[table].table.name.name,
+            M::plain_name()
         )));
     }
     Ok(upsert)
@@ -214,13 +206,7 @@ pub(super) fn insert_graph(
         let result = (|| -> Result<GraphStep, Diagnostic> {
             let parent = table_index(names, tables, &edge.table, file)?;
             let set_fk = column_index(tables, root, &edge.set_fk, file)?;
-            let upsert = upsert_mode(
-                edge.mode.as_ref(),
-                ["insert_returning", "upsert_returning"],
-                tables,
-                parent,
-                file,
-            )?;
+            let upsert = upsert_mode(edge.mode.as_ref(), tables, parent, file)?;
             let parent_key = match tables[parent].primary_key.as_slice() {
                 [one] => *one,
                 _ => return Err(config::error_at(
@@ -301,13 +287,7 @@ pub(super) fn insert_graph(
             let field = check_field(&edge.field, &mut errors);
             let result = (|| -> Result<GraphStep, Diagnostic> {
                 let table = table_index(names, tables, &edge.table, file)?;
-                let upsert = upsert_mode(
-                    edge.mode.as_ref(),
-                    ["insert", "upsert"],
-                    tables,
-                    table,
-                    file,
-                )?;
+                let upsert = upsert_mode(edge.mode.as_ref(), tables, table, file)?;
                 let takes_root_column = match (&edge.fk, kind) {
                     (Some(fk), StepKind::BeforeInsert) => {
                         return Err(config::error_at(
@@ -369,13 +349,7 @@ pub(super) fn insert_graph(
             let field = check_field(&edge.field, &mut errors);
             let result = (|| -> Result<GraphStep, Diagnostic> {
                 let table = table_index(names, tables, &edge.table, file)?;
-                let upsert = upsert_mode(
-                    edge.mode.as_ref(),
-                    ["insert", "upsert"],
-                    tables,
-                    table,
-                    file,
-                )?;
+                let upsert = upsert_mode(edge.mode.as_ref(), tables, table, file)?;
                 let link = child_link(
                     tables,
                     root,

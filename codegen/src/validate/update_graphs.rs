@@ -201,32 +201,22 @@ pub(super) fn update_child(
         &edge.table,
         file,
     )?;
-    let strategy = match (edge.strategy.get_ref().as_str(), many) {
-        ("replace", _) => Strategy::Replace,
-        ("upsert", _) => Strategy::Upsert,
-        ("append", true) => Strategy::Append,
-        ("diff", true) => Strategy::Diff,
-        (other, _) => {
-            let allowed = if many {
-                "`replace`, `append`, `upsert` or `diff`"
-            } else {
-                "`replace` or `upsert`"
-            };
-            return Err(config::error_at(
-                file,
-                &edge.strategy,
-                if ["append", "diff"].contains(&other) {
-                    format!("strategy `{other}` is for has_many edges, not has_one")
-                } else {
-                    format!(
-                        "unknown strategy `{other}` for a {} edge",
-                        if many { "has_many" } else { "has_one" }
-                    )
-                },
-            )
-            .with_help(format!("use {allowed}")));
-        }
-    };
+    let strategy = *edge.strategy.get_ref();
+    if !many && strategy.many_only() {
+        return Err(config::error_at(
+            file,
+            &edge.strategy,
+            format!(
+                "strategy `{}` is for has_many edges, not has_one",
+                strategy.as_str()
+            ),
+        )
+        .with_help(format!(
+            "use `{}` or `{}`",
+            Strategy::Replace.as_str(),
+            Strategy::Upsert.as_str()
+        )));
+    }
     if strategy == Strategy::Upsert {
         check_child_edge(tables, table, link.0, false, true, &edge.strategy, file)?;
     }
@@ -321,7 +311,7 @@ pub(super) fn update_child(
                 k,
                 format!(
                     "`key` is only used by strategy `diff`, not `{}`",
-                    edge.strategy.get_ref()
+                    strategy.as_str()
                 ),
             )
             .with_help("remove `key`, or use strategy = \"diff\""));
