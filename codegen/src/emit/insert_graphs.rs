@@ -40,19 +40,114 @@ pub(super) fn graph_struct(
 ) -> String {
     let root = &model.tables[graph.root];
     let row = &root.rust_name;
+    let mut code = graph_fields(model, graph);
+    code.push_str(&graph_constructor_and_setters(model, graph));
+    let checks = graph_checks(model, graph);
+    let (parts, params) = graph_parts(model, graph, statement);
+    // Which step a database error is about.
+    let mut effects = vec![StepEffect {
+        tag: &graph.root_tag,
+        table: graph.root,
+        deletes: false,
+        updates_key: false,
+        filled: None,
+    }];
+    effects.extend(graph.steps.iter().map(|s| StepEffect {
+        tag: &s.tag,
+        table: s.table,
+        deletes: false,
+        updates_key: false,
+        filled: s.takes_root_column.map(|(column, _)| column),
+    }));
+    let attribution = step_attribution(model, &effects);
+
+    let step_reports = graph_step_reports(graph);
+
+    let _ = write!(
+        code,
+        "{sql_doc}pub const SQL: &'static str = {sql:?};
+        {sql_returning_doc}pub const SQL_RETURNING: &'static str = {sql_returning:?};
+        /// The steps a database error may come from, from the constraint, table or
+        /// partition PostgreSQL names.
+        fn steps_of(error: &::writegraph::__private::PgError) -> ::std::vec::Vec<&'static str> {{
+            {attribution}
+        }}
+        /// Checks the graph, then writes it in one statement: `SQL_RETURNING` when the root
+        /// row is wanted, else the leaner `SQL`.
+        async fn write(self, conn: &impl ::writegraph::GenericClient, returning: bool) -> ::writegraph::Result<(::std::vec::Vec<::writegraph::WriteStepReport>, ::std::option::Option<{row}>)> {{
+            {checks}
+            {parts}
+            let params: [::writegraph::__private::Param<'_>; {param_count}] = [{params}];
+            let sql = if returning {{ Self::SQL_RETURNING }} else {{ Self::SQL }};
+            let rows = conn.query_typed(sql, &params).await.map_err(|e| ::writegraph::Error::db_in_steps(Self::steps_of(&e), e))?;
+            let row = rows.first().ok_or_else(|| ::writegraph::Error::Validation(\"the graph statement returned no row\".into()))?;
+            let first_count = if returning {{ {root_columns} }} else {{ 0 }};
+            let steps = ::std::vec![{step_reports}];
+            let root = if returning {{ Some(<{row} as ::writegraph::FromRow>::from_row(row)?) }} else {{ None }};
+            Ok((steps, root))
+        }}
+        {doc_insert}pub async fn insert_graph(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<u64> {{
+            let (steps, _) = self.write(conn, false).await?;
+            Ok(steps.iter().map(|s| s.affected).sum())
+        }}
+        {doc_report}pub async fn insert_graph_report(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<::writegraph::WriteReport<()>> {{
+            let (steps, _) = self.write(conn, false).await?;
+            Ok(::writegraph::WriteReport::from_steps(steps, None))
+        }}
+        {doc_returning}pub async fn insert_graph_returning(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<{row}> {{
+            let (_, root) = self.write(conn, true).await?;
+            root.ok_or_else(|| ::writegraph::Error::Validation(\"the graph statement returned no root\".into()))
+        }}
+        {doc_report_returning}pub async fn insert_graph_report_returning(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<::writegraph::WriteReport<{row}>> {{
+            let (steps, root) = self.write(conn, true).await?;
+            Ok(::writegraph::WriteReport::from_steps(steps, root))
+        }}
+        {doc_atomic}pub async fn insert_graph_atomic(self, client: &mut ::writegraph::__private::Client) -> ::writegraph::Result<{row}> {{
+            let tx = client.transaction().await?;
+            let row = self.insert_graph_returning(&tx).await?;
+            tx.commit().await?;
+            Ok(row)
+        }}
+        }}\n",
+        sql_doc = doc_sql("The graph's statement: every step as a data-modifying CTE, one round trip. Returns the per-step counts.", &statement.sql),
+        sql = statement.sql,
+        sql_returning_doc = doc_sql("`SQL`, returning the root row before the per-step counts (the `*_returning` functions).", &statement.sql_returning),
+        sql_returning = statement.sql_returning,
+        root_columns = root.columns.len(),
+        param_count = params.len(),
+        params = params.join(", "),
+        step_reports = step_reports.join(", "),
+        doc_insert = doc("Writes the graph in one statement (atomic on its own) and returns the rows affected by all steps."),
+        doc_report = doc("Writes the graph and reports the rows each step affected, by tag."),
+        doc_returning = doc("Writes the graph and returns the root row as stored."),
+        doc_report_returning = doc("Writes the graph and returns the per-step report with the root row."),
+        doc_atomic = doc("Writes the graph in a transaction of its own on `client`, and commits."),
+    );
+    code
+}
+
+/// `NewT` of a step's table.
+fn step_type(model: &Model<'_>, step: &GraphStep) -> String {
+    format!("New{}", model.tables[step.table].rust_name)
+}
+
+/// The Rust type of a step's field, by how many rows it holds.
+fn field_type(model: &Model<'_>, step: &GraphStep) -> String {
+    let ty = step_type(model, step);
+    match step.cardinality {
+        Cardinality::One => ty,
+        Cardinality::Optional => format!("::std::option::Option<{ty}>"),
+        Cardinality::Many => format!("::std::vec::Vec<{ty}>"),
+    }
+}
+
+/// The graph struct with its doc (the steps in order): the root's insertable columns, then
+/// one field per step.
+fn graph_fields(model: &Model<'_>, graph: &GraphModel) -> String {
+    let root = &model.tables[graph.root];
     let name = &graph.name;
     let inserted: Vec<&ColumnModel<'_>> =
         root.columns.iter().filter(|c| c.insert.is_some()).collect();
-    let step_type = |i: usize| format!("New{}", model.tables[graph.steps[i].table].rust_name);
-    let field_type = |i: usize| {
-        let ty = step_type(i);
-        match graph.steps[i].cardinality {
-            Cardinality::One => ty,
-            Cardinality::Optional => format!("::std::option::Option<{ty}>"),
-            Cardinality::Many => format!("::std::vec::Vec<{ty}>"),
-        }
-    };
-
     // The struct: the root's insertable columns, then one field per step.
     let mut text = format!("Insert graph `{name}`: a row of `{}` and the rows written with it, in one statement.\n\nSteps, in order:", root.table.name);
     for step in graph.steps.iter().filter(|s| !s.kind.after_root()) {
@@ -71,7 +166,7 @@ pub(super) fn graph_struct(
         code.push_str(&doc(&insert_field_doc(column)));
         let _ = writeln!(code, "pub {}: {},", column.field, insert_type(column));
     }
-    for (i, step) in graph.steps.iter().enumerate() {
+    for step in &graph.steps {
         let what = match step.kind {
             StepKind::BelongsTo => format!(
                 "The parent in `{}`, written first; its key goes into `{}`. Leave it unset to keep the column's value (connect by id).",
@@ -87,10 +182,20 @@ pub(super) fn graph_struct(
             StepKind::AfterInsert => format!("Rows of `{}` written after the root.", model.tables[step.table].table.name),
         };
         code.push_str(&doc(&format!("{what}\n\nStep `{}`.", step.tag)));
-        let _ = writeln!(code, "pub {}: {},", step.field, field_type(i));
+        let _ = writeln!(code, "pub {}: {},", step.field, field_type(model, step));
     }
     code.push_str("}\n");
 
+    code
+}
+
+/// `impl` opened, `new` (required root columns and required one-row steps) and the setters.
+fn graph_constructor_and_setters(model: &Model<'_>, graph: &GraphModel) -> String {
+    let root = &model.tables[graph.root];
+    let name = &graph.name;
+    let inserted: Vec<&ColumnModel<'_>> =
+        root.columns.iter().filter(|c| c.insert.is_some()).collect();
+    let mut code = String::new();
     // Constructor: required root columns and required one-row steps.
     let mut args: Vec<String> = inserted
         .iter()
@@ -104,10 +209,10 @@ pub(super) fn graph_struct(
             _ => format!("{}: None", c.field),
         })
         .collect();
-    for (i, step) in graph.steps.iter().enumerate() {
+    for step in &graph.steps {
         match step.cardinality {
             Cardinality::One => {
-                args.push(format!("{}: {}", step.field, step_type(i)));
+                args.push(format!("{}: {}", step.field, step_type(model, step)));
                 inits.push(step.field.clone());
             }
             Cardinality::Optional => inits.push(format!("{}: None", step.field)),
@@ -134,9 +239,9 @@ pub(super) fn graph_struct(
     for column in &inserted {
         code.push_str(&setters(column));
     }
-    for (i, step) in graph.steps.iter().enumerate() {
+    for step in &graph.steps {
         let f = &step.field;
-        let ty = step_type(i);
+        let ty = step_type(model, step);
         match step.cardinality {
             Cardinality::One => {
                 code.push_str(&doc(&format!("Sets `{f}`.")));
@@ -164,6 +269,14 @@ pub(super) fn graph_struct(
         }
     }
 
+    code
+}
+
+/// Checks before any SQL: belongs_to given twice or not at all, the root id, and upserted
+/// rows of one step that repeat a conflict key.
+fn graph_checks(model: &Model<'_>, graph: &GraphModel) -> String {
+    let root = &model.tables[graph.root];
+    let name = &graph.name;
     // Validation before any SQL: belongs_to given twice or not at all, the root id.
     let mut checks = String::new();
     for step in graph.steps.iter().filter(|s| s.kind == StepKind::BelongsTo) {
@@ -245,6 +358,17 @@ pub(super) fn graph_struct(
         ));
     }
 
+    checks
+}
+
+/// Each step's rows as column vectors and the root's values one by one, in statement
+/// order: the code that builds them, and the parameter expressions.
+fn graph_parts(
+    model: &Model<'_>,
+    graph: &GraphModel,
+    statement: &GraphStatement,
+) -> (String, Vec<String>) {
+    let root = &model.tables[graph.root];
     // Each step's rows as column vectors; the root's values one by one, in statement order.
     let root_filled: Vec<usize> = graph
         .steps
@@ -291,23 +415,12 @@ pub(super) fn graph_struct(
         params.extend(batch_param_values(table, part_params, &format!("part{i}")));
     }
 
-    // Which step a database error is about.
-    let mut effects = vec![StepEffect {
-        tag: &graph.root_tag,
-        table: graph.root,
-        deletes: false,
-        updates_key: false,
-        filled: None,
-    }];
-    effects.extend(graph.steps.iter().map(|s| StepEffect {
-        tag: &s.tag,
-        table: s.table,
-        deletes: false,
-        updates_key: false,
-        filled: s.takes_root_column.map(|(column, _)| column),
-    }));
-    let attribution = step_attribution(model, &effects);
+    (parts, params)
+}
 
+/// The per-step reports in execution order: the steps before the root, the root, the steps
+/// after it.
+fn graph_step_reports(graph: &GraphModel) -> Vec<String> {
     // The counts follow the root's columns in `SQL_RETURNING` (`first_count` of them).
     let count_index = |i: usize| match i {
         0 => "first_count".to_owned(),
@@ -333,67 +446,7 @@ pub(super) fn graph_struct(
     ));
     step_reports.extend(after.into_iter().map(step_report));
 
-    let _ = write!(
-        code,
-        "{sql_doc}pub const SQL: &'static str = {sql:?};
-        {sql_returning_doc}pub const SQL_RETURNING: &'static str = {sql_returning:?};
-        /// The steps a database error may come from, from the constraint, table or
-        /// partition PostgreSQL names.
-        fn steps_of(error: &::writegraph::__private::PgError) -> ::std::vec::Vec<&'static str> {{
-            {attribution}
-        }}
-        /// Checks the graph, then writes it in one statement: `SQL_RETURNING` when the root
-        /// row is wanted, else the leaner `SQL`.
-        async fn write(self, conn: &impl ::writegraph::GenericClient, returning: bool) -> ::writegraph::Result<(::std::vec::Vec<::writegraph::WriteStepReport>, ::std::option::Option<{row}>)> {{
-            {checks}
-            {parts}
-            let params: [::writegraph::__private::Param<'_>; {param_count}] = [{params}];
-            let sql = if returning {{ Self::SQL_RETURNING }} else {{ Self::SQL }};
-            let rows = conn.query_typed(sql, &params).await.map_err(|e| ::writegraph::Error::db_in_steps(Self::steps_of(&e), e))?;
-            let row = rows.first().ok_or_else(|| ::writegraph::Error::Validation(\"the graph statement returned no row\".into()))?;
-            let first_count = if returning {{ {root_columns} }} else {{ 0 }};
-            let steps = ::std::vec![{step_reports}];
-            let root = if returning {{ Some(<{row} as ::writegraph::FromRow>::from_row(row)?) }} else {{ None }};
-            Ok((steps, root))
-        }}
-        {doc_insert}pub async fn insert_graph(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<u64> {{
-            let (steps, _) = self.write(conn, false).await?;
-            Ok(steps.iter().map(|s| s.affected).sum())
-        }}
-        {doc_report}pub async fn insert_graph_report(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<::writegraph::WriteReport<()>> {{
-            let (steps, _) = self.write(conn, false).await?;
-            Ok(::writegraph::WriteReport::from_steps(steps, None))
-        }}
-        {doc_returning}pub async fn insert_graph_returning(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<{row}> {{
-            let (_, root) = self.write(conn, true).await?;
-            root.ok_or_else(|| ::writegraph::Error::Validation(\"the graph statement returned no root\".into()))
-        }}
-        {doc_report_returning}pub async fn insert_graph_report_returning(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<::writegraph::WriteReport<{row}>> {{
-            let (steps, root) = self.write(conn, true).await?;
-            Ok(::writegraph::WriteReport::from_steps(steps, root))
-        }}
-        {doc_atomic}pub async fn insert_graph_atomic(self, client: &mut ::writegraph::__private::Client) -> ::writegraph::Result<{row}> {{
-            let tx = client.transaction().await?;
-            let row = self.insert_graph_returning(&tx).await?;
-            tx.commit().await?;
-            Ok(row)
-        }}
-        }}\n",
-        sql_doc = doc_sql("The graph's statement: every step as a data-modifying CTE, one round trip. Returns the per-step counts.", &statement.sql),
-        sql = statement.sql,
-        sql_returning_doc = doc_sql("`SQL`, returning the root row before the per-step counts (the `*_returning` functions).", &statement.sql_returning),
-        sql_returning = statement.sql_returning,
-        root_columns = root.columns.len(),
-        param_count = params.len(),
-        params = params.join(", "),
-        step_reports = step_reports.join(", "),
-        doc_insert = doc("Writes the graph in one statement (atomic on its own) and returns the rows affected by all steps."),
-        doc_report = doc("Writes the graph and reports the rows each step affected, by tag."),
-        doc_returning = doc("Writes the graph and returns the root row as stored."),
-        doc_report_returning = doc("Writes the graph and returns the per-step report with the root row."),
-        doc_atomic = doc("Writes the graph in a transaction of its own on `client`, and commits."),
-    );
-    code
+    step_reports
 }
 
 /// The root's values bound one by one from the graph's own fields (the root is one row):
