@@ -145,12 +145,20 @@ impl StepKind {
         }
     }
 
+    /// Where the step's group runs: belongs_to, before_insert, (the root), has_one and
+    /// has_many, after_insert. Steps run by group, then in declaration order.
+    pub fn order(self) -> u8 {
+        match self {
+            StepKind::BelongsTo => 0,
+            StepKind::BeforeInsert => 1,
+            StepKind::HasOne | StepKind::HasMany => 2,
+            StepKind::AfterInsert => 3,
+        }
+    }
+
     /// The step runs after the root and may reference it.
     pub fn after_root(self) -> bool {
-        matches!(
-            self,
-            StepKind::HasOne | StepKind::HasMany | StepKind::AfterInsert
-        )
+        self.order() >= StepKind::HasOne.order()
     }
 }
 
