@@ -101,6 +101,19 @@ pub struct Conflict {
     pub update: Vec<usize>,
 }
 
+impl Conflict {
+    /// What the rows of one write must not repeat: the conflict key, without `filled` (a
+    /// column a graph fills with one value for every row). Two rows with one key would make
+    /// `ON CONFLICT DO UPDATE` affect a row twice, which PostgreSQL rejects.
+    pub fn repeat_key(&self, filled: Option<usize>) -> Vec<usize> {
+        self.key
+            .iter()
+            .copied()
+            .filter(|&i| Some(i) != filled)
+            .collect()
+    }
+}
+
 /// An insert graph.
 #[derive(Debug, Clone)]
 pub struct GraphModel {
@@ -196,6 +209,9 @@ pub struct GraphStep {
     pub takes_root_column: Option<(usize, usize)>,
     /// Stable tag, unique within the graph (`graph:has_many:order_items`).
     pub tag: String,
+    /// Upserted rows of a `Vec` field: the key no two of them may share
+    /// ([`Conflict::repeat_key`]).
+    pub repeat_key: Option<Vec<usize>>,
 }
 
 /// An update graph: a patch of the root row and a strategy per child collection.
@@ -230,4 +246,7 @@ pub struct UpdateChild {
     pub key: Vec<usize>,
     /// Stable tag (`graph:has_many:order_items`).
     pub tag: String,
+    /// has_many children upserted by a key (diff, upsert): the key no two given rows may
+    /// share (without the fk, which is the root's key for all of them).
+    pub repeat_key: Option<Vec<usize>>,
 }

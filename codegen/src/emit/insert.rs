@@ -218,17 +218,16 @@ pub(super) fn duplicate_key_check(table: &TableModel<'_>) -> String {
     let Some(conflict) = &table.conflict else {
         return String::new();
     };
+    let key = conflict.repeat_key(None);
     let message = format!(
         "two rows of `{}` have the same conflict key ({}); merge them before upserting",
         table.table.name,
-        conflict
-            .key
-            .iter()
+        key.iter()
             .map(|&i| table.columns[i].column.name.as_str())
             .collect::<Vec<_>>()
             .join(", ")
     );
-    repeated_key_check(table, &conflict.key, "&rows", &message)
+    repeated_key_check(table, &key, "&rows", &message)
 }
 
 /// Code that returns `Error::Validation(message)` when two of `rows` (an expression of type

@@ -328,22 +328,11 @@ fn graph_checks(model: &Model<'_>, graph: &GraphModel) -> String {
 
     // Upserted rows of one step must not repeat a conflict key (the root's key, which the
     // graph fills, is the same for all of them).
-    for step in graph
-        .steps
-        .iter()
-        .filter(|s| s.upsert && s.cardinality == Cardinality::Many)
-    {
-        let table = &model.tables[step.table];
-        let Some(conflict) = &table.conflict else {
+    for step in &graph.steps {
+        let Some(key) = &step.repeat_key else {
             continue;
         };
-        let filled = step.takes_root_column.map(|(c, _)| c);
-        let key: Vec<usize> = conflict
-            .key
-            .iter()
-            .copied()
-            .filter(|&i| Some(i) != filled)
-            .collect();
+        let table = &model.tables[step.table];
         let message = format!(
             "{name}: two rows of `{}` have the same conflict key ({}) of `{}`; merge them before writing",
             step.field,
@@ -352,7 +341,7 @@ fn graph_checks(model: &Model<'_>, graph: &GraphModel) -> String {
         );
         checks.push_str(&repeated_key_check(
             table,
-            &key,
+            key,
             &format!("&self.{}", step.field),
             &message,
         ));

@@ -236,18 +236,11 @@ fn update_graph_parts(
         ));
     }
     // Given children must not repeat the key they are upserted by.
-    for child in graph.children.iter().filter(|c| c.many) {
-        let table = &model.tables[child.table];
-        let key: Vec<usize> = match (child.strategy, &table.conflict) {
-            (Strategy::Diff, _) => child.key.clone(),
-            (Strategy::Upsert, Some(conflict)) => conflict
-                .key
-                .iter()
-                .copied()
-                .filter(|&i| i != child.link.0)
-                .collect(),
-            _ => continue,
+    for child in &graph.children {
+        let Some(key) = &child.repeat_key else {
+            continue;
         };
+        let table = &model.tables[child.table];
         let message = format!(
             "{name}: two rows of `{}` have the same key ({}) of `{}`; merge them before writing",
             child.field,
@@ -259,7 +252,7 @@ fn update_graph_parts(
         );
         parts.push_str(&repeated_key_check(
             table,
-            &key,
+            key,
             &format!("self.{}.as_deref().unwrap_or_default()", child.field),
             &message,
         ));

@@ -243,3 +243,34 @@ pub(super) fn check_child_edge<T>(
     }
     Ok(())
 }
+
+/// The tags of a graph's steps, unique within the graph: `graph:root:<table>` for the root,
+/// `graph:<kind>:<table>` for a step, with `:<field>` added when another step has that tag.
+#[derive(Debug)]
+pub(super) struct Tags {
+    taken: Vec<String>,
+}
+
+impl Tags {
+    /// The tags of a graph whose root is `root`, with the root's tag taken.
+    pub(super) fn new(root: &TableModel<'_>) -> Self {
+        Tags {
+            taken: vec![format!("graph:root:{}", root.table.name.name)],
+        }
+    }
+
+    /// The root's tag.
+    pub(super) fn root(&self) -> String {
+        self.taken[0].clone()
+    }
+
+    /// The tag of a step of `kind` (`has_many`) writing `table` from `field`.
+    pub(super) fn step(&mut self, kind: &str, table: &TableModel<'_>, field: &str) -> String {
+        let mut tag = format!("graph:{kind}:{}", table.table.name.name);
+        if self.taken.contains(&tag) {
+            tag = format!("{tag}:{field}");
+        }
+        self.taken.push(tag.clone());
+        tag
+    }
+}

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use toml::Spanned;
 
-use super::edges::{check_child_edge, child_link, is_field_name, setter_clashes};
+use super::edges::{check_child_edge, child_link, is_field_name, setter_clashes, Tags};
 use super::resolve::{column_index, table_index, Names};
 use crate::config::{
     self, BelongsToConfig, ChildConfig, GraphsConfig, InsertGraphConfig, StepConfig, WriteMode,
@@ -240,6 +240,7 @@ fn belongs_to_step(
         sets_root_column: Some((set_fk, parent_key)),
         takes_root_column: None,
         tag: String::new(),
+        repeat_key: None,
     })
 }
 
@@ -300,6 +301,7 @@ fn row_step(
         sets_root_column: None,
         takes_root_column,
         tag: String::new(),
+        repeat_key: None,
     })
 }
 
@@ -356,6 +358,7 @@ fn child_step(
         sets_root_column: None,
         takes_root_column: Some(link),
         tag: String::new(),
+        repeat_key: None,
     })
 }
 
@@ -513,7 +516,7 @@ fn root_id_field(
 }
 
 /// The steps in execution order (by [`StepKind::order`], then by position in
-/// graphs.toml), each with its tag; and the root's tag.
+/// graphs.toml), each with its tag and the key its rows must not repeat; and the root's tag.
 fn order_and_tag(
     mut steps: Vec<(usize, GraphStep)>,
     tables: &[TableModel<'_>],
@@ -522,19 +525,16 @@ fn order_and_tag(
     // Execution order: by group, then by position in graphs.toml.
     steps.sort_by_key(|(position, step)| (step.kind.order(), *position));
     let mut steps: Vec<GraphStep> = steps.into_iter().map(|(_, s)| s).collect();
-    let root_tag = format!("graph:root:{}", root_model.table.name.name);
-    let mut tags: Vec<String> = vec![root_tag.clone()];
+    let mut tags = Tags::new(root_model);
     for step in &mut steps {
-        let mut tag = format!(
-            "graph:{}:{}",
-            step.kind.as_str(),
-            tables[step.table].table.name.name
-        );
-        if tags.contains(&tag) {
-            tag = format!("{tag}:{}", step.field);
-        }
-        tags.push(tag.clone());
-        step.tag = tag;
+        let table = &tables[step.table];
+        step.tag = tags.step(step.kind.as_str(), table, &step.field);
+        step.repeat_key = match (&table.conflict, step.upsert, step.cardinality) {
+            (Some(conflict), true, Cardinality::Many) => {
+                Some(conflict.repeat_key(step.takes_root_column.map(|(c, _)| c)))
+            }
+            _ => None,
+        };
     }
-    (steps, root_tag)
+    (steps, tags.root())
 }

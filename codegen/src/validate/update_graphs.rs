@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use super::edges::{check_child_edge, child_link, is_field_name, setter_clashes};
+use super::edges::{check_child_edge, child_link, is_field_name, setter_clashes, Tags};
 use super::resolve::{column_index, table_index, Names};
 use crate::config::{self, GraphsConfig, UpdateChildConfig};
 use crate::error::Diagnostic;
@@ -154,18 +154,13 @@ pub fn validate_update_graphs(
             continue;
         }
         children.sort_by_key(|(position, _)| *position);
-        let root_tag = format!("graph:root:{}", root_model.table.name.name);
-        let mut tags = vec![root_tag.clone()];
+        let mut tags = Tags::new(root_model);
         let mut children: Vec<UpdateChild> = children.into_iter().map(|(_, c)| c).collect();
         for child in &mut children {
             let kind = if child.many { "has_many" } else { "has_one" };
-            let mut tag = format!("graph:{kind}:{}", tables[child.table].table.name.name);
-            if tags.contains(&tag) {
-                tag = format!("{tag}:{}", child.field);
-            }
-            tags.push(tag.clone());
-            child.tag = tag;
+            child.tag = tags.step(kind, &tables[child.table], &child.field);
         }
+        let root_tag = tags.root();
         graphs.push(UpdateGraphModel {
             name: graph_name.clone(),
             root,
@@ -318,6 +313,12 @@ pub(super) fn update_child(
         }
         (None, _) => {}
     }
+    let repeat_key = match (strategy, &child.conflict) {
+        _ if !many => None,
+        (Strategy::Diff, _) => Some(key.clone()),
+        (Strategy::Upsert, Some(conflict)) => Some(conflict.repeat_key(Some(link.0))),
+        _ => None,
+    };
     Ok(UpdateChild {
         many,
         field,
@@ -326,5 +327,6 @@ pub(super) fn update_child(
         link,
         key,
         tag: String::new(),
+        repeat_key,
     })
 }
