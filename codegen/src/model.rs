@@ -246,6 +246,9 @@ pub struct UpdateChild {
     pub key: Vec<usize>,
     /// Stable tag (`graph:has_many:order_items`).
     pub tag: String,
+    /// diff: the conflict the children are upserted by, (fk, key...), with the default
+    /// update set.
+    pub diff_conflict: Option<Conflict>,
     /// has_many children upserted by a key (diff, upsert): the key no two given rows may
     /// share (without the fk, which is the root's key for all of them).
     pub repeat_key: Option<Vec<usize>>,

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::ident::quote_ident;
-use crate::model::{Conflict, Model};
+use crate::model::Model;
 
 use super::rows::{
     column_list, insert_rows, on_conflict, result_columns, ColumnSource, InsertRows, RowsSource,
@@ -160,28 +160,13 @@ pub(super) fn update_graph_statement(
                 counts.push(format!("c{index}_up"));
             }
             Strategy::Diff => {
-                let mut key = vec![child.link.0];
-                key.extend(&child.key);
-                let update: Vec<usize> = table
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, c)| {
-                        let keeps_identity = table.primary_key.contains(i)
-                            || c.column.serial
-                            || c.column.identity.is_some();
-                        c.insert.is_some() && !key.contains(i) && !keeps_identity
-                    })
-                    .map(|(i, _)| i)
-                    .collect();
-                let conflict = Conflict {
-                    constraint: None,
-                    key: key.clone(),
-                    update,
+                // validate sets the conflict of every diff child.
+                let Some(conflict) = &child.diff_conflict else {
+                    continue;
                 };
                 insert
                     .sql
-                    .push_str(&on_conflict(table, &table_name, &conflict, &rows));
+                    .push_str(&on_conflict(table, &table_name, conflict, &rows));
                 let returned = column_list(child.key.iter().map(|&i| &table.columns[i]));
                 ctes.push(format!(
                     "c{index}_up AS ({} RETURNING {returned})",

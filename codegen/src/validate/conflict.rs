@@ -185,20 +185,11 @@ pub(super) fn conflict(
             }
             indexes
         }
-        // Seed design §8.2: every insertable column except the key (column-list targets
-        // only); never the primary key or a sequence-filled column, whose new value would
-        // replace the existing row's identity.
-        None => columns
-            .iter()
-            .enumerate()
-            .filter(|(i, c)| {
-                let in_key = constraint.is_none() && key.contains(i);
-                let keeps_identity =
-                    primary_key.contains(i) || c.column.serial || c.column.identity.is_some();
-                c.insert.is_some() && !in_key && !keeps_identity
-            })
-            .map(|(i, _)| i)
-            .collect(),
+        None => default_update(
+            columns,
+            primary_key,
+            if constraint.is_none() { &key } else { &[] },
+        ),
     };
     if !errors.is_empty() {
         return Err(errors);
@@ -226,4 +217,25 @@ pub fn unique_keys_help(table: &Table, with_partial: bool) -> String {
     } else {
         format!("unique keys are: {}", keys.join("; "))
     }
+}
+
+/// The columns an upsert's `DO UPDATE SET` assigns when `conflict_update` is not set: every
+/// insertable column except `key` (the conflict columns of a column-list target; empty for
+/// `ON CONSTRAINT`), and never the primary key or a sequence-filled column, whose new value
+/// would replace the existing row's identity.
+pub(super) fn default_update(
+    columns: &[ColumnModel<'_>],
+    primary_key: &[usize],
+    key: &[usize],
+) -> Vec<usize> {
+    columns
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| {
+            let keeps_identity =
+                primary_key.contains(i) || c.column.serial || c.column.identity.is_some();
+            c.insert.is_some() && !key.contains(i) && !keeps_identity
+        })
+        .map(|(i, _)| i)
+        .collect()
 }

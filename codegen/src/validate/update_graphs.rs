@@ -2,12 +2,13 @@
 
 use std::collections::BTreeSet;
 
+use super::conflict::default_update;
 use super::edges::{check_child_edge, child_link, is_field_name, setter_clashes, Tags};
 use super::resolve::{column_index, table_index, Names};
 use crate::config::{self, GraphsConfig, UpdateChildConfig};
 use crate::error::Diagnostic;
 use crate::ident;
-use crate::model::{Strategy, TableModel, UpdateChild, UpdateGraphModel};
+use crate::model::{Conflict, Strategy, TableModel, UpdateChild, UpdateGraphModel};
 use crate::source::SourceFile;
 
 /// Resolves and checks every update graph.
@@ -319,6 +320,15 @@ pub(super) fn update_child(
         (Strategy::Upsert, Some(conflict)) => Some(conflict.repeat_key(Some(link.0))),
         _ => None,
     };
+    let diff_conflict = (strategy == Strategy::Diff).then(|| {
+        let mut conflict_key = vec![link.0];
+        conflict_key.extend(&key);
+        Conflict {
+            constraint: None,
+            update: default_update(&child.columns, &child.primary_key, &conflict_key),
+            key: conflict_key,
+        }
+    });
     Ok(UpdateChild {
         many,
         field,
@@ -328,5 +338,6 @@ pub(super) fn update_child(
         key,
         tag: String::new(),
         repeat_key,
+        diff_conflict,
     })
 }
