@@ -64,7 +64,7 @@ pub struct UpdateChildConfig {
     #[serde(default)]
     pub fk_unchecked: bool,
     /// `replace`, `append`, `upsert` or `diff` (has_one: `replace` or `upsert`).
-    pub strategy: Spanned<String>,
+    pub strategy: Spanned<Strategy>,
     /// diff: the columns that identify a child within its root (with the fk, a unique key).
     pub key: Option<Spanned<Vec<Spanned<String>>>>,
 }
@@ -106,7 +106,7 @@ pub struct BelongsToConfig {
     /// The root column that receives the parent's id.
     pub set_fk: Spanned<String>,
     /// `insert_returning` (default) or `upsert_returning` (by the parent's conflict key).
-    pub mode: Option<Spanned<String>>,
+    pub mode: Option<Spanned<ParentMode>>,
     /// The root must get a parent: either the parent or the `set_fk` value must be given.
     #[serde(default)]
     pub required: bool,
@@ -128,7 +128,7 @@ pub struct ChildConfig {
     #[serde(default)]
     pub fk_unchecked: bool,
     /// `insert` (default) or `upsert` (by the child's conflict key).
-    pub mode: Option<Spanned<String>>,
+    pub mode: Option<Spanned<RowMode>>,
     /// has_one only: the child must be given (`NewChild` instead of `Option<NewChild>`).
     #[serde(default)]
     pub required: bool,
@@ -149,13 +149,91 @@ pub struct StepConfig {
     #[serde(default)]
     pub fk_unchecked: bool,
     /// `insert` (default) or `upsert`.
-    pub mode: Option<Spanned<String>>,
+    pub mode: Option<Spanned<RowMode>>,
     /// The field is a `Vec` of rows instead of one optional row.
     #[serde(default)]
     pub many: bool,
     /// The field is one row that must be given (`NewRow`, not `Option<NewRow>`).
     #[serde(default)]
     pub required: bool,
+}
+
+/// How an update graph brings a child collection to the given rows (`strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Delete the root's children, then insert the given ones.
+    Replace,
+    /// Insert the given children; keep the others.
+    Append,
+    /// Insert or update the given children by the child's conflict key.
+    Upsert,
+    /// Upsert the given children by (fk, key), and delete the root's children whose key is
+    /// not among them.
+    Diff,
+}
+
+impl Strategy {
+    /// The name in `graphs.toml` (the serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Replace => "replace",
+            Strategy::Append => "append",
+            Strategy::Upsert => "upsert",
+            Strategy::Diff => "diff",
+        }
+    }
+
+    /// The strategy applies to has_many edges only (a has_one child is replaced or upserted).
+    pub fn many_only(self) -> bool {
+        matches!(self, Strategy::Append | Strategy::Diff)
+    }
+}
+
+/// `mode` of a belongs_to edge: how the parent row is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParentMode {
+    /// A plain insert, returning the parent's id.
+    InsertReturning,
+    /// An upsert by the parent's conflict key, returning its id.
+    UpsertReturning,
+}
+
+/// `mode` of a child, before_insert or after_insert step: how its rows are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowMode {
+    /// A plain insert.
+    Insert,
+    /// An upsert by the table's conflict key.
+    Upsert,
+}
+
+/// A step's `mode`: whether it upserts, and the name of the plain mode (for help lines).
+pub trait WriteMode: Copy {
+    /// The mode upserts by the table's conflict key.
+    fn upserts(self) -> bool;
+    /// The name in `graphs.toml` of the plain-insert mode.
+    fn plain_name() -> &'static str;
+}
+
+impl WriteMode for ParentMode {
+    fn upserts(self) -> bool {
+        self == ParentMode::UpsertReturning
+    }
+    fn plain_name() -> &'static str {
+        "insert_returning"
+    }
+}
+
+impl WriteMode for RowMode {
+    fn upserts(self) -> bool {
+        self == RowMode::Upsert
+    }
+    fn plain_name() -> &'static str {
+        "insert"
+    }
 }
 
 /// `[tables.<name>]`.

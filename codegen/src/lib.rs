@@ -22,17 +22,18 @@
 //! ```
 //!
 //! The pipeline's stages are its modules, in order: [`config`] → [`ddl`] → [`catalog`] →
-//! [`validate`] → [`plan`] → `emit` → [`write`]. [`generate`] runs them on in-memory inputs and touches no files.
+//! [`validate`] (the [`model`]) → [`plan`] (every statement) → `emit` → [`write`]. [`generate`]
+//! runs them on in-memory inputs and touches no files.
 
 pub mod catalog;
 pub mod config;
 pub mod ddl;
 mod emit;
 pub mod error;
-pub mod graph;
 pub mod ident;
 #[cfg(feature = "introspect")]
 pub mod introspect;
+pub mod model;
 pub mod plan;
 pub mod snapshot;
 pub mod source;
@@ -82,6 +83,17 @@ pub struct Output {
 
 /// Runs the whole pipeline on in-memory inputs.
 pub fn generate(input: &Input) -> Result<Output, Error> {
+    let (catalog, config) = read_inputs(input)?;
+    let model = validate::validate(&catalog, &config, input.graphs.as_ref())
+        .map_err(|e| e.with_source_lines(&input.schema))?;
+    let plan = plan::plan(&model);
+    let code = emit::emit(&model, &plan)?;
+    Ok(Output { catalog, code })
+}
+
+/// The front of the pipeline: `graphs.toml` (config), then the catalog (from the schema
+/// source through `ddl`, or from the snapshot).
+fn read_inputs(input: &Input) -> Result<(Catalog, config::GraphsConfig), Error> {
     let config = input
         .graphs
         .as_ref()
@@ -91,10 +103,7 @@ pub fn generate(input: &Input) -> Result<Output, Error> {
     let catalog = input
         .read_catalog()
         .map_err(|e| e.with_source_lines(&input.schema))?;
-    let model = validate::validate(&catalog, &config, input.graphs.as_ref())
-        .map_err(|e| e.with_source_lines(&input.schema))?;
-    let code = emit::emit(&model)?;
-    Ok(Output { catalog, code })
+    Ok((catalog, config))
 }
 
 /// One graph's statements, as `writegraph explain` prints them.
@@ -109,54 +118,48 @@ pub struct GraphSql {
 /// The SQL of every graph, for `writegraph explain`. An update graph's root part lists the
 /// columns a patch sets, so it is shown with a placeholder assignment.
 pub fn explain(input: &Input) -> Result<Vec<GraphSql>, Error> {
-    let config = input
-        .graphs
-        .as_ref()
-        .map(config::parse)
-        .transpose()?
-        .unwrap_or_default();
-    let catalog = input
-        .read_catalog()
-        .map_err(|e| e.with_source_lines(&input.schema))?;
+    let (catalog, config) = read_inputs(input)?;
     let model = validate::validate(&catalog, &config, input.graphs.as_ref())
         .map_err(|e| e.with_source_lines(&input.schema))?;
+    let plan = plan::plan(&model);
+    Ok(explain_plan(&model, &plan))
+}
+
+/// The SQL of every graph of a plan, named by the model's graphs.
+fn explain_plan(model: &model::Model<'_>, plan: &plan::Plan) -> Vec<GraphSql> {
     let mut graphs: Vec<GraphSql> = model
         .graphs
         .iter()
-        .map(|g| {
-            let statement = plan::graph_statement(&model, g);
-            GraphSql {
-                graph: g.name.clone(),
-                statements: vec![
-                    (
-                        "SQL: insert_graph, insert_graph_report".to_owned(),
-                        statement.sql,
-                    ),
-                    (
-                        "SQL_RETURNING: insert_graph_returning, insert_graph_report_returning, insert_graph_atomic".to_owned(),
-                        statement.sql_returning,
-                    ),
-                ],
-            }
+        .zip(&plan.graphs)
+        .map(|(g, statement)| GraphSql {
+            graph: g.name.clone(),
+            statements: vec![
+                (
+                    "SQL: insert_graph, insert_graph_report".to_owned(),
+                    statement.sql.clone(),
+                ),
+                (
+                    "SQL_RETURNING: insert_graph_returning, insert_graph_report_returning, insert_graph_atomic".to_owned(),
+                    statement.sql_returning.clone(),
+                ),
+            ],
         })
         .collect();
-    for graph in &model.update_graphs {
-        let statement = plan::update_graph_statement(&model, graph);
+    for (graph, statement) in model.update_graphs.iter().zip(&plan.update_graphs) {
         let mut statements = Vec::new();
         if graph.lock_root {
             statements.push(("LOCK_SQL: sent first".to_owned(), statement.lock.clone()));
         }
-        let mut sql = statement.root_update.clone();
-        sql.push_str("\"column\" = $n, ...");
-        sql.push_str(&statement.root_update_tail);
-        sql.push_str(&statement.tail);
-        statements.push(("the root's UPDATE, then TAIL_SQL".to_owned(), sql));
+        statements.push((
+            "the root's UPDATE, then TAIL_SQL".to_owned(),
+            statement.shown.clone(),
+        ));
         graphs.push(GraphSql {
             graph: graph.name.clone(),
             statements,
         });
     }
-    Ok(graphs)
+    graphs
 }
 
 /// Configures and runs the generator from files, for `build.rs`, the CLI and tests.

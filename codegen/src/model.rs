@@ -1,0 +1,255 @@
+//! The resolved model: what `validate` makes of the catalog and `graphs.toml`, and what the
+//! later stages (`plan`, `emit`) read. Types only; `validate` builds them.
+
+use crate::catalog::{Column, ForeignKey, QualifiedName, Table};
+pub use crate::config::Strategy;
+use crate::types::ColumnType;
+
+/// Everything the generator emits, resolved and checked.
+#[derive(Debug)]
+pub struct Model<'a> {
+    /// Tables that are write targets, in creation order.
+    pub tables: Vec<TableModel<'a>>,
+    /// Enum types used by those tables, in creation order.
+    pub enums: Vec<EnumModel>,
+    /// Insert graphs, in `graphs.toml` order of names.
+    pub graphs: Vec<GraphModel>,
+    /// Update graphs, in `graphs.toml` order of names.
+    pub update_graphs: Vec<UpdateGraphModel>,
+}
+
+/// A generated enum.
+#[derive(Debug)]
+pub struct EnumModel {
+    /// The enum's SQL name.
+    pub name: QualifiedName,
+    /// Rust type name.
+    pub rust_name: String,
+    /// (label, Rust variant name) in sort order.
+    pub variants: Vec<(String, String)>,
+}
+
+/// One table and its generated names.
+#[derive(Debug)]
+pub struct TableModel<'a> {
+    /// The catalog's table.
+    pub table: &'a Table,
+    /// Row struct name (`OrderItem`); the insert struct is `New{rust_name}`, the patch
+    /// struct `{rust_name}Patch`.
+    pub rust_name: String,
+    /// Every column, in table order.
+    pub columns: Vec<ColumnModel<'a>>,
+    /// Indexes into `columns` of the primary key, in key order.
+    pub primary_key: Vec<usize>,
+    /// The upsert conflict, when the table has one.
+    pub conflict: Option<Conflict>,
+    /// Names of the table's partitions, at any depth: errors about a row that PostgreSQL
+    /// routed into one name the partition.
+    pub partitions: Vec<String>,
+    /// Foreign keys the table does not declare but every partition has
+    /// ([`Catalog::partition_foreign_keys`]): graphs link through them as through its own.
+    pub partition_foreign_keys: Vec<ForeignKey>,
+}
+
+/// One column and how it is generated.
+#[derive(Debug)]
+pub struct ColumnModel<'a> {
+    /// The catalog's column.
+    pub column: &'a Column,
+    /// Rust field name.
+    pub field: String,
+    /// Rust type and binding.
+    pub ty: ColumnType,
+    /// The column (or its domain) is NOT NULL: row fields are `T`, not `Option<T>`.
+    pub not_null: bool,
+    /// How inserts treat the column; `None` when inserts cannot set it (generated columns,
+    /// identity ALWAYS).
+    pub insert: Option<InsertKind>,
+    /// The SQL an insert uses when the column is left unset (its DEFAULT, the domain's
+    /// DEFAULT, or the identity's next value).
+    pub default_sql: Option<String>,
+    /// An update may assign the column.
+    pub updatable: bool,
+}
+
+/// How an insert struct holds a column, and what leaving it unset means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertKind {
+    /// NOT NULL without a default: `T`, a constructor argument.
+    Required,
+    /// NOT NULL without a default, but a graph edge fills it: `Option<T>`, and a standalone
+    /// insert with `None` is a validation error.
+    Injected,
+    /// NOT NULL with a default: `Option<T>`; `None` takes the default.
+    Defaulted,
+    /// Nullable without a default: `Option<T>`; `None` is NULL.
+    Nullable,
+    /// Nullable with a default: `Option<Option<T>>`; `None` takes the default,
+    /// `Some(None)` is NULL.
+    NullableDefaulted,
+}
+
+/// The key `ON CONFLICT` names.
+#[derive(Debug, Clone)]
+pub struct Conflict {
+    /// `ON CONFLICT ON CONSTRAINT name` instead of a column list.
+    pub constraint: Option<String>,
+    /// Indexes into the table's columns of the key.
+    pub key: Vec<usize>,
+    /// Indexes of the columns `DO UPDATE SET` assigns; empty means a no-op update of the
+    /// first key column (so that `RETURNING` still returns the existing row).
+    pub update: Vec<usize>,
+}
+
+impl Conflict {
+    /// What the rows of one write must not repeat: the conflict key, without `filled` (a
+    /// column a graph fills with one value for every row). Two rows with one key would make
+    /// `ON CONFLICT DO UPDATE` affect a row twice, which PostgreSQL rejects.
+    pub fn repeat_key(&self, filled: Option<usize>) -> Vec<usize> {
+        self.key
+            .iter()
+            .copied()
+            .filter(|&i| Some(i) != filled)
+            .collect()
+    }
+}
+
+/// An insert graph.
+#[derive(Debug, Clone)]
+pub struct GraphModel {
+    /// The generated struct's name (`NewProductGraph`).
+    pub name: String,
+    /// Index of the root table in `Model::tables`.
+    pub root: usize,
+    /// Index (in the root's columns) of the field the root id comes from, when the
+    /// application supplies it.
+    pub root_id_field: Option<usize>,
+    /// Steps in execution order: belongs_to, before_insert, (the root), has_one/has_many,
+    /// after_insert; each group in declaration order.
+    pub steps: Vec<GraphStep>,
+    /// Tag of the root step (`graph:root:products`).
+    pub root_tag: String,
+}
+
+/// What a step is, relative to the root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    /// A parent written first; its id goes into a root column.
+    BelongsTo,
+    /// An unrelated row written before the root.
+    BeforeInsert,
+    /// One child referencing the root.
+    HasOne,
+    /// Child rows referencing the root.
+    HasMany,
+    /// Rows written after the root, optionally given its id.
+    AfterInsert,
+}
+
+impl StepKind {
+    /// The word in tags and `graphs.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::BelongsTo => "belongs_to",
+            StepKind::BeforeInsert => "before_insert",
+            StepKind::HasOne => "has_one",
+            StepKind::HasMany => "has_many",
+            StepKind::AfterInsert => "after_insert",
+        }
+    }
+
+    /// Where the step's group runs: belongs_to, before_insert, (the root), has_one and
+    /// has_many, after_insert. Steps run by group, then in declaration order.
+    pub fn order(self) -> u8 {
+        match self {
+            StepKind::BelongsTo => 0,
+            StepKind::BeforeInsert => 1,
+            StepKind::HasOne | StepKind::HasMany => 2,
+            StepKind::AfterInsert => 3,
+        }
+    }
+
+    /// The step runs after the root and may reference it.
+    pub fn after_root(self) -> bool {
+        self.order() >= StepKind::HasOne.order()
+    }
+}
+
+/// How many rows a step's field holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cardinality {
+    /// `NewRow`: exactly one.
+    One,
+    /// `Option<NewRow>`.
+    Optional,
+    /// `Vec<NewRow>`.
+    Many,
+}
+
+/// One step of a graph.
+#[derive(Debug, Clone)]
+pub struct GraphStep {
+    /// What the step is.
+    pub kind: StepKind,
+    /// Rust field of the graph struct.
+    pub field: String,
+    /// Index of the step's table in `Model::tables`.
+    pub table: usize,
+    /// Upsert by the table's conflict key instead of a plain insert.
+    pub upsert: bool,
+    /// How many rows the field holds.
+    pub cardinality: Cardinality,
+    /// belongs_to: the parent must be given unless the root's column is.
+    pub required: bool,
+    /// belongs_to: index of the root column that receives the parent's key, and index of the
+    /// parent's key column.
+    pub sets_root_column: Option<(usize, usize)>,
+    /// Steps after the root: index of the step's column that receives the root's key, and
+    /// index of the root column it copies.
+    pub takes_root_column: Option<(usize, usize)>,
+    /// Stable tag, unique within the graph (`graph:has_many:order_items`).
+    pub tag: String,
+    /// Upserted rows of a `Vec` field: the key no two of them may share
+    /// ([`Conflict::repeat_key`]).
+    pub repeat_key: Option<Vec<usize>>,
+}
+
+/// An update graph: a patch of the root row and a strategy per child collection.
+#[derive(Debug, Clone)]
+pub struct UpdateGraphModel {
+    /// The generated struct's name (`OrderPatchGraph`).
+    pub name: String,
+    /// Index of the root table in `Model::tables`.
+    pub root: usize,
+    /// Lock the root row before the graph statement.
+    pub lock_root: bool,
+    /// Child steps in declaration order.
+    pub children: Vec<UpdateChild>,
+    /// Tag of the root step (`graph:root:orders`).
+    pub root_tag: String,
+}
+
+/// One child step of an update graph.
+#[derive(Debug, Clone)]
+pub struct UpdateChild {
+    /// `has_many` (`Option<Vec<_>>`) or `has_one` (`Option<Option<_>>`).
+    pub many: bool,
+    /// Rust field of the graph struct.
+    pub field: String,
+    /// Index of the child table in `Model::tables`.
+    pub table: usize,
+    /// The strategy.
+    pub strategy: Strategy,
+    /// Index of the child column that references the root, and of the root column.
+    pub link: (usize, usize),
+    /// diff: indexes of the key columns (without the fk).
+    pub key: Vec<usize>,
+    /// Stable tag (`graph:has_many:order_items`).
+    pub tag: String,
+    /// diff: the conflict the children are upserted by, (fk, key...), with the default
+    /// update set.
+    pub diff_conflict: Option<Conflict>,
+    /// has_many children upserted by a key (diff, upsert): the key no two given rows may
+    /// share (without the fk, which is the root's key for all of them).
+    pub repeat_key: Option<Vec<usize>>,
+}

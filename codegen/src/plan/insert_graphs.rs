@@ -1,0 +1,169 @@
+//! The one statement of an insert graph.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::ident::quote_ident;
+use crate::model::{GraphModel, Model, StepKind};
+
+use super::rows::{
+    column_list, insert_rows, on_conflict, result_columns, ColumnSource, InsertRows, RowsSource,
+};
+use super::Param;
+
+/// The one statement of an insert graph, in two forms that differ only in what they return,
+/// and the parameters of each part in order: first each step before the root, then the root,
+/// then each step after it.
+#[derive(Debug, Clone)]
+pub struct GraphStatement {
+    /// Returns one row of per-step counts: `insert_graph` and `insert_graph_report`. The
+    /// root returns only the columns later steps read.
+    pub sql: String,
+    /// Returns the root row, then the per-step counts: the `*_returning` functions.
+    pub sql_returning: String,
+    /// `(step index, parameters)` in `$n` order; `None` is the root, whose values are bound
+    /// one per column (it is always exactly one row).
+    pub parts: Vec<(Option<usize>, Vec<Param>)>,
+}
+
+/// A whole insert graph as one statement of data-modifying CTEs (see SQL-SHAPES): parents,
+/// unrelated rows, the root, children and after-steps, each inserting the rows its
+/// parameters carry. An absent optional part binds empty arrays and inserts nothing, so the
+/// text never changes and one statement is atomic on its own.
+///
+/// ```sql
+/// WITH s0 AS (INSERT INTO "categories" (...) SELECT ... ON CONFLICT ("name") DO UPDATE SET ... RETURNING "id"),
+///      root AS (INSERT INTO "products" (..., "category_id") SELECT $4::text, ..., COALESCE($7::bigint, (SELECT "id" FROM s0)) RETURNING "id"),
+///      s1 AS (INSERT INTO "product_tags" ("product_id", ...) SELECT root."id", ... FROM root, UNNEST(...) ... RETURNING 1)
+/// SELECT (SELECT count(*) FROM s0), (SELECT count(*) FROM s1) FROM root
+/// ```
+///
+/// A child's column filled from the root (`root."id"`) binds no parameter.
+pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphStatement {
+    let root_model = &model.tables[graph.root];
+    let mut before = Vec::new();
+    let mut after = Vec::new();
+    let mut parts = Vec::new();
+    let mut first_param = 0;
+    let mut root_overrides = BTreeMap::new();
+
+    let step_cte = |index: usize,
+                    ctes: &mut Vec<String>,
+                    parts: &mut Vec<(Option<usize>, Vec<Param>)>,
+                    first_param: &mut usize| {
+        let step = &graph.steps[index];
+        let table = &model.tables[step.table];
+        let mut source = RowsSource {
+            first_param: *first_param,
+            unordered: true,
+            ..RowsSource::default()
+        };
+        if step.kind.after_root() {
+            source.join = "root, ".to_owned();
+            if let Some((column, root_column)) = step.takes_root_column {
+                let root_key = format!(
+                    "root.{}",
+                    quote_ident(&root_model.columns[root_column].column.name)
+                );
+                source
+                    .overrides
+                    .insert(column, ColumnSource::Expression(root_key));
+            }
+        }
+        let table_name = table.table.name.to_sql_quoted();
+        let InsertRows {
+            mut statement,
+            rows,
+        } = insert_rows(table, &table_name, &source);
+        if step.upsert {
+            if let Some(conflict) = &table.conflict {
+                statement
+                    .sql
+                    .push_str(&on_conflict(table, &table_name, conflict, &rows));
+            }
+        }
+        match step.sets_root_column {
+            Some((_, key)) => {
+                let _ = write!(
+                    statement.sql,
+                    " RETURNING {}",
+                    quote_ident(&table.columns[key].column.name)
+                );
+            }
+            None => statement.sql.push_str(" RETURNING 1"),
+        }
+        *first_param += statement.params.len();
+        ctes.push(format!("s{index} AS ({})", statement.sql));
+        parts.push((Some(index), statement.params));
+    };
+
+    for (index, step) in graph
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.kind.after_root())
+    {
+        step_cte(index, &mut before, &mut parts, &mut first_param);
+        if let (StepKind::BelongsTo, Some((root_column, key))) = (step.kind, step.sets_root_column)
+        {
+            let key_name = quote_ident(&model.tables[step.table].columns[key].column.name);
+            root_overrides.insert(
+                root_column,
+                ColumnSource::Fallback(format!("(SELECT {key_name} FROM s{index})")),
+            );
+        }
+    }
+    let root_source = RowsSource {
+        first_param,
+        overrides: root_overrides,
+        join: String::new(),
+        unordered: true,
+        one_row: true,
+    };
+    let root = insert_rows(
+        root_model,
+        &root_model.table.name.to_sql_quoted(),
+        &root_source,
+    )
+    .statement;
+    first_param += root.params.len();
+    parts.push((None, root.params));
+    for index in (0..graph.steps.len()).filter(|&i| graph.steps[i].kind.after_root()) {
+        step_cte(index, &mut after, &mut parts, &mut first_param);
+    }
+
+    // The root columns later steps read; the bare form returns only those.
+    let mut read_by_steps: Vec<usize> = graph
+        .steps
+        .iter()
+        .filter_map(|s| s.takes_root_column.map(|(_, root_column)| root_column))
+        .collect();
+    read_by_steps.sort_unstable();
+    read_by_steps.dedup();
+    let read_by_steps = if read_by_steps.is_empty() {
+        "1".to_owned()
+    } else {
+        column_list(read_by_steps.iter().map(|&i| &root_model.columns[i]))
+    };
+    let counts: Vec<String> = (0..graph.steps.len())
+        .map(|i| format!("(SELECT count(*) FROM s{i})"))
+        .collect();
+    let statement = |root_returning: &str, selected: Vec<String>| {
+        let mut ctes = before.clone();
+        ctes.push(format!("root AS ({} RETURNING {root_returning})", root.sql));
+        ctes.extend(after.iter().cloned());
+        let selected = if selected.is_empty() {
+            "1".to_owned()
+        } else {
+            selected.join(", ")
+        };
+        format!("WITH {} SELECT {selected} FROM root", ctes.join(", "))
+    };
+    let mut returned = vec![result_columns(root_model.columns.iter(), "root.")];
+    returned.extend(counts.iter().cloned());
+    GraphStatement {
+        sql: statement(&read_by_steps, counts),
+        sql_returning: statement(&column_list(root_model.columns.iter()), returned),
+        parts,
+    }
+}

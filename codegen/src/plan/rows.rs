@@ -1,0 +1,338 @@
+//! The rows of an insert, shared by every statement that inserts: batch `UNNEST`, column
+//! sources of graph steps, defaults and the `ON CONFLICT` tail.
+
+use std::collections::BTreeMap;
+
+use crate::ident::quote_ident;
+use crate::model::{ColumnModel, Conflict, InsertKind, TableModel};
+
+use super::{Param, Statement};
+
+/// The columns a statement returns to the client, in table order: `"a", "b"::text` (see
+/// `ColumnType::read_as_text`), each prefixed (`root.`).
+pub(super) fn result_columns<'a>(
+    columns: impl Iterator<Item = &'a ColumnModel<'a>>,
+    prefix: &str,
+) -> String {
+    columns
+        .map(|c| {
+            let cast = match (c.ty.read_as_text, c.ty.element.is_some()) {
+                (false, _) => "",
+                (true, false) => "::text",
+                (true, true) => "::text[]",
+            };
+            format!("{prefix}{}{cast}", quote_ident(&c.column.name))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `"a", "b", "c"`.
+pub(super) fn column_list<'a>(columns: impl Iterator<Item = &'a ColumnModel<'a>>) -> String {
+    columns
+        .map(|c| quote_ident(&c.column.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Where the rows of an insert come from, beyond their own arrays: graph steps number their
+/// parameters after the steps before them, join the root, and take some columns from it.
+#[derive(Debug, Default)]
+pub(super) struct RowsSource {
+    /// Parameters before this statement's (`$first_param + 1` is its first).
+    pub(super) first_param: usize,
+    /// Column index → what the column gets instead of the row's value.
+    pub(super) overrides: BTreeMap<usize, ColumnSource>,
+    /// Tables joined before the rows (`root, `).
+    pub(super) join: String,
+    /// Graph steps: rows come back only as a count, so their input order need not be kept
+    /// (no `WITH ORDINALITY ... ORDER BY`, one sort less per step).
+    pub(super) unordered: bool,
+    /// Exactly one row, its values bound as scalars (`$1::bigint`, not `UNNEST($1::bigint[])`):
+    /// a graph's root. Cheaper to encode, to parse and to plan than one-element arrays.
+    pub(super) one_row: bool,
+}
+
+/// A column's value in a graph step, in place of the row's own.
+#[derive(Debug, Clone)]
+pub(super) enum ColumnSource {
+    /// Always this expression (a child's reference to the root: `root."id"`). The row's own
+    /// value is not bound at all.
+    Expression(String),
+    /// The row's value when given, else this expression (a root column a parent fills:
+    /// `(SELECT "id" FROM s0)`).
+    Fallback(String),
+}
+
+/// Many rows in one statement, one array per column, rows kept in input order:
+///
+/// ```sql
+/// INSERT INTO "t" ("a", "b")
+/// SELECT u.c0, COALESCE(u.c1, <default>)
+/// FROM UNNEST($1::bigint[], $2::text[]) WITH ORDINALITY AS u(c0, c1, ord) ORDER BY u.ord
+/// ```
+///
+/// An array column travels as all rows' elements in one array plus each row's start and
+/// length, and each row takes its slice (`$3[u.s2 + 1 : u.s2 + u.l2]`): UNNEST would
+/// flatten an array of arrays.
+pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSource) -> InsertRows {
+    let inserted: Vec<usize> = model
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.insert.is_some())
+        .map(|(i, _)| i)
+        .collect();
+    let mut params = Vec::new();
+    let mut unnest = Vec::new();
+    let mut aliases = Vec::new();
+    let mut values = Vec::new();
+    let number = |params: &Vec<Param>| params.len() + source.first_param;
+    // A column filled by an expression binds nothing, unless every column is: then the first
+    // one still binds its array, which only carries the row count.
+    let expression_only =
+        |i: &usize| matches!(source.overrides.get(i), Some(ColumnSource::Expression(_)));
+    let carrier = (!source.one_row && inserted.iter().all(expression_only))
+        .then(|| inserted.first().copied())
+        .flatten();
+    let mut rows = RowValues::default();
+    for &i in &inserted {
+        let column = &model.columns[i];
+        if let (Some(ColumnSource::Expression(expression)), false) =
+            (source.overrides.get(&i), carrier == Some(i))
+        {
+            values.push(expression.clone());
+            rows.key_values.insert(i, expression.clone());
+            continue;
+        }
+        let flag = (column.insert == Some(InsertKind::NullableDefaulted)).then(|| {
+            params.push(Param::Flag(i));
+            if source.one_row {
+                return format!("${}::boolean", number(&params));
+            }
+            unnest.push(format!("${}::boolean[]", number(&params)));
+            aliases.push(format!("f{i}"));
+            format!("u.f{i}")
+        });
+        let value = match &column.ty.element {
+            // One row: the whole value, an array column's too, is one parameter.
+            _ if source.one_row => {
+                params.push(Param::Value(i));
+                format!("${}::{}", number(&params), column.ty.param_sql)
+            }
+            None => {
+                params.push(Param::Value(i));
+                unnest.push(format!("${}::{}[]", number(&params), column.ty.param_sql));
+                aliases.push(format!("c{i}"));
+                format!("u.c{i}")
+            }
+            Some(element) => {
+                params.push(Param::Elements(i));
+                let elements = format!("${}::{}[]", number(&params), element.param_sql);
+                params.push(Param::Starts(i));
+                unnest.push(format!("${}::integer[]", number(&params)));
+                params.push(Param::Lengths(i));
+                unnest.push(format!("${}::integer[]", number(&params)));
+                aliases.push(format!("s{i}"));
+                aliases.push(format!("l{i}"));
+                format!("CASE WHEN u.l{i} IS NULL THEN NULL ELSE ({elements})[u.s{i} + 1 : u.s{i} + u.l{i}] END")
+            }
+        };
+        let value = cast(value, column.ty.cast_to.as_deref());
+        if !source.overrides.contains_key(&i) {
+            let set_when = match (column.insert, &column.ty.element) {
+                (Some(InsertKind::NullableDefaulted), _) => flag.clone(),
+                (Some(InsertKind::Defaulted | InsertKind::Nullable), None) => {
+                    Some(format!("u.c{i} IS NOT NULL"))
+                }
+                (Some(InsertKind::Defaulted | InsertKind::Nullable), Some(_)) => {
+                    Some(format!("u.l{i} IS NOT NULL"))
+                }
+                _ => None,
+            };
+            if let Some(set_when) = set_when {
+                rows.set_when.insert(i, set_when);
+            }
+        }
+        let sequence_filled = column.column.serial || column.column.identity.is_some();
+        let key_value = if sequence_filled {
+            // Another draw from the sequence could never match a stored key.
+            Some(value.clone())
+        } else {
+            None
+        };
+        let value = match source.overrides.get(&i) {
+            Some(ColumnSource::Expression(expression)) => expression.clone(),
+            Some(ColumnSource::Fallback(fallback)) => match (column.insert, &column.default_sql) {
+                (Some(InsertKind::Defaulted), Some(default)) => {
+                    format!("COALESCE({value}, {fallback}, {default})")
+                }
+                _ => format!("COALESCE({value}, {fallback})"),
+            },
+            _ => with_default(column, value, flag),
+        };
+        rows.key_values
+            .insert(i, key_value.unwrap_or_else(|| value.clone()));
+        values.push(value);
+    }
+    let columns = column_list(inserted.iter().map(|&i| &model.columns[i]));
+    if source.one_row {
+        let from = source.join.trim_end_matches(", ");
+        let from = if from.is_empty() {
+            String::new()
+        } else {
+            format!(" FROM {from}")
+        };
+        return InsertRows {
+            statement: Statement {
+                sql: format!(
+                    "INSERT INTO {table} ({columns}) SELECT {}{from}",
+                    values.join(", ")
+                ),
+                params,
+            },
+            rows,
+        };
+    }
+    let (ordinality, order_by) = if source.unordered {
+        ("", "")
+    } else {
+        aliases.push("ord".to_owned());
+        (" WITH ORDINALITY", " ORDER BY u.ord")
+    };
+    rows.from = format!(
+        "{}UNNEST({}){ordinality} AS u({})",
+        source.join,
+        unnest.join(", "),
+        aliases.join(", ")
+    );
+    InsertRows {
+        statement: Statement {
+            sql: format!(
+                "INSERT INTO {table} ({columns}) SELECT {} FROM {}{order_by}",
+                values.join(", "),
+                rows.from
+            ),
+            params,
+        },
+        rows,
+    }
+}
+
+/// An insert statement and what an `ON CONFLICT` clause needs to know of its rows.
+#[derive(Debug)]
+pub(super) struct InsertRows {
+    /// The `INSERT ... SELECT`.
+    pub(super) statement: Statement,
+    /// The rows as the insert reads them.
+    pub(super) rows: RowValues,
+}
+
+/// The rows of an insert, for an `ON CONFLICT` clause that asks which rows set a column.
+#[derive(Debug, Default)]
+pub(super) struct RowValues {
+    /// `root, UNNEST(...) AS u(...)`: the rows' source, with the aliases the expressions
+    /// below use.
+    pub(super) from: String,
+    /// Column index → the value a row's key column has (`u.c2`, `root."id"`).
+    pub(super) key_values: BTreeMap<usize, String>,
+    /// Column index → the condition under which a row sets the column (`u.c4 IS NOT NULL`,
+    /// `u.f3`); columns every row sets are absent.
+    pub(super) set_when: BTreeMap<usize, String>,
+}
+
+/// `value::type` when the parameter's type is not the column's (enums, domains).
+pub(super) fn cast(value: String, cast_to: Option<&str>) -> String {
+    match cast_to {
+        Some(ty) => format!("{value}::{ty}"),
+        None => value,
+    }
+}
+
+/// What an unset value becomes: the column's default.
+pub(super) fn with_default(
+    column: &ColumnModel<'_>,
+    value: String,
+    flag: Option<String>,
+) -> String {
+    let default = column.default_sql.as_deref().unwrap_or("NULL");
+    match column.insert {
+        Some(InsertKind::Defaulted) => format!("COALESCE({value}, {default})"),
+        Some(InsertKind::NullableDefaulted) => {
+            format!(
+                "CASE WHEN {} THEN {value} ELSE {default} END",
+                flag.unwrap_or_else(|| "false".to_owned())
+            )
+        }
+        _ => value,
+    }
+}
+
+/// ` ON CONFLICT ("k1", "k2") DO UPDATE SET "a" = EXCLUDED."a", "b" = CASE WHEN ... END`.
+///
+/// A column every row sets is assigned from `EXCLUDED`. A column a row may leave unset is
+/// assigned only for the rows that set it, and keeps its stored value for the others:
+///
+/// ```sql
+/// "b" = CASE WHEN (EXCLUDED."k1", EXCLUDED."k2") IN (SELECT u.c0, u.c1 FROM UNNEST(...) AS u(...)
+///                                                    WHERE u.c3 IS NOT NULL)
+///            THEN EXCLUDED."b" ELSE "t"."b" END
+/// ```
+///
+/// The subquery reads the statement's own parameters, so the text never changes; it is not
+/// correlated, so PostgreSQL evaluates it once, as a hash table, on the first conflict. The
+/// conflict key picks the row, since two rows of one statement never share a key.
+pub(super) fn on_conflict(
+    model: &TableModel<'_>,
+    table: &str,
+    conflict: &Conflict,
+    rows: &RowValues,
+) -> String {
+    let target = match &conflict.constraint {
+        Some(name) => format!("ON CONSTRAINT {}", quote_ident(name)),
+        None => format!(
+            "({})",
+            column_list(conflict.key.iter().map(|&i| &model.columns[i]))
+        ),
+    };
+    let assigned: Vec<usize> = if conflict.update.is_empty() {
+        // A no-op update, so that RETURNING returns the existing row and its lock is taken.
+        conflict.key.first().copied().into_iter().collect()
+    } else {
+        conflict.update.clone()
+    };
+    let excluded_key = conflict
+        .key
+        .iter()
+        .map(|&i| format!("EXCLUDED.{}", quote_ident(&model.columns[i].column.name)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let row_key: Option<Vec<&String>> = conflict
+        .key
+        .iter()
+        .map(|i| rows.key_values.get(i))
+        .collect();
+    let sets = assigned
+        .iter()
+        .map(|&i| {
+            let name = quote_ident(&model.columns[i].column.name);
+            match (rows.set_when.get(&i), &row_key) {
+                (Some(set_when), Some(row_key)) if !conflict.key.contains(&i) => {
+                    let row_key = row_key
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    format!(
+                        "{name} = CASE WHEN ({excluded_key}) IN (SELECT {row_key} FROM {} WHERE {set_when}) \
+                         THEN EXCLUDED.{name} ELSE {table}.{name} END",
+                        rows.from
+                    )
+                }
+                _ => format!("{name} = EXCLUDED.{name}"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(" ON CONFLICT {target} DO UPDATE SET {sets}")
+}

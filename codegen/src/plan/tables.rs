@@ -1,0 +1,106 @@
+//! The statements of one table: batch insert and upsert, find, delete, patch.
+
+use crate::ident::quote_ident;
+use crate::model::TableModel;
+
+use super::rows::{insert_rows, on_conflict, result_columns, InsertRows, RowsSource};
+use super::{Param, Statement};
+
+/// The statements of one table. Single-row writes use the batch statements with one row:
+/// one statement shape per write, whatever the row count.
+#[derive(Debug, Clone)]
+pub struct TableStatements {
+    /// Many rows, one array per column.
+    pub insert_many: Statement,
+    /// Many rows, `RETURNING` every column, in input order.
+    pub insert_many_returning: Statement,
+    /// `insert_many` with `ON CONFLICT ... DO UPDATE`, when the table has a conflict key.
+    pub upsert_many: Option<Statement>,
+    /// `upsert_many` `RETURNING` every column, in input order.
+    pub upsert_many_returning: Option<Statement>,
+    /// `SELECT` of one row by primary key.
+    pub find_by_id: Option<Statement>,
+    /// `DELETE` of one row by primary key.
+    pub delete_by_id: Option<Statement>,
+    /// The patch `UPDATE` of one row by primary key.
+    pub update_by_id: Option<PatchStatement>,
+    /// `RETURNING` every column, for updates.
+    pub returning: String,
+}
+
+/// An `UPDATE` whose assignments are added at run time, for the fields a patch sets (so
+/// that an `UPDATE OF` trigger on another column does not fire).
+#[derive(Debug, Clone)]
+pub struct PatchStatement {
+    /// `UPDATE "t" SET `.
+    pub prefix: String,
+    /// ` WHERE "pk" = $1` (key parameters come first, assignments after them).
+    pub suffix: String,
+    /// The statement as docs show it ([`super::with_set_placeholder`]).
+    pub shown: String,
+}
+
+/// Builds every statement of a table.
+pub(super) fn table_statements(model: &TableModel<'_>) -> TableStatements {
+    let table = model.table.name.to_sql_quoted();
+    let returning = format!(" RETURNING {}", result_columns(model.columns.iter(), ""));
+    let InsertRows {
+        statement: insert_many,
+        rows,
+    } = insert_rows(model, &table, &RowsSource::default());
+    let with = |s: &Statement, suffix: &str| Statement {
+        sql: format!("{}{suffix}", s.sql),
+        params: s.params.clone(),
+    };
+    let on_conflict = model
+        .conflict
+        .as_ref()
+        .map(|c| on_conflict(model, &table, c, &rows));
+
+    let key_where = (!model.primary_key.is_empty()).then(|| {
+        model
+            .primary_key
+            .iter()
+            .enumerate()
+            .map(|(n, &i)| {
+                format!(
+                    "{} = ${}",
+                    quote_ident(&model.columns[i].column.name),
+                    n + 1
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    });
+    let key_params: Vec<Param> = model.primary_key.iter().map(|&i| Param::Key(i)).collect();
+
+    TableStatements {
+        insert_many_returning: with(&insert_many, &returning),
+        upsert_many: on_conflict.as_ref().map(|c| with(&insert_many, c)),
+        upsert_many_returning: on_conflict
+            .as_ref()
+            .map(|c| with(&insert_many, &format!("{c}{returning}"))),
+        find_by_id: key_where.as_ref().map(|w| Statement {
+            sql: format!(
+                "SELECT {} FROM {table} WHERE {w}",
+                result_columns(model.columns.iter(), "")
+            ),
+            params: key_params.clone(),
+        }),
+        delete_by_id: key_where.as_ref().map(|w| Statement {
+            sql: format!("DELETE FROM {table} WHERE {w}"),
+            params: key_params.clone(),
+        }),
+        update_by_id: key_where.as_ref().map(|w| {
+            let prefix = format!("UPDATE {table} SET ");
+            let suffix = format!(" WHERE {w}");
+            PatchStatement {
+                shown: super::with_set_placeholder(&prefix, &suffix),
+                prefix,
+                suffix,
+            }
+        }),
+        returning,
+        insert_many,
+    }
+}

@@ -1,0 +1,230 @@
+//! The statements of an update graph.
+
+use std::fmt::Write as _;
+
+use crate::ident::quote_ident;
+use crate::model::Model;
+
+use super::rows::{
+    column_list, insert_rows, on_conflict, result_columns, ColumnSource, InsertRows, RowsSource,
+};
+use super::Param;
+
+/// The statements of an update graph. The root's part is assembled at run time, because a
+/// patch assigns only the columns it sets (so `UPDATE OF` triggers on other columns do not
+/// fire); everything after it is fixed text, and its parameters come before the root's
+/// assignments so their numbers never change.
+#[derive(Debug, Clone)]
+pub struct UpdateGraphStatement {
+    /// `SELECT 1 FROM "t" WHERE "id" = $1 FOR UPDATE`: the lock taken before the graph.
+    pub lock: String,
+    /// `UPDATE "t" SET ` — assignments follow, numbered after every child parameter.
+    pub root_update: String,
+    /// ` WHERE "id" = $1 RETURNING ...` after the assignments.
+    pub root_update_tail: String,
+    /// The root's part when the patch assigns nothing: an existence check that does not
+    /// write the row.
+    pub root_select: String,
+    /// `), c0_del AS (...), ... SELECT root.*, counts FROM root`.
+    pub tail: String,
+    /// The whole statement as docs and `explain` show it: the root's UPDATE with a
+    /// placeholder assignment ([`super::with_set_placeholder`]), then `tail`.
+    pub shown: String,
+    /// Parameters after the key, in `$n` order: per child, its flags then its rows.
+    pub children: Vec<UpdateChildParams>,
+    /// Per child, the result columns (after the root's) whose counts add up to its step.
+    pub counts: Vec<Vec<usize>>,
+}
+
+/// ` WHERE (SELECT count(*) FROM c0_del) >= 0`: makes a child's insert read its delete's
+/// result, so that PostgreSQL runs the delete first. Sibling data-modifying CTEs run in an
+/// order PostgreSQL does not promise, and an insert that ran first would conflict with the
+/// old rows it replaces (the same key). The scalar subquery is an init plan: it runs the
+/// delete to completion before the insert reads its first row.
+pub(super) fn after_delete(index: usize) -> String {
+    format!(" WHERE (SELECT count(*) FROM c{index}_del) >= 0")
+}
+
+/// The parameters one child step binds.
+#[derive(Debug, Clone)]
+pub struct UpdateChildParams {
+    /// `$n::boolean`: the field is `Some` (the step runs).
+    pub active: bool,
+    /// `$n::boolean`: has_one `Some(None)` (delete the child).
+    pub delete: bool,
+    /// The rows' columns.
+    pub rows: Vec<Param>,
+}
+
+/// An update graph as one statement (seed design §6.2, §7; SQL-SHAPES): the root's UPDATE
+/// (or existence check), then per child its strategy, each joined to `root` so that a
+/// missing root touches nothing:
+///
+/// ```sql
+/// WITH root AS (UPDATE "orders" SET "note" = $6 WHERE "id" = $1 RETURNING ...),
+///  c0_up AS (INSERT INTO "order_items" (...) SELECT root."id", ... FROM root, UNNEST($3, ...) ...
+///            ON CONFLICT ("order_id", "sku") DO UPDATE SET "qty" = EXCLUDED."qty" RETURNING "sku"),
+///  c0_del AS (DELETE FROM "order_items" AS c USING root WHERE $2 AND c."order_id" = root."id"
+///             AND NOT EXISTS (SELECT 1 FROM c0_up AS u WHERE u."sku" = c."sku") RETURNING 1)
+/// SELECT root.*, (SELECT count(*) FROM c0_up), (SELECT count(*) FROM c0_del) FROM root
+/// ```
+///
+/// A replace's insert reads its delete's count (see `after_delete`), so the delete runs
+/// first whatever order the final SELECT reads the counts in. Diff matches keys with `=` (a hash anti
+/// join; `IS NOT DISTINCT FROM` would force a nested loop): a key with a NULL never matches,
+/// as it never conflicts in a unique index either, so such old children are deleted.
+pub(super) fn update_graph_statement(
+    model: &Model<'_>,
+    graph: &crate::model::UpdateGraphModel,
+) -> UpdateGraphStatement {
+    use crate::model::Strategy;
+    let root = &model.tables[graph.root];
+    let root_name = root.table.name.to_sql_quoted();
+    let key_where = root
+        .primary_key
+        .iter()
+        .enumerate()
+        .map(|(n, &i)| format!("{} = ${}", quote_ident(&root.columns[i].column.name), n + 1))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let root_columns = column_list(root.columns.iter());
+    let mut first_param = root.primary_key.len();
+    let mut ctes = Vec::new();
+    let mut children = Vec::new();
+    let mut count_names: Vec<Vec<String>> = Vec::new();
+    for (index, child) in graph.children.iter().enumerate() {
+        let table = &model.tables[child.table];
+        let table_name = table.table.name.to_sql_quoted();
+        let fk = quote_ident(&table.columns[child.link.0].column.name);
+        let root_key = format!(
+            "root.{}",
+            quote_ident(&root.columns[child.link.1].column.name)
+        );
+        let mut take = |used: bool| {
+            used.then(|| {
+                first_param += 1;
+                format!("${first_param}::boolean")
+            })
+        };
+        let needs_active = matches!(child.strategy, Strategy::Replace | Strategy::Diff);
+        let needs_delete = !child.many && child.strategy == Strategy::Upsert;
+        let active = take(needs_active);
+        let delete = take(needs_delete);
+        let mut source = RowsSource {
+            first_param,
+            unordered: true,
+            ..RowsSource::default()
+        };
+        source.join = "root, ".to_owned();
+        source
+            .overrides
+            .insert(child.link.0, ColumnSource::Expression(root_key.clone()));
+        let InsertRows {
+            statement: mut insert,
+            rows,
+        } = insert_rows(table, &table_name, &source);
+        first_param += insert.params.len();
+        let mut counts = Vec::new();
+        let delete_all = |flag: &str| {
+            format!("DELETE FROM {table_name} AS c USING root WHERE {flag} AND c.{fk} = {root_key} RETURNING 1")
+        };
+        match child.strategy {
+            Strategy::Replace => {
+                ctes.push(format!(
+                    "c{index}_del AS ({})",
+                    delete_all(active.as_deref().unwrap_or("false"))
+                ));
+                ctes.push(format!(
+                    "c{index}_ins AS ({}{} RETURNING 1)",
+                    insert.sql,
+                    after_delete(index)
+                ));
+                counts.extend([format!("c{index}_del"), format!("c{index}_ins")]);
+            }
+            Strategy::Append => {
+                ctes.push(format!("c{index}_ins AS ({} RETURNING 1)", insert.sql));
+                counts.push(format!("c{index}_ins"));
+            }
+            Strategy::Upsert => {
+                if let Some(delete) = &delete {
+                    ctes.push(format!("c{index}_del AS ({})", delete_all(delete)));
+                    counts.push(format!("c{index}_del"));
+                    insert.sql.push_str(&after_delete(index));
+                }
+                if let Some(conflict) = &table.conflict {
+                    insert
+                        .sql
+                        .push_str(&on_conflict(table, &table_name, conflict, &rows));
+                }
+                ctes.push(format!("c{index}_up AS ({} RETURNING 1)", insert.sql));
+                counts.push(format!("c{index}_up"));
+            }
+            Strategy::Diff => {
+                // validate sets the conflict of every diff child.
+                let Some(conflict) = &child.diff_conflict else {
+                    continue;
+                };
+                insert
+                    .sql
+                    .push_str(&on_conflict(table, &table_name, conflict, &rows));
+                let returned = column_list(child.key.iter().map(|&i| &table.columns[i]));
+                ctes.push(format!(
+                    "c{index}_up AS ({} RETURNING {returned})",
+                    insert.sql
+                ));
+                let matches = child
+                    .key
+                    .iter()
+                    .map(|&i| {
+                        let name = quote_ident(&table.columns[i].column.name);
+                        format!("u.{name} = c.{name}")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" AND ");
+                ctes.push(format!(
+                    "c{index}_del AS (DELETE FROM {table_name} AS c USING root WHERE {} AND c.{fk} = {root_key} \
+                     AND NOT EXISTS (SELECT 1 FROM c{index}_up AS u WHERE {matches}) RETURNING 1)",
+                    active.as_deref().unwrap_or("false")
+                ));
+                counts.extend([format!("c{index}_up"), format!("c{index}_del")]);
+            }
+        }
+        children.push(UpdateChildParams {
+            active: needs_active,
+            delete: needs_delete,
+            rows: insert.params,
+        });
+        count_names.push(counts);
+    }
+    let mut select = format!("SELECT {}", result_columns(root.columns.iter(), "root."));
+    let mut counts = Vec::new();
+    let mut column = root.columns.len();
+    for names in &count_names {
+        let mut indexes = Vec::new();
+        for name in names {
+            let _ = write!(select, ", (SELECT count(*) FROM {name})");
+            indexes.push(column);
+            column += 1;
+        }
+        counts.push(indexes);
+    }
+    let tail = if ctes.is_empty() {
+        format!(") {select} FROM root")
+    } else {
+        format!("), {} {select} FROM root", ctes.join(", "))
+    };
+    let root_update = format!("WITH root AS (UPDATE {root_name} SET ");
+    let root_update_tail = format!(" WHERE {key_where} RETURNING {root_columns}");
+    UpdateGraphStatement {
+        lock: format!("SELECT 1 FROM {root_name} WHERE {key_where} FOR UPDATE"),
+        shown: super::with_set_placeholder(&root_update, &format!("{root_update_tail}{tail}")),
+        root_update,
+        root_update_tail,
+        root_select: format!(
+            "WITH root AS (SELECT {root_columns} FROM {root_name} WHERE {key_where}"
+        ),
+        tail,
+        children,
+        counts,
+    }
+}

@@ -1,0 +1,540 @@
+//! Validation of the write graphs in `graphs.toml` (part of the validate stage): each graph
+//! is resolved against the catalog into a [`GraphModel`], a root and an ordered list of
+//! steps, each of which knows how it links to the root. Every mistake is reported at its
+//! `graphs.toml` line and column with the fix.
+
+use std::collections::BTreeSet;
+
+use toml::Spanned;
+
+use super::edges::{check_child_edge, child_link, is_field_name, setter_clashes, Tags};
+use super::resolve::{column_index, table_index, Names};
+use crate::config::{
+    self, BelongsToConfig, ChildConfig, GraphsConfig, InsertGraphConfig, StepConfig, WriteMode,
+};
+use crate::error::Diagnostic;
+use crate::ident;
+use crate::model::{Cardinality, GraphModel, GraphStep, InsertKind, StepKind, TableModel};
+use crate::source::SourceFile;
+
+/// Resolves and checks every insert graph.
+pub fn validate_insert_graphs(
+    names: &Names<'_>,
+    config: &GraphsConfig,
+    tables: &[TableModel<'_>],
+    file: &SourceFile,
+    taken_names: &BTreeSet<String>,
+) -> Result<Vec<GraphModel>, Vec<Diagnostic>> {
+    let mut graphs = Vec::new();
+    let mut errors = Vec::new();
+    for (name, graph) in &config.insert {
+        match insert_graph(names, name, graph, tables, file, taken_names) {
+            Ok(model) => graphs.push(model),
+            Err(mut found) => errors.append(&mut found),
+        }
+    }
+    if errors.is_empty() {
+        Ok(graphs)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Whether a step upserts (its `mode`), checked against the table: an upsert needs the
+/// table's conflict key.
+pub(super) fn upsert_mode<M: WriteMode>(
+    mode: Option<&Spanned<M>>,
+    tables: &[TableModel<'_>],
+    table: usize,
+    file: &SourceFile,
+) -> Result<bool, Diagnostic> {
+    let Some(mode) = mode else { return Ok(false) };
+    let upsert = mode.get_ref().upserts();
+    if upsert && tables[table].conflict.is_none() {
+        return Err(config::error_at(
+            file,
+            mode,
+            format!(
+                "table `{}` has no conflict key to upsert by",
+                tables[table].table.name
+            ),
+        )
+        .with_help(format!(
+            "set one in graphs.toml: [tables.{}] conflict_target = [...], or use mode = \"{}\"",
+            tables[table].table.name.name,
+            M::plain_name()
+        )));
+    }
+    Ok(upsert)
+}
+
+pub(super) fn insert_graph(
+    names: &Names<'_>,
+    name: &Spanned<String>,
+    graph: &InsertGraphConfig,
+    tables: &[TableModel<'_>],
+    file: &SourceFile,
+    taken_names: &BTreeSet<String>,
+) -> Result<GraphModel, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let graph_name = name.get_ref();
+    check_graph_name(name, taken_names, file, &mut errors);
+    let root = match table_index(names, tables, &graph.root, file) {
+        Ok(root) => root,
+        Err(e) => return Err(vec![e]),
+    };
+    let root_model = &tables[root];
+
+    let mut fields = FieldNames::default();
+    let mut check_field = |field: &Spanned<String>, errors: &mut Vec<Diagnostic>| {
+        fields.check(field, root_model, graph_name, file, errors)
+    };
+
+    let root_id_field = root_id_field(graph, tables, root, file, &mut errors);
+
+    let mut steps: Vec<(usize, GraphStep)> = Vec::new();
+    for edge in &graph.belongs_to {
+        let field = check_field(&edge.field, &mut errors);
+        let result = belongs_to_step(names, tables, root, edge, field, file);
+        match result {
+            Ok(step) => steps.push((edge.field.span().start, step)),
+            Err(e) => errors.push(e),
+        }
+    }
+    for (kind, list) in [
+        (StepKind::BeforeInsert, &graph.before_insert),
+        (StepKind::AfterInsert, &graph.after_insert),
+    ] {
+        for edge in list {
+            let field = check_field(&edge.field, &mut errors);
+            let result = row_step(names, tables, root, kind, edge, field, file);
+            match result {
+                Ok(step) => steps.push((edge.field.span().start, step)),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    for (kind, list) in [
+        (StepKind::HasOne, &graph.has_one),
+        (StepKind::HasMany, &graph.has_many),
+    ] {
+        for edge in list {
+            let field = check_field(&edge.field, &mut errors);
+            let result = child_step(names, tables, root, kind, edge, field, file);
+            match result {
+                Ok(step) => steps.push((edge.field.span().start, step)),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let field_spans: Vec<&Spanned<String>> = graph
+        .belongs_to
+        .iter()
+        .map(|e| &e.field)
+        .chain(graph.before_insert.iter().map(|e| &e.field))
+        .chain(graph.has_one.iter().map(|e| &e.field))
+        .chain(graph.has_many.iter().map(|e| &e.field))
+        .chain(graph.after_insert.iter().map(|e| &e.field))
+        .collect();
+    let root_setters = root_model
+        .columns
+        .iter()
+        .filter(|c| c.insert.is_some())
+        .map(|c| (c, c.insert != Some(InsertKind::Required)));
+    let step_setters = steps.iter().filter_map(|(position, step)| {
+        let span = field_spans.iter().find(|f| f.span().start == *position)?;
+        Some((*span, step.cardinality == Cardinality::Optional))
+    });
+    let clashes = setter_clashes(root_model, root_setters, step_setters, file);
+    if !clashes.is_empty() {
+        return Err(clashes);
+    }
+
+    let (steps, root_tag) = order_and_tag(steps, tables, root_model);
+    Ok(GraphModel {
+        name: graph_name.clone(),
+        root,
+        root_id_field,
+        steps,
+        root_tag,
+    })
+}
+
+/// A belongs_to edge: the parent, written first, whose key goes into a root column.
+fn belongs_to_step(
+    names: &Names<'_>,
+    tables: &[TableModel<'_>],
+    root: usize,
+    edge: &BelongsToConfig,
+    field: String,
+    file: &SourceFile,
+) -> Result<GraphStep, Diagnostic> {
+    let root_model = &tables[root];
+    let parent = table_index(names, tables, &edge.table, file)?;
+    let set_fk = column_index(tables, root, &edge.set_fk, file)?;
+    let upsert = upsert_mode(edge.mode.as_ref(), tables, parent, file)?;
+    let parent_key = match tables[parent].primary_key.as_slice() {
+        [one] => *one,
+        _ => {
+            return Err(config::error_at(
+                file,
+                &edge.table,
+                format!(
+                    "parent `{}` has no single-column primary key",
+                    tables[parent].table.name
+                ),
+            )
+            .with_help(
+                "belongs_to needs the parent's id: give the parent a one-column primary key",
+            ))
+        }
+    };
+    let declared = root_model
+        .table
+        .foreign_keys
+        .iter()
+        .chain(&root_model.partition_foreign_keys)
+        .find(|f| {
+            f.ref_table == tables[parent].table.name && f.columns == [edge.set_fk.get_ref().clone()]
+        });
+    let parent_key_name = &tables[parent].columns[parent_key].column.name;
+    if let Some(f) = declared.filter(|f| f.ref_columns != [parent_key_name.clone()]) {
+        return Err(config::error_at(
+                    file,
+                    &edge.set_fk,
+                    format!(
+                        "`{}` references `{}` ({}), but belongs_to fills it with the parent's primary key `{parent_key_name}`",
+                        edge.set_fk.get_ref(),
+                        tables[parent].table.name,
+                        f.ref_columns.join(", ")
+                    ),
+                )
+                .with_help(format!(
+                    "make the foreign key reference `{}` ({parent_key_name}) in the DDL",
+                    tables[parent].table.name
+                )));
+    }
+    if declared.is_none() {
+        return Err(config::error_at(
+            file,
+            &edge.set_fk,
+            format!(
+                "no foreign key of `{}` makes `{}` reference `{}`",
+                root_model.table.name,
+                edge.set_fk.get_ref(),
+                tables[parent].table.name
+            ),
+        )
+        .with_help("declare the foreign key in the DDL (REFERENCES), or fix set_fk or table"));
+    }
+    Ok(GraphStep {
+        kind: StepKind::BelongsTo,
+        field,
+        table: parent,
+        upsert,
+        cardinality: Cardinality::Optional,
+        required: edge.required,
+        sets_root_column: Some((set_fk, parent_key)),
+        takes_root_column: None,
+        tag: String::new(),
+        repeat_key: None,
+    })
+}
+
+/// A before_insert or after_insert edge: rows unrelated to the root, or given its id.
+fn row_step(
+    names: &Names<'_>,
+    tables: &[TableModel<'_>],
+    root: usize,
+    kind: StepKind,
+    edge: &StepConfig,
+    field: String,
+    file: &SourceFile,
+) -> Result<GraphStep, Diagnostic> {
+    let table = table_index(names, tables, &edge.table, file)?;
+    let upsert = upsert_mode(edge.mode.as_ref(), tables, table, file)?;
+    let takes_root_column = match (&edge.fk, kind) {
+        (Some(fk), StepKind::BeforeInsert) => {
+            return Err(config::error_at(
+                file,
+                fk,
+                "before_insert runs before the root exists and cannot take its id",
+            )
+            .with_help("use after_insert for rows that reference the root"))
+        }
+        (Some(fk), _) => Some(child_link(
+            tables,
+            root,
+            table,
+            Some(fk),
+            edge.fk_unchecked,
+            &edge.field,
+            file,
+        )?),
+        (None, _) => None,
+    };
+    if edge.many && edge.required {
+        return Err(config::error_at(
+                        file,
+                        &edge.field,
+                        format!("`{}` sets both `many` and `required`", edge.field.get_ref()),
+                    )
+                    .with_help("remove one: a `many` field is a Vec, which may be empty; a `required` field is exactly one row"));
+    }
+    let cardinality = if edge.many {
+        Cardinality::Many
+    } else if edge.required {
+        Cardinality::One
+    } else {
+        Cardinality::Optional
+    };
+    Ok(GraphStep {
+        kind,
+        field,
+        table,
+        upsert,
+        cardinality,
+        required: edge.required,
+        sets_root_column: None,
+        takes_root_column,
+        tag: String::new(),
+        repeat_key: None,
+    })
+}
+
+/// A has_one or has_many edge: rows that reference the root.
+fn child_step(
+    names: &Names<'_>,
+    tables: &[TableModel<'_>],
+    root: usize,
+    kind: StepKind,
+    edge: &ChildConfig,
+    field: String,
+    file: &SourceFile,
+) -> Result<GraphStep, Diagnostic> {
+    let table = table_index(names, tables, &edge.table, file)?;
+    let upsert = upsert_mode(edge.mode.as_ref(), tables, table, file)?;
+    let link = child_link(
+        tables,
+        root,
+        table,
+        edge.fk.as_ref(),
+        edge.fk_unchecked,
+        &edge.table,
+        file,
+    )?;
+    check_child_edge(
+        tables,
+        table,
+        link.0,
+        kind == StepKind::HasOne,
+        upsert,
+        &edge.table,
+        file,
+    )?;
+    if kind == StepKind::HasMany && edge.required {
+        return Err(config::error_at(
+            file,
+            &edge.field,
+            format!("has_many `{}` cannot be `required`", edge.field.get_ref()),
+        )
+        .with_help("remove `required = true`: a has_many field is a Vec, which may be empty"));
+    }
+    let cardinality = match (kind, edge.required) {
+        (StepKind::HasMany, _) => Cardinality::Many,
+        (_, true) => Cardinality::One,
+        (_, false) => Cardinality::Optional,
+    };
+    Ok(GraphStep {
+        kind,
+        field,
+        table,
+        upsert,
+        cardinality,
+        required: edge.required,
+        sets_root_column: None,
+        takes_root_column: Some(link),
+        tag: String::new(),
+        repeat_key: None,
+    })
+}
+
+/// The graph's name must be a Rust type name that no table or enum took.
+fn check_graph_name(
+    name: &Spanned<String>,
+    taken_names: &BTreeSet<String>,
+    file: &SourceFile,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let graph_name = name.get_ref();
+    let valid_name = ident::is_rust_type_name(graph_name);
+    if !valid_name {
+        errors.push(
+            config::error_at(
+                file,
+                name,
+                format!("`{graph_name}` is not a Rust type name"),
+            )
+            .with_help("name graphs in UpperCamelCase, like `NewOrderGraph`"),
+        );
+    } else if taken_names.contains(graph_name) {
+        errors.push(
+            config::error_at(
+                file,
+                name,
+                format!(
+                    "graph `{graph_name}` has the name of a type generated for a table or enum"
+                ),
+            )
+            .with_help(format!(
+                "give the graph another name, like `{graph_name}Graph`"
+            )),
+        );
+    }
+}
+
+/// The field names of a graph seen so far: each must be a Rust field name, unique within
+/// the graph, and not the field of a root column.
+#[derive(Debug, Default)]
+struct FieldNames {
+    fields: Vec<String>,
+}
+
+impl FieldNames {
+    /// Checks `field` and returns its Rust name.
+    fn check(
+        &mut self,
+        field: &Spanned<String>,
+        root_model: &TableModel<'_>,
+        graph_name: &str,
+        file: &SourceFile,
+        errors: &mut Vec<Diagnostic>,
+    ) -> String {
+        let rust = ident::rust_field_name(field.get_ref());
+        if !is_field_name(field.get_ref()) {
+            errors.push(
+                config::error_at(
+                    file,
+                    field,
+                    format!("`{}` is not a Rust field name", field.get_ref()),
+                )
+                .with_help("use lowercase letters, digits and underscores, like `items`"),
+            );
+        } else if root_model
+            .columns
+            .iter()
+            .any(|c| c.insert.is_some() && c.field == rust)
+        {
+            errors.push(
+                config::error_at(
+                    file,
+                    field,
+                    format!(
+                        "field `{}` clashes with column `{rust}` of the root `{}`",
+                        field.get_ref(),
+                        root_model.table.name
+                    ),
+                )
+                .with_help("name the edge's field differently, e.g. after the related table"),
+            );
+        } else if self.fields.contains(&rust) {
+            errors.push(
+                config::error_at(
+                    file,
+                    field,
+                    format!(
+                        "field `{}` appears twice in graph `{graph_name}`",
+                        field.get_ref()
+                    ),
+                )
+                .with_help("give every edge its own field name"),
+            );
+        }
+        self.fields.push(rust.clone());
+        rust
+    }
+}
+
+/// `root_id_field`: the root's one-column primary key, which the application can write.
+fn root_id_field(
+    graph: &InsertGraphConfig,
+    tables: &[TableModel<'_>],
+    root: usize,
+    file: &SourceFile,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<usize> {
+    let root_model = &tables[root];
+    match &graph.root_id_field {
+        None => None,
+        Some(field) => match column_index(tables, root, field, file) {
+            Ok(i) if root_model.primary_key == [i] && root_model.columns[i].insert.is_none() => {
+                errors.push(
+                    config::error_at(
+                        file,
+                        field,
+                        format!(
+                            "primary key `{}` of `{}` cannot be written (generated or identity ALWAYS), so the application cannot supply it",
+                            field.get_ref(),
+                            root_model.table.name
+                        ),
+                    )
+                    .with_help("remove root_id_field (the id then comes from RETURNING), or declare the column GENERATED BY DEFAULT"),
+                );
+                None
+            }
+            Ok(i) if root_model.primary_key == [i] => Some(i),
+            Ok(_) => {
+                errors.push(
+                    config::error_at(
+                        file,
+                        field,
+                        format!(
+                            "`{}` is not the primary key of `{}`",
+                            field.get_ref(),
+                            root_model.table.name
+                        ),
+                    )
+                    .with_help(format!(
+                        "root_id_field names the root's one-column primary key{}",
+                        match root_model.primary_key.as_slice() {
+                            [one] => format!(" (`{}`)", root_model.columns[*one].column.name),
+                            _ => String::new(),
+                        }
+                    )),
+                );
+                None
+            }
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        },
+    }
+}
+
+/// The steps in execution order (by [`StepKind::order`], then by position in
+/// graphs.toml), each with its tag and the key its rows must not repeat; and the root's tag.
+fn order_and_tag(
+    mut steps: Vec<(usize, GraphStep)>,
+    tables: &[TableModel<'_>],
+    root_model: &TableModel<'_>,
+) -> (Vec<GraphStep>, String) {
+    // Execution order: by group, then by position in graphs.toml.
+    steps.sort_by_key(|(position, step)| (step.kind.order(), *position));
+    let mut steps: Vec<GraphStep> = steps.into_iter().map(|(_, s)| s).collect();
+    let mut tags = Tags::new(root_model);
+    for step in &mut steps {
+        let table = &tables[step.table];
+        step.tag = tags.step(step.kind.as_str(), table, &step.field);
+        step.repeat_key = match (&table.conflict, step.upsert, step.cardinality) {
+            (Some(conflict), true, Cardinality::Many) => {
+                Some(conflict.repeat_key(step.takes_root_column.map(|(c, _)| c)))
+            }
+            _ => None,
+        };
+    }
+    (steps, tags.root())
+}

@@ -1,0 +1,247 @@
+//! Names in `graphs.toml` resolved against the catalog.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use toml::Spanned;
+
+use crate::catalog::{Catalog, ForeignKey, QualifiedName, Table};
+use crate::config::{self, GraphsConfig};
+use crate::error::Diagnostic;
+use crate::model::TableModel;
+use crate::source::SourceFile;
+
+/// `orders`, `public.orders`, `Order` (case-sensitive first, then folded).
+pub fn resolve_table<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a Table, String> {
+    let (schema, table) = match name.split_once('.') {
+        Some((schema, table)) => (Some(schema), table),
+        None => (None, name),
+    };
+    let matches = |exact: bool| -> Vec<&'a Table> {
+        catalog
+            .write_targets()
+            .filter(|t| {
+                schema.is_none_or(|s| {
+                    if exact {
+                        t.name.schema == s
+                    } else {
+                        t.name.schema.eq_ignore_ascii_case(s)
+                    }
+                })
+            })
+            .filter(|t| {
+                if exact {
+                    t.name.name == table
+                } else {
+                    t.name.name.eq_ignore_ascii_case(table)
+                }
+            })
+            .collect()
+    };
+    let mut found = matches(true);
+    if found.is_empty() {
+        found = matches(false);
+    }
+    // An unqualified name found in several schemas resolves as PostgreSQL resolves it with
+    // its default search path (`"$user", public`): the table in `public`.
+    if schema.is_none() && found.len() > 1 {
+        if let Some(public) = found.iter().find(|t| t.name.schema == "public") {
+            found = vec![*public];
+        }
+    }
+    match found.as_slice() {
+        [one] => Ok(one),
+        [] => Err(format!(
+            "tables are: {}",
+            catalog
+                .write_targets()
+                .map(|t| t.name.to_sql())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        many => Err(format!(
+            "the name is in several schemas, none of them `public` (the search path); qualify it with its schema: {}",
+            many.iter()
+                .map(|t| t.name.to_sql())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// The foreign key that links `child` to `root` when `fk` is left out: the only
+/// single-column foreign key of the child (or of all its partitions) that references the root.
+pub(super) fn implied_fk(
+    catalog: &Catalog,
+    child: &Table,
+    root: &QualifiedName,
+) -> Option<ForeignKey> {
+    let partition_keys = catalog.partition_foreign_keys(child);
+    let mut links = child
+        .foreign_keys
+        .iter()
+        .chain(&partition_keys)
+        .filter(|f| &f.ref_table == root && f.columns.len() == 1);
+    match (links.next(), links.next()) {
+        (Some(one), None) => Some(one.clone()),
+        _ => None,
+    }
+}
+
+/// Every table name of `graphs.toml` (`[tables.<name>]`, each graph's root and each edge's
+/// table), resolved against the catalog once, before any model is built: the columns graphs
+/// fill ([`Names::injected_columns`]) and the graph models both read these results.
+#[derive(Debug)]
+pub(super) struct Names<'a> {
+    catalog: &'a Catalog,
+    /// By the byte range of the name in `graphs.toml`.
+    tables: BTreeMap<(usize, usize), Result<&'a Table, String>>,
+}
+
+impl<'a> Names<'a> {
+    /// Resolves every table name of `config`.
+    pub(super) fn resolve(catalog: &'a Catalog, config: &GraphsConfig) -> Self {
+        let mut names = Names {
+            catalog,
+            tables: BTreeMap::new(),
+        };
+        let table_names = config.tables.keys();
+        let insert = config.insert.values().flat_map(|g| {
+            std::iter::once(&g.root)
+                .chain(g.belongs_to.iter().map(|e| &e.table))
+                .chain(g.before_insert.iter().map(|e| &e.table))
+                .chain(g.has_one.iter().map(|e| &e.table))
+                .chain(g.has_many.iter().map(|e| &e.table))
+                .chain(g.after_insert.iter().map(|e| &e.table))
+        });
+        let update = config.update.values().flat_map(|g| {
+            std::iter::once(&g.root)
+                .chain(g.has_many.iter().map(|e| &e.table))
+                .chain(g.has_one.iter().map(|e| &e.table))
+        });
+        for name in table_names.chain(insert).chain(update) {
+            let span = name.span();
+            names.tables.insert(
+                (span.start, span.end),
+                resolve_table(catalog, name.get_ref()),
+            );
+        }
+        names
+    }
+
+    /// The table `name` names, or the help line listing the candidates.
+    pub(super) fn table(&self, name: &Spanned<String>) -> Result<&'a Table, String> {
+        let span = name.span();
+        match self.tables.get(&(span.start, span.end)) {
+            Some(resolved) => resolved.clone(),
+            // Every name of the config is resolved up front; one built elsewhere resolves here.
+            None => resolve_table(self.catalog, name.get_ref()),
+        }
+    }
+
+    /// The columns graphs fill, as (table, column): insert structs hold them as `Option` so
+    /// that callers never invent a value a graph replaces. Best effort: names that do not
+    /// resolve are reported by the graph passes.
+    pub(super) fn injected_columns(
+        &self,
+        config: &GraphsConfig,
+    ) -> BTreeSet<(QualifiedName, String)> {
+        let mut injected = BTreeSet::new();
+        let mut fill = |root: &Table, table: &Spanned<String>, fk: Option<&Spanned<String>>| {
+            let Ok(child) = self.table(table) else {
+                return;
+            };
+            match fk {
+                Some(fk) => {
+                    injected.insert((child.name.clone(), fk.get_ref().clone()));
+                }
+                None => {
+                    if let Some(fk) = implied_fk(self.catalog, child, &root.name) {
+                        injected.insert((child.name.clone(), fk.columns[0].clone()));
+                    }
+                }
+            }
+        };
+        let mut belongs_to = Vec::new();
+        for graph in config.insert.values() {
+            let Ok(root) = self.table(&graph.root) else {
+                continue;
+            };
+            for edge in &graph.belongs_to {
+                belongs_to.push((root.name.clone(), edge.set_fk.get_ref().clone()));
+            }
+            let children = graph
+                .has_one
+                .iter()
+                .chain(&graph.has_many)
+                .map(|c| (&c.table, c.fk.as_ref()));
+            let after = graph.after_insert.iter().map(|c| (&c.table, c.fk.as_ref()));
+            for (table, fk) in children.chain(after) {
+                fill(root, table, fk);
+            }
+        }
+        for graph in config.update.values() {
+            let Ok(root) = self.table(&graph.root) else {
+                continue;
+            };
+            for child in graph.has_many.iter().chain(&graph.has_one) {
+                fill(root, &child.table, child.fk.as_ref());
+            }
+        }
+        injected.extend(belongs_to);
+        injected
+    }
+}
+
+pub(super) fn table_index(
+    names: &Names<'_>,
+    tables: &[TableModel<'_>],
+    name: &Spanned<String>,
+    file: &SourceFile,
+) -> Result<usize, Diagnostic> {
+    let table = names.table(name).map_err(|help| {
+        config::error_at(file, name, format!("unknown table `{}`", name.get_ref())).with_help(help)
+    })?;
+    tables
+        .iter()
+        .position(|t| t.table.name == table.name)
+        .ok_or_else(|| {
+            config::error_at(
+                file,
+                name,
+                format!("table `{}` cannot be written", table.name),
+            )
+        })
+}
+
+pub(super) fn column_index(
+    tables: &[TableModel<'_>],
+    table: usize,
+    name: &Spanned<String>,
+    file: &SourceFile,
+) -> Result<usize, Diagnostic> {
+    let model = &tables[table];
+    model
+        .columns
+        .iter()
+        .position(|c| c.column.name == *name.get_ref())
+        .ok_or_else(|| {
+            config::error_at(
+                file,
+                name,
+                format!(
+                    "unknown column `{}` in table `{}`",
+                    name.get_ref(),
+                    model.table.name
+                ),
+            )
+            .with_help(format!(
+                "columns are: {}",
+                model
+                    .columns
+                    .iter()
+                    .map(|c| c.column.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}

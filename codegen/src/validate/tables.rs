@@ -1,0 +1,206 @@
+//! Table and column models: Rust names, types, how each column is inserted.
+
+use std::collections::BTreeSet;
+
+use super::conflict::conflict;
+use super::diagnostic_at_column;
+use crate::catalog::{Catalog, Column, Identity, QualifiedName, Sequence, Table};
+use crate::config::{self, TableConfig};
+use crate::error::Diagnostic;
+use crate::ident;
+use crate::model::{ColumnModel, InsertKind, TableModel};
+use crate::source::SourceFile;
+use crate::types::TypeMapper;
+
+pub(super) fn table_model<'a>(
+    catalog: &'a Catalog,
+    table: &'a Table,
+    table_config: Option<&TableConfig>,
+    mapper: &TypeMapper<'_>,
+    file: &SourceFile,
+    injected: &BTreeSet<(QualifiedName, String)>,
+) -> Result<TableModel<'a>, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let rust_name = match table_config.and_then(|c| c.rust_name.as_ref()) {
+        Some(name) => {
+            let text = name.get_ref();
+            let valid = ident::is_rust_type_name(text);
+            if !valid {
+                errors.push(
+                    config::error_at(file, name, format!("`{text}` is not a Rust type name"))
+                        .with_help("use UpperCamelCase letters and digits, like `OrderLine`"),
+                );
+            }
+            text.clone()
+        }
+        None => ident::rust_type_name(&ident::singular(&table.name.name)),
+    };
+
+    let mut columns: Vec<ColumnModel<'a>> = Vec::new();
+    for column in &table.columns {
+        let ty = match mapper.map(&column.sql_type) {
+            Ok(ty) => ty,
+            Err(unsupported) => {
+                errors.push(
+                    diagnostic_at_column(
+                        column,
+                        format!(
+                            "column `{}` of `{}` has type `{}`, which writegraph does not map to a Rust type",
+                            column.name, table.name, unsupported.sql_type
+                        ),
+                    )
+                    .with_help(format!(
+                        "map it in graphs.toml: [types] \"{}\" = \"String\" (any Rust type that tokio-postgres can send as text)",
+                        unsupported.key
+                    )),
+                );
+                continue;
+            }
+        };
+        let not_null = column.not_null || catalog.column_domain(column).is_some_and(|d| d.not_null);
+        let default_sql = default_sql(catalog, table, column);
+        let filled_by_graph = injected.contains(&(table.name.clone(), column.name.clone()));
+        let insert = column
+            .insertable()
+            .then(|| match (not_null, default_sql.is_some()) {
+                (true, false) if filled_by_graph => InsertKind::Injected,
+                (true, false) => InsertKind::Required,
+                (true, true) => InsertKind::Defaulted,
+                (false, false) => InsertKind::Nullable,
+                (false, true) => InsertKind::NullableDefaulted,
+            });
+        let field = ident::rust_field_name(&column.name);
+        if let Some(clash) = columns.iter().find(|c| c.field == field) {
+            errors.push(
+                diagnostic_at_column(
+                    column,
+                    format!(
+                        "columns `{}` and `{}` of `{}` both become the Rust field `{field}`",
+                        clash.column.name, column.name, table.name
+                    ),
+                )
+                .with_help("rename one of the columns"),
+            );
+            continue;
+        }
+        columns.push(ColumnModel {
+            column,
+            field,
+            ty,
+            not_null,
+            insert,
+            default_sql,
+            updatable: column.generated.is_none() && column.identity != Some(Identity::Always),
+        });
+    }
+    // A column's `with_x_opt` setter must not be another column's `with_*` setter, in the
+    // insert struct (insertable columns; `_opt` for all but required ones) or in the patch
+    // struct (updatable columns, all with `_opt`).
+    for column in &columns {
+        let stem = ident::setter_stem(&column.field);
+        let opt_setter = format!("{stem}_opt");
+        let Some(other) = columns
+            .iter()
+            .find(|o| ident::setter_stem(&o.field) == opt_setter)
+        else {
+            continue;
+        };
+        let in_insert =
+            column.insert.is_some_and(|k| k != InsertKind::Required) && other.insert.is_some();
+        let in_patch = column.updatable && other.updatable;
+        if in_insert || in_patch {
+            errors.push(
+                diagnostic_at_column(
+                    other.column,
+                    format!(
+                        "columns `{}` and `{}` of `{}` both get the setter `with_{opt_setter}`",
+                        column.column.name, other.column.name, table.name
+                    ),
+                )
+                .with_help("rename one of the columns"),
+            );
+        }
+    }
+    let index_of = |name: &str| columns.iter().position(|c| c.column.name == name);
+    let primary_key: Vec<usize> = table
+        .primary_key
+        .iter()
+        .filter_map(|c| index_of(c))
+        .collect();
+
+    let conflict = match conflict(table, table_config, &columns, &primary_key, file) {
+        Ok(conflict) => conflict,
+        Err(mut found) => {
+            errors.append(&mut found);
+            None
+        }
+    };
+    if errors.is_empty() {
+        Ok(TableModel {
+            table,
+            rust_name,
+            columns,
+            primary_key,
+            conflict,
+            partitions: partitions_of(catalog, &table.name),
+            partition_foreign_keys: catalog.partition_foreign_keys(table),
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// The names of `parent`'s partitions, their partitions, and so on.
+pub(super) fn partitions_of(catalog: &Catalog, parent: &QualifiedName) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut parents = vec![parent.clone()];
+    while let Some(parent) = parents.pop() {
+        for table in &catalog.tables {
+            if table.partition_of.as_ref() == Some(&parent) && !names.contains(&table.name.name) {
+                names.push(table.name.name.clone());
+                parents.push(table.name.clone());
+            }
+        }
+    }
+    names
+}
+
+/// The SQL an insert uses for `column` of `table` when it is left unset, or None when the
+/// column has no default.
+///
+/// An identity BY DEFAULT or serial column takes the next value of the sequence it owns,
+/// named directly (`nextval('public.orders_id_seq'::regclass)`, the shape of a serial
+/// column's default): looking the sequence up per row (`pg_get_serial_sequence`) costs the
+/// server a catalog scan for each. When the catalog knows no such sequence, an identity
+/// falls back to that lookup and a serial column to its DEFAULT text.
+pub fn default_sql(catalog: &Catalog, table: &Table, column: &Column) -> Option<String> {
+    let owned = || {
+        catalog
+            .owned_sequence(&table.name, column)
+            .map(|s| Sequence::nextval_sql(&s.name))
+    };
+    if column.identity == Some(Identity::ByDefault) {
+        return Some(owned().unwrap_or_else(|| {
+            format!(
+                "nextval(pg_get_serial_sequence({}, {}))",
+                sql_string(&table.name.to_sql_quoted()),
+                sql_string(&column.name)
+            )
+        }));
+    }
+    if column.serial {
+        if let Some(nextval) = owned() {
+            return Some(nextval);
+        }
+    }
+    column.default.clone().or_else(|| {
+        catalog
+            .column_domain(column)
+            .and_then(|d| d.default.clone())
+    })
+}
+
+/// A SQL string literal.
+pub fn sql_string(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
