@@ -257,15 +257,40 @@ pub struct TableConfig {
 pub fn parse(file: &SourceFile) -> Result<GraphsConfig, ConfigError> {
     toml::from_str(&file.text).map_err(|e| {
         let offset = e.span().map_or(0, |s| s.start);
-        Diagnostic::at(
-            &file.path,
-            &file.text,
-            offset,
-            e.message().trim_end_matches('\n').to_owned(),
-        )
-        .with_help("see the graphs.toml reference in README.md")
-        .into()
+        let message = e.message().trim_end_matches('\n');
+        let (message, help) = match unknown_value(message, key_at(&file.text, offset)) {
+            Some((message, help)) => (message, help),
+            None => (
+                message.to_owned(),
+                "see the graphs.toml reference in README.md".to_owned(),
+            ),
+        };
+        Diagnostic::at(&file.path, &file.text, offset, message)
+            .with_help(help)
+            .into()
     })
+}
+
+/// serde's "unknown variant `x`, expected `a` or `b`" for a value such as `mode` or
+/// `strategy`, said the way the rest of the diagnostics are: the key and the value in the
+/// message, the values that work in the help line.
+fn unknown_value(message: &str, key: Option<&str>) -> Option<(String, String)> {
+    let rest = message.strip_prefix("unknown variant ")?;
+    let (value, expected) = rest.split_once(", expected ")?;
+    let what = key.unwrap_or("value");
+    Some((format!("unknown {what} {value}"), format!("use {expected}")))
+}
+
+/// The key of the `key = value` line that holds `offset`, when the line is one.
+fn key_at(text: &str, offset: usize) -> Option<&str> {
+    let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.get(start..offset)?;
+    let key = line.split_once('=')?.0.trim();
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    bare.then_some(key)
 }
 
 /// A diagnostic at a spanned value of `graphs.toml`.
