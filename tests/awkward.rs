@@ -12,8 +12,8 @@ mod awkward_schema {
 
 mod quoted_names {
     use tokio_postgres::Client;
-    use writegraph::testing::{self, TestDatabase};
     use writegraph::types::{Date, Decimal};
+    use writegraph_testing::{self as testing, TestDatabase};
 
     use super::awkward_schema::{
         tables, Case, Mood, NewAB, NewCase, NewOrder, NewOrderItem, NewSelect, NewUser, Order,

@@ -7,13 +7,13 @@
 use std::fmt::Debug;
 
 use tokio_postgres::Client;
-use writegraph::testing::{self, CountingClient, TestDatabase};
 use writegraph::types::Uuid;
 use writegraph::{Error, ValidationError, ValidationKind};
 use writegraph_example::{
     CategorizedProductGraph, NewCategory, NewOrder, NewOrderGraph, NewOrderItem, NewProductDetail,
     NewShippingAddress, OrderPatch, OrderReplaceGraph, SCHEMA_SQL,
 };
+use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 

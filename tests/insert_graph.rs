@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
-use writegraph::testing::{self, CountingClient, TestDatabase};
 use writegraph::types::Uuid;
 use writegraph::{Error, WriteStepReport};
 use writegraph_example::{
@@ -25,6 +24,7 @@ use writegraph_example::{
     NewShippingAddress, NewTeam, NewTeamMember, NewUser, Order, Product, TeamSignupGraph,
     TwiceAuditedOrderGraph, UpsertOrderGraph, SCHEMA_SQL,
 };
+use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 

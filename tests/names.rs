@@ -12,7 +12,7 @@ mod names_schema {
 }
 
 use names_schema::{NewSetting, NewValue, SettingPatch};
-use writegraph::testing;
+use writegraph_testing as testing;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 

@@ -16,8 +16,8 @@ use optional_schema::{
     RackedNotebookGraph, StampedNotebookGraph,
 };
 use tokio_postgres::Client;
-use writegraph::testing::{self, CountingClient, TestDatabase};
 use writegraph::Error;
+use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 

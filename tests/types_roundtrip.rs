@@ -10,10 +10,10 @@ mod types_schema {
 }
 
 mod roundtrip {
-    use writegraph::testing;
     use writegraph::types::{
         Date, Decimal, Inet, Interval, Json, Time, Timestamp, Timestamptz, Uuid,
     };
+    use writegraph_testing as testing;
 
     use super::types_schema::{AllType, AllTypePatch, NewAllType, Shade};
 

@@ -46,9 +46,6 @@ mod report;
 mod row;
 pub mod types;
 
-#[cfg(feature = "testing")]
-pub mod testing;
-
 pub use cached::{CachedClient, CachedTransaction, DEFAULT_CAPACITY};
 pub use client::{
     GenericClient, LockedAnswers, LockingClient, PipelineTransaction, SessionClient,
