@@ -1421,7 +1421,7 @@ async fn upserted_before_insert_users_update_by_email_and_members_reference_them
 #[tokio::test]
 async fn upserted_children_with_a_repeated_key_are_a_validation_error_and_send_nothing(
 ) -> TestResult {
-    // `upsert_many` rejects a repeated conflict key before sending (tests/table_layer.rs);
+    // `upsert_many` rejects a repeated conflict key before sending (tests/tests/table_layer.rs);
     // an upserting graph step must too, instead of PostgreSQL's "cannot affect row a second
     // time", which names no table and so no step.
     let (_db, client) = shop().await?;

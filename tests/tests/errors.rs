@@ -344,7 +344,7 @@ async fn each_check_of_generated_code_has_its_kind_and_sends_nothing() -> TestRe
 fn no_message_of_generated_code_is_of_kind_other() -> TestResult {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/codegen/tests/fixtures/generate/shop.rs"
+        "/../codegen/tests/fixtures/generate/shop.rs"
     );
     let code = std::fs::read_to_string(path)?;
     let mut messages = 0;
