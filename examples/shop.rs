@@ -5,13 +5,13 @@
 //!
 //! Run it with `cargo run --example shop`.
 
-use writegraph::testing;
 use writegraph::types::Uuid;
 use writegraph_example::{
     NewAuditLog, NewCategory, NewOrder, NewOrderGraph, NewOrderItem, NewProductDetail,
     NewProductGraph, NewProductTag, NewShippingAddress, Order, OrderPatch, OrderPatchGraph,
     OrderStatus, SCHEMA_SQL,
 };
+use writegraph_testing as testing;
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 

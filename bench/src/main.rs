@@ -74,9 +74,9 @@ mod scenarios;
 use std::process::ExitCode;
 use std::rc::Rc;
 
-use writegraph::testing::{ClusterOptions, Server, DATABASE_URL};
 use writegraph::CachedClient;
 use writegraph_example::SCHEMA_SQL;
+use writegraph_testing::{ClusterOptions, Server, DATABASE_URL};
 
 use crate::harness::{Iterations, Result, Timing};
 

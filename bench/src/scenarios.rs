@@ -12,9 +12,9 @@ use std::rc::Rc;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::Type;
 use tokio_postgres::Client;
-use writegraph::testing::CountingClient;
 use writegraph::{CachedClient, GenericClient};
 use writegraph_example::NewOrderItem;
+use writegraph_testing::CountingClient;
 
 use crate::harness::{self, Report, Result, Strategy, Timing, Workload};
 

@@ -44,8 +44,8 @@ use std::process::{Command, Stdio};
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use writegraph::testing::{ClusterOptions, Server};
 use writegraph_codegen::{ddl, introspect, source, Catalog, Error, SourceFile};
+use writegraph_testing::{ClusterOptions, Server};
 
 type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
 

@@ -22,7 +22,7 @@
 //! ```
 //!
 //! The pipeline's stages are its modules, in order: [`config`] → [`ddl`] → [`catalog`] →
-//! [`validate`] (the [`model`]) → [`plan`] (every statement) → `emit` → [`write`]. [`generate`]
+//! [`validate`] (the [`model`]) → [`plan`] (every statement) → `emit` → [`write`](mod@write). [`generate`]
 //! runs them on in-memory inputs and touches no files.
 
 pub mod catalog;

@@ -14,8 +14,8 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use writegraph::testing;
 use writegraph_codegen::{ddl, source, SourceFile};
+use writegraph_testing as testing;
 
 use support::sequences::{check_sequence_defaults, insert_with_model_defaults, SequenceDefault};
 use support::{apply_files, catalog_json, compare, introspect, report, schema_path, TestResult};

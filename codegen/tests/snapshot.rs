@@ -6,10 +6,10 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use writegraph::testing;
 use writegraph_codegen::{
     ddl, generate, introspect, snapshot, source, Builder, Catalog, Error, Input,
 };
+use writegraph_testing as testing;
 
 use support::{catalog_json, normalize, report, TestResult};
 

@@ -31,6 +31,65 @@
 //! NewOrderItem::insert_many(&client, items).await?;   // one statement, whatever the count
 //! ```
 //!
+//! A graph writes an order with its items in one statement and reports what each step wrote.
+//! Here `NewOrderGraph` is a hand-written stand-in for the generated type of a graph with a
+//! `has_many` edge `items` (hidden lines; the generated one has more entry points and checks),
+//! so the example compiles against this crate alone:
+//!
+//! ```no_run
+//! # use tokio_postgres::types::{ToSql, Type};
+//! # use writegraph::{GenericClient, WriteReport, WriteStepReport};
+//! # /// An order and its items.
+//! # pub struct NewOrderGraph { customer: String, skus: Vec<String>, quantities: Vec<i32> }
+//! # impl NewOrderGraph {
+//! #     pub fn new(customer: &str) -> Self {
+//! #         Self { customer: customer.to_owned(), skus: Vec::new(), quantities: Vec::new() }
+//! #     }
+//! #     pub fn with_item(mut self, sku: &str, quantity: i32) -> Self {
+//! #         self.skus.push(sku.to_owned());
+//! #         self.quantities.push(quantity);
+//! #         self
+//! #     }
+//! #     pub async fn insert_graph_report(
+//! #         self,
+//! #         conn: &impl GenericClient,
+//! #     ) -> writegraph::Result<WriteReport<()>> {
+//! #         const SQL: &str = r#"WITH "root" AS (
+//! #             INSERT INTO "orders" ("customer") VALUES ($1::text) RETURNING "id"),
+//! #         "items" AS (
+//! #             INSERT INTO "order_items" ("order_id", "sku", "quantity")
+//! #             SELECT "root"."id", i."sku", i."quantity" FROM "root",
+//! #                 UNNEST($2::text[], $3::int4[]) AS i ("sku", "quantity") RETURNING 1)
+//! #         SELECT (SELECT count(*) FROM "items")"#;
+//! #         let params: [(&(dyn ToSql + Sync), Type); 3] = [
+//! #             (&self.customer, Type::TEXT),
+//! #             (&self.skus, Type::TEXT_ARRAY),
+//! #             (&self.quantities, Type::INT4_ARRAY),
+//! #         ];
+//! #         let rows = conn.query_typed(SQL, &params).await.map_err(|e| writegraph::Error::db(None, e))?;
+//! #         let items: i64 = match rows.first() {
+//! #             Some(row) => row.try_get(0).map_err(|e| writegraph::Error::db(None, e))?,
+//! #             None => 0,
+//! #         };
+//! #         let steps = vec![
+//! #             WriteStepReport { tag: "graph:root:orders", affected: 1 },
+//! #             WriteStepReport { tag: "graph:has_many:order_items", affected: items.unsigned_abs() },
+//! #         ];
+//! #         Ok(WriteReport::from_steps(steps, None))
+//! #     }
+//! # }
+//! # async fn example(client: &tokio_postgres::Client) -> writegraph::Result<()> {
+//! let report = NewOrderGraph::new("alice")
+//!     .with_item("A-1", 2)
+//!     .with_item("B-7", 1)
+//!     .insert_graph_report(client)   // one statement: the order, then its items
+//!     .await?;
+//! assert_eq!(report.step("graph:has_many:order_items"), 2);
+//! assert_eq!(report.affected, 3);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Every generated function takes `&impl GenericClient`: a `tokio_postgres::Client` or a
 //! `tokio_postgres::Transaction`, or a [`CachedClient`] (and its [`CachedTransaction`]) that
 //! prepares each statement once per connection, for the fastest writes. [`transaction!`]
@@ -51,9 +110,6 @@ mod report;
 mod row;
 pub mod types;
 pub mod write;
-
-#[cfg(feature = "testing")]
-pub mod testing;
 
 pub use cached::{CachedClient, CachedTransaction, DEFAULT_CAPACITY};
 pub use client::{

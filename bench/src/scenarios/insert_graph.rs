@@ -30,13 +30,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Statement};
-use writegraph::testing::CountingClient;
 use writegraph::types::Uuid;
 use writegraph::{CachedClient, GenericClient};
 use writegraph_example::{
     AuditedOrderGraph, NewAuditLog, NewCategory, NewOrderItem, NewProductDetail, NewProductGraph,
     NewProductTag,
 };
+use writegraph_testing::CountingClient;
 
 use super::{verify_order_items, Item};
 use crate::harness::{self, Report, Result, Strategy, Timing, Workload};

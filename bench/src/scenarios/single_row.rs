@@ -13,9 +13,9 @@ use std::rc::Rc;
 
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Client;
-use writegraph::testing::CountingClient;
 use writegraph::{CachedClient, GenericClient};
 use writegraph_example::NewOrderItem;
+use writegraph_testing::CountingClient;
 
 use super::{Batch, OrderItems};
 use crate::harness::{self, Report, Result, Strategy, Timing};

@@ -36,9 +36,9 @@ use std::rc::Rc;
 
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row, Statement};
-use writegraph::testing::CountingClient;
 use writegraph::{CachedClient, GenericClient, SessionClient, TransactionClient};
 use writegraph_example::{NewOrderItem, OrderPatchGraph};
+use writegraph_testing::CountingClient;
 
 use super::{verify_order_items, Item};
 use crate::harness::{self, Report, Result, Strategy, Timing, Workload};

@@ -200,7 +200,7 @@ fn catalog_from_postgres(
                 (client, None)
             }
             None => {
-                let db = writegraph::testing::database().await.map_err(|e| {
+                let db = writegraph_testing::database().await.map_err(|e| {
                     failed(
                         "<throwaway PostgreSQL>",
                         format!("cannot start a throwaway PostgreSQL: {e}"),

@@ -3,7 +3,7 @@
 //! A file is split into statements by our own splitter ([`split`]), so that one statement
 //! sqlparser cannot parse never loses the rest of the file. Each statement is parsed with
 //! sqlparser's PostgreSQL dialect (plus PostgreSQL 18 syntax, [`dialect`]) and applied to the
-//! catalog in order ([`apply`]); the few forms sqlparser lacks are read by [`recognise`].
+//! catalog in order (`apply`); the few forms sqlparser lacks are read by [`recognise`].
 //! Statements that cannot change the write model (functions, views, grants, ...) are skipped;
 //! a statement that could change it and cannot be read is an error at its position.
 

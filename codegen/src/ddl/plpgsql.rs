@@ -17,7 +17,7 @@
 //!
 //! Blocks (with `DECLARE` and `EXCEPTION` handlers), `IF` / `ELSIF` / `ELSE`, SQL
 //! statements, and `RAISE`, `NULL`, `PERFORM` (which change nothing) are read. Loops,
-//! dynamic `EXECUTE` and anything else are an [`Unreadable`] item: what they do to the
+//! dynamic `EXECUTE` and anything else are an [`Unreadable`](Item::Unreadable) item: what they do to the
 //! schema cannot be known without running them.
 
 use super::lexer::{Lexer, Token, TokenKind};

@@ -4,16 +4,12 @@
 //! the enum `"Mood"` with odd labels) inserts, upserts, patches and deletes rows, and plain SQL
 //! that quotes the names reads back what was written.
 
-// The tests use part of the generated API.
-#[allow(dead_code)]
-mod awkward_schema {
-    include!(concat!(env!("OUT_DIR"), "/awkward.rs"));
-}
+use writegraph_tests::awkward as awkward_schema;
 
 mod quoted_names {
     use tokio_postgres::Client;
-    use writegraph::testing::{self, TestDatabase};
     use writegraph::types::{Date, Decimal};
+    use writegraph_testing::{self as testing, TestDatabase};
 
     use super::awkward_schema::{
         tables, Case, Mood, NewAB, NewCase, NewOrder, NewOrderItem, NewSelect, NewUser, Order,
@@ -24,7 +20,7 @@ mod quoted_names {
 
     async fn database() -> Result<(TestDatabase, Client), Box<dyn std::error::Error>> {
         let db =
-            testing::database_with_schema(include_str!("../codegen/tests/schemas/awkward.sql"))
+            testing::database_with_schema(include_str!("../../codegen/tests/schemas/awkward.sql"))
                 .await?;
         let client = db.connect().await?;
         Ok((db, client))

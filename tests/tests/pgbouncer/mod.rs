@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::config::Host;
 use tokio_postgres::Config;
-use writegraph::testing::TestDatabase;
+use writegraph_testing::TestDatabase;
 
 /// Server connections pgbouncer opens per database and user.
 pub const POOL_SIZE: usize = 2;

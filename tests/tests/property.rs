@@ -19,12 +19,12 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use tokio_postgres::Client;
-use writegraph::testing::{self, CountingClient};
 use writegraph::Error;
 use writegraph_example::{
     NewAuditLog, NewOrderGraph, NewOrderItem, NewShippingAddress, OrderAppendGraph,
     OrderPatchGraph, OrderReplaceGraph, OrderStatus, OrderUpsertGraph, SCHEMA_SQL,
 };
+use writegraph_testing::{self as testing, CountingClient};
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 

@@ -1,11 +1,13 @@
-//! Throwaway PostgreSQL for tests and examples (feature `testing`, Unix only).
+//! Throwaway PostgreSQL for the tests and examples of applications that use
+//! [writegraph](https://docs.rs/writegraph) (Unix only), and a client that counts the statements
+//! a write sends ([`CountingClient`]).
 //!
 //! Every test gets its own database, cloned from a template with `CREATE DATABASE ... TEMPLATE`,
 //! so tests run in parallel and never see each other's rows:
 //!
 //! ```no_run
-//! # async fn example() -> Result<(), writegraph::testing::TestingError> {
-//! let db = writegraph::testing::database_with_schema("CREATE TABLE t (id int PRIMARY KEY)").await?;
+//! # async fn example() -> Result<(), writegraph_testing::TestingError> {
+//! let db = writegraph_testing::database_with_schema("CREATE TABLE t (id int PRIMARY KEY)").await?;
 //! let client = db.connect().await?;
 //! client.execute("INSERT INTO t VALUES (1)", &[]).await?;
 //! # Ok(())
@@ -35,7 +37,7 @@
 //! stopped by a watchdog that notices the test process is gone. As root, pgtemp runs `sudo -u
 //! postgres`, which many containers lack (`runuser` and `su` ship with util-linux), it panics
 //! instead of returning errors, listens on a TCP port, and has no template databases. What we
-//! need fits in this one module on std, so we keep it here instead of adding four dependencies.
+//! need fits in this one crate on std, so we keep it here instead of adding four dependencies.
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
@@ -655,7 +657,7 @@ fn cluster_settings(socket_dir: &Path, options: &ClusterOptions) -> String {
         }
     }
     settings.extend(options.settings.iter().cloned());
-    let mut out = String::from("\n# added by writegraph::testing\n");
+    let mut out = String::from("\n# added by writegraph-testing\n");
     for (name, value) in settings {
         out.push_str(&format!("{name} = '{}'\n", value.replace('\'', "''")));
     }
@@ -1042,7 +1044,7 @@ mod tests {
     }
 }
 
-/// A [`GenericClient`](crate::GenericClient) that counts the statements sent through it, so
+/// A [`GenericClient`](writegraph::GenericClient) that counts the statements sent through it, so
 /// tests can prove how many statements (round trips) a write takes.
 #[derive(Debug)]
 pub struct CountingClient<C> {
@@ -1080,7 +1082,7 @@ impl<C> CountingClient<C> {
     }
 }
 
-impl<C: crate::GenericClient + Send> crate::GenericClient for CountingClient<C> {
+impl<C: writegraph::GenericClient + Send> writegraph::GenericClient for CountingClient<C> {
     fn is_transaction(&self) -> bool {
         self.inner.is_transaction()
     }
@@ -1114,7 +1116,7 @@ impl<C: crate::GenericClient + Send> crate::GenericClient for CountingClient<C> 
     /// and lets the wrapped client send them, as it would without this wrapper.
     fn pipeline_locked(
         &self,
-        transaction: crate::PipelineTransaction,
+        transaction: writegraph::PipelineTransaction,
         lock: &str,
         key: &[(
             &(dyn tokio_postgres::types::ToSql + Sync),
@@ -1125,10 +1127,10 @@ impl<C: crate::GenericClient + Send> crate::GenericClient for CountingClient<C> 
             &(dyn tokio_postgres::types::ToSql + Sync),
             tokio_postgres::types::Type,
         )],
-    ) -> impl std::future::Future<Output = crate::LockedAnswers> + Send {
+    ) -> impl std::future::Future<Output = writegraph::LockedAnswers> + Send {
         let sent = match transaction {
-            crate::PipelineTransaction::Own => 4,
-            crate::PipelineTransaction::Callers => 2,
+            writegraph::PipelineTransaction::Own => 4,
+            writegraph::PipelineTransaction::Callers => 2,
         };
         self.statements.fetch_add(sent, Ordering::SeqCst);
         self.inner
@@ -1137,7 +1139,7 @@ impl<C: crate::GenericClient + Send> crate::GenericClient for CountingClient<C> 
 }
 
 /// A counted transaction is a transaction.
-impl<C: crate::TransactionClient + Send> crate::TransactionClient for CountingClient<C> {}
+impl<C: writegraph::TransactionClient + Send> writegraph::TransactionClient for CountingClient<C> {}
 
 /// A counted client is a client: a graph that locks its root takes `&mut` of it.
-impl<C: crate::SessionClient + Send> crate::SessionClient for CountingClient<C> {}
+impl<C: writegraph::SessionClient + Send> writegraph::SessionClient for CountingClient<C> {}

@@ -1,4 +1,4 @@
-//! Tests of `writegraph::testing`: isolated databases, templates, the `DATABASE_URL` path, and
+//! Tests of `writegraph-testing`: isolated databases, templates, the `DATABASE_URL` path, and
 //! that no server outlives the test process.
 //!
 //! Some tests re-run this test binary as a child process (selected with `--exact` and an
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use writegraph::testing::{self, ClusterOptions, Server, TestingError};
+use writegraph_testing::{self as testing, ClusterOptions, Server, TestingError};
 
 type TestResult = Result<(), Box<dyn Error>>;
 

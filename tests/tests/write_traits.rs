@@ -6,8 +6,8 @@
 
 use tokio_postgres::Client;
 use writegraph::prelude::*;
-use writegraph::testing::{self, CountingClient, TestDatabase};
 use writegraph::{Error, ValidationKind, WriteStepReport};
+use writegraph_testing::{CountingClient, TestDatabase};
 
 use schema::{
     Kid, LockedParentReplaceGraph, NewKid, NewParent, NewParentGraph, Parent, ParentPatch,
@@ -393,7 +393,7 @@ mod schema {
 }
 
 async fn setup() -> Result<(TestDatabase, Client), Box<dyn std::error::Error>> {
-    let db = testing::database_with_schema(SCHEMA).await?;
+    let db = writegraph_testing::database_with_schema(SCHEMA).await?;
     let client = db.connect().await?;
     Ok((db, client))
 }

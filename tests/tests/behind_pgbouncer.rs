@@ -10,9 +10,9 @@ mod pgbouncer;
 use std::collections::BTreeMap;
 
 use tokio_postgres::Client;
-use writegraph::testing::{self, TestDatabase};
 use writegraph::CachedClient;
 use writegraph_example::{NewOrderGraph, NewOrderItem, OrderPatchGraph, SCHEMA_SQL};
+use writegraph_testing::TestDatabase;
 
 use pgbouncer::PgBouncer;
 
@@ -296,7 +296,7 @@ async fn leave_statements_of_a_previous_process(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_write_through_pgbouncer_returns_what_it_did() -> TestResult {
-    let db = testing::database_with_schema(SCHEMA_SQL).await?;
+    let db = writegraph_testing::database_with_schema(SCHEMA_SQL).await?;
     let Some(bouncer) = pgbouncer::start_or_skip(&db)? else {
         return Ok(());
     };

@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
-use writegraph::testing::{self, CountingClient, TestDatabase};
 use writegraph::types::Uuid;
 use writegraph::{Error, WriteStepReport};
 use writegraph_example::{
@@ -25,6 +24,7 @@ use writegraph_example::{
     NewShippingAddress, NewTeam, NewTeamMember, NewUser, Order, Product, TeamSignupGraph,
     TwiceAuditedOrderGraph, UpsertOrderGraph, SCHEMA_SQL,
 };
+use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
@@ -1421,7 +1421,7 @@ async fn upserted_before_insert_users_update_by_email_and_members_reference_them
 #[tokio::test]
 async fn upserted_children_with_a_repeated_key_are_a_validation_error_and_send_nothing(
 ) -> TestResult {
-    // `upsert_many` rejects a repeated conflict key before sending (tests/table_layer.rs);
+    // `upsert_many` rejects a repeated conflict key before sending (tests/tests/table_layer.rs);
     // an upserting graph step must too, instead of PostgreSQL's "cannot affect row a second
     // time", which names no table and so no step.
     let (_db, client) = shop().await?;

@@ -9,9 +9,9 @@
 use std::sync::Arc;
 
 use tokio_postgres::Client;
-use writegraph::testing::{self, TestDatabase};
 use writegraph::{CachedClient, Error};
 use writegraph_example::{NewOrderGraph, NewOrderItem, OrderPatchGraph, SCHEMA_SQL};
+use writegraph_testing::{self as testing, TestDatabase};
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 

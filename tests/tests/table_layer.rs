@@ -9,7 +9,6 @@ use std::fmt::Debug;
 
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
-use writegraph::testing::{self, CountingClient, TestDatabase};
 use writegraph::types::{Json, Timestamptz, Uuid};
 use writegraph::Error;
 use writegraph_example::{
@@ -20,6 +19,7 @@ use writegraph_example::{
     ShippingAddress, ShippingAddressPatch, Team, TeamMember, TeamMemberPatch, TeamPatch, User,
     UserPatch, SCHEMA_SQL,
 };
+use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 

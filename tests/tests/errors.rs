@@ -7,13 +7,13 @@
 use std::fmt::Debug;
 
 use tokio_postgres::Client;
-use writegraph::testing::{self, CountingClient, TestDatabase};
 use writegraph::types::Uuid;
 use writegraph::{Error, ValidationError, ValidationKind};
 use writegraph_example::{
     CategorizedProductGraph, NewCategory, NewOrder, NewOrderGraph, NewOrderItem, NewProductDetail,
     NewShippingAddress, OrderPatch, OrderReplaceGraph, SCHEMA_SQL,
 };
+use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
@@ -344,7 +344,7 @@ async fn each_check_of_generated_code_has_its_kind_and_sends_nothing() -> TestRe
 fn no_message_of_generated_code_is_of_kind_other() -> TestResult {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/codegen/tests/fixtures/generate/shop.rs"
+        "/../codegen/tests/fixtures/generate/shop.rs"
     );
     let code = std::fs::read_to_string(path)?;
     let mut messages = 0;

@@ -21,12 +21,12 @@ use std::sync::Mutex;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row};
-use writegraph::testing::{self, CountingClient, TestDatabase};
 use writegraph::{Error, GenericClient, WriteReport, WriteStepReport};
 use writegraph_example::{
     NewOrderGraph, NewOrderItem, NewShippingAddress, Order, OrderAppendGraph, OrderPatchGraph,
     OrderReplaceGraph, OrderUpsertGraph, SCHEMA_SQL,
 };
+use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 

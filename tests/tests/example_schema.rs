@@ -1,7 +1,7 @@
 //! The example's generated code agrees with the database its schema builds.
 
-use writegraph::testing;
 use writegraph_example::{tables, SCHEMA_SQL};
+use writegraph_testing as testing;
 
 #[tokio::test]
 async fn every_generated_table_exists_and_starts_empty() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,0 +1,31 @@
+//! Generates the code of the test schemas into `OUT_DIR`, one file per schema, for `src/lib.rs`.
+
+use std::path::Path;
+
+fn main() {
+    let out_dir = std::env::var_os("OUT_DIR").unwrap_or_default();
+    for (name, schema, graphs) in [
+        ("awkward", "../codegen/tests/schemas/awkward.sql", None),
+        ("types", "schemas/types.sql", None),
+        ("names", "schemas/names.sql", None),
+        (
+            "optional",
+            "schemas/optional.sql",
+            Some("schemas/optional.toml"),
+        ),
+    ] {
+        println!("cargo:rerun-if-changed={schema}");
+        let mut builder = writegraph_codegen::Builder::new();
+        builder.schema(schema);
+        if let Some(graphs) = graphs {
+            println!("cargo:rerun-if-changed={graphs}");
+            builder.graphs(graphs);
+        }
+        let out_file = Path::new(&out_dir).join(format!("{name}.rs"));
+        if let Err(error) = builder.write_to(&out_file) {
+            // Display, not Debug: the rendered message has file:line:col and the fix.
+            eprintln!("{error}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! The code generated from the test schemas, for the tests of this package (`tests/*.rs`).
+//! `build.rs` generates each module from its schema; the example application's own schema is
+//! in `writegraph-example`.
+
+/// Identifiers that must be quoted: `codegen/tests/schemas/awkward.sql`.
+pub mod awkward {
+    include!(concat!(env!("OUT_DIR"), "/awkward.rs"));
+}
+
+/// Every column type writegraph maps: `tests/schemas/types.sql`.
+pub mod types {
+    include!(concat!(env!("OUT_DIR"), "/types.rs"));
+}
+
+/// Names Rust cannot use as they are: `tests/schemas/names.sql`. The generated code builds
+/// with every warning denied.
+#[deny(warnings)]
+pub mod names {
+    include!(concat!(env!("OUT_DIR"), "/names.rs"));
+}
+
+/// Columns with defaults and nullable columns, in tables and graphs:
+/// `tests/schemas/optional.sql` with the graphs of `tests/schemas/optional.toml`.
+pub mod optional {
+    include!(concat!(env!("OUT_DIR"), "/optional.rs"));
+}
