@@ -2,21 +2,19 @@
 //! changes, and the actions only [`recognise`] reads are applied the
 //! same way.
 
-use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, GeneratedAs, RenameTableNameKind};
+use sqlparser::ast::{AlterTable, AlterTableOperation, RenameTableNameKind};
 use sqlparser::parser::Parser;
 
-use crate::catalog::{Column, QualifiedName, SqlType};
+use crate::catalog::{Column, QualifiedName};
 use crate::ddl::dialect::PostgresDialect;
 use crate::ddl::fold_ident;
-use crate::ddl::recognise::{self, IdentityKind, Recognised};
+use crate::ddl::recognise::{self, Recognised};
 use crate::ddl::split;
-use crate::ddl::sql_type::{self};
 use crate::error::Diagnostic;
 
 use super::names::name_parts;
 use super::sequences::identity_of;
-use super::types::is_null_default;
-use super::{offset_of_location, parse_error_text, Applied, Ctx, Reader};
+use super::{parse_error_text, Applied, Ctx, Reader};
 
 impl Reader {
     /// `ALTER TABLE name a, b, c` that sqlparser rejected as a whole: each action is parsed
@@ -84,6 +82,9 @@ impl Reader {
     }
 
     /// One `ALTER TABLE` action. Returns the table's new name when the action renamed it.
+    ///
+    /// One match over sqlparser's `ALTER TABLE` actions, kept whole so that they read side by
+    /// side; the longer actions are methods of their own (`add_column`, `alter_column`, ...).
     pub(super) fn alter_table(
         &mut self,
         ctx: &Ctx<'_>,
@@ -96,30 +97,7 @@ impl Reader {
                 if_not_exists,
                 column_def,
                 ..
-            } => {
-                let name = fold_ident(&column_def.name);
-                if self
-                    .catalog
-                    .table(table)
-                    .is_some_and(|t| t.column(&name).is_some())
-                {
-                    if *if_not_exists {
-                        return Ok(None);
-                    }
-                    return Err(ctx
-                        .error_at_ident(
-                            &column_def.name,
-                            format!("column `{name}` of `{table}` already exists"),
-                        )
-                        .with_help("use ADD COLUMN IF NOT EXISTS, or pick another name"));
-                }
-                let mut pending = Vec::new();
-                let (column, sequence) =
-                    self.column_from_def(ctx, table, column_def, &mut pending)?;
-                self.add_column_everywhere(table, column);
-                self.catalog.sequences.extend(sequence);
-                self.apply_pending(ctx, table, pending)?;
-            }
+            } => self.add_column(ctx, table, column_def, *if_not_exists)?,
             Op::DropColumn {
                 column_names,
                 if_exists,
@@ -180,85 +158,7 @@ impl Reader {
                 return Ok(Some(renamed));
             }
             Op::AlterColumn { column_name, op } => {
-                let name = fold_ident(column_name);
-                let Some(t) = self.catalog.table(table) else {
-                    return Ok(None);
-                };
-                let Some(column) = t.column(&name) else {
-                    return Err(self.missing_column(ctx, column_name, table, &name));
-                };
-                let in_primary_key = t.primary_key.contains(&name);
-                let mut column = column.clone();
-                match op {
-                    AlterColumnOperation::SetNotNull => column.not_null = true,
-                    AlterColumnOperation::DropNotNull => {
-                        if in_primary_key {
-                            return Err(ctx
-                                .error_at_ident(
-                                    column_name,
-                                    format!("column `{name}` is in the primary key of `{table}`"),
-                                )
-                                .with_help("drop the primary key first"));
-                        }
-                        if column.identity.is_some() {
-                            return Err(ctx.error_at_ident(
-                                column_name,
-                                format!("column `{name}` of `{table}` is an identity column"),
-                            ));
-                        }
-                        column.not_null = false;
-                    }
-                    AlterColumnOperation::SetDefault { value } => {
-                        if column.identity.is_some() {
-                            return Err(ctx
-                                .error_at_ident(
-                                    column_name,
-                                    format!("column `{name}` of `{table}` is an identity column"),
-                                )
-                                .with_help("use ALTER COLUMN ... DROP IDENTITY first"));
-                        }
-                        let is_plain = |t: &SqlType| self.is_plain_type(t);
-                        column.default = (!is_null_default(value, &column.sql_type, &is_plain))
-                            .then(|| self.resolve_default(value, &column.sql_type));
-                        // The sequence stays owned, but no longer fills the column.
-                        column.serial = false;
-                    }
-                    AlterColumnOperation::DropDefault => {
-                        column.default = None;
-                        column.serial = false;
-                    }
-                    AlterColumnOperation::SetDataType { data_type, .. } => {
-                        let offset = offset_of_location(ctx.text, column_name.span.start);
-                        let written = sql_type::normalise(data_type)
-                            .map_err(|e| ctx.error_at_ident(column_name, e))?;
-                        if written.serial {
-                            return Err(ctx.error_at_ident(
-                                column_name,
-                                "type serial cannot be used in ALTER COLUMN ... TYPE",
-                            ));
-                        }
-                        column.sql_type = self.resolve_written(ctx, &written, offset)?;
-                    }
-                    AlterColumnOperation::AddGenerated { generated_as, .. } => {
-                        let kind = match generated_as {
-                            Some(GeneratedAs::ByDefault) => IdentityKind::ByDefault,
-                            _ => IdentityKind::Always,
-                        };
-                        let offset = offset_of_location(ctx.text, column_name.span.start);
-                        self.apply_table_action(
-                            ctx,
-                            offset,
-                            table,
-                            Recognised::AddIdentity {
-                                column: name.clone(),
-                                kind,
-                                sequence_name: None,
-                            },
-                        )?;
-                        return Ok(None);
-                    }
-                }
-                self.update_column_everywhere(table, column);
+                self.alter_column(ctx, table, column_name, op)?
             }
             Op::AddConstraint { constraint, .. } => self.add_constraint(ctx, table, constraint)?,
             Op::DropConstraint {
@@ -295,6 +195,9 @@ impl Reader {
     }
 
     /// An `ALTER TABLE` action that only our recogniser reads.
+    ///
+    /// One match over the `ALTER TABLE` actions only [`recognise`] reads, kept whole so that they
+    /// read side by side; each arm is the checks PostgreSQL makes for that action.
     pub(super) fn apply_table_action(
         &mut self,
         ctx: &Ctx<'_>,
@@ -443,5 +346,41 @@ impl Reader {
             }
             _ => Ok(()),
         }
+    }
+
+    /// `ALTER TABLE`: each action in order on the table (renames carry over to the next
+    /// action), then the table's keys passed on to its partitions unless `ONLY` is written.
+    /// On a view or sequence it only follows a rename.
+    pub(super) fn alter_table_statement(&mut self, ctx: &Ctx<'_>, alter: &AlterTable) -> Applied {
+        let parts = name_parts(ctx, &alter.name)?;
+        if self.names_view_or_sequence(&parts) {
+            // `ALTER TABLE` also alters views and sequences (pg_dump's `OWNER TO`);
+            // a view's rename moves its name.
+            if let Some(view) = self.resolve_view(&parts) {
+                for operation in &alter.operations {
+                    if let AlterTableOperation::RenameTable { table_name } = operation {
+                        let (RenameTableNameKind::As(new_name) | RenameTableNameKind::To(new_name)) =
+                            table_name;
+                        if let Some(last) = name_parts(ctx, new_name)?.last() {
+                            self.rename_view(&view, last);
+                        }
+                    }
+                }
+            }
+            return Ok(());
+        }
+        let Some(table) = self.resolve_table(ctx, &alter.name, alter.if_exists)? else {
+            return Ok(());
+        };
+        let mut table = table;
+        for operation in &alter.operations {
+            if let Some(renamed) = self.alter_table(ctx, &table, operation)? {
+                table = renamed;
+            }
+        }
+        if !alter.only {
+            self.propagate_keys(&table);
+        }
+        Ok(())
     }
 }

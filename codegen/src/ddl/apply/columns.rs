@@ -3,15 +3,16 @@
 //! on the partitions and children that carry it.
 
 use sqlparser::ast::{
-    ColumnDef, ColumnOption, Expr, GeneratedAs, GeneratedExpressionMode, Ident, TableConstraint,
+    AlterColumnOperation, ColumnDef, ColumnOption, Expr, GeneratedAs, GeneratedExpressionMode,
+    Ident, TableConstraint,
 };
 
 use crate::catalog::{
     BaseType, Column, Generated, Identity, QualifiedName, Sequence, SqlType, Table,
 };
 use crate::ddl::fold_ident;
-use crate::ddl::recognise;
-use crate::ddl::sql_type::{self};
+use crate::ddl::recognise::{self, IdentityKind, Recognised};
+use crate::ddl::sql_type;
 use crate::error::Diagnostic;
 
 use super::constraints::PendingConstraint;
@@ -24,6 +25,9 @@ impl Reader {
     /// A column from its definition, and the sequence it owns when it is serial or identity
     /// (to be added once the column is); constraints written on the column are queued in
     /// `pending`, to be applied once the table exists (they may reference it).
+    ///
+    /// Kept whole: one pass over the column's options in the order written, each one adjusting
+    /// the column being built (a part per option would pass the half-built column around).
     pub(super) fn column_from_def(
         &self,
         ctx: &Ctx<'_>,
@@ -331,6 +335,129 @@ impl Reader {
                 }
             }
         }
+    }
+
+    /// `ALTER TABLE ... ALTER COLUMN`: NOT NULL, default, type or identity of one column,
+    /// on the table and on every partition and child that carries it.
+    pub(super) fn alter_column(
+        &mut self,
+        ctx: &Ctx<'_>,
+        table: &QualifiedName,
+        column_name: &Ident,
+        op: &AlterColumnOperation,
+    ) -> Applied {
+        let name = fold_ident(column_name);
+        let Some(t) = self.catalog.table(table) else {
+            return Ok(());
+        };
+        let Some(column) = t.column(&name) else {
+            return Err(self.missing_column(ctx, column_name, table, &name));
+        };
+        let in_primary_key = t.primary_key.contains(&name);
+        let mut column = column.clone();
+        match op {
+            AlterColumnOperation::SetNotNull => column.not_null = true,
+            AlterColumnOperation::DropNotNull => {
+                if in_primary_key {
+                    return Err(ctx
+                        .error_at_ident(
+                            column_name,
+                            format!("column `{name}` is in the primary key of `{table}`"),
+                        )
+                        .with_help("drop the primary key first"));
+                }
+                if column.identity.is_some() {
+                    return Err(ctx.error_at_ident(
+                        column_name,
+                        format!("column `{name}` of `{table}` is an identity column"),
+                    ));
+                }
+                column.not_null = false;
+            }
+            AlterColumnOperation::SetDefault { value } => {
+                if column.identity.is_some() {
+                    return Err(ctx
+                        .error_at_ident(
+                            column_name,
+                            format!("column `{name}` of `{table}` is an identity column"),
+                        )
+                        .with_help("use ALTER COLUMN ... DROP IDENTITY first"));
+                }
+                let is_plain = |t: &SqlType| self.is_plain_type(t);
+                column.default = (!is_null_default(value, &column.sql_type, &is_plain))
+                    .then(|| self.resolve_default(value, &column.sql_type));
+                // The sequence stays owned, but no longer fills the column.
+                column.serial = false;
+            }
+            AlterColumnOperation::DropDefault => {
+                column.default = None;
+                column.serial = false;
+            }
+            AlterColumnOperation::SetDataType { data_type, .. } => {
+                let offset = offset_of_location(ctx.text, column_name.span.start);
+                let written = sql_type::normalise(data_type)
+                    .map_err(|e| ctx.error_at_ident(column_name, e))?;
+                if written.serial {
+                    return Err(ctx.error_at_ident(
+                        column_name,
+                        "type serial cannot be used in ALTER COLUMN ... TYPE",
+                    ));
+                }
+                column.sql_type = self.resolve_written(ctx, &written, offset)?;
+            }
+            AlterColumnOperation::AddGenerated { generated_as, .. } => {
+                let kind = match generated_as {
+                    Some(GeneratedAs::ByDefault) => IdentityKind::ByDefault,
+                    _ => IdentityKind::Always,
+                };
+                let offset = offset_of_location(ctx.text, column_name.span.start);
+                self.apply_table_action(
+                    ctx,
+                    offset,
+                    table,
+                    Recognised::AddIdentity {
+                        column: name.clone(),
+                        kind,
+                        sequence_name: None,
+                    },
+                )?;
+                return Ok(());
+            }
+        }
+        self.update_column_everywhere(table, column);
+        Ok(())
+    }
+
+    /// `ALTER TABLE ... ADD COLUMN`, with the column's inline constraints and owned sequence.
+    pub(super) fn add_column(
+        &mut self,
+        ctx: &Ctx<'_>,
+        table: &QualifiedName,
+        column_def: &ColumnDef,
+        if_not_exists: bool,
+    ) -> Applied {
+        let name = fold_ident(&column_def.name);
+        if self
+            .catalog
+            .table(table)
+            .is_some_and(|t| t.column(&name).is_some())
+        {
+            if if_not_exists {
+                return Ok(());
+            }
+            return Err(ctx
+                .error_at_ident(
+                    &column_def.name,
+                    format!("column `{name}` of `{table}` already exists"),
+                )
+                .with_help("use ADD COLUMN IF NOT EXISTS, or pick another name"));
+        }
+        let mut pending = Vec::new();
+        let (column, sequence) = self.column_from_def(ctx, table, column_def, &mut pending)?;
+        self.add_column_everywhere(table, column);
+        self.catalog.sequences.extend(sequence);
+        self.apply_pending(ctx, table, pending)?;
+        Ok(())
     }
 }
 

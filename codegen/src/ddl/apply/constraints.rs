@@ -55,6 +55,10 @@ impl Reader {
         Ok(())
     }
 
+    /// A table constraint added to `table` (`ALTER TABLE ... ADD`, or queued by `CREATE TABLE`).
+    ///
+    /// One match over the constraint kinds, kept whole so that they read side by side: keys and
+    /// foreign keys go to their own methods, CHECK and EXCLUDE are kept by name.
     pub(super) fn add_constraint(
         &mut self,
         ctx: &Ctx<'_>,
@@ -384,6 +388,10 @@ impl Reader {
         Ok(names)
     }
 
+    /// A foreign key of `table`, checked against its target as PostgreSQL checks it.
+    ///
+    /// Kept whole: the checks of one foreign key (target table, referenced columns, column
+    /// counts, the target's unique key) in the order PostgreSQL makes them, then the key.
     pub(super) fn add_foreign_key(
         &mut self,
         ctx: &Ctx<'_>,
@@ -503,6 +511,10 @@ impl Reader {
         Ok(())
     }
 
+    /// `ALTER TABLE ... DROP CONSTRAINT`, with CASCADE taking the foreign keys that need it.
+    ///
+    /// Kept whole: finding the named constraint among the keys, foreign keys, other constraints
+    /// and indexes, then what dropping it (with CASCADE) takes along, as one decision.
     pub(super) fn drop_constraint(
         &mut self,
         ctx: &Ctx<'_>,

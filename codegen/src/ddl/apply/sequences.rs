@@ -1,11 +1,14 @@
 //! Sequences: `serial` columns' owned sequences, `CREATE SEQUENCE ... OWNED BY`, identity
 //! columns, and renaming a sequence (which moves the `nextval` defaults that name it).
 
+use sqlparser::ast::ObjectName;
+
 use crate::catalog::{Identity, QualifiedName, Sequence};
 use crate::ddl::naming::choose_name;
-use crate::ddl::recognise::IdentityKind;
+use crate::ddl::recognise::{IdentityKind, Recognised};
 use crate::error::Diagnostic;
 
+use super::names::name_parts;
 use super::{Applied, Ctx, Reader};
 
 impl Reader {
@@ -149,6 +152,31 @@ impl Reader {
             s.owned_by = owned_by.clone();
         }
         Ok(())
+    }
+
+    /// `CREATE SEQUENCE`, applied as the form pg_dump writes without sqlparser.
+    pub(super) fn create_sequence(
+        &mut self,
+        ctx: &Ctx<'_>,
+        name: &ObjectName,
+        if_not_exists: bool,
+        owned_by: Option<&ObjectName>,
+        temporary: bool,
+    ) -> Applied {
+        if temporary {
+            return Ok(());
+        }
+        let parts = name_parts(ctx, name)?;
+        let owned = owned_by.map(|o| name_parts(ctx, o)).transpose()?;
+        self.apply_recognised(
+            ctx,
+            0,
+            Recognised::CreateSequence {
+                name: parts,
+                if_not_exists,
+                owned_by: owned,
+            },
+        )
     }
 }
 

@@ -3,56 +3,22 @@
 //! `SELECT ... INTO`, `DROP`, `COMMENT ON`).
 
 use sqlparser::ast::{
-    AlterIndexOperation, AlterTableOperation, CommentObject, Expr, ObjectName, ObjectNamePart,
-    ObjectType, RenameTableNameKind, SchemaName, Set, SetExpr, Spanned, Statement, Value,
+    AlterIndexOperation, CommentObject, Expr, ObjectName, ObjectNamePart, ObjectType, Query,
+    SchemaName, Set, SetExpr, Spanned, Statement, Value,
 };
 
-use crate::catalog::{Domain, QualifiedName, SqlType};
+use crate::catalog::QualifiedName;
 use crate::ddl::fold_ident;
-use crate::ddl::recognise::Recognised;
 
 use super::names::last_part;
 use super::names::name_parts;
-use super::types::domain_has_not_null;
-use super::types::is_null_default;
 use super::{offset_of_location, Applied, Ctx, Reader, TEMP_SCHEMA};
 
 impl Reader {
     pub(super) fn apply(&mut self, ctx: &Ctx<'_>, statement: &Statement) -> Applied {
         match statement {
             Statement::CreateTable(create) => self.create_table(ctx, create),
-            Statement::AlterTable(alter) => {
-                let parts = name_parts(ctx, &alter.name)?;
-                if self.names_view_or_sequence(&parts) {
-                    // `ALTER TABLE` also alters views and sequences (pg_dump's `OWNER TO`);
-                    // a view's rename moves its name.
-                    if let Some(view) = self.resolve_view(&parts) {
-                        for operation in &alter.operations {
-                            if let AlterTableOperation::RenameTable { table_name } = operation {
-                                let (RenameTableNameKind::As(new_name)
-                                | RenameTableNameKind::To(new_name)) = table_name;
-                                if let Some(last) = name_parts(ctx, new_name)?.last() {
-                                    self.rename_view(&view, last);
-                                }
-                            }
-                        }
-                    }
-                    return Ok(());
-                }
-                let Some(table) = self.resolve_table(ctx, &alter.name, alter.if_exists)? else {
-                    return Ok(());
-                };
-                let mut table = table;
-                for operation in &alter.operations {
-                    if let Some(renamed) = self.alter_table(ctx, &table, operation)? {
-                        table = renamed;
-                    }
-                }
-                if !alter.only {
-                    self.propagate_keys(&table);
-                }
-                Ok(())
-            }
+            Statement::AlterTable(alter) => self.alter_table_statement(ctx, alter),
             Statement::CreateIndex(create) => {
                 self.create_index(ctx, create)?;
                 if !self.index_on_only {
@@ -73,22 +39,7 @@ impl Reader {
                 name,
                 representation,
             } => self.create_type(ctx, name, representation.as_ref()),
-            Statement::CreateDomain(domain) => {
-                let name = self.qualify_new(ctx, &domain.name)?;
-                self.ensure_type_name_free(ctx, &domain.name, &name)?;
-                let base = self.resolve_type(ctx, &domain.data_type, &domain.name)?;
-                let mut created = Domain::new(name, base);
-                let is_plain = |t: &SqlType| self.is_plain_type(t);
-                created.default = domain
-                    .default
-                    .as_ref()
-                    .filter(|d| !is_null_default(d, &created.base_type, &is_plain))
-                    .map(ToString::to_string);
-                // sqlparser keeps only a domain's CHECK constraints; NOT NULL is read from the text.
-                created.not_null = domain_has_not_null(ctx.text);
-                self.catalog.domains.push(created);
-                Ok(())
-            }
+            Statement::CreateDomain(domain) => self.create_domain(ctx, domain),
             Statement::Drop {
                 object_type,
                 if_exists,
@@ -126,44 +77,14 @@ impl Reader {
                 schema_name,
                 if_not_exists,
                 ..
-            } => {
-                let name = match schema_name {
-                    SchemaName::Simple(name) | SchemaName::NamedAuthorization(name, _) => {
-                        last_part(name).ok_or_else(|| ctx.error_at(0, "missing schema name"))?
-                    }
-                    SchemaName::UnnamedAuthorization(role) => fold_ident(role),
-                };
-                if self.catalog.schemas.contains(&name) {
-                    if *if_not_exists {
-                        return Ok(());
-                    }
-                    return Err(ctx.error_at(0, format!("schema `{name}` already exists")));
-                }
-                self.catalog.schemas.push(name);
-                Ok(())
-            }
+            } => self.create_schema(ctx, schema_name, *if_not_exists),
             Statement::CreateSequence {
                 name,
                 if_not_exists,
                 owned_by,
                 temporary,
                 ..
-            } => {
-                if *temporary {
-                    return Ok(());
-                }
-                let parts = name_parts(ctx, name)?;
-                let owned = owned_by.as_ref().map(|o| name_parts(ctx, o)).transpose()?;
-                self.apply_recognised(
-                    ctx,
-                    0,
-                    Recognised::CreateSequence {
-                        name: parts,
-                        if_not_exists: *if_not_exists,
-                        owned_by: owned,
-                    },
-                )
-            }
+            } => self.create_sequence(ctx, name, *if_not_exists, owned_by.as_ref(), *temporary),
             Statement::CreateExtension(extension) => {
                 let name = fold_ident(&extension.name);
                 let schema = match &extension.schema {
@@ -177,64 +98,7 @@ impl Reader {
                 self.apply_set(set);
                 Ok(())
             }
-            Statement::Query(query) => {
-                // `SELECT ... INTO [TEMP] new_table FROM ...` creates a table, as CREATE TABLE AS.
-                if let SetExpr::Select(select) = query.body.as_ref() {
-                    if let Some(into) = &select.into {
-                        let target = match into.targets.as_slice() {
-                            [Expr::Identifier(ident)] => vec![ident.clone()],
-                            [Expr::CompoundIdentifier(idents)] => idents.clone(),
-                            _ => {
-                                return Err(ctx
-                                    .error_at(0, "cannot read the table name of SELECT ... INTO")
-                                    .with_help(
-                                        "name one table: SELECT ... INTO new_table FROM ...",
-                                    ))
-                            }
-                        };
-                        let target = ObjectName(
-                            target.into_iter().map(ObjectNamePart::Identifier).collect(),
-                        );
-                        let into_name = &target;
-                        if into.temporary {
-                            let parts = name_parts(ctx, into_name)?;
-                            let name = QualifiedName::new(
-                                TEMP_SCHEMA,
-                                parts.last().cloned().unwrap_or_default(),
-                            );
-                            if !self.views.contains(&name) {
-                                self.views.push(name);
-                            }
-                            return Ok(());
-                        }
-                        let name = self.qualify_new(ctx, into_name)?;
-                        if self.relation_taken(&name.schema, &name.name) {
-                            return Err(ctx
-                                .error_at_name(
-                                    into_name,
-                                    format!("relation `{name}` already exists"),
-                                )
-                                .with_help("drop it first, or select into another name"));
-                        }
-                        let mut without_into = query.as_ref().clone();
-                        if let SetExpr::Select(select) = without_into.body.as_mut() {
-                            select.into = None;
-                        }
-                        return self.create_table_as(ctx, into_name, name, &without_into, &[]);
-                    }
-                }
-                // pg_dump: `SELECT pg_catalog.set_config('search_path', '', false);`
-                if let SetExpr::Select(select) = query.body.as_ref() {
-                    for item in &select.projection {
-                        if let sqlparser::ast::SelectItem::UnnamedExpr(expr) = item {
-                            if let Some(path) = set_config_search_path(expr) {
-                                self.search_path = parse_search_path_list(&path);
-                            }
-                        }
-                    }
-                }
-                Ok(())
-            }
+            Statement::Query(query) => self.apply_query(ctx, query),
             // Everything else cannot change the write model: functions, views, triggers,
             // grants, ownership, transactions, data.
             _ => Ok(()),
@@ -406,6 +270,81 @@ impl Reader {
             }
             _ => {}
         }
+        Ok(())
+    }
+
+    /// A query: `SELECT ... INTO` creates a table, and pg_dump's `set_config('search_path', ...)`
+    /// sets the search path; any other query changes nothing.
+    fn apply_query(&mut self, ctx: &Ctx<'_>, query: &Query) -> Applied {
+        // `SELECT ... INTO [TEMP] new_table FROM ...` creates a table, as CREATE TABLE AS.
+        if let SetExpr::Select(select) = query.body.as_ref() {
+            if let Some(into) = &select.into {
+                let target = match into.targets.as_slice() {
+                    [Expr::Identifier(ident)] => vec![ident.clone()],
+                    [Expr::CompoundIdentifier(idents)] => idents.clone(),
+                    _ => {
+                        return Err(ctx
+                            .error_at(0, "cannot read the table name of SELECT ... INTO")
+                            .with_help("name one table: SELECT ... INTO new_table FROM ..."))
+                    }
+                };
+                let target =
+                    ObjectName(target.into_iter().map(ObjectNamePart::Identifier).collect());
+                let into_name = &target;
+                if into.temporary {
+                    let parts = name_parts(ctx, into_name)?;
+                    let name =
+                        QualifiedName::new(TEMP_SCHEMA, parts.last().cloned().unwrap_or_default());
+                    if !self.views.contains(&name) {
+                        self.views.push(name);
+                    }
+                    return Ok(());
+                }
+                let name = self.qualify_new(ctx, into_name)?;
+                if self.relation_taken(&name.schema, &name.name) {
+                    return Err(ctx
+                        .error_at_name(into_name, format!("relation `{name}` already exists"))
+                        .with_help("drop it first, or select into another name"));
+                }
+                let mut without_into = query.clone();
+                if let SetExpr::Select(select) = without_into.body.as_mut() {
+                    select.into = None;
+                }
+                return self.create_table_as(ctx, into_name, name, &without_into, &[]);
+            }
+        }
+        // pg_dump: `SELECT pg_catalog.set_config('search_path', '', false);`
+        if let SetExpr::Select(select) = query.body.as_ref() {
+            for item in &select.projection {
+                if let sqlparser::ast::SelectItem::UnnamedExpr(expr) = item {
+                    if let Some(path) = set_config_search_path(expr) {
+                        self.search_path = parse_search_path_list(&path);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn create_schema(
+        &mut self,
+        ctx: &Ctx<'_>,
+        schema_name: &SchemaName,
+        if_not_exists: bool,
+    ) -> Applied {
+        let name = match schema_name {
+            SchemaName::Simple(name) | SchemaName::NamedAuthorization(name, _) => {
+                last_part(name).ok_or_else(|| ctx.error_at(0, "missing schema name"))?
+            }
+            SchemaName::UnnamedAuthorization(role) => fold_ident(role),
+        };
+        if self.catalog.schemas.contains(&name) {
+            if if_not_exists {
+                return Ok(());
+            }
+            return Err(ctx.error_at(0, format!("schema `{name}` already exists")));
+        }
+        self.catalog.schemas.push(name);
         Ok(())
     }
 }

@@ -5,6 +5,7 @@ use sqlparser::ast::{ColumnOption, CreateTable, ObjectName, Spanned};
 
 use crate::catalog::{Column, QualifiedName, Table};
 use crate::ddl::fold_ident;
+use crate::error::Diagnostic;
 
 use super::columns::referenced_columns;
 use super::constraints::PendingConstraint;
@@ -12,6 +13,8 @@ use super::names::name_parts;
 use super::{offset_of_location, Applied, Ctx, Reader, ReaderEnv, MAX_COLUMNS, TEMP_SCHEMA};
 
 impl Reader {
+    /// `CREATE TABLE`: the parents' columns, then its own, its constraints once it exists, and
+    /// nothing at all when one of them fails (as PostgreSQL creates nothing).
     pub(super) fn create_table(&mut self, ctx: &Ctx<'_>, create: &CreateTable) -> Applied {
         if create.temporary {
             // A temporary table lives in the session's own schema, searched first: its later
@@ -44,43 +47,8 @@ impl Reader {
             Some(ctx.location_at(offset_of_location(ctx.text, create.name.span().start)));
 
         // Parents first: a partition copies its parent's columns; INHERITS merges parents'.
-        if let Some(parent) = &create.partition_of {
-            let Some(parent_name) = self.resolve_table(ctx, parent, false)? else {
-                return Ok(());
-            };
-            let Some(parent_table) = self.catalog.table(&parent_name) else {
-                return Ok(());
-            };
-            if !parent_table.partitioned {
-                return Err(ctx
-                    .error_at_name(parent, format!("`{parent_name}` is not partitioned"))
-                    .with_help("declare the parent with PARTITION BY"));
-            }
-            table.columns = parent_table
-                .columns
-                .iter()
-                .cloned()
-                .map(|c| Column { comment: None, ..c })
-                .collect();
-            table.partition_of = Some(parent_name);
-        }
-        for parent in create.inherits.iter().flatten() {
-            let Some(parent_name) = self.resolve_table(ctx, parent, false)? else {
-                continue;
-            };
-            let Some(parent_table) = self.catalog.table(&parent_name) else {
-                continue;
-            };
-            for column in &parent_table.columns {
-                if table.column(&column.name).is_none() {
-                    table.columns.push(Column {
-                        identity: None,
-                        serial: false,
-                        comment: None,
-                        ..column.clone()
-                    });
-                }
-            }
+        if !self.copy_parent_columns(ctx, create, &mut table)? {
+            return Ok(());
         }
 
         let mut pending = Vec::new();
@@ -121,33 +89,7 @@ impl Reader {
                 )
                 .with_help("split the table in two, joined by a key"));
         }
-        for def in &create.columns {
-            let generation = def.options.iter().find_map(|o| match &o.option {
-                ColumnOption::Generated {
-                    generation_expr: Some(expr),
-                    ..
-                } => Some(expr),
-                _ => None,
-            });
-            let Some(expr) = generation else { continue };
-            let used = referenced_columns(&table, &expr.to_string());
-            if let Some(generated) = used
-                .iter()
-                .find(|c| table.column(c).is_some_and(|c| c.generated.is_some()))
-            {
-                return Err(ctx
-                    .error_at_ident(
-                        &def.name,
-                        format!(
-                            "generated column `{}` of `{name}` uses generated column `{generated}`",
-                            fold_ident(&def.name)
-                        ),
-                    )
-                    .with_help(
-                        "a generation expression can use only ordinary columns; compute it from those",
-                    ));
-            }
-        }
+        check_generated_columns(ctx, create, &table)?;
         for constraint in &create.constraints {
             pending.push(PendingConstraint::Table(constraint.clone()));
         }
@@ -179,6 +121,56 @@ impl Reader {
             }
         }
         result
+    }
+
+    /// The columns a partition copies from its parent (`PARTITION OF`) and a child merges
+    /// from its parents (`INHERITS`), put into `table` before its own. `false` when the
+    /// parent is not there, so that nothing is created.
+    fn copy_parent_columns(
+        &self,
+        ctx: &Ctx<'_>,
+        create: &CreateTable,
+        table: &mut Table,
+    ) -> Result<bool, Diagnostic> {
+        if let Some(parent) = &create.partition_of {
+            let Some(parent_name) = self.resolve_table(ctx, parent, false)? else {
+                return Ok(false);
+            };
+            let Some(parent_table) = self.catalog.table(&parent_name) else {
+                return Ok(false);
+            };
+            if !parent_table.partitioned {
+                return Err(ctx
+                    .error_at_name(parent, format!("`{parent_name}` is not partitioned"))
+                    .with_help("declare the parent with PARTITION BY"));
+            }
+            table.columns = parent_table
+                .columns
+                .iter()
+                .cloned()
+                .map(|c| Column { comment: None, ..c })
+                .collect();
+            table.partition_of = Some(parent_name);
+        }
+        for parent in create.inherits.iter().flatten() {
+            let Some(parent_name) = self.resolve_table(ctx, parent, false)? else {
+                continue;
+            };
+            let Some(parent_table) = self.catalog.table(&parent_name) else {
+                continue;
+            };
+            for column in &parent_table.columns {
+                if table.column(&column.name).is_none() {
+                    table.columns.push(Column {
+                        identity: None,
+                        serial: false,
+                        comment: None,
+                        ..column.clone()
+                    });
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// `CREATE TABLE name [(columns)] AS query` and `SELECT ... INTO name`: a table of the
@@ -325,4 +317,37 @@ pub(super) fn column_list(table: &Table) -> String {
         .map(|c| c.name.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A generated column may use only ordinary columns, not other generated ones.
+fn check_generated_columns(ctx: &Ctx<'_>, create: &CreateTable, table: &Table) -> Applied {
+    let table_name = &table.name;
+    for def in &create.columns {
+        let generation = def.options.iter().find_map(|o| match &o.option {
+            ColumnOption::Generated {
+                generation_expr: Some(expr),
+                ..
+            } => Some(expr),
+            _ => None,
+        });
+        let Some(expr) = generation else { continue };
+        let used = referenced_columns(table, &expr.to_string());
+        if let Some(generated) = used
+            .iter()
+            .find(|c| table.column(c).is_some_and(|c| c.generated.is_some()))
+        {
+            return Err(ctx
+                .error_at_ident(
+                    &def.name,
+                    format!(
+                        "generated column `{}` of `{table_name}` uses generated column `{generated}`",
+                        fold_ident(&def.name)
+                    ),
+                )
+                .with_help(
+                    "a generation expression can use only ordinary columns; compute it from those",
+                ));
+        }
+    }
+    Ok(())
 }
