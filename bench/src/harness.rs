@@ -363,6 +363,14 @@ impl Stats {
 
 /// The report as a markdown table followed by its summary lines.
 pub fn markdown(report: &Report) -> String {
+    if report.measurements.is_empty() {
+        // A scenario without cells (`load`) prints its summary alone.
+        return report
+            .summary
+            .iter()
+            .map(|line| format!("{line}\n"))
+            .collect();
+    }
     let header = [
         "scenario",
         "strategy",

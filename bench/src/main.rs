@@ -8,6 +8,7 @@
 //! cargo run --release -p writegraph-bench -- insert-graph           # graph writes, N children
 //! cargo run --release -p writegraph-bench -- update-graph           # diff of an order's items
 //! cargo run --release -p writegraph-bench -- single-row             # one row, four ways
+//! cargo run --release -p writegraph-bench -- load                   # 32 connections at once
 //! ```
 //!
 //! With `DATABASE_URL` set, the run uses a fresh database (with the example schema) on that
@@ -66,7 +67,16 @@
 //!   targets, at 1,000 items;
 //! - `single-row`: one row into `order_items`, with the generated `insert` (plain client and
 //!   `CachedClient`), a plain `INSERT` sent with `query_typed`, and the same `INSERT` prepared
-//!   once and reused.
+//!   once and reused;
+//! - `load`: 32 connections (half of them `CachedClient`s) × 2,000 mixed graph writes at once
+//!   (order graph inserts, locked diffs, product graphs upserting one of 8 shared categories,
+//!   item upserts), one write in 49 made to violate a CHECK. Bounded in count and in time
+//!   (600 s); it fails unless every error is an injected CHECK violation and the tables hold
+//!   exactly the rows of the writes that returned `Ok`. It prints no table but the throughput,
+//!   the p50, p99 and maximum latency of one write, and the process's resident memory
+//!   (`VmRSS`) with the connections open, after half the writes and at the end, which should
+//!   stay flat. It takes no `--sizes`, `--iterations` or `--quick`, and is run by hand, not
+//!   in CI.
 
 mod harness;
 mod scenarios;
@@ -191,6 +201,12 @@ async fn run(args: &Args) -> Result<()> {
                 .as_deref()
                 .unwrap_or(scenarios::UPDATE_GRAPH_SIZES);
             scenarios::update_graph(client, &cached, sizes, args.timing).await?
+        }
+        scenarios::LOAD => {
+            if args.sizes.is_some() {
+                return Err("`load` has a fixed size; it takes no `--sizes`".into());
+            }
+            scenarios::load(&database).await?
         }
         other => return Err(format!("unknown scenario `{other}`").into()),
     };

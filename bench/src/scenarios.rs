@@ -1,8 +1,9 @@
 //! The scenarios, one function each: its workload (the untimed setup and the check of the rows
 //! written), its strategies, and the lines that sum up its results. `insert-many` is here;
-//! `insert-graph`, `update-graph` and `single-row` have a module each.
+//! `insert-graph`, `update-graph`, `single-row` and `load` have a module each.
 
 mod insert_graph;
+mod load;
 mod single_row;
 mod update_graph;
 
@@ -19,11 +20,12 @@ use writegraph_testing::CountingClient;
 use crate::harness::{self, Report, Result, Strategy, Timing, Workload};
 
 pub use insert_graph::{insert_graph, INSERT_GRAPH, INSERT_GRAPH_SIZES};
+pub use load::{load, LOAD};
 pub use single_row::{single_row, SINGLE_ROW};
 pub use update_graph::{update_graph, UPDATE_GRAPH, UPDATE_GRAPH_SIZES};
 
 /// The scenarios `main` knows, by name.
-pub const NAMES: &[&str] = &[INSERT_MANY, INSERT_GRAPH, UPDATE_GRAPH, SINGLE_ROW];
+pub const NAMES: &[&str] = &[INSERT_MANY, INSERT_GRAPH, UPDATE_GRAPH, SINGLE_ROW, LOAD];
 
 /// Name of the `insert-many` scenario.
 pub const INSERT_MANY: &str = "insert-many";

@@ -1540,6 +1540,76 @@ async fn constructors_ask_only_for_values_no_graph_fills() -> TestResult {
     Ok(())
 }
 
+/// 32 writers at once, half on `CachedClient`s, each add a member to a team of its own with
+/// its user found or created by one email (belongs_to, `upsert_returning`): first when no user
+/// has the email, then when one exists with a name. Both rounds end with one user, every
+/// member pointing at it, its name kept, and no error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_member_signups_connect_or_create_one_user_on_both_client_kinds() -> TestResult {
+    const WRITERS: usize = 32;
+    let db = testing::database_with_schema(SCHEMA_SQL).await?;
+    let client = db.connect().await?;
+    for round in 0..2 {
+        let mut teams = Vec::with_capacity(WRITERS);
+        for n in 0..WRITERS {
+            teams.push(
+                NewTeam::new(format!("team {round}/{n}"))
+                    .insert_returning(&client)
+                    .await?
+                    .id,
+            );
+        }
+        let start = Arc::new(tokio::sync::Barrier::new(WRITERS));
+        let mut tasks = Vec::with_capacity(WRITERS);
+        for (n, team) in teams.into_iter().enumerate() {
+            let connection = db.connect().await?;
+            let start = Arc::clone(&start);
+            tasks.push(tokio::spawn(async move {
+                let graph = MemberSignupGraph::new()
+                    .with_team_id(team)
+                    .with_user(NewUser::new("shared@example.com"));
+                start.wait().await;
+                if n % 2 == 0 {
+                    graph.insert_graph_returning(&connection).await
+                } else {
+                    let cached = writegraph::CachedClient::new(connection);
+                    graph.insert_graph_returning(&cached).await
+                }
+            }));
+        }
+        let mut members = Vec::with_capacity(WRITERS);
+        for task in tasks {
+            members.push(task.await?.map_err(|e| format!("round {round}: {e}"))?);
+        }
+        let users: Vec<(i64, Option<String>)> = client
+            .query("SELECT id, name FROM users", &[])
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let [(user, name)] = users.as_slice() else {
+            return Err(format!("round {round}: expected one user, got {users:?}").into());
+        };
+        assert!(members.iter().all(|m| m.user_id == *user), "round {round}");
+        let expected_name = (round == 1).then(|| "Ann".to_owned());
+        assert_eq!(name, &expected_name, "round {round}: the name is kept");
+        let stored = client
+            .query_one(
+                "SELECT count(*) FROM team_members WHERE user_id = $1",
+                &[user],
+            )
+            .await?
+            .get::<_, i64>(0);
+        assert_eq!(stored, (WRITERS * (round + 1)) as i64, "round {round}");
+        if round == 0 {
+            client
+                .execute("UPDATE users SET name = 'Ann' WHERE id = $1", &[user])
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn upserted_users_keep_the_name_a_row_leaves_unset() -> TestResult {
     // Connect-or-create by email with only the email (belongs_to, upsert_returning) and an
