@@ -396,7 +396,7 @@ fn graph_parts(
             .collect();
         let _ = writeln!(
             parts,
-            "let part{i} = New{}Columns::from_rows({rows}, &[{}]).map_err(|e| e.in_step({:?}))?;",
+            "let part{i} = <New{} as ::writegraph::Insert>::columns({rows}, &[{}]).map_err(|e| e.in_step({:?}))?;",
             table.rust_name,
             filled.join(", "),
             step.tag

@@ -27,7 +27,7 @@ pub(super) fn update_graph_struct(
     let anything = update_graph_anything(&updatable, graph);
     let parts = update_graph_parts(model, graph, statement);
     let binds = update_graph_binds(model, graph, statement);
-    let assignments = patch_assignments(&updatable, "root");
+    let assignments = patch_assignments(&updatable, "self");
     let attribution = update_graph_attribution(model, graph);
     let steps = update_graph_step_reports(graph, statement);
     let run = if graph.lock_root {
@@ -57,10 +57,10 @@ pub(super) fn update_graph_struct(
             {parts}
             let mut params: ::std::vec::Vec<::writegraph::__private::Param<'_>> = ::std::vec![{key_params}];
             {binds}
-            let before_assignments = params.len();
-            let mut root = ::std::string::String::from({root_update:?});
+            let mut set = ::writegraph::write::Assignments::new({root_update:?}, params);
             {assignments}
-            let root_updated = params.len() > before_assignments;
+            let root_updated = set.assigned() > 0;
+            let (root, params) = set.into_parts();
             let mut sql = if root_updated {{ root + {root_update_tail:?} }} else {{ ::std::string::String::from({root_select:?}) }};
             sql.push_str(Self::TAIL_SQL);
             let rows = {run}.map_err(|e| ::writegraph::Error::db_in_steps(Self::steps_of(&e), e))?;
@@ -259,7 +259,7 @@ fn update_graph_parts(
     }
     for (n, (child, params)) in graph.children.iter().zip(&statement.children).enumerate() {
         let table = &model.tables[child.table];
-        let columns = format!("New{}Columns", table.rust_name);
+        let columns = format!("<New{} as ::writegraph::Insert>", table.rust_name);
         let f = &child.field;
         if params.active {
             let _ = writeln!(parts, "let active{n} = self.{f}.is_some();");
@@ -274,7 +274,7 @@ fn update_graph_parts(
         };
         let _ = writeln!(
             parts,
-            "let part{n} = {columns}::from_rows({rows}, &[{}]).map_err(|e| e.in_step({:?}))?;",
+            "let part{n} = {columns}::columns({rows}, &[{}]).map_err(|e| e.in_step({:?}))?;",
             child.link.0, child.tag
         );
     }
