@@ -211,72 +211,60 @@ fn upsert_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
 /// expression that reads it from `self`, `None` when a part is unset. `()` and `None` when a
 /// key column's type cannot be hashed: the database then reports a repeated key.
 fn conflict_key(table: &TableModel<'_>, key: &[usize]) -> (String, String) {
-    let key: Vec<&ColumnModel<'_>> = key.iter().map(|&i| &table.columns[i]).collect();
-    if key.is_empty() || key.iter().any(|c| !c.ty.hashable || c.insert.is_none()) {
+    let Some(read) = key_reader(table, key, "self") else {
         return ("()".to_owned(), "None".to_owned());
-    }
-    let types: Vec<String> = key.iter().map(|c| format!("&'a {}", c.ty.rust)).collect();
-    let values: Vec<String> = key
+    };
+    let types: Vec<String> = key
         .iter()
-        .map(|c| match c.insert {
-            Some(InsertKind::Required) => format!("&self.{}", c.field),
-            Some(InsertKind::NullableDefaulted) => format!("self.{}.as_ref()?.as_ref()?", c.field),
-            _ => format!("self.{}.as_ref()?", c.field),
-        })
+        .map(|&i| format!("&'a {}", table.columns[i].ty.rust))
         .collect();
-    (
-        format!("({},)", types.join(", ")),
-        format!("Some(({},))", values.join(", ")),
+    (format!("({},)", types.join(", ")), read)
+}
+
+/// `check_unique(..)?;` over `rows` (an expression that iterates `&NewT`, the rows of
+/// graph `graph`'s field `field`) by the `key` columns, `RepeatedKey::<kind>` naming them:
+/// PostgreSQL cannot update one row twice in a statement. Rows with an unset key column get
+/// a fresh default and cannot collide. Empty when a key column's type cannot be hashed (the
+/// database then reports it).
+pub(super) fn repeated_key_check(
+    graph: &str,
+    table: &TableModel<'_>,
+    key: &[usize],
+    (field, rows): (&str, &str),
+    kind: &str,
+) -> String {
+    let Some(read) = key_reader(table, key, "row") else {
+        return String::new();
+    };
+    let columns: Vec<String> = key
+        .iter()
+        .map(|&i| format!("{:?}", table.columns[i].column.name))
+        .collect();
+    format!(
+        "::writegraph::write::check_unique({rows}, |row| {read}, ::writegraph::write::RepeatedKey::{kind} {{ graph: {graph:?}, field: {field:?}, table: {table_name:?}, columns: &[{columns}] }})?;\n",
+        table_name = table.table.name.to_string(),
+        columns = columns.join(", "),
     )
 }
 
-/// Code that returns `Error::Validation(message)` when two of `rows` (an expression of type
-/// `&[NewT]`) have the same values in the `key` columns: PostgreSQL cannot update one row
-/// twice in a statement. Rows with an unset key column get a fresh default and cannot
-/// collide. Empty when a key column's type cannot be hashed (the database then reports it).
-pub(super) fn repeated_key_check(
-    table: &TableModel<'_>,
-    key: &[usize],
-    rows: &str,
-    message: &str,
-) -> String {
+/// The expression that reads the `key` columns of row `holder` as a tuple of references,
+/// `None` when a part is unset; `None` when a key column's type cannot be hashed.
+fn key_reader(table: &TableModel<'_>, key: &[usize], holder: &str) -> Option<String> {
     let key: Vec<&ColumnModel<'_>> = key.iter().map(|&i| &table.columns[i]).collect();
     if key.is_empty() || key.iter().any(|c| !c.ty.hashable || c.insert.is_none()) {
-        return String::new();
+        return None;
     }
-    let parts: Vec<String> = key
+    let values: Vec<String> = key
         .iter()
         .map(|c| match c.insert {
-            Some(InsertKind::Required) => format!("Some(&row.{})", c.field),
+            Some(InsertKind::Required) => format!("&{holder}.{}", c.field),
             Some(InsertKind::NullableDefaulted) => {
-                format!("row.{}.as_ref().and_then(|v| v.as_ref())", c.field)
+                format!("{holder}.{}.as_ref()?.as_ref()?", c.field)
             }
-            _ => format!("row.{}.as_ref()", c.field),
+            _ => format!("{holder}.{}.as_ref()?", c.field),
         })
         .collect();
-    let numbered = |pattern: &str| {
-        key.iter()
-            .enumerate()
-            .map(|(i, _)| pattern.replace("{i}", &i.to_string()))
-            .collect::<Vec<_>>()
-            .join(", ")
-            + ","
-    };
-    format!(
-        "{{
-            let mut seen = ::std::collections::HashSet::new();
-            for row in {rows} {{
-                if let ({binds}) = ({parts}) {{
-                    if !seen.insert(({vars})) {{
-                        return Err(::writegraph::Error::Validation({message:?}.into()));
-                    }}
-                }}
-            }}
-        }}",
-        binds = numbered("Some(k{i})"),
-        parts = parts.join(", ") + ",",
-        vars = numbered("k{i}"),
-    )
+    Some(format!("Some(({},))", values.join(", ")))
 }
 
 /// The field of a columns struct that holds one batch parameter: its name, the Rust type of

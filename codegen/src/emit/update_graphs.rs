@@ -47,7 +47,8 @@ pub(super) fn update_graph_struct(
         /// The steps a database error may come from, from the constraint, table or
         /// partition PostgreSQL names.
         fn steps_of(error: &::writegraph::__private::PgError) -> ::std::vec::Vec<&'static str> {{
-            {attribution}
+            const STEPS: ::writegraph::write::ErrorSteps = {attribution};
+            STEPS.of(error)
         }}
         /// Checks the graph, then writes it.
         async fn write(mut self, conn: {conn_type}, id: &{id_type}) -> ::writegraph::Result<::writegraph::WriteReport<{row}>> {{
@@ -240,21 +241,15 @@ fn update_graph_parts(
         let Some(key) = &child.repeat_key else {
             continue;
         };
-        let table = &model.tables[child.table];
-        let message = format!(
-            "{name}: two rows of `{}` have the same key ({}) of `{}`; merge them before writing",
-            child.field,
-            key.iter()
-                .map(|&i| table.columns[i].column.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            table.table.name
-        );
         parts.push_str(&repeated_key_check(
-            table,
+            name,
+            &model.tables[child.table],
             key,
-            &format!("self.{}.as_deref().unwrap_or_default()", child.field),
-            &message,
+            (
+                &child.field,
+                &format!("self.{}.as_deref().unwrap_or_default()", child.field),
+            ),
+            "GraphDiff",
         ));
     }
     for (n, (child, params)) in graph.children.iter().zip(&statement.children).enumerate() {

@@ -125,13 +125,20 @@ macro_rules! patch_methods {
     };
 }
 
-/// Inherent `insert_graph`, `insert_graph_report`, `insert_graph_returning`,
-/// `insert_graph_report_returning` and `insert_graph_atomic` for a type that implements
+/// The consts `SQL` and `SQL_RETURNING` and inherent `insert_graph`, `insert_graph_report`,
+/// `insert_graph_returning`, `insert_graph_report_returning` and `insert_graph_atomic` for a
+/// type that implements
 /// [`InsertGraph`](crate::InsertGraph): `writegraph::insert_graph_methods!(NewOrderGraph);`.
 #[macro_export]
 macro_rules! insert_graph_methods {
     ($ty:ty) => {
         impl $ty {
+            /// The graph's statement, returning the per-step counts (`SQL` of its
+            /// `writegraph::InsertGraph` implementation).
+            pub const SQL: &'static str = <Self as $crate::InsertGraph>::SQL;
+            /// The graph's statement, returning the root row before the per-step counts
+            /// (`SQL_RETURNING`).
+            pub const SQL_RETURNING: &'static str = <Self as $crate::InsertGraph>::SQL_RETURNING;
             /// Writes the graph in one statement (atomic on its own) and returns the rows
             /// affected by all steps.
             pub async fn insert_graph(
