@@ -414,28 +414,6 @@ fn max_chars(column: &ColumnModel<'_>) -> Option<String> {
     })
 }
 
-/// Rejects, before anything is sent, a text value PostgreSQL would reject without naming
-/// the row: longer than a `varchar(n)` / `char(n)` column holds (in characters), or with a
-/// NUL byte. Empty for columns that hold no text.
-pub(super) fn text_check(
-    column: &ColumnModel<'_>,
-    value: &str,
-    table_name: &str,
-    row: &str,
-    step: Option<&str>,
-) -> String {
-    let Some(max_chars) = max_chars(column) else {
-        return String::new();
-    };
-    format!(
-        "if let Some(problem) = ::writegraph::__private::TextValue::text_problem(&{value}, {max_chars}) {{
-            return Err(::writegraph::__private::bad_value({table_name:?}, {row}, {column:?}, &problem){in_step});
-        }}\n",
-        column = column.column.name,
-        in_step = step.map(|tag| format!(".in_step({tag:?})")).unwrap_or_default(),
-    )
-}
-
 /// Drops the trailing unset values of each column vector: UNNEST pads shorter arrays with
 /// NULL (unset), so a column nobody set travels as an empty array instead of `n` NULLs.
 /// One vector stays whole to carry the row count: any required column does; otherwise the

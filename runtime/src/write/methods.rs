@@ -179,15 +179,18 @@ macro_rules! insert_graph_methods {
     };
 }
 
-/// Inherent `update_by_id_graph`, `update_by_id_graph_returning`,
-/// `update_by_id_graph_report` and `update_by_id_graph_report_returning` for an update
-/// graph: `writegraph::update_graph_methods!(plain OrderReplaceGraph);` for one that
+/// The const `TAIL_SQL` (and `LOCK_SQL` when it locks) and inherent `update_by_id_graph`,
+/// `update_by_id_graph_returning`, `update_by_id_graph_report` and
+/// `update_by_id_graph_report_returning` for an update graph: `writegraph::update_graph_methods!(plain OrderReplaceGraph);` for one that
 /// implements [`UpdateGraphPlain`](crate::UpdateGraphPlain), `locking` for one that
 /// implements [`UpdateGraphLocking`](crate::UpdateGraphLocking).
 #[macro_export]
 macro_rules! update_graph_methods {
     (plain $ty:ty) => {
         impl $ty {
+            /// The fixed end of the graph's statement, after the root's part (`TAIL_SQL` of
+            /// its `writegraph::UpdateGraph` implementation).
+            pub const TAIL_SQL: &'static str = <Self as $crate::UpdateGraph>::TAIL_SQL;
             /// Updates the root's set columns and syncs every child field that is `Some`, in
             /// one statement. Returns the rows affected by all steps. `Error::NotFound` when
             /// no root row has this key: then nothing changed.
@@ -230,6 +233,12 @@ macro_rules! update_graph_methods {
     };
     (locking $ty:ty) => {
         impl $ty {
+            /// The fixed end of the graph's statement, after the root's part (`TAIL_SQL` of
+            /// its `writegraph::UpdateGraph` implementation).
+            pub const TAIL_SQL: &'static str = <Self as $crate::UpdateGraph>::TAIL_SQL;
+            /// The lock taken first (`LOCK_SQL` of its `writegraph::UpdateGraphLocking`
+            /// implementation).
+            pub const LOCK_SQL: &'static str = <Self as $crate::UpdateGraphLocking>::LOCK_SQL;
             /// Locks the root row, updates its set columns and syncs every child field that
             /// is `Some`, in one statement. Returns the rows affected by all steps.
             /// `Error::NotFound` when no root row has this key: then nothing changed.
