@@ -365,11 +365,28 @@ fn columns_body(table: &TableModel<'_>, params: &[Param]) -> String {
         },
         trim = trim_unset(table, params),
     );
-    if body.contains("filled") {
-        body
+    let used: Vec<&str> = [
+        "anchor",
+        "check_text",
+        "push_array",
+        "required",
+        "trim_array",
+        "trim_false",
+        "trim_nulls",
+    ]
+    .into_iter()
+    .filter(|helper| body.contains(&format!("{helper}(")))
+    .collect();
+    let imports = match used.as_slice() {
+        [] => String::new(),
+        used => format!("use ::writegraph::write::{{{}}};\n", used.join(", ")),
+    };
+    let unused = if body.contains("filled") {
+        ""
     } else {
-        format!("let _ = filled;\n{body}")
-    }
+        "let _ = filled;\n"
+    };
+    format!("{imports}{unused}{body}")
 }
 
 /// `check_text(..)?;` for a column that holds text: PostgreSQL would reject a value longer
@@ -383,7 +400,7 @@ pub(super) fn column_check(
 ) -> String {
     match max_chars(column) {
         Some(max_chars) => format!(
-            "::writegraph::write::check_text(&{value}, {max_chars}, {table}, {row}, {:?})?;\n",
+            "check_text(&{value}, {max_chars}, {table}, {row}, {:?})?;\n",
             column.column.name
         ),
         None => String::new(),
@@ -427,15 +444,10 @@ pub(super) fn trim_unset(table: &TableModel<'_>, params: &[Param]) -> String {
     for &param in params {
         match param {
             Param::Value(i) if table.columns[i].insert != Some(InsertKind::Required) => {
-                trims.push((i, format!("::writegraph::write::trim_nulls(&mut c.c{i});")))
+                trims.push((i, format!("trim_nulls(&mut c.c{i});")))
             }
-            Param::Flag(i) => {
-                trims.push((i, format!("::writegraph::write::trim_false(&mut c.f{i});")))
-            }
-            Param::Lengths(i) => trims.push((
-                i,
-                format!("::writegraph::write::trim_array(&mut c.s{i}, &mut c.l{i});"),
-            )),
+            Param::Flag(i) => trims.push((i, format!("trim_false(&mut c.f{i});"))),
+            Param::Lengths(i) => trims.push((i, format!("trim_array(&mut c.s{i}, &mut c.l{i});"))),
             _ => {}
         }
     }
@@ -444,7 +456,7 @@ pub(super) fn trim_unset(table: &TableModel<'_>, params: &[Param]) -> String {
     }
     let candidates: Vec<String> = trims.iter().map(|(i, _)| i.to_string()).collect();
     let mut code = format!(
-        "let anchor = ::writegraph::write::anchor(&[{}], filled);\n",
+        "let anchor = anchor(&[{}], filled);\n",
         candidates.join(", ")
     );
     for (k, (_, trim)) in trims.iter().enumerate() {
@@ -458,11 +470,13 @@ pub(super) fn trim_unset(table: &TableModel<'_>, params: &[Param]) -> String {
 fn push_column(i: usize, column: &ColumnModel<'_>) -> String {
     let f = &column.field;
     let (value, flag) = match column.insert {
-        Some(InsertKind::Required) if column.ty.element.is_some() => (format!("Some(row.{f})"), None),
+        Some(InsertKind::Required) if column.ty.element.is_some() => {
+            (format!("Some(row.{f})"), None)
+        }
         // Checked unless the graph writing this row fills the column.
         Some(InsertKind::Injected) => (
             format!(
-                "::writegraph::write::required(row.{f}, filled, {i}, Self::TABLE, {name:?}, \"with_{s}\")?",
+                "required(row.{f}, filled, {i}, Self::TABLE, {name:?}, \"with_{s}\")?",
                 name = column.column.name,
                 s = crate::ident::setter_stem(f),
             ),
@@ -477,9 +491,7 @@ fn push_column(i: usize, column: &ColumnModel<'_>) -> String {
     let push = if column.ty.element.is_none() {
         format!("c.c{i}.push({value});\n")
     } else {
-        format!(
-            "::writegraph::write::push_array(&mut c.s{i}, &mut c.l{i}, &mut c.e{i}, {value})?;\n"
-        )
+        format!("push_array(&mut c.s{i}, &mut c.l{i}, &mut c.e{i}, {value})?;\n")
     };
     flag.unwrap_or_default() + &push
 }

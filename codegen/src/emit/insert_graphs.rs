@@ -378,7 +378,7 @@ pub(super) fn step_check(
 ) -> String {
     let check = column_check(column, value, &format!("{table:?}"), row);
     match check.strip_suffix("?;\n") {
-        Some(check) => format!("{check}.map_err(|e| e.in_step({tag:?}))?;\n"),
+        Some(check) => format!("::writegraph::write::{check}.map_err(|e| e.in_step({tag:?}))?;\n"),
         None => check,
     }
 }

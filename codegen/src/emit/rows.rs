@@ -109,7 +109,7 @@ pub(super) fn row_struct(table: &TableModel<'_>, statements: &TableStatements) -
                 .replace("::std::string::", "")
                 .replace("::std::vec::", "");
             format!(
-                "{}: ::writegraph::__private::column(row, {i}, {table_name:?}, {:?}, {rust_type:?}, {:?})?,",
+                "{}: column(row, {i}, TABLE, {:?}, {rust_type:?}, {:?})?,",
                 c.field,
                 c.column.name,
                 c.column.sql_type.to_string()
@@ -120,6 +120,8 @@ pub(super) fn row_struct(table: &TableModel<'_>, statements: &TableStatements) -
         code,
         "impl ::writegraph::FromRow for {name} {{
             fn from_row(row: &::writegraph::__private::Row) -> ::writegraph::Result<Self> {{
+                use ::writegraph::__private::column;
+                const TABLE: &str = {table_name:?};
                 Ok(Self {{ {fields} }})
             }}
         }}\n"
