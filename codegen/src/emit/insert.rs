@@ -87,9 +87,10 @@ pub(super) fn insert_struct(table: &TableModel<'_>, statements: &TableStatements
     for column in &inserted {
         code.push_str(&setters(column));
     }
-    code.push_str(&insert_functions(table, statements));
     code.push_str("}\n");
     code.push_str(&columns_struct(table, statements));
+    code.push_str(&insert_impl(table, statements));
+    code.push_str(&upsert_impl(table, statements));
     code
 }
 
@@ -138,145 +139,132 @@ pub(super) fn setters(column: &ColumnModel<'_>) -> String {
     code
 }
 
-pub(super) fn insert_functions(table: &TableModel<'_>, statements: &TableStatements) -> String {
+/// `impl Insert`: the statements, the split of rows into columns, and their binding, then
+/// the inherent methods it gives.
+fn insert_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
     let row = &table.rust_name;
-    let columns = format!("New{row}Columns");
-    let mut code = String::new();
     let many = &statements.insert_many;
-    let many_returning = &statements.insert_many_returning;
-    let _ = write!(
-        code,
-        "{doc_insert}pub async fn insert(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<u64> {{
-            Self::insert_many(conn, ::std::vec![self]).await
+    let returning = &statements.insert_many_returning;
+    format!(
+        "impl ::writegraph::Insert for New{row} {{
+            type Stored = {row};
+            type Columns = New{row}Columns;
+            const TABLE: &'static str = {table_name:?};
+            {insert_doc}const INSERT_SQL: &'static str = {sql:?};
+            {returning_doc}const INSERT_RETURNING_SQL: &'static str = {returning_sql:?};
+            fn columns(rows: ::std::vec::Vec<Self>, filled: &[usize]) -> ::writegraph::Result<New{row}Columns> {{
+                {columns_body}
+            }}
+            fn bind(c: &New{row}Columns) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'_>]> + Send {{
+                ::writegraph::write::params([{params}])
+            }}
         }}
-        {doc_insert_returning}pub async fn insert_returning(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<{row}> {{
-            let mut rows = Self::insert_many_returning(conn, ::std::vec![self]).await?;
-            rows.pop().ok_or_else(|| ::writegraph::Error::Validation(\"the insert returned no row\".into()))
-        }}
-        {doc_many}pub async fn insert_many(conn: &impl ::writegraph::GenericClient, rows: ::std::vec::Vec<Self>) -> ::writegraph::Result<u64> {{
-            if rows.is_empty() {{ return Ok(0); }}
-            let columns = {columns}::from_rows(rows, &[])?;
-            Ok(conn.execute_typed({sql:?}, &columns.params()).await?)
-        }}
-        {doc_many_returning}pub async fn insert_many_returning(conn: &impl ::writegraph::GenericClient, rows: ::std::vec::Vec<Self>) -> ::writegraph::Result<::std::vec::Vec<{row}>> {{
-            if rows.is_empty() {{ return Ok(::std::vec::Vec::new()); }}
-            let columns = {columns}::from_rows(rows, &[])?;
-            let rows = conn.query_typed({sql_returning:?}, &columns.params()).await?;
-            rows.iter().map(<{row} as ::writegraph::FromRow>::from_row).collect()
-        }}\n",
-        doc_insert = doc_sql("Inserts this row (unset columns take their DEFAULT): one statement.", &many.sql),
-        doc_insert_returning = doc_sql("Inserts this row and returns it as stored.", &many_returning.sql),
-        doc_many = doc_sql(
-            "Inserts many rows in one statement, one array per column, whatever their number. Returns the rows inserted.",
-            &many.sql
-        ),
-        doc_many_returning = doc_sql("Inserts many rows in one statement and returns them, in input order.", &many_returning.sql),
+        ::writegraph::insert_methods!(New{row});\n",
+        table_name = table.table.name.to_sql(),
+        insert_doc = doc_sql("Inserts rows, one array per column, in input order.", &many.sql),
         sql = many.sql,
-        sql_returning = many_returning.sql,
-    );
-    if let (Some(upsert), Some(upsert_returning)) =
-        (&statements.upsert_many, &statements.upsert_many_returning)
-    {
-        let duplicate_check = duplicate_key_check(table);
-        let _ = write!(
-            code,
-            "{doc_upsert}pub async fn upsert(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<u64> {{
-                Self::upsert_many(conn, ::std::vec![self]).await
-            }}
-            {doc_upsert_returning}pub async fn upsert_returning(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<{row}> {{
-                let columns = {columns}::from_rows(::std::vec![self], &[])?;
-                let rows = conn.query_typed({sql_returning:?}, &columns.params()).await?;
-                match rows.first() {{
-                    Some(row) => Ok(<{row} as ::writegraph::FromRow>::from_row(row)?),
-                    None => Err(::writegraph::Error::Validation(\"the upsert returned no row\".into())),
-                }}
-            }}
-            {doc_many}pub async fn upsert_many(conn: &impl ::writegraph::GenericClient, rows: ::std::vec::Vec<Self>) -> ::writegraph::Result<u64> {{
-                if rows.is_empty() {{ return Ok(0); }}
-                {duplicate_check}
-                let columns = {columns}::from_rows(rows, &[])?;
-                Ok(conn.execute_typed({sql:?}, &columns.params()).await?)
-            }}\n",
-            doc_upsert = doc_sql("Inserts this row, or updates the row with the same conflict key.", &upsert.sql),
-            doc_upsert_returning = doc_sql("Inserts or updates this row and returns it as stored.", &upsert_returning.sql),
-            doc_many = doc_sql(
-                "Inserts or updates many rows in one statement. Two rows with the same conflict key are a \
-                 validation error (PostgreSQL cannot update one row twice in a statement).",
-                &upsert.sql
-            ),
-            sql = upsert.sql,
-            sql_returning = upsert_returning.sql,
-        );
-    }
-    code
+        returning_doc = doc_sql("`INSERT_SQL` returning every column.", &returning.sql),
+        returning_sql = returning.sql,
+        columns_body = columns_body(table, &many.params),
+        params = batch_param_values(table, &many.params, "c").join(", "),
+    )
 }
 
-/// Rejects two rows with the same conflict key before anything is sent, when every key
-/// column's type can be hashed. Rows whose key is partly unset take fresh defaults and
-/// cannot collide.
-pub(super) fn duplicate_key_check(table: &TableModel<'_>) -> String {
-    let Some(conflict) = &table.conflict else {
+/// `impl Upsert` (the conflict target and its statements) and the inherent methods it
+/// gives, when the table has a conflict key.
+fn upsert_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
+    let (Some(conflict), Some(upsert), Some(returning)) = (
+        &table.conflict,
+        &statements.upsert_many,
+        &statements.upsert_many_returning,
+    ) else {
         return String::new();
     };
+    let row = &table.rust_name;
     let key = conflict.repeat_key(None);
-    let message = format!(
-        "two rows of `{}` have the same conflict key ({}); merge them before upserting",
-        table.table.name,
-        key.iter()
-            .map(|&i| table.columns[i].column.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    repeated_key_check(table, &key, "&rows", &message)
+    let columns: Vec<String> = key
+        .iter()
+        .map(|&i| format!("{:?}", table.columns[i].column.name))
+        .collect();
+    let (key_type, key_value) = conflict_key(table, &key);
+    format!(
+        "impl ::writegraph::Upsert for New{row} {{
+            type ConflictKey<'a> = {key_type};
+            const CONFLICT_COLUMNS: &'static [&'static str] = &[{columns}];
+            {upsert_doc}const UPSERT_SQL: &'static str = {sql:?};
+            {returning_doc}const UPSERT_RETURNING_SQL: &'static str = {returning_sql:?};
+            fn conflict_key(&self) -> ::std::option::Option<Self::ConflictKey<'_>> {{ {key_value} }}
+        }}
+        ::writegraph::upsert_methods!(New{row});\n",
+        columns = columns.join(", "),
+        upsert_doc = doc_sql(
+            "Inserts rows, or updates the row with the same conflict key.",
+            &upsert.sql
+        ),
+        sql = upsert.sql,
+        returning_doc = doc_sql("`UPSERT_SQL` returning every column.", &returning.sql),
+        returning_sql = returning.sql,
+    )
 }
 
-/// Code that returns `Error::Validation(message)` when two of `rows` (an expression of type
-/// `&[NewT]`) have the same values in the `key` columns: PostgreSQL cannot update one row
-/// twice in a statement. Rows with an unset key column get a fresh default and cannot
-/// collide. Empty when a key column's type cannot be hashed (the database then reports it).
+/// A row's conflict key: its type, borrowed from the row (`(&'a i64, &'a String)`), and the
+/// expression that reads it from `self`, `None` when a part is unset. `()` and `None` when a
+/// key column's type cannot be hashed: the database then reports a repeated key.
+fn conflict_key(table: &TableModel<'_>, key: &[usize]) -> (String, String) {
+    let Some(read) = key_reader(table, key, "self") else {
+        return ("()".to_owned(), "None".to_owned());
+    };
+    let types: Vec<String> = key
+        .iter()
+        .map(|&i| format!("&'a {}", table.columns[i].ty.rust))
+        .collect();
+    (format!("({},)", types.join(", ")), read)
+}
+
+/// `check_unique(..)?;` over `rows` (an expression that iterates `&NewT`, the rows of
+/// graph `graph`'s field `field`) by the `key` columns, `RepeatedKey::<kind>` naming them:
+/// PostgreSQL cannot update one row twice in a statement. Rows with an unset key column get
+/// a fresh default and cannot collide. Empty when a key column's type cannot be hashed (the
+/// database then reports it).
 pub(super) fn repeated_key_check(
+    graph: &str,
     table: &TableModel<'_>,
     key: &[usize],
-    rows: &str,
-    message: &str,
+    (field, rows): (&str, &str),
+    kind: &str,
 ) -> String {
+    let Some(read) = key_reader(table, key, "row") else {
+        return String::new();
+    };
+    let columns: Vec<String> = key
+        .iter()
+        .map(|&i| format!("{:?}", table.columns[i].column.name))
+        .collect();
+    format!(
+        "::writegraph::write::check_unique({rows}, |row| {read}, ::writegraph::write::RepeatedKey::{kind} {{ graph: {graph:?}, field: {field:?}, table: {table_name:?}, columns: &[{columns}] }})?;\n",
+        table_name = table.table.name.to_string(),
+        columns = columns.join(", "),
+    )
+}
+
+/// The expression that reads the `key` columns of row `holder` as a tuple of references,
+/// `None` when a part is unset; `None` when a key column's type cannot be hashed.
+fn key_reader(table: &TableModel<'_>, key: &[usize], holder: &str) -> Option<String> {
     let key: Vec<&ColumnModel<'_>> = key.iter().map(|&i| &table.columns[i]).collect();
     if key.is_empty() || key.iter().any(|c| !c.ty.hashable || c.insert.is_none()) {
-        return String::new();
+        return None;
     }
-    let parts: Vec<String> = key
+    let values: Vec<String> = key
         .iter()
         .map(|c| match c.insert {
-            Some(InsertKind::Required) => format!("Some(&row.{})", c.field),
+            Some(InsertKind::Required) => format!("&{holder}.{}", c.field),
             Some(InsertKind::NullableDefaulted) => {
-                format!("row.{}.as_ref().and_then(|v| v.as_ref())", c.field)
+                format!("{holder}.{}.as_ref()?.as_ref()?", c.field)
             }
-            _ => format!("row.{}.as_ref()", c.field),
+            _ => format!("{holder}.{}.as_ref()?", c.field),
         })
         .collect();
-    let numbered = |pattern: &str| {
-        key.iter()
-            .enumerate()
-            .map(|(i, _)| pattern.replace("{i}", &i.to_string()))
-            .collect::<Vec<_>>()
-            .join(", ")
-            + ","
-    };
-    format!(
-        "{{
-            let mut seen = ::std::collections::HashSet::new();
-            for row in {rows} {{
-                if let ({binds}) = ({parts}) {{
-                    if !seen.insert(({vars})) {{
-                        return Err(::writegraph::Error::Validation({message:?}.into()));
-                    }}
-                }}
-            }}
-        }}",
-        binds = numbered("Some(k{i})"),
-        parts = parts.join(", ") + ",",
-        vars = numbered("k{i}"),
-    )
+    Some(format!("Some(({},))", values.join(", ")))
 }
 
 /// The field of a columns struct that holds one batch parameter: its name, the Rust type of
@@ -327,88 +315,108 @@ pub(super) fn batch_param_values(
         .collect()
 }
 
-/// The column arrays of a batch: `NewTColumns::from_rows(rows)` turns rows into one vector
-/// per parameter, and `params()` lends them in `$n` order.
+/// The column arrays of a batch: one vector per parameter of the insert, filled by
+/// `Insert::columns` and lent in `$n` order by `Insert::bind`.
 pub(super) fn columns_struct(table: &TableModel<'_>, statements: &TableStatements) -> String {
     let row = &table.rust_name;
-    let name = format!("New{row}Columns");
-    let table_name = table.table.name.to_sql();
-    let mut fields = String::new();
-    let mut inits = String::new();
-    let mut pushes = String::new();
-    for &param in &statements.insert_many.params {
-        let Some((field, ty, _)) = batch_field(table, param) else {
-            continue;
-        };
-        let _ = writeln!(fields, "{field}: ::std::vec::Vec<{ty}>,");
-        let _ = writeln!(inits, "{field}: ::std::vec::Vec::with_capacity(count),");
-    }
-    let params = batch_param_values(table, &statements.insert_many.params, "self");
-    for column in table
-        .columns
+    let fields: String = statements
+        .insert_many
+        .params
         .iter()
-        .enumerate()
-        .filter(|(_, c)| c.insert.is_some())
-    {
-        pushes.push_str(&text_check(
-            column.1,
-            &format!("row.{}", column.1.field),
-            &table_name,
-            "index",
-            None,
-        ));
-    }
-    for column in table
-        .columns
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.insert.is_some())
-    {
-        pushes.push_str(&push_column(column.0, column.1, &table_name));
-    }
+        .filter_map(|&param| batch_field(table, param))
+        .map(|(field, ty, _)| format!("{field}: ::std::vec::Vec<{ty}>,"))
+        .collect();
     format!(
         "#[doc(hidden)]
-        /// One vector per statement parameter, for batch statements.
-        pub struct {name} {{ {fields} }}
-        impl {name} {{
-            /// Splits rows into columns, checking required values except those of the
-            /// columns (by index) that a graph step fills.
-            pub fn from_rows(rows: ::std::vec::Vec<New{row}>, filled: &[usize]) -> ::writegraph::Result<Self> {{
-                let _ = filled;
-                let count = rows.len();
-                let mut columns = Self {{ {inits} }};
-                for (index, row) in rows.into_iter().enumerate() {{ let _ = index; {pushes} }}
-                {trim}
-                Ok(columns)
-            }}
-            /// The parameters, in `$n` order.
-            pub fn params(&self) -> [::writegraph::__private::Param<'_>; {count}] {{
-                [{params}]
-            }}
-        }}\n",
-        trim = trim_unset(table, &statements.insert_many.params),
-        count = params.len(),
-        params = params.join(", "),
+        /// One vector per parameter of `New{row}`'s insert, for batch statements.
+        pub struct New{row}Columns {{ {fields} }}\n"
     )
 }
 
-/// Rejects, before anything is sent, a text value PostgreSQL would reject without naming
-/// the row: longer than a `varchar(n)` / `char(n)` column holds (in characters), or with a
-/// NUL byte. Empty for columns that hold no text.
-pub(super) fn text_check(
+/// The body of `Insert::columns`: each row's checks and values pushed onto the vectors of
+/// the statement's parameters `params`, then the trailing unset values trimmed.
+fn columns_body(table: &TableModel<'_>, params: &[Param]) -> String {
+    let row = &table.rust_name;
+    let inits: String = params
+        .iter()
+        .filter_map(|&param| batch_field(table, param))
+        .map(|(field, _, _)| format!("{field}: ::std::vec::Vec::with_capacity(rows.len()),"))
+        .collect();
+    let inserted = || {
+        table
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.insert.is_some())
+    };
+    let checks: String = inserted()
+        .map(|(_, c)| column_check(c, &format!("row.{}", c.field), "Self::TABLE", "index"))
+        .collect();
+    let pushes: String = inserted().map(|(i, c)| push_column(i, c)).collect();
+    let body = format!(
+        "let mut c = New{row}Columns {{ {inits} }};
+        for (index, row) in rows.into_iter().enumerate() {{ {index} {checks} {pushes} }}
+        {trim}
+        Ok(c)",
+        index = if checks.is_empty() {
+            "let _ = index;"
+        } else {
+            ""
+        },
+        trim = trim_unset(table, params),
+    );
+    let used: Vec<&str> = [
+        "anchor",
+        "check_text",
+        "push_array",
+        "required",
+        "trim_array",
+        "trim_false",
+        "trim_nulls",
+    ]
+    .into_iter()
+    .filter(|helper| body.contains(&format!("{helper}(")))
+    .collect();
+    let imports = match used.as_slice() {
+        [] => String::new(),
+        used => format!("use ::writegraph::write::{{{}}};\n", used.join(", ")),
+    };
+    let unused = if body.contains("filled") {
+        ""
+    } else {
+        "let _ = filled;\n"
+    };
+    format!("{imports}{unused}{body}")
+}
+
+/// `check_text(..)?;` for a column that holds text: PostgreSQL would reject a value longer
+/// than a `varchar(n)` / `char(n)` column holds (in characters), or with a NUL byte, without
+/// naming the row. Empty for columns that hold no text.
+pub(super) fn column_check(
     column: &ColumnModel<'_>,
     value: &str,
-    table_name: &str,
+    table: &str,
     row: &str,
-    step: Option<&str>,
 ) -> String {
+    match max_chars(column) {
+        Some(max_chars) => format!(
+            "check_text(&{value}, {max_chars}, {table}, {row}, {:?})?;\n",
+            column.column.name
+        ),
+        None => String::new(),
+    }
+}
+
+/// `Some("Some(n)")` / `Some("None")`: the character limit of a column that holds text;
+/// `None` for a column that holds no text.
+fn max_chars(column: &ColumnModel<'_>) -> Option<String> {
     const STRING: &str = "::std::string::String";
     let holds_text =
         column.ty.rust == STRING || column.ty.element.as_ref().is_some_and(|e| e.rust == STRING);
     if !holds_text {
-        return String::new();
+        return None;
     }
-    let max_chars = match &column.column.sql_type.base {
+    Some(match &column.column.sql_type.base {
         crate::catalog::BaseType::Builtin { name, modifiers }
             if name == "character varying" || name == "character" =>
         {
@@ -420,14 +428,7 @@ pub(super) fn text_check(
             }
         }
         _ => "None".to_owned(),
-    };
-    format!(
-        "if let Some(problem) = ::writegraph::__private::TextValue::text_problem(&{value}, {max_chars}) {{
-            return Err(::writegraph::__private::bad_value({table_name:?}, {row}, {column:?}, &problem){in_step});
-        }}\n",
-        column = column.column.name,
-        in_step = step.map(|tag| format!(".in_step({tag:?})")).unwrap_or_default(),
-    )
+    })
 }
 
 /// Drops the trailing unset values of each column vector: UNNEST pads shorter arrays with
@@ -442,21 +443,11 @@ pub(super) fn trim_unset(table: &TableModel<'_>, params: &[Param]) -> String {
     let mut trims = Vec::new();
     for &param in params {
         match param {
-            Param::Value(i) if table.columns[i].insert != Some(InsertKind::Required) => trims
-                .push((
-                    i,
-                    format!("::writegraph::__private::trim_nulls(&mut columns.c{i});"),
-                )),
-            Param::Flag(i) => trims.push((
-                i,
-                format!("::writegraph::__private::trim_false(&mut columns.f{i});"),
-            )),
-            Param::Lengths(i) => trims.push((
-                i,
-                format!(
-                    "::writegraph::__private::trim_nulls(&mut columns.l{i}); columns.s{i}.truncate(columns.l{i}.len());"
-                ),
-            )),
+            Param::Value(i) if table.columns[i].insert != Some(InsertKind::Required) => {
+                trims.push((i, format!("trim_nulls(&mut c.c{i});")))
+            }
+            Param::Flag(i) => trims.push((i, format!("trim_false(&mut c.f{i});"))),
+            Param::Lengths(i) => trims.push((i, format!("trim_array(&mut c.s{i}, &mut c.l{i});"))),
             _ => {}
         }
     }
@@ -465,7 +456,7 @@ pub(super) fn trim_unset(table: &TableModel<'_>, params: &[Param]) -> String {
     }
     let candidates: Vec<String> = trims.iter().map(|(i, _)| i.to_string()).collect();
     let mut code = format!(
-        "let anchor = [{}].iter().position(|i| !filled.contains(i)).unwrap_or(0);\n",
+        "let anchor = anchor(&[{}], filled);\n",
         candidates.join(", ")
     );
     for (k, (_, trim)) in trims.iter().enumerate() {
@@ -474,52 +465,33 @@ pub(super) fn trim_unset(table: &TableModel<'_>, params: &[Param]) -> String {
     code
 }
 
-/// Moves one column's value of one row into the column vectors.
-pub(super) fn push_column(i: usize, column: &ColumnModel<'_>, table_name: &str) -> String {
+/// Moves one column's value of one row onto the column vectors: an array column as its
+/// starts, lengths and elements.
+fn push_column(i: usize, column: &ColumnModel<'_>) -> String {
     let f = &column.field;
-    let s = crate::ident::setter_stem(f);
-    let missing = format!(
-        "::writegraph::__private::missing({table_name:?}, {name:?}, \"with_{s}\")",
-        name = column.column.name
-    );
-    // The value as `Option<T>` (scalars) with `None` meaning unset or NULL, plus the flag.
     let (value, flag) = match column.insert {
-        Some(InsertKind::Required) => (format!("row.{f}"), None),
+        Some(InsertKind::Required) if column.ty.element.is_some() => {
+            (format!("Some(row.{f})"), None)
+        }
         // Checked unless the graph writing this row fills the column.
-        Some(InsertKind::Injected) => (format!("if filled.contains(&{i}) {{ row.{f} }} else {{ Some(row.{f}.ok_or_else(|| {missing})?) }}"), None),
+        Some(InsertKind::Injected) => (
+            format!(
+                "required(row.{f}, filled, {i}, Self::TABLE, {name:?}, \"with_{s}\")?",
+                name = column.column.name,
+                s = crate::ident::setter_stem(f),
+            ),
+            None,
+        ),
         Some(InsertKind::NullableDefaulted) => (
             format!("row.{f}.flatten()"),
-            Some(format!("row.{f}.is_some()")),
+            Some(format!("c.f{i}.push(row.{f}.is_some());\n")),
         ),
         _ => (format!("row.{f}"), None),
     };
-    let mut code = String::new();
-    if let Some(flag) = flag {
-        let _ = writeln!(code, "columns.f{i}.push({flag});");
-    }
-    let optional = !matches!(
-        column.insert,
-        Some(InsertKind::Required) | Some(InsertKind::Injected)
-    );
-    if column.ty.element.is_none() {
-        let _ = writeln!(code, "columns.c{i}.push({value});");
-        return code;
-    }
-    let length = "::std::convert::TryFrom::try_from(v.len()).map_err(|_| ::writegraph::Error::Validation(\"an array has more than 2^31 elements\".into()))?";
-    let start = "::std::convert::TryFrom::try_from(columns.e{i}.len()).map_err(|_| ::writegraph::Error::Validation(\"a batch has more than 2^31 array elements\".into()))?".replace("{i}", &i.to_string());
-    if optional {
-        let _ = write!(
-            code,
-            "match {value} {{
-                Some(v) => {{ columns.s{i}.push({start}); columns.l{i}.push(Some({length})); columns.e{i}.extend(v); }}
-                None => {{ columns.s{i}.push(0); columns.l{i}.push(None); }}
-            }}\n"
-        );
+    let push = if column.ty.element.is_none() {
+        format!("c.c{i}.push({value});\n")
     } else {
-        let _ = writeln!(
-            code,
-            "{{ let v = {value}; columns.s{i}.push({start}); columns.l{i}.push(Some({length})); columns.e{i}.extend(v); }}"
-        );
-    }
-    code
+        format!("push_array(&mut c.s{i}, &mut c.l{i}, &mut c.e{i}, {value})?;\n")
+    };
+    flag.unwrap_or_default() + &push
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::insert::{
-    batch_param_values, insert_field_doc, insert_type, repeated_key_check, setters, text_check,
+    batch_param_values, column_check, insert_field_doc, insert_type, repeated_key_check, setters,
 };
 use super::{doc, doc_sql};
 use crate::model::{
@@ -38,12 +38,18 @@ pub(super) fn graph_struct(
     graph: &GraphModel,
     statement: &GraphStatement,
 ) -> String {
-    let root = &model.tables[graph.root];
-    let row = &root.rust_name;
     let mut code = graph_fields(model, graph);
     code.push_str(&graph_constructor_and_setters(model, graph));
-    let checks = graph_checks(model, graph);
-    let (parts, params) = graph_parts(model, graph, statement);
+    code.push_str("}\n");
+    code.push_str(&insert_graph_impl(model, graph, statement));
+    code
+}
+
+/// `impl InsertGraph`: the statement, its steps and where errors come from, the checks and
+/// split of the graph into parts, and their binding; then the inherent methods it gives.
+fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement) -> String {
+    let root = &model.tables[graph.root];
+    let name = &graph.name;
     // Which step a database error is about.
     let mut effects = vec![StepEffect {
         tag: &graph.root_tag,
@@ -59,71 +65,41 @@ pub(super) fn graph_struct(
         updates_key: false,
         filled: s.takes_root_column.map(|(column, _)| column),
     }));
-    let attribution = step_attribution(model, &effects);
-
-    let step_reports = graph_step_reports(graph);
-
-    let _ = write!(
-        code,
-        "{sql_doc}pub const SQL: &'static str = {sql:?};
-        {sql_returning_doc}pub const SQL_RETURNING: &'static str = {sql_returning:?};
-        /// The steps a database error may come from, from the constraint, table or
-        /// partition PostgreSQL names.
-        fn steps_of(error: &::writegraph::__private::PgError) -> ::std::vec::Vec<&'static str> {{
-            {attribution}
+    let parts = graph_parts(model, graph, statement);
+    format!(
+        "impl ::writegraph::InsertGraph for {name} {{
+            type Root = {row};
+            type Parts = ({part_types});
+            {sql_doc}const SQL: &'static str = {sql:?};
+            {sql_returning_doc}const SQL_RETURNING: &'static str = {sql_returning:?};
+            const ROOT_COLUMNS: usize = {root_columns};
+            const STEPS: &'static [::writegraph::write::GraphStep] = &[{steps}];
+            const ERROR_STEPS: ::writegraph::write::ErrorSteps = {error_steps};
+            fn parts(&mut self) -> ::writegraph::Result<Self::Parts> {{
+                {checks}
+                {take}
+                Ok(({names}))
+            }}
+            fn bind<'a>(&'a self, parts: &'a Self::Parts) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'a>]> + Send {{
+                let ({names}) = parts;
+                ::writegraph::write::params([{params}])
+            }}
         }}
-        /// Checks the graph, then writes it in one statement: `SQL_RETURNING` when the root
-        /// row is wanted, else the leaner `SQL`.
-        async fn write(self, conn: &impl ::writegraph::GenericClient, returning: bool) -> ::writegraph::Result<(::std::vec::Vec<::writegraph::WriteStepReport>, ::std::option::Option<{row}>)> {{
-            {checks}
-            {parts}
-            let params: [::writegraph::__private::Param<'_>; {param_count}] = [{params}];
-            let sql = if returning {{ Self::SQL_RETURNING }} else {{ Self::SQL }};
-            let rows = conn.query_typed(sql, &params).await.map_err(|e| ::writegraph::Error::db_in_steps(Self::steps_of(&e), e))?;
-            let row = rows.first().ok_or_else(|| ::writegraph::Error::Validation(\"the graph statement returned no row\".into()))?;
-            let first_count = if returning {{ {root_columns} }} else {{ 0 }};
-            let steps = ::std::vec![{step_reports}];
-            let root = if returning {{ Some(<{row} as ::writegraph::FromRow>::from_row(row)?) }} else {{ None }};
-            Ok((steps, root))
-        }}
-        {doc_insert}pub async fn insert_graph(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<u64> {{
-            let (steps, _) = self.write(conn, false).await?;
-            Ok(steps.iter().map(|s| s.affected).sum())
-        }}
-        {doc_report}pub async fn insert_graph_report(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<::writegraph::WriteReport<()>> {{
-            let (steps, _) = self.write(conn, false).await?;
-            Ok(::writegraph::WriteReport::from_steps(steps, None))
-        }}
-        {doc_returning}pub async fn insert_graph_returning(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<{row}> {{
-            let (_, root) = self.write(conn, true).await?;
-            root.ok_or_else(|| ::writegraph::Error::Validation(\"the graph statement returned no root\".into()))
-        }}
-        {doc_report_returning}pub async fn insert_graph_report_returning(self, conn: &impl ::writegraph::GenericClient) -> ::writegraph::Result<::writegraph::WriteReport<{row}>> {{
-            let (steps, root) = self.write(conn, true).await?;
-            Ok(::writegraph::WriteReport::from_steps(steps, root))
-        }}
-        {doc_atomic}pub async fn insert_graph_atomic(self, client: &mut ::writegraph::__private::Client) -> ::writegraph::Result<{row}> {{
-            let tx = client.transaction().await?;
-            let row = self.insert_graph_returning(&tx).await?;
-            tx.commit().await?;
-            Ok(row)
-        }}
-        }}\n",
+        ::writegraph::insert_graph_methods!({name});\n",
+        row = root.rust_name,
+        part_types = parts.types.iter().map(|t| format!("{t},")).collect::<String>(),
         sql_doc = doc_sql("The graph's statement: every step as a data-modifying CTE, one round trip. Returns the per-step counts.", &statement.sql),
         sql = statement.sql,
-        sql_returning_doc = doc_sql("`SQL`, returning the root row before the per-step counts (the `*_returning` functions).", &statement.sql_returning),
+        sql_returning_doc = doc_sql("`SQL`, returning the root row before the per-step counts (the `*_returning` methods).", &statement.sql_returning),
         sql_returning = statement.sql_returning,
         root_columns = root.columns.len(),
-        param_count = params.len(),
-        params = params.join(", "),
-        step_reports = step_reports.join(", "),
-        doc_insert = doc("Writes the graph in one statement (atomic on its own) and returns the rows affected by all steps."),
-        doc_report = doc("Writes the graph and reports the rows each step affected, by tag."),
-        doc_returning = doc("Writes the graph and returns the root row as stored."),
-        doc_report_returning = doc("Writes the graph and returns the per-step report with the root row."),
-        doc_atomic = doc("Writes the graph in a transaction of its own on `client`, and commits."),
-    );
-    code
+        steps = graph_steps(graph).join(", "),
+        error_steps = step_attribution(model, &effects),
+        checks = graph_checks(model, graph),
+        take = parts.take,
+        names = parts.names.iter().map(|t| format!("{t},")).collect::<String>(),
+        params = parts.params.join(", "),
+    )
 }
 
 /// `NewT` of a step's table.
@@ -277,37 +253,23 @@ fn graph_constructor_and_setters(model: &Model<'_>, graph: &GraphModel) -> Strin
 fn graph_checks(model: &Model<'_>, graph: &GraphModel) -> String {
     let root = &model.tables[graph.root];
     let name = &graph.name;
-    // Validation before any SQL: belongs_to given twice or not at all, the root id.
     let mut checks = String::new();
     for step in graph.steps.iter().filter(|s| s.kind == StepKind::BelongsTo) {
         let Some((column, _)) = step.sets_root_column else {
             continue;
         };
         let column = &root.columns[column];
-        let set = is_set(column);
-        let _ = write!(
+        let (f, id) = (&step.field, &column.field);
+        let _ = writeln!(
             checks,
-            "if {set} && self.{f}.is_some() {{
-                return Err(::writegraph::Error::Validation({both:?}.into()));
-            }}\n",
-            f = step.field,
-            both = format!(
-                "{name}: `{}` and `{}` are both set; give the parent or its id, not both",
-                step.field, column.field
-            ),
+            "if {set} && self.{f}.is_some() {{ return Err(::writegraph::write::conflicting_parent({name:?}, {f:?}, {id:?})); }}",
+            set = is_set(column),
         );
         if step.required {
-            let _ = write!(
+            let _ = writeln!(
                 checks,
-                "if {unset} && self.{f}.is_none() {{
-                    return Err(::writegraph::Error::Validation({neither:?}.into()));
-                }}\n",
-                f = step.field,
+                "if {unset} && self.{f}.is_none() {{ return Err(::writegraph::write::missing_parent({name:?}, {f:?}, {id:?})); }}",
                 unset = is_unset(column),
-                neither = format!(
-                    "{name}: `{}` is required; set `{}` or `{}`",
-                    step.field, step.field, column.field
-                ),
             );
         }
     }
@@ -316,78 +278,73 @@ fn graph_checks(model: &Model<'_>, graph: &GraphModel) -> String {
         if column.insert != Some(InsertKind::Required) {
             let _ = writeln!(
                 checks,
-                "if {unset} {{ return Err(::writegraph::Error::Validation({message:?}.into())); }}",
+                "if {unset} {{ return Err(::writegraph::write::missing_root_id({name:?}, {f:?})); }}",
                 unset = is_unset(column),
-                message = format!(
-                    "{name}: the root id `{}` is not set (root_id_field)",
-                    column.field
-                ),
+                f = column.field,
             );
         }
     }
-
     // Upserted rows of one step must not repeat a conflict key (the root's key, which the
     // graph fills, is the same for all of them).
     for step in &graph.steps {
-        let Some(key) = &step.repeat_key else {
-            continue;
-        };
-        let table = &model.tables[step.table];
-        let message = format!(
-            "{name}: two rows of `{}` have the same conflict key ({}) of `{}`; merge them before writing",
-            step.field,
-            key.iter().map(|&i| table.columns[i].column.name.as_str()).collect::<Vec<_>>().join(", "),
-            table.table.name
-        );
-        checks.push_str(&repeated_key_check(
-            table,
-            key,
-            &format!("&self.{}", step.field),
-            &message,
-        ));
+        if let Some(key) = &step.repeat_key {
+            checks.push_str(&repeated_key_check(
+                name,
+                &model.tables[step.table],
+                key,
+                (&step.field, &format!("&self.{}", step.field)),
+                "GraphConflict",
+            ));
+        }
     }
-
     checks
 }
 
+/// A graph's `Parts`: the code of `parts` that takes them out of the graph, their names and
+/// types in the tuple, and every parameter of the statement, in `$n` order.
+struct Parts {
+    take: String,
+    names: Vec<String>,
+    types: Vec<String>,
+    params: Vec<String>,
+}
+
 /// Each step's rows as column vectors and the root's values one by one, in statement
-/// order: the code that builds them, and the parameter expressions.
-fn graph_parts(
-    model: &Model<'_>,
-    graph: &GraphModel,
-    statement: &GraphStatement,
-) -> (String, Vec<String>) {
+/// order, from the plan's parameters of each part.
+fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement) -> Parts {
     let root = &model.tables[graph.root];
-    // Each step's rows as column vectors; the root's values one by one, in statement order.
     let root_filled: Vec<usize> = graph
         .steps
         .iter()
         .filter_map(|s| s.sets_root_column.map(|(c, _)| c))
         .collect();
-    let mut parts = String::new();
-    let mut params = Vec::new();
+    let mut parts = Parts {
+        take: String::new(),
+        names: Vec::new(),
+        types: Vec::new(),
+        params: Vec::new(),
+    };
     for (step, part_params) in &statement.parts {
         let Some(i) = step else {
-            let (locals, values) = root_param_values(root, part_params, &root_filled);
             for column in root.columns.iter().filter(|c| c.insert.is_some()) {
-                parts.push_str(&text_check(
+                parts.take.push_str(&step_check(
                     column,
                     &format!("self.{}", column.field),
                     &root.table.name.to_sql(),
                     "0",
-                    Some(&graph.root_tag),
+                    &graph.root_tag,
                 ));
             }
-            parts.push_str(&locals);
-            params.extend(values);
+            root_param_values(root, part_params, &root_filled, &mut parts);
             continue;
         };
         let step = &graph.steps[*i];
         let table = &model.tables[step.table];
+        let f = &step.field;
         let rows = match step.cardinality {
-            Cardinality::One => format!("::std::vec![self.{}]", step.field),
-            Cardinality::Optional => format!("self.{}.into_iter().collect()", step.field),
-            Cardinality::Many => format!("self.{}", step.field),
+            Cardinality::One => format!("::std::vec![self.{f}.clone()]"),
+            Cardinality::Optional => format!("self.{f}.take().into_iter().collect()"),
+            Cardinality::Many => format!("::std::mem::take(&mut self.{f})"),
         };
         let filled: Vec<String> = step
             .takes_root_column
@@ -395,32 +352,44 @@ fn graph_parts(
             .into_iter()
             .collect();
         let _ = writeln!(
-            parts,
-            "let part{i} = New{}Columns::from_rows({rows}, &[{}]).map_err(|e| e.in_step({:?}))?;",
+            parts.take,
+            "let part{i} = <New{} as ::writegraph::Insert>::columns({rows}, &[{}]).map_err(|e| e.in_step({:?}))?;",
             table.rust_name,
             filled.join(", "),
             step.tag
         );
-        params.extend(batch_param_values(table, part_params, &format!("part{i}")));
+        parts.names.push(format!("part{i}"));
+        parts.types.push(format!("New{}Columns", table.rust_name));
+        parts
+            .params
+            .extend(batch_param_values(table, part_params, &format!("part{i}")));
     }
-
-    (parts, params)
+    parts
 }
 
-/// The per-step reports in execution order: the steps before the root, the root, the steps
-/// after it.
-fn graph_step_reports(graph: &GraphModel) -> Vec<String> {
-    // The counts follow the root's columns in `SQL_RETURNING` (`first_count` of them).
-    let count_index = |i: usize| match i {
-        0 => "first_count".to_owned(),
-        i => format!("first_count + {i}"),
-    };
-    // In execution order: the steps before the root, the root, the steps after it.
-    let step_report = |(i, step): (usize, &GraphStep)| {
+/// `check_text(..)` of a graph's value, its error tagged with step `tag`; empty for a column
+/// that holds no text.
+pub(super) fn step_check(
+    column: &ColumnModel<'_>,
+    value: &str,
+    table: &str,
+    row: &str,
+    tag: &str,
+) -> String {
+    let check = column_check(column, value, &format!("{table:?}"), row);
+    match check.strip_suffix("?;\n") {
+        Some(check) => format!("::writegraph::write::{check}.map_err(|e| e.in_step({tag:?}))?;\n"),
+        None => check,
+    }
+}
+
+/// The steps in execution order: the steps before the root, the root, the steps after it;
+/// a step's count is the result column of its index.
+fn graph_steps(graph: &GraphModel) -> Vec<String> {
+    let step = |(i, step): (usize, &GraphStep)| {
         format!(
-            "::writegraph::WriteStepReport {{ tag: {:?}, affected: ::writegraph::__private::count(row, {})? }}",
-            step.tag,
-            count_index(i),
+            "::writegraph::write::GraphStep::counted({:?}, &[{i}])",
+            step.tag
         )
     };
     let (after, before): (Vec<_>, Vec<_>) = graph
@@ -428,60 +397,61 @@ fn graph_step_reports(graph: &GraphModel) -> Vec<String> {
         .iter()
         .enumerate()
         .partition(|(_, s)| s.kind.after_root());
-    let mut step_reports: Vec<String> = before.into_iter().map(step_report).collect();
-    step_reports.push(format!(
-        "::writegraph::WriteStepReport {{ tag: {:?}, affected: 1 }}",
+    let mut steps: Vec<String> = before.into_iter().map(step).collect();
+    steps.push(format!(
+        "::writegraph::write::GraphStep::root({:?})",
         graph.root_tag
     ));
-    step_reports.extend(after.into_iter().map(step_report));
-
-    step_reports
+    steps.extend(after.into_iter().map(step));
+    steps
 }
 
-/// The root's values bound one by one from the graph's own fields (the root is one row):
-/// `(locals, parameters)`, where `locals` checks unset required values and splits
-/// nullable-with-default fields into flag and value.
-pub(super) fn root_param_values(
-    root: &TableModel<'_>,
-    params: &[Param],
-    filled: &[usize],
-) -> (String, Vec<String>) {
-    let mut locals = String::new();
-    let mut values = Vec::new();
+/// The root's values bound one by one from the graph's own fields (the root is one row),
+/// each of `params`: an unset required value is an error, and a nullable-with-default
+/// field is split into its flag and value, taken into `parts` (the statement borrows
+/// them).
+fn root_param_values(root: &TableModel<'_>, params: &[Param], filled: &[usize], parts: &mut Parts) {
     let table_name = root.table.name.to_sql();
     for &param in params {
         let (value, ty) = match param {
             Param::Flag(i) => {
                 let f = &root.columns[i].field;
-                let _ = writeln!(locals, "let root_f{i} = self.{f}.is_some();");
+                let _ = writeln!(parts.take, "let root_f{i} = self.{f}.is_some();");
+                parts.names.push(format!("root_f{i}"));
+                parts.types.push("bool".to_owned());
                 (format!("root_f{i}"), "BOOL".to_owned())
             }
             Param::Value(i) => {
                 let column = &root.columns[i];
                 let f = &column.field;
-                let s = crate::ident::setter_stem(f);
                 let value = match column.insert {
                     Some(InsertKind::NullableDefaulted) => {
-                        let _ = writeln!(locals, "let root_c{i} = self.{f}.flatten();");
+                        let _ = writeln!(parts.take, "let root_c{i} = self.{f}.clone().flatten();");
+                        parts.names.push(format!("root_c{i}"));
+                        parts
+                            .types
+                            .push(format!("::std::option::Option<{}>", column.ty.rust));
                         format!("root_c{i}")
                     }
                     Some(InsertKind::Injected) if !filled.contains(&i) => {
                         let _ = writeln!(
-                            locals,
+                            parts.take,
                             "if self.{f}.is_none() {{ return Err(::writegraph::__private::missing({table_name:?}, {name:?}, \"with_{s}\")); }}",
-                            name = column.column.name
+                            name = column.column.name,
+                            s = crate::ident::setter_stem(f),
                         );
-                        format!("self.{f}")
+                        format!("&self.{f}")
                     }
-                    _ => format!("self.{f}"),
+                    _ => format!("&self.{f}"),
                 };
                 (value, column.ty.param_type.clone())
             }
             _ => continue,
         };
-        values.push(format!("(&{value}, ::writegraph::__private::Type::{ty})"));
+        parts
+            .params
+            .push(format!("({value}, ::writegraph::__private::Type::{ty})"));
     }
-    (locals, values)
 }
 
 /// What one step of a graph does to the database, for finding the step an error came from.
@@ -501,8 +471,8 @@ pub(super) struct StepEffect<'a> {
     pub(super) filled: Option<usize>,
 }
 
-/// The body of `fn steps_of(error) -> Vec<&'static str>`: the steps a database error may
-/// come from, by what PostgreSQL names. A constraint names the steps that write its table
+/// The `ErrorSteps` of a graph: the steps a database error may come from, by what
+/// PostgreSQL names. A constraint names the steps that write its table
 /// (a unique key, a foreign key the step sets) or delete or re-key the table it references;
 /// a table or partition names the steps that write it; an error that names neither (a
 /// data exception, a program limit) may come from any step. Several steps are all listed:
@@ -555,18 +525,15 @@ pub(super) fn step_attribution<'a>(model: &Model<'_>, effects: &[StepEffect<'a>]
             }
         }
     }
-    let arms = |map: &BTreeMap<String, Vec<&str>>| {
+    let list = |map: &BTreeMap<String, Vec<&str>>| {
         map.iter()
-            .map(|(key, tags)| format!("Some({key:?}) => &{tags:?},"))
+            .map(|(key, tags)| format!("({key:?}, &{tags:?}),"))
             .collect::<String>()
     };
     let all: Vec<&str> = effects.iter().map(|e| e.tag).collect();
     format!(
-        "let Some(db) = error.as_db_error() else {{ return ::std::vec::Vec::new(); }};
-        let by_constraint: &[&'static str] = match db.constraint() {{ {} _ => &[] }};
-        let by_table: &[&'static str] = match db.table() {{ {} _ => &[] }};
-        ::writegraph::__private::pick_steps(by_constraint, by_table, &{all:?}, db.code())",
-        arms(&by_constraint),
-        arms(&by_table),
+        "::writegraph::write::ErrorSteps {{ by_constraint: &[{}], by_table: &[{}], all: &{all:?} }}",
+        list(&by_constraint),
+        list(&by_table),
     )
 }

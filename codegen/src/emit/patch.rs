@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::rows::{column_doc, key_signature, table_doc};
+use super::rows::{column_doc, table_doc};
 use super::{doc, doc_sql};
 use crate::model::{ColumnModel, TableModel};
 use crate::plan::TableStatements;
@@ -57,9 +57,9 @@ pub(super) fn patch_setters(updatable: &[&ColumnModel<'_>]) -> String {
     code
 }
 
-/// Code that appends `"column" = $n` to `sql` and binds the value, for each field the patch
-/// sets: only those columns are assigned.
-pub(super) fn patch_assignments(updatable: &[&ColumnModel<'_>], sql: &str) -> String {
+/// `set.set_some(..)` for each patch field of `holder` (`self`, or a graph's `self.root`):
+/// only the fields a patch sets are assigned.
+pub(super) fn patch_assignments(updatable: &[&ColumnModel<'_>], holder: &str) -> String {
     let mut code = String::new();
     for column in updatable {
         let cast = column
@@ -70,7 +70,7 @@ pub(super) fn patch_assignments(updatable: &[&ColumnModel<'_>], sql: &str) -> St
             .unwrap_or_default();
         let _ = writeln!(
             code,
-            "if let Some(v) = &self.{f} {{ ::writegraph::__private::push_assignment(&mut {sql}, &mut params, {column:?}, v, ::writegraph::__private::Type::{ty}, {cast:?}); }}",
+            "set.set_some({column:?}, &{holder}.{f}, ::writegraph::__private::Type::{ty}, {cast:?});",
             f = column.field,
             column = crate::ident::quote_ident(&column.column.name),
             ty = column.ty.param_type,
@@ -92,53 +92,28 @@ pub(super) fn patch_struct(table: &TableModel<'_>, statements: &TableStatements)
     code.push_str("}\n");
     let _ = writeln!(code, "impl {name} {{");
     code.push_str(&patch_setters(&updatable));
-    if let Some(patch) = &statements.update_by_id {
-        let (prefix, where_clause) = (&patch.prefix, &patch.suffix);
-        let (id_type, key_params) = key_signature(table);
-        let key_count = key_params.len();
-        let table_name = table.table.name.to_sql();
-        let assignments = patch_assignments(&updatable, "sql");
-        let _ = write!(
-            code,
-            "fn update_statement<'a>(&'a self, id: &'a {id_type}, returning: &str)
-                -> ::writegraph::Result<(::std::string::String, ::std::vec::Vec<::writegraph::__private::Param<'a>>)> {{
-                let mut sql = ::std::string::String::from({prefix:?});
-                let mut params: ::std::vec::Vec<::writegraph::__private::Param<'a>> = ::std::vec![{key_params}];
-                {assignments}
-                if params.len() == {key_count} {{
-                    return Err(::writegraph::Error::Validation({nothing:?}.into()));
-                }}
-                sql.push_str({where_clause:?});
-                sql.push_str(returning);
-                Ok((sql, params))
-            }}
-            {doc_update}pub async fn update_by_id(self, conn: &impl ::writegraph::GenericClient, id: &{id_type}) -> ::writegraph::Result<u64> {{
-                let (sql, params) = self.update_statement(id, \"\")?;
-                let updated = conn.execute_typed(&sql, &params).await?;
-                if updated == 0 {{
-                    return Err(::writegraph::Error::NotFound {{ table: {table_name:?} }});
-                }}
-                Ok(updated)
-            }}
-            {doc_update_returning}pub async fn update_by_id_returning(self, conn: &impl ::writegraph::GenericClient, id: &{id_type}) -> ::writegraph::Result<{row}> {{
-                let (sql, params) = self.update_statement(id, {returning:?})?;
-                let rows = conn.query_typed(&sql, &params).await?;
-                match rows.first() {{
-                    Some(row) => Ok(<{row} as ::writegraph::FromRow>::from_row(row)?),
-                    None => Err(::writegraph::Error::NotFound {{ table: {table_name:?} }}),
-                }}
-            }}\n",
-            key_params = key_params.join(", "),
-            nothing = format!("the patch of `{table_name}` sets no column: nothing to update"),
-            returning = statements.returning,
-            doc_update = doc_sql(
-                "Updates the columns this patch sets (and no other: an `UPDATE OF` trigger on an unset column does not fire). \
-                 `Error::NotFound` when no row has this key; `Error::Validation` when the patch sets nothing.",
-                &patch.shown
-            ),
-            doc_update_returning = doc("Like `update_by_id`, and returns the row as stored."),
-        );
-    }
     code.push_str("}\n");
+    let Some(patch) = &statements.update_by_id else {
+        return code;
+    };
+    let _ = write!(
+        code,
+        "impl ::writegraph::Patch for {name} {{
+            type Stored = {row};
+            {update_doc}const UPDATE_SQL: &'static str = {prefix:?};
+            const WHERE_SQL: &'static str = {where_sql:?};
+            const RETURNING_SQL: &'static str = {returning:?};
+            fn assign<'a>(&'a self, set: &mut ::writegraph::write::Assignments<'a>) {{ {assignments} }}
+        }}
+        ::writegraph::patch_methods!({name});\n",
+        update_doc = doc_sql(
+            "The start of the update; `assign` appends a `\"column\" = $n` for each field the patch sets, then `WHERE_SQL` (and `RETURNING_SQL`) follow.",
+            &patch.shown
+        ),
+        prefix = patch.prefix,
+        where_sql = patch.suffix,
+        returning = statements.returning,
+        assignments = patch_assignments(&updatable, "self"),
+    );
     code
 }

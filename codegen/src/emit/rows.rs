@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use super::{doc, doc_sql};
 use crate::model::{ColumnModel, TableModel};
-use crate::plan::TableStatements;
+use crate::plan::{Param, TableStatements};
 
 pub(super) fn column_doc(column: &ColumnModel<'_>) -> String {
     let c = column.column;
@@ -109,7 +109,7 @@ pub(super) fn row_struct(table: &TableModel<'_>, statements: &TableStatements) -
                 .replace("::std::string::", "")
                 .replace("::std::vec::", "");
             format!(
-                "{}: ::writegraph::__private::column(row, {i}, {table_name:?}, {:?}, {rust_type:?}, {:?})?,",
+                "{}: column(row, {i}, TABLE, {:?}, {rust_type:?}, {:?})?,",
                 c.field,
                 c.column.name,
                 c.column.sql_type.to_string()
@@ -120,6 +120,8 @@ pub(super) fn row_struct(table: &TableModel<'_>, statements: &TableStatements) -
         code,
         "impl ::writegraph::FromRow for {name} {{
             fn from_row(row: &::writegraph::__private::Row) -> ::writegraph::Result<Self> {{
+                use ::writegraph::__private::column;
+                const TABLE: &str = {table_name:?};
                 Ok(Self {{ {fields} }})
             }}
         }}\n"
@@ -137,51 +139,60 @@ pub(super) fn row_struct(table: &TableModel<'_>, statements: &TableStatements) -
         );
     }
 
-    let _ = writeln!(code, "impl {name} {{");
-    code.push_str(&doc(&format!(
-        "The table, quoted for SQL: `{}`.",
-        table.table.name.to_sql_quoted()
-    )));
+    let quoted = table.table.name.to_sql_quoted();
     let _ = writeln!(
         code,
-        "pub const TABLE: &'static str = {:?};",
-        table.table.name.to_sql_quoted()
+        "impl {name} {{ {doc} pub const TABLE: &'static str = {quoted:?}; }}",
+        doc = doc(&format!("The table, quoted for SQL: `{quoted}`.")),
     );
-    if let (Some(find), Some(delete)) = (&statements.find_by_id, &statements.delete_by_id) {
-        let (id_type, key_params) = key_signature(table);
-        let key_params = key_params.join(", ");
-        let table_name = table.table.name.to_sql();
-        code.push_str(&doc_sql(
-            "Reads the row with this primary key, if there is one.",
-            &find.sql,
-        ));
-        let _ = write!(
-            code,
-            "pub async fn find_by_id(conn: &impl ::writegraph::GenericClient, id: &{id_type}) -> ::writegraph::Result<::std::option::Option<Self>> {{
-                let rows = conn.query_typed({sql:?}, &[{key_params}]).await?;
-                match rows.first() {{
-                    Some(row) => Ok(Some(<Self as ::writegraph::FromRow>::from_row(row)?)),
-                    None => Ok(None),
-                }}
-            }}\n",
-            sql = find.sql
-        );
-        code.push_str(&doc_sql(
-            "Deletes the row with this primary key. `Error::NotFound` when there is none.",
-            &delete.sql,
-        ));
-        let _ = write!(
-            code,
-            "pub async fn delete_by_id(conn: &impl ::writegraph::GenericClient, id: &{id_type}) -> ::writegraph::Result<u64> {{
-                let deleted = conn.execute_typed({sql:?}, &[{key_params}]).await?;
-                if deleted == 0 {{
-                    return Err(::writegraph::Error::NotFound {{ table: {table_name:?} }});
-                }}
-                Ok(deleted)
-            }}\n",
-            sql = delete.sql
-        );
-    }
-    code.push_str("}\n");
+    code.push_str(&table_impl(table, statements));
     code
+}
+
+/// `impl Table` (the key, the find and delete statements) and the inherent methods it
+/// gives, when the table has a primary key.
+fn table_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
+    let (Some(find), Some(delete)) = (&statements.find_by_id, &statements.delete_by_id) else {
+        return String::new();
+    };
+    let name = &table.rust_name;
+    let (key_type, _) = key_signature(table);
+    format!(
+        "impl ::writegraph::Table for {name} {{
+            type Key = {key_type};
+            const NAME: &'static str = {table_name:?};
+            {find_doc}const FIND_SQL: &'static str = {find_sql:?};
+            {delete_doc}const DELETE_SQL: &'static str = {delete_sql:?};
+            fn bind_key(key: &Self::Key) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'_>]> + Send {{
+                ::writegraph::write::params([{key_params}])
+            }}
+        }}
+        ::writegraph::table_methods!({name});\n",
+        table_name = table.table.name.to_sql(),
+        find_doc = doc_sql("Reads the row with this primary key, if there is one.", &find.sql),
+        find_sql = find.sql,
+        delete_doc = doc_sql("Deletes the row with this primary key.", &delete.sql),
+        delete_sql = delete.sql,
+        key_params = key_binding(table, &find.params).join(", "),
+    )
+}
+
+/// The key parameters `params` of a statement, as `(value, Type)` pairs of `key` (the key's
+/// column, or a tuple of them).
+pub(super) fn key_binding(table: &TableModel<'_>, params: &[Param]) -> Vec<String> {
+    let single = table.primary_key.len() == 1;
+    params
+        .iter()
+        .filter_map(|&param| match param {
+            Param::Key(i) => Some(i),
+            _ => None,
+        })
+        .map(|i| {
+            let ty = &table.columns[i].ty.param_type;
+            match table.primary_key.iter().position(|&k| k == i) {
+                Some(n) if !single => format!("(&key.{n}, ::writegraph::__private::Type::{ty})"),
+                _ => format!("(key, ::writegraph::__private::Type::{ty})"),
+            }
+        })
+        .collect()
 }

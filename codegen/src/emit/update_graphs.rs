@@ -2,10 +2,9 @@
 
 use std::fmt::Write as _;
 
-use super::insert::{batch_param_values, repeated_key_check, text_check};
-use super::insert_graphs::{step_attribution, StepEffect};
+use super::insert::{batch_param_values, repeated_key_check};
+use super::insert_graphs::{step_attribution, step_check, StepEffect};
 use super::patch::{patch_assignments, patch_fields, patch_setters};
-use super::rows::key_signature;
 use super::{doc, doc_sql};
 use crate::model::{ColumnModel, Model, Strategy, UpdateGraphModel};
 use crate::plan::UpdateGraphStatement;
@@ -15,93 +14,96 @@ pub(super) fn update_graph_struct(
     graph: &UpdateGraphModel,
     statement: &UpdateGraphStatement,
 ) -> String {
-    let root = &model.tables[graph.root];
-    let row = &root.rust_name;
-    let name = &graph.name;
-    let updatable: Vec<&ColumnModel<'_>> = root.columns.iter().filter(|c| c.updatable).collect();
-    let table_name = root.table.name.to_sql();
     let mut code = update_graph_fields(model, graph);
     code.push_str(&update_graph_setters(model, graph));
-    let (id_type, key_params) = key_signature(root);
-    let key_count = key_params.len();
-    let anything = update_graph_anything(&updatable, graph);
-    let parts = update_graph_parts(model, graph, statement);
-    let binds = update_graph_binds(model, graph, statement);
-    let assignments = patch_assignments(&updatable, "root");
-    let attribution = update_graph_attribution(model, graph);
-    let steps = update_graph_step_reports(graph, statement);
-    let run = if graph.lock_root {
-        &format!("::writegraph::LockingClient::lock_then_query(conn, Self::LOCK_SQL, &params[..{key_count}], &sql, &params).await")
-    } else {
-        "conn.query_typed(&sql, &params).await"
-    };
-    let (conn_type, conn_doc) = update_graph_connection(graph);
-    let sql_doc = format!(
-        "{}<assignments>{} ...\n-- or, when the patch assigns no root column:\n{}{}",
-        statement.root_update, statement.root_update_tail, statement.root_select, statement.tail
-    );
-    let _ = write!(
-        code,
-        "{lock_doc}pub const LOCK_SQL: &'static str = {lock:?};
-        {tail_doc}pub const TAIL_SQL: &'static str = {tail:?};
-        /// The steps a database error may come from, from the constraint, table or
-        /// partition PostgreSQL names.
-        fn steps_of(error: &::writegraph::__private::PgError) -> ::std::vec::Vec<&'static str> {{
-            {attribution}
-        }}
-        /// Checks the graph, then writes it.
-        async fn write(mut self, conn: {conn_type}, id: &{id_type}) -> ::writegraph::Result<::writegraph::WriteReport<{row}>> {{
-            if !({anything}) {{
-                return Err(::writegraph::Error::Validation({noop:?}.into()));
+    code.push_str("}\n");
+    code.push_str(&update_graph_impl(model, graph, statement));
+    let name = &graph.name;
+    if graph.lock_root {
+        let _ = writeln!(
+            code,
+            "impl ::writegraph::UpdateGraphLocking for {name} {{
+                {lock_doc}const LOCK_SQL: &'static str = {lock:?};
             }}
-            {parts}
-            let mut params: ::std::vec::Vec<::writegraph::__private::Param<'_>> = ::std::vec![{key_params}];
-            {binds}
-            let before_assignments = params.len();
-            let mut root = ::std::string::String::from({root_update:?});
-            {assignments}
-            let root_updated = params.len() > before_assignments;
-            let mut sql = if root_updated {{ root + {root_update_tail:?} }} else {{ ::std::string::String::from({root_select:?}) }};
-            sql.push_str(Self::TAIL_SQL);
-            let rows = {run}.map_err(|e| ::writegraph::Error::db_in_steps(Self::steps_of(&e), e))?;
-            let Some(row) = rows.first() else {{
-                return Err(::writegraph::Error::NotFound {{ table: {table_name:?} }});
-            }};
-            let steps = ::std::vec![{steps}];
-            Ok(::writegraph::WriteReport::from_steps(steps, Some(<{row} as ::writegraph::FromRow>::from_row(row)?)))
-        }}
-        /// Updates the root's set columns and syncs every child field that is `Some`, in one statement
-        /// (after a lock when the graph locks its root). Returns the rows affected by all steps.
-        /// `Error::NotFound` when no root row has this key: then nothing changed.{conn_doc}
-        pub async fn update_by_id_graph(self, conn: {conn_type}, id: &{id_type}) -> ::writegraph::Result<u64> {{
-            Ok(self.write(conn, id).await?.affected)
-        }}
-        /// Like `update_by_id_graph`, and returns the root row after all steps.
-        pub async fn update_by_id_graph_returning(self, conn: {conn_type}, id: &{id_type}) -> ::writegraph::Result<{row}> {{
-            self.write(conn, id).await?.root.ok_or(::writegraph::Error::NotFound {{ table: {table_name:?} }})
-        }}
-        /// Like `update_by_id_graph`, and reports the rows each step affected, by tag.
-        pub async fn update_by_id_graph_report(self, conn: {conn_type}, id: &{id_type}) -> ::writegraph::Result<::writegraph::WriteReport<()>> {{
-            let report = self.write(conn, id).await?;
-            Ok(::writegraph::WriteReport {{ affected: report.affected, steps: report.steps, root: None }})
-        }}
-        /// Like `update_by_id_graph_report`, with the root row after all steps.
-        pub async fn update_by_id_graph_report_returning(self, conn: {conn_type}, id: &{id_type}) -> ::writegraph::Result<::writegraph::WriteReport<{row}>> {{
-            self.write(conn, id).await
-        }}
+            ::writegraph::update_graph_methods!(locking {name});",
+            lock_doc = doc_sql(
+                "The lock taken first, in the graph's transaction.",
+                &statement.lock
+            ),
+            lock = statement.lock,
+        );
+    } else {
+        let _ = writeln!(
+            code,
+            "impl ::writegraph::UpdateGraphPlain for {name} {{}}
+            ::writegraph::update_graph_methods!(plain {name});"
+        );
+    }
+    code
+}
+
+/// `impl UpdateGraph`: the statement's parts, the steps and where errors come from, the
+/// checks and split of the children into parts, their binding and the root's assignments.
+fn update_graph_impl(
+    model: &Model<'_>,
+    graph: &UpdateGraphModel,
+    statement: &UpdateGraphStatement,
+) -> String {
+    let root = &model.tables[graph.root];
+    let name = &graph.name;
+    let updatable: Vec<&ColumnModel<'_>> = root.columns.iter().filter(|c| c.updatable).collect();
+    let (take, names, types) = update_graph_parts(model, graph, statement);
+    let names: String = names.iter().map(|n| format!("{n},")).collect();
+    let mut steps = vec![format!(
+        "::writegraph::write::GraphStep::root({:?})",
+        graph.root_tag
+    )];
+    for (child, counts) in graph.children.iter().zip(&statement.counts) {
+        steps.push(format!(
+            "::writegraph::write::GraphStep::counted({:?}, &{counts:?})",
+            child.tag
+        ));
+    }
+    format!(
+        "impl ::writegraph::UpdateGraph for {name} {{
+            type Root = {row};
+            type Parts = ({types});
+            const NAME: &'static str = {name:?};
+            {shown_doc}const UPDATE_SQL: &'static str = {root_update:?};
+            const UPDATE_WHERE_SQL: &'static str = {root_update_tail:?};
+            const SELECT_SQL: &'static str = {root_select:?};
+            const TAIL_SQL: &'static str = {tail:?};
+            const ROOT_COLUMNS: usize = {root_columns};
+            const STEPS: &'static [::writegraph::write::GraphStep] = &[{steps}];
+            const ERROR_STEPS: ::writegraph::write::ErrorSteps = {error_steps};
+            fn sets_nothing(&self) -> bool {{ !({anything}) }}
+            fn parts(&mut self) -> ::writegraph::Result<Self::Parts> {{
+                {take}
+                Ok(({names}))
+            }}
+            fn bind_parts<'a>(parts: &'a Self::Parts, params: &mut ::std::vec::Vec<::writegraph::write::Param<'a>>) {{
+                let ({names}) = parts;
+                params.extend(::writegraph::write::params([{binds}]));
+            }}
+            fn assign_root<'a>(&'a self, set: &mut ::writegraph::write::Assignments<'a>) {{ {assignments} }}
         }}\n",
-        lock_doc = doc_sql("The lock taken first when the graph locks its root.", &statement.lock),
-        lock = statement.lock,
-        tail_doc = doc_sql("The graph's statement: the root's part (assembled from the fields the patch sets), then this fixed text.", &sql_doc),
-        tail = statement.tail,
-        key_params = key_params.join(", "),
-        noop = format!("{name}: no operations to perform (no root column set, every child field None)"),
+        row = root.rust_name,
+        types = types.iter().map(|t| format!("{t},")).collect::<String>(),
+        shown_doc = doc_sql(
+            "The start of the graph's statement: `assign_root` appends the root columns the graph sets, then `UPDATE_WHERE_SQL` and `TAIL_SQL` follow (or `SELECT_SQL` and `TAIL_SQL` when it sets none).",
+            &statement.shown
+        ),
         root_update = statement.root_update,
         root_update_tail = statement.root_update_tail,
         root_select = statement.root_select,
+        tail = statement.tail,
+        root_columns = root.columns.len(),
         steps = steps.join(", "),
-    );
-    code
+        error_steps = update_graph_attribution(model, graph),
+        anything = update_graph_anything(&updatable, graph),
+        binds = update_graph_binds(model, graph, statement).join(", "),
+        assignments = patch_assignments(&updatable, "self"),
+    )
 }
 
 /// The graph struct with its doc (the steps and their strategies): the root's updatable
@@ -214,58 +216,55 @@ fn update_graph_anything(updatable: &[&ColumnModel<'_>], graph: &UpdateGraphMode
 }
 
 /// The checks of the given values and the code that turns each child field into column
-/// vectors (`part{n}`) and flags (`active{n}`, `delete{n}`).
+/// vectors (`part{n}`) and flags (`active{n}`, `delete{n}`): the code, and the parts' names
+/// and types in `Parts`.
 fn update_graph_parts(
     model: &Model<'_>,
     graph: &UpdateGraphModel,
     statement: &UpdateGraphStatement,
-) -> String {
+) -> (String, Vec<String>, Vec<String>) {
     let root = &model.tables[graph.root];
     let name = &graph.name;
-    let updatable: Vec<&ColumnModel<'_>> = root.columns.iter().filter(|c| c.updatable).collect();
     let table_name = root.table.name.to_sql();
     let mut parts = String::new();
     // The root patch's text values, checked like the rows' (row 0: the root is one row).
-    for column in &updatable {
-        parts.push_str(&text_check(
+    for column in root.columns.iter().filter(|c| c.updatable) {
+        let value = format!("self.{}", column.field);
+        parts.push_str(&step_check(
             column,
-            &format!("self.{}", column.field),
+            &value,
             &table_name,
             "0",
-            Some(&graph.root_tag),
+            &graph.root_tag,
         ));
     }
     // Given children must not repeat the key they are upserted by.
     for child in &graph.children {
-        let Some(key) = &child.repeat_key else {
-            continue;
-        };
-        let table = &model.tables[child.table];
-        let message = format!(
-            "{name}: two rows of `{}` have the same key ({}) of `{}`; merge them before writing",
-            child.field,
-            key.iter()
-                .map(|&i| table.columns[i].column.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            table.table.name
-        );
-        parts.push_str(&repeated_key_check(
-            table,
-            key,
-            &format!("self.{}.as_deref().unwrap_or_default()", child.field),
-            &message,
-        ));
+        if let Some(key) = &child.repeat_key {
+            let rows = format!("self.{}.as_deref().unwrap_or_default()", child.field);
+            let table = &model.tables[child.table];
+            parts.push_str(&repeated_key_check(
+                name,
+                table,
+                key,
+                (&child.field, &rows),
+                "GraphDiff",
+            ));
+        }
     }
+    let (mut names, mut types) = (Vec::new(), Vec::new());
     for (n, (child, params)) in graph.children.iter().zip(&statement.children).enumerate() {
         let table = &model.tables[child.table];
-        let columns = format!("New{}Columns", table.rust_name);
         let f = &child.field;
         if params.active {
             let _ = writeln!(parts, "let active{n} = self.{f}.is_some();");
+            names.push(format!("active{n}"));
+            types.push("bool".to_owned());
         }
         if params.delete {
             let _ = writeln!(parts, "let delete{n} = matches!(self.{f}, Some(None));");
+            names.push(format!("delete{n}"));
+            types.push("bool".to_owned());
         }
         let rows = if child.many {
             format!("self.{f}.take().unwrap_or_default()")
@@ -274,42 +273,37 @@ fn update_graph_parts(
         };
         let _ = writeln!(
             parts,
-            "let part{n} = {columns}::from_rows({rows}, &[{}]).map_err(|e| e.in_step({:?}))?;",
-            child.link.0, child.tag
+            "let part{n} = <New{} as ::writegraph::Insert>::columns({rows}, &[{}]).map_err(|e| e.in_step({:?}))?;",
+            table.rust_name, child.link.0, child.tag
         );
+        names.push(format!("part{n}"));
+        types.push(format!("New{}Columns", table.rust_name));
     }
-    parts
+    (parts, names, types)
 }
 
-/// The code that binds each child's flags and rows after the root's key, in `$n` order.
+/// Each child's flags and rows after the root's key, in `$n` order: the plan's parameters
+/// of each child.
 fn update_graph_binds(
     model: &Model<'_>,
     graph: &UpdateGraphModel,
     statement: &UpdateGraphStatement,
-) -> String {
-    let mut binds = String::new();
+) -> Vec<String> {
+    let mut binds = Vec::new();
     for (n, params) in statement.children.iter().enumerate() {
         if params.active {
-            let _ = writeln!(
-                binds,
-                "params.push((&active{n}, ::writegraph::__private::Type::BOOL));"
-            );
+            binds.push(format!("(active{n}, ::writegraph::__private::Type::BOOL)"));
         }
         if params.delete {
-            let _ = writeln!(
-                binds,
-                "params.push((&delete{n}, ::writegraph::__private::Type::BOOL));"
-            );
+            binds.push(format!("(delete{n}, ::writegraph::__private::Type::BOOL)"));
         }
         let table = &model.tables[graph.children[n].table];
-        for value in batch_param_values(table, &params.rows, &format!("part{n}")) {
-            let _ = writeln!(binds, "params.push({value});");
-        }
+        binds.extend(batch_param_values(table, &params.rows, &format!("part{n}")));
     }
     binds
 }
 
-/// `steps_of`'s body: which step a database error is about.
+/// The graph's `ErrorSteps`: which step a database error is about.
 fn update_graph_attribution(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     // Which step a database error is about. A child's foreign key to the root cannot fail
     // on the child's side (the graph fills it with the root's key), so a violation of it
@@ -330,47 +324,4 @@ fn update_graph_attribution(model: &Model<'_>, graph: &UpdateGraphModel) -> Stri
         filled: Some(c.link.0),
     }));
     step_attribution(model, &effects)
-}
-
-/// The per-step reports: the root (whether its UPDATE ran), then each child's counts.
-fn update_graph_step_reports(
-    graph: &UpdateGraphModel,
-    statement: &UpdateGraphStatement,
-) -> Vec<String> {
-    let mut steps = vec![format!(
-        "::writegraph::WriteStepReport {{ tag: {:?}, affected: u64::from(root_updated) }}",
-        graph.root_tag
-    )];
-    for (child, counts) in graph.children.iter().zip(&statement.counts) {
-        let sum = counts
-            .iter()
-            .map(|i| format!("::writegraph::__private::count(row, {i})?"))
-            .collect::<Vec<_>>()
-            .join(" + ");
-        steps.push(format!(
-            "::writegraph::WriteStepReport {{ tag: {:?}, affected: {sum} }}",
-            child.tag
-        ));
-    }
-    steps
-}
-
-/// The type of `conn` and its doc.
-fn update_graph_connection(graph: &UpdateGraphModel) -> (&'static str, &'static str) {
-    // A graph that locks its root runs the lock and its statement in one transaction: the
-    // caller's (`&tx`), or one it opens on a client no other task can use meanwhile (`&mut`).
-    let (conn_type, conn_doc) = if graph.lock_root {
-        (
-            "impl ::writegraph::LockingClient",
-            "\n///\n/// `conn` is `&tx` (a transaction you opened: the lock is held until you end it) or \
-             `&mut client` (the graph opens a transaction and commits it, its statements pipelined; \
-             `&mut` keeps other tasks' statements out of it; inside a transaction you opened \
-             with SQL it runs in that one). A shared `&client` does not compile: another \
-             task's statement could run inside the graph's transaction. Generated code never \
-             commits or rolls back a transaction it did not open.",
-        )
-    } else {
-        ("&impl ::writegraph::GenericClient", "")
-    };
-    (conn_type, conn_doc)
 }

@@ -32,7 +32,8 @@ pub struct UpdateGraphStatement {
     pub shown: String,
     /// Parameters after the key, in `$n` order: per child, its flags then its rows.
     pub children: Vec<UpdateChildParams>,
-    /// Per child, the result columns (after the root's) whose counts add up to its step.
+    /// Per child, the result columns whose counts add up to its step, counted from the
+    /// first count (after the root's columns).
     pub counts: Vec<Vec<usize>>,
 }
 
@@ -198,7 +199,7 @@ pub(super) fn update_graph_statement(
     }
     let mut select = format!("SELECT {}", result_columns(root.columns.iter(), "root."));
     let mut counts = Vec::new();
-    let mut column = root.columns.len();
+    let mut column = 0;
     for names in &count_names {
         let mut indexes = Vec::new();
         for name in names {

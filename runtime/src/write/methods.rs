@@ -125,13 +125,20 @@ macro_rules! patch_methods {
     };
 }
 
-/// Inherent `insert_graph`, `insert_graph_report`, `insert_graph_returning`,
-/// `insert_graph_report_returning` and `insert_graph_atomic` for a type that implements
+/// The consts `SQL` and `SQL_RETURNING` and inherent `insert_graph`, `insert_graph_report`,
+/// `insert_graph_returning`, `insert_graph_report_returning` and `insert_graph_atomic` for a
+/// type that implements
 /// [`InsertGraph`](crate::InsertGraph): `writegraph::insert_graph_methods!(NewOrderGraph);`.
 #[macro_export]
 macro_rules! insert_graph_methods {
     ($ty:ty) => {
         impl $ty {
+            /// The graph's statement, returning the per-step counts (`SQL` of its
+            /// `writegraph::InsertGraph` implementation).
+            pub const SQL: &'static str = <Self as $crate::InsertGraph>::SQL;
+            /// The graph's statement, returning the root row before the per-step counts
+            /// (`SQL_RETURNING`).
+            pub const SQL_RETURNING: &'static str = <Self as $crate::InsertGraph>::SQL_RETURNING;
             /// Writes the graph in one statement (atomic on its own) and returns the rows
             /// affected by all steps.
             pub async fn insert_graph(
@@ -172,15 +179,18 @@ macro_rules! insert_graph_methods {
     };
 }
 
-/// Inherent `update_by_id_graph`, `update_by_id_graph_returning`,
-/// `update_by_id_graph_report` and `update_by_id_graph_report_returning` for an update
-/// graph: `writegraph::update_graph_methods!(plain OrderReplaceGraph);` for one that
+/// The const `TAIL_SQL` (and `LOCK_SQL` when it locks) and inherent `update_by_id_graph`,
+/// `update_by_id_graph_returning`, `update_by_id_graph_report` and
+/// `update_by_id_graph_report_returning` for an update graph: `writegraph::update_graph_methods!(plain OrderReplaceGraph);` for one that
 /// implements [`UpdateGraphPlain`](crate::UpdateGraphPlain), `locking` for one that
 /// implements [`UpdateGraphLocking`](crate::UpdateGraphLocking).
 #[macro_export]
 macro_rules! update_graph_methods {
     (plain $ty:ty) => {
         impl $ty {
+            /// The fixed end of the graph's statement, after the root's part (`TAIL_SQL` of
+            /// its `writegraph::UpdateGraph` implementation).
+            pub const TAIL_SQL: &'static str = <Self as $crate::UpdateGraph>::TAIL_SQL;
             /// Updates the root's set columns and syncs every child field that is `Some`, in
             /// one statement. Returns the rows affected by all steps. `Error::NotFound` when
             /// no root row has this key: then nothing changed.
@@ -223,6 +233,12 @@ macro_rules! update_graph_methods {
     };
     (locking $ty:ty) => {
         impl $ty {
+            /// The fixed end of the graph's statement, after the root's part (`TAIL_SQL` of
+            /// its `writegraph::UpdateGraph` implementation).
+            pub const TAIL_SQL: &'static str = <Self as $crate::UpdateGraph>::TAIL_SQL;
+            /// The lock taken first (`LOCK_SQL` of its `writegraph::UpdateGraphLocking`
+            /// implementation).
+            pub const LOCK_SQL: &'static str = <Self as $crate::UpdateGraphLocking>::LOCK_SQL;
             /// Locks the root row, updates its set columns and syncs every child field that
             /// is `Some`, in one statement. Returns the rows affected by all steps.
             /// `Error::NotFound` when no root row has this key: then nothing changed.
