@@ -309,7 +309,7 @@ pub(super) fn batch_field(
             "::std::option::Option<i32>".to_owned(),
             "INT4_ARRAY".to_owned(),
         ),
-        Param::Key(_) => return None,
+        Param::Key(_) | Param::Present => return None,
     })
 }
 
@@ -324,6 +324,37 @@ pub(super) fn batch_param_values(
         .iter()
         .filter_map(|&param| batch_field(table, param))
         .map(|(field, _, ty)| format!("(&{holder}.{field}, ::writegraph::__private::Type::{ty})"))
+        .collect()
+}
+
+/// Each parameter of a one-row step as a scalar from its columns struct `holder`, which
+/// holds at most one row: `(&holder.c3.first(), Type::INT8)` (`None` binds NULL, for an
+/// absent row), an array column's elements whole, and `holder_present` for
+/// [`Param::Present`].
+pub(super) fn one_row_param_values(
+    table: &TableModel<'_>,
+    params: &[Param],
+    holder: &str,
+) -> Vec<String> {
+    params
+        .iter()
+        .filter_map(|&param| {
+            let (value, ty) = match param {
+                Param::Present => (format!("{holder}_present"), "BOOL".to_owned()),
+                Param::Flag(i) => (format!("{holder}.f{i}.first()"), "BOOL".to_owned()),
+                Param::Value(i) => (
+                    format!("{holder}.c{i}.first()"),
+                    table.columns[i].ty.param_type.clone(),
+                ),
+                Param::Elements(i) => (
+                    format!("{holder}.e{i}"),
+                    table.columns[i].ty.param_array_type.clone(),
+                ),
+                Param::Lengths(i) => (format!("{holder}.l{i}.first()"), "INT4".to_owned()),
+                Param::Starts(_) | Param::Key(_) => return None,
+            };
+            Some(format!("(&{value}, ::writegraph::__private::Type::{ty})"))
+        })
         .collect()
 }
 

@@ -3,13 +3,14 @@
 use std::fmt::Write as _;
 
 use super::insert::{
-    batch_param_values, insert_field_doc, insert_type, repeated_key_check, setters, text_check,
+    batch_param_values, insert_field_doc, insert_type, one_row_param_values, repeated_key_check,
+    setters, text_check,
 };
 use super::{doc, doc_sql};
 use crate::model::{
     Cardinality, ColumnModel, GraphModel, GraphStep, InsertKind, Model, StepKind, TableModel,
 };
-use crate::plan::{GraphStatement, Param};
+use crate::plan::{GraphStatement, Param, RowCount};
 
 /// `self.x` is not set, for a root field of this kind.
 pub(super) fn is_unset(column: &ColumnModel<'_>) -> String {
@@ -366,8 +367,9 @@ fn graph_parts(
         .collect();
     let mut parts = String::new();
     let mut params = Vec::new();
-    for (step, part_params) in &statement.parts {
-        let Some(i) = step else {
+    for part in &statement.parts {
+        let part_params = &part.params;
+        let Some(i) = &part.step else {
             let (locals, values) = root_param_values(root, part_params, &root_filled);
             for column in root.columns.iter().filter(|c| c.insert.is_some()) {
                 parts.push_str(&text_check(
@@ -394,6 +396,13 @@ fn graph_parts(
             .map(|(c, _)| c.to_string())
             .into_iter()
             .collect();
+        if part.rows == (RowCount::One { optional: true }) {
+            let _ = writeln!(
+                parts,
+                "let part{i}_present = self.{}.is_some();",
+                step.field
+            );
+        }
         let _ = writeln!(
             parts,
             "let part{i} = New{}Columns::from_rows({rows}, &[{}]).map_err(|e| e.in_step({:?}))?;",
@@ -401,7 +410,11 @@ fn graph_parts(
             filled.join(", "),
             step.tag
         );
-        params.extend(batch_param_values(table, part_params, &format!("part{i}")));
+        let holder = format!("part{i}");
+        params.extend(match part.rows {
+            RowCount::Many => batch_param_values(table, part_params, &holder),
+            _ => one_row_param_values(table, part_params, &holder),
+        });
     }
 
     (parts, params)

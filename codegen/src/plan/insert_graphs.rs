@@ -9,7 +9,8 @@ use crate::model::{GraphModel, Model, StepKind};
 use super::rows::{
     column_list, insert_rows, on_conflict, result_columns, ColumnSource, InsertRows, RowsSource,
 };
-use super::Param;
+use super::{Param, RowCount};
+use crate::model::Cardinality;
 
 /// The one statement of an insert graph, in two forms that differ only in what they return,
 /// and the parameters of each part in order: first each step before the root, then the root,
@@ -21,9 +22,20 @@ pub struct GraphStatement {
     pub sql: String,
     /// Returns the root row, then the per-step counts: the `*_returning` functions.
     pub sql_returning: String,
-    /// `(step index, parameters)` in `$n` order; `None` is the root, whose values are bound
-    /// one per column (it is always exactly one row).
-    pub parts: Vec<(Option<usize>, Vec<Param>)>,
+    /// Each part's parameters, in `$n` order.
+    pub parts: Vec<GraphPart>,
+}
+
+/// The parameters of one part of an insert graph's statement.
+#[derive(Debug, Clone)]
+pub struct GraphPart {
+    /// The step's index in `GraphModel::steps`; `None` is the root.
+    pub step: Option<usize>,
+    /// How the part's rows are bound: the root's values one by one from the graph's own
+    /// fields, a one-row step's as scalars, many rows as arrays.
+    pub rows: RowCount,
+    /// Parameters in `$n` order.
+    pub params: Vec<Param>,
 }
 
 /// A whole insert graph as one statement of data-modifying CTEs (see SQL-SHAPES): parents,
@@ -49,13 +61,19 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
 
     let step_cte = |index: usize,
                     ctes: &mut Vec<String>,
-                    parts: &mut Vec<(Option<usize>, Vec<Param>)>,
+                    parts: &mut Vec<GraphPart>,
                     first_param: &mut usize| {
         let step = &graph.steps[index];
         let table = &model.tables[step.table];
+        let rows = match step.cardinality {
+            Cardinality::Many => RowCount::Many,
+            Cardinality::One => RowCount::One { optional: false },
+            Cardinality::Optional => RowCount::One { optional: true },
+        };
         let mut source = RowsSource {
             first_param: *first_param,
             unordered: true,
+            rows,
             ..RowsSource::default()
         };
         if step.kind.after_root() {
@@ -73,13 +91,13 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
         let table_name = table.table.name.to_sql_quoted();
         let InsertRows {
             mut statement,
-            rows,
+            rows: values,
         } = insert_rows(table, &table_name, &source);
         if step.upsert {
             if let Some(conflict) = &table.conflict {
                 statement
                     .sql
-                    .push_str(&on_conflict(table, &table_name, conflict, &rows));
+                    .push_str(&on_conflict(table, &table_name, conflict, &values));
             }
         }
         match step.sets_root_column {
@@ -94,7 +112,11 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
         }
         *first_param += statement.params.len();
         ctes.push(format!("s{index} AS ({})", statement.sql));
-        parts.push((Some(index), statement.params));
+        parts.push(GraphPart {
+            step: Some(index),
+            rows,
+            params: statement.params,
+        });
     };
 
     for (index, step) in graph
@@ -118,7 +140,7 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
         overrides: root_overrides,
         join: String::new(),
         unordered: true,
-        one_row: true,
+        rows: RowCount::Root,
     };
     let root = insert_rows(
         root_model,
@@ -127,7 +149,11 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
     )
     .statement;
     first_param += root.params.len();
-    parts.push((None, root.params));
+    parts.push(GraphPart {
+        step: None,
+        rows: RowCount::Root,
+        params: root.params,
+    });
     for index in (0..graph.steps.len()).filter(|&i| graph.steps[i].kind.after_root()) {
         step_cte(index, &mut after, &mut parts, &mut first_param);
     }

@@ -9,7 +9,8 @@ mod rows;
 mod tables;
 mod update_graphs;
 
-pub use insert_graphs::GraphStatement;
+pub use insert_graphs::{GraphPart, GraphStatement};
+pub use rows::RowCount;
 pub use tables::{PatchStatement, TableStatements};
 pub use update_graphs::{UpdateChildParams, UpdateGraphStatement};
 
@@ -65,6 +66,8 @@ pub enum Param {
     Lengths(usize),
     /// The primary key column's value (`WHERE pk = $n`).
     Key(usize),
+    /// A one-row step whose row may be absent: whether it is given (`bool`).
+    Present,
 }
 
 /// A statement and its parameters.
