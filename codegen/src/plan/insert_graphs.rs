@@ -38,9 +38,26 @@ pub struct GraphPart {
     pub params: Vec<Param>,
 }
 
+/// A statement of data-modifying CTEs, one per line, then what it returns, read from `root`:
+///
+/// ```sql
+/// WITH s0 AS (...),
+///      root AS (...)
+/// SELECT ... FROM root
+/// ```
+pub(super) fn with_sql(ctes: &[String], selected: &str) -> String {
+    format!(
+        "\
+WITH {ctes}
+SELECT {selected} FROM root",
+        ctes = ctes.join(",\n     ")
+    )
+}
+
 /// A whole insert graph as one statement of data-modifying CTEs (see SQL-SHAPES): parents,
 /// unrelated rows, the root, children and after-steps, each inserting the rows its
-/// parameters carry. An absent optional part binds empty arrays and inserts nothing, so the
+/// parameters carry. An absent optional part binds empty arrays (many rows) or a false presence
+/// flag (one row) and inserts nothing, so the
 /// text never changes and one statement is atomic on its own.
 ///
 /// ```sql
@@ -74,6 +91,7 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
             first_param: *first_param,
             unordered: true,
             rows,
+            in_cte: true,
             ..RowsSource::default()
         };
         if step.kind.after_root() {
@@ -97,7 +115,7 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
             if let Some(conflict) = &table.conflict {
                 statement
                     .sql
-                    .push_str(&on_conflict(table, &table_name, conflict, &values));
+                    .push_str(&on_conflict(table, &table_name, conflict, &values, " "));
             }
         }
         match step.sets_root_column {
@@ -141,6 +159,7 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
         join: String::new(),
         unordered: true,
         rows: RowCount::Root,
+        in_cte: true,
     };
     let root = insert_rows(
         root_model,
@@ -183,7 +202,7 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
         } else {
             selected.join(", ")
         };
-        format!("WITH {} SELECT {selected} FROM root", ctes.join(", "))
+        with_sql(&ctes, &selected)
     };
     let mut returned = vec![result_columns(root_model.columns.iter(), "root.")];
     returned.extend(counts.iter().cloned());

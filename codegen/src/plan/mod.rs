@@ -7,6 +7,8 @@
 mod insert_graphs;
 mod rows;
 mod tables;
+#[cfg(test)]
+mod tests;
 mod update_graphs;
 
 pub use insert_graphs::{GraphPart, GraphStatement};

@@ -51,6 +51,28 @@ pub(super) struct RowsSource {
     pub(super) unordered: bool,
     /// How many rows the statement inserts, and so how its values are bound.
     pub(super) rows: RowCount,
+    /// The insert is a CTE's body: written on one line, since a `WITH` lists one CTE per
+    /// line. A statement of its own has one clause per line.
+    pub(super) in_cte: bool,
+}
+
+impl RowsSource {
+    /// What separates the clauses of the insert: a line break, or a space inside a CTE.
+    pub(super) fn clause_break(&self) -> &'static str {
+        if self.in_cte {
+            " "
+        } else {
+            "\n"
+        }
+    }
+}
+
+/// The one shape of every insert: `INSERT INTO`, then `SELECT` of the rows' values, then where
+/// they come from (`FROM UNNEST(...)`, `FROM root`, or nothing for one row of parameters),
+/// then what follows (`ORDER BY`, `WHERE`). `nl` separates the clauses
+/// ([`RowsSource::clause_break`]).
+fn insert_select(nl: &str, table: &str, columns: &str, values: &str, from: &str) -> String {
+    format!("INSERT INTO {table} ({columns}){nl}SELECT {values}{from}")
 }
 
 /// How many rows an insert writes. One row binds scalars (`$1::bigint`, not
@@ -225,32 +247,31 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
         values.push(value);
     }
     let columns = column_list(inserted.iter().map(|&i| &model.columns[i]));
+    let nl = source.clause_break();
+    let values = values.join(", ");
     if scalar {
         let from = source.join.trim_end_matches(", ");
         let mut from = if from.is_empty() {
             String::new()
         } else {
-            format!(" FROM {from}")
+            format!("{nl}FROM {from}")
         };
         if let Some(present) = present {
-            let _ = write!(from, " WHERE {present}");
+            let _ = write!(from, "{nl}WHERE {present}");
         }
         return InsertRows {
             statement: Statement {
-                sql: format!(
-                    "INSERT INTO {table} ({columns}) SELECT {}{from}",
-                    values.join(", ")
-                ),
+                sql: insert_select(nl, table, &columns, &values, &from),
                 params,
             },
             rows,
         };
     }
     let (ordinality, order_by) = if source.unordered {
-        ("", "")
+        ("", String::new())
     } else {
         aliases.push("ord".to_owned());
-        (" WITH ORDINALITY", " ORDER BY u.ord")
+        (" WITH ORDINALITY", format!("{nl}ORDER BY u.ord"))
     };
     rows.from = format!(
         "{}UNNEST({}){ordinality} AS u({})",
@@ -258,13 +279,10 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
         unnest.join(", "),
         aliases.join(", ")
     );
+    let from = format!("{nl}FROM {}{order_by}", rows.from);
     InsertRows {
         statement: Statement {
-            sql: format!(
-                "INSERT INTO {table} ({columns}) SELECT {} FROM {}{order_by}",
-                values.join(", "),
-                rows.from
-            ),
+            sql: insert_select(nl, table, &columns, &values, &from),
             params,
         },
         rows,
@@ -322,7 +340,8 @@ pub(super) fn with_default(
     }
 }
 
-/// ` ON CONFLICT ("k1", "k2") DO UPDATE SET "a" = EXCLUDED."a", "b" = CASE WHEN ... END`.
+/// `ON CONFLICT ("k1", "k2") DO UPDATE SET "a" = EXCLUDED."a", "b" = CASE WHEN ... END`, after
+/// `nl` (a line break, or a space inside a CTE).
 ///
 /// A column every row sets is assigned from `EXCLUDED`. A column a row may leave unset is
 /// assigned only for the rows that set it, and keeps its stored value for the others:
@@ -341,6 +360,7 @@ pub(super) fn on_conflict(
     table: &str,
     conflict: &Conflict,
     rows: &RowValues,
+    nl: &str,
 ) -> String {
     let target = match &conflict.constraint {
         Some(name) => format!("ON CONSTRAINT {}", quote_ident(name)),
@@ -393,5 +413,5 @@ pub(super) fn on_conflict(
         })
         .collect::<Vec<_>>()
         .join(", ");
-    format!(" ON CONFLICT {target} DO UPDATE SET {sets}")
+    format!("{nl}ON CONFLICT {target} DO UPDATE SET {sets}")
 }
