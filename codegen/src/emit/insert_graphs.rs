@@ -396,7 +396,7 @@ fn graph_parts(
             .map(|(c, _)| c.to_string())
             .into_iter()
             .collect();
-        if part.rows == (RowCount::One { optional: true }) {
+        if part.params.contains(&Param::Present) {
             let _ = writeln!(
                 parts,
                 "let part{i}_present = self.{}.is_some();",

@@ -87,8 +87,9 @@ pub enum RowCount {
     /// whole value too.
     Root,
     /// A one-row graph step (has_one, belongs_to, a single before or after row): each value
-    /// one scalar parameter, an array column as its elements and its length. `optional`: a
-    /// first `$n::boolean` ([`Param::Present`]) says whether the row is given at all.
+    /// one scalar parameter, an array column as its elements and its length. `optional`: the
+    /// row may be absent, which a required column's value tells (NULL), or else a first
+    /// `$n::boolean` ([`Param::Present`]).
     One {
         /// The row may be absent.
         optional: bool,
@@ -141,7 +142,17 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
         single: source.rows != RowCount::Many,
         ..RowValues::default()
     };
-    let present = matches!(source.rows, RowCount::One { optional: true }).then(|| {
+    // Whether an optional row is given: a required column's value is NULL only when the row
+    // is absent, so it tells at no cost; else one more parameter says it.
+    let optional = matches!(source.rows, RowCount::One { optional: true });
+    let witness = inserted.iter().copied().find(|i| {
+        let column = &model.columns[*i];
+        optional
+            && column.insert == Some(InsertKind::Required)
+            && column.ty.element.is_none()
+            && !source.overrides.contains_key(i)
+    });
+    let mut present = (optional && witness.is_none()).then(|| {
         params.push(Param::Present);
         format!("${}::boolean", number(&params))
     });
@@ -177,6 +188,9 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
             None if scalar => {
                 params.push(Param::Value(i));
                 let value = format!("${}::{}", number(&params), column.ty.param_sql);
+                if witness == Some(i) {
+                    present = Some(format!("{value} IS NOT NULL"));
+                }
                 scalar_set = Some(value.clone());
                 value
             }

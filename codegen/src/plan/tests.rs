@@ -15,7 +15,7 @@ CREATE TABLE kids (
     qty integer NOT NULL DEFAULT 1,
     UNIQUE (parent_id, tag)
 );
-CREATE TABLE notes (parent_id bigint PRIMARY KEY REFERENCES parents (id), body text NOT NULL);
+CREATE TABLE notes (parent_id bigint PRIMARY KEY REFERENCES parents (id), body text);
 ";
 
 const GRAPHS: &str = r#"
@@ -166,11 +166,12 @@ WHERE "id" = $1"#
 fn insert_graph_one_cte_per_line_one_row_steps_as_scalars() {
     shapes(|plan, _| {
         // A one-row upsert (belongs_to) tests its own parameter, without scanning its rows
-        // again; an optional one-row step (has_one) is gated by a boolean.
+        // again, and is given when its required value is (`$2::text IS NOT NULL`); an
+        // optional one-row step with no required value (has_one) is gated by a boolean.
         assert_eq!(
             plan.graphs[0].sql,
-            r#"WITH s0 AS (INSERT INTO "public"."parents" ("id", "name", "motto") SELECT COALESCE($2::bigint, nextval('public.parents_id_seq'::regclass)), $3::text, $4::text WHERE $1::boolean ON CONFLICT ("name") DO UPDATE SET "motto" = CASE WHEN $4::text IS NOT NULL THEN EXCLUDED."motto" ELSE "public"."parents"."motto" END RETURNING "id"),
-     root AS (INSERT INTO "public"."kids" ("id", "parent_id", "tag", "qty") SELECT COALESCE($5::bigint, nextval('public.kids_id_seq'::regclass)), COALESCE($6::bigint, (SELECT "id" FROM s0)), $7::text, COALESCE($8::integer, 1) RETURNING 1)
+            r#"WITH s0 AS (INSERT INTO "public"."parents" ("id", "name", "motto") SELECT COALESCE($1::bigint, nextval('public.parents_id_seq'::regclass)), $2::text, $3::text WHERE $2::text IS NOT NULL ON CONFLICT ("name") DO UPDATE SET "motto" = CASE WHEN $3::text IS NOT NULL THEN EXCLUDED."motto" ELSE "public"."parents"."motto" END RETURNING "id"),
+     root AS (INSERT INTO "public"."kids" ("id", "parent_id", "tag", "qty") SELECT COALESCE($4::bigint, nextval('public.kids_id_seq'::regclass)), COALESCE($5::bigint, (SELECT "id" FROM s0)), $6::text, COALESCE($7::integer, 1) RETURNING 1)
 SELECT (SELECT count(*) FROM s0) FROM root"#
         );
         assert_eq!(
@@ -209,7 +210,7 @@ SELECT root."id", root."name", root."motto", (SELECT count(*) FROM c0_up), (SELE
             r#"WITH root AS (UPDATE "public"."parents" SET "column" = $n, ... WHERE "id" = $1 RETURNING "id", "name", "motto"),
      c0_up AS (INSERT INTO "public"."kids" ("id", "parent_id", "tag", "qty") SELECT COALESCE(u.c0, nextval('public.kids_id_seq'::regclass)), root."id", u.c2, COALESCE(u.c3, 1) FROM root, UNNEST($2::bigint[], $3::text[], $4::integer[]) AS u(c0, c2, c3) ON CONFLICT ("parent_id", "tag") DO UPDATE SET "qty" = CASE WHEN (EXCLUDED."parent_id", EXCLUDED."tag") IN (SELECT root."id", u.c2 FROM root, UNNEST($2::bigint[], $3::text[], $4::integer[]) AS u(c0, c2, c3) WHERE u.c3 IS NOT NULL) THEN EXCLUDED."qty" ELSE "public"."kids"."qty" END RETURNING 1),
      c1_del AS (DELETE FROM "public"."notes" AS c USING root WHERE $5::boolean AND c."parent_id" = root."id" RETURNING 1),
-     c1_up AS (INSERT INTO "public"."notes" ("parent_id", "body") SELECT root."id", u.c1 FROM root, UNNEST($6::text[]) AS u(c1) WHERE (SELECT count(*) FROM c1_del) >= 0 ON CONFLICT ("parent_id") DO UPDATE SET "body" = EXCLUDED."body" RETURNING 1)
+     c1_up AS (INSERT INTO "public"."notes" ("parent_id", "body") SELECT root."id", u.c1 FROM root, UNNEST($6::text[]) AS u(c1) WHERE (SELECT count(*) FROM c1_del) >= 0 ON CONFLICT ("parent_id") DO UPDATE SET "body" = CASE WHEN (EXCLUDED."parent_id") IN (SELECT root."id" FROM root, UNNEST($6::text[]) AS u(c1) WHERE u.c1 IS NOT NULL) THEN EXCLUDED."body" ELSE "public"."notes"."body" END RETURNING 1)
 SELECT root."id", root."name", root."motto", (SELECT count(*) FROM c0_up), (SELECT count(*) FROM c1_del), (SELECT count(*) FROM c1_up) FROM root"#
         );
     });
