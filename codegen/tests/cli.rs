@@ -173,7 +173,7 @@ fn explain_prints_every_graph_statement() -> TestResult {
     let text = String::from_utf8(out.stdout)?;
     assert!(
         text.starts_with(
-            "-- NewOrderGraph\n-- SQL: insert_graph, insert_graph_report\nWITH\n  root AS ("
+            "-- NewOrderGraph\n-- SQL: insert_graph, insert_graph_report\nWITH root AS ("
         ),
         "{text}"
     );

@@ -406,7 +406,7 @@ async fn replace_deletes_before_it_inserts_whatever_the_final_select_reads_first
     let (_db, client) = shop().await?;
     let (alice, bob) = seed(&client).await?;
     let tail = OrderReplaceGraph::TAIL_SQL;
-    let Some(final_select) = tail.rfind(" SELECT root.") else {
+    let Some(final_select) = tail.rfind("\nSELECT root.") else {
         return Err(format!("no final SELECT in {tail}").into());
     };
     let root = "WITH root AS (SELECT \"id\" FROM \"public\".\"orders\" WHERE \"id\" = $1";

@@ -138,7 +138,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             {
                 println!("-- {}", explained.graph);
                 for (label, sql) in &explained.statements {
-                    println!("-- {label}\n{}\n", pretty_sql(sql));
+                    println!("-- {label}\n{sql}\n");
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -224,50 +224,4 @@ fn catalog_from_postgres(
             .await
             .map_err(|e| failed("<pg_catalog>", e.to_string()))
     })
-}
-
-/// Puts each CTE of a statement on its own line, and the final SELECT on another, for
-/// reading. Only commas outside parentheses and quotes split.
-fn pretty_sql(sql: &str) -> String {
-    let Some(body) = sql.strip_prefix("WITH ") else {
-        return sql.to_owned();
-    };
-    let mut out = String::from("WITH\n  ");
-    let mut depth = 0usize;
-    let mut quote = None;
-    let mut in_select = false;
-    let mut skip_space = false;
-    for (at, c) in body.char_indices() {
-        if skip_space {
-            skip_space = false;
-            if c == ' ' {
-                continue;
-            }
-        }
-        if let Some(open) = quote {
-            out.push(c);
-            if c == open {
-                quote = None;
-            }
-            continue;
-        }
-        match c {
-            '\'' | '"' => quote = Some(c),
-            '(' => depth += 1,
-            ')' => depth = depth.saturating_sub(1),
-            ',' if depth == 0 && !in_select => {
-                out.push_str(",\n  ");
-                skip_space = true;
-                continue;
-            }
-            ' ' if depth == 0 && !in_select && body[at..].starts_with(" SELECT ") => {
-                out.push('\n');
-                in_select = true;
-                continue;
-            }
-            _ => {}
-        }
-        out.push(c);
-    }
-    out
 }

@@ -3,13 +3,14 @@
 use std::fmt::Write as _;
 
 use super::insert::{
-    batch_param_values, column_check, insert_field_doc, insert_type, repeated_key_check, setters,
+    batch_field, batch_param_values, column_check, insert_field_doc, insert_type,
+    repeated_key_check, setters,
 };
 use super::{doc, doc_sql};
 use crate::model::{
     Cardinality, ColumnModel, GraphModel, GraphStep, InsertKind, Model, StepKind, TableModel,
 };
-use crate::plan::{GraphStatement, Param};
+use crate::plan::{GraphStatement, Param, RowCount};
 
 /// `self.x` is not set, for a root field of this kind.
 pub(super) fn is_unset(column: &ColumnModel<'_>) -> String {
@@ -324,8 +325,9 @@ fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement
         types: Vec::new(),
         params: Vec::new(),
     };
-    for (step, part_params) in &statement.parts {
-        let Some(i) = step else {
+    for part in &statement.parts {
+        let part_params = &part.params;
+        let Some(i) = &part.step else {
             for column in root.columns.iter().filter(|c| c.insert.is_some()) {
                 parts.take.push_str(&step_check(
                     column,
@@ -351,6 +353,15 @@ fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement
             .map(|(c, _)| c.to_string())
             .into_iter()
             .collect();
+        if part.params.contains(&Param::Present) {
+            let _ = writeln!(
+                parts.take,
+                "let part{i}_present = self.{}.is_some();",
+                step.field
+            );
+            parts.names.push(format!("part{i}_present"));
+            parts.types.push("bool".to_owned());
+        }
         let _ = writeln!(
             parts.take,
             "let part{i} = <New{} as ::writegraph::Insert>::columns({rows}, &[{}]).map_err(|e| e.in_step({:?}))?;",
@@ -358,13 +369,70 @@ fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement
             filled.join(", "),
             step.tag
         );
-        parts.names.push(format!("part{i}"));
-        parts.types.push(format!("New{}Columns", table.rust_name));
-        parts
-            .params
-            .extend(batch_param_values(table, part_params, &format!("part{i}")));
+        let lends_columns = part.rows == RowCount::Many
+            || part_params.iter().any(|p| matches!(p, Param::Elements(_)));
+        if part.rows != RowCount::Many {
+            let moved = one_row_values(table, part_params, *i, &mut parts);
+            if !moved && !lends_columns {
+                let _ = writeln!(parts.take, "let _ = part{i};");
+            }
+        }
+        if lends_columns {
+            parts.names.push(format!("part{i}"));
+            parts.types.push(format!("New{}Columns", table.rust_name));
+        }
+        if part.rows == RowCount::Many {
+            let holder = format!("part{i}");
+            parts
+                .params
+                .extend(batch_param_values(table, part_params, &holder));
+        }
     }
     parts
+}
+
+/// A one-row step's parameters as scalars. `parts` moves each value out of the step's
+/// columns, which hold at most one row, into a part of its own (`part3_c2`, `None` for an
+/// absent row or an unset value, which binds NULL), so that `bind` can lend it; an array
+/// column's elements stay in the columns and are lent whole. Says whether a value was moved.
+fn one_row_values(table: &TableModel<'_>, params: &[Param], i: usize, parts: &mut Parts) -> bool {
+    let mut rebound = false;
+    for &param in params {
+        let value = match param {
+            Param::Present => {
+                parts.params.push(format!(
+                    "(part{i}_present, ::writegraph::__private::Type::BOOL)"
+                ));
+                continue;
+            }
+            Param::Elements(_) | Param::Starts(_) | Param::Key(_) => None,
+            Param::Flag(_) | Param::Value(_) | Param::Lengths(_) => batch_field(table, param),
+        };
+        let Some((field, ty, _)) = value else {
+            if let Some((field, _, array_type)) = batch_field(table, param) {
+                parts.params.push(format!(
+                    "(&part{i}.{field}, ::writegraph::__private::Type::{array_type})"
+                ));
+            }
+            continue;
+        };
+        let scalar_type = match param {
+            Param::Value(c) => table.columns[c].ty.param_type.clone(),
+            Param::Flag(_) => "BOOL".to_owned(),
+            _ => "INT4".to_owned(),
+        };
+        if !rebound {
+            let _ = writeln!(parts.take, "let mut part{i} = part{i};");
+            rebound = true;
+        }
+        let _ = writeln!(parts.take, "let part{i}_{field} = part{i}.{field}.pop();");
+        parts.names.push(format!("part{i}_{field}"));
+        parts.types.push(format!("::std::option::Option<{ty}>"));
+        parts.params.push(format!(
+            "(part{i}_{field}, ::writegraph::__private::Type::{scalar_type})"
+        ));
+    }
+    rebound
 }
 
 /// `check_text(..)` of a graph's value, its error tagged with step `tag`; empty for a column

@@ -9,7 +9,8 @@ use crate::model::{GraphModel, Model, StepKind};
 use super::rows::{
     column_list, insert_rows, on_conflict, result_columns, ColumnSource, InsertRows, RowsSource,
 };
-use super::Param;
+use super::{Param, RowCount};
+use crate::model::Cardinality;
 
 /// The one statement of an insert graph, in two forms that differ only in what they return,
 /// and the parameters of each part in order: first each step before the root, then the root,
@@ -21,14 +22,42 @@ pub struct GraphStatement {
     pub sql: String,
     /// Returns the root row, then the per-step counts: the `*_returning` functions.
     pub sql_returning: String,
-    /// `(step index, parameters)` in `$n` order; `None` is the root, whose values are bound
-    /// one per column (it is always exactly one row).
-    pub parts: Vec<(Option<usize>, Vec<Param>)>,
+    /// Each part's parameters, in `$n` order.
+    pub parts: Vec<GraphPart>,
+}
+
+/// The parameters of one part of an insert graph's statement.
+#[derive(Debug, Clone)]
+pub struct GraphPart {
+    /// The step's index in `GraphModel::steps`; `None` is the root.
+    pub step: Option<usize>,
+    /// How the part's rows are bound: the root's values one by one from the graph's own
+    /// fields, a one-row step's as scalars, many rows as arrays.
+    pub rows: RowCount,
+    /// Parameters in `$n` order.
+    pub params: Vec<Param>,
+}
+
+/// A statement of data-modifying CTEs, one per line, then what it returns, read from `root`:
+///
+/// ```sql
+/// WITH s0 AS (...),
+///      root AS (...)
+/// SELECT ... FROM root
+/// ```
+pub(super) fn with_sql(ctes: &[String], selected: &str) -> String {
+    format!(
+        "\
+WITH {ctes}
+SELECT {selected} FROM root",
+        ctes = ctes.join(",\n     ")
+    )
 }
 
 /// A whole insert graph as one statement of data-modifying CTEs (see SQL-SHAPES): parents,
 /// unrelated rows, the root, children and after-steps, each inserting the rows its
-/// parameters carry. An absent optional part binds empty arrays and inserts nothing, so the
+/// parameters carry. An absent optional part binds empty arrays (many rows) or a false presence
+/// flag (one row) and inserts nothing, so the
 /// text never changes and one statement is atomic on its own.
 ///
 /// ```sql
@@ -49,13 +78,20 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
 
     let step_cte = |index: usize,
                     ctes: &mut Vec<String>,
-                    parts: &mut Vec<(Option<usize>, Vec<Param>)>,
+                    parts: &mut Vec<GraphPart>,
                     first_param: &mut usize| {
         let step = &graph.steps[index];
         let table = &model.tables[step.table];
+        let rows = match step.cardinality {
+            Cardinality::Many => RowCount::Many,
+            Cardinality::One => RowCount::One { optional: false },
+            Cardinality::Optional => RowCount::One { optional: true },
+        };
         let mut source = RowsSource {
             first_param: *first_param,
             unordered: true,
+            rows,
+            in_cte: true,
             ..RowsSource::default()
         };
         if step.kind.after_root() {
@@ -73,13 +109,13 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
         let table_name = table.table.name.to_sql_quoted();
         let InsertRows {
             mut statement,
-            rows,
+            rows: values,
         } = insert_rows(table, &table_name, &source);
         if step.upsert {
             if let Some(conflict) = &table.conflict {
                 statement
                     .sql
-                    .push_str(&on_conflict(table, &table_name, conflict, &rows));
+                    .push_str(&on_conflict(table, &table_name, conflict, &values, " "));
             }
         }
         match step.sets_root_column {
@@ -94,7 +130,11 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
         }
         *first_param += statement.params.len();
         ctes.push(format!("s{index} AS ({})", statement.sql));
-        parts.push((Some(index), statement.params));
+        parts.push(GraphPart {
+            step: Some(index),
+            rows,
+            params: statement.params,
+        });
     };
 
     for (index, step) in graph
@@ -118,7 +158,8 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
         overrides: root_overrides,
         join: String::new(),
         unordered: true,
-        one_row: true,
+        rows: RowCount::Root,
+        in_cte: true,
     };
     let root = insert_rows(
         root_model,
@@ -127,7 +168,11 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
     )
     .statement;
     first_param += root.params.len();
-    parts.push((None, root.params));
+    parts.push(GraphPart {
+        step: None,
+        rows: RowCount::Root,
+        params: root.params,
+    });
     for index in (0..graph.steps.len()).filter(|&i| graph.steps[i].kind.after_root()) {
         step_cte(index, &mut after, &mut parts, &mut first_param);
     }
@@ -157,7 +202,7 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
         } else {
             selected.join(", ")
         };
-        format!("WITH {} SELECT {selected} FROM root", ctes.join(", "))
+        with_sql(&ctes, &selected)
     };
     let mut returned = vec![result_columns(root_model.columns.iter(), "root.")];
     returned.extend(counts.iter().cloned());

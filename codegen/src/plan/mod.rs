@@ -7,9 +7,12 @@
 mod insert_graphs;
 mod rows;
 mod tables;
+#[cfg(test)]
+mod tests;
 mod update_graphs;
 
-pub use insert_graphs::GraphStatement;
+pub use insert_graphs::{GraphPart, GraphStatement};
+pub use rows::RowCount;
 pub use tables::{PatchStatement, TableStatements};
 pub use update_graphs::{UpdateChildParams, UpdateGraphStatement};
 
@@ -65,6 +68,8 @@ pub enum Param {
     Lengths(usize),
     /// The primary key column's value (`WHERE pk = $n`).
     Key(usize),
+    /// A one-row step whose row may be absent: whether it is given (`bool`).
+    Present,
 }
 
 /// A statement and its parameters.

@@ -2,6 +2,7 @@
 //! sources of graph steps, defaults and the `ON CONFLICT` tail.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use crate::ident::quote_ident;
 use crate::model::{ColumnModel, Conflict, InsertKind, TableModel};
@@ -48,9 +49,51 @@ pub(super) struct RowsSource {
     /// Graph steps: rows come back only as a count, so their input order need not be kept
     /// (no `WITH ORDINALITY ... ORDER BY`, one sort less per step).
     pub(super) unordered: bool,
-    /// Exactly one row, its values bound as scalars (`$1::bigint`, not `UNNEST($1::bigint[])`):
-    /// a graph's root. Cheaper to encode, to parse and to plan than one-element arrays.
-    pub(super) one_row: bool,
+    /// How many rows the statement inserts, and so how its values are bound.
+    pub(super) rows: RowCount,
+    /// The insert is a CTE's body: written on one line, since a `WITH` lists one CTE per
+    /// line. A statement of its own has one clause per line.
+    pub(super) in_cte: bool,
+}
+
+impl RowsSource {
+    /// What separates the clauses of the insert: a line break, or a space inside a CTE.
+    pub(super) fn clause_break(&self) -> &'static str {
+        if self.in_cte {
+            " "
+        } else {
+            "\n"
+        }
+    }
+}
+
+/// The one shape of every insert: `INSERT INTO`, then `SELECT` of the rows' values, then where
+/// they come from (`FROM UNNEST(...)`, `FROM root`, or nothing for one row of parameters),
+/// then what follows (`ORDER BY`, `WHERE`). `nl` separates the clauses
+/// ([`RowsSource::clause_break`]).
+fn insert_select(nl: &str, table: &str, columns: &str, values: &str, from: &str) -> String {
+    format!("INSERT INTO {table} ({columns}){nl}SELECT {values}{from}")
+}
+
+/// How many rows an insert writes. One row binds scalars (`$1::bigint`, not
+/// `UNNEST($1::bigint[])`): cheaper to encode, to parse and to plan than one-element arrays,
+/// and no UNNEST scan.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum RowCount {
+    /// Any number of rows, one array per column, read with `UNNEST`.
+    #[default]
+    Many,
+    /// A graph's root: exactly one row, each value one scalar parameter, an array column's
+    /// whole value too.
+    Root,
+    /// A one-row graph step (has_one, belongs_to, a single before or after row): each value
+    /// one scalar parameter, an array column as its elements and its length. `optional`: the
+    /// row may be absent, which a required column's value tells (NULL), or else a first
+    /// `$n::boolean` ([`Param::Present`]).
+    One {
+        /// The row may be absent.
+        optional: bool,
+    },
 }
 
 /// A column's value in a graph step, in place of the row's own.
@@ -92,10 +135,28 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
     // one still binds its array, which only carries the row count.
     let expression_only =
         |i: &usize| matches!(source.overrides.get(i), Some(ColumnSource::Expression(_)));
-    let carrier = (!source.one_row && inserted.iter().all(expression_only))
+    let carrier = (source.rows == RowCount::Many && inserted.iter().all(expression_only))
         .then(|| inserted.first().copied())
         .flatten();
-    let mut rows = RowValues::default();
+    let mut rows = RowValues {
+        single: source.rows != RowCount::Many,
+        ..RowValues::default()
+    };
+    // Whether an optional row is given: a required column's value is NULL only when the row
+    // is absent, so it tells at no cost; else one more parameter says it.
+    let optional = matches!(source.rows, RowCount::One { optional: true });
+    let witness = inserted.iter().copied().find(|i| {
+        let column = &model.columns[*i];
+        optional
+            && column.insert == Some(InsertKind::Required)
+            && column.ty.element.is_none()
+            && !source.overrides.contains_key(i)
+    });
+    let mut present = (optional && witness.is_none()).then(|| {
+        params.push(Param::Present);
+        format!("${}::boolean", number(&params))
+    });
+    let scalar = source.rows != RowCount::Many;
     for &i in &inserted {
         let column = &model.columns[i];
         if let (Some(ColumnSource::Expression(expression)), false) =
@@ -107,18 +168,39 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
         }
         let flag = (column.insert == Some(InsertKind::NullableDefaulted)).then(|| {
             params.push(Param::Flag(i));
-            if source.one_row {
+            if scalar {
                 return format!("${}::boolean", number(&params));
             }
             unnest.push(format!("${}::boolean[]", number(&params)));
             aliases.push(format!("f{i}"));
             format!("u.f{i}")
         });
+        // In a one-row statement, what tells whether the row set the column.
+        let mut scalar_set = None;
         let value = match &column.ty.element {
-            // One row: the whole value, an array column's too, is one parameter.
-            _ if source.one_row => {
+            // The root: the whole value, an array column's too, is one parameter.
+            _ if source.rows == RowCount::Root => {
                 params.push(Param::Value(i));
-                format!("${}::{}", number(&params), column.ty.param_sql)
+                let value = format!("${}::{}", number(&params), column.ty.param_sql);
+                scalar_set = Some(value.clone());
+                value
+            }
+            None if scalar => {
+                params.push(Param::Value(i));
+                let value = format!("${}::{}", number(&params), column.ty.param_sql);
+                if witness == Some(i) {
+                    present = Some(format!("{value} IS NOT NULL"));
+                }
+                scalar_set = Some(value.clone());
+                value
+            }
+            Some(element) if scalar => {
+                params.push(Param::Elements(i));
+                let elements = format!("${}::{}[]", number(&params), element.param_sql);
+                params.push(Param::Lengths(i));
+                let length = format!("${}::integer", number(&params));
+                scalar_set = Some(length.clone());
+                format!("CASE WHEN {length} IS NULL THEN NULL ELSE {elements} END")
             }
             None => {
                 params.push(Param::Value(i));
@@ -142,6 +224,9 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
         if !source.overrides.contains_key(&i) {
             let set_when = match (column.insert, &column.ty.element) {
                 (Some(InsertKind::NullableDefaulted), _) => flag.clone(),
+                (Some(InsertKind::Defaulted | InsertKind::Nullable), _) if scalar => {
+                    scalar_set.map(|v| format!("{v} IS NOT NULL"))
+                }
                 (Some(InsertKind::Defaulted | InsertKind::Nullable), None) => {
                     Some(format!("u.c{i} IS NOT NULL"))
                 }
@@ -176,29 +261,31 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
         values.push(value);
     }
     let columns = column_list(inserted.iter().map(|&i| &model.columns[i]));
-    if source.one_row {
+    let nl = source.clause_break();
+    let values = values.join(", ");
+    if scalar {
         let from = source.join.trim_end_matches(", ");
-        let from = if from.is_empty() {
+        let mut from = if from.is_empty() {
             String::new()
         } else {
-            format!(" FROM {from}")
+            format!("{nl}FROM {from}")
         };
+        if let Some(present) = present {
+            let _ = write!(from, "{nl}WHERE {present}");
+        }
         return InsertRows {
             statement: Statement {
-                sql: format!(
-                    "INSERT INTO {table} ({columns}) SELECT {}{from}",
-                    values.join(", ")
-                ),
+                sql: insert_select(nl, table, &columns, &values, &from),
                 params,
             },
             rows,
         };
     }
     let (ordinality, order_by) = if source.unordered {
-        ("", "")
+        ("", String::new())
     } else {
         aliases.push("ord".to_owned());
-        (" WITH ORDINALITY", " ORDER BY u.ord")
+        (" WITH ORDINALITY", format!("{nl}ORDER BY u.ord"))
     };
     rows.from = format!(
         "{}UNNEST({}){ordinality} AS u({})",
@@ -206,13 +293,10 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
         unnest.join(", "),
         aliases.join(", ")
     );
+    let from = format!("{nl}FROM {}{order_by}", rows.from);
     InsertRows {
         statement: Statement {
-            sql: format!(
-                "INSERT INTO {table} ({columns}) SELECT {} FROM {}{order_by}",
-                values.join(", "),
-                rows.from
-            ),
+            sql: insert_select(nl, table, &columns, &values, &from),
             params,
         },
         rows,
@@ -231,6 +315,8 @@ pub(super) struct InsertRows {
 /// The rows of an insert, for an `ON CONFLICT` clause that asks which rows set a column.
 #[derive(Debug, Default)]
 pub(super) struct RowValues {
+    /// One row, bound as scalars: `set_when` reads its parameters directly, with no scan.
+    pub(super) single: bool,
     /// `root, UNNEST(...) AS u(...)`: the rows' source, with the aliases the expressions
     /// below use.
     pub(super) from: String,
@@ -268,7 +354,8 @@ pub(super) fn with_default(
     }
 }
 
-/// ` ON CONFLICT ("k1", "k2") DO UPDATE SET "a" = EXCLUDED."a", "b" = CASE WHEN ... END`.
+/// `ON CONFLICT ("k1", "k2") DO UPDATE SET "a" = EXCLUDED."a", "b" = CASE WHEN ... END`, after
+/// `nl` (a line break, or a space inside a CTE).
 ///
 /// A column every row sets is assigned from `EXCLUDED`. A column a row may leave unset is
 /// assigned only for the rows that set it, and keeps its stored value for the others:
@@ -287,6 +374,7 @@ pub(super) fn on_conflict(
     table: &str,
     conflict: &Conflict,
     rows: &RowValues,
+    nl: &str,
 ) -> String {
     let target = match &conflict.constraint {
         Some(name) => format!("ON CONSTRAINT {}", quote_ident(name)),
@@ -317,6 +405,11 @@ pub(super) fn on_conflict(
         .map(|&i| {
             let name = quote_ident(&model.columns[i].column.name);
             match (rows.set_when.get(&i), &row_key) {
+                // One row: whether it set the column is a parameter, and the conflicting row
+                // is that row.
+                (Some(set_when), _) if rows.single && !conflict.key.contains(&i) => format!(
+                    "{name} = CASE WHEN {set_when} THEN EXCLUDED.{name} ELSE {table}.{name} END"
+                ),
                 (Some(set_when), Some(row_key)) if !conflict.key.contains(&i) => {
                     let row_key = row_key
                         .iter()
@@ -334,5 +427,5 @@ pub(super) fn on_conflict(
         })
         .collect::<Vec<_>>()
         .join(", ");
-    format!(" ON CONFLICT {target} DO UPDATE SET {sets}")
+    format!("{nl}ON CONFLICT {target} DO UPDATE SET {sets}")
 }

@@ -24,7 +24,7 @@ pub struct TableStatements {
     pub delete_by_id: Option<Statement>,
     /// The patch `UPDATE` of one row by primary key.
     pub update_by_id: Option<PatchStatement>,
-    /// `RETURNING` every column, for updates.
+    /// `\nRETURNING` every column, for updates.
     pub returning: String,
 }
 
@@ -32,18 +32,53 @@ pub struct TableStatements {
 /// that an `UPDATE OF` trigger on another column does not fire).
 #[derive(Debug, Clone)]
 pub struct PatchStatement {
-    /// `UPDATE "t" SET `.
+    /// `UPDATE "t"\nSET `.
     pub prefix: String,
-    /// ` WHERE "pk" = $1` (key parameters come first, assignments after them).
+    /// `\nWHERE "pk" = $1` (key parameters come first, assignments after them).
     pub suffix: String,
     /// The statement as docs show it ([`super::with_set_placeholder`]).
     pub shown: String,
 }
 
+/// `SELECT` of one row by its key.
+fn find_sql(columns: &str, table: &str, key: &str) -> String {
+    format!(
+        "\
+SELECT {columns}
+FROM {table}
+WHERE {key}"
+    )
+}
+
+/// `DELETE` of one row by its key.
+fn delete_sql(table: &str, key: &str) -> String {
+    format!(
+        "\
+DELETE FROM {table}
+WHERE {key}"
+    )
+}
+
+/// The patch `UPDATE` of one row by its key, around the assignments the patch sets: the text
+/// before them and after them.
+fn patch_sql(table: &str, key: &str) -> (String, String) {
+    (
+        format!(
+            "\
+UPDATE {table}
+SET "
+        ),
+        format!(
+            "
+WHERE {key}"
+        ),
+    )
+}
+
 /// Builds every statement of a table.
 pub(super) fn table_statements(model: &TableModel<'_>) -> TableStatements {
     let table = model.table.name.to_sql_quoted();
-    let returning = format!(" RETURNING {}", result_columns(model.columns.iter(), ""));
+    let returning = format!("\nRETURNING {}", result_columns(model.columns.iter(), ""));
     let InsertRows {
         statement: insert_many,
         rows,
@@ -55,7 +90,7 @@ pub(super) fn table_statements(model: &TableModel<'_>) -> TableStatements {
     let on_conflict = model
         .conflict
         .as_ref()
-        .map(|c| on_conflict(model, &table, c, &rows));
+        .map(|c| on_conflict(model, &table, c, &rows, "\n"));
 
     let key_where = (!model.primary_key.is_empty()).then(|| {
         model
@@ -81,19 +116,15 @@ pub(super) fn table_statements(model: &TableModel<'_>) -> TableStatements {
             .as_ref()
             .map(|c| with(&insert_many, &format!("{c}{returning}"))),
         find_by_id: key_where.as_ref().map(|w| Statement {
-            sql: format!(
-                "SELECT {} FROM {table} WHERE {w}",
-                result_columns(model.columns.iter(), "")
-            ),
+            sql: find_sql(&result_columns(model.columns.iter(), ""), &table, w),
             params: key_params.clone(),
         }),
         delete_by_id: key_where.as_ref().map(|w| Statement {
-            sql: format!("DELETE FROM {table} WHERE {w}"),
+            sql: delete_sql(&table, w),
             params: key_params.clone(),
         }),
         update_by_id: key_where.as_ref().map(|w| {
-            let prefix = format!("UPDATE {table} SET ");
-            let suffix = format!(" WHERE {w}");
+            let (prefix, suffix) = patch_sql(&table, w);
             PatchStatement {
                 shown: super::with_set_placeholder(&prefix, &suffix),
                 prefix,

@@ -25,7 +25,8 @@ pub struct UpdateGraphStatement {
     /// The root's part when the patch assigns nothing: an existence check that does not
     /// write the row.
     pub root_select: String,
-    /// `), c0_del AS (...), ... SELECT root.*, counts FROM root`.
+    /// `),\n     c0_del AS (...),\n     ...\nSELECT root.*, counts FROM root`: one CTE per
+    /// line, as in an insert graph.
     pub tail: String,
     /// The whole statement as docs and `explain` show it: the root's UPDATE with a
     /// placeholder assignment ([`super::with_set_placeholder`]), then `tail`.
@@ -44,6 +45,87 @@ pub struct UpdateGraphStatement {
 /// delete to completion before the insert reads its first row.
 pub(super) fn after_delete(index: usize) -> String {
     format!(" WHERE (SELECT count(*) FROM c{index}_del) >= 0")
+}
+
+/// Replace: delete every old child, then insert the given ones (after the delete, see
+/// [`after_delete`]).
+fn replace_ctes(index: usize, delete_all: &str, insert: &str) -> [String; 2] {
+    [
+        format!("c{index}_del AS ({delete_all} RETURNING 1)"),
+        format!(
+            "c{index}_ins AS ({insert}{after} RETURNING 1)",
+            after = after_delete(index)
+        ),
+    ]
+}
+
+/// Append: insert the given children, keep the old ones.
+fn append_cte(index: usize, insert: &str) -> String {
+    format!("c{index}_ins AS ({insert} RETURNING 1)")
+}
+
+/// Upsert: insert the given children, updating those whose conflict key exists; a has_one
+/// given as `Some(None)` first deletes the old child (`delete_all`).
+fn upsert_ctes(
+    index: usize,
+    delete_all: Option<&str>,
+    insert: &str,
+    conflict: &str,
+) -> Vec<String> {
+    match delete_all {
+        Some(delete_all) => vec![
+            format!("c{index}_del AS ({delete_all} RETURNING 1)"),
+            format!(
+                "c{index}_up AS ({insert}{after}{conflict} RETURNING 1)",
+                after = after_delete(index)
+            ),
+        ],
+        None => vec![format!("c{index}_up AS ({insert}{conflict} RETURNING 1)")],
+    }
+}
+
+/// The holes of a diff's two CTEs.
+struct DiffCtes<'a> {
+    index: usize,
+    /// The children's `INSERT ... SELECT`.
+    insert: &'a str,
+    /// ` ON CONFLICT (key) DO UPDATE SET ...`.
+    conflict: &'a str,
+    /// The key columns the upsert returns.
+    returned: &'a str,
+    /// The child table.
+    table: &'a str,
+    /// Whether the step runs (`$2::boolean`).
+    active: &'a str,
+    /// The child's column that references the root.
+    fk: &'a str,
+    /// `root."id"`.
+    root_key: &'a str,
+    /// `u."sku" = c."sku" AND ...`.
+    matches: &'a str,
+}
+
+/// Diff: upsert the given children by their key, then delete the old children whose key was
+/// not given.
+fn diff_ctes(d: &DiffCtes<'_>) -> [String; 2] {
+    let DiffCtes {
+        index,
+        insert,
+        conflict,
+        returned,
+        table,
+        active,
+        fk,
+        root_key,
+        matches,
+    } = d;
+    [
+        format!("c{index}_up AS ({insert}{conflict} RETURNING {returned})"),
+        format!(
+            "c{index}_del AS (DELETE FROM {table} AS c USING root WHERE {active} AND c.{fk} = {root_key} \
+             AND NOT EXISTS (SELECT 1 FROM c{index}_up AS u WHERE {matches}) RETURNING 1)"
+        ),
+    ]
 }
 
 /// The parameters one child step binds.
@@ -117,47 +199,48 @@ pub(super) fn update_graph_statement(
             ..RowsSource::default()
         };
         source.join = "root, ".to_owned();
+        source.in_cte = true;
         source
             .overrides
             .insert(child.link.0, ColumnSource::Expression(root_key.clone()));
         let InsertRows {
-            statement: mut insert,
+            statement: insert,
             rows,
         } = insert_rows(table, &table_name, &source);
         first_param += insert.params.len();
         let mut counts = Vec::new();
         let delete_all = |flag: &str| {
-            format!("DELETE FROM {table_name} AS c USING root WHERE {flag} AND c.{fk} = {root_key} RETURNING 1")
+            format!("DELETE FROM {table_name} AS c USING root WHERE {flag} AND c.{fk} = {root_key}")
         };
         match child.strategy {
             Strategy::Replace => {
-                ctes.push(format!(
-                    "c{index}_del AS ({})",
-                    delete_all(active.as_deref().unwrap_or("false"))
-                ));
-                ctes.push(format!(
-                    "c{index}_ins AS ({}{} RETURNING 1)",
-                    insert.sql,
-                    after_delete(index)
+                ctes.extend(replace_ctes(
+                    index,
+                    &delete_all(active.as_deref().unwrap_or("false")),
+                    &insert.sql,
                 ));
                 counts.extend([format!("c{index}_del"), format!("c{index}_ins")]);
             }
             Strategy::Append => {
-                ctes.push(format!("c{index}_ins AS ({} RETURNING 1)", insert.sql));
+                ctes.push(append_cte(index, &insert.sql));
                 counts.push(format!("c{index}_ins"));
             }
             Strategy::Upsert => {
-                if let Some(delete) = &delete {
-                    ctes.push(format!("c{index}_del AS ({})", delete_all(delete)));
+                let conflict = table
+                    .conflict
+                    .as_ref()
+                    .map(|c| on_conflict(table, &table_name, c, &rows, " "))
+                    .unwrap_or_default();
+                let delete = delete.as_deref().map(delete_all);
+                ctes.extend(upsert_ctes(
+                    index,
+                    delete.as_deref(),
+                    &insert.sql,
+                    &conflict,
+                ));
+                if delete.is_some() {
                     counts.push(format!("c{index}_del"));
-                    insert.sql.push_str(&after_delete(index));
                 }
-                if let Some(conflict) = &table.conflict {
-                    insert
-                        .sql
-                        .push_str(&on_conflict(table, &table_name, conflict, &rows));
-                }
-                ctes.push(format!("c{index}_up AS ({} RETURNING 1)", insert.sql));
                 counts.push(format!("c{index}_up"));
             }
             Strategy::Diff => {
@@ -165,14 +248,8 @@ pub(super) fn update_graph_statement(
                 let Some(conflict) = &child.diff_conflict else {
                     continue;
                 };
-                insert
-                    .sql
-                    .push_str(&on_conflict(table, &table_name, conflict, &rows));
+                let conflict = on_conflict(table, &table_name, conflict, &rows, " ");
                 let returned = column_list(child.key.iter().map(|&i| &table.columns[i]));
-                ctes.push(format!(
-                    "c{index}_up AS ({} RETURNING {returned})",
-                    insert.sql
-                ));
                 let matches = child
                     .key
                     .iter()
@@ -182,11 +259,17 @@ pub(super) fn update_graph_statement(
                     })
                     .collect::<Vec<_>>()
                     .join(" AND ");
-                ctes.push(format!(
-                    "c{index}_del AS (DELETE FROM {table_name} AS c USING root WHERE {} AND c.{fk} = {root_key} \
-                     AND NOT EXISTS (SELECT 1 FROM c{index}_up AS u WHERE {matches}) RETURNING 1)",
-                    active.as_deref().unwrap_or("false")
-                ));
+                ctes.extend(diff_ctes(&DiffCtes {
+                    index,
+                    insert: &insert.sql,
+                    conflict: &conflict,
+                    returned: &returned,
+                    table: &table_name,
+                    active: active.as_deref().unwrap_or("false"),
+                    fk: &fk,
+                    root_key: &root_key,
+                    matches: &matches,
+                }));
                 counts.extend([format!("c{index}_up"), format!("c{index}_del")]);
             }
         }
@@ -210,9 +293,9 @@ pub(super) fn update_graph_statement(
         counts.push(indexes);
     }
     let tail = if ctes.is_empty() {
-        format!(") {select} FROM root")
+        format!(")\n{select} FROM root")
     } else {
-        format!("), {} {select} FROM root", ctes.join(", "))
+        format!("),\n     {}\n{select} FROM root", ctes.join(",\n     "))
     };
     let root_update = format!("WITH root AS (UPDATE {root_name} SET ");
     let root_update_tail = format!(" WHERE {key_where} RETURNING {root_columns}");
