@@ -32,6 +32,18 @@
 //! items differing) and, with `--report`, writes it as Markdown with every difference, every
 //! reader error, and what could not be applied; `NOTES.md` beside the manifest, when present,
 //! is copied to the top of the report.
+//!
+//! Two other checks start no server:
+//!
+//! - `--time [N]` reads each schema `N` times (5 unless given) and prints the best and the
+//!   median wall time of `ddl::read_schema` (build with `--release` for figures that mean
+//!   something).
+//! - `--compile [DIR]` generates each schema's code, with a `[types]` line (as text,
+//!   `String`) for each column type writegraph does not map and no graphs, into a throwaway
+//!   crate under `DIR` (`/tmp/writegraph-corpus-compile` unless given) that depends on the
+//!   `writegraph` runtime by path, and builds it with `cargo build` and warnings denied; the
+//!   crates share one target folder. It prints, per schema, the stage that failed (read,
+//!   generate, build) and the first errors, or `ok`.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -44,7 +56,8 @@ use std::process::{Command, Stdio};
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use writegraph_codegen::{ddl, introspect, source, Catalog, Error, SourceFile};
+use writegraph_codegen::types::TypeMapper;
+use writegraph_codegen::{ddl, introspect, source, Catalog, Error, Input, SourceFile};
 use writegraph_testing::{ClusterOptions, Server};
 
 type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
@@ -133,23 +146,46 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> Result<()> {
-    let mut args = std::env::args().skip(1);
+    let args = std::env::args().skip(1);
     let mut manifest_path = None;
     let mut report_path = None;
+    let mut time_runs = None;
+    let mut compile_dir = None;
+    let mut args = args.peekable();
+    let optional_value = |args: &mut std::iter::Peekable<std::iter::Skip<std::env::Args>>| {
+        args.next_if(|a| !a.starts_with("--") && !a.ends_with(".toml"))
+    };
     while let Some(arg) = args.next() {
         if arg == "--report" {
             report_path = Some(PathBuf::from(args.next().ok_or("--report needs a path")?));
+        } else if arg == "--time" {
+            time_runs = Some(match optional_value(&mut args) {
+                Some(n) => n.parse::<usize>().map_err(|e| format!("--time {n}: {e}"))?,
+                None => 5,
+            });
+        } else if arg == "--compile" {
+            compile_dir = Some(optional_value(&mut args).map_or_else(
+                || PathBuf::from("/tmp/writegraph-corpus-compile"),
+                PathBuf::from,
+            ));
         } else {
             manifest_path = Some(PathBuf::from(arg));
         }
     }
-    let manifest_path =
-        manifest_path.ok_or("usage: corpus_check <manifest.toml> [--report <file.md>]")?;
+    let manifest_path = manifest_path.ok_or(
+        "usage: corpus_check <manifest.toml> [--report <file.md>] [--time [N]] [--compile [DIR]]",
+    )?;
     let base = manifest_path
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let manifest: Manifest = toml::from_str(&std::fs::read_to_string(&manifest_path)?)?;
+    if let Some(runs) = time_runs {
+        return time_reader(&base, &manifest, runs.max(1));
+    }
+    if let Some(dir) = compile_dir {
+        return compile_all(&base, &manifest, &dir);
+    }
 
     let mut targets = vec![Target {
         label: "15".to_owned(),
@@ -209,37 +245,14 @@ async fn check(
         ..Outcome::default()
     };
     let root = base.join(&entry.path);
-    let files = match tool_order(&root, entry.layout) {
-        Ok(files) => files,
-        Err(e) => {
-            outcome.note = format!("cannot list the migrations: {e}");
+    let (files, mut prepared) = match prepare(base, entry) {
+        Ok(prepared) => prepared,
+        Err(note) => {
+            outcome.note = note;
             return outcome;
         }
     };
     outcome.files = files.len();
-    let mut prepared = Vec::new();
-    if let Some(before) = &entry.before {
-        prepared.push(SourceFile::new("<before>", before.clone()));
-    }
-    for path in &files {
-        match std::fs::read_to_string(path) {
-            Ok(mut text) => {
-                for (from, to) in &entry.replace {
-                    text = text.replace(from, to);
-                }
-                let shown = path
-                    .strip_prefix(base)
-                    .unwrap_or(path)
-                    .display()
-                    .to_string();
-                prepared.push(SourceFile::new(shown, text));
-            }
-            Err(e) => {
-                outcome.note = format!("cannot read {}: {e}", path.display());
-                return outcome;
-            }
-        }
-    }
     outcome.statements = prepared
         .iter()
         .map(|f| ddl::split::split_statements(&f.text).map_or(0, |s| s.len()))
@@ -341,6 +354,257 @@ async fn check(
     }
     outcome.note = notes.join("; ");
     outcome
+}
+
+/// The schema's files in the order its tool applies them, and the text the reader and the
+/// server are given (`before` first, `replace` done).
+fn prepare(
+    base: &Path,
+    entry: &Entry,
+) -> std::result::Result<(Vec<PathBuf>, Vec<SourceFile>), String> {
+    let root = base.join(&entry.path);
+    let files =
+        tool_order(&root, entry.layout).map_err(|e| format!("cannot list the migrations: {e}"))?;
+    let mut prepared = Vec::new();
+    if let Some(before) = &entry.before {
+        prepared.push(SourceFile::new("<before>", before.clone()));
+    }
+    for path in &files {
+        let mut text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        for (from, to) in &entry.replace {
+            text = text.replace(from, to);
+        }
+        let shown = path
+            .strip_prefix(base)
+            .unwrap_or(path)
+            .display()
+            .to_string();
+        prepared.push(SourceFile::new(shown, text));
+    }
+    Ok((files, prepared))
+}
+
+/// `--time`: the reader's wall time on each schema, best and median of `runs` reads.
+fn time_reader(base: &Path, manifest: &Manifest, runs: usize) -> Result<()> {
+    println!(
+        "| schema | files | statements | reader errors | best ms | median ms ({} runs, {}) |",
+        runs,
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for entry in &manifest.schema {
+        let (files, prepared) = prepare(base, entry)?;
+        let statements: usize = prepared
+            .iter()
+            .map(|f| ddl::split::split_statements(&f.text).map_or(0, |s| s.len()))
+            .sum();
+        let mut times = Vec::with_capacity(runs);
+        let mut errors = 0;
+        for _ in 0..runs {
+            let started = std::time::Instant::now();
+            let read = std::hint::black_box(ddl::read_schema(&prepared));
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            errors = read.as_ref().err().map_or(0, |e| flatten(e).len());
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "| {} | {} | {} | {} | {:.1} | {:.1} |",
+            entry.name,
+            files.len(),
+            statements,
+            errors,
+            times[0],
+            times[times.len() / 2]
+        );
+    }
+    Ok(())
+}
+
+/// `--compile`: generates each schema's code into a throwaway crate under `dir` and builds
+/// it with warnings denied.
+fn compile_all(base: &Path, manifest: &Manifest, dir: &Path) -> Result<()> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("the codegen package has no parent folder")?
+        .to_path_buf();
+    let runtime = workspace.join("runtime");
+    let target = dir.join("target");
+    std::fs::create_dir_all(&target)?;
+    println!("| schema | tables | `[types]` lines | stage | result |");
+    println!("|---|---:|---:|---|---|");
+    for entry in &manifest.schema {
+        eprintln!("{}: generating and building ...", entry.name);
+        let (tables, types, stage, result) =
+            match compile_one(base, entry, dir, &runtime, &workspace, &target) {
+                Ok((tables, types)) => {
+                    (tables.to_string(), types.to_string(), "-", "ok".to_owned())
+                }
+                Err(failure) => (
+                    failure.tables.map_or("-".to_owned(), |t| t.to_string()),
+                    failure.types.map_or("-".to_owned(), |t| t.to_string()),
+                    failure.stage,
+                    failure.message,
+                ),
+            };
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            entry.name,
+            tables,
+            types,
+            stage,
+            result.replace('|', "\\|").replace('\n', "<br>")
+        );
+    }
+    Ok(())
+}
+
+/// Where `--compile` stopped on one schema.
+struct CompileFailure {
+    tables: Option<usize>,
+    types: Option<usize>,
+    stage: &'static str,
+    message: String,
+}
+
+/// Reads, generates and builds one schema; the table count and `[types]` lines on success.
+fn compile_one(
+    base: &Path,
+    entry: &Entry,
+    dir: &Path,
+    runtime: &Path,
+    workspace: &Path,
+    target: &Path,
+) -> std::result::Result<(usize, usize), CompileFailure> {
+    let fail = |stage, tables, types, message: String| CompileFailure {
+        tables,
+        types,
+        stage,
+        message,
+    };
+    let (_, prepared) = prepare(base, entry).map_err(|e| fail("read", None, None, e))?;
+    let catalog = ddl::read_schema(&prepared)
+        .map_err(|e| fail("read", None, None, first_lines(&flatten(&e).join("\n"), 5)))?;
+    let tables = catalog.tables.len();
+    let mapper = TypeMapper::new(&catalog, BTreeMap::new());
+    let mut unmapped = std::collections::BTreeSet::new();
+    for table in &catalog.tables {
+        for column in &table.columns {
+            if let Err(unsupported) = mapper.map(&column.sql_type) {
+                unmapped.insert(unsupported.key);
+            }
+        }
+    }
+    let mut graphs = String::from("[types]\n");
+    for key in &unmapped {
+        let _ = writeln!(graphs, "{} = \"::std::string::String\"", toml_key(key));
+    }
+    let types = unmapped.len();
+    let input = Input {
+        schema: prepared,
+        catalog: None,
+        graphs: Some(SourceFile::new("graphs.toml", graphs.clone())),
+    };
+    let output = writegraph_codegen::generate(&input).map_err(|e| {
+        fail(
+            "generate",
+            Some(tables),
+            Some(types),
+            first_lines(&e.to_string(), 5),
+        )
+    })?;
+    let krate = dir.join(&entry.name);
+    let write = |path: PathBuf, text: &str| {
+        std::fs::create_dir_all(path.parent().unwrap_or(dir))
+            .and_then(|()| std::fs::write(&path, text))
+            .map_err(|e| {
+                fail(
+                    "build",
+                    Some(tables),
+                    Some(types),
+                    format!("cannot write {}: {e}", path.display()),
+                )
+            })
+    };
+    let package = format!(
+        "corpus-{}",
+        entry
+            .name
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+    );
+    write(
+        krate.join("Cargo.toml"),
+        &format!(
+            "[package]\nname = \"{package}\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+             [dependencies]\nwritegraph = {{ path = {:?}, features = [\"uuid\", \"chrono\", \"serde_json\", \"rust_decimal\"] }}\n\n\
+             [workspace]\n",
+            runtime.display().to_string()
+        ),
+    )?;
+    write(krate.join("graphs.toml"), &graphs)?;
+    write(krate.join("src/generated.rs"), &output.code)?;
+    write(
+        krate.join("src/lib.rs"),
+        "//! The corpus schema's generated code, built with warnings denied.\n#![deny(warnings)]\ninclude!(\"generated.rs\");\n",
+    )?;
+    // The workspace's lock file, so that the same dependency versions are built (offline).
+    if let Ok(lock) = std::fs::read_to_string(workspace.join("Cargo.lock")) {
+        write(krate.join("Cargo.lock"), &lock)?;
+    }
+    let built = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["build", "--offline", "--quiet", "--message-format=short"])
+        .current_dir(&krate)
+        .env("CARGO_TARGET_DIR", target)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .map_err(|e| {
+            fail(
+                "build",
+                Some(tables),
+                Some(types),
+                format!("cannot run cargo: {e}"),
+            )
+        })?;
+    if built.status.success() {
+        return Ok((tables, types));
+    }
+    let stderr = String::from_utf8_lossy(&built.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("error") || l.contains("warning"))
+        .collect();
+    Err(fail(
+        "build",
+        Some(tables),
+        Some(types),
+        format!(
+            "{} error/warning lines; first: {}",
+            errors.len(),
+            first_lines(&errors.join("\n"), 6)
+        ),
+    ))
+}
+
+/// A `[types]` key as TOML: quoted when it is not a bare key.
+fn toml_key(key: &str) -> String {
+    if !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        key.to_owned()
+    } else {
+        format!("{key:?}")
+    }
+}
+
+/// The first `n` lines of `text`.
+fn first_lines(text: &str, n: usize) -> String {
+    text.lines().take(n).collect::<Vec<_>>().join("\n")
 }
 
 /// The files of a migrations folder in the order `layout`'s tool applies them.
@@ -679,9 +943,17 @@ async fn default_meaning(
     let our_value = run(evaluate(&our_default)).await;
     match (pg_value, pg_again, our_value) {
         (Ok(a), Ok(b), Ok(o)) if a == b && a == o => None,
-        (Ok(a), Ok(b), Ok(_)) if a != b => Some(format!(
-            "(volatile) ours `{our_default}` vs postgres `{pg_default}`"
-        )),
+        (Ok(a), Ok(b), Ok(_)) if a != b => {
+            // A volatile default cannot be compared by value: the server stores ours, and the
+            // stored text is compared with its own.
+            let stored = stored_default(client, &our_default, &sql_type).await;
+            match stored {
+                Some(stored) if stored == pg_default => None,
+                _ => Some(format!(
+                    "(volatile) ours `{our_default}` vs postgres `{pg_default}`"
+                )),
+            }
+        }
         (_, _, Ok(o)) => Some(format!(
             "means another value: ours `{our_default}` gives {o:?}, postgres `{pg_default}`"
         )),
@@ -690,6 +962,35 @@ async fn default_meaning(
             introspect::db_message(&e)
         )),
     }
+}
+
+/// The text PostgreSQL stores for `default` on a column of `sql_type`, read back as the
+/// catalog reader reads it (`search_path = pg_catalog`); None when the server rejects it.
+async fn stored_default(
+    client: &tokio_postgres::Client,
+    default: &str,
+    sql_type: &str,
+) -> Option<String> {
+    let result = async {
+        client
+            .batch_execute(&format!(
+                "BEGIN; SET LOCAL search_path = ''; \
+                 CREATE TEMP TABLE writegraph_default_probe (c {sql_type} DEFAULT {default}); \
+                 SET LOCAL search_path = pg_catalog"
+            ))
+            .await?;
+        client
+            .query_one(
+                "SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid) FROM pg_catalog.pg_attrdef d \
+                 WHERE d.adrelid = 'pg_temp.writegraph_default_probe'::pg_catalog.regclass",
+                &[],
+            )
+            .await
+            .map(|row| row.get::<_, String>(0))
+    }
+    .await;
+    let _ = client.batch_execute("ROLLBACK").await;
+    result.ok()
 }
 
 /// A default's text without casts' `pg_catalog.`/`public.` qualifiers, spaces and case, for

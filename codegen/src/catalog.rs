@@ -14,12 +14,30 @@ use crate::error::Location;
 use crate::ident;
 
 /// A schema-qualified name, as PostgreSQL stores it (already case-folded, unquoted).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Default, PartialOrd, Ord)]
 pub struct QualifiedName {
     /// The schema, e.g. `public`.
     pub schema: String,
     /// The object's name within the schema.
     pub name: String,
+}
+
+// Names are compared before schemas: most objects share a schema, so two different names
+// are told apart at their first bytes rather than after comparing the schema. The reader
+// compares names this way against every relation of the schema it has read.
+impl PartialEq for QualifiedName {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.schema == other.schema
+    }
+}
+
+impl Eq for QualifiedName {}
+
+impl std::hash::Hash for QualifiedName {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.schema.hash(state);
+        self.name.hash(state);
+    }
 }
 
 impl QualifiedName {

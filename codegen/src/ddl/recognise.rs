@@ -242,6 +242,30 @@ pub enum Recognised {
         /// Its new name (same schema).
         new_name: String,
     },
+    /// `CREATE [OR REPLACE] FUNCTION | PROCEDURE name (arguments) ...`: a routine that a
+    /// default may call (PostgreSQL stores such a call with the routine's schema).
+    CreateFunction {
+        /// The routine.
+        name: Vec<String>,
+        /// How many input arguments it takes (`OUT` arguments are not counted).
+        arity: usize,
+    },
+    /// `DROP FUNCTION | PROCEDURE | ROUTINE [IF EXISTS] name [(arguments)], ...`.
+    DropFunction {
+        /// Each routine, with its input argument count when the argument list is given.
+        functions: Vec<(Vec<String>, Option<usize>)>,
+    },
+    /// `ALTER FUNCTION | PROCEDURE | ROUTINE name [(arguments)] RENAME TO new | SET SCHEMA s`.
+    MoveFunction {
+        /// The routine.
+        name: Vec<String>,
+        /// Its input argument count when the argument list is given.
+        arity: Option<usize>,
+        /// Its new name, for `RENAME TO`.
+        new_name: Option<String>,
+        /// Its new schema, for `SET SCHEMA`.
+        schema: Option<String>,
+    },
     /// A statement or action that cannot change the write model (a view, a function, a
     /// grant, a session setting, storage parameters, an owner, ...).
     Skippable {
@@ -386,6 +410,9 @@ pub fn recognise_before_parsing(text: &str) -> Option<Recognised> {
         "alter" if matches!(word(1).as_str(), "view" | "materialized") => {
             recognise(&text[..tokens.last()?.end])
         }
+        "alter" | "drop" if matches!(word(1).as_str(), "function" | "procedure" | "routine") => {
+            recognise(text)
+        }
         "create" => {
             let mut i = 1;
             if word(i) == "or" && word(i + 1) == "replace" {
@@ -395,7 +422,8 @@ pub fn recognise_before_parsing(text: &str) -> Option<Recognised> {
                 i += 1;
             }
             match word(i).as_str() {
-                "function" | "procedure" | "trigger" | "rule" | "policy" | "aggregate" => {
+                "function" | "procedure" => recognise(text),
+                "trigger" | "rule" | "policy" | "aggregate" => {
                     // The same answers as `recognise`, from the leading words alone.
                     recognise(&text[..tokens.get(i)?.end])
                 }
@@ -606,7 +634,17 @@ fn recognise_create(c: &mut Cursor<'_>) -> Option<Recognised> {
             }
             Some(Recognised::CreateExtension { name, schema })
         }
-        "function" | "procedure" => skip("function"),
+        "function" | "procedure" => {
+            c.advance();
+            // A routine whose name or arguments do not read is still a routine: skipped.
+            let Some(name) = c.name() else {
+                return skip("function");
+            };
+            match c.arguments() {
+                Some(arity) => Some(Recognised::CreateFunction { name, arity }),
+                None => skip("function"),
+            }
+        }
         "trigger" | "constraint" => skip("trigger"),
         "event" => skip("event trigger"),
         "view" | "recursive" | "materialized" => {
@@ -718,7 +756,23 @@ fn recognise_alter(c: &mut Cursor<'_>, text: &str) -> Option<Recognised> {
             }
             skip("view")
         }
-        "function" | "procedure" | "routine" => skip("function"),
+        "function" | "procedure" | "routine" => {
+            let Some(name) = c.name() else {
+                return skip("function");
+            };
+            let arity = c.peek_punct("(").then(|| c.arguments()).flatten();
+            let new_name = c.keywords(&["rename", "to"]).then(|| c.ident()).flatten();
+            let schema = c.keywords(&["set", "schema"]).then(|| c.ident()).flatten();
+            if new_name.is_none() && schema.is_none() {
+                return skip("function");
+            }
+            Some(Recognised::MoveFunction {
+                name,
+                arity,
+                new_name,
+                schema,
+            })
+        }
         "trigger" => skip("trigger"),
         "event" => skip("event trigger"),
         "default" => skip("privileges"),
@@ -826,7 +880,25 @@ fn recognise_domain_action(c: &mut Cursor<'_>, text: &str) -> Option<DomainActio
 }
 
 fn recognise_drop(c: &mut Cursor<'_>) -> Option<Recognised> {
-    c.keywords(&["drop", "index"]).then_some(())?;
+    c.keyword("drop");
+    if matches!(
+        c.peek_word().as_deref(),
+        Some("function" | "procedure" | "routine")
+    ) {
+        c.advance();
+        c.keywords(&["if", "exists"]);
+        let mut functions = Vec::new();
+        loop {
+            let name = c.name()?;
+            let arity = c.peek_punct("(").then(|| c.arguments()).flatten();
+            functions.push((name, arity));
+            if !c.punct(",") {
+                break;
+            }
+        }
+        return Some(Recognised::DropFunction { functions });
+    }
+    c.keyword("index").then_some(())?;
     c.keyword("concurrently");
     let if_exists = c.keywords(&["if", "exists"]);
     let mut names = vec![c.name()?];
@@ -996,6 +1068,35 @@ impl<'a> Cursor<'a> {
             parts.push(self.ident()?);
         }
         Some(parts)
+    }
+
+    /// A routine's `( arguments )`: how many input arguments it lists (`OUT` ones are not
+    /// inputs). None when the list is not there or not closed.
+    fn arguments(&mut self) -> Option<usize> {
+        self.punct("(").then_some(())?;
+        let mut depth = 1usize;
+        let mut inputs = 0;
+        let mut argument_start = true;
+        while depth > 0 {
+            let tok = self.peek()?.clone();
+            self.advance();
+            match &tok {
+                Tok::Other(p) if p == "(" || p == "[" => depth += 1,
+                Tok::Other(p) if p == ")" || p == "]" => depth -= 1,
+                Tok::Other(p) if p == "," && depth == 1 => {
+                    argument_start = true;
+                    continue;
+                }
+                _ => {}
+            }
+            if argument_start && depth > 0 {
+                argument_start = false;
+                if tok != Tok::Word("out".to_owned()) {
+                    inputs += 1;
+                }
+            }
+        }
+        Some(inputs)
     }
 
     /// After `OWNED BY`: `NONE` (Some(None)) or `table.column` (Some(Some(parts))).
@@ -1519,8 +1620,8 @@ mod tests {
         let cases = [
             ("SET statement_timeout = 0", "session setting"),
             ("SELECT pg_catalog.set_config('search_path', '', false)", "session setting"),
-            ("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END", "function"),
-            ("CREATE OR REPLACE FUNCTION public.f() RETURNS trigger LANGUAGE plpgsql AS $_$ BEGIN RETURN NEW; END; $_$", "function"),
+            ("CREATE FUNCTION 1() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$", "function"),
+            ("ALTER FUNCTION f() OWNER TO x", "function"),
             ("CREATE TRIGGER trg BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()", "trigger"),
             ("ALTER VIEW v OWNER TO x", "view"),
             ("CREATE RULE r AS ON INSERT TO t DO INSTEAD NOTHING", "rule"),
@@ -1548,6 +1649,54 @@ mod tests {
         for (text, what) in cases {
             assert_eq!(read(text), Some(Recognised::Skippable { what }), "{text}");
         }
+    }
+
+    #[test]
+    fn routines() {
+        assert_eq!(
+            read(
+                "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END"
+            ),
+            Some(Recognised::CreateFunction {
+                name: name(&["f"]),
+                arity: 0
+            })
+        );
+        assert_eq!(
+            read("CREATE OR REPLACE FUNCTION public.\"F\"(a int[], OUT b text, VARIADIC c numeric(10, 2)[]) RETURNS record LANGUAGE plpgsql AS $_$ BEGIN END; $_$"),
+            Some(Recognised::CreateFunction { name: name(&["public", "F"]), arity: 2 })
+        );
+        assert_eq!(
+            read("DROP FUNCTION IF EXISTS f, s.g(int, text) CASCADE"),
+            Some(Recognised::DropFunction {
+                functions: vec![(name(&["f"]), None), (name(&["s", "g"]), Some(2))]
+            })
+        );
+        assert_eq!(
+            read("ALTER FUNCTION s.f(int) RENAME TO g"),
+            Some(Recognised::MoveFunction {
+                name: name(&["s", "f"]),
+                arity: Some(1),
+                new_name: Some("g".to_owned()),
+                schema: None,
+            })
+        );
+        assert_eq!(
+            read("ALTER ROUTINE f SET SCHEMA util"),
+            Some(Recognised::MoveFunction {
+                name: name(&["f"]),
+                arity: None,
+                new_name: None,
+                schema: Some("util".to_owned()),
+            })
+        );
+        // The same answers before parsing, where routines are recognised without sqlparser.
+        assert_eq!(
+            recognise_before_parsing("DROP PROCEDURE p()"),
+            Some(Recognised::DropFunction {
+                functions: vec![(name(&["p"]), Some(0))]
+            })
+        );
     }
 
     #[test]

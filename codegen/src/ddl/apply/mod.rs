@@ -6,7 +6,7 @@
 //! one file each: [`names`] (resolving and taking names), [`types`] (enums, domains,
 //! composite and extension types), [`tables`], [`columns`], [`constraints`] (keys and their
 //! passing to partitions), [`indexes`], [`sequences`], [`alter`] (`ALTER TABLE`'s actions),
-//! [`statements`] (dispatch of what sqlparser parsed, and the small statements), [`recognised`]
+//! [`functions`] (the schema's routines), [`statements`] (dispatch of what sqlparser parsed, and the small statements), [`recognised`]
 //! (the forms sqlparser cannot parse) and [`do_blocks`]. This file holds the reader's state,
 //! the statement loop and the position of a message within a statement.
 
@@ -14,6 +14,7 @@ mod alter;
 mod columns;
 mod constraints;
 mod do_blocks;
+mod functions;
 mod indexes;
 mod names;
 mod recognised;
@@ -250,6 +251,9 @@ pub struct Reader {
     unknown_extension_schema: Option<String>,
     /// A `CREATE INDEX ... ON ONLY` is being applied: its index stays on the named table.
     index_on_only: bool,
+    /// The schema's own routines and their input argument counts, so that defaults calling
+    /// them are qualified as PostgreSQL stores them.
+    functions: Vec<(QualifiedName, usize)>,
     errors: Vec<Diagnostic>,
 }
 
@@ -269,6 +273,7 @@ impl Default for Reader {
             untyped_tables: Vec::new(),
             unknown_extension_schema: None,
             index_on_only: false,
+            functions: Vec::new(),
             errors: Vec::new(),
         }
     }

@@ -182,7 +182,7 @@ impl Reader {
     }
 
     pub(super) fn relation_taken(&self, schema: &str, name: &str) -> bool {
-        let is = |q: &QualifiedName| q.schema == schema && q.name == name;
+        let is = |q: &QualifiedName| q.name == name && q.schema == schema;
         self.catalog.tables.iter().any(|t| is(&t.name))
             || self.indexes.iter().any(|i| is(&i.name))
             || self.catalog.sequences.iter().any(|s| is(&s.name))

@@ -110,6 +110,22 @@ impl Reader {
                 self.create_extension(&name, &schema);
                 Ok(())
             }
+            Recognised::CreateFunction { name, arity } => {
+                self.create_function(ctx, offset, &name, arity)
+            }
+            Recognised::DropFunction { functions } => {
+                self.drop_functions(&functions);
+                Ok(())
+            }
+            Recognised::MoveFunction {
+                name,
+                arity,
+                new_name,
+                schema,
+            } => {
+                self.move_function(&name, arity, new_name.as_deref(), schema.as_deref());
+                Ok(())
+            }
             Recognised::RenameView { name, new_name } => {
                 if let Some(view) = self.resolve_view(&name) {
                     self.rename_view(&view, &new_name);

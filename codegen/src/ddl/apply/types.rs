@@ -52,8 +52,10 @@ impl Reader {
         })
     }
 
-    /// Qualifies the user types named in the casts of an expression.
+    /// Qualifies the user types named in the casts of an expression, the calls of the
+    /// schema's own routines and the relations named by `'name'::regclass`.
     pub(super) fn qualify_casts(&self, expr: &mut Expr) {
+        self.qualify_regclass(expr);
         match expr {
             Expr::Cast {
                 expr: inner,
@@ -85,6 +87,7 @@ impl Reader {
                 }
             }
             Expr::Function(function) => {
+                self.qualify_call(function);
                 if let sqlparser::ast::FunctionArguments::List(list) = &mut function.args {
                     for arg in &mut list.args {
                         if let sqlparser::ast::FunctionArg::Unnamed(
