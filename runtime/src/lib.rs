@@ -112,6 +112,7 @@ mod error;
 pub mod pool;
 mod report;
 mod row;
+mod trace;
 pub mod types;
 pub mod write;
 
