@@ -95,7 +95,8 @@
 //! prepares each statement once per connection, for the fastest writes; with the features
 //! `deadpool` and `bb8`, a connection taken from a deadpool-postgres or bb8 pool as it comes
 //! (`&pool.get().await?`), deadpool's using its own statement cache (what each pool offers:
-//! [`pool`](mod@pool)). [`transaction!`]
+//! [`pool`](mod@pool)). With the feature `tracing`, every write runs in a span
+//! ([`trace`](mod@trace)). [`transaction!`]
 //! runs a block in a transaction. A graph that locks its root takes a [`LockingClient`]:
 //! `&tx` of a transaction you opened, or `&mut client`, on which it opens its own (so that
 //! no other task's statement runs inside it).
@@ -112,7 +113,7 @@ mod error;
 pub mod pool;
 mod report;
 mod row;
-mod trace;
+pub mod trace;
 pub mod types;
 pub mod write;
 

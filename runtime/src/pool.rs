@@ -1,5 +1,6 @@
 //! Pooled connections as clients: deadpool-postgres (feature `deadpool`) and bb8 (feature
-//! `bb8`).
+//! `bb8`): what each offers. This module has no items to call; the pools' types implement
+//! [`GenericClient`](crate::GenericClient) and the traits of locking writes.
 //!
 //! A connection taken from a pool is passed to generated code as it comes
 //! (`OrderItem::find_by_id(&pool.get().await?, &id)`), and so is a transaction opened on it.

@@ -1,4 +1,4 @@
-//! Spans of writes (feature `tracing`).
+//! Spans of writes (feature `tracing`): what they hold. This module has no items to call.
 //!
 //! Every write that generated code sends runs in one span, `write` (target `writegraph`, level
 //! INFO), opened by the runtime's entry points (the provided methods of [`write`](mod@crate::write)),
