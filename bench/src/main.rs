@@ -187,7 +187,14 @@ async fn run(args: &Args) -> Result<()> {
                 .sizes
                 .as_deref()
                 .unwrap_or(scenarios::INSERT_GRAPH_SIZES);
-            scenarios::insert_graph(client, &cached, sizes, args.timing).await?
+            // The pooled variant's connection is the pool's own (a pool hands out only the
+            // connections it opened).
+            let manager =
+                deadpool_postgres::Manager::new(database.config().clone(), tokio_postgres::NoTls);
+            let pool = deadpool_postgres::Pool::builder(manager)
+                .max_size(1)
+                .build()?;
+            scenarios::insert_graph(client, &cached, &pool, sizes, args.timing).await?
         }
         scenarios::SINGLE_ROW => {
             if args.sizes.is_some() {

@@ -221,7 +221,9 @@ struct Prepared {
     resets: u64,
 }
 
-fn values<'a>(params: &'a [(&'a (dyn ToSql + Sync), Type)]) -> Vec<&'a (dyn ToSql + Sync)> {
+pub(crate) fn values<'a>(
+    params: &'a [(&'a (dyn ToSql + Sync), Type)],
+) -> Vec<&'a (dyn ToSql + Sync)> {
     params.iter().map(|(value, _)| *value).collect()
 }
 
@@ -331,12 +333,37 @@ where
         }
         (Ok(None), _) | (_, Ok(None)) => return unnamed().await,
     };
+    let answers = send_prepared_pipeline(
+        client,
+        transaction,
+        (&lock_statement, key),
+        (&statement, params),
+    )
+    .await;
+    if let Err(error) = &answers.lock {
+        cache.after_error(lock, error, lock_fresh);
+    }
+    if let Err(error) = &answers.rows {
+        cache.after_error(sql, error, fresh);
+    }
+    answers
+}
+
+/// Sends `BEGIN` (in a transaction of its own), the prepared lock, the prepared statement and
+/// `COMMIT` without waiting in between, and returns their answers. `BEGIN` and `COMMIT` go as
+/// simple queries, which the server cannot have dropped.
+pub(crate) async fn send_prepared_pipeline<C: tokio_postgres::GenericClient + Sync>(
+    client: &C,
+    transaction: PipelineTransaction,
+    (lock, key): (&Statement, &[(&(dyn ToSql + Sync), Type)]),
+    (statement, params): (&Statement, &[(&(dyn ToSql + Sync), Type)]),
+) -> LockedAnswers {
     let (key, params) = (values(key), values(params));
-    let answers = if transaction == PipelineTransaction::Own {
+    if transaction == PipelineTransaction::Own {
         let (begin, locked, rows, commit) = futures_util::future::join4(
             client.batch_execute("BEGIN"),
-            client.execute(&lock_statement, &key),
-            client.query(&statement, &params),
+            client.execute(lock, &key),
+            client.query(statement, &params),
             client.batch_execute("COMMIT"),
         )
         .await;
@@ -348,19 +375,12 @@ where
         }
     } else {
         let (locked, rows) = futures_util::future::join(
-            client.execute(&lock_statement, &key),
-            client.query(&statement, &params),
+            client.execute(lock, &key),
+            client.query(statement, &params),
         )
         .await;
         LockedAnswers::in_transaction(locked, rows)
-    };
-    if let Err(error) = &answers.lock {
-        cache.after_error(lock, error, lock_fresh);
     }
-    if let Err(error) = &answers.rows {
-        cache.after_error(sql, error, fresh);
-    }
-    answers
 }
 
 /// A `tokio_postgres::Client` with a cache of prepared statements: every generated write on

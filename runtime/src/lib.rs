@@ -92,7 +92,11 @@
 //!
 //! Every generated function takes `&impl GenericClient`: a `tokio_postgres::Client` or a
 //! `tokio_postgres::Transaction`, or a [`CachedClient`] (and its [`CachedTransaction`]) that
-//! prepares each statement once per connection, for the fastest writes. [`transaction!`]
+//! prepares each statement once per connection, for the fastest writes; with the features
+//! `deadpool` and `bb8`, a connection taken from a deadpool-postgres or bb8 pool as it comes
+//! (`&pool.get().await?`), deadpool's using its own statement cache (what each pool offers:
+//! [`pool`](mod@pool)). With the feature `tracing`, every write runs in a span
+//! ([`trace`](mod@trace)). [`transaction!`]
 //! runs a block in a transaction. A graph that locks its root takes a [`LockingClient`]:
 //! `&tx` of a transaction you opened, or `&mut client`, on which it opens its own (so that
 //! no other task's statement runs inside it).
@@ -106,8 +110,10 @@ mod cached;
 mod check;
 mod client;
 mod error;
+pub mod pool;
 mod report;
 mod row;
+pub mod trace;
 pub mod types;
 pub mod write;
 

@@ -16,6 +16,9 @@
 //! - `writegraph insert_graph (CachedClient)`: the same call on a `CachedClient` (its own
 //!   connection), which prepares the statement on first use and then only binds and executes
 //!   it; the targets are judged on this variant;
+//! - `writegraph insert_graph (deadpool)`: the same call on a connection taken from a
+//!   deadpool-postgres pool for each operation (`&pool.get().await?`, inside the timed region),
+//!   its statement in deadpool's own cache; the pool has one connection of its own;
 //! - `naive`: a transaction with `INSERT ... RETURNING id` for the root, one INSERT per child
 //!   row, then the audit INSERT (every statement prepared once and reused);
 //! - `batched`: the same transaction with one UNNEST insert per many-row child table;
@@ -54,6 +57,7 @@ const PRODUCT_SCENARIO: &str = "insert-graph product";
 
 const WRITEGRAPH: &str = "writegraph insert_graph";
 const WRITEGRAPH_CACHED: &str = "writegraph insert_graph (CachedClient)";
+const WRITEGRAPH_POOLED: &str = "writegraph insert_graph (deadpool)";
 const NAIVE: &str = "naive (per-row, transaction)";
 const BATCHED: &str = "batched (UNNEST, transaction)";
 const HAND_CTE_PREPARED: &str = "hand CTE (prepared)";
@@ -122,10 +126,12 @@ WITH category AS (
 SELECT id FROM root";
 
 /// `insert-graph`: the order graph, then the product graph, each at every size. The
-/// `CachedClient` strategies run on `cached`, which wraps `client`'s connection.
+/// `CachedClient` strategies run on `cached`, which wraps `client`'s connection; the pooled
+/// ones on a connection of `pool`.
 pub async fn insert_graph(
     client: &Client,
     cached: &Rc<CachedClient>,
+    pool: &deadpool_postgres::Pool,
     sizes: &[usize],
     timing: Timing,
 ) -> Result<Report> {
@@ -136,7 +142,7 @@ pub async fn insert_graph(
         client,
         ORDER_SCENARIO,
         &OrderGraphs::default(),
-        &order_strategies(&order, cached),
+        &order_strategies(&order, cached, pool),
         HAND_CTE_PREPARED,
         sizes,
         timing,
@@ -147,7 +153,7 @@ pub async fn insert_graph(
             client,
             PRODUCT_SCENARIO,
             &ProductGraphs::default(),
-            &product_strategies(&product, cached),
+            &product_strategies(&product, cached, pool),
             HAND_CTE_PREPARED,
             sizes,
             timing,
@@ -189,6 +195,7 @@ pub async fn insert_graph(
 fn summary_line(report: &Report, scenario: &str, n: usize) -> Option<String> {
     let median = |strategy| Some(report.find(scenario, strategy, n)?.median.as_secs_f64());
     let cached = median(WRITEGRAPH_CACHED)?;
+    let pooled = median(WRITEGRAPH_POOLED)?;
     let plain = median(WRITEGRAPH)?;
     let hand = median(HAND_CTE_PREPARED)?;
     let batched = median(BATCHED)?;
@@ -197,10 +204,11 @@ fn summary_line(report: &Report, scenario: &str, n: usize) -> Option<String> {
     let verdict = |met: bool| if met { "met" } else { "MISSED" };
     let mut line = format!(
         "{scenario}, n = {n}: insert_graph vs hand CTE: {vs_hand:.2}x (CachedClient), {:.2}x \
-         (plain client); vs batched: {vs_batched:.2}x (CachedClient), {:.2}x (plain client); \
+         (deadpool), {:.2}x (plain client); vs batched: {vs_batched:.2}x (CachedClient), {:.2}x (plain client); \
          naive vs insert_graph: {naive_speedup:.1}x (CachedClient), {:.1}x (plain client) \
          (targets, judged on `{WRITEGRAPH_CACHED}`: within 1.05x of hand CTE {}, faster than \
          batched {}",
+        pooled / hand,
         plain / hand,
         plain / batched,
         naive / plain,
@@ -254,8 +262,10 @@ pub struct OrderGraphInput {
 fn order_strategies(
     statements: &Rc<OrderStatements>,
     cached: &Rc<CachedClient>,
+    pool: &deadpool_postgres::Pool,
 ) -> Vec<Strategy<OrderGraphInput>> {
     let cached = Rc::clone(cached);
+    let pool = pool.clone();
     let naive = Rc::clone(statements);
     let batched = Rc::clone(statements);
     let prepared = Rc::clone(statements);
@@ -266,6 +276,13 @@ fn order_strategies(
         Strategy::new(WRITEGRAPH_CACHED, move |_client, input| {
             let cached = Rc::clone(&cached);
             Box::pin(async move { order_writegraph(&*cached, input).await })
+        }),
+        Strategy::new(WRITEGRAPH_POOLED, move |_client, input| {
+            let pool = pool.clone();
+            Box::pin(async move {
+                let conn = pool.get().await?;
+                order_writegraph(&conn, input).await
+            })
         }),
         Strategy::new(NAIVE, move |client, input| {
             let statements = Rc::clone(&naive);
@@ -531,8 +548,10 @@ pub struct ProductGraphInput {
 fn product_strategies(
     statements: &Rc<ProductStatements>,
     cached: &Rc<CachedClient>,
+    pool: &deadpool_postgres::Pool,
 ) -> Vec<Strategy<ProductGraphInput>> {
     let cached = Rc::clone(cached);
+    let pool = pool.clone();
     let naive = Rc::clone(statements);
     let batched = Rc::clone(statements);
     let prepared = Rc::clone(statements);
@@ -543,6 +562,13 @@ fn product_strategies(
         Strategy::new(WRITEGRAPH_CACHED, move |_client, input| {
             let cached = Rc::clone(&cached);
             Box::pin(async move { product_writegraph(&*cached, input).await })
+        }),
+        Strategy::new(WRITEGRAPH_POOLED, move |_client, input| {
+            let pool = pool.clone();
+            Box::pin(async move {
+                let conn = pool.get().await?;
+                product_writegraph(&conn, input).await
+            })
         }),
         Strategy::new(NAIVE, move |client, input| {
             let statements = Rc::clone(&naive);

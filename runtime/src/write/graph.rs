@@ -163,7 +163,7 @@ pub trait InsertGraph: Sized + Send {
         conn: &C,
         root_row: RootRow,
     ) -> impl Future<Output = Result<(Vec<WriteStepReport>, Option<Self::Root>)>> + Send {
-        async move {
+        crate::trace::insert_graph::<Self, _, _>(root_row, async move {
             let parts = self.parts()?;
             let params = self.bind(&parts);
             let (sql, first_count) = match root_row {
@@ -183,7 +183,7 @@ pub trait InsertGraph: Sized + Send {
                 RootRow::Skip => None,
             };
             Ok((steps, root))
-        }
+        })
     }
 
     /// Writes the graph in one statement (atomic on its own) and returns the rows affected
@@ -335,6 +335,15 @@ impl<L: LockingClient> SendStatement for Locked<L> {
 /// (the root's part from the columns it sets, then [`UpdateGraph::TAIL_SQL`]) and sends it.
 /// [`Error::NotFound`] when no root row has the key: then nothing changed.
 async fn write_update<G: UpdateGraph>(
+    graph: G,
+    id: &<G::Root as Table>::Key,
+    conn: impl SendStatement,
+) -> Result<WriteReport<G::Root>> {
+    crate::trace::graph(G::NAME, "update_graph", "TAIL_SQL", update(graph, id, conn)).await
+}
+
+/// The body of [`write_update`], which runs it in the span of its write.
+async fn update<G: UpdateGraph>(
     mut graph: G,
     id: &<G::Root as Table>::Key,
     conn: impl SendStatement,

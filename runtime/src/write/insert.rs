@@ -57,7 +57,7 @@ pub trait Insert: Sized + Send {
         conn: &C,
         rows: Vec<Self>,
     ) -> impl Future<Output = Result<u64>> + Send {
-        async move {
+        crate::trace::table(Self::TABLE, "insert", "INSERT_SQL", async move {
             if rows.is_empty() {
                 return Ok(0);
             }
@@ -66,7 +66,7 @@ pub trait Insert: Sized + Send {
             Ok(conn
                 .execute_typed(Self::INSERT_SQL, params.as_ref())
                 .await?)
-        }
+        })
     }
 
     /// Inserts many rows in one statement and returns them as stored, in input order
@@ -75,7 +75,7 @@ pub trait Insert: Sized + Send {
         conn: &C,
         rows: Vec<Self>,
     ) -> impl Future<Output = Result<Vec<Self::Stored>>> + Send {
-        async move {
+        crate::trace::table(Self::TABLE, "insert", "INSERT_RETURNING_SQL", async move {
             if rows.is_empty() {
                 return Ok(Vec::new());
             }
@@ -85,7 +85,7 @@ pub trait Insert: Sized + Send {
                 .query_typed(Self::INSERT_RETURNING_SQL, params.as_ref())
                 .await?;
             rows.iter().map(Self::Stored::from_row).collect()
-        }
+        })
     }
 }
 
@@ -120,7 +120,7 @@ pub trait Upsert: Insert {
         self,
         conn: &C,
     ) -> impl Future<Output = Result<Self::Stored>> + Send {
-        async move {
+        crate::trace::table(Self::TABLE, "upsert", "UPSERT_RETURNING_SQL", async move {
             let columns = Self::columns(vec![self], &[])?;
             let params = Self::bind(&columns);
             let rows = conn
@@ -130,7 +130,7 @@ pub trait Upsert: Insert {
                 Some(row) => Self::Stored::from_row(row),
                 None => Err(Error::Validation("the upsert returned no row".into())),
             }
-        }
+        })
     }
 
     /// Inserts or updates many rows in one statement ([`UPSERT_SQL`](Self::UPSERT_SQL)).
@@ -142,7 +142,7 @@ pub trait Upsert: Insert {
         conn: &C,
         rows: Vec<Self>,
     ) -> impl Future<Output = Result<u64>> + Send {
-        async move {
+        crate::trace::table(Self::TABLE, "upsert", "UPSERT_SQL", async move {
             if rows.is_empty() {
                 return Ok(0);
             }
@@ -159,6 +159,6 @@ pub trait Upsert: Insert {
             Ok(conn
                 .execute_typed(Self::UPSERT_SQL, params.as_ref())
                 .await?)
-        }
+        })
     }
 }

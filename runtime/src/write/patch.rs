@@ -114,7 +114,7 @@ pub trait Patch: Sized + Send + Sync {
         conn: &C,
         id: &<Self::Stored as Table>::Key,
     ) -> impl Future<Output = Result<u64>> + Send {
-        async move {
+        crate::trace::table(Self::Stored::NAME, "update", "UPDATE_SQL", async move {
             let (sql, params) = self.update_statement(id, "")?;
             let updated = conn.execute_typed(&sql, &params).await?;
             if updated == 0 {
@@ -123,7 +123,7 @@ pub trait Patch: Sized + Send + Sync {
                 });
             }
             Ok(updated)
-        }
+        })
     }
 
     /// Like [`update_by_id`](Self::update_by_id), and returns the row as stored.
@@ -132,7 +132,7 @@ pub trait Patch: Sized + Send + Sync {
         conn: &C,
         id: &<Self::Stored as Table>::Key,
     ) -> impl Future<Output = Result<Self::Stored>> + Send {
-        async move {
+        crate::trace::table(Self::Stored::NAME, "update", "UPDATE_SQL", async move {
             let (sql, params) = self.update_statement(id, Self::RETURNING_SQL)?;
             let rows = conn.query_typed(&sql, &params).await?;
             match rows.first() {
@@ -141,6 +141,6 @@ pub trait Patch: Sized + Send + Sync {
                     table: Self::Stored::NAME,
                 }),
             }
-        }
+        })
     }
 }

@@ -27,14 +27,14 @@ pub trait Table: FromRow + Send {
         conn: &C,
         id: &Self::Key,
     ) -> impl Future<Output = Result<Option<Self>>> + Send {
-        async move {
+        crate::trace::table(Self::NAME, "find", "FIND_SQL", async move {
             let key = Self::bind_key(id);
             let rows = conn.query_typed(Self::FIND_SQL, key.as_ref()).await?;
             match rows.first() {
                 Some(row) => Ok(Some(Self::from_row(row)?)),
                 None => Ok(None),
             }
-        }
+        })
     }
 
     /// Deletes the row with this primary key ([`DELETE_SQL`](Self::DELETE_SQL)).
@@ -43,13 +43,13 @@ pub trait Table: FromRow + Send {
         conn: &C,
         id: &Self::Key,
     ) -> impl Future<Output = Result<u64>> + Send {
-        async move {
+        crate::trace::table(Self::NAME, "delete", "DELETE_SQL", async move {
             let key = Self::bind_key(id);
             let deleted = conn.execute_typed(Self::DELETE_SQL, key.as_ref()).await?;
             if deleted == 0 {
                 return Err(Error::NotFound { table: Self::NAME });
             }
             Ok(deleted)
-        }
+        })
     }
 }
