@@ -47,7 +47,7 @@ pub struct TableModel<'a> {
     /// routed into one name the partition.
     pub partitions: Vec<String>,
     /// Foreign keys the table does not declare but every partition has
-    /// ([`Catalog::partition_foreign_keys`]): graphs link through them as through its own.
+    /// ([`Catalog::partition_foreign_keys`](crate::catalog::Catalog::partition_foreign_keys)): graphs link through them as through its own.
     pub partition_foreign_keys: Vec<ForeignKey>,
 }
 
