@@ -19,7 +19,7 @@ mod patch;
 mod rows;
 mod update_graphs;
 
-pub use format::format_rust;
+use self::format::format_items;
 
 use std::fmt::Write as _;
 
@@ -39,23 +39,28 @@ pub const HEADER: &str =
 
 /// Renders the generated module.
 pub fn emit(model: &Model<'_>, plan: &Plan) -> Result<String, Error> {
-    let mut code = String::new();
+    // Formatted one item group at a time: syn's tree of the whole output of a large schema
+    // would take about 1 MB per table at once.
+    let mut code = String::from(HEADER);
     for e in &model.enums {
-        code.push_str(&enum_code(e));
+        code.push_str(&format_items(&enum_code(e))?);
     }
     for (table, statements) in model.tables.iter().zip(&plan.tables) {
-        code.push_str(&row_struct(table, statements));
-        code.push_str(&insert_struct(table, statements));
-        code.push_str(&patch_struct(table, statements));
+        let mut items = row_struct(table, statements);
+        items.push_str(&insert_struct(table, statements));
+        items.push_str(&patch_struct(table, statements));
+        code.push_str(&format_items(&items)?);
     }
     for (graph, statement) in model.graphs.iter().zip(&plan.graphs) {
-        code.push_str(&graph_struct(model, graph, statement));
+        code.push_str(&format_items(&graph_struct(model, graph, statement))?);
     }
     for (graph, statement) in model.update_graphs.iter().zip(&plan.update_graphs) {
-        code.push_str(&update_graph_struct(model, graph, statement));
+        code.push_str(&format_items(&update_graph_struct(
+            model, graph, statement,
+        ))?);
     }
-    code.push_str(&tables_module(model));
-    format_rust(&code)
+    code.push_str(&format_items(&tables_module(model))?);
+    Ok(code)
 }
 
 /// A `#[doc = "..."]` attribute.
