@@ -80,19 +80,36 @@ mod deadpool {
             true
         }
 
+        /// Sends the cached statement with `send`; after a stale statement, once more
+        /// with the statement prepared again (when retrying is allowed).
+        async fn run<T, Fut>(
+            self,
+            sql: &str,
+            params: &[(&(dyn ToSql + Sync), Type)],
+            send: impl Fn(Statement) -> Fut,
+        ) -> Result<T, PgError>
+        where
+            Fut: std::future::Future<Output = Result<T, PgError>>,
+        {
+            let statement = self.statement(sql, params).await?;
+            match send(statement).await {
+                Err(error) if self.forget_if_stale(sql, params, &error) && self.retry => {
+                    send(self.statement(sql, params).await?).await
+                }
+                result => result,
+            }
+        }
+
         async fn query(
             self,
             sql: &str,
             params: &[(&(dyn ToSql + Sync), Type)],
         ) -> Result<Vec<Row>, PgError> {
-            let statement = self.statement(sql, params).await?;
-            match self.client.query(&statement, &values(params)).await {
-                Err(error) if self.forget_if_stale(sql, params, &error) && self.retry => {
-                    let statement = self.statement(sql, params).await?;
-                    self.client.query(&statement, &values(params)).await
-                }
-                result => result,
-            }
+            let values = &values(params);
+            self.run(sql, params, |statement| async move {
+                self.client.query(&statement, values).await
+            })
+            .await
         }
 
         async fn execute(
@@ -100,14 +117,11 @@ mod deadpool {
             sql: &str,
             params: &[(&(dyn ToSql + Sync), Type)],
         ) -> Result<u64, PgError> {
-            let statement = self.statement(sql, params).await?;
-            match self.client.execute(&statement, &values(params)).await {
-                Err(error) if self.forget_if_stale(sql, params, &error) && self.retry => {
-                    let statement = self.statement(sql, params).await?;
-                    self.client.execute(&statement, &values(params)).await
-                }
-                result => result,
-            }
+            let values = &values(params);
+            self.run(sql, params, |statement| async move {
+                self.client.execute(&statement, values).await
+            })
+            .await
         }
 
         /// Prepares the lock and the statement first, then pipelines them (with `BEGIN`
