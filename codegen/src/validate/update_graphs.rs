@@ -5,13 +5,15 @@ use std::collections::BTreeSet;
 use super::conflict::default_update;
 use super::edges::{check_child_edge, child_link, is_field_name, setter_clashes, Tags};
 use super::resolve::{column_index, table_index, Names};
-use crate::config::{self, GraphsConfig, UpdateChildConfig};
+use toml::Spanned;
+
+use crate::config::{self, GraphsConfig, UpdateChildConfig, UpdateGraphConfig};
 use crate::error::Diagnostic;
 use crate::ident;
 use crate::model::{Conflict, Strategy, TableModel, UpdateChild, UpdateGraphModel};
 use crate::source::SourceFile;
 
-/// Resolves and checks every update graph.
+/// Resolves and checks every update graph; every mistake in every graph is reported.
 pub fn validate_update_graphs(
     names: &Names<'_>,
     config: &GraphsConfig,
@@ -22,153 +24,11 @@ pub fn validate_update_graphs(
     let mut graphs = Vec::new();
     let mut errors = Vec::new();
     for (name, graph) in &config.update {
-        let graph_name = name.get_ref();
-        let valid_name = ident::is_rust_type_name(graph_name);
-        if !valid_name {
-            errors.push(
-                config::error_at(
-                    file,
-                    name,
-                    format!("`{graph_name}` is not a Rust type name"),
-                )
-                .with_help("name graphs in UpperCamelCase, like `OrderPatchGraph`"),
-            );
-            continue;
+        let checked = graph_name(config, name, file, taken_names).map_err(|e| vec![e]);
+        match checked.and_then(|()| update_graph(names, tables, name.get_ref(), graph, file)) {
+            Ok(model) => graphs.push(model),
+            Err(e) => errors.extend(e),
         }
-        let insert_graph = config.insert.keys().find(|k| k.get_ref() == graph_name);
-        if taken_names.contains(graph_name) || insert_graph.is_some() {
-            let (message, help) = match insert_graph {
-                Some(other) => (
-                    format!("insert graph and update graph are both named `{graph_name}`"),
-                    format!(
-                        "give every graph its own name (the insert graph is on line {}), like `{graph_name}Patch`",
-                        crate::error::Location::from_offset(&file.path, &file.text, other.span().start).line
-                    ),
-                ),
-                None => (
-                    format!("graph `{graph_name}` has the name of a type generated for a table or enum"),
-                    format!("give the graph another name, like `{graph_name}Graph`"),
-                ),
-            };
-            errors.push(config::error_at(file, name, message).with_help(help));
-            continue;
-        }
-        let root = match table_index(names, tables, &graph.root, file) {
-            Ok(root) => root,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        };
-        if tables[root].primary_key.is_empty() {
-            errors.push(
-                config::error_at(
-                    file,
-                    &graph.root,
-                    format!(
-                        "root `{}` has no primary key to update by",
-                        tables[root].table.name
-                    ),
-                )
-                .with_help("update graphs address the root by its primary key"),
-            );
-            continue;
-        }
-        let root_model = &tables[root];
-        let errors_before = errors.len();
-        let mut children: Vec<(usize, UpdateChild)> = Vec::new();
-        let mut fields: Vec<String> = Vec::new();
-        for (many, list) in [(true, &graph.has_many), (false, &graph.has_one)] {
-            for edge in list {
-                let field = ident::rust_field_name(edge.field.get_ref());
-                if !is_field_name(edge.field.get_ref()) {
-                    errors.push(
-                        config::error_at(
-                            file,
-                            &edge.field,
-                            format!("`{}` is not a Rust field name", edge.field.get_ref()),
-                        )
-                        .with_help("use lowercase letters, digits and underscores, like `items`"),
-                    );
-                    continue;
-                }
-                if root_model
-                    .columns
-                    .iter()
-                    .any(|c| c.updatable && c.field == field)
-                {
-                    errors.push(
-                        config::error_at(
-                            file,
-                            &edge.field,
-                            format!(
-                                "field `{}` clashes with column `{field}` of the root `{}`",
-                                edge.field.get_ref(),
-                                root_model.table.name
-                            ),
-                        )
-                        .with_help(
-                            "name the edge's field differently, e.g. after the related table",
-                        ),
-                    );
-                    continue;
-                }
-                if fields.contains(&field) {
-                    errors.push(
-                        config::error_at(
-                            file,
-                            &edge.field,
-                            format!(
-                                "field `{}` appears twice in graph `{graph_name}`",
-                                edge.field.get_ref()
-                            ),
-                        )
-                        .with_help("give every edge its own field name"),
-                    );
-                    continue;
-                }
-                fields.push(field.clone());
-                match update_child(names, tables, root, many, field, edge, file) {
-                    Ok(child) => children.push((edge.field.span().start, child)),
-                    Err(e) => errors.push(e),
-                }
-            }
-        }
-        let root_setters = root_model
-            .columns
-            .iter()
-            .filter(|c| c.updatable)
-            .map(|c| (c, true));
-        let child_setters = graph
-            .has_many
-            .iter()
-            .map(|e| (&e.field, false))
-            .chain(graph.has_one.iter().map(|e| (&e.field, true)));
-        // Only for fields that passed the checks above (each mistake is reported once).
-        let clashes = if errors.len() == errors_before {
-            setter_clashes(root_model, root_setters, child_setters, file)
-        } else {
-            Vec::new()
-        };
-        if !clashes.is_empty() {
-            errors.extend(clashes);
-            continue;
-        }
-        children.sort_by_key(|(position, _)| *position);
-        let mut tags = Tags::new(root_model);
-        let mut children: Vec<UpdateChild> = children.into_iter().map(|(_, c)| c).collect();
-        for child in &mut children {
-            let kind = if child.many { "has_many" } else { "has_one" };
-            child.tag = tags.step(kind, &tables[child.table], &child.field);
-        }
-        let root_tag = tags.root();
-        graphs.push(UpdateGraphModel {
-            name: graph_name.clone(),
-            root,
-            lock_root: graph.lock_root,
-            children,
-            root_tag,
-        });
     }
     if errors.is_empty() {
         Ok(graphs)
@@ -177,6 +37,160 @@ pub fn validate_update_graphs(
     }
 }
 
+/// The graph's name is a Rust type name that no insert graph, table or enum type has.
+fn graph_name(
+    config: &GraphsConfig,
+    name: &Spanned<String>,
+    file: &SourceFile,
+    taken_names: &BTreeSet<String>,
+) -> Result<(), Diagnostic> {
+    let graph_name = name.get_ref();
+    if !ident::is_rust_type_name(graph_name) {
+        return Err(config::error_at(
+            file,
+            name,
+            format!("`{graph_name}` is not a Rust type name"),
+        )
+        .with_help("name graphs in UpperCamelCase, like `OrderPatchGraph`"));
+    }
+    let insert_graph = config.insert.keys().find(|k| k.get_ref() == graph_name);
+    if !taken_names.contains(graph_name) && insert_graph.is_none() {
+        return Ok(());
+    }
+    let (message, help) = match insert_graph {
+        Some(other) => (
+            format!("insert graph and update graph are both named `{graph_name}`"),
+            format!(
+                "give every graph its own name (the insert graph is on line {}), like `{graph_name}Patch`",
+                crate::error::Location::from_offset(&file.path, &file.text, other.span().start).line
+            ),
+        ),
+        None => (
+            format!("graph `{graph_name}` has the name of a type generated for a table or enum"),
+            format!("give the graph another name, like `{graph_name}Graph`"),
+        ),
+    };
+    Err(config::error_at(file, name, message).with_help(help))
+}
+
+/// One update graph: its root (which needs a primary key to update by), its children in
+/// declaration order with their tags, and no two setters of one name.
+fn update_graph(
+    names: &Names<'_>,
+    tables: &[TableModel<'_>],
+    graph_name: &str,
+    graph: &UpdateGraphConfig,
+    file: &SourceFile,
+) -> Result<UpdateGraphModel, Vec<Diagnostic>> {
+    let root = table_index(names, tables, &graph.root, file).map_err(|e| vec![e])?;
+    let root_model = &tables[root];
+    if root_model.primary_key.is_empty() {
+        return Err(vec![config::error_at(
+            file,
+            &graph.root,
+            format!(
+                "root `{}` has no primary key to update by",
+                root_model.table.name
+            ),
+        )
+        .with_help("update graphs address the root by its primary key")]);
+    }
+    let mut children = children(names, tables, root, graph_name, graph, file)?;
+    let root_setters = root_model
+        .columns
+        .iter()
+        .filter(|c| c.updatable)
+        .map(|c| (c, true));
+    let child_setters = graph
+        .has_many
+        .iter()
+        .map(|e| (&e.field, false))
+        .chain(graph.has_one.iter().map(|e| (&e.field, true)));
+    let clashes = setter_clashes(root_model, root_setters, child_setters, file);
+    if !clashes.is_empty() {
+        return Err(clashes);
+    }
+    let mut tags = Tags::new(root_model);
+    for child in &mut children {
+        let kind = if child.many { "has_many" } else { "has_one" };
+        child.tag = tags.step(kind, &tables[child.table], &child.field);
+    }
+    Ok(UpdateGraphModel {
+        name: graph_name.to_owned(),
+        root,
+        lock_root: graph.lock_root,
+        children,
+        root_tag: tags.root(),
+    })
+}
+
+/// The graph's has_many and has_one children, in declaration order: each field a Rust name
+/// that no root column and no other edge has, each edge resolved by [`update_child`].
+fn children(
+    names: &Names<'_>,
+    tables: &[TableModel<'_>],
+    root: usize,
+    graph_name: &str,
+    graph: &UpdateGraphConfig,
+    file: &SourceFile,
+) -> Result<Vec<UpdateChild>, Vec<Diagnostic>> {
+    let root_model = &tables[root];
+    let mut errors = Vec::new();
+    let mut children: Vec<(usize, UpdateChild)> = Vec::new();
+    let mut fields: Vec<String> = Vec::new();
+    for (many, list) in [(true, &graph.has_many), (false, &graph.has_one)] {
+        for edge in list {
+            let field = ident::rust_field_name(edge.field.get_ref());
+            let clash = if !is_field_name(edge.field.get_ref()) {
+                Some((
+                    format!("`{}` is not a Rust field name", edge.field.get_ref()),
+                    "use lowercase letters, digits and underscores, like `items`",
+                ))
+            } else if root_model
+                .columns
+                .iter()
+                .any(|c| c.updatable && c.field == field)
+            {
+                Some((
+                    format!(
+                        "field `{}` clashes with column `{field}` of the root `{}`",
+                        edge.field.get_ref(),
+                        root_model.table.name
+                    ),
+                    "name the edge's field differently, e.g. after the related table",
+                ))
+            } else if fields.contains(&field) {
+                Some((
+                    format!(
+                        "field `{}` appears twice in graph `{graph_name}`",
+                        edge.field.get_ref()
+                    ),
+                    "give every edge its own field name",
+                ))
+            } else {
+                None
+            };
+            if let Some((message, help)) = clash {
+                errors.push(config::error_at(file, &edge.field, message).with_help(help));
+                continue;
+            }
+            fields.push(field.clone());
+            match update_child(names, tables, root, many, field, edge, file) {
+                Ok(child) => children.push((edge.field.span().start, child)),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    children.sort_by_key(|(position, _)| *position);
+    Ok(children.into_iter().map(|(_, c)| c).collect())
+}
+
+/// One child edge of an update graph: its table, the foreign key to the root, and what its
+/// strategy needs (a conflict key for upsert, a unique `key` for diff, a unique fk for
+/// has_one).
 pub(super) fn update_child(
     names: &Names<'_>,
     tables: &[TableModel<'_>],
@@ -218,17 +232,7 @@ pub(super) fn update_child(
     }
     let fk_name = child.columns[link.0].column.name.clone();
     let unique_keys = || super::conflict::unique_keys_help(child.table, false);
-    let is_unique = |columns: &[String]| {
-        let same =
-            |key: &[String]| key.len() == columns.len() && key.iter().all(|k| columns.contains(k));
-        same(&child.table.primary_key)
-            || child
-                .table
-                .uniques
-                .iter()
-                .any(|u| !u.partial && same(&u.columns))
-    };
-    if !many && !is_unique(std::slice::from_ref(&fk_name)) {
+    if !many && !is_unique_key(child, std::slice::from_ref(&fk_name)) {
         return Err(config::error_at(
             file,
             &edge.table,
@@ -257,63 +261,7 @@ pub(super) fn update_child(
             unique_keys()
         )));
     }
-    let mut key = Vec::new();
-    match (&edge.key, strategy) {
-        (None, Strategy::Diff) => {
-            return Err(config::error_at(
-                file,
-                &edge.strategy,
-                "strategy `diff` needs `key`: the columns that identify a child within its root",
-            )
-            .with_help(format!(
-                "add key = [...] such that (`{fk_name}`, key...) is a unique key of `{}`; {}",
-                child.table.name,
-                unique_keys()
-            )));
-        }
-        (Some(k), Strategy::Diff) => {
-            for name in k.get_ref() {
-                key.push(column_index(tables, table, name, file)?);
-            }
-            let mut columns: Vec<String> = vec![fk_name.clone()];
-            columns.extend(key.iter().map(|&i| child.columns[i].column.name.clone()));
-            if let Some(fk_in_key) = k.get_ref().iter().find(|n| *n.get_ref() == fk_name) {
-                return Err(config::error_at(
-                    file,
-                    fk_in_key,
-                    format!("`key` names the fk `{fk_name}`, which diff adds to the key itself"),
-                )
-                .with_help(format!("remove `{fk_name}` from key; {}", unique_keys())));
-            }
-            if !is_unique(&columns) {
-                return Err(config::error_at(
-                    file,
-                    k,
-                    format!(
-                        "({}) is not a unique key of `{}`, so ON CONFLICT cannot use it",
-                        columns.join(", "),
-                        child.table.name
-                    ),
-                )
-                .with_help(format!(
-                    "diff upserts by the fk plus `key`; {}",
-                    unique_keys()
-                )));
-            }
-        }
-        (Some(k), _) => {
-            return Err(config::error_at(
-                file,
-                k,
-                format!(
-                    "`key` is only used by strategy `diff`, not `{}`",
-                    strategy.as_str()
-                ),
-            )
-            .with_help("remove `key`, or use strategy = \"diff\""));
-        }
-        (None, _) => {}
-    }
+    let key = diff_key(tables, table, &fk_name, edge, file)?;
     let repeat_key = match (strategy, &child.conflict) {
         _ if !many => None,
         (Strategy::Diff, _) => Some(key.clone()),
@@ -340,4 +288,87 @@ pub(super) fn update_child(
         repeat_key,
         diff_conflict,
     })
+}
+
+/// diff: the `key` columns, which with the fk must be a unique key of the child. Other
+/// strategies take no `key`.
+fn diff_key(
+    tables: &[TableModel<'_>],
+    table: usize,
+    fk_name: &str,
+    edge: &UpdateChildConfig,
+    file: &SourceFile,
+) -> Result<Vec<usize>, Diagnostic> {
+    let child = &tables[table];
+    let strategy = *edge.strategy.get_ref();
+    let unique_keys = || super::conflict::unique_keys_help(child.table, false);
+    let k = match (&edge.key, strategy) {
+        (None, Strategy::Diff) => {
+            return Err(config::error_at(
+                file,
+                &edge.strategy,
+                "strategy `diff` needs `key`: the columns that identify a child within its root",
+            )
+            .with_help(format!(
+                "add key = [...] such that (`{fk_name}`, key...) is a unique key of `{}`; {}",
+                child.table.name,
+                unique_keys()
+            )));
+        }
+        (Some(k), Strategy::Diff) => k,
+        (Some(k), _) => {
+            return Err(config::error_at(
+                file,
+                k,
+                format!(
+                    "`key` is only used by strategy `diff`, not `{}`",
+                    strategy.as_str()
+                ),
+            )
+            .with_help("remove `key`, or use strategy = \"diff\""));
+        }
+        (None, _) => return Ok(Vec::new()),
+    };
+    let mut key = Vec::new();
+    for name in k.get_ref() {
+        key.push(column_index(tables, table, name, file)?);
+    }
+    if let Some(fk_in_key) = k.get_ref().iter().find(|n| *n.get_ref() == fk_name) {
+        return Err(config::error_at(
+            file,
+            fk_in_key,
+            format!("`key` names the fk `{fk_name}`, which diff adds to the key itself"),
+        )
+        .with_help(format!("remove `{fk_name}` from key; {}", unique_keys())));
+    }
+    let mut columns: Vec<String> = vec![fk_name.to_owned()];
+    columns.extend(key.iter().map(|&i| child.columns[i].column.name.clone()));
+    if !is_unique_key(child, &columns) {
+        return Err(config::error_at(
+            file,
+            k,
+            format!(
+                "({}) is not a unique key of `{}`, so ON CONFLICT cannot use it",
+                columns.join(", "),
+                child.table.name
+            ),
+        )
+        .with_help(format!(
+            "diff upserts by the fk plus `key`; {}",
+            unique_keys()
+        )));
+    }
+    Ok(key)
+}
+
+/// These columns, in any order, are the primary key or a non-partial unique key.
+fn is_unique_key(table: &TableModel<'_>, columns: &[String]) -> bool {
+    let same =
+        |key: &[String]| key.len() == columns.len() && key.iter().all(|k| columns.contains(k));
+    same(&table.table.primary_key)
+        || table
+            .table
+            .uniques
+            .iter()
+            .any(|u| !u.partial && same(&u.columns))
 }
