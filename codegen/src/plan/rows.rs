@@ -126,11 +126,14 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
         .filter(|(_, c)| c.insert.is_some())
         .map(|(i, _)| i)
         .collect();
-    let mut params = Vec::new();
-    let mut unnest = Vec::new();
-    let mut aliases = Vec::new();
+    let mut binder = Binder {
+        first_param: source.first_param,
+        rows: source.rows,
+        params: Vec::new(),
+        unnest: Vec::new(),
+        aliases: Vec::new(),
+    };
     let mut values = Vec::new();
-    let number = |params: &Vec<Param>| params.len() + source.first_param;
     // A column filled by an expression binds nothing, unless every column is: then the first
     // one still binds its array, which only carries the row count.
     let expression_only =
@@ -153,8 +156,8 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
             && !source.overrides.contains_key(i)
     });
     let mut present = (optional && witness.is_none()).then(|| {
-        params.push(Param::Present);
-        format!("${}::boolean", number(&params))
+        let n = binder.push(Param::Present);
+        format!("${n}::boolean")
     });
     let scalar = source.rows != RowCount::Many;
     for &i in &inserted {
@@ -166,60 +169,11 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
             rows.key_values.insert(i, expression.clone());
             continue;
         }
-        let flag = (column.insert == Some(InsertKind::NullableDefaulted)).then(|| {
-            params.push(Param::Flag(i));
-            if scalar {
-                return format!("${}::boolean", number(&params));
-            }
-            unnest.push(format!("${}::boolean[]", number(&params)));
-            aliases.push(format!("f{i}"));
-            format!("u.f{i}")
-        });
-        // In a one-row statement, what tells whether the row set the column.
-        let mut scalar_set = None;
-        let value = match &column.ty.element {
-            // The root: the whole value, an array column's too, is one parameter.
-            _ if source.rows == RowCount::Root => {
-                params.push(Param::Value(i));
-                let value = format!("${}::{}", number(&params), column.ty.param_sql);
-                scalar_set = Some(value.clone());
-                value
-            }
-            None if scalar => {
-                params.push(Param::Value(i));
-                let value = format!("${}::{}", number(&params), column.ty.param_sql);
-                if witness == Some(i) {
-                    present = Some(format!("{value} IS NOT NULL"));
-                }
-                scalar_set = Some(value.clone());
-                value
-            }
-            Some(element) if scalar => {
-                params.push(Param::Elements(i));
-                let elements = format!("${}::{}[]", number(&params), element.param_sql);
-                params.push(Param::Lengths(i));
-                let length = format!("${}::integer", number(&params));
-                scalar_set = Some(length.clone());
-                format!("CASE WHEN {length} IS NULL THEN NULL ELSE {elements} END")
-            }
-            None => {
-                params.push(Param::Value(i));
-                unnest.push(format!("${}::{}[]", number(&params), column.ty.param_sql));
-                aliases.push(format!("c{i}"));
-                format!("u.c{i}")
-            }
-            Some(element) => {
-                params.push(Param::Elements(i));
-                let elements = format!("${}::{}[]", number(&params), element.param_sql);
-                params.push(Param::Starts(i));
-                unnest.push(format!("${}::integer[]", number(&params)));
-                params.push(Param::Lengths(i));
-                unnest.push(format!("${}::integer[]", number(&params)));
-                aliases.push(format!("s{i}"));
-                aliases.push(format!("l{i}"));
-                format!("CASE WHEN u.l{i} IS NULL THEN NULL ELSE ({elements})[u.s{i} + 1 : u.s{i} + u.l{i}] END")
-            }
-        };
+        let flag = (column.insert == Some(InsertKind::NullableDefaulted)).then(|| binder.flag(i));
+        let (value, scalar_set) = binder.value(i, column);
+        if witness == Some(i) {
+            present = Some(format!("{value} IS NOT NULL"));
+        }
         let value = cast(value, column.ty.cast_to.as_deref());
         if !source.overrides.contains_key(&i) {
             let set_when = match (column.insert, &column.ty.element) {
@@ -239,13 +193,10 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
                 rows.set_when.insert(i, set_when);
             }
         }
+        // A sequence-filled key's value is its expression: another draw from the sequence
+        // could never match a stored key.
         let sequence_filled = column.column.serial || column.column.identity.is_some();
-        let key_value = if sequence_filled {
-            // Another draw from the sequence could never match a stored key.
-            Some(value.clone())
-        } else {
-            None
-        };
+        let key_value = sequence_filled.then(|| value.clone());
         let value = match source.overrides.get(&i) {
             Some(ColumnSource::Expression(expression)) => expression.clone(),
             Some(ColumnSource::Fallback(fallback)) => match (column.insert, &column.default_sql) {
@@ -261,45 +212,140 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
         values.push(value);
     }
     let columns = column_list(inserted.iter().map(|&i| &model.columns[i]));
+    let from = from_clause(source, scalar, present, &mut rows, &mut binder);
+    InsertRows {
+        statement: Statement {
+            sql: insert_select(
+                source.clause_break(),
+                table,
+                &columns,
+                &values.join(", "),
+                &from,
+            ),
+            params: binder.params,
+        },
+        rows,
+    }
+}
+
+/// Where an insert's rows come from: the joined tables (and `WHERE` the optional row is
+/// given) for one row of scalars; `UNNEST` of the bound arrays, in input order unless the
+/// statement is a graph step, for many rows. Records the `UNNEST` source in `rows` for an
+/// `ON CONFLICT` clause that scans it again.
+fn from_clause(
+    source: &RowsSource,
+    scalar: bool,
+    present: Option<String>,
+    rows: &mut RowValues,
+    binder: &mut Binder,
+) -> String {
     let nl = source.clause_break();
-    let values = values.join(", ");
     if scalar {
-        let from = source.join.trim_end_matches(", ");
-        let mut from = if from.is_empty() {
+        let join = source.join.trim_end_matches(", ");
+        let mut from = if join.is_empty() {
             String::new()
         } else {
-            format!("{nl}FROM {from}")
+            format!("{nl}FROM {join}")
         };
         if let Some(present) = present {
             let _ = write!(from, "{nl}WHERE {present}");
         }
-        return InsertRows {
-            statement: Statement {
-                sql: insert_select(nl, table, &columns, &values, &from),
-                params,
-            },
-            rows,
-        };
+        return from;
     }
     let (ordinality, order_by) = if source.unordered {
         ("", String::new())
     } else {
-        aliases.push("ord".to_owned());
+        binder.aliases.push("ord".to_owned());
         (" WITH ORDINALITY", format!("{nl}ORDER BY u.ord"))
     };
     rows.from = format!(
         "{}UNNEST({}){ordinality} AS u({})",
         source.join,
-        unnest.join(", "),
-        aliases.join(", ")
+        binder.unnest.join(", "),
+        binder.aliases.join(", ")
     );
-    let from = format!("{nl}FROM {}{order_by}", rows.from);
-    InsertRows {
-        statement: Statement {
-            sql: insert_select(nl, table, &columns, &values, &from),
-            params,
-        },
-        rows,
+    format!("{nl}FROM {}{order_by}", rows.from)
+}
+
+/// The parameters of one insert as they are numbered, and for many rows the `UNNEST`
+/// arrays with the alias each is read by.
+struct Binder {
+    /// Parameters before this statement's.
+    first_param: usize,
+    /// How the values are bound.
+    rows: RowCount,
+    /// This statement's parameters, in `$n` order.
+    params: Vec<Param>,
+    /// `$n::type[]` of each array `UNNEST` reads (many rows).
+    unnest: Vec<String>,
+    /// The alias of each `UNNEST` array, in the same order.
+    aliases: Vec<String>,
+}
+
+impl Binder {
+    /// Adds a parameter; returns its number `n` of `$n`.
+    fn push(&mut self, param: Param) -> usize {
+        self.params.push(param);
+        self.params.len() + self.first_param
+    }
+
+    /// Adds an array read by `UNNEST` as `u.<alias>`.
+    fn unnested(&mut self, param: Param, sql_type: &str, alias: String) {
+        let n = self.push(param);
+        self.unnest.push(format!("${n}::{sql_type}[]"));
+        self.aliases.push(alias);
+    }
+
+    /// Whether a nullable column with a default was set: `$n::boolean`, or `u.f<i>` of a
+    /// `boolean[]` for many rows.
+    fn flag(&mut self, i: usize) -> String {
+        if self.rows != RowCount::Many {
+            let n = self.push(Param::Flag(i));
+            return format!("${n}::boolean");
+        }
+        self.unnested(Param::Flag(i), "boolean", format!("f{i}"));
+        format!("u.f{i}")
+    }
+
+    /// The column's value as the `SELECT` reads it, and for one row what is NULL when the row
+    /// leaves the column unset.
+    ///
+    /// An array column of many rows travels as all rows' elements in one array plus each
+    /// row's start and length, and each row takes its slice (UNNEST would flatten an array
+    /// of arrays); of a one-row step, as its elements and its length; of the root, whole.
+    fn value(&mut self, i: usize, column: &ColumnModel<'_>) -> (String, Option<String>) {
+        let param_sql = &column.ty.param_sql;
+        match (&column.ty.element, self.rows) {
+            (_, RowCount::Root) | (None, RowCount::One { .. }) => {
+                let n = self.push(Param::Value(i));
+                let value = format!("${n}::{param_sql}");
+                (value.clone(), Some(value))
+            }
+            (Some(element), RowCount::One { .. }) => {
+                let n = self.push(Param::Elements(i));
+                let elements = format!("${n}::{}[]", element.param_sql);
+                let n = self.push(Param::Lengths(i));
+                let length = format!("${n}::integer");
+                (
+                    format!("CASE WHEN {length} IS NULL THEN NULL ELSE {elements} END"),
+                    Some(length),
+                )
+            }
+            (None, RowCount::Many) => {
+                self.unnested(Param::Value(i), param_sql, format!("c{i}"));
+                (format!("u.c{i}"), None)
+            }
+            (Some(element), RowCount::Many) => {
+                let n = self.push(Param::Elements(i));
+                let elements = format!("${n}::{}[]", element.param_sql);
+                self.unnested(Param::Starts(i), "integer", format!("s{i}"));
+                self.unnested(Param::Lengths(i), "integer", format!("l{i}"));
+                (
+                    format!("CASE WHEN u.l{i} IS NULL THEN NULL ELSE ({elements})[u.s{i} + 1 : u.s{i} + u.l{i}] END"),
+                    None,
+                )
+            }
+        }
     }
 }
 
