@@ -76,74 +76,15 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
     let mut first_param = 0;
     let mut root_overrides = BTreeMap::new();
 
-    let step_cte = |index: usize,
-                    ctes: &mut Vec<String>,
-                    parts: &mut Vec<GraphPart>,
-                    first_param: &mut usize| {
-        let step = &graph.steps[index];
-        let table = &model.tables[step.table];
-        let rows = match step.cardinality {
-            Cardinality::Many => RowCount::Many,
-            Cardinality::One => RowCount::One { optional: false },
-            Cardinality::Optional => RowCount::One { optional: true },
-        };
-        let mut source = RowsSource {
-            first_param: *first_param,
-            unordered: true,
-            rows,
-            in_cte: true,
-            ..RowsSource::default()
-        };
-        if step.kind.after_root() {
-            source.join = "root, ".to_owned();
-            if let Some((column, root_column)) = step.takes_root_column {
-                let root_key = format!(
-                    "root.{}",
-                    quote_ident(&root_model.columns[root_column].column.name)
-                );
-                source
-                    .overrides
-                    .insert(column, ColumnSource::Expression(root_key));
-            }
-        }
-        let table_name = table.table.name.to_sql_quoted();
-        let InsertRows {
-            mut statement,
-            rows: values,
-        } = insert_rows(table, &table_name, &source);
-        if step.upsert {
-            if let Some(conflict) = &table.conflict {
-                statement
-                    .sql
-                    .push_str(&on_conflict(table, &table_name, conflict, &values, " "));
-            }
-        }
-        match step.sets_root_column {
-            Some((_, key)) => {
-                let _ = write!(
-                    statement.sql,
-                    " RETURNING {}",
-                    quote_ident(&table.columns[key].column.name)
-                );
-            }
-            None => statement.sql.push_str(" RETURNING 1"),
-        }
-        *first_param += statement.params.len();
-        ctes.push(format!("s{index} AS ({})", statement.sql));
-        parts.push(GraphPart {
-            step: Some(index),
-            rows,
-            params: statement.params,
-        });
-    };
-
     for (index, step) in graph
         .steps
         .iter()
         .enumerate()
         .filter(|(_, s)| !s.kind.after_root())
     {
-        step_cte(index, &mut before, &mut parts, &mut first_param);
+        let (cte, part) = step_cte(model, graph, index, &mut first_param);
+        before.push(cte);
+        parts.push(part);
         if let (StepKind::BelongsTo, Some((root_column, key))) = (step.kind, step.sets_root_column)
         {
             let key_name = quote_ident(&model.tables[step.table].columns[key].column.name);
@@ -174,7 +115,9 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
         params: root.params,
     });
     for index in (0..graph.steps.len()).filter(|&i| graph.steps[i].kind.after_root()) {
-        step_cte(index, &mut after, &mut parts, &mut first_param);
+        let (cte, part) = step_cte(model, graph, index, &mut first_param);
+        after.push(cte);
+        parts.push(part);
     }
 
     // The root columns later steps read; the bare form returns only those.
@@ -211,4 +154,74 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
         sql_returning: statement(&column_list(root_model.columns.iter()), returned),
         parts,
     }
+}
+
+/// One step's CTE (`s<index> AS (INSERT ... RETURNING ...)`) and its parameters, numbered
+/// after the `first_param` before it (which grows by the step's own). A step after the root
+/// joins it and takes its key; an upserting step has its table's `ON CONFLICT` tail; a
+/// belongs_to step returns the key the root reads, every other step `1` to be counted.
+fn step_cte(
+    model: &Model<'_>,
+    graph: &GraphModel,
+    index: usize,
+    first_param: &mut usize,
+) -> (String, GraphPart) {
+    let root_model = &model.tables[graph.root];
+    let step = &graph.steps[index];
+    let table = &model.tables[step.table];
+    let rows = match step.cardinality {
+        Cardinality::Many => RowCount::Many,
+        Cardinality::One => RowCount::One { optional: false },
+        Cardinality::Optional => RowCount::One { optional: true },
+    };
+    let mut source = RowsSource {
+        first_param: *first_param,
+        unordered: true,
+        rows,
+        in_cte: true,
+        ..RowsSource::default()
+    };
+    if step.kind.after_root() {
+        source.join = "root, ".to_owned();
+        if let Some((column, root_column)) = step.takes_root_column {
+            let root_key = format!(
+                "root.{}",
+                quote_ident(&root_model.columns[root_column].column.name)
+            );
+            source
+                .overrides
+                .insert(column, ColumnSource::Expression(root_key));
+        }
+    }
+    let table_name = table.table.name.to_sql_quoted();
+    let InsertRows {
+        mut statement,
+        rows: values,
+    } = insert_rows(table, &table_name, &source);
+    if step.upsert {
+        if let Some(conflict) = &table.conflict {
+            statement
+                .sql
+                .push_str(&on_conflict(table, &table_name, conflict, &values, " "));
+        }
+    }
+    match step.sets_root_column {
+        Some((_, key)) => {
+            let _ = write!(
+                statement.sql,
+                " RETURNING {}",
+                quote_ident(&table.columns[key].column.name)
+            );
+        }
+        None => statement.sql.push_str(" RETURNING 1"),
+    }
+    *first_param += statement.params.len();
+    (
+        format!("s{index} AS ({})", statement.sql),
+        GraphPart {
+            step: Some(index),
+            rows,
+            params: statement.params,
+        },
+    )
 }
