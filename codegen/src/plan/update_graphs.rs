@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::ident::quote_ident;
-use crate::model::Model;
+use crate::model::{Model, Strategy, TableModel, UpdateChild};
 
 use super::rows::{
     column_list, insert_rows, on_conflict, result_columns, ColumnSource, InsertRows, RowsSource,
@@ -160,7 +160,6 @@ pub(super) fn update_graph_statement(
     model: &Model<'_>,
     graph: &crate::model::UpdateGraphModel,
 ) -> UpdateGraphStatement {
-    use crate::model::Strategy;
     let root = &model.tables[graph.root];
     let root_name = root.table.name.to_sql_quoted();
     let key_where = root
@@ -176,109 +175,12 @@ pub(super) fn update_graph_statement(
     let mut children = Vec::new();
     let mut count_names: Vec<Vec<String>> = Vec::new();
     for (index, child) in graph.children.iter().enumerate() {
-        let table = &model.tables[child.table];
-        let table_name = table.table.name.to_sql_quoted();
-        let fk = quote_ident(&table.columns[child.link.0].column.name);
-        let root_key = format!(
-            "root.{}",
-            quote_ident(&root.columns[child.link.1].column.name)
-        );
-        let mut take = |used: bool| {
-            used.then(|| {
-                first_param += 1;
-                format!("${first_param}::boolean")
-            })
-        };
-        let needs_active = matches!(child.strategy, Strategy::Replace | Strategy::Diff);
-        let needs_delete = !child.many && child.strategy == Strategy::Upsert;
-        let active = take(needs_active);
-        let delete = take(needs_delete);
-        let mut source = RowsSource {
-            first_param,
-            unordered: true,
-            ..RowsSource::default()
-        };
-        source.join = "root, ".to_owned();
-        source.in_cte = true;
-        source
-            .overrides
-            .insert(child.link.0, ColumnSource::Expression(root_key.clone()));
-        let InsertRows {
-            statement: insert,
-            rows,
-        } = insert_rows(table, &table_name, &source);
-        first_param += insert.params.len();
-        let mut counts = Vec::new();
-        let delete_all = |flag: &str| {
-            format!("DELETE FROM {table_name} AS c USING root WHERE {flag} AND c.{fk} = {root_key}")
-        };
-        match child.strategy {
-            Strategy::Replace => {
-                ctes.extend(replace_ctes(
-                    index,
-                    &delete_all(active.as_deref().unwrap_or("false")),
-                    &insert.sql,
-                ));
-                counts.extend([format!("c{index}_del"), format!("c{index}_ins")]);
-            }
-            Strategy::Append => {
-                ctes.push(append_cte(index, &insert.sql));
-                counts.push(format!("c{index}_ins"));
-            }
-            Strategy::Upsert => {
-                let conflict = table
-                    .conflict
-                    .as_ref()
-                    .map(|c| on_conflict(table, &table_name, c, &rows, " "))
-                    .unwrap_or_default();
-                let delete = delete.as_deref().map(delete_all);
-                ctes.extend(upsert_ctes(
-                    index,
-                    delete.as_deref(),
-                    &insert.sql,
-                    &conflict,
-                ));
-                if delete.is_some() {
-                    counts.push(format!("c{index}_del"));
-                }
-                counts.push(format!("c{index}_up"));
-            }
-            Strategy::Diff => {
-                // validate sets the conflict of every diff child.
-                let Some(conflict) = &child.diff_conflict else {
-                    continue;
-                };
-                let conflict = on_conflict(table, &table_name, conflict, &rows, " ");
-                let returned = column_list(child.key.iter().map(|&i| &table.columns[i]));
-                let matches = child
-                    .key
-                    .iter()
-                    .map(|&i| {
-                        let name = quote_ident(&table.columns[i].column.name);
-                        format!("u.{name} = c.{name}")
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" AND ");
-                ctes.extend(diff_ctes(&DiffCtes {
-                    index,
-                    insert: &insert.sql,
-                    conflict: &conflict,
-                    returned: &returned,
-                    table: &table_name,
-                    active: active.as_deref().unwrap_or("false"),
-                    fk: &fk,
-                    root_key: &root_key,
-                    matches: &matches,
-                }));
-                counts.extend([format!("c{index}_up"), format!("c{index}_del")]);
-            }
+        // validate sets the conflict of every diff child, so each child has its CTEs.
+        if let Some(planned) = child_ctes(model, root, index, child, &mut first_param) {
+            ctes.extend(planned.ctes);
+            children.push(planned.params);
+            count_names.push(planned.counts);
         }
-        children.push(UpdateChildParams {
-            active: needs_active,
-            delete: needs_delete,
-            rows: insert.params,
-        });
-        count_names.push(counts);
     }
     let mut select = format!("SELECT {}", result_columns(root.columns.iter(), "root."));
     let mut counts = Vec::new();
@@ -311,4 +213,132 @@ pub(super) fn update_graph_statement(
         children,
         counts,
     }
+}
+
+/// One child's CTEs, named `c<index>_*`.
+struct ChildCtes {
+    /// The CTEs, in the order they are written.
+    ctes: Vec<String>,
+    /// The child's parameters.
+    params: UpdateChildParams,
+    /// The CTEs whose rows the final SELECT counts, in its column order.
+    counts: Vec<String>,
+}
+
+/// The CTEs of one child by its strategy, joined to `root`, with parameters numbered after
+/// `first_param` (which grows by the child's own): the flags that say whether the field is
+/// given (replace, diff) or deletes a has_one (upsert), then the rows. `None` for a diff
+/// child without its conflict, which validate never makes.
+fn child_ctes(
+    model: &Model<'_>,
+    root: &TableModel<'_>,
+    index: usize,
+    child: &UpdateChild,
+    first_param: &mut usize,
+) -> Option<ChildCtes> {
+    let table = &model.tables[child.table];
+    let table_name = table.table.name.to_sql_quoted();
+    let fk = quote_ident(&table.columns[child.link.0].column.name);
+    let root_key = format!(
+        "root.{}",
+        quote_ident(&root.columns[child.link.1].column.name)
+    );
+    let mut take = |used: bool| {
+        used.then(|| {
+            *first_param += 1;
+            format!("${}::boolean", *first_param)
+        })
+    };
+    let needs_active = matches!(child.strategy, Strategy::Replace | Strategy::Diff);
+    let needs_delete = !child.many && child.strategy == Strategy::Upsert;
+    let active = take(needs_active);
+    let delete = take(needs_delete);
+    let mut source = RowsSource {
+        first_param: *first_param,
+        unordered: true,
+        ..RowsSource::default()
+    };
+    source.join = "root, ".to_owned();
+    source.in_cte = true;
+    source
+        .overrides
+        .insert(child.link.0, ColumnSource::Expression(root_key.clone()));
+    let InsertRows {
+        statement: insert,
+        rows,
+    } = insert_rows(table, &table_name, &source);
+    *first_param += insert.params.len();
+    let mut counts = Vec::new();
+    let mut ctes = Vec::new();
+    let delete_all = |flag: &str| {
+        format!("DELETE FROM {table_name} AS c USING root WHERE {flag} AND c.{fk} = {root_key}")
+    };
+    match child.strategy {
+        Strategy::Replace => {
+            ctes.extend(replace_ctes(
+                index,
+                &delete_all(active.as_deref().unwrap_or("false")),
+                &insert.sql,
+            ));
+            counts.extend([format!("c{index}_del"), format!("c{index}_ins")]);
+        }
+        Strategy::Append => {
+            ctes.push(append_cte(index, &insert.sql));
+            counts.push(format!("c{index}_ins"));
+        }
+        Strategy::Upsert => {
+            let conflict = table
+                .conflict
+                .as_ref()
+                .map(|c| on_conflict(table, &table_name, c, &rows, " "))
+                .unwrap_or_default();
+            let delete = delete.as_deref().map(delete_all);
+            ctes.extend(upsert_ctes(
+                index,
+                delete.as_deref(),
+                &insert.sql,
+                &conflict,
+            ));
+            if delete.is_some() {
+                counts.push(format!("c{index}_del"));
+            }
+            counts.push(format!("c{index}_up"));
+        }
+        Strategy::Diff => {
+            // validate sets the conflict of every diff child.
+            let conflict = child.diff_conflict.as_ref()?;
+            let conflict = on_conflict(table, &table_name, conflict, &rows, " ");
+            let returned = column_list(child.key.iter().map(|&i| &table.columns[i]));
+            let matches = child
+                .key
+                .iter()
+                .map(|&i| {
+                    let name = quote_ident(&table.columns[i].column.name);
+                    format!("u.{name} = c.{name}")
+                })
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            ctes.extend(diff_ctes(&DiffCtes {
+                index,
+                insert: &insert.sql,
+                conflict: &conflict,
+                returned: &returned,
+                table: &table_name,
+                active: active.as_deref().unwrap_or("false"),
+                fk: &fk,
+                root_key: &root_key,
+                matches: &matches,
+            }));
+            counts.extend([format!("c{index}_up"), format!("c{index}_del")]);
+        }
+    }
+    Some(ChildCtes {
+        ctes,
+        params: UpdateChildParams {
+            active: needs_active,
+            delete: needs_delete,
+            rows: insert.params,
+        },
+        counts,
+    })
 }
