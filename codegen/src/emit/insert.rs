@@ -94,49 +94,29 @@ pub(super) fn insert_struct(table: &TableModel<'_>, statements: &TableStatements
     code
 }
 
-/// `with_x(v)` for every field, and `with_x_opt(Option<T>)` for optional ones.
+/// The `setter!` line of an insert field: `with_x(v)` for every field, and
+/// `with_x_opt(Option<T>)` for optional ones.
 pub(super) fn setters(column: &ColumnModel<'_>) -> String {
-    let f = &column.field;
-    let s = crate::ident::setter_stem(f);
-    let ty = &column.ty.rust;
-    let mut code = String::new();
-    let (set, opt) = match column.insert {
-        Some(InsertKind::Required) => (format!("self.{f} = v.into();"), None),
-        Some(InsertKind::NullableDefaulted) => (
-            format!("self.{f} = Some(Some(v.into()));"),
-            Some((
-                "sets the value, or NULL with `None`",
-                format!("self.{f} = Some(v);"),
-            )),
-        ),
-        Some(InsertKind::Nullable) => (
-            format!("self.{f} = Some(v.into());"),
-            Some((
-                "sets the value, or NULL with `None`",
-                format!("self.{f} = v;"),
-            )),
-        ),
-        _ => (
-            format!("self.{f} = Some(v.into());"),
-            Some((
-                "sets the value, or leaves it unset with `None`",
-                format!("self.{f} = v;"),
-            )),
-        ),
+    let s = crate::ident::setter_stem(&column.field);
+    let kind = match column.insert {
+        Some(InsertKind::Required) => return setter_line("required", column, &format!("with_{s}")),
+        Some(InsertKind::NullableDefaulted) => "null_default",
+        Some(InsertKind::Nullable) => "null",
+        _ => "unset",
     };
-    code.push_str(&doc(&format!("Sets `{}`.", column.column.name)));
-    let _ = writeln!(
-        code,
-        "pub fn with_{s}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ {set} self }}"
-    );
-    if let Some((what, body)) = opt {
-        code.push_str(&doc(&format!(
-            "Sets `{}` from an `Option`: {what}.",
-            column.column.name
-        )));
-        let _ = writeln!(code, "pub fn with_{s}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ {body} self }}");
-    }
-    code
+    setter_line(kind, column, &format!("with_{s} / with_{s}_opt"))
+}
+
+/// The `setter!` line of a column: `setter!(kind field "column" with_x / with_x_opt: T);`.
+pub(super) fn setter_line(kind: &str, column: &ColumnModel<'_>, names: &str) -> String {
+    let (field, name, ty) = (&column.field, &column.column.name, &column.ty.rust);
+    // The column's name is left out when it is the field's.
+    let name = if name == field {
+        String::new()
+    } else {
+        format!(" {name:?}")
+    };
+    format!("::writegraph::setter!({kind} {field}{name} {names}: {ty});\n")
 }
 
 /// `impl Insert`: the statements, the split of rows into columns, and their binding, then

@@ -41,7 +41,6 @@ pub(super) fn graph_struct(
 ) -> String {
     let mut code = graph_fields(model, graph);
     code.push_str(&graph_constructor_and_setters(model, graph));
-    code.push_str("}\n");
     code.push_str(&insert_graph_impl(model, graph, statement));
     code
 }
@@ -166,7 +165,7 @@ fn graph_fields(model: &Model<'_>, graph: &GraphModel) -> String {
     code
 }
 
-/// `impl` opened, `new` (required root columns and required one-row steps) and the setters.
+/// `new` (required root columns and required one-row steps) and the setters.
 fn graph_constructor_and_setters(model: &Model<'_>, graph: &GraphModel) -> String {
     let root = &model.tables[graph.root];
     let name = &graph.name;
@@ -219,32 +218,14 @@ fn graph_constructor_and_setters(model: &Model<'_>, graph: &GraphModel) -> Strin
     for step in &graph.steps {
         let f = &step.field;
         let ty = step_type(model, step);
-        match step.cardinality {
-            Cardinality::One => {
-                code.push_str(&doc(&format!("Sets `{f}`.")));
-                let _ = writeln!(
-                    code,
-                    "pub fn with_{f}(mut self, v: {ty}) -> Self {{ self.{f} = v; self }}"
-                );
-            }
-            Cardinality::Optional => {
-                code.push_str(&doc(&format!("Sets `{f}`.")));
-                let _ = writeln!(
-                    code,
-                    "pub fn with_{f}(mut self, v: {ty}) -> Self {{ self.{f} = Some(v); self }}"
-                );
-                code.push_str(&doc(&format!("Sets or clears `{f}`.")));
-                let _ = writeln!(code, "pub fn with_{f}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = v; self }}");
-            }
-            Cardinality::Many => {
-                code.push_str(&doc(&format!("Sets `{f}`.")));
-                let _ = writeln!(
-                    code,
-                    "pub fn with_{f}(mut self, v: impl ::std::iter::IntoIterator<Item = {ty}>) -> Self {{ self.{f} = v.into_iter().collect(); self }}"
-                );
-            }
-        }
+        let (kind, names) = match step.cardinality {
+            Cardinality::One => ("one", format!("with_{f}")),
+            Cardinality::Optional => ("maybe", format!("with_{f} / with_{f}_opt")),
+            Cardinality::Many => ("many", format!("with_{f}")),
+        };
+        let _ = writeln!(code, "::writegraph::setter!({kind} {f} {names}: {ty});");
     }
+    code.push_str("}\n");
 
     code
 }

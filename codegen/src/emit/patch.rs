@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use super::insert::setter_line;
 use super::rows::{column_doc, table_doc};
 use super::{doc, doc_sql};
 use crate::model::{ColumnModel, TableModel};
@@ -30,29 +31,21 @@ pub(super) fn patch_fields(updatable: &[&ColumnModel<'_>]) -> String {
     code
 }
 
-/// `with_x` and `with_x_opt` setters of patch fields.
+/// The `setter!` lines of patch fields: `with_x` and `with_x_opt`.
 pub(super) fn patch_setters(updatable: &[&ColumnModel<'_>]) -> String {
     let mut code = String::new();
     for column in updatable {
-        let f = &column.field;
-        let s = crate::ident::setter_stem(f);
-        let ty = &column.ty.rust;
-        code.push_str(&doc(&format!("Sets `{}`.", column.column.name)));
-        if column.not_null {
-            let _ = writeln!(code, "pub fn with_{s}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ self.{f} = Some(v.into()); self }}");
-            code.push_str(&doc(&format!(
-                "Sets `{}` from an `Option`: `None` leaves it unchanged.",
-                column.column.name
-            )));
-            let _ = writeln!(code, "pub fn with_{s}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = v; self }}");
+        let s = crate::ident::setter_stem(&column.field);
+        let kind = if column.not_null {
+            "patch"
         } else {
-            let _ = writeln!(code, "pub fn with_{s}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ self.{f} = Some(Some(v.into())); self }}");
-            code.push_str(&doc(&format!(
-                "Sets `{}` to a value, or to NULL with `None`.",
-                column.column.name
-            )));
-            let _ = writeln!(code, "pub fn with_{s}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = Some(v); self }}");
-        }
+            "patch_null"
+        };
+        code.push_str(&setter_line(
+            kind,
+            column,
+            &format!("with_{s} / with_{s}_opt"),
+        ));
     }
     code
 }
@@ -90,9 +83,7 @@ pub(super) fn patch_struct(table: &TableModel<'_>, statements: &TableStatements)
     );
     code.push_str(&patch_fields(&updatable));
     code.push_str("}\n");
-    let _ = writeln!(code, "impl {name} {{");
-    code.push_str(&patch_setters(&updatable));
-    code.push_str("}\n");
+    let _ = writeln!(code, "impl {name} {{\n{}}}", patch_setters(&updatable));
     let Some(patch) = &statements.update_by_id else {
         return code;
     };

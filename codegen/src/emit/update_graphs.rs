@@ -16,7 +16,6 @@ pub(super) fn update_graph_struct(
 ) -> String {
     let mut code = update_graph_fields(model, graph);
     code.push_str(&update_graph_setters(model, graph));
-    code.push_str("}\n");
     code.push_str(&update_graph_impl(model, graph, statement));
     let name = &graph.name;
     if graph.lock_root {
@@ -162,36 +161,26 @@ fn update_graph_fields(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     code
 }
 
-/// `impl` opened, and the setters of the root's columns and of the children.
+/// The setters of the root's columns and of the children.
 fn update_graph_setters(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     let root = &model.tables[graph.root];
     let name = &graph.name;
     let updatable: Vec<&ColumnModel<'_>> = root.columns.iter().filter(|c| c.updatable).collect();
     let mut code = String::new();
-    let _ = writeln!(code, "impl {name} {{");
     code.push_str(&patch_setters(&updatable));
     for child in &graph.children {
         let f = &child.field;
         let ty = format!("New{}", model.tables[child.table].rust_name);
-        code.push_str(&doc(&format!("Sets the children of `{f}`.")));
         if child.many {
-            let _ = writeln!(
-                code,
-                "pub fn with_{f}(mut self, v: impl ::std::iter::IntoIterator<Item = {ty}>) -> Self {{ self.{f} = Some(v.into_iter().collect()); self }}"
-            );
+            let _ = writeln!(code, "::writegraph::setter!(children {f} with_{f}: {ty});");
         } else {
             let _ = writeln!(
                 code,
-                "pub fn with_{f}(mut self, v: {ty}) -> Self {{ self.{f} = Some(Some(v)); self }}"
+                "::writegraph::setter!(child {f} with_{f} / with_{f}_opt: {ty});"
             );
-            code.push_str(&doc(&format!(
-                "Sets the child of `{f}`, or deletes it with `None`."
-            )));
-            let _ = writeln!(code, "pub fn with_{f}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = Some(v); self }}");
         }
     }
-
-    code
+    format!("impl {name} {{\n{code}}}\n")
 }
 
 /// The condition that the graph does anything (a root column or a child field is set): no

@@ -38,6 +38,7 @@ mod graph;
 mod insert;
 mod methods;
 mod patch;
+mod setters;
 mod table;
 
 pub use columns::{
