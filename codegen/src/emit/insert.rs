@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::rows::{column_doc, table_doc};
-use super::{doc, doc_sql};
+use super::{doc, statement_pair};
 use crate::model::{ColumnModel, InsertKind, TableModel};
 use crate::plan::{Param, TableStatements};
 
@@ -130,8 +130,7 @@ fn insert_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
             type Stored = {row};
             type Columns = New{row}Columns;
             const TABLE: &'static str = {table_name:?};
-            {insert_doc}const INSERT_SQL: &'static str = {sql:?};
-            {returning_doc}const INSERT_RETURNING_SQL: &'static str = {returning_sql:?};
+            {statements}
             fn columns(rows: ::std::vec::Vec<Self>, filled: &[usize]) -> ::writegraph::Result<New{row}Columns> {{
                 {columns_body}
             }}
@@ -141,10 +140,18 @@ fn insert_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
         }}
         ::writegraph::insert_methods!(New{row});\n",
         table_name = table.table.name.to_sql(),
-        insert_doc = doc_sql("Inserts rows, one array per column, in input order.", &many.sql),
-        sql = many.sql,
-        returning_doc = doc_sql("`INSERT_SQL` returning every column.", &returning.sql),
-        returning_sql = returning.sql,
+        statements = statement_pair(
+            (
+                "INSERT_SQL",
+                "Inserts rows, one array per column, in input order.",
+                &many.sql
+            ),
+            (
+                "INSERT_RETURNING_SQL",
+                "`INSERT_SQL` returning every column.",
+                &returning.sql
+            ),
+        ),
         columns_body = columns_body(table, &many.params),
         params = batch_param_values(table, &many.params, "c").join(", "),
     )
@@ -171,19 +178,23 @@ fn upsert_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
         "impl ::writegraph::Upsert for New{row} {{
             type ConflictKey<'a> = {key_type};
             const CONFLICT_COLUMNS: &'static [&'static str] = &[{columns}];
-            {upsert_doc}const UPSERT_SQL: &'static str = {sql:?};
-            {returning_doc}const UPSERT_RETURNING_SQL: &'static str = {returning_sql:?};
+            {statements}
             fn conflict_key(&self) -> ::std::option::Option<Self::ConflictKey<'_>> {{ {key_value} }}
         }}
         ::writegraph::upsert_methods!(New{row});\n",
         columns = columns.join(", "),
-        upsert_doc = doc_sql(
-            "Inserts rows, or updates the row with the same conflict key.",
-            &upsert.sql
+        statements = statement_pair(
+            (
+                "UPSERT_SQL",
+                "Inserts rows, or updates the row with the same conflict key.",
+                &upsert.sql
+            ),
+            (
+                "UPSERT_RETURNING_SQL",
+                "`UPSERT_SQL` returning every column.",
+                &returning.sql
+            ),
         ),
-        sql = upsert.sql,
-        returning_doc = doc_sql("`UPSERT_SQL` returning every column.", &returning.sql),
-        returning_sql = returning.sql,
     )
 }
 

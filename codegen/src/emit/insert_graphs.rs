@@ -6,7 +6,7 @@ use super::insert::{
     batch_field, batch_param_values, column_check, insert_field_doc, insert_type,
     repeated_key_check, setters,
 };
-use super::{doc, doc_sql};
+use super::{doc, statement_pair};
 use crate::model::{
     Cardinality, ColumnModel, GraphModel, GraphStep, InsertKind, Model, StepKind, TableModel,
 };
@@ -70,8 +70,7 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
         "impl ::writegraph::InsertGraph for {name} {{
             type Root = {row};
             type Parts = ({part_types});
-            {sql_doc}const SQL: &'static str = {sql:?};
-            {sql_returning_doc}const SQL_RETURNING: &'static str = {sql_returning:?};
+            {statements}
             const ROOT_COLUMNS: usize = {root_columns};
             const STEPS: &'static [::writegraph::write::GraphStep] = &[{steps}];
             const ERROR_STEPS: ::writegraph::write::ErrorSteps = {error_steps};
@@ -88,10 +87,10 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
         ::writegraph::insert_graph_methods!({name});\n",
         row = root.rust_name,
         part_types = parts.types.iter().map(|t| format!("{t},")).collect::<String>(),
-        sql_doc = doc_sql("The graph's statement: every step as a data-modifying CTE, one round trip. Returns the per-step counts.", &statement.sql),
-        sql = statement.sql,
-        sql_returning_doc = doc_sql("`SQL`, returning the root row before the per-step counts (the `*_returning` methods).", &statement.sql_returning),
-        sql_returning = statement.sql_returning,
+        statements = statement_pair(
+            ("SQL", "The graph's statement: every step as a data-modifying CTE, one round trip. Returns the per-step counts.", &statement.sql),
+            ("SQL_RETURNING", "`SQL`, returning the root row before the per-step counts (the `*_returning` methods).", &statement.sql_returning),
+        ),
         root_columns = root.columns.len(),
         steps = graph_steps(graph).join(", "),
         error_steps = step_attribution(model, &effects),

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use super::insert::setter_line;
 use super::rows::{column_doc, table_doc};
-use super::{doc, doc_sql};
+use super::{doc, statement_assigned, str_literal};
 use crate::model::{ColumnModel, TableModel};
 use crate::plan::TableStatements;
 
@@ -91,19 +91,16 @@ pub(super) fn patch_struct(table: &TableModel<'_>, statements: &TableStatements)
         code,
         "impl ::writegraph::Patch for {name} {{
             type Stored = {row};
-            {update_doc}const UPDATE_SQL: &'static str = {prefix:?};
-            const WHERE_SQL: &'static str = {where_sql:?};
-            const RETURNING_SQL: &'static str = {returning:?};
+            {statement}const RETURNING_SQL: &'static str = {returning};
             fn assign<'a>(&'a self, set: &mut ::writegraph::write::Assignments<'a>) {{ {assignments} }}
         }}
         ::writegraph::patch_methods!({name});\n",
-        update_doc = doc_sql(
+        statement = statement_assigned(
             "The start of the update; `assign` appends a `\"column\" = $n` for each field the patch sets, then `WHERE_SQL` (and `RETURNING_SQL`) follow.",
-            &patch.shown
+            ("UPDATE_SQL", &patch.prefix),
+            &[("WHERE_SQL", &patch.suffix)],
         ),
-        prefix = patch.prefix,
-        where_sql = patch.suffix,
-        returning = statements.returning,
+        returning = str_literal(&statements.returning),
         assignments = patch_assignments(&updatable, "self"),
     );
     code

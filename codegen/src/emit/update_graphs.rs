@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use super::insert::{batch_param_values, repeated_key_check};
 use super::insert_graphs::{step_attribution, step_check, StepEffect};
 use super::patch::{patch_assignments, patch_fields, patch_setters};
-use super::{doc, doc_sql};
+use super::{doc, statement_assigned, statement_const, str_literal};
 use crate::model::{ColumnModel, Model, Strategy, UpdateGraphModel};
 use crate::plan::UpdateGraphStatement;
 
@@ -22,14 +22,14 @@ pub(super) fn update_graph_struct(
         let _ = writeln!(
             code,
             "impl ::writegraph::UpdateGraphLocking for {name} {{
-                {lock_doc}const LOCK_SQL: &'static str = {lock:?};
+                {lock}
             }}
             ::writegraph::update_graph_methods!(locking {name});",
-            lock_doc = doc_sql(
+            lock = statement_const(
+                "LOCK_SQL",
                 "The lock taken first, in the graph's transaction.",
                 &statement.lock
             ),
-            lock = statement.lock,
         );
     } else {
         let _ = writeln!(
@@ -68,10 +68,7 @@ fn update_graph_impl(
             type Root = {row};
             type Parts = ({types});
             const NAME: &'static str = {name:?};
-            {shown_doc}const UPDATE_SQL: &'static str = {root_update:?};
-            const UPDATE_WHERE_SQL: &'static str = {root_update_tail:?};
-            const SELECT_SQL: &'static str = {root_select:?};
-            const TAIL_SQL: &'static str = {tail:?};
+            {statement}const SELECT_SQL: &'static str = {root_select};
             const ROOT_COLUMNS: usize = {root_columns};
             const STEPS: &'static [::writegraph::write::GraphStep] = &[{steps}];
             const ERROR_STEPS: ::writegraph::write::ErrorSteps = {error_steps};
@@ -88,14 +85,12 @@ fn update_graph_impl(
         }}\n",
         row = root.rust_name,
         types = types.iter().map(|t| format!("{t},")).collect::<String>(),
-        shown_doc = doc_sql(
+        statement = statement_assigned(
             "The start of the graph's statement: `assign_root` appends the root columns the graph sets, then `UPDATE_WHERE_SQL` and `TAIL_SQL` follow (or `SELECT_SQL` and `TAIL_SQL` when it sets none).",
-            &statement.shown
+            ("UPDATE_SQL", &statement.root_update),
+            &[("UPDATE_WHERE_SQL", &statement.root_update_tail), ("TAIL_SQL", &statement.tail)],
         ),
-        root_update = statement.root_update,
-        root_update_tail = statement.root_update_tail,
-        root_select = statement.root_select,
-        tail = statement.tail,
+        root_select = str_literal(&statement.root_select),
         root_columns = root.columns.len(),
         steps = steps.join(", "),
         error_steps = update_graph_attribution(model, graph),

@@ -39,6 +39,7 @@ mod insert;
 mod methods;
 mod patch;
 mod setters;
+mod statement;
 mod table;
 
 pub use columns::{
