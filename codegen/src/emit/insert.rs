@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::rows::{column_doc, table_doc};
-use super::{doc, doc_sql};
+use super::{doc, statement_pair};
 use crate::model::{ColumnModel, InsertKind, TableModel};
 use crate::plan::{Param, TableStatements};
 
@@ -94,49 +94,29 @@ pub(super) fn insert_struct(table: &TableModel<'_>, statements: &TableStatements
     code
 }
 
-/// `with_x(v)` for every field, and `with_x_opt(Option<T>)` for optional ones.
+/// The `setter!` line of an insert field: `with_x(v)` for every field, and
+/// `with_x_opt(Option<T>)` for optional ones.
 pub(super) fn setters(column: &ColumnModel<'_>) -> String {
-    let f = &column.field;
-    let s = crate::ident::setter_stem(f);
-    let ty = &column.ty.rust;
-    let mut code = String::new();
-    let (set, opt) = match column.insert {
-        Some(InsertKind::Required) => (format!("self.{f} = v.into();"), None),
-        Some(InsertKind::NullableDefaulted) => (
-            format!("self.{f} = Some(Some(v.into()));"),
-            Some((
-                "sets the value, or NULL with `None`",
-                format!("self.{f} = Some(v);"),
-            )),
-        ),
-        Some(InsertKind::Nullable) => (
-            format!("self.{f} = Some(v.into());"),
-            Some((
-                "sets the value, or NULL with `None`",
-                format!("self.{f} = v;"),
-            )),
-        ),
-        _ => (
-            format!("self.{f} = Some(v.into());"),
-            Some((
-                "sets the value, or leaves it unset with `None`",
-                format!("self.{f} = v;"),
-            )),
-        ),
+    let s = crate::ident::setter_stem(&column.field);
+    let kind = match column.insert {
+        Some(InsertKind::Required) => return setter_line("required", column, &format!("with_{s}")),
+        Some(InsertKind::NullableDefaulted) => "null_default",
+        Some(InsertKind::Nullable) => "null",
+        _ => "unset",
     };
-    code.push_str(&doc(&format!("Sets `{}`.", column.column.name)));
-    let _ = writeln!(
-        code,
-        "pub fn with_{s}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ {set} self }}"
-    );
-    if let Some((what, body)) = opt {
-        code.push_str(&doc(&format!(
-            "Sets `{}` from an `Option`: {what}.",
-            column.column.name
-        )));
-        let _ = writeln!(code, "pub fn with_{s}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ {body} self }}");
-    }
-    code
+    setter_line(kind, column, &format!("with_{s} / with_{s}_opt"))
+}
+
+/// The `setter!` line of a column: `setter!(kind field "column" with_x / with_x_opt: T);`.
+pub(super) fn setter_line(kind: &str, column: &ColumnModel<'_>, names: &str) -> String {
+    let (field, name, ty) = (&column.field, &column.column.name, &column.ty.rust);
+    // The column's name is left out when it is the field's.
+    let name = if name == field {
+        String::new()
+    } else {
+        format!(" {name:?}")
+    };
+    format!("::writegraph::setter!({kind} {field}{name} {names}: {ty});\n")
 }
 
 /// `impl Insert`: the statements, the split of rows into columns, and their binding, then
@@ -150,8 +130,7 @@ fn insert_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
             type Stored = {row};
             type Columns = New{row}Columns;
             const TABLE: &'static str = {table_name:?};
-            {insert_doc}const INSERT_SQL: &'static str = {sql:?};
-            {returning_doc}const INSERT_RETURNING_SQL: &'static str = {returning_sql:?};
+            {statements}
             fn columns(rows: ::std::vec::Vec<Self>, filled: &[usize]) -> ::writegraph::Result<New{row}Columns> {{
                 {columns_body}
             }}
@@ -161,10 +140,18 @@ fn insert_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
         }}
         ::writegraph::insert_methods!(New{row});\n",
         table_name = table.table.name.to_sql(),
-        insert_doc = doc_sql("Inserts rows, one array per column, in input order.", &many.sql),
-        sql = many.sql,
-        returning_doc = doc_sql("`INSERT_SQL` returning every column.", &returning.sql),
-        returning_sql = returning.sql,
+        statements = statement_pair(
+            (
+                "INSERT_SQL",
+                "Inserts rows, one array per column, in input order.",
+                &many.sql
+            ),
+            (
+                "INSERT_RETURNING_SQL",
+                "`INSERT_SQL` returning every column.",
+                &returning.sql
+            ),
+        ),
         columns_body = columns_body(table, &many.params),
         params = batch_param_values(table, &many.params, "c").join(", "),
     )
@@ -191,19 +178,23 @@ fn upsert_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
         "impl ::writegraph::Upsert for New{row} {{
             type ConflictKey<'a> = {key_type};
             const CONFLICT_COLUMNS: &'static [&'static str] = &[{columns}];
-            {upsert_doc}const UPSERT_SQL: &'static str = {sql:?};
-            {returning_doc}const UPSERT_RETURNING_SQL: &'static str = {returning_sql:?};
+            {statements}
             fn conflict_key(&self) -> ::std::option::Option<Self::ConflictKey<'_>> {{ {key_value} }}
         }}
         ::writegraph::upsert_methods!(New{row});\n",
         columns = columns.join(", "),
-        upsert_doc = doc_sql(
-            "Inserts rows, or updates the row with the same conflict key.",
-            &upsert.sql
+        statements = statement_pair(
+            (
+                "UPSERT_SQL",
+                "Inserts rows, or updates the row with the same conflict key.",
+                &upsert.sql
+            ),
+            (
+                "UPSERT_RETURNING_SQL",
+                "`UPSERT_SQL` returning every column.",
+                &returning.sql
+            ),
         ),
-        sql = upsert.sql,
-        returning_doc = doc_sql("`UPSERT_SQL` returning every column.", &returning.sql),
-        returning_sql = returning.sql,
     )
 }
 

@@ -6,7 +6,7 @@ use super::insert::{
     batch_field, batch_param_values, column_check, insert_field_doc, insert_type,
     repeated_key_check, setters,
 };
-use super::{doc, doc_sql};
+use super::{doc, statement_pair};
 use crate::model::{
     Cardinality, ColumnModel, GraphModel, GraphStep, InsertKind, Model, StepKind, TableModel,
 };
@@ -41,7 +41,6 @@ pub(super) fn graph_struct(
 ) -> String {
     let mut code = graph_fields(model, graph);
     code.push_str(&graph_constructor_and_setters(model, graph));
-    code.push_str("}\n");
     code.push_str(&insert_graph_impl(model, graph, statement));
     code
 }
@@ -71,8 +70,7 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
         "impl ::writegraph::InsertGraph for {name} {{
             type Root = {row};
             type Parts = ({part_types});
-            {sql_doc}const SQL: &'static str = {sql:?};
-            {sql_returning_doc}const SQL_RETURNING: &'static str = {sql_returning:?};
+            {statements}
             const ROOT_COLUMNS: usize = {root_columns};
             const STEPS: &'static [::writegraph::write::GraphStep] = &[{steps}];
             const ERROR_STEPS: ::writegraph::write::ErrorSteps = {error_steps};
@@ -89,10 +87,10 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
         ::writegraph::insert_graph_methods!({name});\n",
         row = root.rust_name,
         part_types = parts.types.iter().map(|t| format!("{t},")).collect::<String>(),
-        sql_doc = doc_sql("The graph's statement: every step as a data-modifying CTE, one round trip. Returns the per-step counts.", &statement.sql),
-        sql = statement.sql,
-        sql_returning_doc = doc_sql("`SQL`, returning the root row before the per-step counts (the `*_returning` methods).", &statement.sql_returning),
-        sql_returning = statement.sql_returning,
+        statements = statement_pair(
+            ("SQL", "The graph's statement: every step as a data-modifying CTE, one round trip. Returns the per-step counts.", &statement.sql),
+            ("SQL_RETURNING", "`SQL`, returning the root row before the per-step counts (the `*_returning` methods).", &statement.sql_returning),
+        ),
         root_columns = root.columns.len(),
         steps = graph_steps(graph).join(", "),
         error_steps = step_attribution(model, &effects),
@@ -166,7 +164,7 @@ fn graph_fields(model: &Model<'_>, graph: &GraphModel) -> String {
     code
 }
 
-/// `impl` opened, `new` (required root columns and required one-row steps) and the setters.
+/// `new` (required root columns and required one-row steps) and the setters.
 fn graph_constructor_and_setters(model: &Model<'_>, graph: &GraphModel) -> String {
     let root = &model.tables[graph.root];
     let name = &graph.name;
@@ -219,32 +217,14 @@ fn graph_constructor_and_setters(model: &Model<'_>, graph: &GraphModel) -> Strin
     for step in &graph.steps {
         let f = &step.field;
         let ty = step_type(model, step);
-        match step.cardinality {
-            Cardinality::One => {
-                code.push_str(&doc(&format!("Sets `{f}`.")));
-                let _ = writeln!(
-                    code,
-                    "pub fn with_{f}(mut self, v: {ty}) -> Self {{ self.{f} = v; self }}"
-                );
-            }
-            Cardinality::Optional => {
-                code.push_str(&doc(&format!("Sets `{f}`.")));
-                let _ = writeln!(
-                    code,
-                    "pub fn with_{f}(mut self, v: {ty}) -> Self {{ self.{f} = Some(v); self }}"
-                );
-                code.push_str(&doc(&format!("Sets or clears `{f}`.")));
-                let _ = writeln!(code, "pub fn with_{f}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = v; self }}");
-            }
-            Cardinality::Many => {
-                code.push_str(&doc(&format!("Sets `{f}`.")));
-                let _ = writeln!(
-                    code,
-                    "pub fn with_{f}(mut self, v: impl ::std::iter::IntoIterator<Item = {ty}>) -> Self {{ self.{f} = v.into_iter().collect(); self }}"
-                );
-            }
-        }
+        let (kind, names) = match step.cardinality {
+            Cardinality::One => ("one", format!("with_{f}")),
+            Cardinality::Optional => ("maybe", format!("with_{f} / with_{f}_opt")),
+            Cardinality::Many => ("many", format!("with_{f}")),
+        };
+        let _ = writeln!(code, "::writegraph::setter!({kind} {f} {names}: {ty});");
     }
+    code.push_str("}\n");
 
     code
 }

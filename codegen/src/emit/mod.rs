@@ -68,9 +68,165 @@ fn doc(text: &str) -> String {
     format!("#[doc = {text:?}]\n")
 }
 
-/// A doc comment that shows a statement.
-fn doc_sql(what: &str, sql: &str) -> String {
-    doc(&format!("{what}\n\n```sql\n{sql}\n```"))
+/// A documented statement const (`writegraph::statement!`): the doc comment shows the
+/// statement, built from the same literal as the const.
+fn statement_const(name: &str, what: &str, sql: &str) -> String {
+    format!(
+        "::writegraph::statement!({name}, {what:?} = {});\n",
+        str_literal(sql)
+    )
+}
+
+/// Two documented statement consts that share most of their text (a statement and its
+/// `RETURNING` form), each text written once: the pieces both have, and `(a, b)` where
+/// they differ.
+fn statement_pair(first: (&str, &str, &str), second: (&str, &str, &str)) -> String {
+    let mut pieces = Vec::new();
+    shared_pieces(first.2, second.2, &mut pieces);
+    let mut firsts = String::new();
+    let mut seconds = String::new();
+    for piece in &pieces {
+        let (a, b) = match piece {
+            Piece::Same(text) => (text, text),
+            Piece::Apart(a, b) => (a, b),
+        };
+        firsts.push_str(a);
+        seconds.push_str(b);
+    }
+    if firsts != first.2 || seconds != second.2 {
+        // Not reached: the pieces are cut from the statements. Written whole, they are
+        // still right.
+        return statement_const(first.0, first.1, first.2)
+            + &statement_const(second.0, second.1, second.2);
+    }
+    let pieces: Vec<String> = pieces
+        .iter()
+        .map(|piece| match piece {
+            Piece::Same(text) => str_literal(text),
+            Piece::Apart(a, b) => format!("({}, {})", str_literal(a), str_literal(b)),
+        })
+        .collect();
+    format!(
+        "::writegraph::statement!({}, {:?}; {}, {:?} = {});\n",
+        first.0,
+        first.1,
+        second.0,
+        second.1,
+        pieces.join(", ")
+    )
+}
+
+/// The consts of a statement whose assignments are added at run time (`start`, then the
+/// assignments, then `rest`: `(name, text)` pairs), documented as one statement with a
+/// placeholder assignment ([`crate::plan::with_set_placeholder`]).
+fn statement_assigned(what: &str, start: (&str, &str), rest: &[(&str, &str)]) -> String {
+    let mut parts = vec![format!("{} = {}", start.0, str_literal(start.1))];
+    parts.extend(
+        rest.iter()
+            .map(|(name, text)| format!("{name} = {}", str_literal(text))),
+    );
+    format!(
+        "::writegraph::statement!(assigned {what:?}: {});\n",
+        parts.join(", ")
+    )
+}
+
+/// A string literal of `text`: a raw string when it holds quotes, backslashes or line
+/// breaks, so that a statement reads in the generated file as it is sent.
+fn str_literal(text: &str) -> String {
+    // A raw string cannot hold a carriage return.
+    if !text.contains(['"', '\\', '\n']) || text.contains('\r') {
+        return format!("{text:?}");
+    }
+    let mut hashes = String::from("#");
+    while text.contains(&format!("\"{hashes}")) {
+        hashes.push('#');
+    }
+    format!("r{hashes}\"{text}\"{hashes}")
+}
+
+/// A piece of two statements' text: in both, or different in each.
+#[derive(Debug, PartialEq)]
+enum Piece<'a> {
+    Same(&'a str),
+    Apart(&'a str, &'a str),
+}
+
+/// Splits `a` and `b` into the pieces they share and the pieces between them that differ,
+/// split between SQL tokens (a quoted name or a word stays whole). A shared piece is the
+/// longest run of tokens both have, of at least `MIN_SHARED` bytes (or all of the shorter
+/// text); the text on either side of it is split the same way.
+fn shared_pieces<'a>(a: &'a str, b: &'a str, out: &mut Vec<Piece<'a>>) {
+    const MIN_SHARED: usize = 16;
+    if a == b {
+        if !a.is_empty() {
+            out.push(Piece::Same(a));
+        }
+        return;
+    }
+    let (ta, tb) = (sql_tokens(a), sql_tokens(b));
+    match longest_common(&ta, &tb) {
+        Some((i, j, n)) => {
+            // Byte offsets of the shared run of tokens in `a` and in `b`.
+            let offset = |tokens: &[&str], k: usize| tokens[..k].iter().map(|t| t.len()).sum();
+            let (at_a, at_b): (usize, usize) = (offset(&ta, i), offset(&tb, j));
+            let len: usize = ta[i..i + n].iter().map(|t| t.len()).sum();
+            if len < MIN_SHARED.min(a.len()).min(b.len()) {
+                out.push(Piece::Apart(a, b));
+                return;
+            }
+            shared_pieces(&a[..at_a], &b[..at_b], out);
+            out.push(Piece::Same(&a[at_a..at_a + len]));
+            shared_pieces(&a[at_a + len..], &b[at_b + len..], out);
+        }
+        None => out.push(Piece::Apart(a, b)),
+    }
+}
+
+/// `sql` cut into tokens whose concatenation is `sql`: a quoted name or string, a word, a
+/// run of whitespace, or one other character.
+fn sql_tokens(sql: &str) -> Vec<&str> {
+    let mut tokens = Vec::new();
+    let mut rest = sql;
+    while let Some(first) = rest.chars().next() {
+        let len = match first {
+            '"' | '\'' => rest[1..].find(first).map_or(rest.len(), |end| end + 2),
+            c if c.is_alphanumeric() || c == '_' => rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len()),
+            c if c.is_whitespace() => rest
+                .find(|c: char| !c.is_whitespace())
+                .unwrap_or(rest.len()),
+            c => c.len_utf8(),
+        };
+        tokens.push(&rest[..len]);
+        rest = &rest[len..];
+    }
+    tokens
+}
+
+/// The longest run of tokens that `a` and `b` both contain, by bytes: its first token in
+/// each and its number of tokens.
+fn longest_common(a: &[&str], b: &[&str]) -> Option<(usize, usize, usize)> {
+    // `run[j + 1]`: the tokens and bytes of the common run ending at `a[i]` and `b[j]`.
+    let mut run = vec![(0usize, 0usize); b.len() + 1];
+    let mut best: Option<(usize, usize, usize)> = None;
+    let mut best_bytes = 0;
+    for (i, token) in a.iter().enumerate() {
+        for j in (0..b.len()).rev() {
+            run[j + 1] = if *token == b[j] {
+                (run[j].0 + 1, run[j].1 + token.len())
+            } else {
+                (0, 0)
+            };
+            let (n, bytes) = run[j + 1];
+            if bytes > best_bytes {
+                best_bytes = bytes;
+                best = Some((i + 1 - n, j + 1 - n, n));
+            }
+        }
+    }
+    best
 }
 
 fn tables_module(model: &Model<'_>) -> String {
@@ -104,4 +260,59 @@ fn upper_snake(camel: &str) -> String {
         out.extend(ch.to_uppercase());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{shared_pieces, sql_tokens, str_literal, Piece};
+
+    fn pieces<'a>(a: &'a str, b: &'a str) -> Vec<Piece<'a>> {
+        let mut out = Vec::new();
+        shared_pieces(a, b, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_statement_and_its_returning_form_share_the_statement() {
+        let sql = "INSERT INTO \"t\" (\"a\")\nSELECT u.c0\nFROM UNNEST($1::text[]) AS u(c0)";
+        let returning = format!("{sql}\nRETURNING \"id\", \"a\"");
+        assert_eq!(
+            pieces(sql, &returning),
+            [
+                Piece::Same(sql),
+                Piece::Apart("", "\nRETURNING \"id\", \"a\"")
+            ]
+        );
+    }
+
+    #[test]
+    fn pieces_split_between_tokens_and_keep_quoted_names_whole() {
+        let a = "WITH root AS (INSERT INTO \"t\" DEFAULT VALUES RETURNING \"id\"),\n     s0 AS (SELECT 1 FROM root)\nSELECT (SELECT count(*) FROM s0) FROM root";
+        let b = "WITH root AS (INSERT INTO \"t\" DEFAULT VALUES RETURNING \"id\", \"name\"),\n     s0 AS (SELECT 1 FROM root)\nSELECT root.\"id\", root.\"name\", (SELECT count(*) FROM s0) FROM root";
+        assert_eq!(
+            pieces(a, b),
+            [
+                Piece::Same("WITH root AS (INSERT INTO \"t\" DEFAULT VALUES RETURNING \"id\""),
+                Piece::Apart("", ", \"name\""),
+                Piece::Same("),\n     s0 AS (SELECT 1 FROM root)\nSELECT "),
+                Piece::Apart("", "root.\"id\", root.\"name\", "),
+                Piece::Same("(SELECT count(*) FROM s0) FROM root"),
+            ]
+        );
+    }
+
+    #[test]
+    fn tokens_put_together_are_the_text() {
+        let sql = "SELECT \"a b\", 'it''s', é_1 FROM\n  t";
+        assert_eq!(sql_tokens(sql).concat(), sql);
+        assert!(sql_tokens(sql).contains(&"\"a b\""));
+    }
+
+    #[test]
+    fn literals_are_raw_when_they_hold_quotes_or_line_breaks() {
+        assert_eq!(str_literal("SET "), "\"SET \"");
+        assert_eq!(str_literal("\"a\"\nb"), "r#\"\"a\"\nb\"#");
+        assert_eq!(str_literal("x\"#y"), "r##\"x\"#y\"##");
+        assert_eq!(str_literal("a\r\n\"b\""), "\"a\\r\\n\\\"b\\\"\"");
+    }
 }

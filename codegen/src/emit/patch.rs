@@ -2,8 +2,9 @@
 
 use std::fmt::Write as _;
 
+use super::insert::setter_line;
 use super::rows::{column_doc, table_doc};
-use super::{doc, doc_sql};
+use super::{doc, statement_assigned, str_literal};
 use crate::model::{ColumnModel, TableModel};
 use crate::plan::TableStatements;
 
@@ -30,29 +31,21 @@ pub(super) fn patch_fields(updatable: &[&ColumnModel<'_>]) -> String {
     code
 }
 
-/// `with_x` and `with_x_opt` setters of patch fields.
+/// The `setter!` lines of patch fields: `with_x` and `with_x_opt`.
 pub(super) fn patch_setters(updatable: &[&ColumnModel<'_>]) -> String {
     let mut code = String::new();
     for column in updatable {
-        let f = &column.field;
-        let s = crate::ident::setter_stem(f);
-        let ty = &column.ty.rust;
-        code.push_str(&doc(&format!("Sets `{}`.", column.column.name)));
-        if column.not_null {
-            let _ = writeln!(code, "pub fn with_{s}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ self.{f} = Some(v.into()); self }}");
-            code.push_str(&doc(&format!(
-                "Sets `{}` from an `Option`: `None` leaves it unchanged.",
-                column.column.name
-            )));
-            let _ = writeln!(code, "pub fn with_{s}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = v; self }}");
+        let s = crate::ident::setter_stem(&column.field);
+        let kind = if column.not_null {
+            "patch"
         } else {
-            let _ = writeln!(code, "pub fn with_{s}(mut self, v: impl ::std::convert::Into<{ty}>) -> Self {{ self.{f} = Some(Some(v.into())); self }}");
-            code.push_str(&doc(&format!(
-                "Sets `{}` to a value, or to NULL with `None`.",
-                column.column.name
-            )));
-            let _ = writeln!(code, "pub fn with_{s}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = Some(v); self }}");
-        }
+            "patch_null"
+        };
+        code.push_str(&setter_line(
+            kind,
+            column,
+            &format!("with_{s} / with_{s}_opt"),
+        ));
     }
     code
 }
@@ -90,9 +83,7 @@ pub(super) fn patch_struct(table: &TableModel<'_>, statements: &TableStatements)
     );
     code.push_str(&patch_fields(&updatable));
     code.push_str("}\n");
-    let _ = writeln!(code, "impl {name} {{");
-    code.push_str(&patch_setters(&updatable));
-    code.push_str("}\n");
+    let _ = writeln!(code, "impl {name} {{\n{}}}", patch_setters(&updatable));
     let Some(patch) = &statements.update_by_id else {
         return code;
     };
@@ -100,19 +91,16 @@ pub(super) fn patch_struct(table: &TableModel<'_>, statements: &TableStatements)
         code,
         "impl ::writegraph::Patch for {name} {{
             type Stored = {row};
-            {update_doc}const UPDATE_SQL: &'static str = {prefix:?};
-            const WHERE_SQL: &'static str = {where_sql:?};
-            const RETURNING_SQL: &'static str = {returning:?};
+            {statement}const RETURNING_SQL: &'static str = {returning};
             fn assign<'a>(&'a self, set: &mut ::writegraph::write::Assignments<'a>) {{ {assignments} }}
         }}
         ::writegraph::patch_methods!({name});\n",
-        update_doc = doc_sql(
+        statement = statement_assigned(
             "The start of the update; `assign` appends a `\"column\" = $n` for each field the patch sets, then `WHERE_SQL` (and `RETURNING_SQL`) follow.",
-            &patch.shown
+            ("UPDATE_SQL", &patch.prefix),
+            &[("WHERE_SQL", &patch.suffix)],
         ),
-        prefix = patch.prefix,
-        where_sql = patch.suffix,
-        returning = statements.returning,
+        returning = str_literal(&statements.returning),
         assignments = patch_assignments(&updatable, "self"),
     );
     code

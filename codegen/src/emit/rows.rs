@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{doc, doc_sql};
+use super::{doc, statement_const};
 use crate::model::{ColumnModel, TableModel};
 use crate::plan::{Param, TableStatements};
 
@@ -161,18 +161,23 @@ fn table_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
         "impl ::writegraph::Table for {name} {{
             type Key = {key_type};
             const NAME: &'static str = {table_name:?};
-            {find_doc}const FIND_SQL: &'static str = {find_sql:?};
-            {delete_doc}const DELETE_SQL: &'static str = {delete_sql:?};
+            {find}{delete}
             fn bind_key(key: &Self::Key) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'_>]> + Send {{
                 ::writegraph::write::params([{key_params}])
             }}
         }}
         ::writegraph::table_methods!({name});\n",
         table_name = table.table.name.to_sql(),
-        find_doc = doc_sql("Reads the row with this primary key, if there is one.", &find.sql),
-        find_sql = find.sql,
-        delete_doc = doc_sql("Deletes the row with this primary key.", &delete.sql),
-        delete_sql = delete.sql,
+        find = statement_const(
+            "FIND_SQL",
+            "Reads the row with this primary key, if there is one.",
+            &find.sql
+        ),
+        delete = statement_const(
+            "DELETE_SQL",
+            "Deletes the row with this primary key.",
+            &delete.sql
+        ),
         key_params = key_binding(table, &find.params).join(", "),
     )
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use super::insert::{batch_param_values, repeated_key_check};
 use super::insert_graphs::{step_attribution, step_check, StepEffect};
 use super::patch::{patch_assignments, patch_fields, patch_setters};
-use super::{doc, doc_sql};
+use super::{doc, statement_assigned, statement_const, str_literal};
 use crate::model::{ColumnModel, Model, Strategy, UpdateGraphModel};
 use crate::plan::UpdateGraphStatement;
 
@@ -16,21 +16,20 @@ pub(super) fn update_graph_struct(
 ) -> String {
     let mut code = update_graph_fields(model, graph);
     code.push_str(&update_graph_setters(model, graph));
-    code.push_str("}\n");
     code.push_str(&update_graph_impl(model, graph, statement));
     let name = &graph.name;
     if graph.lock_root {
         let _ = writeln!(
             code,
             "impl ::writegraph::UpdateGraphLocking for {name} {{
-                {lock_doc}const LOCK_SQL: &'static str = {lock:?};
+                {lock}
             }}
             ::writegraph::update_graph_methods!(locking {name});",
-            lock_doc = doc_sql(
+            lock = statement_const(
+                "LOCK_SQL",
                 "The lock taken first, in the graph's transaction.",
                 &statement.lock
             ),
-            lock = statement.lock,
         );
     } else {
         let _ = writeln!(
@@ -69,10 +68,7 @@ fn update_graph_impl(
             type Root = {row};
             type Parts = ({types});
             const NAME: &'static str = {name:?};
-            {shown_doc}const UPDATE_SQL: &'static str = {root_update:?};
-            const UPDATE_WHERE_SQL: &'static str = {root_update_tail:?};
-            const SELECT_SQL: &'static str = {root_select:?};
-            const TAIL_SQL: &'static str = {tail:?};
+            {statement}const SELECT_SQL: &'static str = {root_select};
             const ROOT_COLUMNS: usize = {root_columns};
             const STEPS: &'static [::writegraph::write::GraphStep] = &[{steps}];
             const ERROR_STEPS: ::writegraph::write::ErrorSteps = {error_steps};
@@ -89,14 +85,12 @@ fn update_graph_impl(
         }}\n",
         row = root.rust_name,
         types = types.iter().map(|t| format!("{t},")).collect::<String>(),
-        shown_doc = doc_sql(
+        statement = statement_assigned(
             "The start of the graph's statement: `assign_root` appends the root columns the graph sets, then `UPDATE_WHERE_SQL` and `TAIL_SQL` follow (or `SELECT_SQL` and `TAIL_SQL` when it sets none).",
-            &statement.shown
+            ("UPDATE_SQL", &statement.root_update),
+            &[("UPDATE_WHERE_SQL", &statement.root_update_tail), ("TAIL_SQL", &statement.tail)],
         ),
-        root_update = statement.root_update,
-        root_update_tail = statement.root_update_tail,
-        root_select = statement.root_select,
-        tail = statement.tail,
+        root_select = str_literal(&statement.root_select),
         root_columns = root.columns.len(),
         steps = steps.join(", "),
         error_steps = update_graph_attribution(model, graph),
@@ -162,36 +156,26 @@ fn update_graph_fields(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     code
 }
 
-/// `impl` opened, and the setters of the root's columns and of the children.
+/// The setters of the root's columns and of the children.
 fn update_graph_setters(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     let root = &model.tables[graph.root];
     let name = &graph.name;
     let updatable: Vec<&ColumnModel<'_>> = root.columns.iter().filter(|c| c.updatable).collect();
     let mut code = String::new();
-    let _ = writeln!(code, "impl {name} {{");
     code.push_str(&patch_setters(&updatable));
     for child in &graph.children {
         let f = &child.field;
         let ty = format!("New{}", model.tables[child.table].rust_name);
-        code.push_str(&doc(&format!("Sets the children of `{f}`.")));
         if child.many {
-            let _ = writeln!(
-                code,
-                "pub fn with_{f}(mut self, v: impl ::std::iter::IntoIterator<Item = {ty}>) -> Self {{ self.{f} = Some(v.into_iter().collect()); self }}"
-            );
+            let _ = writeln!(code, "::writegraph::setter!(children {f} with_{f}: {ty});");
         } else {
             let _ = writeln!(
                 code,
-                "pub fn with_{f}(mut self, v: {ty}) -> Self {{ self.{f} = Some(Some(v)); self }}"
+                "::writegraph::setter!(child {f} with_{f} / with_{f}_opt: {ty});"
             );
-            code.push_str(&doc(&format!(
-                "Sets the child of `{f}`, or deletes it with `None`."
-            )));
-            let _ = writeln!(code, "pub fn with_{f}_opt(mut self, v: ::std::option::Option<{ty}>) -> Self {{ self.{f} = Some(v); self }}");
         }
     }
-
-    code
+    format!("impl {name} {{\n{code}}}\n")
 }
 
 /// The condition that the graph does anything (a root column or a child field is set): no

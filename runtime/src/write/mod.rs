@@ -38,6 +38,8 @@ mod graph;
 mod insert;
 mod methods;
 mod patch;
+mod setters;
+mod statement;
 mod table;
 
 pub use columns::{

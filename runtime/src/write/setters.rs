@@ -1,0 +1,117 @@
+//! The `with_*` setters of generated structs, from one line per field.
+
+/// The documented `with_*` / `with_*_opt` setters of one field of a generated struct, as
+/// one line in its `impl`: `writegraph::setter!(kind field "name" with_field / with_field_opt:
+/// Type);` (the second setter only for kinds that have one). `name` is the SQL column (or
+/// graph field) the docs name; left out, it is the field's name.
+///
+/// | Kind | Field type | `with_x(v)` sets | `with_x_opt(v)` sets |
+/// |---|---|---|---|
+/// | `required` | `T` | `v.into()` | — |
+/// | `unset` | `Option<T>`, `None` is the DEFAULT | `Some(v.into())` | `v` |
+/// | `null` | `Option<T>`, `None` is NULL | `Some(v.into())` | `v` |
+/// | `null_default` | `Option<Option<T>>` | `Some(Some(v.into()))` | `Some(v)` |
+/// | `patch` | `Option<T>`, `None` unchanged | `Some(v.into())` | `v` |
+/// | `patch_null` | `Option<Option<T>>`, `None` unchanged | `Some(Some(v.into()))` | `Some(v)` |
+/// | `one` | a required one-row step `T` | `v` | — |
+/// | `maybe` | an optional one-row step `Option<T>` | `Some(v)` | `v` |
+/// | `many` | the rows of a step `Vec<T>` | `v.into_iter().collect()` | — |
+/// | `children` | an update graph's rows `Option<Vec<T>>` | `Some(v.into_iter().collect())` | — |
+/// | `child` | an update graph's row `Option<Option<T>>` | `Some(Some(v))` | `Some(v)` |
+#[doc(hidden)]
+#[macro_export]
+macro_rules! setter {
+    ($kind:ident $f:ident $name:literal $with:ident $($rest:tt)*) => {
+        $crate::setter!(@ $kind $f [$name] $with $($rest)*);
+    };
+    ($kind:ident $f:ident $with:ident $($rest:tt)*) => {
+        $crate::setter!(@ $kind $f [stringify!($f)] $with $($rest)*);
+    };
+    (@ required $f:ident [$($name:tt)*] $with:ident : $t:ty) => {
+        $crate::setter!(@with $f [$($name)*] $with $t, |v| v.into());
+    };
+    (@ unset $f:ident [$($name:tt)*] $with:ident / $with_opt:ident : $t:ty) => {
+        $crate::setter!(@with $f [$($name)*] $with $t, |v| Some(v.into()));
+        $crate::setter!(@opt $f [$($name)*] $with_opt $t, |v| v,
+            "from an `Option`: sets the value, or leaves it unset with `None`.");
+    };
+    (@ null $f:ident [$($name:tt)*] $with:ident / $with_opt:ident : $t:ty) => {
+        $crate::setter!(@with $f [$($name)*] $with $t, |v| Some(v.into()));
+        $crate::setter!(@opt $f [$($name)*] $with_opt $t, |v| v,
+            "from an `Option`: sets the value, or NULL with `None`.");
+    };
+    (@ null_default $f:ident [$($name:tt)*] $with:ident / $with_opt:ident : $t:ty) => {
+        $crate::setter!(@with $f [$($name)*] $with $t, |v| Some(Some(v.into())));
+        $crate::setter!(@opt $f [$($name)*] $with_opt $t, |v| Some(v),
+            "from an `Option`: sets the value, or NULL with `None`.");
+    };
+    (@ patch $f:ident [$($name:tt)*] $with:ident / $with_opt:ident : $t:ty) => {
+        $crate::setter!(@with $f [$($name)*] $with $t, |v| Some(v.into()));
+        $crate::setter!(@opt $f [$($name)*] $with_opt $t, |v| v,
+            "from an `Option`: `None` leaves it unchanged.");
+    };
+    (@ patch_null $f:ident [$($name:tt)*] $with:ident / $with_opt:ident : $t:ty) => {
+        $crate::setter!(@with $f [$($name)*] $with $t, |v| Some(Some(v.into())));
+        $crate::setter!(@opt $f [$($name)*] $with_opt $t, |v| Some(v),
+            "to a value, or to NULL with `None`.");
+    };
+    (@ one $f:ident [$($name:tt)*] $with:ident : $t:ty) => {
+        #[doc = concat!("Sets `", $($name)*, "`.")]
+        pub fn $with(mut self, v: $t) -> Self {
+            self.$f = v;
+            self
+        }
+    };
+    (@ maybe $f:ident [$($name:tt)*] $with:ident / $with_opt:ident : $t:ty) => {
+        #[doc = concat!("Sets `", $($name)*, "`.")]
+        pub fn $with(mut self, v: $t) -> Self {
+            self.$f = Some(v);
+            self
+        }
+        #[doc = concat!("Sets or clears `", $($name)*, "`.")]
+        pub fn $with_opt(mut self, v: ::std::option::Option<$t>) -> Self {
+            self.$f = v;
+            self
+        }
+    };
+    (@ many $f:ident [$($name:tt)*] $with:ident : $t:ty) => {
+        #[doc = concat!("Sets `", $($name)*, "`.")]
+        pub fn $with(mut self, v: impl ::std::iter::IntoIterator<Item = $t>) -> Self {
+            self.$f = v.into_iter().collect();
+            self
+        }
+    };
+    (@ children $f:ident [$($name:tt)*] $with:ident : $t:ty) => {
+        #[doc = concat!("Sets the children of `", $($name)*, "`.")]
+        pub fn $with(mut self, v: impl ::std::iter::IntoIterator<Item = $t>) -> Self {
+            self.$f = Some(v.into_iter().collect());
+            self
+        }
+    };
+    (@ child $f:ident [$($name:tt)*] $with:ident / $with_opt:ident : $t:ty) => {
+        #[doc = concat!("Sets the children of `", $($name)*, "`.")]
+        pub fn $with(mut self, v: $t) -> Self {
+            self.$f = Some(Some(v));
+            self
+        }
+        #[doc = concat!("Sets the child of `", $($name)*, "`, or deletes it with `None`.")]
+        pub fn $with_opt(mut self, v: ::std::option::Option<$t>) -> Self {
+            self.$f = Some(v);
+            self
+        }
+    };
+    (@with $f:ident [$($name:tt)*] $with:ident $t:ty, |$v:ident| $set:expr) => {
+        #[doc = concat!("Sets `", $($name)*, "`.")]
+        pub fn $with(mut self, $v: impl ::std::convert::Into<$t>) -> Self {
+            self.$f = $set;
+            self
+        }
+    };
+    (@opt $f:ident [$($name:tt)*] $with_opt:ident $t:ty, |$v:ident| $set:expr, $what:literal) => {
+        #[doc = concat!("Sets `", $($name)*, "` ", $what)]
+        pub fn $with_opt(mut self, $v: ::std::option::Option<$t>) -> Self {
+            self.$f = $set;
+            self
+        }
+    };
+}
