@@ -49,6 +49,12 @@ pub enum Error {
         #[source]
         source: tokio_postgres::Error,
     },
+    /// The database differs from the schema the code was generated from: returned by the
+    /// generated `verify_database` (see [`verify`](mod@crate::verify)), which reads
+    /// `pg_catalog` and writes nothing. Each [`SchemaDifference`](crate::verify::SchemaDifference)
+    /// names the table, the column and both types; regenerate the code or migrate the database.
+    #[error("{0}")]
+    SchemaMismatch(crate::verify::SchemaMismatch),
     /// PostgreSQL (or the connection) reported an error. When a graph write failed, `tag`
     /// names the step it came from, found from the constraint, table or partition
     /// PostgreSQL names and what each step writes or deletes; when several steps could have
