@@ -3,7 +3,8 @@
 //! application "restarts" (every client dropped, new ones opened) onto server connections that
 //! still hold the statements the previous process prepared. After each run the database is
 //! compared with what every call returned: an `Ok` insert is committed with its rows, an `Err`
-//! insert left nothing, and the order ends with the items of the task its note names.
+//! insert left nothing, every error names the pooler and says what to do, and the order ends
+//! with the items of the task its note names.
 
 mod pgbouncer;
 
@@ -51,6 +52,8 @@ struct Tally {
     ok_not_committed: usize,
     err_committed: usize,
     wrong_sets: usize,
+    /// Errors whose message does not name the pooler and say what to do.
+    errors_without_help: usize,
     /// `CachedClient`s that noticed the pooler.
     noticed: usize,
 }
@@ -207,6 +210,10 @@ async fn check(
         };
         if let Some(error) = failed {
             tally.errors += 1;
+            if !names_the_pooler(error) {
+                tally.errors_without_help += 1;
+                eprintln!("an error that does not name the pooler: {error}");
+            }
             let error = error.replace(|c: char| c.is_ascii_digit(), "");
             *errors.entry(error.chars().take(110).collect()).or_default() += 1;
         }
@@ -232,6 +239,14 @@ async fn check(
         tally.wrong_sets += 1;
     }
     Ok(())
+}
+
+/// The message names the transaction pooler as the likely cause and says what to use instead.
+fn names_the_pooler(message: &str) -> bool {
+    message.contains("transaction pooler (pgbouncer with `pool_mode = transaction`)")
+        && message.contains("use a plain `tokio_postgres::Client`")
+        && message.contains("`pool_mode = session`")
+        && message.contains("PostgreSQL ran nothing of this statement")
 }
 
 /// What a process that ran before leaves on pgbouncer's server connections: prepared
@@ -339,9 +354,10 @@ async fn every_write_through_pgbouncer_returns_what_it_did() -> TestResult {
             (
                 tally.ok_not_committed,
                 tally.err_committed,
-                tally.wrong_sets
+                tally.wrong_sets,
+                tally.errors_without_help
             ),
-            (0, 0, 0),
+            (0, 0, 0, 0),
             "{kind:?}: {tally:?}"
         );
         match kind {
@@ -361,5 +377,136 @@ async fn every_write_through_pgbouncer_returns_what_it_did() -> TestResult {
             assert_eq!(tally.noticed, 2 * CLIENTS, "{kind:?}: every client noticed");
         }
     }
+    Ok(())
+}
+
+/// A client of pgbouncer holding one server connection in an open transaction, so that every
+/// other statement goes to the other one (the pool has two).
+struct Held {
+    client: Client,
+    pid: i32,
+}
+
+async fn hold_a_server_connection(bouncer: &PgBouncer, db: &TestDatabase) -> TestResult<Held> {
+    let client = bouncer.connect(db).await?;
+    client.batch_execute("BEGIN").await?;
+    let pid: i32 = client
+        .query_typed("SELECT pg_backend_pid()", &[])
+        .await?
+        .first()
+        .ok_or("no pid")?
+        .get(0);
+    Ok(Held { client, pid })
+}
+
+impl Held {
+    async fn release(self) -> TestResult {
+        self.client.batch_execute("COMMIT").await?;
+        Ok(())
+    }
+}
+
+/// The server connection that is not held now goes to the other: `held` is released after
+/// the other one is taken. Returns the new holder.
+async fn swap_server_connections(
+    bouncer: &PgBouncer,
+    db: &TestDatabase,
+    held: Held,
+) -> TestResult<Held> {
+    let other = hold_a_server_connection(bouncer, db).await?;
+    assert_ne!(
+        other.pid,
+        held.pid,
+        "pgbouncer has {} server connections",
+        pgbouncer::POOL_SIZE
+    );
+    held.release().await?;
+    Ok(other)
+}
+
+/// The customers of `client`'s committed orders, each with its items.
+async fn committed(direct: &Client, prefix: &str) -> TestResult<Vec<(String, Vec<String>)>> {
+    Ok(direct
+        .query(
+            "SELECT o.customer, array_agg(i.sku ORDER BY i.sku) FROM orders o \
+             JOIN order_items i ON i.order_id = o.id WHERE o.customer LIKE $1 || '%' \
+             GROUP BY o.id, o.customer ORDER BY o.id",
+            &[&prefix],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+fn graph_of(customer: &str) -> NewOrderGraph {
+    NewOrderGraph::new(customer).with_items([NewOrderItem::new("A", 1).with_price_cents(1)])
+}
+
+/// With the server connections handed out in a fixed order, a `CachedTransaction` whose
+/// statement lands on a server connection it was not prepared on returns its error, as the
+/// error has aborted the transaction (twice: the reset, then the pooler); the error names the
+/// pooler and says what to use, with nothing written. Then the client sends unnamed
+/// statements and every later transaction commits.
+#[tokio::test]
+async fn a_cached_transaction_names_the_pooler_in_its_errors_whatever_the_scheduling() -> TestResult
+{
+    let db = writegraph_testing::database_with_schema(SCHEMA_SQL).await?;
+    let Some(bouncer) = pgbouncer::start_or_skip(&db)? else {
+        return Ok(());
+    };
+    let direct = db.connect().await?;
+    let mut cached = CachedClient::new(bouncer.connect(&db).await?);
+
+    /// One transaction with one insert graph: `Ok` once committed, else the graph's error.
+    async fn write(cached: &mut CachedClient, customer: &str) -> writegraph::Result<()> {
+        let tx = cached.transaction().await?;
+        graph_of(customer).insert_graph_returning(&tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    fn expect_pooler_error(result: writegraph::Result<()>, what: &str) -> TestResult {
+        match result {
+            Ok(()) => Err(format!("{what}: expected an error").into()),
+            Err(error) => {
+                assert!(error.is_lost_prepared_statement(), "{what}: {error}");
+                assert!(names_the_pooler(&error.to_string()), "{what}: {error}");
+                Ok(())
+            }
+        }
+    }
+
+    let held = hold_a_server_connection(&bouncer, &db).await?;
+    write(&mut cached, "tx 1").await?;
+    let held = swap_server_connections(&bouncer, &db, held).await?;
+    expect_pooler_error(
+        write(&mut cached, "tx 2").await,
+        "statement prepared elsewhere",
+    )?;
+    assert!(
+        !cached.behind_transaction_pooler(),
+        "one unknown statement is a reset"
+    );
+    write(&mut cached, "tx 3").await?;
+    let held = swap_server_connections(&bouncer, &db, held).await?;
+    expect_pooler_error(
+        write(&mut cached, "tx 4").await,
+        "unknown again after the reset",
+    )?;
+    assert!(cached.behind_transaction_pooler());
+    write(&mut cached, "tx 5").await?;
+    held.release().await?;
+    write(&mut cached, "tx 6").await?;
+
+    let a = || vec!["A".to_owned()];
+    assert_eq!(
+        committed(&direct, "tx ").await?,
+        [
+            ("tx 1".to_owned(), a()),
+            ("tx 3".to_owned(), a()),
+            ("tx 5".to_owned(), a()),
+            ("tx 6".to_owned(), a()),
+        ]
+    );
     Ok(())
 }
