@@ -5,6 +5,12 @@
 //! compared with what every call returned: an `Ok` insert is committed with its rows, an `Err`
 //! insert left nothing, every error names the pooler and says what to do, and the order ends
 //! with the items of the task its note names.
+//!
+//! Which server connection each statement lands on depends on scheduling there, so whether a
+//! given `CachedClient` notices the pooler in that run does too. That it does whenever a
+//! statement lands on a server connection it was not prepared on is proven apart, with the
+//! server connections handed out in a fixed order: one held in a transaction by another
+//! client, so that every statement goes to the other.
 
 mod pgbouncer;
 
@@ -54,7 +60,7 @@ struct Tally {
     wrong_sets: usize,
     /// Errors whose message does not name the pooler and say what to do.
     errors_without_help: usize,
-    /// `CachedClient`s that noticed the pooler.
+    /// `CachedClient`s that noticed the pooler (reported; it depends on scheduling).
     noticed: usize,
 }
 
@@ -373,9 +379,6 @@ async fn every_write_through_pgbouncer_returns_what_it_did() -> TestResult {
                 assert!(tally.errors <= 2 * 2 * CLIENTS, "{kind:?}: {tally:?}")
             }
         }
-        if matches!(kind, Kind::CachedClient | Kind::CachedTransaction) {
-            assert_eq!(tally.noticed, 2 * CLIENTS, "{kind:?}: every client noticed");
-        }
     }
     Ok(())
 }
@@ -443,11 +446,51 @@ fn graph_of(customer: &str) -> NewOrderGraph {
     NewOrderGraph::new(customer).with_items([NewOrderItem::new("A", 1).with_price_cents(1)])
 }
 
-/// With the server connections handed out in a fixed order, a `CachedTransaction` whose
-/// statement lands on a server connection it was not prepared on returns its error, as the
-/// error has aborted the transaction (twice: the reset, then the pooler); the error names the
-/// pooler and says what to use, with nothing written. Then the client sends unnamed
-/// statements and every later transaction commits.
+/// With the server connections handed out in a fixed order, a `CachedClient` whose statement
+/// lands on a server connection it was not prepared on notices the pooler: the first time it
+/// takes it for a reset (prepared again, retried, `Ok`), the second time (a statement prepared
+/// after that reset is unknown again) it falls back to unnamed statements. Every write returns
+/// `Ok` and is committed once.
+#[tokio::test]
+async fn a_cached_client_notices_the_pooler_whatever_the_scheduling() -> TestResult {
+    let db = writegraph_testing::database_with_schema(SCHEMA_SQL).await?;
+    let Some(bouncer) = pgbouncer::start_or_skip(&db)? else {
+        return Ok(());
+    };
+    let direct = db.connect().await?;
+    let cached = CachedClient::new(bouncer.connect(&db).await?);
+
+    let held = hold_a_server_connection(&bouncer, &db).await?;
+    graph_of("cached 1").insert_graph_returning(&cached).await?;
+    let held = swap_server_connections(&bouncer, &db, held).await?;
+    graph_of("cached 2").insert_graph_returning(&cached).await?;
+    assert!(
+        !cached.behind_transaction_pooler(),
+        "one unknown statement is a reset"
+    );
+    let held = swap_server_connections(&bouncer, &db, held).await?;
+    graph_of("cached 3").insert_graph_returning(&cached).await?;
+    assert!(cached.behind_transaction_pooler());
+    held.release().await?;
+    graph_of("cached 4").insert_graph_returning(&cached).await?;
+
+    let a = || vec!["A".to_owned()];
+    assert_eq!(
+        committed(&direct, "cached ").await?,
+        [
+            ("cached 1".to_owned(), a()),
+            ("cached 2".to_owned(), a()),
+            ("cached 3".to_owned(), a()),
+            ("cached 4".to_owned(), a()),
+        ]
+    );
+    Ok(())
+}
+
+/// The same for a `CachedTransaction`: its statement that lands on the other server
+/// connection returns its error, as the error has aborted the transaction (twice: the reset,
+/// then the pooler); the error names the pooler and says what to use, with nothing written.
+/// Then the client sends unnamed statements and every later transaction commits.
 #[tokio::test]
 async fn a_cached_transaction_names_the_pooler_in_its_errors_whatever_the_scheduling() -> TestResult
 {
