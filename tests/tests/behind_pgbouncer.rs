@@ -1,4 +1,5 @@
-//! Writes through pgbouncer in transaction pooling mode, on every kind of client: 8 clients
+//! Writes through pgbouncer in transaction pooling mode, on every kind of client (plain,
+//! cached, and the connections of a deadpool or bb8 pool, each also in a transaction): 8 clients
 //! share 2 server connections, insert graphs and run locked diffs on one order, then the
 //! application "restarts" (every client dropped, new ones opened) onto server connections that
 //! still hold the statements the previous process prepared. After each run the database is
@@ -34,12 +35,23 @@ enum Kind {
     Transaction,
     CachedClient,
     CachedTransaction,
+    /// A deadpool-postgres connection, with deadpool's statement cache.
+    Deadpool,
+    /// A transaction of one.
+    DeadpoolTransaction,
+    /// A bb8 connection of bb8-postgres (statements unnamed, as on a `Client`).
+    Bb8,
 }
+
+type Bb8Connection =
+    bb8::PooledConnection<'static, bb8_postgres::PostgresConnectionManager<tokio_postgres::NoTls>>;
 
 /// A connection through pgbouncer, as a client of one kind.
 enum Conn {
     Plain(Client),
     Cached(CachedClient),
+    Deadpool(deadpool_postgres::Object),
+    Bb8(Bb8Connection),
 }
 
 /// What one call returned.
@@ -98,6 +110,14 @@ async fn insert(kind: Kind, conn: &mut Conn, customer: &str) -> writegraph::Resu
             tx.commit().await?;
             Ok(id)
         }
+        (Kind::DeadpoolTransaction, Conn::Deadpool(object)) => {
+            let tx = object.transaction().await?;
+            let id = graph.insert_graph_returning(&tx).await?.id;
+            tx.commit().await?;
+            Ok(id)
+        }
+        (_, Conn::Deadpool(object)) => Ok(graph.insert_graph_returning(&*object).await?.id),
+        (_, Conn::Bb8(conn)) => Ok(graph.insert_graph_returning(&*conn).await?.id),
         (_, Conn::Plain(_)) => unreachable!("a cached kind on a plain client"),
     }
 }
@@ -123,6 +143,13 @@ async fn diff(kind: Kind, conn: &mut Conn, task: usize, order: i64) -> writegrap
             graph.update_by_id_graph(&tx, &order).await?;
             tx.commit().await.map_err(Into::into)
         }
+        (Kind::DeadpoolTransaction, Conn::Deadpool(object)) => {
+            let tx = object.transaction().await?;
+            graph.update_by_id_graph(&tx, &order).await?;
+            tx.commit().await.map_err(Into::into)
+        }
+        (_, Conn::Deadpool(object)) => graph.update_by_id_graph(object, &order).await.map(drop),
+        (_, Conn::Bb8(conn)) => graph.update_by_id_graph(conn, &order).await.map(drop),
         (_, Conn::Plain(_)) => unreachable!("a cached kind on a plain client"),
     }
 }
@@ -138,10 +165,27 @@ async fn run(
 ) -> TestResult<(Vec<Outcome>, usize)> {
     let mut tasks = Vec::new();
     for task in 0..CLIENTS {
-        let client = bouncer.connect(db).await?;
         let mut conn = match kind {
-            Kind::Client | Kind::Transaction => Conn::Plain(client),
-            Kind::CachedClient | Kind::CachedTransaction => Conn::Cached(CachedClient::new(client)),
+            Kind::Client | Kind::Transaction => Conn::Plain(bouncer.connect(db).await?),
+            Kind::CachedClient | Kind::CachedTransaction => {
+                Conn::Cached(CachedClient::new(bouncer.connect(db).await?))
+            }
+            Kind::Deadpool | Kind::DeadpoolTransaction => {
+                let manager =
+                    deadpool_postgres::Manager::new(bouncer.config(db), tokio_postgres::NoTls);
+                let pool = deadpool_postgres::Pool::builder(manager)
+                    .max_size(1)
+                    .build()?;
+                Conn::Deadpool(pool.get().await.map_err(|e| format!("deadpool: {e}"))?)
+            }
+            Kind::Bb8 => {
+                let manager = bb8_postgres::PostgresConnectionManager::new(
+                    bouncer.config(db),
+                    tokio_postgres::NoTls,
+                );
+                let pool = bb8::Pool::builder().max_size(1).build(manager).await?;
+                Conn::Bb8(pool.get_owned().await.map_err(|e| format!("bb8: {e}"))?)
+            }
         };
         tasks.push(tokio::spawn(async move {
             let mut outcomes = Vec::new();
@@ -329,6 +373,9 @@ async fn every_write_through_pgbouncer_returns_what_it_did() -> TestResult {
         Kind::Transaction,
         Kind::CachedClient,
         Kind::CachedTransaction,
+        Kind::Deadpool,
+        Kind::DeadpoolTransaction,
+        Kind::Bb8,
     ] {
         let order = NewOrderGraph::new(format!("{kind:?} shared"))
             .with_items([NewOrderItem::new("OLD", 9)])
@@ -368,7 +415,11 @@ async fn every_write_through_pgbouncer_returns_what_it_did() -> TestResult {
         );
         match kind {
             // Nothing session-level: pgbouncer changes nothing for them.
-            Kind::Client | Kind::Transaction => assert_eq!(tally.errors, 0, "{kind:?}"),
+            Kind::Client | Kind::Transaction | Kind::Bb8 => assert_eq!(tally.errors, 0, "{kind:?}"),
+            // deadpool's cache does not notice the pooler: a statement lands on a server
+            // connection that does not have it about every other write. Each of those errors
+            // names the pooler (asserted above), and nothing of it was written.
+            Kind::Deadpool | Kind::DeadpoolTransaction => {}
             // Every failed statement was retried (prepared again, then unnamed): PostgreSQL
             // reports a statement it does not have before running anything.
             Kind::CachedClient => assert_eq!(tally.errors, 0, "{kind:?}"),
