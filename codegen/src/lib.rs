@@ -39,6 +39,7 @@ pub mod snapshot;
 pub mod source;
 pub mod types;
 pub mod validate;
+pub mod verify;
 pub mod write;
 
 use std::path::{Path, PathBuf};
@@ -104,6 +105,15 @@ fn read_inputs(input: &Input) -> Result<(Catalog, config::GraphsConfig), Error> 
         .read_catalog()
         .map_err(|e| e.with_source_lines(&input.schema))?;
     Ok((catalog, config))
+}
+
+/// What the code generated from `input` expects of the database (the data of its
+/// `EXPECTED_SCHEMA`), for `writegraph verify`.
+pub fn expected_schema(input: &Input) -> Result<Vec<verify::ExpectedTable>, Error> {
+    let (catalog, config) = read_inputs(input)?;
+    let model = validate::validate(&catalog, &config, input.graphs.as_ref())
+        .map_err(|e| e.with_source_lines(&input.schema))?;
+    Ok(verify::expected_schema(&model))
 }
 
 /// One graph's statements, as `writegraph explain` prints them.

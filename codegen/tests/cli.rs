@@ -309,3 +309,82 @@ fn snapshot_from_postgres_then_check_fails_when_migrations_change() -> TestResul
     std::fs::remove_dir_all(dir)?;
     Ok(())
 }
+
+/// `verify` compares a live database with the schema and graphs the code is generated from:
+/// exit 0 on a database migrated with them; after drift, every difference printed (a changed
+/// type with both types, the unique key an upsert and a diff rely on) and exit 2.
+#[tokio::test]
+async fn verify_reports_every_difference_of_a_live_database() -> TestResult {
+    let sql = ["001_shop.sql", "002_signup.sql"]
+        .iter()
+        .map(|name| std::fs::read_to_string(workspace().join("schema").join(name)))
+        .collect::<std::io::Result<Vec<String>>>()?
+        .join("\n");
+    let db = writegraph_testing::database_with_schema(&sql).await?;
+    let url = db.connection_string();
+    let args = [
+        "verify",
+        "--schema",
+        "schema",
+        "--graphs",
+        "graphs.toml",
+        "--database-url",
+        &url,
+    ];
+    let fresh = writegraph(&args)?;
+    assert_eq!(
+        fresh.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&fresh.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(fresh.stdout)?,
+        "the database matches the schema the code is generated from (12 tables)\n"
+    );
+
+    let client = db.connect().await?;
+    client
+        .batch_execute(
+            "ALTER TABLE orders ALTER COLUMN total_cents TYPE integer;
+             ALTER TABLE order_items DROP CONSTRAINT uq_order_items;",
+        )
+        .await?;
+    let drifted = writegraph(&args)?;
+    assert_eq!(
+        drifted.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&drifted.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(drifted.stdout)?,
+        "the database differs from the schema the code was generated from (2 differences):\n  \
+         - column `total_cents` of `public.orders` is `integer` in the database, but the code \
+         was generated for `bigint`\n  \
+         - `public.order_items` has no unique key on (order_id, sku), used by the upsert's ON \
+         CONFLICT, the diff of `OrderPatchGraph.items`; its unique keys are: primary key \
+         order_items_pkey (id)\n\
+         regenerate the code from the database's schema, or migrate the database to the schema \
+         the code was generated from\n"
+    );
+
+    // Without graphs.toml the code upserts by primary keys only: the dropped key is no
+    // difference, the type is.
+    let no_graphs = writegraph(&["verify", "--schema", "schema", "--database-url", &url])?;
+    assert_eq!(no_graphs.status.code(), Some(2));
+    let stdout = String::from_utf8(no_graphs.stdout)?;
+    assert!(stdout.contains("(1 difference)"), "{stdout}");
+    assert!(stdout.contains("`total_cents`"), "{stdout}");
+
+    let unreachable = writegraph(&[
+        "verify",
+        "--schema",
+        "schema",
+        "--database-url",
+        "host=/nonexistent-socket-dir dbname=x user=x",
+    ])?;
+    assert_eq!(unreachable.status.code(), Some(2));
+    assert!(String::from_utf8(unreachable.stderr)?.starts_with("--database-url"));
+    Ok(())
+}

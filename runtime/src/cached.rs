@@ -151,10 +151,13 @@ impl StatementCache {
     /// and whether this call prepared it. `None` when statements go unnamed, also when the
     /// prepare showed a transaction pooler: a statement of that name already exists (42P05),
     /// left on the server connection by another client (another process counts its
-    /// statement names from the same start).
+    /// statement names from the same start). In a transaction (`in_transaction`) that
+    /// failed prepare has aborted it, so it is returned instead: the statement sent unnamed
+    /// would fail with 25P02 (`current transaction is aborted`), which does not say why.
     async fn statement<C: tokio_postgres::GenericClient + Sync>(
         &self,
         client: &C,
+        in_transaction: bool,
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Option<(Statement, Prepared)>, tokio_postgres::Error> {
@@ -185,7 +188,11 @@ impl StatementCache {
             ))),
             Err(error) if error.code() == Some(&SqlState::DUPLICATE_PSTATEMENT) => {
                 self.fall_back_to_unnamed();
-                Ok(None)
+                if in_transaction {
+                    Err(error)
+                } else {
+                    Ok(None)
+                }
             }
             Err(error) => Err(error),
         }
@@ -248,7 +255,7 @@ where
     U: Fn() -> UFut,
     UFut: std::future::Future<Output = Result<T, tokio_postgres::Error>>,
 {
-    let Some((statement, fresh)) = cache.statement(client, sql, params).await? else {
+    let Some((statement, fresh)) = cache.statement(client, !retry, sql, params).await? else {
         return unnamed().await;
     };
     match run(statement).await {
@@ -257,7 +264,8 @@ where
             if !retry {
                 return Err(error);
             }
-            let Some((statement, fresh)) = cache.statement(client, sql, params).await? else {
+            let Some((statement, fresh)) = cache.statement(client, !retry, sql, params).await?
+            else {
                 return unnamed().await;
             };
             match run(statement).await {
@@ -320,9 +328,10 @@ where
     C: tokio_postgres::GenericClient + GenericClient + Sync,
 {
     let unnamed = || GenericClient::pipeline_locked(client, transaction, lock, key, sql, params);
+    let in_transaction = transaction == PipelineTransaction::Callers;
     let prepared = futures_util::future::join(
-        cache.statement(client, lock, key),
-        cache.statement(client, sql, params),
+        cache.statement(client, in_transaction, lock, key),
+        cache.statement(client, in_transaction, sql, params),
     )
     .await;
     let ((lock_statement, lock_fresh), (statement, fresh)) = match prepared {

@@ -49,6 +49,12 @@ pub enum Error {
         #[source]
         source: tokio_postgres::Error,
     },
+    /// The database differs from the schema the code was generated from: returned by the
+    /// generated `verify_database` (see [`verify`](mod@crate::verify)), which reads
+    /// `pg_catalog` and writes nothing. Each [`SchemaDifference`](crate::verify::SchemaDifference)
+    /// names the table, the column and both types; regenerate the code or migrate the database.
+    #[error("{0}")]
+    SchemaMismatch(crate::verify::SchemaMismatch),
     /// PostgreSQL (or the connection) reported an error. When a graph write failed, `tag`
     /// names the step it came from, found from the constraint, table or partition
     /// PostgreSQL names and what each step writes or deletes; when several steps could have
@@ -303,6 +309,19 @@ impl Error {
         self.db_error().and_then(DbError::column)
     }
 
+    /// Whether the server did not have a statement as this client's statement cache
+    /// prepared it ([`CachedClient`](crate::CachedClient), deadpool's cache): it does not
+    /// exist (26000), its name is taken by another one (42P05), or the statement of that name
+    /// takes other parameters. PostgreSQL ran nothing of the statement. It happens behind a
+    /// transaction pooler (pgbouncer's `pool_mode = transaction`) and after `DEALLOCATE ALL`
+    /// or `DISCARD ALL`; the message says what to do.
+    pub fn is_lost_prepared_statement(&self) -> bool {
+        match self {
+            Error::Db { source, .. } => lost_prepared_statement(source),
+            _ => false,
+        }
+    }
+
     /// The graph step tag of a database error.
     pub fn tag(&self) -> Option<&'static str> {
         match self {
@@ -311,6 +330,25 @@ impl Error {
         }
     }
 }
+
+/// Generated code sends named statements only through a statement cache, so these errors
+/// always mean that the server connection is not the one the cache prepared on, or was reset.
+fn lost_prepared_statement(source: &tokio_postgres::Error) -> bool {
+    matches!(
+        source.code(),
+        Some(&SqlState::INVALID_SQL_STATEMENT_NAME) | Some(&SqlState::DUPLICATE_PSTATEMENT)
+    ) || crate::client::is_foreign(source)
+}
+
+/// What [`Error::is_lost_prepared_statement`] means, and what to do.
+const LOST_PREPARED_STATEMENT: &str = "; PostgreSQL ran nothing of this statement: the server \
+    connection does not have the statement as this client's statement cache prepared it. That \
+    happens behind a transaction pooler (pgbouncer with `pool_mode = transaction`), where a \
+    prepared statement lives on one server connection and the next statement may run on \
+    another, and after `DEALLOCATE ALL` or `DISCARD ALL`. In a transaction, roll it back (the \
+    error aborted it) and run it again. Behind a transaction pooler, use a plain \
+    `tokio_postgres::Client` (it sends statements unnamed) or session pooling \
+    (`pool_mode = session`) instead of a statement cache";
 
 fn describe_db(
     tag: &Option<&'static str>,
@@ -342,6 +380,9 @@ fn describe_db(
         }
         None => source.to_string(),
     };
+    if lost_prepared_statement(source) {
+        text.push_str(LOST_PREPARED_STATEMENT);
+    }
     if let Some(tag) = tag {
         text = format!("step `{tag}` failed: {text}");
     } else if !candidates.is_empty() {

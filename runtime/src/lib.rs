@@ -101,6 +101,11 @@
 //! `&tx` of a transaction you opened, or `&mut client`, on which it opens its own (so that
 //! no other task's statement runs inside it).
 //!
+//! At start-up, the generated `verify_database(&client)` compares the database with the
+//! schema the code was generated from and returns [`Error::SchemaMismatch`] listing every
+//! difference ([`verify`](mod@verify)), before a write could commit something its result
+//! cannot be read back from.
+//!
 //! The generated functions' bodies live here, in the traits of [`write`](mod@write) ([`Insert`],
 //! [`Upsert`], [`Table`], [`Patch`], [`InsertGraph`], [`UpdateGraph`]): generated code
 //! supplies each statement as a const and the binding of its fields. Code generic over
@@ -115,6 +120,7 @@ mod report;
 mod row;
 pub mod trace;
 pub mod types;
+pub mod verify;
 pub mod write;
 
 pub use cached::{CachedClient, CachedTransaction, DEFAULT_CAPACITY};

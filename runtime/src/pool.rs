@@ -21,8 +21,12 @@
 //! after `DEALLOCATE ALL`), prepared again and run once more outside a transaction, as
 //! [`CachedClient`](crate::CachedClient) does; inside a transaction the error has aborted it
 //! and is returned. Unlike `CachedClient`, deadpool's cache does not notice a transaction
-//! pooler (pgbouncer's `pool_mode = transaction`) in front of the server: there, use a plain
-//! client or a `CachedClient`.
+//! pooler (pgbouncer's `pool_mode = transaction`) in front of the server: there about every
+//! other write fails with a statement the server connection does not have (26000) or whose
+//! name another client took (42P05), with nothing written and a message that names the pooler
+//! ([`Error::is_lost_prepared_statement`](crate::Error::is_lost_prepared_statement)). Behind
+//! a transaction pooler, use a plain client, a bb8 connection (statements unnamed) or a
+//! `CachedClient`.
 
 #[cfg(feature = "deadpool")]
 mod deadpool {

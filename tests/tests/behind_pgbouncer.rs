@@ -1,9 +1,17 @@
-//! Writes through pgbouncer in transaction pooling mode, on every kind of client: 8 clients
+//! Writes through pgbouncer in transaction pooling mode, on every kind of client (plain,
+//! cached, and the connections of a deadpool or bb8 pool, each also in a transaction): 8 clients
 //! share 2 server connections, insert graphs and run locked diffs on one order, then the
 //! application "restarts" (every client dropped, new ones opened) onto server connections that
 //! still hold the statements the previous process prepared. After each run the database is
 //! compared with what every call returned: an `Ok` insert is committed with its rows, an `Err`
-//! insert left nothing, and the order ends with the items of the task its note names.
+//! insert left nothing, every error names the pooler and says what to do, and the order ends
+//! with the items of the task its note names.
+//!
+//! Which server connection each statement lands on depends on scheduling there, so whether a
+//! given `CachedClient` notices the pooler in that run does too. That it does whenever a
+//! statement lands on a server connection it was not prepared on is proven apart, with the
+//! server connections handed out in a fixed order: one held in a transaction by another
+//! client, so that every statement goes to the other.
 
 mod pgbouncer;
 
@@ -27,12 +35,23 @@ enum Kind {
     Transaction,
     CachedClient,
     CachedTransaction,
+    /// A deadpool-postgres connection, with deadpool's statement cache.
+    Deadpool,
+    /// A transaction of one.
+    DeadpoolTransaction,
+    /// A bb8 connection of bb8-postgres (statements unnamed, as on a `Client`).
+    Bb8,
 }
+
+type Bb8Connection =
+    bb8::PooledConnection<'static, bb8_postgres::PostgresConnectionManager<tokio_postgres::NoTls>>;
 
 /// A connection through pgbouncer, as a client of one kind.
 enum Conn {
     Plain(Client),
     Cached(CachedClient),
+    Deadpool(deadpool_postgres::Object),
+    Bb8(Bb8Connection),
 }
 
 /// What one call returned.
@@ -51,7 +70,9 @@ struct Tally {
     ok_not_committed: usize,
     err_committed: usize,
     wrong_sets: usize,
-    /// `CachedClient`s that noticed the pooler.
+    /// Errors whose message does not name the pooler and say what to do.
+    errors_without_help: usize,
+    /// `CachedClient`s that noticed the pooler (reported; it depends on scheduling).
     noticed: usize,
 }
 
@@ -89,6 +110,14 @@ async fn insert(kind: Kind, conn: &mut Conn, customer: &str) -> writegraph::Resu
             tx.commit().await?;
             Ok(id)
         }
+        (Kind::DeadpoolTransaction, Conn::Deadpool(object)) => {
+            let tx = object.transaction().await?;
+            let id = graph.insert_graph_returning(&tx).await?.id;
+            tx.commit().await?;
+            Ok(id)
+        }
+        (_, Conn::Deadpool(object)) => Ok(graph.insert_graph_returning(&*object).await?.id),
+        (_, Conn::Bb8(conn)) => Ok(graph.insert_graph_returning(&*conn).await?.id),
         (_, Conn::Plain(_)) => unreachable!("a cached kind on a plain client"),
     }
 }
@@ -114,6 +143,13 @@ async fn diff(kind: Kind, conn: &mut Conn, task: usize, order: i64) -> writegrap
             graph.update_by_id_graph(&tx, &order).await?;
             tx.commit().await.map_err(Into::into)
         }
+        (Kind::DeadpoolTransaction, Conn::Deadpool(object)) => {
+            let tx = object.transaction().await?;
+            graph.update_by_id_graph(&tx, &order).await?;
+            tx.commit().await.map_err(Into::into)
+        }
+        (_, Conn::Deadpool(object)) => graph.update_by_id_graph(object, &order).await.map(drop),
+        (_, Conn::Bb8(conn)) => graph.update_by_id_graph(conn, &order).await.map(drop),
         (_, Conn::Plain(_)) => unreachable!("a cached kind on a plain client"),
     }
 }
@@ -129,10 +165,27 @@ async fn run(
 ) -> TestResult<(Vec<Outcome>, usize)> {
     let mut tasks = Vec::new();
     for task in 0..CLIENTS {
-        let client = bouncer.connect(db).await?;
         let mut conn = match kind {
-            Kind::Client | Kind::Transaction => Conn::Plain(client),
-            Kind::CachedClient | Kind::CachedTransaction => Conn::Cached(CachedClient::new(client)),
+            Kind::Client | Kind::Transaction => Conn::Plain(bouncer.connect(db).await?),
+            Kind::CachedClient | Kind::CachedTransaction => {
+                Conn::Cached(CachedClient::new(bouncer.connect(db).await?))
+            }
+            Kind::Deadpool | Kind::DeadpoolTransaction => {
+                let manager =
+                    deadpool_postgres::Manager::new(bouncer.config(db), tokio_postgres::NoTls);
+                let pool = deadpool_postgres::Pool::builder(manager)
+                    .max_size(1)
+                    .build()?;
+                Conn::Deadpool(pool.get().await.map_err(|e| format!("deadpool: {e}"))?)
+            }
+            Kind::Bb8 => {
+                let manager = bb8_postgres::PostgresConnectionManager::new(
+                    bouncer.config(db),
+                    tokio_postgres::NoTls,
+                );
+                let pool = bb8::Pool::builder().max_size(1).build(manager).await?;
+                Conn::Bb8(pool.get_owned().await.map_err(|e| format!("bb8: {e}"))?)
+            }
         };
         tasks.push(tokio::spawn(async move {
             let mut outcomes = Vec::new();
@@ -207,6 +260,10 @@ async fn check(
         };
         if let Some(error) = failed {
             tally.errors += 1;
+            if !names_the_pooler(error) {
+                tally.errors_without_help += 1;
+                eprintln!("an error that does not name the pooler: {error}");
+            }
             let error = error.replace(|c: char| c.is_ascii_digit(), "");
             *errors.entry(error.chars().take(110).collect()).or_default() += 1;
         }
@@ -232,6 +289,14 @@ async fn check(
         tally.wrong_sets += 1;
     }
     Ok(())
+}
+
+/// The message names the transaction pooler as the likely cause and says what to use instead.
+fn names_the_pooler(message: &str) -> bool {
+    message.contains("transaction pooler (pgbouncer with `pool_mode = transaction`)")
+        && message.contains("use a plain `tokio_postgres::Client`")
+        && message.contains("`pool_mode = session`")
+        && message.contains("PostgreSQL ran nothing of this statement")
 }
 
 /// What a process that ran before leaves on pgbouncer's server connections: prepared
@@ -308,6 +373,9 @@ async fn every_write_through_pgbouncer_returns_what_it_did() -> TestResult {
         Kind::Transaction,
         Kind::CachedClient,
         Kind::CachedTransaction,
+        Kind::Deadpool,
+        Kind::DeadpoolTransaction,
+        Kind::Bb8,
     ] {
         let order = NewOrderGraph::new(format!("{kind:?} shared"))
             .with_items([NewOrderItem::new("OLD", 9)])
@@ -339,14 +407,19 @@ async fn every_write_through_pgbouncer_returns_what_it_did() -> TestResult {
             (
                 tally.ok_not_committed,
                 tally.err_committed,
-                tally.wrong_sets
+                tally.wrong_sets,
+                tally.errors_without_help
             ),
-            (0, 0, 0),
+            (0, 0, 0, 0),
             "{kind:?}: {tally:?}"
         );
         match kind {
             // Nothing session-level: pgbouncer changes nothing for them.
-            Kind::Client | Kind::Transaction => assert_eq!(tally.errors, 0, "{kind:?}"),
+            Kind::Client | Kind::Transaction | Kind::Bb8 => assert_eq!(tally.errors, 0, "{kind:?}"),
+            // deadpool's cache does not notice the pooler: a statement lands on a server
+            // connection that does not have it about every other write. Each of those errors
+            // names the pooler (asserted above), and nothing of it was written.
+            Kind::Deadpool | Kind::DeadpoolTransaction => {}
             // Every failed statement was retried (prepared again, then unnamed): PostgreSQL
             // reports a statement it does not have before running anything.
             Kind::CachedClient => assert_eq!(tally.errors, 0, "{kind:?}"),
@@ -357,9 +430,177 @@ async fn every_write_through_pgbouncer_returns_what_it_did() -> TestResult {
                 assert!(tally.errors <= 2 * 2 * CLIENTS, "{kind:?}: {tally:?}")
             }
         }
-        if matches!(kind, Kind::CachedClient | Kind::CachedTransaction) {
-            assert_eq!(tally.noticed, 2 * CLIENTS, "{kind:?}: every client noticed");
+    }
+    Ok(())
+}
+
+/// A client of pgbouncer holding one server connection in an open transaction, so that every
+/// other statement goes to the other one (the pool has two).
+struct Held {
+    client: Client,
+    pid: i32,
+}
+
+async fn hold_a_server_connection(bouncer: &PgBouncer, db: &TestDatabase) -> TestResult<Held> {
+    let client = bouncer.connect(db).await?;
+    client.batch_execute("BEGIN").await?;
+    let pid: i32 = client
+        .query_typed("SELECT pg_backend_pid()", &[])
+        .await?
+        .first()
+        .ok_or("no pid")?
+        .get(0);
+    Ok(Held { client, pid })
+}
+
+impl Held {
+    async fn release(self) -> TestResult {
+        self.client.batch_execute("COMMIT").await?;
+        Ok(())
+    }
+}
+
+/// The server connection that is not held now goes to the other: `held` is released after
+/// the other one is taken. Returns the new holder.
+async fn swap_server_connections(
+    bouncer: &PgBouncer,
+    db: &TestDatabase,
+    held: Held,
+) -> TestResult<Held> {
+    let other = hold_a_server_connection(bouncer, db).await?;
+    assert_ne!(
+        other.pid,
+        held.pid,
+        "pgbouncer has {} server connections",
+        pgbouncer::POOL_SIZE
+    );
+    held.release().await?;
+    Ok(other)
+}
+
+/// The customers of `client`'s committed orders, each with its items.
+async fn committed(direct: &Client, prefix: &str) -> TestResult<Vec<(String, Vec<String>)>> {
+    Ok(direct
+        .query(
+            "SELECT o.customer, array_agg(i.sku ORDER BY i.sku) FROM orders o \
+             JOIN order_items i ON i.order_id = o.id WHERE o.customer LIKE $1 || '%' \
+             GROUP BY o.id, o.customer ORDER BY o.id",
+            &[&prefix],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+fn graph_of(customer: &str) -> NewOrderGraph {
+    NewOrderGraph::new(customer).with_items([NewOrderItem::new("A", 1).with_price_cents(1)])
+}
+
+/// With the server connections handed out in a fixed order, a `CachedClient` whose statement
+/// lands on a server connection it was not prepared on notices the pooler: the first time it
+/// takes it for a reset (prepared again, retried, `Ok`), the second time (a statement prepared
+/// after that reset is unknown again) it falls back to unnamed statements. Every write returns
+/// `Ok` and is committed once.
+#[tokio::test]
+async fn a_cached_client_notices_the_pooler_whatever_the_scheduling() -> TestResult {
+    let db = writegraph_testing::database_with_schema(SCHEMA_SQL).await?;
+    let Some(bouncer) = pgbouncer::start_or_skip(&db)? else {
+        return Ok(());
+    };
+    let direct = db.connect().await?;
+    let cached = CachedClient::new(bouncer.connect(&db).await?);
+
+    let held = hold_a_server_connection(&bouncer, &db).await?;
+    graph_of("cached 1").insert_graph_returning(&cached).await?;
+    let held = swap_server_connections(&bouncer, &db, held).await?;
+    graph_of("cached 2").insert_graph_returning(&cached).await?;
+    assert!(
+        !cached.behind_transaction_pooler(),
+        "one unknown statement is a reset"
+    );
+    let held = swap_server_connections(&bouncer, &db, held).await?;
+    graph_of("cached 3").insert_graph_returning(&cached).await?;
+    assert!(cached.behind_transaction_pooler());
+    held.release().await?;
+    graph_of("cached 4").insert_graph_returning(&cached).await?;
+
+    let a = || vec!["A".to_owned()];
+    assert_eq!(
+        committed(&direct, "cached ").await?,
+        [
+            ("cached 1".to_owned(), a()),
+            ("cached 2".to_owned(), a()),
+            ("cached 3".to_owned(), a()),
+            ("cached 4".to_owned(), a()),
+        ]
+    );
+    Ok(())
+}
+
+/// The same for a `CachedTransaction`: its statement that lands on the other server
+/// connection returns its error, as the error has aborted the transaction (twice: the reset,
+/// then the pooler); the error names the pooler and says what to use, with nothing written.
+/// Then the client sends unnamed statements and every later transaction commits.
+#[tokio::test]
+async fn a_cached_transaction_names_the_pooler_in_its_errors_whatever_the_scheduling() -> TestResult
+{
+    let db = writegraph_testing::database_with_schema(SCHEMA_SQL).await?;
+    let Some(bouncer) = pgbouncer::start_or_skip(&db)? else {
+        return Ok(());
+    };
+    let direct = db.connect().await?;
+    let mut cached = CachedClient::new(bouncer.connect(&db).await?);
+
+    /// One transaction with one insert graph: `Ok` once committed, else the graph's error.
+    async fn write(cached: &mut CachedClient, customer: &str) -> writegraph::Result<()> {
+        let tx = cached.transaction().await?;
+        graph_of(customer).insert_graph_returning(&tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    fn expect_pooler_error(result: writegraph::Result<()>, what: &str) -> TestResult {
+        match result {
+            Ok(()) => Err(format!("{what}: expected an error").into()),
+            Err(error) => {
+                assert!(error.is_lost_prepared_statement(), "{what}: {error}");
+                assert!(names_the_pooler(&error.to_string()), "{what}: {error}");
+                Ok(())
+            }
         }
     }
+
+    let held = hold_a_server_connection(&bouncer, &db).await?;
+    write(&mut cached, "tx 1").await?;
+    let held = swap_server_connections(&bouncer, &db, held).await?;
+    expect_pooler_error(
+        write(&mut cached, "tx 2").await,
+        "statement prepared elsewhere",
+    )?;
+    assert!(
+        !cached.behind_transaction_pooler(),
+        "one unknown statement is a reset"
+    );
+    write(&mut cached, "tx 3").await?;
+    let held = swap_server_connections(&bouncer, &db, held).await?;
+    expect_pooler_error(
+        write(&mut cached, "tx 4").await,
+        "unknown again after the reset",
+    )?;
+    assert!(cached.behind_transaction_pooler());
+    write(&mut cached, "tx 5").await?;
+    held.release().await?;
+    write(&mut cached, "tx 6").await?;
+
+    let a = || vec!["A".to_owned()];
+    assert_eq!(
+        committed(&direct, "tx ").await?,
+        [
+            ("tx 1".to_owned(), a()),
+            ("tx 3".to_owned(), a()),
+            ("tx 5".to_owned(), a()),
+            ("tx 6".to_owned(), a()),
+        ]
+    );
     Ok(())
 }

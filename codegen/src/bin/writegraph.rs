@@ -1,5 +1,6 @@
-//! The `writegraph` command: generate code to a file, check a checked-in copy, and show the
-//! catalog the schema reader built, or the one PostgreSQL builds (a catalog snapshot).
+//! The `writegraph` command: generate code to a file, check a checked-in copy, show the
+//! catalog the schema reader built, or the one PostgreSQL builds (a catalog snapshot), and
+//! verify a live database against the schema.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,6 +58,16 @@ enum Command {
         /// With --from-postgres: read this database as it is instead (nothing is applied).
         #[arg(long, requires = "from_postgres")]
         database_url: Option<String>,
+    },
+    /// Compare a live database with the schema the code is generated from (the check the
+    /// generated `verify_database` runs): print every difference and exit 2 when there is
+    /// any. Reads pg_catalog only.
+    Verify {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// The database to check (`postgres://user@host/db`, or `host=... dbname=...`).
+        #[arg(long)]
+        database_url: String,
     },
 }
 
@@ -143,6 +154,23 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Verify {
+            inputs,
+            database_url,
+        } => {
+            let expected = writegraph_codegen::expected_schema(&inputs.builder().load()?)?;
+            let differences = verify_database(&expected, &database_url)?;
+            if differences.is_empty() {
+                println!(
+                    "the database matches the schema the code is generated from ({} tables)",
+                    expected.len()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mismatch = writegraph::verify::SchemaMismatch { differences };
+            println!("{mismatch}");
+            Ok(ExitCode::from(BAD_INPUT))
+        }
         Command::Schema {
             schema,
             json,
@@ -223,5 +251,75 @@ fn catalog_from_postgres(
         introspect::read_catalog(&client)
             .await
             .map_err(|e| failed("<pg_catalog>", e.to_string()))
+    })
+}
+
+/// Every difference between the database at `url` and `expected`, through the runtime's
+/// check (the one generated `verify_database` runs).
+fn verify_database(
+    expected: &[writegraph_codegen::verify::ExpectedTable],
+    url: &str,
+) -> Result<Vec<writegraph::verify::SchemaDifference>, Error> {
+    use writegraph::verify::{ExpectedColumn, ExpectedKey, ExpectedTable};
+    let failed = |path: &str, message: String| Error::Io {
+        path: path.to_owned(),
+        message,
+    };
+    let key_columns: Vec<Vec<Vec<&str>>> = expected
+        .iter()
+        .map(|t| {
+            t.keys
+                .iter()
+                .map(|k| k.columns.iter().map(String::as_str).collect())
+                .collect()
+        })
+        .collect();
+    let columns: Vec<Vec<ExpectedColumn<'_>>> = expected
+        .iter()
+        .map(|t| {
+            t.columns
+                .iter()
+                .map(|c| ExpectedColumn::new(&c.name, &c.sql_type, c.not_null))
+                .collect()
+        })
+        .collect();
+    let keys: Vec<Vec<ExpectedKey<'_>>> = expected
+        .iter()
+        .zip(&key_columns)
+        .map(|(t, key_columns)| {
+            t.keys
+                .iter()
+                .zip(key_columns)
+                .map(|(k, columns)| ExpectedKey {
+                    columns,
+                    primary: k.primary,
+                    constraint: k.constraint.as_deref(),
+                    used_by: &k.used_by,
+                })
+                .collect()
+        })
+        .collect();
+    let tables: Vec<ExpectedTable<'_>> = expected
+        .iter()
+        .zip(columns.iter().zip(&keys))
+        .map(|(t, (columns, keys))| ExpectedTable::new(&t.schema, &t.name, columns, keys))
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| failed("<runtime>", format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .map_err(|e| {
+                failed(
+                    "--database-url",
+                    format!("cannot connect: {}", introspect::db_message(&e)),
+                )
+            })?;
+        tokio::spawn(connection);
+        writegraph::verify::schema_differences(&client, &tables)
+            .await
+            .map_err(|e| failed("<pg_catalog>", format!("reading the catalog failed: {e}")))
     })
 }

@@ -9,7 +9,8 @@
 //!   `insert_returning`, `insert_many`, `insert_many_returning`, and `upsert`,
 //!   `upsert_returning`, `upsert_many` when the table has a conflict key;
 //! - `TPatch`: every updatable column as `Option`; `update_by_id`, `update_by_id_returning`;
-//! - a Rust enum per SQL enum, sent as text and read from the enum type.
+//! - a Rust enum per SQL enum, sent as text and read from the enum type;
+//! - `EXPECTED_SCHEMA` and `verify_database`, which compares the database with it.
 
 mod enums;
 mod format;
@@ -18,6 +19,7 @@ mod insert_graphs;
 mod patch;
 mod rows;
 mod update_graphs;
+mod verify;
 
 use self::format::format_items;
 
@@ -29,6 +31,7 @@ use self::insert_graphs::graph_struct;
 use self::patch::patch_struct;
 use self::rows::row_struct;
 use self::update_graphs::update_graph_struct;
+use self::verify::verify_code;
 use crate::error::Error;
 use crate::model::Model;
 use crate::plan::Plan;
@@ -60,6 +63,9 @@ pub fn emit(model: &Model<'_>, plan: &Plan) -> Result<String, Error> {
         ))?);
     }
     code.push_str(&format_items(&tables_module(model))?);
+    code.push_str(&format_items(&verify_code(
+        &crate::verify::expected_schema(model),
+    ))?);
     Ok(code)
 }
 
