@@ -330,3 +330,28 @@ async fn update_has_one_replace_sets_and_deletes_the_child() -> TestResult {
         .is_empty());
     Ok(())
 }
+
+#[tokio::test]
+async fn every_case_verifies_against_its_own_schema() -> TestResult {
+    macro_rules! verify {
+        ($($case:ident),*) => {$(
+            let (_db, client) = setup($case::SCHEMA).await?;
+            $case::verify_database(&client).await?;
+        )*};
+    }
+    verify!(
+        before_after_insert,
+        belongs_to_insert,
+        belongs_to_upsert,
+        has_many,
+        has_many_upsert,
+        has_one,
+        table_only,
+        update_append,
+        update_diff,
+        update_has_one,
+        update_replace,
+        update_upsert
+    );
+    Ok(())
+}
