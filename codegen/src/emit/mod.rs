@@ -9,8 +9,10 @@
 //!   `insert_returning`, `insert_many`, `insert_many_returning`, and `upsert`,
 //!   `upsert_returning`, `upsert_many` when the table has a conflict key;
 //! - `TPatch`: every updatable column as `Option`; `update_by_id`, `update_by_id_returning`;
-//! - a Rust enum per SQL enum, sent as text and read from the enum type.
+//! - a Rust enum per SQL enum, sent as text and read from the enum type;
+//! - `tables`: the quoted name of every table; `constraints`: the name of every constraint.
 
+mod constraints;
 mod enums;
 mod format;
 mod insert;
@@ -60,6 +62,7 @@ pub fn emit(model: &Model<'_>, plan: &Plan) -> Result<String, Error> {
         ))?);
     }
     code.push_str(&format_items(&tables_module(model))?);
+    code.push_str(&format_items(&constraints::constraints_module(model))?);
     Ok(code)
 }
 
