@@ -13,6 +13,11 @@ fn main() {
             "schemas/optional.sql",
             Some("schemas/optional.toml"),
         ),
+        (
+            "articles",
+            "schemas/articles.sql",
+            Some("schemas/articles.toml"),
+        ),
     ] {
         println!("cargo:rerun-if-changed={schema}");
         let mut builder = writegraph_codegen::Builder::new();

@@ -320,6 +320,10 @@ pub struct Table {
     pub uniques: Vec<UniqueKey>,
     /// Foreign keys in creation order.
     pub foreign_keys: Vec<ForeignKey>,
+    /// Names of the table's own CHECK constraints (not NOT NULL, not copies a partition
+    /// inherits), sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
     /// `COMMENT ON TABLE` text.
     pub comment: Option<String>,
     /// Where the table is created, for messages about it.
@@ -341,6 +345,7 @@ impl Table {
             primary_key_name: None,
             uniques: Vec::new(),
             foreign_keys: Vec::new(),
+            checks: Vec::new(),
             comment: None,
             location: None,
         }

@@ -251,6 +251,10 @@ pub struct TableConfig {
     /// The Rust name of the row struct (`OrderLine`), when the singular of the table name is
     /// not what you want or clashes with another name.
     pub rust_name: Option<Spanned<String>>,
+    /// Columns the database fills (a NOT NULL `tsvector` a trigger computes): left out of
+    /// inserts, the insert struct and patches, still in the row struct.
+    #[serde(default)]
+    pub database_fills: Vec<Spanned<String>>,
 }
 
 /// Parses `graphs.toml`; a syntax error or unknown key points at its line and column.

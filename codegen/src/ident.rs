@@ -1,4 +1,6 @@
-//! Names: quoting SQL identifiers the way PostgreSQL does, and (later) Rust names for them.
+//! Names: quoting SQL identifiers the way PostgreSQL does, and Rust names for them.
+
+mod singular;
 
 /// PostgreSQL keywords that `quote_ident` quotes: every keyword that is not unreserved
 /// (`SELECT word FROM pg_get_keywords() WHERE catcode <> 'U'` on PostgreSQL 15).
@@ -199,30 +201,51 @@ const RUST_KEYWORDS: &[&str] = &[
     "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
 
-/// Words of a SQL name: split at anything that is not an ASCII letter or digit, and at
-/// lower-to-upper case changes (`OrderLine` → `order`, `line`; `area_m²` → `area`, `m`).
+/// Words of a SQL name, split the way `heck` splits them: at anything that is not an ASCII
+/// letter or digit, at a lower-to-upper case change (`OrderLine` → `order`, `line`), and
+/// before the last capital of a run of capitals followed by a small letter (`HTTPStatus` →
+/// `http`, `status`); digits go with the letters before them (`md5Hash` → `md5`, `hash`).
 /// Only ASCII goes into Rust names: other characters (`²`, `①`) are not all valid in Rust
 /// identifiers, and those that are draw lints (`uncommon_codepoints`, confusables).
 fn words(name: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let mut previous_lower = false;
-    for ch in name.chars() {
-        if !ch.is_ascii_alphanumeric() {
-            if !current.is_empty() {
-                words.push(std::mem::take(&mut current));
-            }
-            previous_lower = false;
-            continue;
-        }
-        if ch.is_uppercase() && previous_lower && !current.is_empty() {
-            words.push(std::mem::take(&mut current));
-        }
-        previous_lower = ch.is_lowercase() || ch.is_ascii_digit();
-        current.extend(ch.to_lowercase());
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mode {
+        Boundary,
+        Lower,
+        Upper,
     }
-    if !current.is_empty() {
-        words.push(current);
+    let mut words = Vec::new();
+    for run in name.split(|c: char| !c.is_ascii_alphanumeric()) {
+        let chars: Vec<char> = run.chars().collect();
+        let mut current = String::new();
+        let mut mode = Mode::Boundary;
+        for (i, &ch) in chars.iter().enumerate() {
+            current.push(ch.to_ascii_lowercase());
+            let Some(&next) = chars.get(i + 1) else {
+                break;
+            };
+            let next_mode = if ch.is_ascii_lowercase() {
+                Mode::Lower
+            } else if ch.is_ascii_uppercase() {
+                Mode::Upper
+            } else {
+                mode
+            };
+            if next_mode == Mode::Lower && next.is_ascii_uppercase() {
+                words.push(std::mem::take(&mut current));
+                mode = Mode::Boundary;
+            } else if mode == Mode::Upper && ch.is_ascii_uppercase() && next.is_ascii_lowercase() {
+                current.pop();
+                words.push(std::mem::take(&mut current));
+                current.push(ch.to_ascii_lowercase());
+                mode = Mode::Boundary;
+            } else {
+                mode = next_mode;
+            }
+        }
+        if !current.is_empty() {
+            words.push(current);
+        }
     }
     words
 }
@@ -284,22 +307,16 @@ pub fn is_rust_type_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
-/// The singular of a table name's last word, for row struct names (`order_items` →
-/// `order_item`, `categories` → `category`, `addresses` → `address`, `status` stays).
+/// A table name with its last word made singular, as lowercase words joined by `_`, for row
+/// struct names (`order_items` → `order_item`, `http_statuses` → `http_status`,
+/// `HTTPStatuses` → `http_status`, `people` → `person`, `status` and `data` stay).
+/// The rule table is in [`singular::singular_word`].
 pub fn singular(name: &str) -> String {
-    let lower = name.to_lowercase();
-    let keep = |suffix: &str| lower.ends_with(suffix);
-    if keep("ss") || keep("us") || keep("is") || keep("news") || !keep("s") {
-        return name.to_owned();
+    let mut words = words(name);
+    if let Some(last) = words.last_mut() {
+        *last = singular::singular_word(last);
     }
-    let stem_len = if keep("ies") && name.len() > 4 {
-        return format!("{}y", &name[..name.len() - 3]);
-    } else if keep("sses") || keep("xes") || keep("ches") || keep("shes") || keep("zzes") {
-        name.len() - 2
-    } else {
-        name.len() - 1
-    };
-    name[..stem_len].to_owned()
+    words.join("_")
 }
 
 #[cfg(test)]
@@ -323,6 +340,160 @@ mod tests {
         assert_eq!(quote_ident_if_needed("1abc"), "\"1abc\"");
     }
 
+    /// Table names and the row struct names made of them: the cases the rule table exists for,
+    /// then table names from public schemas (Lemmy, OpenStreetMap, Vaultwarden, Documenso,
+    /// Atuin, Conductor, Supabase Auth).
+    #[test]
+    fn row_struct_names_from_table_names() {
+        let cases = [
+            ("statuses", "Status"),
+            ("movies", "Movie"),
+            ("series", "Series"),
+            ("quizzes", "Quiz"),
+            ("analyses", "Analysis"),
+            ("http_statuses", "HttpStatus"),
+            ("HTTPStatuses", "HttpStatus"),
+            ("HTTPStatus", "HttpStatus"),
+            ("people", "Person"),
+            ("children", "Child"),
+            ("indices", "Index"),
+            ("data", "Data"),
+            ("poll_data", "PollData"),
+            ("metadata", "Metadata"),
+            ("file_metadata", "FileMetadata"),
+            ("men", "Man"),
+            ("women", "Woman"),
+            ("mice", "Mouse"),
+            ("criteria", "Criterion"),
+            ("vertices", "Vertex"),
+            ("matrices", "Matrix"),
+            ("axes", "Axis"),
+            ("taxes", "Tax"),
+            ("crises", "Crisis"),
+            ("theses", "Thesis"),
+            ("news", "News"),
+            ("species", "Species"),
+            ("status", "Status"),
+            ("address", "Address"),
+            ("analysis", "Analysis"),
+            ("buses", "Bus"),
+            ("houses", "House"),
+            ("courses", "Course"),
+            ("caches", "Cache"),
+            ("batches", "Batch"),
+            ("wishes", "Wish"),
+            ("boxes", "Box"),
+            ("heroes", "Hero"),
+            ("shoes", "Shoe"),
+            ("knives", "Knife"),
+            ("wives", "Wife"),
+            ("archives", "Archive"),
+            ("olives", "Olive"),
+            ("leaves", "Leaf"),
+            ("cookies", "Cookie"),
+            ("ties", "Tie"),
+            ("parties", "Party"),
+            ("aliases", "Alias"),
+            ("alias", "Alias"),
+            ("phrases", "Phrase"),
+            ("databases", "Database"),
+            ("menus", "Menu"),
+            ("emojis", "Emoji"),
+            ("abuses", "Abuse"),
+            ("gps", "Gps"),
+            ("salespeople", "Salesperson"),
+            ("grandchildren", "Grandchild"),
+            ("buzzes", "Buzz"),
+            ("__diesel_schema_migrations", "DieselSchemaMigration"),
+            ("acls", "Acl"),
+            ("active_storage_attachments", "ActiveStorageAttachment"),
+            ("active_storage_blobs", "ActiveStorageBlob"),
+            (
+                "active_storage_variant_records",
+                "ActiveStorageVariantRecord",
+            ),
+            ("ar_internal_metadata", "ArInternalMetadata"),
+            ("archives", "Archive"),
+            ("auth_requests", "AuthRequest"),
+            ("changeset_comments", "ChangesetComment"),
+            ("changesets_subscribers", "ChangesetsSubscriber"),
+            ("ciphers", "Cipher"),
+            ("ciphers_collections", "CiphersCollection"),
+            ("collections_groups", "CollectionsGroup"),
+            ("comment_aggregates", "CommentAggregate"),
+            ("community_actions", "CommunityAction"),
+            ("current_relation_members", "CurrentRelationMember"),
+            ("current_way_nodes", "CurrentWayNode"),
+            ("delayed_jobs", "DelayedJob"),
+            ("devices", "Device"),
+            ("diary_entries", "DiaryEntry"),
+            ("diary_entry_subscriptions", "DiaryEntrySubscription"),
+            ("emergency_access", "EmergencyAccess"),
+            ("event_data", "EventData"),
+            ("favorites", "Favorite"),
+            ("folders_ciphers", "FoldersCipher"),
+            ("friends", "Friend"),
+            ("gps_points", "GpsPoint"),
+            ("gpx_file_tags", "GpxFileTag"),
+            ("history", "History"),
+            ("image_details", "ImageDetail"),
+            ("instance", "Instance"),
+            ("invitations", "Invitation"),
+            ("issues", "Issue"),
+            ("languages", "Language"),
+            ("local_site_rate_limit", "LocalSiteRateLimit"),
+            ("locks", "Lock"),
+            ("moderation_zones", "ModerationZone"),
+            ("noticed_notifications", "NoticedNotification"),
+            ("oauth_access_grants", "OauthAccessGrant"),
+            ("oauth_openid_requests", "OauthOpenidRequest"),
+            ("org_policies", "OrgPolicy"),
+            ("organisationglobalsettings", "Organisationglobalsetting"),
+            ("person_post_aggregates", "PersonPostAggregate"),
+            ("private_message_report", "PrivateMessageReport"),
+            ("redactions", "Redaction"),
+            ("relation_members", "RelationMember"),
+            ("schema_migrations", "SchemaMigration"),
+            ("sends", "Send"),
+            ("session_data", "SessionData"),
+            ("sessions", "Session"),
+            ("skill_metadata", "SkillMetadata"),
+            ("social_links", "SocialLink"),
+            ("spammy_phrases", "SpammyPhrase"),
+            ("sso_nonce", "SsoNonce"),
+            ("store_idx_cache", "StoreIdxCache"),
+            ("task_execution_logs", "TaskExecutionLog"),
+            ("task_in_progress", "TaskInProgress"),
+            ("twofactor_duo_ctx", "TwofactorDuoCtx"),
+            ("user_", "User"),
+            ("User", "User"),
+            ("user_preferences", "UserPreference"),
+            ("users_organizations", "UsersOrganization"),
+            ("usersecurityauditlog", "Usersecurityauditlog"),
+            ("way_tags", "WayTag"),
+            ("webhookcall", "Webhookcall"),
+            ("workflow_def_to_workflow", "WorkflowDefToWorkflow"),
+            ("order_items", "OrderItem"),
+            ("categories", "Category"),
+            ("shipping_addresses", "ShippingAddress"),
+            ("audit_logs", "AuditLog"),
+            ("item_returns", "ItemReturn"),
+            ("product_details", "ProductDetail"),
+            ("team_members", "TeamMember"),
+        ];
+        let wrong: Vec<String> = cases
+            .iter()
+            .filter(|(table, expected)| rust_type_name(&singular(table)) != *expected)
+            .map(|(table, expected)| {
+                format!(
+                    "{table} → {} (expected {expected})",
+                    rust_type_name(&singular(table))
+                )
+            })
+            .collect();
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
     #[test]
     fn rust_names() {
         assert_eq!(rust_type_name(&singular("order_items")), "OrderItem");
@@ -336,6 +507,11 @@ mod tests {
         assert_eq!(rust_type_name(&singular("order items")), "OrderItem");
         assert_eq!(rust_type_name(&singular("boxes")), "Box");
         assert_eq!(rust_type_name("OrderLine"), "OrderLine");
+        assert_eq!(rust_type_name("HTTPStatus"), "HttpStatus");
+        assert_eq!(rust_field_name("HTTPCode"), "http_code");
+        assert_eq!(rust_field_name("documentURL"), "document_url");
+        assert_eq!(rust_field_name("md5Hash"), "md5_hash");
+        assert_eq!(rust_field_name("V2Api"), "v2_api");
         assert_eq!(rust_type_name("in progress"), "InProgress");
         assert_eq!(rust_type_name("3d"), "V3d");
         assert_eq!(rust_field_name("user name"), "user_name");

@@ -143,6 +143,14 @@ WHERE con.conrelid = $1 AND con.contype = 'f'
 ORDER BY con.oid
 "#;
 
+/// Names of a table's own CHECK constraints (not the copies a partition inherits).
+const CHECKS: &str = r#"
+SELECT con.conname::text AS name
+FROM pg_constraint con
+WHERE con.conrelid = $1 AND con.contype = 'c' AND con.conislocal
+ORDER BY con.conname
+"#;
+
 /// Enum types and domains of user schemas, not owned by an extension.
 const TYPES: &str = r#"
 SELECT t.typtype::text AS kind,
@@ -295,6 +303,10 @@ pub async fn read_catalog(client: &Client) -> Result<Catalog, IntrospectError> {
                 on_update: fk_action(&fk.get::<_, String>("on_update")),
             });
         }
+        for check in client.query(CHECKS, &[&oid]).await? {
+            table.checks.push(check.get("name"));
+        }
+        table.checks.sort();
         catalog.tables.push(table);
     }
     mark_serial_columns(&mut catalog);

@@ -263,7 +263,7 @@ impl Builder {
     }
 
     /// Compares `path` with freshly generated code: `Ok(None)` when it is up to date,
-    /// otherwise a short diff.
+    /// otherwise a unified diff from the file to the generated code.
     pub fn check(&self, path: &Path) -> Result<Option<String>, Error> {
         let output = self.generate()?;
         write::check_file(path, &output.code)

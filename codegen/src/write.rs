@@ -19,7 +19,7 @@ pub fn write_if_changed(path: &Path, contents: &str) -> Result<bool, Error> {
 }
 
 /// Compares a checked-in file with freshly generated code. `Ok(None)` when they match;
-/// otherwise a short line diff (first differing lines) for the user.
+/// otherwise a unified diff from the file to the generated code, for the user.
 pub fn check_file(path: &Path, contents: &str) -> Result<Option<String>, Error> {
     let old = match std::fs::read_to_string(path) {
         Ok(old) => old,
@@ -34,43 +34,26 @@ pub fn check_file(path: &Path, contents: &str) -> Result<Option<String>, Error> 
     if old == contents {
         return Ok(None);
     }
-    Ok(Some(short_diff(
+    Ok(Some(stale_diff(
         &path.display().to_string(),
         &old,
         contents,
     )))
 }
 
-/// The lines that differ between `old` and `new` (after their common first and last lines),
-/// in unified-diff style, at most a dozen of each.
-fn short_diff(path: &str, old: &str, new: &str) -> String {
-    const MAX_LINES: usize = 12;
-    let old_lines: Vec<&str> = old.lines().collect();
-    let new_lines: Vec<&str> = new.lines().collect();
-    let first = old_lines
-        .iter()
-        .zip(&new_lines)
-        .take_while(|(a, b)| a == b)
-        .count();
-    let common_tail = old_lines[first..]
-        .iter()
-        .rev()
-        .zip(new_lines[first..].iter().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
-    let removed = &old_lines[first..old_lines.len() - common_tail];
-    let added = &new_lines[first..new_lines.len() - common_tail];
-    let mut out = format!("{path} is stale; first difference at line {}:\n", first + 1);
-    for (sign, lines) in [('-', removed), ('+', added)] {
-        for line in lines.iter().take(MAX_LINES) {
-            out.push_str(&format!("{sign}{line}\n"));
-        }
-        if lines.len() > MAX_LINES {
-            out.push_str(&format!(
-                "{sign}... {} more lines\n",
-                lines.len() - MAX_LINES
-            ));
-        }
+/// A unified diff from the checked-in file (`old`) to the generated code (`new`), three
+/// lines of context around each change, between a line saying the file is stale and one
+/// saying how to refresh it.
+fn stale_diff(path: &str, old: &str, new: &str) -> String {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let mut unified = diff.unified_diff();
+    unified.context_radius(3).header(
+        &format!("{path} (checked in)"),
+        &format!("{path} (generated)"),
+    );
+    let mut out = format!("{path} is stale:\n{unified}");
+    if !out.ends_with('\n') {
+        out.push('\n');
     }
     out.push_str("run `writegraph generate` with the same arguments to refresh it");
     out

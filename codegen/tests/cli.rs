@@ -138,14 +138,29 @@ fn check_fails_with_a_diff_when_the_file_is_stale() -> TestResult {
     let stale = writegraph(&[&["check"][..], &args].concat())?;
     assert_eq!(stale.status.code(), Some(2));
     let stderr = String::from_utf8(stale.stderr)?;
-    assert!(stderr.contains("is stale"), "{stderr}");
-    assert!(
-        stderr.contains("-pub struct OrderItme {") && stderr.contains("+pub struct OrderItem {"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.lines().count() < 8,
-        "the diff shows more than the changed line:\n{stderr}"
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines[0], format!("{out_arg} is stale:"), "{stderr}");
+    assert_eq!(lines[1], format!("--- {out_arg} (checked in)"), "{stderr}");
+    assert_eq!(lines[2], format!("+++ {out_arg} (generated)"), "{stderr}");
+    // One hunk: three lines of context, the changed line, three lines of context.
+    let hunk = lines
+        .get(3)
+        .and_then(|l| l.strip_prefix("@@ -"))
+        .ok_or(format!("no hunk header:\n{stderr}"))?;
+    let (old_range, new_range) = hunk
+        .trim_end_matches(" @@")
+        .split_once(" +")
+        .ok_or(format!("not a hunk header:\n{stderr}"))?;
+    assert_eq!(old_range, new_range, "one line replaced by one");
+    assert!(old_range.ends_with(",7"), "{stderr}");
+    let body = &lines[4..lines.len() - 1];
+    assert_eq!(body.len(), 8, "{stderr}");
+    assert_eq!(body.iter().filter(|l| l.starts_with(' ')).count(), 6);
+    assert_eq!(body[3], "-pub struct OrderItme {");
+    assert_eq!(body[4], "+pub struct OrderItem {");
+    assert_eq!(
+        lines.last().copied(),
+        Some("run `writegraph generate` with the same arguments to refresh it")
     );
 
     std::fs::remove_file(&out_file)?;

@@ -24,3 +24,9 @@ pub mod names {
 pub mod optional {
     include!(concat!(env!("OUT_DIR"), "/optional.rs"));
 }
+
+/// Columns a trigger fills and constraints under PostgreSQL's names:
+/// `tests/schemas/articles.sql` with the graphs of `tests/schemas/articles.toml`.
+pub mod articles {
+    include!(concat!(env!("OUT_DIR"), "/articles.rs"));
+}

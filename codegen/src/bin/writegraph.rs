@@ -26,7 +26,7 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Exit non-zero with a short diff when a checked-in generated file is stale.
+    /// Exit non-zero with a unified diff when a checked-in generated file is stale.
     Check {
         #[command(flatten)]
         inputs: Inputs,

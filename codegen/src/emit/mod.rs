@@ -10,8 +10,10 @@
 //!   `upsert_returning`, `upsert_many` when the table has a conflict key;
 //! - `TPatch`: every updatable column as `Option`; `update_by_id`, `update_by_id_returning`;
 //! - a Rust enum per SQL enum, sent as text and read from the enum type;
+//! - `tables`: the quoted name of every table; `constraints`: the name of every constraint.
 //! - `EXPECTED_SCHEMA` and `verify_database`, which compares the database with it.
 
+mod constraints;
 mod enums;
 mod format;
 mod insert;
@@ -63,6 +65,7 @@ pub fn emit(model: &Model<'_>, plan: &Plan) -> Result<String, Error> {
         ))?);
     }
     code.push_str(&format_items(&tables_module(model))?);
+    code.push_str(&format_items(&constraints::constraints_module(model))?);
     code.push_str(&format_items(&verify_code(
         &crate::verify::expected_schema(model),
     ))?);

@@ -36,6 +36,32 @@ pub(super) fn table_model<'a>(
         None => ident::rust_type_name(&ident::singular(&table.name.name)),
     };
 
+    let database_fills = table_config.map_or(&[][..], |c| c.database_fills.as_slice());
+    for name in database_fills {
+        if !table.columns.iter().any(|c| c.name == *name.get_ref()) {
+            errors.push(
+                config::error_at(
+                    file,
+                    name,
+                    format!(
+                        "unknown column `{}` in table `{}`",
+                        name.get_ref(),
+                        table.name
+                    ),
+                )
+                .with_help(format!(
+                    "database_fills lists columns of the table; columns are: {}",
+                    table
+                        .columns
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            );
+        }
+    }
+
     let mut columns: Vec<ColumnModel<'a>> = Vec::new();
     for column in &table.columns {
         let ty = match mapper.map(&column.sql_type) {
@@ -60,15 +86,16 @@ pub(super) fn table_model<'a>(
         let not_null = column.not_null || catalog.column_domain(column).is_some_and(|d| d.not_null);
         let default_sql = default_sql(catalog, table, column);
         let filled_by_graph = injected.contains(&(table.name.clone(), column.name.clone()));
-        let insert = column
-            .insertable()
-            .then(|| match (not_null, default_sql.is_some()) {
+        let filled_by_database = database_fills.iter().any(|n| *n.get_ref() == column.name);
+        let insert = (column.insertable() && !filled_by_database).then(|| {
+            match (not_null, default_sql.is_some()) {
                 (true, false) if filled_by_graph => InsertKind::Injected,
                 (true, false) => InsertKind::Required,
                 (true, true) => InsertKind::Defaulted,
                 (false, false) => InsertKind::Nullable,
                 (false, true) => InsertKind::NullableDefaulted,
-            });
+            }
+        });
         let field = ident::rust_field_name(&column.name);
         if let Some(clash) = columns.iter().find(|c| c.field == field) {
             errors.push(
@@ -90,7 +117,9 @@ pub(super) fn table_model<'a>(
             not_null,
             insert,
             default_sql,
-            updatable: column.generated.is_none() && column.identity != Some(Identity::Always),
+            updatable: column.generated.is_none()
+                && column.identity != Some(Identity::Always)
+                && !filled_by_database,
         });
     }
     // A column's `with_x_opt` setter must not be another column's `with_*` setter, in the

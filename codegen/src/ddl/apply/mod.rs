@@ -282,12 +282,37 @@ impl Default for Reader {
 type Applied = Result<(), Diagnostic>;
 
 impl Reader {
+    /// Copies the names of CHECK constraints into their tables ([`Table::checks`]): the
+    /// constraints kept by name that are not EXCLUDE (those have an index of their name).
+    ///
+    /// [`Table::checks`]: crate::catalog::Table::checks
+    fn record_checks(&mut self) {
+        for (table, name) in &self.other_constraints {
+            let exclude = self
+                .indexes
+                .iter()
+                .any(|i| &i.table == table && i.name.name == *name);
+            if exclude {
+                continue;
+            }
+            if let Some(t) = self.catalog.table_mut(table) {
+                if !t.checks.contains(name) {
+                    t.checks.push(name.clone());
+                }
+            }
+        }
+        for table in &mut self.catalog.tables {
+            table.checks.sort();
+        }
+    }
+
     /// Reads every file in order and returns the catalog, or every error found.
     pub fn read_files(mut self, files: &[SourceFile]) -> Result<Catalog, Error> {
         // Every error is collected (rendering shows the first ones and counts the rest).
         for file in files {
             self.read_file(file);
         }
+        self.record_checks();
         let untyped = std::mem::take(&mut self.untyped_tables);
         self.errors
             .extend(untyped.into_iter().map(|(_, error)| error));
