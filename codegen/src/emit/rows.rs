@@ -163,7 +163,7 @@ fn table_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
             const NAME: &'static str = {table_name:?};
             {find_doc}const FIND_SQL: &'static str = {find_sql:?};
             {delete_doc}const DELETE_SQL: &'static str = {delete_sql:?};
-            fn bind_key(key: &Self::Key) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'_>]> + Send {{
+            fn bind_key(key: &Self::Key) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'_>]> + ::std::marker::Send {{
                 ::writegraph::write::params([{key_params}])
             }}
         }}
