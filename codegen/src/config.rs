@@ -251,6 +251,10 @@ pub struct TableConfig {
     /// The Rust name of the row struct (`OrderLine`), when the singular of the table name is
     /// not what you want or clashes with another name.
     pub rust_name: Option<Spanned<String>>,
+    /// Rust field names of columns, by column name (`fields = { createdAt = "created" }`),
+    /// for a column whose own name is not the field you want; its setters follow
+    /// (`with_created`). Columns not named here get a field made from their SQL name.
+    pub fields: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
 }
 
 /// Parses `graphs.toml`; a syntax error or unknown key points at its line and column.

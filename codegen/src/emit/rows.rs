@@ -27,6 +27,9 @@ pub(super) fn column_doc(column: &ColumnModel<'_>) -> String {
     if let Some(comment) = &c.comment {
         let _ = write!(text, "\n\n{comment}");
     }
+    if let Some(note) = &column.field_note {
+        let _ = write!(text, "\n\n{note}");
+    }
     text
 }
 
