@@ -255,6 +255,10 @@ pub struct TableConfig {
     /// inserts, the insert struct and patches, still in the row struct.
     #[serde(default)]
     pub database_fills: Vec<Spanned<String>>,
+    /// Rust field names of columns, by column name (`fields = { createdAt = "created" }`),
+    /// for a column whose own name is not the field you want; its setters follow
+    /// (`with_created`). Columns not named here get a field made from their SQL name.
+    pub fields: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
 }
 
 /// Parses `graphs.toml`; a syntax error or unknown key points at its line and column.

@@ -58,6 +58,10 @@ pub struct ColumnModel<'a> {
     pub column: &'a Column,
     /// Rust field name.
     pub field: String,
+    /// Why the field is not the name made from the column's SQL name, when it is not: two
+    /// columns would have made the same field or setter, and this one took a suffix. Said in
+    /// the field's doc comment.
+    pub field_note: Option<String>,
     /// Rust type and binding.
     pub ty: ColumnType,
     /// The column (or its domain) is NOT NULL: row fields are `T`, not `Option<T>`.

@@ -163,3 +163,32 @@ fn a_types_mapping_makes_the_unsupported_type_generate() -> Result<(), Box<dyn s
     );
     Ok(())
 }
+
+/// A field named in `[tables.<t>] fields` replaces the one made from the column's name, and
+/// its setters follow; the column the other field came from keeps its own.
+#[test]
+fn a_fields_setting_names_the_field_and_its_setters() -> Result<(), Box<dyn std::error::Error>> {
+    let sql = std::fs::read_to_string(fixtures().join("table_fields_setters_clash.sql"))?;
+    let input = Input {
+        schema: vec![SourceFile::new("notes.sql", sql)],
+        catalog: None,
+        graphs: Some(SourceFile::new(
+            "graphs.toml",
+            "[tables.notes]\nfields = { note_opt = \"second_note\" }\n",
+        )),
+    };
+    let code = generate(&input).map_err(|e| e.to_string())?.code;
+    for wanted in [
+        "pub note: ::std::option::Option<::std::string::String>",
+        "pub second_note: ::std::option::Option<::std::string::String>",
+        "with_second_note / with_second_note_opt",
+        "with_note / with_note_opt",
+    ] {
+        assert!(code.contains(wanted), "no `{wanted}` in the generated code");
+    }
+    assert!(
+        !code.contains("note_opt_2"),
+        "the named field took a suffix"
+    );
+    Ok(())
+}

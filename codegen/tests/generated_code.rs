@@ -1,6 +1,8 @@
-//! Golden file of the example's generated code: `fixtures/generate/shop.rs` must equal what
-//! the generator writes for `schema/` and `graphs.toml` today. Run with `UPDATE_EXPECT=1`
-//! to refresh it after an intended change, and review the diff.
+//! Golden files of generated code: `fixtures/generate/shop.rs` must equal what the generator
+//! writes for the example's `schema/` and `graphs.toml` today, and `fixtures/generate/names.rs`
+//! what it writes for the names Rust cannot use as they are (`tests/schemas/names.sql`:
+//! keywords, non-ASCII names, columns whose fields or setters would collide). Run with
+//! `UPDATE_EXPECT=1` to refresh them after an intended change, and review the diff.
 
 use std::path::Path;
 
@@ -14,6 +16,21 @@ fn example_output_matches_the_checked_in_copy() -> Result<(), Box<dyn std::error
     builder
         .schema(root.join("../schema"))
         .graphs(root.join("../graphs.toml"));
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        write::write_if_changed(&golden, &builder.generate()?.code)?;
+    }
+    if let Some(diff) = builder.check(&golden)? {
+        return Err(format!("{diff}\n(set UPDATE_EXPECT=1 to accept the new output)").into());
+    }
+    Ok(())
+}
+
+#[test]
+fn names_output_matches_the_checked_in_copy() -> Result<(), Box<dyn std::error::Error>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let golden = root.join("tests/fixtures/generate/names.rs");
+    let mut builder = Builder::new();
+    builder.schema(root.join("../tests/schemas/names.sql"));
     if std::env::var_os("UPDATE_EXPECT").is_some() {
         write::write_if_changed(&golden, &builder.generate()?.code)?;
     }

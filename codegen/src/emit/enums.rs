@@ -36,7 +36,7 @@ pub(super) fn enum_code(e: &EnumModel) -> String {
         }}
         impl ::writegraph::__private::ToSql for {name} {{
             fn to_sql(&self, _ty: &::writegraph::__private::Type, out: &mut ::writegraph::__private::BytesMut)
-                -> ::std::result::Result<::writegraph::__private::IsNull, ::std::boxed::Box<dyn ::std::error::Error + Sync + Send>> {{
+                -> ::std::result::Result<::writegraph::__private::IsNull, ::std::boxed::Box<dyn ::std::error::Error + ::std::marker::Sync + ::std::marker::Send>> {{
                 ::writegraph::__private::enum_to_sql(self.label(), out)
             }}
             fn accepts(ty: &::writegraph::__private::Type) -> bool {{ ::writegraph::__private::enum_accepts(ty, {sql_name:?}) }}
@@ -44,7 +44,7 @@ pub(super) fn enum_code(e: &EnumModel) -> String {
         }}
         impl<'a> ::writegraph::__private::FromSql<'a> for {name} {{
             fn from_sql(_ty: &::writegraph::__private::Type, raw: &'a [u8])
-                -> ::std::result::Result<Self, ::std::boxed::Box<dyn ::std::error::Error + Sync + Send>> {{
+                -> ::std::result::Result<Self, ::std::boxed::Box<dyn ::std::error::Error + ::std::marker::Sync + ::std::marker::Send>> {{
                 let labels: &[&str] = &[{labels}];
                 let index = ::writegraph::__private::enum_from_sql(raw, {sql_name:?}, labels)?;
                 Ok(Self::ALL[index])

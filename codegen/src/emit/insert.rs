@@ -134,7 +134,7 @@ fn insert_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
             fn columns(rows: ::std::vec::Vec<Self>, filled: &[usize]) -> ::writegraph::Result<New{row}Columns> {{
                 {columns_body}
             }}
-            fn bind(c: &New{row}Columns) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'_>]> + Send {{
+            fn bind(c: &New{row}Columns) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'_>]> + ::std::marker::Send {{
                 ::writegraph::write::params([{params}])
             }}
         }}

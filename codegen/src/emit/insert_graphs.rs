@@ -79,7 +79,7 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
                 {take}
                 Ok(({names}))
             }}
-            fn bind<'a>(&'a self, parts: &'a Self::Parts) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'a>]> + Send {{
+            fn bind<'a>(&'a self, parts: &'a Self::Parts) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'a>]> + ::std::marker::Send {{
                 let ({names}) = parts;
                 ::writegraph::write::params([{params}])
             }}

@@ -27,6 +27,9 @@ pub(super) fn column_doc(column: &ColumnModel<'_>) -> String {
     if let Some(comment) = &c.comment {
         let _ = write!(text, "\n\n{comment}");
     }
+    if let Some(note) = &column.field_note {
+        let _ = write!(text, "\n\n{note}");
+    }
     text
 }
 
@@ -162,7 +165,7 @@ fn table_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
             type Key = {key_type};
             const NAME: &'static str = {table_name:?};
             {find}{delete}
-            fn bind_key(key: &Self::Key) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'_>]> + Send {{
+            fn bind_key(key: &Self::Key) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'_>]> + ::std::marker::Send {{
                 ::writegraph::write::params([{key_params}])
             }}
         }}

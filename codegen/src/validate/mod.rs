@@ -5,6 +5,7 @@
 
 mod conflict;
 mod edges;
+mod fields;
 mod insert_graphs;
 mod resolve;
 mod tables;

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use super::conflict::conflict;
 use super::diagnostic_at_column;
+use super::fields;
 use crate::catalog::{Catalog, Column, Identity, QualifiedName, Sequence, Table};
 use crate::config::{self, TableConfig};
 use crate::error::Diagnostic;
@@ -96,23 +97,10 @@ pub(super) fn table_model<'a>(
                 (false, true) => InsertKind::NullableDefaulted,
             }
         });
-        let field = ident::rust_field_name(&column.name);
-        if let Some(clash) = columns.iter().find(|c| c.field == field) {
-            errors.push(
-                diagnostic_at_column(
-                    column,
-                    format!(
-                        "columns `{}` and `{}` of `{}` both become the Rust field `{field}`",
-                        clash.column.name, column.name, table.name
-                    ),
-                )
-                .with_help("rename one of the columns"),
-            );
-            continue;
-        }
         columns.push(ColumnModel {
             column,
-            field,
+            field: String::new(),
+            field_note: None,
             ty,
             not_null,
             insert,
@@ -122,34 +110,8 @@ pub(super) fn table_model<'a>(
                 && !filled_by_database,
         });
     }
-    // A column's `with_x_opt` setter must not be another column's `with_*` setter, in the
-    // insert struct (insertable columns; `_opt` for all but required ones) or in the patch
-    // struct (updatable columns, all with `_opt`).
-    for column in &columns {
-        let stem = ident::setter_stem(&column.field);
-        let opt_setter = format!("{stem}_opt");
-        let Some(other) = columns
-            .iter()
-            .find(|o| ident::setter_stem(&o.field) == opt_setter)
-        else {
-            continue;
-        };
-        let in_insert =
-            column.insert.is_some_and(|k| k != InsertKind::Required) && other.insert.is_some();
-        let in_patch = column.updatable && other.updatable;
-        if in_insert || in_patch {
-            errors.push(
-                diagnostic_at_column(
-                    other.column,
-                    format!(
-                        "columns `{}` and `{}` of `{}` both get the setter `with_{opt_setter}`",
-                        column.column.name, other.column.name, table.name
-                    ),
-                )
-                .with_help("rename one of the columns"),
-            );
-        }
-    }
+    let overrides = table_config.and_then(|c| c.fields.as_ref());
+    errors.extend(fields::assign_fields(table, &mut columns, overrides, file));
     let index_of = |name: &str| columns.iter().position(|c| c.column.name == name);
     let primary_key: Vec<usize> = table
         .primary_key
