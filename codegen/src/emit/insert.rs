@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::rows::{column_doc, table_doc};
+use super::rows::{field_doc, table_doc};
 use super::{doc, statement_pair};
 use crate::model::{ColumnModel, InsertKind, TableModel};
 use crate::plan::{Param, TableStatements};
@@ -30,7 +30,7 @@ pub(super) fn insert_field_doc(column: &ColumnModel<'_>) -> String {
         }
         None => "",
     };
-    format!("{}\n\n{unset}", column_doc(column))
+    field_doc(column, (!unset.is_empty()).then_some(unset))
 }
 
 pub(super) fn insert_struct(table: &TableModel<'_>, statements: &TableStatements) -> String {

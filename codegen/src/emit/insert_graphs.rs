@@ -156,7 +156,7 @@ fn graph_fields(model: &Model<'_>, graph: &GraphModel) -> String {
             ),
             StepKind::AfterInsert => format!("Rows of `{}` written after the root.", model.tables[step.table].table.name),
         };
-        code.push_str(&doc(&format!("{what}\n\nStep `{}`.", step.tag)));
+        code.push_str(&doc(&format!("{what} Step `{}`.", step.tag)));
         let _ = writeln!(code, "pub {}: {},", step.field, field_type(model, step));
     }
     code.push_str("}\n");

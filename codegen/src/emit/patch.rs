@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::insert::setter_line;
-use super::rows::{column_doc, table_doc};
+use super::rows::{field_doc, table_doc};
 use super::{doc, statement_assigned, str_literal};
 use crate::model::{ColumnModel, TableModel};
 use crate::plan::TableStatements;
@@ -25,7 +25,7 @@ pub(super) fn patch_fields(updatable: &[&ColumnModel<'_>]) -> String {
                 "`None` leaves it unchanged; `Some(None)` sets NULL.",
             )
         };
-        code.push_str(&doc(&format!("{}\n\n{note}", column_doc(column))));
+        code.push_str(&doc(&field_doc(column, Some(note))));
         let _ = writeln!(code, "pub {}: {field_type},", column.field);
     }
     code

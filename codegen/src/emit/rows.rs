@@ -7,6 +7,13 @@ use crate::model::{ColumnModel, TableModel};
 use crate::plan::{Param, TableStatements};
 
 pub(super) fn column_doc(column: &ColumnModel<'_>) -> String {
+    field_doc(column, None)
+}
+
+/// The doc of a field that holds a column: the column as [`column_doc`] shows it, then on
+/// the same line what the field's `None` (or other values) mean, then the column's comment.
+/// One line when the column has no comment.
+pub(super) fn field_doc(column: &ColumnModel<'_>, note: Option<&str>) -> String {
     let c = column.column;
     let mut text = format!("`{}` {}", c.name, c.sql_type);
     if c.not_null {
@@ -23,6 +30,9 @@ pub(super) fn column_doc(column: &ColumnModel<'_>) -> String {
     }
     if c.generated.is_some() {
         text.push_str(" GENERATED");
+    }
+    if let Some(note) = note {
+        let _ = write!(text, " — {note}");
     }
     if let Some(comment) = &c.comment {
         let _ = write!(text, "\n\n{comment}");

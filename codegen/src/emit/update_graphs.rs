@@ -134,7 +134,7 @@ fn update_graph_fields(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
             (Strategy::Upsert, false) => "`Some(Some(row))` inserts or updates the child; `Some(None)` deletes it.",
         };
         code.push_str(&doc(&format!(
-            "Children in `{}`. `None` leaves them untouched. {strategy}\n\nStep `{}`.",
+            "Children in `{}`. `None` leaves them untouched. {strategy} Step `{}`.",
             table.table.name, child.tag
         )));
         if child.many {

@@ -247,7 +247,7 @@ CREATE TABLE other.logs (id integer PRIMARY KEY);
             graphs: Some(graphs),
             ..Input::default()
         })?;
-        assert!(output.code.contains("ON CONFLICT (\\\"sku\\\")"));
+        assert!(output.code.contains(r#"ON CONFLICT ("sku")"#));
         Ok(())
     }
 }
