@@ -109,7 +109,7 @@ fn read_inputs(input: &Input) -> Result<(Catalog, config::GraphsConfig), Error> 
 
 /// What the code generated from `input` expects of the database (the data of its
 /// `EXPECTED_SCHEMA`), for `writegraph verify`.
-pub fn expected_schema(input: &Input) -> Result<Vec<verify::ExpectedTable>, Error> {
+pub fn expected_schema(input: &Input) -> Result<verify::ExpectedSchema, Error> {
     let (catalog, config) = read_inputs(input)?;
     let model = validate::validate(&catalog, &config, input.graphs.as_ref())
         .map_err(|e| e.with_source_lines(&input.schema))?;

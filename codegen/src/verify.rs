@@ -5,6 +5,26 @@
 
 use crate::model::{Model, TableModel};
 
+/// What the generated code expects: its tables and enum types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedSchema {
+    /// The tables it writes, in the model's order.
+    pub tables: Vec<ExpectedTable>,
+    /// The enum types it maps, in the model's order.
+    pub enums: Vec<ExpectedEnum>,
+}
+
+/// An enum type the generated code maps to a Rust enum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedEnum {
+    /// Schema, unquoted.
+    pub schema: String,
+    /// Type name, unquoted.
+    pub name: String,
+    /// Labels in sort order.
+    pub labels: Vec<String>,
+}
+
 /// A table the generated code writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExpectedTable {
@@ -42,9 +62,25 @@ pub struct ExpectedKey {
     pub used_by: String,
 }
 
-/// The tables, columns and keys the code generated from `model` expects, tables in the
+/// The enum types, tables, columns and keys the code generated from `model` expects, in the
 /// model's order. A key relied on in several ways is listed once, with every use.
-pub fn expected_schema(model: &Model<'_>) -> Vec<ExpectedTable> {
+pub fn expected_schema(model: &Model<'_>) -> ExpectedSchema {
+    let enums = model
+        .enums
+        .iter()
+        .map(|e| ExpectedEnum {
+            schema: e.name.schema.clone(),
+            name: e.name.name.clone(),
+            labels: e.variants.iter().map(|(label, _)| label.clone()).collect(),
+        })
+        .collect();
+    ExpectedSchema {
+        tables: expected_tables(model),
+        enums,
+    }
+}
+
+fn expected_tables(model: &Model<'_>) -> Vec<ExpectedTable> {
     let mut tables: Vec<ExpectedTable> = model.tables.iter().map(expected_table).collect();
     for graph in &model.update_graphs {
         for child in &graph.children {

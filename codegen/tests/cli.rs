@@ -355,7 +355,7 @@ async fn verify_reports_every_difference_of_a_live_database() -> TestResult {
     );
     assert_eq!(
         String::from_utf8(fresh.stdout)?,
-        "the database matches the schema the code is generated from (12 tables)\n"
+        "the database matches the schema the code is generated from (12 tables, 2 enum types)\n"
     );
 
     let client = db.connect().await?;

@@ -2,13 +2,15 @@
 //! application finds out at start-up, before it writes anything, that a migration or a
 //! manual change made the database differ from what its generated code expects.
 //!
-//! Generated code carries what it expects as data (`EXPECTED_SCHEMA`, a slice of
-//! [`ExpectedTable`]) and a thin `verify_database(&client)` that calls [`verify_schema`].
-//! The comparison reads `pg_catalog` with two queries and writes nothing; it runs on any
+//! Generated code carries what it expects as data (`EXPECTED_SCHEMA`, an [`ExpectedSchema`])
+//! and a thin `verify_database(&client)` that calls [`verify_schema`]. The comparison reads
+//! `pg_catalog` with three queries and writes nothing; it runs on any
 //! [`GenericClient`] (a client, a transaction, a [`CachedClient`](crate::CachedClient), a
 //! pooled connection).
 //!
 //! What is compared is what the generated code depends on:
+//! - every enum type it maps to a Rust enum exists with the same labels (a label it does not
+//!   know cannot be read, one the database lacks cannot be written);
 //! - every table it writes exists (as a table or a partitioned table);
 //! - every column it names exists, with the SQL type it was generated for, modifiers included
 //!   (`character varying(64)`: values are checked against the length before they are sent;
@@ -27,6 +29,39 @@ use tokio_postgres::types::Type;
 
 use crate::client::GenericClient;
 use crate::error::{Error, Result};
+
+/// What generated code expects of the database: its tables and the enum types it reads and
+/// writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectedSchema<'a> {
+    /// The tables the code writes, in creation order.
+    pub tables: &'a [ExpectedTable<'a>],
+    /// The enum types of their columns.
+    pub enums: &'a [ExpectedEnum<'a>],
+}
+
+/// An enum type generated code maps to a Rust enum: a label it does not know cannot be read,
+/// one the database lacks cannot be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectedEnum<'a> {
+    /// The type's schema, unquoted.
+    pub schema: &'a str,
+    /// The type's name, unquoted.
+    pub name: &'a str,
+    /// Its labels, in sort order.
+    pub labels: &'a [&'a str],
+}
+
+impl<'a> ExpectedEnum<'a> {
+    /// An enum type with its labels.
+    pub const fn new(schema: &'a str, name: &'a str, labels: &'a [&'a str]) -> Self {
+        Self {
+            schema,
+            name,
+            labels,
+        }
+    }
+}
 
 /// A table the generated code writes, as it was when the code was generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,6 +213,20 @@ pub enum SchemaDifference {
         /// Its type.
         found: String,
     },
+    /// The enum type does not exist.
+    MissingEnum {
+        /// The type, as `schema.name`.
+        enum_type: String,
+    },
+    /// The enum type's labels differ from the ones the code maps.
+    EnumLabels {
+        /// The type, as `schema.name`.
+        enum_type: String,
+        /// Labels of the database the code does not know: a row with one cannot be read.
+        unknown: Vec<String>,
+        /// Labels the code maps that the database lacks: a value with one cannot be written.
+        missing: Vec<String>,
+    },
     /// No unique key of the database serves as a key the code relies on.
     MissingKey {
         /// The table, as `schema.table`.
@@ -250,6 +299,30 @@ impl fmt::Display for SchemaDifference {
                 "column `{column}` (`{found}`) of `{table}` is NOT NULL without a default, and \
                  the code does not know it: every insert would fail"
             ),
+            SchemaDifference::MissingEnum { enum_type } => {
+                write!(f, "enum type `{enum_type}` does not exist in the database")
+            }
+            SchemaDifference::EnumLabels {
+                enum_type,
+                unknown,
+                missing,
+            } => {
+                write!(f, "enum type `{enum_type}`")?;
+                if !unknown.is_empty() {
+                    write!(
+                        f,
+                        " has labels the code does not know (rows with them cannot be read): {}",
+                        unknown.join(", ")
+                    )?;
+                }
+                if !unknown.is_empty() && !missing.is_empty() {
+                    f.write_str(", and")?;
+                }
+                if !missing.is_empty() {
+                    write!(f, " lacks labels the code writes: {}", missing.join(", "))?;
+                }
+                Ok(())
+            }
             SchemaDifference::MissingKey {
                 table,
                 columns,
@@ -307,7 +380,7 @@ impl std::error::Error for SchemaMismatch {}
 /// [`Error::SchemaMismatch`] listing every difference. Reads `pg_catalog` only.
 pub async fn verify_schema(
     client: &impl GenericClient,
-    expected: &[ExpectedTable<'_>],
+    expected: &ExpectedSchema<'_>,
 ) -> Result<()> {
     let differences = schema_differences(client, expected).await?;
     if differences.is_empty() {
@@ -317,14 +390,16 @@ pub async fn verify_schema(
     }
 }
 
-/// Every difference between the database `client` is connected to and `expected`, table by
-/// table in `expected`'s order: for each table whether it exists, then its columns in
-/// `expected`'s order, the columns the code does not know, then its keys. Reads `pg_catalog`
-/// only.
+/// Every difference between the database `client` is connected to and `expected`: its enum
+/// types first, then table by table in `expected`'s order, for each table whether it exists,
+/// then its columns in `expected`'s order, the columns the code does not know, then its keys.
+/// Reads `pg_catalog` only.
 pub async fn schema_differences(
     client: &impl GenericClient,
-    expected: &[ExpectedTable<'_>],
+    expected: &ExpectedSchema<'_>,
 ) -> Result<Vec<SchemaDifference>> {
+    let mut differences = enum_differences(client, expected.enums).await?;
+    let expected = expected.tables;
     let schemas: Vec<&str> = expected.iter().map(|t| t.schema).collect();
     let names: Vec<&str> = expected.iter().map(|t| t.name).collect();
     let params: [(&(dyn tokio_postgres::types::ToSql + Sync), Type); 2] =
@@ -373,9 +448,59 @@ pub async fn schema_differences(
         });
     }
 
-    let mut differences = Vec::new();
     for (table, found) in expected.iter().zip(&found_tables) {
         compare_table(table, found, &mut differences);
+    }
+    Ok(differences)
+}
+
+/// The differences of `expected`'s enum types, in its order (no query when there are none).
+async fn enum_differences(
+    client: &impl GenericClient,
+    expected: &[ExpectedEnum<'_>],
+) -> Result<Vec<SchemaDifference>> {
+    if expected.is_empty() {
+        return Ok(Vec::new());
+    }
+    let schemas: Vec<&str> = expected.iter().map(|e| e.schema).collect();
+    let names: Vec<&str> = expected.iter().map(|e| e.name).collect();
+    let params: [(&(dyn tokio_postgres::types::ToSql + Sync), Type); 2] =
+        [(&schemas, Type::TEXT_ARRAY), (&names, Type::TEXT_ARRAY)];
+    let mut found: Vec<Option<Vec<String>>> = expected.iter().map(|_| None).collect();
+    for row in client.query_typed(ENUMS, &params).await? {
+        let index: i64 = row.try_get("wanted")?;
+        if let Some(slot) = usize::try_from(index - 1)
+            .ok()
+            .and_then(|i| found.get_mut(i))
+        {
+            *slot = Some(row.try_get("labels")?);
+        }
+    }
+    let mut differences = Vec::new();
+    for (e, labels) in expected.iter().zip(found) {
+        let enum_type = qualified_name(e.schema, e.name);
+        let Some(labels) = labels else {
+            differences.push(SchemaDifference::MissingEnum { enum_type });
+            continue;
+        };
+        let unknown: Vec<String> = labels
+            .iter()
+            .filter(|l| !e.labels.contains(&l.as_str()))
+            .cloned()
+            .collect();
+        let missing: Vec<String> = e
+            .labels
+            .iter()
+            .filter(|l| !labels.iter().any(|found| found == *l))
+            .map(|l| (*l).to_owned())
+            .collect();
+        if !unknown.is_empty() || !missing.is_empty() {
+            differences.push(SchemaDifference::EnumLabels {
+                enum_type,
+                unknown,
+                missing,
+            });
+        }
     }
     Ok(differences)
 }
@@ -551,6 +676,20 @@ LEFT JOIN pg_catalog.pg_type et
   ON et.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE t.oid END
 LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = et.typnamespace
 ORDER BY w.ord, a.attnum
+"#;
+
+/// The labels of each wanted enum type (`$1` schemas, `$2` names), in sort order, by its
+/// position in the arrays.
+const ENUMS: &str = r#"
+SELECT w.ord AS wanted,
+       ARRAY(
+           SELECT e.enumlabel::text FROM pg_catalog.pg_enum e
+           WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder
+       ) AS labels
+FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS w(schema, name, ord)
+JOIN pg_catalog.pg_namespace n ON n.nspname = w.schema
+JOIN pg_catalog.pg_type t ON t.typnamespace = n.oid AND t.typname = w.name AND t.typtype = 'e'
+ORDER BY w.ord
 "#;
 
 /// The unique indexes of each wanted table, with their key columns (INCLUDE columns left

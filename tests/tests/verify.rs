@@ -2,7 +2,7 @@
 //! generated from, and reports every difference: a fresh database has none, on every client
 //! kind; each kind of drift (a changed type, a dropped column or table, a NOT NULL dropped or
 //! added, a unique key an upsert or a diff relies on dropped, a NOT NULL column the code does
-//! not know) is reported exactly, naming the table, the column and both types. It writes
+//! not know, an enum label added or renamed) is reported exactly, naming the table, the column and both types. It writes
 //! nothing: it runs in a read-only transaction.
 
 use tokio_postgres::{Client, NoTls};
@@ -23,7 +23,7 @@ async fn shop() -> TestResult<(TestDatabase, Client)> {
 async fn shop_differences_after(ddl: &str) -> TestResult<Vec<SchemaDifference>> {
     let (_db, client) = shop().await?;
     client.batch_execute(ddl).await?;
-    Ok(schema_differences(&client, EXPECTED_SCHEMA).await?)
+    Ok(schema_differences(&client, &EXPECTED_SCHEMA).await?)
 }
 
 fn text(s: &str) -> String {
@@ -287,6 +287,38 @@ async fn only_an_unknown_not_null_column_without_default_is_reported() -> TestRe
             column: text("placed_by"),
             found: text("bigint"),
         }]
+    );
+    Ok(())
+}
+
+/// A label the code does not know cannot be read back; one the database lacks cannot be
+/// written.
+#[tokio::test]
+async fn changed_enum_labels_are_reported() -> TestResult {
+    let differences = shop_differences_after(
+        "ALTER TYPE order_status ADD VALUE 'refunded';
+         ALTER TYPE member_role RENAME VALUE 'member' TO 'viewer';",
+    )
+    .await?;
+    assert_eq!(
+        differences,
+        [
+            SchemaDifference::EnumLabels {
+                enum_type: text("public.order_status"),
+                unknown: vec![text("refunded")],
+                missing: vec![],
+            },
+            SchemaDifference::EnumLabels {
+                enum_type: text("public.member_role"),
+                unknown: vec![text("viewer")],
+                missing: vec![text("member")],
+            },
+        ]
+    );
+    assert_eq!(
+        differences[1].to_string(),
+        "enum type `public.member_role` has labels the code does not know (rows with them \
+         cannot be read): viewer, and lacks labels the code writes: member"
     );
     Ok(())
 }

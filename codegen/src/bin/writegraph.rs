@@ -162,8 +162,9 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let differences = verify_database(&expected, &database_url)?;
             if differences.is_empty() {
                 println!(
-                    "the database matches the schema the code is generated from ({} tables)",
-                    expected.len()
+                    "the database matches the schema the code is generated from ({} tables, {} enum types)",
+                    expected.tables.len(),
+                    expected.enums.len()
                 );
                 return Ok(ExitCode::SUCCESS);
             }
@@ -257,10 +258,24 @@ fn catalog_from_postgres(
 /// Every difference between the database at `url` and `expected`, through the runtime's
 /// check (the one generated `verify_database` runs).
 fn verify_database(
-    expected: &[writegraph_codegen::verify::ExpectedTable],
+    expected: &writegraph_codegen::verify::ExpectedSchema,
     url: &str,
 ) -> Result<Vec<writegraph::verify::SchemaDifference>, Error> {
-    use writegraph::verify::{ExpectedColumn, ExpectedKey, ExpectedTable};
+    use writegraph::verify::{
+        ExpectedColumn, ExpectedEnum, ExpectedKey, ExpectedSchema, ExpectedTable,
+    };
+    let enum_labels: Vec<Vec<&str>> = expected
+        .enums
+        .iter()
+        .map(|e| e.labels.iter().map(String::as_str).collect())
+        .collect();
+    let enums: Vec<ExpectedEnum<'_>> = expected
+        .enums
+        .iter()
+        .zip(&enum_labels)
+        .map(|(e, labels)| ExpectedEnum::new(&e.schema, &e.name, labels))
+        .collect();
+    let expected = &expected.tables;
     let failed = |path: &str, message: String| Error::Io {
         path: path.to_owned(),
         message,
@@ -318,7 +333,11 @@ fn verify_database(
                 )
             })?;
         tokio::spawn(connection);
-        writegraph::verify::schema_differences(&client, &tables)
+        let schema = ExpectedSchema {
+            tables: &tables,
+            enums: &enums,
+        };
+        writegraph::verify::schema_differences(&client, &schema)
             .await
             .map_err(|e| failed("<pg_catalog>", format!("reading the catalog failed: {e}")))
     })
