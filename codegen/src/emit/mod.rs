@@ -12,6 +12,7 @@
 //! - a Rust enum per SQL enum, sent as text and read from the enum type;
 //! - `tables`: the quoted name of every table; `constraints`: the name of every constraint.
 
+mod attributes;
 mod constraints;
 mod enums;
 mod format;

@@ -168,6 +168,7 @@ pub fn validate_update_graphs(
             lock_root: graph.lock_root,
             children,
             root_tag,
+            attributes: Default::default(),
         });
     }
     if errors.is_empty() {
