@@ -22,6 +22,10 @@ fn main() {
         println!("cargo:rerun-if-changed={schema}");
         let mut builder = writegraph_codegen::Builder::new();
         builder.schema(schema);
+        if name == "articles" {
+            // Graph structs as JSON bodies (tests/tests/serde_graphs.rs).
+            builder.type_attribute(".", "#[derive(serde::Serialize, serde::Deserialize)]");
+        }
         if let Some(graphs) = graphs {
             println!("cargo:rerun-if-changed={graphs}");
             builder.graphs(graphs);

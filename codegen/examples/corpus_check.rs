@@ -508,6 +508,7 @@ fn compile_one(
         schema: prepared,
         catalog: None,
         graphs: Some(SourceFile::new("graphs.toml", graphs.clone())),
+        attributes: Vec::new(),
     };
     let output = writegraph_codegen::generate(&input).map_err(|e| {
         fail(

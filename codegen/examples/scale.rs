@@ -30,6 +30,7 @@ fn main() -> Result<()> {
         schema: vec![SourceFile::new("schema.sql", schema.sql.clone())],
         catalog: None,
         graphs: Some(SourceFile::new("graphs.toml", schema.graphs.clone())),
+        attributes: Vec::new(),
     };
 
     reset_peak_memory();

@@ -28,6 +28,11 @@ pub struct GraphsConfig {
     /// `[update.<Graph>]`: update graphs, by the name of the generated struct.
     #[serde(default)]
     pub update: BTreeMap<Spanned<String>, UpdateGraphConfig>,
+    /// `[attributes]`: path → attributes for the generated types and fields the path
+    /// selects (`"." = ["#[derive(serde::Serialize)]"]`; see
+    /// [`Attribute::path`](crate::model::Attribute::path)).
+    #[serde(default)]
+    pub attributes: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
 }
 
 /// `[update.<Graph>]`: a patch of one root row and the synchronisation of its children

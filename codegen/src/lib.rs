@@ -61,6 +61,9 @@ pub struct Input {
     pub catalog: Option<Catalog>,
     /// `graphs.toml`, when there is one.
     pub graphs: Option<SourceFile>,
+    /// `(path, attribute)` pairs for generated types and fields, after those of
+    /// `graphs.toml`'s `[attributes]` ([`Builder::type_attribute`]).
+    pub attributes: Vec<(String, String)>,
 }
 
 impl Input {
@@ -85,8 +88,14 @@ pub struct Output {
 /// Runs the whole pipeline on in-memory inputs.
 pub fn generate(input: &Input) -> Result<Output, Error> {
     let (catalog, config) = read_inputs(input)?;
-    let model = validate::validate(&catalog, &config, input.graphs.as_ref())
+    let mut model = validate::validate(&catalog, &config, input.graphs.as_ref())
         .map_err(|e| e.with_source_lines(&input.schema))?;
+    validate::attributes(
+        &mut model,
+        &config,
+        &input.attributes,
+        input.graphs.as_ref(),
+    )?;
     let plan = plan::plan(&model);
     let code = emit::emit(&model, &plan)?;
     Ok(Output { catalog, code })
@@ -178,6 +187,7 @@ pub struct Builder {
     schema: Option<PathBuf>,
     catalog: Option<PathBuf>,
     graphs: Option<PathBuf>,
+    attributes: Vec<(String, String)>,
 }
 
 impl Builder {
@@ -208,6 +218,22 @@ impl Builder {
         self
     }
 
+    /// Puts `attribute` on the generated types (or fields) `path` selects, as prost-build's
+    /// `type_attribute` does: `"."` for every generated type, a table name for its row,
+    /// insert and patch structs, a graph name, an enum's SQL name, or `table.column` /
+    /// `Graph.field` for one field. `type_attribute(".", "#[derive(serde::Serialize,
+    /// serde::Deserialize)]")` makes every struct a JSON body (`Option<Option<T>>` fields then
+    /// read `null` apart from a missing key, with the runtime's `serde` feature). Applied
+    /// after graphs.toml's `[attributes]`; an unknown path is an error.
+    pub fn type_attribute(
+        &mut self,
+        path: impl Into<String>,
+        attribute: impl Into<String>,
+    ) -> &mut Self {
+        self.attributes.push((path.into(), attribute.into()));
+        self
+    }
+
     /// Reads the configured files. With a snapshot and a schema source, checks that the
     /// snapshot was made from the source as it is now.
     pub fn load(&self) -> Result<Input, Error> {
@@ -234,6 +260,7 @@ impl Builder {
             schema,
             catalog,
             graphs,
+            attributes: self.attributes.clone(),
         })
     }
 

@@ -18,6 +18,28 @@ pub struct Model<'a> {
     pub update_graphs: Vec<UpdateGraphModel>,
 }
 
+/// The user's attributes (`[attributes]` of graphs.toml, then `Builder::type_attribute`'s, in
+/// order) that fall on one generated type and its fields.
+#[derive(Debug, Clone, Default)]
+pub struct Attributes {
+    /// On the type.
+    pub on_type: Vec<String>,
+    /// On fields, by Rust field name.
+    pub on_field: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// One attribute on the generated types or fields a path selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribute {
+    /// `.` (every generated type), a table (`orders`, `public.orders`: its row, insert and
+    /// patch structs), a graph (`NewOrderGraph`), an enum's SQL name (`order_status`), or
+    /// one field: `table.column` (in every struct of the table and the graphs rooted in it)
+    /// or `Graph.field`.
+    pub path: String,
+    /// The attribute as Rust writes it (`#[derive(serde::Serialize)]`).
+    pub attribute: String,
+}
+
 /// A generated enum.
 #[derive(Debug)]
 pub struct EnumModel {
@@ -27,6 +49,8 @@ pub struct EnumModel {
     pub rust_name: String,
     /// (label, Rust variant name) in sort order.
     pub variants: Vec<(String, String)>,
+    /// The user's attributes.
+    pub attributes: Attributes,
 }
 
 /// One table and its generated names.
@@ -49,6 +73,8 @@ pub struct TableModel<'a> {
     /// Foreign keys the table does not declare but every partition has
     /// ([`Catalog::partition_foreign_keys`](crate::catalog::Catalog::partition_foreign_keys)): graphs link through them as through its own.
     pub partition_foreign_keys: Vec<ForeignKey>,
+    /// The user's attributes for the row, insert and patch structs.
+    pub attributes: Attributes,
 }
 
 /// One column and how it is generated.
@@ -133,6 +159,8 @@ pub struct GraphModel {
     pub steps: Vec<GraphStep>,
     /// Tag of the root step (`graph:root:products`).
     pub root_tag: String,
+    /// The user's attributes.
+    pub attributes: Attributes,
 }
 
 /// What a step is, relative to the root.
@@ -231,6 +259,8 @@ pub struct UpdateGraphModel {
     pub children: Vec<UpdateChild>,
     /// Tag of the root step (`graph:root:orders`).
     pub root_tag: String,
+    /// The user's attributes.
+    pub attributes: Attributes,
 }
 
 /// One child step of an update graph.

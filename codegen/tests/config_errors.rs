@@ -88,6 +88,7 @@ fn bad_graphs_files_fail_with_located_messages() -> Result<(), Box<dyn std::erro
             schema,
             catalog: None,
             graphs: Some(SourceFile::new(name.clone(), toml_text.clone())),
+            attributes: Vec::new(),
         };
         let message = match generate(&input) {
             Ok(_) => format!("<no error: {name} was accepted>"),
@@ -155,6 +156,7 @@ fn a_types_mapping_makes_the_unsupported_type_generate() -> Result<(), Box<dyn s
             "graphs.toml",
             "[types]\nmoney = \"String\"\n",
         )),
+        attributes: Vec::new(),
     };
     let output = generate(&input).map_err(|e| e.to_string())?;
     assert!(

@@ -106,6 +106,7 @@ async fn generating_from_a_snapshot_matches_generating_from_the_ddl() -> TestRes
         schema: Vec::new(),
         catalog: Some(aligned),
         graphs,
+        attributes: Vec::new(),
     })?
     .code;
     assert!(

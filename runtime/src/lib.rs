@@ -118,6 +118,8 @@ mod error;
 pub mod pool;
 mod report;
 mod row;
+#[cfg(feature = "serde")]
+pub mod serde;
 pub mod trace;
 pub mod types;
 pub mod verify;

@@ -10,6 +10,7 @@ pub(super) fn enum_code(e: &EnumModel) -> String {
     let sql_name = e.name.name.as_str();
     let mut code = doc(&format!("Enum type `{}`.", e.name));
     code.push_str("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]\n");
+    code.push_str(&super::attributes::type_attributes(&e.attributes));
     let _ = writeln!(code, "pub enum {name} {{");
     for (label, variant) in &e.variants {
         code.push_str(&doc(&format!("`{label}`")));

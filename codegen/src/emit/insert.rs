@@ -49,12 +49,18 @@ pub(super) fn insert_struct(table: &TableModel<'_>, statements: &TableStatements
 
     let mut code = doc(&table_doc(table, "A row to insert"));
     let derive_default = if required.is_empty() { ", Default" } else { "" };
+    code.push_str(&super::attributes::type_attributes(&table.attributes));
     let _ = writeln!(
         code,
         "#[derive(Debug, Clone, PartialEq{derive_default})]\npub struct {name} {{"
     );
     for column in &inserted {
         code.push_str(&doc(&insert_field_doc(column)));
+        code.push_str(&super::attributes::field_attributes(
+            &table.attributes,
+            &column.field,
+            &insert_type(column),
+        ));
         let _ = writeln!(code, "pub {}: {},", column.field, insert_type(column));
     }
     code.push_str("}\n");

@@ -133,12 +133,18 @@ fn graph_fields(model: &Model<'_>, graph: &GraphModel) -> String {
         let _ = write!(text, "\n- `{}`: `{}`", step.tag, step.field);
     }
     let mut code = doc(&text);
+    code.push_str(&super::attributes::type_attributes(&graph.attributes));
     let _ = writeln!(
         code,
         "#[derive(Debug, Clone, PartialEq)]\npub struct {name} {{"
     );
     for column in &inserted {
         code.push_str(&doc(&insert_field_doc(column)));
+        code.push_str(&super::attributes::field_attributes(
+            &graph.attributes,
+            &column.field,
+            &insert_type(column),
+        ));
         let _ = writeln!(code, "pub {}: {},", column.field, insert_type(column));
     }
     for step in &graph.steps {
@@ -157,6 +163,11 @@ fn graph_fields(model: &Model<'_>, graph: &GraphModel) -> String {
             StepKind::AfterInsert => format!("Rows of `{}` written after the root.", model.tables[step.table].table.name),
         };
         code.push_str(&doc(&format!("{what} Step `{}`.", step.tag)));
+        code.push_str(&super::attributes::field_attributes(
+            &graph.attributes,
+            &step.field,
+            &field_type(model, step),
+        ));
         let _ = writeln!(code, "pub {}: {},", step.field, field_type(model, step));
     }
     code.push_str("}\n");

@@ -13,6 +13,7 @@
 //! - `tables`: the quoted name of every table; `constraints`: the name of every constraint.
 //! - `EXPECTED_SCHEMA` and `verify_database`, which compares the database with it.
 
+mod attributes;
 mod constraints;
 mod enums;
 mod format;

@@ -10,7 +10,10 @@ use crate::plan::TableStatements;
 
 /// A patch field per updatable column: `Option<T>`, or `Option<Option<T>>` for nullable
 /// columns (`Some(None)` sets NULL). Shared by patch structs and update graphs.
-pub(super) fn patch_fields(updatable: &[&ColumnModel<'_>]) -> String {
+pub(super) fn patch_fields(
+    updatable: &[&ColumnModel<'_>],
+    attributes: &crate::model::Attributes,
+) -> String {
     let mut code = String::new();
     for column in updatable {
         let ty = &column.ty.rust;
@@ -26,6 +29,11 @@ pub(super) fn patch_fields(updatable: &[&ColumnModel<'_>]) -> String {
             )
         };
         code.push_str(&doc(&field_doc(column, Some(note))));
+        code.push_str(&super::attributes::field_attributes(
+            attributes,
+            &column.field,
+            &field_type,
+        ));
         let _ = writeln!(code, "pub {}: {field_type},", column.field);
     }
     code
@@ -77,11 +85,12 @@ pub(super) fn patch_struct(table: &TableModel<'_>, statements: &TableStatements)
     let name = format!("{row}Patch");
     let updatable: Vec<&ColumnModel<'_>> = table.columns.iter().filter(|c| c.updatable).collect();
     let mut code = doc(&table_doc(table, "Changes to one row"));
+    code.push_str(&super::attributes::type_attributes(&table.attributes));
     let _ = writeln!(
         code,
         "#[derive(Debug, Clone, PartialEq, Default)]\npub struct {name} {{"
     );
-    code.push_str(&patch_fields(&updatable));
+    code.push_str(&patch_fields(&updatable, &table.attributes));
     code.push_str("}\n");
     let _ = writeln!(code, "impl {name} {{\n{}}}", patch_setters(&updatable));
     let Some(patch) = &statements.update_by_id else {

@@ -102,9 +102,15 @@ pub(super) fn row_struct(table: &TableModel<'_>, statements: &TableStatements) -
     let name = &table.rust_name;
     let mut code = doc(&table_doc(table, "A row"));
     code.push_str("#[derive(Debug, Clone, PartialEq)]\n");
+    code.push_str(&super::attributes::type_attributes(&table.attributes));
     let _ = writeln!(code, "pub struct {name} {{");
     for column in &table.columns {
         code.push_str(&doc(&column_doc(column)));
+        code.push_str(&super::attributes::field_attributes(
+            &table.attributes,
+            &column.field,
+            &row_type(column),
+        ));
         let _ = writeln!(code, "pub {}: {},", column.field, row_type(column));
     }
     code.push_str("}\n");

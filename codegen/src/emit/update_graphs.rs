@@ -117,11 +117,12 @@ fn update_graph_fields(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
         let _ = write!(text, "\n- `{}`: `{}` ({strategy})", child.tag, child.field);
     }
     let mut code = doc(&text);
+    code.push_str(&super::attributes::type_attributes(&graph.attributes));
     let _ = writeln!(
         code,
         "#[derive(Debug, Clone, PartialEq, Default)]\npub struct {name} {{"
     );
-    code.push_str(&patch_fields(&updatable));
+    code.push_str(&patch_fields(&updatable, &graph.attributes));
     for child in &graph.children {
         let table = &model.tables[child.table];
         let ty = format!("New{}", table.rust_name);
@@ -137,6 +138,16 @@ fn update_graph_fields(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
             "Children in `{}`. `None` leaves them untouched. {strategy} Step `{}`.",
             table.table.name, child.tag
         )));
+        let field_type = if child.many {
+            format!("::std::option::Option<::std::vec::Vec<{ty}>>")
+        } else {
+            format!("::std::option::Option<::std::option::Option<{ty}>>")
+        };
+        code.push_str(&super::attributes::field_attributes(
+            &graph.attributes,
+            &child.field,
+            &field_type,
+        ));
         if child.many {
             let _ = writeln!(
                 code,

@@ -87,6 +87,7 @@ fn shapes(check: impl FnOnce(&Plan, &dyn Fn(&str) -> usize)) {
         schema: vec![SourceFile::new("schema.sql", SCHEMA)],
         catalog: None,
         graphs: Some(SourceFile::new("graphs.toml", GRAPHS)),
+        attributes: Vec::new(),
     };
     let (catalog, config) = match crate::read_inputs(&input) {
         Ok(inputs) => inputs,

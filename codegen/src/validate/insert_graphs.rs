@@ -160,6 +160,7 @@ pub(super) fn insert_graph(
         root_id_field,
         steps,
         root_tag,
+        attributes: Default::default(),
     })
 }
 

@@ -3,6 +3,7 @@
 //! conflict. Every problem found here points at `graphs.toml` (or at the column in the DDL)
 //! with the fix.
 
+mod attributes;
 mod conflict;
 mod edges;
 mod fields;
@@ -23,6 +24,7 @@ use crate::model::{EnumModel, Model};
 use crate::source::SourceFile;
 use crate::types::TypeMapper;
 
+pub use attributes::attributes;
 pub use conflict::unique_keys_help;
 pub use resolve::resolve_table;
 pub use tables::{default_sql, sql_string};
@@ -142,6 +144,7 @@ pub fn validate<'a>(
             name: e.name.clone(),
             rust_name,
             variants,
+            attributes: Default::default(),
         });
     }
 

@@ -135,6 +135,7 @@ pub(super) fn table_model<'a>(
             conflict,
             partitions: partitions_of(catalog, &table.name),
             partition_foreign_keys: catalog.partition_foreign_keys(table),
+            attributes: Default::default(),
         })
     } else {
         Err(errors)

@@ -121,6 +121,7 @@ fn update_graph(
         lock_root: graph.lock_root,
         children,
         root_tag: tags.root(),
+        attributes: Default::default(),
     })
 }
 

@@ -1,0 +1,276 @@
+//! Attributes for generated types and fields (`[attributes]` of graphs.toml and
+//! `Builder::type_attribute`): each path must select something, and each attribute must be
+//! an outer attribute, so that a typo fails here and not as unparsable output.
+
+use crate::config::{self, GraphsConfig};
+use crate::error::{ConfigError, Diagnostic, Error};
+use crate::model::{Attributes, Model};
+use crate::source::SourceFile;
+
+const PATH_HELP: &str = "use \".\" for every generated type, a table (`orders`), a graph (`NewOrderGraph`), an enum (`order_status`), or `table.column` / `Graph.field` for one field";
+
+/// Checks the attributes of graphs.toml, then the builder's, and puts each on the types and
+/// fields of `model` its path selects.
+pub fn attributes(
+    model: &mut Model<'_>,
+    config: &GraphsConfig,
+    builder: &[(String, String)],
+    graphs: Option<&SourceFile>,
+) -> Result<(), Error> {
+    let empty = SourceFile::new("graphs.toml", "");
+    let file = graphs.unwrap_or(&empty);
+    let mut errors = Vec::new();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (path, attributes) in &config.attributes {
+        if !selects_something(model, path.get_ref()) {
+            errors.push(
+                config::error_at(
+                    file,
+                    path,
+                    format!("attribute path `{}` selects nothing", path.get_ref()),
+                )
+                .with_help(PATH_HELP),
+            );
+        }
+        for attribute in attributes {
+            if !is_outer_attribute(attribute.get_ref()) {
+                errors.push(
+                    config::error_at(
+                        file,
+                        attribute,
+                        format!("`{}` is not a Rust attribute", attribute.get_ref()),
+                    )
+                    .with_help("write it as in Rust source, like \"#[derive(serde::Serialize)]\""),
+                );
+            }
+            out.push((path.get_ref().clone(), attribute.get_ref().clone()));
+        }
+    }
+    for (path, attribute) in builder {
+        let problem = if !selects_something(model, path) {
+            Some(format!(
+                "attribute path `{path}` selects nothing; {PATH_HELP}"
+            ))
+        } else if !is_outer_attribute(attribute) {
+            Some(format!(
+                "`{attribute}` (for `{path}`) is not a Rust attribute; write it as in Rust source, like \"#[derive(serde::Serialize)]\""
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            errors.push(Diagnostic::at("<builder>", "", 0, message));
+        }
+        out.push((path.clone(), attribute.clone()));
+    }
+    match errors.len() {
+        0 => {
+            distribute(model, &out);
+            Ok(())
+        }
+        1 => Err(Error::Config(ConfigError::from(errors.remove(0)))),
+        _ => Err(Error::Many(
+            errors
+                .into_iter()
+                .map(|d| Error::Config(ConfigError::from(d)))
+                .collect(),
+        )),
+    }
+}
+
+/// Puts each `(path, attribute)` on what its path selects.
+fn distribute(model: &mut Model<'_>, attributes: &[(String, String)]) {
+    for (path, attribute) in attributes {
+        let attribute = attribute.clone();
+        for e in &mut model.enums {
+            if path == "." || e.name.name == *path || e.name.to_string() == *path {
+                e.attributes.on_type.push(attribute.clone());
+            }
+        }
+        let mut root_fields: Vec<Vec<String>> = Vec::new();
+        for t in &mut model.tables {
+            let mut fields = Vec::new();
+            if path == "." || is_table(t.table, path) {
+                t.attributes.on_type.push(attribute.clone());
+            } else if let Some((owner, column)) = path.rsplit_once('.') {
+                if is_table(t.table, owner) {
+                    for c in t.columns.iter().filter(|c| c.column.name == column) {
+                        fields.push(c.field.clone());
+                        push_field(&mut t.attributes, &c.field, &attribute);
+                    }
+                }
+            }
+            root_fields.push(fields);
+        }
+        let graphs = model
+            .graphs
+            .iter_mut()
+            .map(|g| (&g.name, g.root, &mut g.attributes))
+            .chain(
+                model
+                    .update_graphs
+                    .iter_mut()
+                    .map(|g| (&g.name, g.root, &mut g.attributes)),
+            );
+        for (name, root, on) in graphs {
+            if path == "." || name == path {
+                on.on_type.push(attribute.clone());
+            }
+            for field in &root_fields[root] {
+                push_field(on, field, &attribute);
+            }
+            if let Some(field) = path
+                .rsplit_once('.')
+                .filter(|(owner, _)| owner == name)
+                .map(|(_, field)| field)
+            {
+                push_field(on, field, &attribute);
+            }
+        }
+    }
+}
+
+fn push_field(attributes: &mut Attributes, field: &str, attribute: &str) {
+    attributes
+        .on_field
+        .entry(field.to_owned())
+        .or_default()
+        .push(attribute.to_owned());
+}
+
+/// `path` names the whole output, a table, a graph, an enum, or a field of one of them.
+fn selects_something(model: &Model<'_>, path: &str) -> bool {
+    if path == "." || selects_type(model, path) {
+        return true;
+    }
+    let Some((owner, field)) = path.rsplit_once('.') else {
+        return false;
+    };
+    let table_field = model
+        .tables
+        .iter()
+        .filter(|t| is_table(t.table, owner))
+        .any(|t| t.columns.iter().any(|c| c.column.name == field));
+    let graph_field = model.graphs.iter().any(|g| {
+        g.name == owner
+            && (g.steps.iter().any(|s| s.field == field)
+                || model.tables[g.root]
+                    .columns
+                    .iter()
+                    .any(|c| c.field == field))
+    }) || model.update_graphs.iter().any(|g| {
+        g.name == owner
+            && (g.children.iter().any(|c| c.field == field)
+                || model.tables[g.root]
+                    .columns
+                    .iter()
+                    .any(|c| c.field == field))
+    });
+    table_field || graph_field
+}
+
+fn selects_type(model: &Model<'_>, path: &str) -> bool {
+    model.tables.iter().any(|t| is_table(t.table, path))
+        || model.graphs.iter().any(|g| g.name == path)
+        || model.update_graphs.iter().any(|g| g.name == path)
+        || model
+            .enums
+            .iter()
+            .any(|e| e.name.name == path || e.name.to_string() == path)
+}
+
+/// `name` is `table` or `schema.table` of `table`.
+pub(crate) fn is_table(table: &crate::catalog::Table, name: &str) -> bool {
+    table.name.name == name || table.name.to_string() == name
+}
+
+fn is_outer_attribute(text: &str) -> bool {
+    syn::parse_str::<syn::ItemStruct>(&format!("{text}\nstruct S;"))
+        .is_ok_and(|item| !item.attrs.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{generate, Input, SourceFile};
+
+    const SCHEMA: &str = "CREATE TABLE notes (id bigint PRIMARY KEY, body text NOT NULL, \
+                          tag text DEFAULT 'x');
+CREATE TABLE marks (id bigint PRIMARY KEY, note_id bigint NOT NULL REFERENCES notes (id));";
+
+    const GRAPHS: &str = "[insert.NoteGraph]\nroot = \"notes\"\n\
+                          [[insert.NoteGraph.has_many]]\nfield = \"marks\"\ntable = \"marks\"\n\
+                          [attributes]\n\"notes.body\" = [\"#[doc(alias = \\\"text\\\")]\"]\n";
+
+    /// The text of the item `pub struct {name}`, from the end of the item before it to its
+    /// closing brace.
+    fn struct_text<'a>(code: &'a str, name: &str) -> &'a str {
+        let start = code.find(&format!("pub struct {name} {{")).unwrap_or(0);
+        let start = code[..start].rfind("\n}").map_or(0, |e| e + 2);
+        let end = code[start..].find("\n}").map_or(code.len(), |e| start + e);
+        &code[start..end]
+    }
+
+    #[test]
+    fn attributes_land_on_the_types_and_fields_their_paths_select(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let output = generate(&Input {
+            schema: vec![SourceFile::new("schema.sql", SCHEMA)],
+            graphs: Some(SourceFile::new("graphs.toml", GRAPHS)),
+            attributes: vec![
+                (
+                    "NoteGraph".to_owned(),
+                    "#[derive(serde::Serialize, serde::Deserialize)]".to_owned(),
+                ),
+                (
+                    "marks".to_owned(),
+                    "#[derive(serde::Serialize, serde::Deserialize)]".to_owned(),
+                ),
+            ],
+            ..Input::default()
+        })?;
+        let code = &output.code;
+        let graph = struct_text(code, "NoteGraph");
+        assert!(
+            graph.contains("#[derive(serde::Serialize, serde::Deserialize)]"),
+            "{graph}"
+        );
+        // The column's attribute follows it into the graph rooted in its table.
+        assert!(
+            graph.contains("#[doc(alias = \"text\")]\n    pub body"),
+            "{graph}"
+        );
+        assert!(
+            graph.contains(
+                "#[serde(default, deserialize_with = \"::writegraph::serde::double_option\")]\n    \
+                 #[serde(skip_serializing_if = \"::std::option::Option::is_none\")]\n    pub tag:"
+            ),
+            "{graph}"
+        );
+        for name in ["Mark", "NewMark", "MarkPatch"] {
+            assert!(
+                struct_text(code, name).contains("serde::Deserialize"),
+                "{name}"
+            );
+        }
+        // Without serde's derives, no serde attributes.
+        let new_note = struct_text(code, "NewNote");
+        assert!(!new_note.contains("serde"), "{new_note}");
+        assert!(new_note.contains("#[doc(alias = \"text\")]"), "{new_note}");
+        assert!(!struct_text(code, "Note").contains("serde"));
+        Ok(())
+    }
+
+    #[test]
+    fn a_builder_path_that_selects_nothing_is_an_error() {
+        let result = generate(&Input {
+            schema: vec![SourceFile::new("schema.sql", SCHEMA)],
+            attributes: vec![("notes.nope".to_owned(), "#[doc(hidden)]".to_owned())],
+            ..Input::default()
+        });
+        let message = result.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains("attribute path `notes.nope` selects nothing"),
+            "{message}"
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! Generated structs that derive serde's traits (`Builder::type_attribute(".", ..)` in
+//! `tests/build.rs`) read a JSON body and write it back unchanged, an `Option<Option<T>>`
+//! field telling a missing key (`None`: the column's DEFAULT) from `null` (`Some(None)`:
+//! NULL); the graph read from JSON is then written and its rows read back.
+
+use tokio_postgres::Client;
+use writegraph_testing::{self as testing, TestDatabase};
+use writegraph_tests::articles::{ArticleGraph, AuthoredArticleGraph, NewArticleTag, NewAuthor};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+const SCHEMA_SQL: &str = include_str!("../schemas/articles.sql");
+
+async fn database() -> Result<(TestDatabase, Client), Box<dyn std::error::Error>> {
+    let db = testing::database_with_schema(SCHEMA_SQL).await?;
+    let client = db.connect().await?;
+    Ok((db, client))
+}
+
+#[test]
+fn missing_null_and_value_read_apart_and_write_back() -> TestResult {
+    let missing: ArticleGraph =
+        serde_json::from_str(r#"{"slug":"a","title":"A","body":"b","tags":[]}"#)?;
+    assert_eq!(missing.subtitle, None);
+    let null: ArticleGraph =
+        serde_json::from_str(r#"{"slug":"a","title":"A","body":"b","subtitle":null,"tags":[]}"#)?;
+    assert_eq!(null.subtitle, Some(None));
+    let value: ArticleGraph =
+        serde_json::from_str(r#"{"slug":"a","title":"A","body":"b","subtitle":"s","tags":[]}"#)?;
+    assert_eq!(value.subtitle, Some(Some("s".to_owned())));
+
+    for graph in [missing, null, value] {
+        let json = serde_json::to_string(&graph)?;
+        let back: ArticleGraph = serde_json::from_str(&json)?;
+        assert_eq!(back, graph, "{json}");
+    }
+    let json = serde_json::to_value(ArticleGraph::new("a", "A", "b"))?;
+    assert!(json.get("subtitle").is_none(), "{json}");
+    let json = serde_json::to_value(ArticleGraph::new("a", "A", "b").with_subtitle_opt(None))?;
+    assert_eq!(json.get("subtitle"), Some(&serde_json::Value::Null));
+    Ok(())
+}
+
+#[tokio::test]
+async fn graphs_read_from_json_are_written_as_they_read() -> TestResult {
+    let (_db, client) = database().await?;
+    let body = r#"{
+        "slug": "first", "title": "First", "body": "text",
+        "author": {"email": "ana@example.com", "name": "Ana"},
+        "tags": [{"tag": "a"}, {"tag": "b"}]
+    }"#;
+    let graph: AuthoredArticleGraph = serde_json::from_str(body)?;
+    assert_eq!(graph.author, Some(NewAuthor::new("ana@example.com", "Ana")));
+    assert_eq!(
+        graph.tags,
+        [NewArticleTag::new("a"), NewArticleTag::new("b")]
+    );
+    let first = graph.insert_graph_returning(&client).await?;
+
+    let null: ArticleGraph = serde_json::from_str(&format!(
+        r#"{{"slug":"second","title":"Second","body":"text","author_id":{},"subtitle":null,"tags":[]}}"#,
+        first.author_id
+    ))?;
+    null.insert_graph(&client).await?;
+    let value: ArticleGraph = serde_json::from_str(&format!(
+        r#"{{"slug":"third","title":"Third","body":"text","author_id":{},"subtitle":"sub","tags":[{{"tag":"c"}}]}}"#,
+        first.author_id
+    ))?;
+    value.insert_graph(&client).await?;
+
+    let articles: Vec<(String, i64, Option<String>)> = client
+        .query(
+            "SELECT slug, author_id, subtitle FROM articles ORDER BY slug",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        articles,
+        [
+            (
+                "first".to_owned(),
+                first.author_id,
+                Some("untitled".to_owned())
+            ),
+            ("second".to_owned(), first.author_id, None),
+            ("third".to_owned(), first.author_id, Some("sub".to_owned())),
+        ]
+    );
+    let authors: Vec<(String, String)> = client
+        .query("SELECT email, name FROM authors", &[])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(authors, [("ana@example.com".to_owned(), "Ana".to_owned())]);
+    let tags: Vec<(String, String)> = client
+        .query(
+            "SELECT a.slug, t.tag FROM article_tags t JOIN articles a ON a.id = t.article_id \
+             ORDER BY t.tag",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let tags: Vec<(&str, &str)> = tags.iter().map(|(a, t)| (a.as_str(), t.as_str())).collect();
+    assert_eq!(tags, [("first", "a"), ("first", "b"), ("third", "c")]);
+    Ok(())
+}
