@@ -414,6 +414,19 @@ async fn routine_and_regclass_defaults_mean_what_postgres_stored() -> TestResult
     Ok(())
 }
 
+/// (p) `DROP FUNCTION ... CASCADE` takes the column and domain defaults that call the routine
+/// (and only those of its arguments), and a schema routine named like a built-in one (`now`,
+/// `lower`) leaves an unqualified call in a default to the built-in, as PostgreSQL resolves
+/// it: the catalogs match and the remaining defaults give what PostgreSQL's give.
+#[tokio::test]
+async fn dropped_and_shadowed_routines_in_defaults() -> TestResult {
+    assert_eq!(
+        defaults_compared("dropped_and_shadowed_routines.sql").await?,
+        4
+    );
+    Ok(())
+}
+
 /// Checks the schema differentially, then evaluates each column default the reader records
 /// and PostgreSQL's own, both with an empty search_path, and asserts they give the same value
 /// of the same type. Returns how many defaults were compared.

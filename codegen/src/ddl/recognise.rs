@@ -254,6 +254,8 @@ pub enum Recognised {
     DropFunction {
         /// Each routine, with its input argument count when the argument list is given.
         functions: Vec<(Vec<String>, Option<usize>)>,
+        /// `CASCADE`: what depends on the routines (defaults that call them) goes too.
+        cascade: bool,
     },
     /// `ALTER FUNCTION | PROCEDURE | ROUTINE name [(arguments)] RENAME TO new | SET SCHEMA s`.
     MoveFunction {
@@ -896,7 +898,8 @@ fn recognise_drop(c: &mut Cursor<'_>) -> Option<Recognised> {
                 break;
             }
         }
-        return Some(Recognised::DropFunction { functions });
+        let cascade = c.keyword("cascade");
+        return Some(Recognised::DropFunction { functions, cascade });
     }
     c.keyword("index").then_some(())?;
     c.keyword("concurrently");
@@ -1669,7 +1672,8 @@ mod tests {
         assert_eq!(
             read("DROP FUNCTION IF EXISTS f, s.g(int, text) CASCADE"),
             Some(Recognised::DropFunction {
-                functions: vec![(name(&["f"]), None), (name(&["s", "g"]), Some(2))]
+                functions: vec![(name(&["f"]), None), (name(&["s", "g"]), Some(2))],
+                cascade: true,
             })
         );
         assert_eq!(
@@ -1694,7 +1698,8 @@ mod tests {
         assert_eq!(
             recognise_before_parsing("DROP PROCEDURE p()"),
             Some(Recognised::DropFunction {
-                functions: vec![(name(&["p"]), Some(0))]
+                functions: vec![(name(&["p"]), Some(0))],
+                cascade: false,
             })
         );
     }

@@ -122,8 +122,13 @@ pub fn split_top_level_commas(text: &str) -> Vec<(usize, &str)> {
 struct StatementScan {
     first: Option<Token>,
     last: Option<Token>,
-    /// The first words of the statement, lowercase, to spot `CREATE [OR REPLACE] FUNCTION`.
-    leading_words: Vec<String>,
+    /// How many words the statement has had, up to the four that tell a routine.
+    leading_words: usize,
+    /// The statement so far is `CREATE [OR REPLACE] FUNCTION|PROCEDURE` (or a prefix of it,
+    /// while fewer than its words have been seen).
+    routine_prefix: bool,
+    /// The statement is a `CREATE [OR REPLACE] FUNCTION|PROCEDURE`.
+    routine: bool,
     paren_depth: usize,
     /// Open `BEGIN`/`CASE` blocks of a SQL-standard function body, as psql counts them.
     begin_depth: usize,
@@ -140,17 +145,17 @@ impl StatementScan {
                 _ => {}
             },
             TokenKind::Word => {
-                let word = token.text(text).to_ascii_lowercase();
-                if self.leading_words.len() < 4 {
-                    self.leading_words.push(word.clone());
+                let word = token.text(text);
+                if self.leading_words < 4 {
+                    self.leading_word(word);
                 }
                 // psql's rule: in CREATE [OR REPLACE] FUNCTION/PROCEDURE, BEGIN and CASE open
                 // a block and END closes one; a `;` inside a block does not end the statement.
-                if self.is_routine() {
-                    match word.as_str() {
-                        "begin" | "case" => self.begin_depth += 1,
-                        "end" => self.begin_depth = self.begin_depth.saturating_sub(1),
-                        _ => {}
+                if self.routine {
+                    if word.eq_ignore_ascii_case("begin") || word.eq_ignore_ascii_case("case") {
+                        self.begin_depth += 1;
+                    } else if word.eq_ignore_ascii_case("end") {
+                        self.begin_depth = self.begin_depth.saturating_sub(1);
                     }
                 }
             }
@@ -158,13 +163,27 @@ impl StatementScan {
         }
     }
 
-    fn is_routine(&self) -> bool {
-        let words: Vec<&str> = self.leading_words.iter().map(String::as_str).collect();
-        matches!(
-            words.as_slice(),
-            ["create", "function" | "procedure", ..]
-                | ["create", "or", "replace", "function" | "procedure", ..]
-        )
+    /// Follows the first words against `CREATE [OR REPLACE] FUNCTION|PROCEDURE`, without
+    /// allocating: the splitter sees every word of every file.
+    fn leading_word(&mut self, word: &str) {
+        let at = self.leading_words;
+        self.leading_words += 1;
+        if at == 0 {
+            self.routine_prefix = word.eq_ignore_ascii_case("create");
+            return;
+        }
+        if !self.routine_prefix || self.routine {
+            return;
+        }
+        let is = |w: &str| word.eq_ignore_ascii_case(w);
+        let routine_word = is("function") || is("procedure");
+        match at {
+            1 if routine_word => self.routine = true,
+            1 => self.routine_prefix = is("or"),
+            2 => self.routine_prefix = is("replace"),
+            3 if routine_word => self.routine = true,
+            _ => self.routine_prefix = false,
+        }
     }
 
     fn finish(self, text: &str) -> Option<Statement<'_>> {

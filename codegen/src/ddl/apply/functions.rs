@@ -9,12 +9,76 @@ use sqlparser::ast::{
 };
 use sqlparser::parser::Parser;
 
-use crate::catalog::QualifiedName;
+use crate::catalog::{BaseType, QualifiedName};
 use crate::ddl::dialect::PostgresDialect;
 use crate::ddl::fold_ident;
 use crate::ident::quote_ident_if_needed;
 
 use super::{Applied, Ctx, Reader};
+
+/// Built-in routines (`pg_catalog`) that defaults call, which a schema's routine of the same
+/// name does not shadow in an unqualified call (PostgreSQL searches `pg_catalog` first). A
+/// schema routine of such a name whose argument types fit a call better than the built-in's
+/// would be chosen by PostgreSQL; the reader does not resolve overloads by type.
+const BUILTIN_ROUTINES: &[&str] = &[
+    "now",
+    "clock_timestamp",
+    "statement_timestamp",
+    "transaction_timestamp",
+    "timeofday",
+    "random",
+    "gen_random_uuid",
+    "uuidv4",
+    "uuidv7",
+    "nextval",
+    "currval",
+    "lower",
+    "upper",
+    "md5",
+    "concat",
+    "format",
+    "replace",
+    "substr",
+    "substring",
+    "left",
+    "right",
+    "length",
+    "btrim",
+    "ltrim",
+    "rtrim",
+    "to_char",
+    "to_timestamp",
+    "to_date",
+    "date_trunc",
+    "date_part",
+    "make_interval",
+    "age",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "abs",
+    "encode",
+    "decode",
+    "current_setting",
+    "txid_current",
+    "pg_current_xact_id",
+    "json_build_object",
+    "jsonb_build_object",
+    "json_build_array",
+    "jsonb_build_array",
+    "to_json",
+    "to_jsonb",
+    "array_fill",
+    "string_to_array",
+    "array_to_string",
+    "repeat",
+    "lpad",
+    "rpad",
+    "chr",
+    "inet_client_addr",
+    "pg_backend_pid",
+];
 
 impl Reader {
     /// `CREATE [OR REPLACE] FUNCTION`: the routine goes into the creation schema when its
@@ -45,14 +109,98 @@ impl Reader {
     }
 
     /// `DROP FUNCTION`: a routine dropped without its arguments is every routine of that name
-    /// in the schema it resolves to (PostgreSQL requires it to be the only one).
-    pub(super) fn drop_functions(&mut self, functions: &[(Vec<String>, Option<usize>)]) {
+    /// in the schema it resolves to (PostgreSQL requires it to be the only one). A column or
+    /// domain default that calls a dropped routine depends on it: PostgreSQL refuses the drop,
+    /// or with `CASCADE` drops the column's default (the column stays) and the whole domain
+    /// (with the columns of that type).
+    pub(super) fn drop_functions(
+        &mut self,
+        ctx: &Ctx<'_>,
+        offset: usize,
+        functions: &[(Vec<String>, Option<usize>)],
+        cascade: bool,
+    ) -> Applied {
         for (name, arity) in functions {
-            if let Some(found) = self.resolve_function(name, *arity) {
-                self.functions
-                    .retain(|(f, n)| !(f == &found && arity.is_none_or(|a| a == *n)));
+            let Some(found) = self.resolve_function(name, *arity) else {
+                continue;
+            };
+            let arities: Vec<usize> = self
+                .functions
+                .iter()
+                .filter(|(f, n)| f == &found && arity.is_none_or(|a| a == *n))
+                .map(|(_, n)| *n)
+                .collect();
+            // A default kept as written (a domain's) may call the routine unqualified.
+            let bare = (self.resolve_function(std::slice::from_ref(&found.name), None)
+                == Some(found.clone()))
+            .then(|| quote_ident_if_needed(&found.name));
+            let calls = |default: &Option<String>| {
+                default
+                    .as_deref()
+                    .is_some_and(|text| calls_routine(text, &found, bare.as_deref(), &arities))
+            };
+            let dependent_column = self.catalog.tables.iter().find_map(|t| {
+                t.columns
+                    .iter()
+                    .find(|c| calls(&c.default))
+                    .map(|c| format!("the default of column `{}` of `{}`", c.name, t.name))
+            });
+            let dependent = dependent_column.or_else(|| {
+                self.catalog
+                    .domains
+                    .iter()
+                    .find(|d| calls(&d.default))
+                    .map(|d| format!("the default of domain `{}`", d.name))
+            });
+            if let Some(dependent) = dependent {
+                if !cascade {
+                    return Err(ctx
+                        .error_at(
+                            offset,
+                            format!("cannot drop function `{found}` because {dependent} calls it"),
+                        )
+                        .with_help(
+                            "drop or change that default first, or add CASCADE to drop it with the function",
+                        ));
+                }
+                for table in &mut self.catalog.tables {
+                    for column in &mut table.columns {
+                        if calls(&column.default) {
+                            column.default = None;
+                        }
+                    }
+                }
+                // A domain's default belongs to the domain: the domain goes, and with it the
+                // columns of that type.
+                let domains: Vec<QualifiedName> = self
+                    .catalog
+                    .domains
+                    .iter()
+                    .filter(|d| calls(&d.default))
+                    .map(|d| d.name.clone())
+                    .collect();
+                let typed: Vec<(QualifiedName, String)> = self
+                    .catalog
+                    .tables
+                    .iter()
+                    .flat_map(|t| {
+                        t.columns
+                            .iter()
+                            .filter(|c| {
+                                matches!(&c.sql_type.base, BaseType::User { name, .. } if domains.contains(name))
+                            })
+                            .map(|c| (t.name.clone(), c.name.clone()))
+                    })
+                    .collect();
+                for (table, column) in typed {
+                    self.remove_column(&table, &column);
+                }
+                self.catalog.domains.retain(|d| !domains.contains(&d.name));
             }
+            self.functions
+                .retain(|(f, n)| !(f == &found && arity.is_none_or(|a| a == *n)));
         }
+        Ok(())
     }
 
     /// `ALTER FUNCTION ... RENAME TO` / `SET SCHEMA`; defaults that call the routine follow.
@@ -119,6 +267,13 @@ impl Reader {
             _ => 0,
         };
         let parts = [fold_ident(ident)];
+        // `pg_catalog` is searched before the search path unless the path names it: a call
+        // that a built-in routine takes stays the built-in one, whatever the schema defines.
+        if BUILTIN_ROUTINES.contains(&parts[0].as_str())
+            && !self.search_path.iter().any(|s| s == "pg_catalog")
+        {
+            return;
+        }
         let found = self
             .resolve_function(&parts, Some(arity))
             .or_else(|| self.resolve_function(&parts, None));
@@ -182,6 +337,37 @@ fn qualified_parts(name: &QualifiedName) -> Vec<ObjectNamePart> {
         ObjectNamePart::Identifier(Ident::new(quote_ident_if_needed(&name.schema))),
         ObjectNamePart::Identifier(Ident::new(quote_ident_if_needed(&name.name))),
     ]
+}
+
+/// The default `text` calls `routine` with one of `arities` arguments: by its qualified name
+/// (as defaults are stored), or by `bare`, the unqualified name that resolves to it.
+fn calls_routine(
+    text: &str,
+    routine: &QualifiedName,
+    bare: Option<&str>,
+    arities: &[usize],
+) -> bool {
+    let name = ObjectName(qualified_parts(routine)).to_string();
+    let names_it = |n: &str| n == name || bare == Some(n);
+    if !text.contains(&format!("{name}(")) && !bare.is_some_and(|b| text.contains(&format!("{b}(")))
+    {
+        return false;
+    }
+    let Ok(mut expr) = Parser::new(&PostgresDialect::default())
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_expr())
+    else {
+        return false;
+    };
+    let mut found = false;
+    for_each_call(&mut expr, &mut |function| {
+        let arity = match &function.args {
+            FunctionArguments::List(list) => list.args.len(),
+            _ => 0,
+        };
+        found |= names_it(&function.name.to_string()) && arities.contains(&arity);
+    });
+    found
 }
 
 /// Calls `visit` on every function call of an expression of the forms defaults take.

@@ -113,9 +113,8 @@ impl Reader {
             Recognised::CreateFunction { name, arity } => {
                 self.create_function(ctx, offset, &name, arity)
             }
-            Recognised::DropFunction { functions } => {
-                self.drop_functions(&functions);
-                Ok(())
+            Recognised::DropFunction { functions, cascade } => {
+                self.drop_functions(ctx, offset, &functions, cascade)
             }
             Recognised::MoveFunction {
                 name,
