@@ -178,6 +178,7 @@ fn a_fields_setting_names_the_field_and_its_setters() -> Result<(), Box<dyn std:
             "graphs.toml",
             "[tables.notes]\nfields = { note_opt = \"second_note\" }\n",
         )),
+        ..Input::default()
     };
     let code = generate(&input).map_err(|e| e.to_string())?.code;
     for wanted in [
