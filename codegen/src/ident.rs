@@ -310,7 +310,7 @@ pub fn is_rust_type_name(name: &str) -> bool {
 /// A table name with its last word made singular, as lowercase words joined by `_`, for row
 /// struct names (`order_items` → `order_item`, `http_statuses` → `http_status`,
 /// `HTTPStatuses` → `http_status`, `people` → `person`, `status` and `data` stay).
-/// The rule table is in [`singular::singular_word`].
+/// The rule table is in `ident/singular.rs` (`singular_word`).
 pub fn singular(name: &str) -> String {
     let mut words = words(name);
     if let Some(last) = words.last_mut() {
