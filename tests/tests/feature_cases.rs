@@ -218,20 +218,21 @@ async fn a_table_alone_inserts_upserts_patches_and_deletes() -> TestResult {
 }
 
 /// A playlist with entries `a` (position 1) and `b` (position 2); returns its id.
-macro_rules! playlist_with_a_and_b {
-    ($client:expr) => {{
-        let id: i64 = $client
-            .query_one("INSERT INTO playlists (title) VALUES ('mix') RETURNING id", &[])
-            .await?
-            .get(0);
-        $client
-            .execute(
-                "INSERT INTO playlist_entries (playlist_id, track, position) VALUES ($1, 'a', 1), ($1, 'b', 2)",
-                &[&id],
-            )
-            .await?;
-        id
-    }};
+async fn playlist_with_a_and_b(client: &Client) -> Result<i64, Box<dyn std::error::Error>> {
+    let id: i64 = client
+        .query_one(
+            "INSERT INTO playlists (title) VALUES ('mix') RETURNING id",
+            &[],
+        )
+        .await?
+        .get(0);
+    client
+        .execute(
+            "INSERT INTO playlist_entries (playlist_id, track, position) VALUES ($1, 'a', 1), ($1, 'b', 2)",
+            &[&id],
+        )
+        .await?;
+    Ok(id)
 }
 
 const ENTRIES: &str = "SELECT track, position FROM playlist_entries ORDER BY track";
@@ -240,7 +241,7 @@ const ENTRIES: &str = "SELECT track, position FROM playlist_entries ORDER BY tra
 async fn update_append_adds_entries_and_keeps_the_others() -> TestResult {
     use update_append::*;
     let (_db, client) = setup(SCHEMA).await?;
-    let id = playlist_with_a_and_b!(client);
+    let id = playlist_with_a_and_b(&client).await?;
     PlaylistGraph::default()
         .with_title("new")
         .with_entries([NewPlaylistEntry::new("c", 3)])
@@ -255,7 +256,7 @@ async fn update_append_adds_entries_and_keeps_the_others() -> TestResult {
 async fn update_replace_makes_the_entries_exactly_the_given_ones() -> TestResult {
     use update_replace::*;
     let (_db, client) = setup(SCHEMA).await?;
-    let id = playlist_with_a_and_b!(client);
+    let id = playlist_with_a_and_b(&client).await?;
     // `b` is given again: the delete of the old entries comes first, so its key is free.
     PlaylistGraph::default()
         .with_entries([NewPlaylistEntry::new("b", 1), NewPlaylistEntry::new("c", 2)])
@@ -269,7 +270,7 @@ async fn update_replace_makes_the_entries_exactly_the_given_ones() -> TestResult
 async fn update_upsert_updates_by_key_and_keeps_the_others() -> TestResult {
     use update_upsert::*;
     let (_db, client) = setup(SCHEMA).await?;
-    let id = playlist_with_a_and_b!(client);
+    let id = playlist_with_a_and_b(&client).await?;
     PlaylistGraph::default()
         .with_entries([NewPlaylistEntry::new("b", 9), NewPlaylistEntry::new("c", 3)])
         .update_by_id_graph(&client, &id)
@@ -282,7 +283,7 @@ async fn update_upsert_updates_by_key_and_keeps_the_others() -> TestResult {
 async fn update_diff_upserts_by_key_and_deletes_the_rest_under_its_lock() -> TestResult {
     use update_diff::*;
     let (_db, mut client) = setup(SCHEMA).await?;
-    let id = playlist_with_a_and_b!(client);
+    let id = playlist_with_a_and_b(&client).await?;
     let before: Vec<i64> = client
         .query("SELECT id FROM playlist_entries WHERE track = 'b'", &[])
         .await?
