@@ -411,7 +411,11 @@ pub(crate) async fn send_prepared_pipeline<C: tokio_postgres::GenericClient + Sy
 /// as a plain `Client` does ([`behind_transaction_pooler`](Self::behind_transaction_pooler));
 /// the call that noticed is run again unnamed outside a transaction, and returns its error,
 /// with nothing written, inside one. Two resets in a row on a direct connection look the same
-/// and make it fall back too, which costs speed, not correctness.
+/// and make it fall back too, which costs speed, not correctness. Until it notices, a name may
+/// find a statement an earlier process left on a server connection that outlived it, and run
+/// it ([`Error::ForeignStatement`](crate::Error::ForeignStatement)): behind a transaction
+/// pooler, a plain `Client`, pgbouncer's `max_prepared_statements` (1.21 and later) or session
+/// pooling is the safe choice.
 ///
 /// ```no_run
 /// # async fn example(client: tokio_postgres::Client) -> writegraph::Result<()> {
@@ -504,6 +508,10 @@ impl GenericClient for CachedClient {
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<u64, tokio_postgres::Error> {
         execute_retrying(&self.cache, &self.client, true, sql, params).await
+    }
+
+    fn unnamed_client(&self) -> Option<&Client> {
+        Some(&self.client)
     }
 
     async fn pipeline_locked(

@@ -32,6 +32,14 @@ pub trait GenericClient: Sync {
         false
     }
 
+    /// The connection's `tokio_postgres::Client`, on which the runtime sends its own probes
+    /// (whether the caller opened a transaction) unnamed: a statement cache would name them,
+    /// and behind a transaction pooler a name may find another client's statement. `None`
+    /// (the default) sends them through [`query_typed`](Self::query_typed).
+    fn unnamed_client(&self) -> Option<&tokio_postgres::Client> {
+        None
+    }
+
     /// Sends `lock` and then `sql`, between a `BEGIN` and a `COMMIT` for a transaction of its
     /// own,
     /// every statement before any answer is awaited, so PostgreSQL runs them in this order
@@ -230,11 +238,22 @@ impl<C: SessionClient + Send> LockingClient for &mut C {
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Row>, PgError> {
         let conn: &C = self;
-        let (marked, read) = futures_util::future::join(
-            conn.execute_typed(MARK_TRANSACTION, &[]),
-            conn.query_typed(READ_TRANSACTION_MARK, &[]),
-        )
-        .await;
+        let (marked, read) = match conn.unnamed_client() {
+            Some(client) => {
+                futures_util::future::join(
+                    client.execute_typed(MARK_TRANSACTION, &[]),
+                    client.query_typed(READ_TRANSACTION_MARK, &[]),
+                )
+                .await
+            }
+            None => {
+                futures_util::future::join(
+                    conn.execute_typed(MARK_TRANSACTION, &[]),
+                    conn.query_typed(READ_TRANSACTION_MARK, &[]),
+                )
+                .await
+            }
+        };
         marked?;
         let in_callers_transaction = match read?.first() {
             Some(row) => row.try_get::<_, bool>(0)?,
@@ -281,6 +300,10 @@ impl GenericClient for tokio_postgres::Client {
     ) -> impl Future<Output = Result<u64, tokio_postgres::Error>> + Send {
         tokio_postgres::Client::execute_typed(self, sql, params)
     }
+
+    fn unnamed_client(&self) -> Option<&tokio_postgres::Client> {
+        Some(self)
+    }
 }
 
 impl GenericClient for tokio_postgres::Transaction<'_> {
@@ -308,6 +331,10 @@ impl GenericClient for tokio_postgres::Transaction<'_> {
 impl<C: GenericClient> GenericClient for &C {
     fn is_transaction(&self) -> bool {
         (**self).is_transaction()
+    }
+
+    fn unnamed_client(&self) -> Option<&tokio_postgres::Client> {
+        (**self).unnamed_client()
     }
 
     fn query_typed(

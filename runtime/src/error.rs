@@ -49,6 +49,32 @@ pub enum Error {
         #[source]
         source: tokio_postgres::Error,
     },
+    /// The server ran a statement other than this one: a step count of its result, a
+    /// `bigint` the statement always returns, cannot be read. The server connection holds
+    /// another client's prepared statement under the name a statement cache (deadpool's,
+    /// [`CachedClient`](crate::CachedClient)) gave this one. That happens behind a transaction
+    /// pooler (pgbouncer with `pool_mode = transaction`) whose server connections outlive the
+    /// application process that prepared statements on them: after a restart, the new process
+    /// names its statements as the old one did. What that statement wrote is unknown: look
+    /// before retrying. Behind a transaction pooler, use statements the server does not keep
+    /// (a plain `tokio_postgres::Client`, a bb8 connection), pgbouncer 1.21's
+    /// `max_prepared_statements`, or session pooling.
+    #[error(
+        "the server ran a statement other than this one (its result does not have this \
+         statement's columns): the server connection holds another client's prepared \
+         statement under the name this client's statement cache gave this one. That happens \
+         behind a transaction pooler (pgbouncer with `pool_mode = transaction`) whose server \
+         connections outlive the process that prepared statements on them. What that \
+         statement wrote is unknown: look before retrying. Behind a transaction pooler, use a \
+         plain `tokio_postgres::Client` (it sends statements unnamed), pgbouncer's \
+         `max_prepared_statements` (1.21 and later) or session pooling (`pool_mode = \
+         session`) instead of a statement cache ({source})"
+    )]
+    ForeignStatement {
+        /// The error from tokio-postgres, reading the count.
+        #[source]
+        source: tokio_postgres::Error,
+    },
     /// The database differs from the schema the code was generated from: returned by the
     /// generated `verify_database` (see [`verify`](mod@crate::verify)), which reads
     /// `pg_catalog` and writes nothing. Each [`SchemaDifference`](crate::verify::SchemaDifference)

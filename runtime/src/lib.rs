@@ -227,9 +227,13 @@ pub mod __private {
         })
     }
 
-    /// A step's row count from column `index` of a graph statement's result.
+    /// A step's row count from column `index` of a graph statement's result. The statement
+    /// always returns a `bigint` there, so a count that cannot be read means that the server
+    /// ran another statement ([`Error::ForeignStatement`](crate::Error::ForeignStatement)).
     pub fn count(row: &Row, index: usize) -> crate::Result<u64> {
-        let n: i64 = row.try_get(index)?;
+        let n: i64 = row
+            .try_get(index)
+            .map_err(|source| crate::Error::ForeignStatement { source })?;
         Ok(u64::try_from(n).unwrap_or_default())
     }
 

@@ -24,9 +24,14 @@
 //! pooler (pgbouncer's `pool_mode = transaction`) in front of the server: there about every
 //! other write fails with a statement the server connection does not have (26000) or whose
 //! name another client took (42P05), with nothing written and a message that names the pooler
-//! ([`Error::is_lost_prepared_statement`](crate::Error::is_lost_prepared_statement)). Behind
-//! a transaction pooler, use a plain client, a bb8 connection (statements unnamed) or a
-//! `CachedClient`.
+//! ([`Error::is_lost_prepared_statement`](crate::Error::is_lost_prepared_statement)). Worse,
+//! the pooler's server connections outlive the application: after a restart they still hold
+//! the previous process's statements under the names the new one gives its own, and a name
+//! may find and run another statement
+//! ([`Error::ForeignStatement`](crate::Error::ForeignStatement) when its result does not fit;
+//! nothing can tell when it does). Behind a transaction pooler, use a plain client or a bb8
+//! connection (statements unnamed), pgbouncer's `max_prepared_statements` (1.21 and later),
+//! or session pooling.
 
 #[cfg(feature = "deadpool")]
 mod deadpool {
@@ -186,6 +191,11 @@ mod deadpool {
             cached(self).execute(sql, params).await
         }
 
+        fn unnamed_client(&self) -> Option<&Client> {
+            let wrapper: &deadpool_postgres::ClientWrapper = self;
+            Some(wrapper)
+        }
+
         async fn pipeline_locked(
             &self,
             transaction: PipelineTransaction,
@@ -294,6 +304,10 @@ mod bb8 {
             params: &[(&(dyn ToSql + Sync), Type)],
         ) -> impl Future<Output = Result<u64, PgError>> + Send {
             Client::execute_typed(self, sql, params)
+        }
+
+        fn unnamed_client(&self) -> Option<&Client> {
+            Some(self)
         }
     }
 

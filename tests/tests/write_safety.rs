@@ -393,6 +393,73 @@ async fn a_result_the_code_cannot_read_is_a_decode_error_that_says_the_write_com
     Ok(())
 }
 
+/// Behind a transaction pooler, a server connection may hold another process's statement
+/// under the name a statement cache gives one of its own, and bind and run it. Here that
+/// statement, prepared under the cached graph statement's name, writes nothing and returns
+/// text where the graph returns its counts: the error says that another statement ran.
+#[tokio::test]
+async fn a_statement_that_ran_another_under_its_name_says_so() -> TestResult {
+    use tokio_postgres::types::Type;
+    use writegraph::InsertGraph;
+
+    let (db, client) = shop().await?;
+    let cached = CachedClient::new(db.connect().await?);
+    let graph = |customer: &str| NewOrderGraph::new(customer).with_items([new_item("A", 1, 100)]);
+    graph("alice").insert_graph(&cached).await?;
+
+    let sql = <NewOrderGraph as InsertGraph>::SQL;
+    let name: String = cached
+        .client()
+        .query_typed(
+            "SELECT name FROM pg_prepared_statements WHERE statement = $1",
+            &[(&sql, Type::TEXT)],
+        )
+        .await?
+        .first()
+        .ok_or("the graph statement is not prepared")?
+        .get(0);
+    let shape = client.prepare(sql).await?;
+    let types: Vec<&str> = shape.params().iter().map(Type::name).collect();
+    let columns = vec!["'another statement'::text"; shape.columns().len()];
+    cached
+        .batch_execute(&format!(
+            "DEALLOCATE \"{name}\"; PREPARE \"{name}\" ({}) AS SELECT {}",
+            types.join(", "),
+            columns.join(", ")
+        ))
+        .await?;
+
+    let error = match graph("bob").insert_graph(&cached).await {
+        Ok(report) => return Err(format!("expected an error, got {report:?}").into()),
+        Err(error) => error,
+    };
+    assert!(
+        matches!(error, Error::ForeignStatement { .. }),
+        "expected Error::ForeignStatement, got {error:?}"
+    );
+    let text = error.to_string();
+    for part in [
+        "the server ran a statement other than this one",
+        "transaction pooler",
+        "What that statement wrote is unknown",
+        "max_prepared_statements",
+    ] {
+        assert!(text.contains(part), "`{part}` missing from: {text}");
+    }
+    assert!(!error.is_lost_prepared_statement(), "it ran: {text}");
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM orders WHERE customer = 'bob'"
+        )
+        .await?,
+        0,
+        "the other statement wrote nothing"
+    );
+    assert_eq!(count(&client, "SELECT count(*) FROM orders").await?, 1);
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------
 // The statement cache
 // ---------------------------------------------------------------------------------------
