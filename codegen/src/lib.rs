@@ -61,9 +61,33 @@ pub struct Input {
     pub catalog: Option<Catalog>,
     /// `graphs.toml`, when there is one.
     pub graphs: Option<SourceFile>,
-    /// `(path, attribute)` pairs for generated types and fields, after those of
-    /// `graphs.toml`'s `[attributes]` ([`Builder::type_attribute`]).
-    pub attributes: Vec<(String, String)>,
+    /// Attributes for generated types and fields, after those of `graphs.toml`'s
+    /// `[attributes]` ([`Builder::type_attribute`]).
+    pub attributes: Vec<TypeAttribute>,
+}
+
+/// An attribute for the generated types or fields a path selects
+/// ([`Builder::type_attribute`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeAttribute {
+    /// What it goes on: `"."`, a table, a graph, an enum, `table.column` or `Graph.field`.
+    pub path: String,
+    /// The attribute as in Rust source (`#[derive(serde::Serialize)]`).
+    pub attribute: String,
+    /// Where it was given (the `type_attribute` call in build.rs), for the error when the path
+    /// selects nothing or the attribute is not one.
+    pub given_at: Option<error::Location>,
+}
+
+impl TypeAttribute {
+    /// An attribute given at no particular place.
+    pub fn new(path: impl Into<String>, attribute: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            attribute: attribute.into(),
+            given_at: None,
+        }
+    }
 }
 
 impl Input {
@@ -187,7 +211,7 @@ pub struct Builder {
     schema: Option<PathBuf>,
     catalog: Option<PathBuf>,
     graphs: Option<PathBuf>,
-    attributes: Vec<(String, String)>,
+    attributes: Vec<TypeAttribute>,
 }
 
 impl Builder {
@@ -224,13 +248,23 @@ impl Builder {
     /// `Graph.field` for one field. `type_attribute(".", "#[derive(serde::Serialize,
     /// serde::Deserialize)]")` makes every struct a JSON body (`Option<Option<T>>` fields then
     /// read `null` apart from a missing key, with the runtime's `serde` feature). Applied
-    /// after graphs.toml's `[attributes]`; an unknown path is an error.
+    /// after graphs.toml's `[attributes]`; an unknown path is an error that points at this
+    /// call.
+    #[track_caller]
     pub fn type_attribute(
         &mut self,
         path: impl Into<String>,
         attribute: impl Into<String>,
     ) -> &mut Self {
-        self.attributes.push((path.into(), attribute.into()));
+        let caller = std::panic::Location::caller();
+        self.attributes.push(TypeAttribute {
+            given_at: Some(error::Location {
+                path: caller.file().to_owned(),
+                line: caller.line() as usize,
+                col: caller.column() as usize,
+            }),
+            ..TypeAttribute::new(path, attribute)
+        });
         self
     }
 

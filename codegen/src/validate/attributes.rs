@@ -6,15 +6,31 @@ use crate::config::{self, GraphsConfig};
 use crate::error::{ConfigError, Diagnostic, Error};
 use crate::model::{Attributes, Model};
 use crate::source::SourceFile;
+use crate::TypeAttribute;
 
 const PATH_HELP: &str = "use \".\" for every generated type, a table (`orders`), a graph (`NewOrderGraph`), an enum (`order_status`), or `table.column` / `Graph.field` for one field";
+
+const ATTRIBUTE_HELP: &str = "write it as in Rust source, like \"#[derive(serde::Serialize)]\"";
+
+/// A diagnostic at the `Builder::type_attribute` call that gave the attribute.
+fn at_builder_call(given: &TypeAttribute, message: String) -> Diagnostic {
+    match &given.given_at {
+        Some(location) => Diagnostic {
+            location: location.clone(),
+            message: format!("{message} (given to `Builder::type_attribute`)"),
+            source_line: None,
+            help: None,
+        },
+        None => Diagnostic::at("<builder>", "", 0, message),
+    }
+}
 
 /// Checks the attributes of graphs.toml, then the builder's, and puts each on the types and
 /// fields of `model` its path selects.
 pub fn attributes(
     model: &mut Model<'_>,
     config: &GraphsConfig,
-    builder: &[(String, String)],
+    builder: &[TypeAttribute],
     graphs: Option<&SourceFile>,
 ) -> Result<(), Error> {
     let empty = SourceFile::new("graphs.toml", "");
@@ -40,26 +56,29 @@ pub fn attributes(
                         attribute,
                         format!("`{}` is not a Rust attribute", attribute.get_ref()),
                     )
-                    .with_help("write it as in Rust source, like \"#[derive(serde::Serialize)]\""),
+                    .with_help(ATTRIBUTE_HELP),
                 );
             }
             out.push((path.get_ref().clone(), attribute.get_ref().clone()));
         }
     }
-    for (path, attribute) in builder {
+    for given in builder {
+        let (path, attribute) = (&given.path, &given.attribute);
         let problem = if !selects_something(model, path) {
-            Some(format!(
-                "attribute path `{path}` selects nothing; {PATH_HELP}"
+            Some((
+                format!("attribute path `{path}` selects nothing"),
+                PATH_HELP,
             ))
         } else if !is_outer_attribute(attribute) {
-            Some(format!(
-                "`{attribute}` (for `{path}`) is not a Rust attribute; write it as in Rust source, like \"#[derive(serde::Serialize)]\""
+            Some((
+                format!("`{attribute}` (for `{path}`) is not a Rust attribute"),
+                ATTRIBUTE_HELP,
             ))
         } else {
             None
         };
-        if let Some(message) = problem {
-            errors.push(Diagnostic::at("<builder>", "", 0, message));
+        if let Some((message, help)) = problem {
+            errors.push(at_builder_call(given, message).with_help(help));
         }
         out.push((path.clone(), attribute.clone()));
     }
@@ -217,13 +236,13 @@ CREATE TABLE marks (id bigint PRIMARY KEY, note_id bigint NOT NULL REFERENCES no
             schema: vec![SourceFile::new("schema.sql", SCHEMA)],
             graphs: Some(SourceFile::new("graphs.toml", GRAPHS)),
             attributes: vec![
-                (
-                    "NoteGraph".to_owned(),
-                    "#[derive(serde::Serialize, serde::Deserialize)]".to_owned(),
+                crate::TypeAttribute::new(
+                    "NoteGraph",
+                    "#[derive(serde::Serialize, serde::Deserialize)]",
                 ),
-                (
-                    "marks".to_owned(),
-                    "#[derive(serde::Serialize, serde::Deserialize)]".to_owned(),
+                crate::TypeAttribute::new(
+                    "marks",
+                    "#[derive(serde::Serialize, serde::Deserialize)]",
                 ),
             ],
             ..Input::default()
@@ -264,12 +283,43 @@ CREATE TABLE marks (id bigint PRIMARY KEY, note_id bigint NOT NULL REFERENCES no
     fn a_builder_path_that_selects_nothing_is_an_error() {
         let result = generate(&Input {
             schema: vec![SourceFile::new("schema.sql", SCHEMA)],
-            attributes: vec![("notes.nope".to_owned(), "#[doc(hidden)]".to_owned())],
+            attributes: vec![crate::TypeAttribute::new("notes.nope", "#[doc(hidden)]")],
             ..Input::default()
         });
         let message = result.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(
             message.contains("attribute path `notes.nope` selects nothing"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_builder_error_points_at_the_type_attribute_call() {
+        let dir = std::env::temp_dir().join(format!("writegraph-attr-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).ok();
+        let schema = dir.join("schema.sql");
+        std::fs::write(&schema, SCHEMA).ok();
+        let mut builder = crate::Builder::new();
+        builder.schema(&schema);
+        let line = line!() + 1;
+        builder.type_attribute("notes", "derive(Debug)");
+        let message = builder
+            .generate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        std::fs::remove_dir_all(&dir).ok();
+        let at = format!(
+            "{}:{line}:17: error: `derive(Debug)` (for `notes`)",
+            file!()
+        );
+        assert!(message.starts_with(&at), "{message}");
+        assert!(
+            message.contains("given to `Builder::type_attribute`"),
+            "{message}"
+        );
+        assert!(
+            message.contains("help: write it as in Rust source"),
             "{message}"
         );
     }
