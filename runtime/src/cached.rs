@@ -264,23 +264,40 @@ where
             if !retry {
                 return Err(error);
             }
-            let Some((statement, fresh)) = cache.statement(client, !retry, sql, params).await?
-            else {
-                return unnamed().await;
-            };
-            match run(statement).await {
-                Err(error) if is_stale(&error) => {
-                    cache.after_error(sql, &error, fresh);
-                    if cache.is_unnamed() {
-                        // Not run, twice: the second time it was prepared just before.
-                        return unnamed().await;
+            let again = async {
+                let Some((statement, fresh)) = cache.statement(client, !retry, sql, params).await?
+                else {
+                    return unnamed().await;
+                };
+                match run(statement).await {
+                    Err(error) if is_stale(&error) => {
+                        cache.after_error(sql, &error, fresh);
+                        if cache.is_unnamed() {
+                            // Not run, twice: the second time it was prepared just before.
+                            return unnamed().await;
+                        }
+                        Err(error)
                     }
-                    Err(error)
+                    result => result,
                 }
-                result => result,
-            }
+            };
+            first_if_aborted(error, again.await)
         }
         result => result,
+    }
+}
+
+/// The answer of a statement run again after `first` said that the server did not run it,
+/// or `first` when the run again found the transaction aborted (25P02): the client was in a
+/// transaction the caller opened with SQL (`BEGIN`), which `first` aborted, and `first`
+/// says why.
+pub(crate) fn first_if_aborted<T>(
+    first: tokio_postgres::Error,
+    again: Result<T, tokio_postgres::Error>,
+) -> Result<T, tokio_postgres::Error> {
+    match again {
+        Err(error) if error.code() == Some(&SqlState::IN_FAILED_SQL_TRANSACTION) => Err(first),
+        again => again,
     }
 }
 

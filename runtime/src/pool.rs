@@ -40,7 +40,7 @@ mod deadpool {
     use tokio_postgres::types::{ToSql, Type};
     use tokio_postgres::{Client, Error as PgError, Row, Statement};
 
-    use crate::cached::{send_prepared_pipeline, values};
+    use crate::cached::{first_if_aborted, send_prepared_pipeline, values};
     use crate::client::{is_stale, LockedAnswers, PipelineTransaction};
     use crate::{GenericClient, SessionClient, TransactionClient};
 
@@ -103,7 +103,8 @@ mod deadpool {
             let statement = self.statement(sql, params).await?;
             match send(statement).await {
                 Err(error) if self.forget_if_stale(sql, params, &error) && self.retry => {
-                    send(self.statement(sql, params).await?).await
+                    let again = async { send(self.statement(sql, params).await?).await };
+                    first_if_aborted(error, again.await)
                 }
                 result => result,
             }

@@ -288,6 +288,49 @@ async fn cached_writes_after_deallocate_all_or_discard_all_run_exactly_once() ->
     Ok(())
 }
 
+/// In a transaction the caller opened with SQL (`BEGIN`), a statement the server dropped
+/// aborts the transaction: the error returned is that one, which says why and what to do,
+/// not the "transaction is aborted" of running it again; and nothing is written.
+#[tokio::test]
+async fn a_dropped_statement_in_a_transaction_opened_with_sql_returns_why() -> TestResult {
+    let (db, client) = shop().await?;
+    let cached = CachedClient::new(db.connect().await?);
+    let graph = |customer: &str| NewOrderGraph::new(customer).with_items([new_item("A", 1, 100)]);
+    graph("alice").insert_graph(&cached).await?;
+
+    cached.batch_execute("BEGIN").await?;
+    new_item("B", 1, 1)
+        .with_order_id(1)
+        .insert(cached.client())
+        .await?;
+    cached.batch_execute("DEALLOCATE ALL").await?;
+    let error = match graph("bob").insert_graph(&cached).await {
+        Ok(report) => return Err(format!("expected an error, got {report:?}").into()),
+        Err(error) => error,
+    };
+    cached.batch_execute("ROLLBACK").await?;
+    let text = error.to_string();
+    assert!(error.is_lost_prepared_statement(), "{text}");
+    assert!(
+        text.contains("PostgreSQL ran nothing of this statement"),
+        "{text}"
+    );
+    assert!(text.contains("In a transaction, roll it back"), "{text}");
+    assert_eq!(count(&client, "SELECT count(*) FROM orders").await?, 1);
+    assert_eq!(count(&client, "SELECT count(*) FROM order_items").await?, 1);
+    // The next write prepares the statement again.
+    graph("carol").insert_graph(&cached).await?;
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM orders WHERE customer = 'carol'"
+        )
+        .await?,
+        1
+    );
+    Ok(())
+}
+
 /// A change of a result column's type makes the server refuse a prepared statement with
 /// 0A000 ("cached plan must not change result type") before running it: the client prepares
 /// it again and runs it once.
