@@ -144,6 +144,16 @@ impl Conflict {
     }
 }
 
+/// A step of a graph, so that a step can name the step it links to: graphs of any depth
+/// are a tree of steps under the root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepRef {
+    /// The graph's root row.
+    Root,
+    /// A step, by its index in the graph's steps.
+    Step(usize),
+}
+
 /// An insert graph.
 #[derive(Debug, Clone)]
 pub struct GraphModel {
@@ -154,8 +164,8 @@ pub struct GraphModel {
     /// Index (in the root's columns) of the field the root id comes from, when the
     /// application supplies it.
     pub root_id_field: Option<usize>,
-    /// Steps in execution order: belongs_to, before_insert, (the root), has_one/has_many,
-    /// after_insert; each group in declaration order.
+    /// Steps in execution order around their parent: belongs_to, before_insert, (the
+    /// parent), has_one/has_many, after_insert; each group in declaration order.
     pub steps: Vec<GraphStep>,
     /// Tag of the root step (`graph:root:products`).
     pub root_tag: String,
@@ -163,47 +173,100 @@ pub struct GraphModel {
     pub attributes: Attributes,
 }
 
-/// What a step is, relative to the root.
+impl GraphModel {
+    /// Index in `Model::tables` of the table a step writes, so links resolve on any parent.
+    pub fn table_of(&self, step: StepRef) -> usize {
+        match step {
+            StepRef::Root => self.root,
+            StepRef::Step(i) => self.steps[i].table,
+        }
+    }
+}
+
+/// What a step is, relative to its parent step, with the columns that link the two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepKind {
-    /// A parent written first; its id goes into a root column.
-    BelongsTo,
-    /// An unrelated row written before the root.
+    /// A row the parent references: written first, its key goes into a parent column.
+    BelongsTo {
+        /// The parent step's column that receives this step's key, and this step's key
+        /// column.
+        sets_parent_column: (usize, usize),
+        /// The parent must get a row: this one, or its own value of the column.
+        required: bool,
+    },
+    /// Rows written before the parent, unrelated to it.
     BeforeInsert,
-    /// One child referencing the root.
-    HasOne,
-    /// Child rows referencing the root.
-    HasMany,
-    /// Rows written after the root, optionally given its id.
-    AfterInsert,
+    /// One child referencing the parent.
+    HasOne {
+        /// This step's column receiving the parent's key, and the parent's column it copies.
+        takes_parent_column: (usize, usize),
+    },
+    /// Child rows referencing the parent.
+    HasMany {
+        /// This step's column receiving the parent's key, and the parent's column it copies.
+        takes_parent_column: (usize, usize),
+    },
+    /// Rows written after the parent, optionally given its key.
+    AfterInsert {
+        /// This step's column receiving the parent's key, and the parent's column it copies.
+        takes_parent_column: Option<(usize, usize)>,
+    },
 }
 
 impl StepKind {
     /// The word in tags and `graphs.toml`.
     pub fn as_str(self) -> &'static str {
         match self {
-            StepKind::BelongsTo => "belongs_to",
+            StepKind::BelongsTo { .. } => "belongs_to",
             StepKind::BeforeInsert => "before_insert",
-            StepKind::HasOne => "has_one",
-            StepKind::HasMany => "has_many",
-            StepKind::AfterInsert => "after_insert",
+            StepKind::HasOne { .. } => "has_one",
+            StepKind::HasMany { .. } => "has_many",
+            StepKind::AfterInsert { .. } => "after_insert",
         }
     }
 
-    /// Where the step's group runs: belongs_to, before_insert, (the root), has_one and
-    /// has_many, after_insert. Steps run by group, then in declaration order.
+    /// Where the step's group runs around its parent: belongs_to, before_insert, (the
+    /// parent), has_one and has_many, after_insert. Steps run by group, then in declaration
+    /// order.
     pub fn order(self) -> u8 {
         match self {
-            StepKind::BelongsTo => 0,
+            StepKind::BelongsTo { .. } => 0,
             StepKind::BeforeInsert => 1,
-            StepKind::HasOne | StepKind::HasMany => 2,
-            StepKind::AfterInsert => 3,
+            StepKind::HasOne { .. } | StepKind::HasMany { .. } => 2,
+            StepKind::AfterInsert { .. } => 3,
         }
     }
 
-    /// The step runs after the root and may reference it.
-    pub fn after_root(self) -> bool {
-        self.order() >= StepKind::HasOne.order()
+    /// The step runs after its parent, so it may read the parent's columns.
+    pub fn runs_after_parent(self) -> bool {
+        self.order() >= 2
+    }
+
+    /// belongs_to: the parent's column that receives this step's key, and this step's key
+    /// column.
+    pub fn sets_parent_column(self) -> Option<(usize, usize)> {
+        match self {
+            StepKind::BelongsTo {
+                sets_parent_column, ..
+            } => Some(sets_parent_column),
+            _ => None,
+        }
+    }
+
+    /// This step's column that receives the parent's key, and the parent's column it copies.
+    pub fn takes_parent_column(self) -> Option<(usize, usize)> {
+        match self {
+            StepKind::HasOne {
+                takes_parent_column,
+            }
+            | StepKind::HasMany {
+                takes_parent_column,
+            } => Some(takes_parent_column),
+            StepKind::AfterInsert {
+                takes_parent_column,
+            } => takes_parent_column,
+            StepKind::BelongsTo { .. } | StepKind::BeforeInsert => None,
+        }
     }
 }
 
@@ -221,8 +284,10 @@ pub enum Cardinality {
 /// One step of a graph.
 #[derive(Debug, Clone)]
 pub struct GraphStep {
-    /// What the step is.
+    /// What the step is, and how it links to its parent.
     pub kind: StepKind,
+    /// The step it links to and runs around.
+    pub parent: StepRef,
     /// Rust field of the graph struct.
     pub field: String,
     /// Index of the step's table in `Model::tables`.
@@ -231,14 +296,6 @@ pub struct GraphStep {
     pub upsert: bool,
     /// How many rows the field holds.
     pub cardinality: Cardinality,
-    /// belongs_to: the parent must be given unless the root's column is.
-    pub required: bool,
-    /// belongs_to: index of the root column that receives the parent's key, and index of the
-    /// parent's key column.
-    pub sets_root_column: Option<(usize, usize)>,
-    /// Steps after the root: index of the step's column that receives the root's key, and
-    /// index of the root column it copies.
-    pub takes_root_column: Option<(usize, usize)>,
     /// Stable tag, unique within the graph (`graph:has_many:order_items`).
     pub tag: String,
     /// Upserted rows of a `Vec` field: the key no two of them may share
@@ -263,9 +320,61 @@ pub struct UpdateGraphModel {
     pub attributes: Attributes,
 }
 
+impl UpdateGraphModel {
+    /// Index in `Model::tables` of the table a step writes, so links resolve on any parent.
+    pub fn table_of(&self, step: StepRef) -> usize {
+        match step {
+            StepRef::Root => self.root,
+            StepRef::Step(i) => self.children[i].table,
+        }
+    }
+}
+
+/// How an update graph brings a child collection to the given rows, with what the
+/// strategy alone needs.
+#[derive(Debug, Clone)]
+pub enum UpdateStrategy {
+    /// Delete the parent's children, then insert the given ones.
+    Replace,
+    /// Insert the given children; keep the others.
+    Append,
+    /// Insert or update the given children by the child's conflict key.
+    Upsert,
+    /// Upsert the given children by (fk, key), delete the others.
+    Diff(DiffKey),
+}
+
+/// What a diff matches children by.
+#[derive(Debug, Clone)]
+pub struct DiffKey {
+    /// Indexes of the key columns (without the fk).
+    pub key: Vec<usize>,
+    /// The conflict the children are upserted by, (fk, key...), with the default update set.
+    pub conflict: Conflict,
+}
+
+impl UpdateStrategy {
+    /// The strategy's name in `graphs.toml`.
+    pub fn kind(&self) -> Strategy {
+        match self {
+            UpdateStrategy::Replace => Strategy::Replace,
+            UpdateStrategy::Append => Strategy::Append,
+            UpdateStrategy::Upsert => Strategy::Upsert,
+            UpdateStrategy::Diff(_) => Strategy::Diff,
+        }
+    }
+
+    /// The word in docs and `graphs.toml`.
+    pub fn as_str(&self) -> &'static str {
+        self.kind().as_str()
+    }
+}
+
 /// One child step of an update graph.
 #[derive(Debug, Clone)]
 pub struct UpdateChild {
+    /// The step it links to.
+    pub parent: StepRef,
     /// `has_many` (`Option<Vec<_>>`) or `has_one` (`Option<Option<_>>`).
     pub many: bool,
     /// Rust field of the graph struct.
@@ -273,17 +382,12 @@ pub struct UpdateChild {
     /// Index of the child table in `Model::tables`.
     pub table: usize,
     /// The strategy.
-    pub strategy: Strategy,
-    /// Index of the child column that references the root, and of the root column.
-    pub link: (usize, usize),
-    /// diff: indexes of the key columns (without the fk).
-    pub key: Vec<usize>,
+    pub strategy: UpdateStrategy,
+    /// This step's column receiving the parent's key, and the parent's column it copies.
+    pub takes_parent_column: (usize, usize),
     /// Stable tag (`graph:has_many:order_items`).
     pub tag: String,
-    /// diff: the conflict the children are upserted by, (fk, key...), with the default
-    /// update set.
-    pub diff_conflict: Option<Conflict>,
     /// has_many children upserted by a key (diff, upsert): the key no two given rows may
-    /// share (without the fk, which is the root's key for all of them).
+    /// share (without the fk, which is the parent's key for all of them).
     pub repeat_key: Option<Vec<usize>>,
 }

@@ -3,7 +3,7 @@
 //! carries it as a const (`emit`), and `writegraph verify` checks a database against it; both
 //! compare through the runtime's `writegraph::verify`, so one rule decides what differs.
 
-use crate::model::{Model, TableModel};
+use crate::model::{DiffKey, Model, TableModel, UpdateStrategy};
 
 /// What the generated code expects: its tables and enum types.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +84,8 @@ fn expected_tables(model: &Model<'_>) -> Vec<ExpectedTable> {
     let mut tables: Vec<ExpectedTable> = model.tables.iter().map(expected_table).collect();
     for graph in &model.update_graphs {
         for child in &graph.children {
-            let (Some(conflict), Some(table)) = (&child.diff_conflict, tables.get_mut(child.table))
+            let (UpdateStrategy::Diff(DiffKey { conflict, .. }), Some(table)) =
+                (&child.strategy, tables.get_mut(child.table))
             else {
                 continue;
             };

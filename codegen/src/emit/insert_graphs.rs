@@ -63,7 +63,7 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
         table: s.table,
         deletes: false,
         updates_key: false,
-        filled: s.takes_root_column.map(|(column, _)| column),
+        filled: s.kind.takes_parent_column().map(|(column, _)| column),
     }));
     let parts = graph_parts(model, graph, statement);
     format!(
@@ -125,11 +125,11 @@ fn graph_fields(model: &Model<'_>, graph: &GraphModel) -> String {
         root.columns.iter().filter(|c| c.insert.is_some()).collect();
     // The struct: the root's insertable columns, then one field per step.
     let mut text = format!("Insert graph `{name}`: a row of `{}` and the rows written with it, in one statement.\n\nSteps, in order:", root.table.name);
-    for step in graph.steps.iter().filter(|s| !s.kind.after_root()) {
+    for step in graph.steps.iter().filter(|s| !s.kind.runs_after_parent()) {
         let _ = write!(text, "\n- `{}`: `{}`", step.tag, step.field);
     }
     let _ = write!(text, "\n- `{}`", graph.root_tag);
-    for step in graph.steps.iter().filter(|s| s.kind.after_root()) {
+    for step in graph.steps.iter().filter(|s| s.kind.runs_after_parent()) {
         let _ = write!(text, "\n- `{}`: `{}`", step.tag, step.field);
     }
     let mut code = doc(&text);
@@ -149,18 +149,18 @@ fn graph_fields(model: &Model<'_>, graph: &GraphModel) -> String {
     }
     for step in &graph.steps {
         let what = match step.kind {
-            StepKind::BelongsTo => format!(
+            StepKind::BelongsTo { .. } => format!(
                 "The parent in `{}`, written first; its key goes into `{}`. Leave it unset to keep the column's value (connect by id).",
                 model.tables[step.table].table.name,
-                root.columns[step.sets_root_column.map_or(0, |(c, _)| c)].column.name
+                root.columns[step.kind.sets_parent_column().map_or(0, |(c, _)| c)].column.name
             ),
             StepKind::BeforeInsert => format!("Rows of `{}` written before the root.", model.tables[step.table].table.name),
-            StepKind::HasOne | StepKind::HasMany => format!(
+            StepKind::HasOne { .. } | StepKind::HasMany { .. } => format!(
                 "Rows of `{}`, written after the root; each gets the root's key in `{}`.",
                 model.tables[step.table].table.name,
-                model.tables[step.table].columns[step.takes_root_column.map_or(0, |(c, _)| c)].column.name
+                model.tables[step.table].columns[step.kind.takes_parent_column().map_or(0, |(c, _)| c)].column.name
             ),
-            StepKind::AfterInsert => format!("Rows of `{}` written after the root.", model.tables[step.table].table.name),
+            StepKind::AfterInsert { .. } => format!("Rows of `{}` written after the root.", model.tables[step.table].table.name),
         };
         code.push_str(&doc(&format!("{what} Step `{}`.", step.tag)));
         code.push_str(&super::attributes::field_attributes(
@@ -246,8 +246,12 @@ fn graph_checks(model: &Model<'_>, graph: &GraphModel) -> String {
     let root = &model.tables[graph.root];
     let name = &graph.name;
     let mut checks = String::new();
-    for step in graph.steps.iter().filter(|s| s.kind == StepKind::BelongsTo) {
-        let Some((column, _)) = step.sets_root_column else {
+    for step in &graph.steps {
+        let StepKind::BelongsTo {
+            sets_parent_column: (column, _),
+            required,
+        } = step.kind
+        else {
             continue;
         };
         let column = &root.columns[column];
@@ -257,7 +261,7 @@ fn graph_checks(model: &Model<'_>, graph: &GraphModel) -> String {
             "if {set} && self.{f}.is_some() {{ return Err(::writegraph::write::conflicting_parent({name:?}, {f:?}, {id:?})); }}",
             set = is_set(column),
         );
-        if step.required {
+        if required {
             let _ = writeln!(
                 checks,
                 "if {unset} && self.{f}.is_none() {{ return Err(::writegraph::write::missing_parent({name:?}, {f:?}, {id:?})); }}",
@@ -308,7 +312,7 @@ fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement
     let root_filled: Vec<usize> = graph
         .steps
         .iter()
-        .filter_map(|s| s.sets_root_column.map(|(c, _)| c))
+        .filter_map(|s| s.kind.sets_parent_column().map(|(c, _)| c))
         .collect();
     let mut parts = Parts {
         take: String::new(),
@@ -340,7 +344,8 @@ fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement
             Cardinality::Many => format!("::std::mem::take(&mut self.{f})"),
         };
         let filled: Vec<String> = step
-            .takes_root_column
+            .kind
+            .takes_parent_column()
             .map(|(c, _)| c.to_string())
             .into_iter()
             .collect();
@@ -455,7 +460,7 @@ fn graph_steps(graph: &GraphModel) -> Vec<String> {
         .steps
         .iter()
         .enumerate()
-        .partition(|(_, s)| s.kind.after_root());
+        .partition(|(_, s)| s.kind.runs_after_parent());
     let mut steps: Vec<String> = before.into_iter().map(step).collect();
     steps.push(format!(
         "::writegraph::write::GraphStep::root({:?})",

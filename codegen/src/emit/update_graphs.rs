@@ -126,7 +126,7 @@ fn update_graph_fields(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     for child in &graph.children {
         let table = &model.tables[child.table];
         let ty = format!("New{}", table.rust_name);
-        let strategy = match (child.strategy, child.many) {
+        let strategy = match (child.strategy.kind(), child.many) {
             (Strategy::Replace, true) => "`Some(rows)` deletes the root's children, then inserts `rows`; `Some(vec![])` deletes them all.",
             (Strategy::Append, _) => "`Some(rows)` inserts `rows`; the other children stay.",
             (Strategy::Upsert, true) => "`Some(rows)` inserts or updates `rows` by their conflict key; the other children stay.",
@@ -269,7 +269,7 @@ fn update_graph_parts(
         let _ = writeln!(
             parts,
             "let part{n} = <New{} as ::writegraph::Insert>::columns({rows}, &[{}]).map_err(|e| e.in_step({:?}))?;",
-            table.rust_name, child.link.0, child.tag
+            table.rust_name, child.takes_parent_column.0, child.tag
         );
         names.push(format!("part{n}"));
         types.push(format!("New{}Columns", table.rust_name));
@@ -313,10 +313,10 @@ fn update_graph_attribution(model: &Model<'_>, graph: &UpdateGraphModel) -> Stri
     effects.extend(graph.children.iter().map(|c| StepEffect {
         tag: &c.tag,
         table: c.table,
-        deletes: matches!(c.strategy, Strategy::Replace | Strategy::Diff)
-            || (!c.many && c.strategy == Strategy::Upsert),
+        deletes: matches!(c.strategy.kind(), Strategy::Replace | Strategy::Diff)
+            || (!c.many && c.strategy.kind() == Strategy::Upsert),
         updates_key: false,
-        filled: Some(c.link.0),
+        filled: Some(c.takes_parent_column.0),
     }));
     step_attribution(model, &effects)
 }

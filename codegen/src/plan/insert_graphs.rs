@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::ident::quote_ident;
-use crate::model::{GraphModel, Model, StepKind};
+use crate::model::{GraphModel, Model, StepRef};
 
 use super::rows::{
     column_list, insert_rows, on_conflict, result_columns, ColumnSource, InsertRows, RowsSource,
@@ -74,29 +74,15 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
     let mut after = Vec::new();
     let mut parts = Vec::new();
     let mut first_param = 0;
-    let mut root_overrides = BTreeMap::new();
 
-    for (index, step) in graph
-        .steps
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.kind.after_root())
-    {
+    for index in (0..graph.steps.len()).filter(|&i| !graph.steps[i].kind.runs_after_parent()) {
         let (cte, part) = step_cte(model, graph, index, &mut first_param);
         before.push(cte);
         parts.push(part);
-        if let (StepKind::BelongsTo, Some((root_column, key))) = (step.kind, step.sets_root_column)
-        {
-            let key_name = quote_ident(&model.tables[step.table].columns[key].column.name);
-            root_overrides.insert(
-                root_column,
-                ColumnSource::Fallback(format!("(SELECT {key_name} FROM s{index})")),
-            );
-        }
     }
     let root_source = RowsSource {
         first_param,
-        overrides: root_overrides,
+        overrides: filled_by_steps(model, graph, StepRef::Root),
         join: String::new(),
         unordered: true,
         rows: RowCount::Root,
@@ -114,25 +100,14 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
         rows: RowCount::Root,
         params: root.params,
     });
-    for index in (0..graph.steps.len()).filter(|&i| graph.steps[i].kind.after_root()) {
+    for index in (0..graph.steps.len()).filter(|&i| graph.steps[i].kind.runs_after_parent()) {
         let (cte, part) = step_cte(model, graph, index, &mut first_param);
         after.push(cte);
         parts.push(part);
     }
 
     // The root columns later steps read; the bare form returns only those.
-    let mut read_by_steps: Vec<usize> = graph
-        .steps
-        .iter()
-        .filter_map(|s| s.takes_root_column.map(|(_, root_column)| root_column))
-        .collect();
-    read_by_steps.sort_unstable();
-    read_by_steps.dedup();
-    let read_by_steps = if read_by_steps.is_empty() {
-        "1".to_owned()
-    } else {
-        column_list(read_by_steps.iter().map(|&i| &root_model.columns[i]))
-    };
+    let read_by_steps = returned_columns(model, graph, StepRef::Root, Vec::new());
     let counts: Vec<String> = (0..graph.steps.len())
         .map(|i| format!("(SELECT count(*) FROM s{i})"))
         .collect();
@@ -157,17 +132,19 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
 }
 
 /// One step's CTE (`s<index> AS (INSERT ... RETURNING ...)`) and its parameters, numbered
-/// after the `first_param` before it (which grows by the step's own). A step after the root
-/// joins it and takes its key; an upserting step has its table's `ON CONFLICT` tail; a
-/// belongs_to step returns the key the root reads, every other step `1` to be counted.
+/// after the `first_param` before it (which grows by the step's own). A step after its
+/// parent joins the parent's CTE and takes its key; an upserting step has its table's
+/// `ON CONFLICT` tail; a step returns the columns other steps read (a belongs_to step its
+/// key), or else `1` to be counted.
 fn step_cte(
     model: &Model<'_>,
     graph: &GraphModel,
     index: usize,
     first_param: &mut usize,
 ) -> (String, GraphPart) {
-    let root_model = &model.tables[graph.root];
     let step = &graph.steps[index];
+    let parent_model = &model.tables[graph.table_of(step.parent)];
+    let parent = cte_name(step.parent);
     let table = &model.tables[step.table];
     let rows = match step.cardinality {
         Cardinality::Many => RowCount::Many,
@@ -179,18 +156,19 @@ fn step_cte(
         unordered: true,
         rows,
         in_cte: true,
+        overrides: filled_by_steps(model, graph, StepRef::Step(index)),
         ..RowsSource::default()
     };
-    if step.kind.after_root() {
-        source.join = "root, ".to_owned();
-        if let Some((column, root_column)) = step.takes_root_column {
-            let root_key = format!(
-                "root.{}",
-                quote_ident(&root_model.columns[root_column].column.name)
+    if step.kind.runs_after_parent() {
+        source.join = format!("{parent}, ");
+        if let Some((column, parent_column)) = step.kind.takes_parent_column() {
+            let parent_key = format!(
+                "{parent}.{}",
+                quote_ident(&parent_model.columns[parent_column].column.name)
             );
             source
                 .overrides
-                .insert(column, ColumnSource::Expression(root_key));
+                .insert(column, ColumnSource::Expression(parent_key));
         }
     }
     let table_name = table.table.name.to_sql_quoted();
@@ -205,16 +183,14 @@ fn step_cte(
                 .push_str(&on_conflict(table, &table_name, conflict, &values, " "));
         }
     }
-    match step.sets_root_column {
-        Some((_, key)) => {
-            let _ = write!(
-                statement.sql,
-                " RETURNING {}",
-                quote_ident(&table.columns[key].column.name)
-            );
-        }
-        None => statement.sql.push_str(" RETURNING 1"),
-    }
+    let own_key = step.kind.sets_parent_column().map(|(_, key)| key);
+    let returned = returned_columns(
+        model,
+        graph,
+        StepRef::Step(index),
+        own_key.into_iter().collect(),
+    );
+    let _ = write!(statement.sql, " RETURNING {returned}");
     *first_param += statement.params.len();
     (
         format!("s{index} AS ({})", statement.sql),
@@ -224,4 +200,68 @@ fn step_cte(
             params: statement.params,
         },
     )
+}
+
+/// The CTE that writes a step's rows, which the steps linked to it read.
+fn cte_name(step: StepRef) -> String {
+    match step {
+        StepRef::Root => "root".to_owned(),
+        StepRef::Step(index) => format!("s{index}"),
+    }
+}
+
+/// The columns of `step` that belongs_to steps under it fill with their key, when the row
+/// leaves them unset: `(SELECT "id" FROM s0)`.
+fn filled_by_steps(
+    model: &Model<'_>,
+    graph: &GraphModel,
+    step: StepRef,
+) -> BTreeMap<usize, ColumnSource> {
+    let mut filled = BTreeMap::new();
+    for (index, child) in graph.steps.iter().enumerate() {
+        let Some((column, key)) = child.kind.sets_parent_column() else {
+            continue;
+        };
+        if child.parent == step {
+            let key_name = quote_ident(&model.tables[child.table].columns[key].column.name);
+            filled.insert(
+                column,
+                ColumnSource::Fallback(format!(
+                    "(SELECT {key_name} FROM {})",
+                    cte_name(StepRef::Step(index))
+                )),
+            );
+        }
+    }
+    filled
+}
+
+/// What the CTE of `step` returns for the steps under it: `own` (a belongs_to step's key)
+/// and the columns its children copy, in table order, or `1` when none.
+fn returned_columns(
+    model: &Model<'_>,
+    graph: &GraphModel,
+    step: StepRef,
+    own: Vec<usize>,
+) -> String {
+    let mut columns = own;
+    columns.extend(
+        graph
+            .steps
+            .iter()
+            .filter(|s| s.parent == step)
+            .filter_map(|s| {
+                s.kind
+                    .takes_parent_column()
+                    .map(|(_, parent_column)| parent_column)
+            }),
+    );
+    columns.sort_unstable();
+    columns.dedup();
+    if columns.is_empty() {
+        "1".to_owned()
+    } else {
+        let table = &model.tables[graph.table_of(step)];
+        column_list(columns.iter().map(|&i| &table.columns[i]))
+    }
 }

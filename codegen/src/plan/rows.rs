@@ -37,14 +37,15 @@ pub(super) fn column_list<'a>(columns: impl Iterator<Item = &'a ColumnModel<'a>>
 }
 
 /// Where the rows of an insert come from, beyond their own arrays: graph steps number their
-/// parameters after the steps before them, join the root, and take some columns from it.
+/// parameters after the steps before them, join their parent step's CTE, and take some
+/// columns from it.
 #[derive(Debug, Default)]
 pub(super) struct RowsSource {
     /// Parameters before this statement's (`$first_param + 1` is its first).
     pub(super) first_param: usize,
     /// Column index → what the column gets instead of the row's value.
     pub(super) overrides: BTreeMap<usize, ColumnSource>,
-    /// Tables joined before the rows (`root, `).
+    /// Tables joined before the rows: the parent step's CTE (`root, `).
     pub(super) join: String,
     /// Graph steps: rows come back only as a count, so their input order need not be kept
     /// (no `WITH ORDINALITY ... ORDER BY`, one sort less per step).
@@ -99,10 +100,10 @@ pub enum RowCount {
 /// A column's value in a graph step, in place of the row's own.
 #[derive(Debug, Clone)]
 pub(super) enum ColumnSource {
-    /// Always this expression (a child's reference to the root: `root."id"`). The row's own
+    /// Always this expression (a child's reference to its parent: `root."id"`). The row's own
     /// value is not bound at all.
     Expression(String),
-    /// The row's value when given, else this expression (a root column a parent fills:
+    /// The row's value when given, else this expression (a column a belongs_to step fills:
     /// `(SELECT "id" FROM s0)`).
     Fallback(String),
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::ident::quote_ident;
-use crate::model::{Model, Strategy, TableModel, UpdateChild};
+use crate::model::{DiffKey, Model, StepRef, UpdateChild, UpdateGraphModel, UpdateStrategy};
 
 use super::rows::{
     column_list, insert_rows, on_conflict, result_columns, ColumnSource, InsertRows, RowsSource,
@@ -95,12 +95,14 @@ struct DiffCtes<'a> {
     returned: &'a str,
     /// The child table.
     table: &'a str,
+    /// The parent step's CTE.
+    parent: &'a str,
     /// Whether the step runs (`$2::boolean`).
     active: &'a str,
-    /// The child's column that references the root.
+    /// The child's column that references the parent.
     fk: &'a str,
     /// `root."id"`.
-    root_key: &'a str,
+    parent_key: &'a str,
     /// `u."sku" = c."sku" AND ...`.
     matches: &'a str,
 }
@@ -114,15 +116,16 @@ fn diff_ctes(d: &DiffCtes<'_>) -> [String; 2] {
         conflict,
         returned,
         table,
+        parent,
         active,
         fk,
-        root_key,
+        parent_key,
         matches,
     } = d;
     [
         format!("c{index}_up AS ({insert}{conflict} RETURNING {returned})"),
         format!(
-            "c{index}_del AS (DELETE FROM {table} AS c USING root WHERE {active} AND c.{fk} = {root_key} \
+            "c{index}_del AS (DELETE FROM {table} AS c USING {parent} WHERE {active} AND c.{fk} = {parent_key} \
              AND NOT EXISTS (SELECT 1 FROM c{index}_up AS u WHERE {matches}) RETURNING 1)"
         ),
     ]
@@ -158,7 +161,7 @@ pub struct UpdateChildParams {
 /// as it never conflicts in a unique index either, so such old children are deleted.
 pub(super) fn update_graph_statement(
     model: &Model<'_>,
-    graph: &crate::model::UpdateGraphModel,
+    graph: &UpdateGraphModel,
 ) -> UpdateGraphStatement {
     let root = &model.tables[graph.root];
     let root_name = root.table.name.to_sql_quoted();
@@ -175,12 +178,10 @@ pub(super) fn update_graph_statement(
     let mut children = Vec::new();
     let mut count_names: Vec<Vec<String>> = Vec::new();
     for (index, child) in graph.children.iter().enumerate() {
-        // validate sets the conflict of every diff child, so each child has its CTEs.
-        if let Some(planned) = child_ctes(model, root, index, child, &mut first_param) {
-            ctes.extend(planned.ctes);
-            children.push(planned.params);
-            count_names.push(planned.counts);
-        }
+        let planned = child_ctes(model, graph, index, child, &mut first_param);
+        ctes.extend(planned.ctes);
+        children.push(planned.params);
+        count_names.push(planned.counts);
     }
     let mut select = format!("SELECT {}", result_columns(root.columns.iter(), "root."));
     let mut counts = Vec::new();
@@ -225,23 +226,25 @@ struct ChildCtes {
     counts: Vec<String>,
 }
 
-/// The CTEs of one child by its strategy, joined to `root`, with parameters numbered after
-/// `first_param` (which grows by the child's own): the flags that say whether the field is
-/// given (replace, diff) or deletes a has_one (upsert), then the rows. `None` for a diff
-/// child without its conflict, which validate never makes.
+/// The CTEs of one child by its strategy, joined to its parent step's CTE, with parameters
+/// numbered after `first_param` (which grows by the child's own): the flags that say whether
+/// the field is given (replace, diff) or deletes a has_one (upsert), then the rows.
 fn child_ctes(
     model: &Model<'_>,
-    root: &TableModel<'_>,
+    graph: &UpdateGraphModel,
     index: usize,
     child: &UpdateChild,
     first_param: &mut usize,
-) -> Option<ChildCtes> {
+) -> ChildCtes {
     let table = &model.tables[child.table];
     let table_name = table.table.name.to_sql_quoted();
-    let fk = quote_ident(&table.columns[child.link.0].column.name);
-    let root_key = format!(
-        "root.{}",
-        quote_ident(&root.columns[child.link.1].column.name)
+    let parent_model = &model.tables[graph.table_of(child.parent)];
+    let parent = cte_name(graph, child.parent);
+    let (column, parent_column) = child.takes_parent_column;
+    let fk = quote_ident(&table.columns[column].column.name);
+    let parent_key = format!(
+        "{parent}.{}",
+        quote_ident(&parent_model.columns[parent_column].column.name)
     );
     let mut take = |used: bool| {
         used.then(|| {
@@ -249,8 +252,11 @@ fn child_ctes(
             format!("${}::boolean", *first_param)
         })
     };
-    let needs_active = matches!(child.strategy, Strategy::Replace | Strategy::Diff);
-    let needs_delete = !child.many && child.strategy == Strategy::Upsert;
+    let needs_active = matches!(
+        child.strategy,
+        UpdateStrategy::Replace | UpdateStrategy::Diff(_)
+    );
+    let needs_delete = !child.many && matches!(child.strategy, UpdateStrategy::Upsert);
     let active = take(needs_active);
     let delete = take(needs_delete);
     let mut source = RowsSource {
@@ -258,11 +264,11 @@ fn child_ctes(
         unordered: true,
         ..RowsSource::default()
     };
-    source.join = "root, ".to_owned();
+    source.join = format!("{parent}, ");
     source.in_cte = true;
     source
         .overrides
-        .insert(child.link.0, ColumnSource::Expression(root_key.clone()));
+        .insert(column, ColumnSource::Expression(parent_key.clone()));
     let InsertRows {
         statement: insert,
         rows,
@@ -271,10 +277,12 @@ fn child_ctes(
     let mut counts = Vec::new();
     let mut ctes = Vec::new();
     let delete_all = |flag: &str| {
-        format!("DELETE FROM {table_name} AS c USING root WHERE {flag} AND c.{fk} = {root_key}")
+        format!(
+            "DELETE FROM {table_name} AS c USING {parent} WHERE {flag} AND c.{fk} = {parent_key}"
+        )
     };
-    match child.strategy {
-        Strategy::Replace => {
+    match &child.strategy {
+        UpdateStrategy::Replace => {
             ctes.extend(replace_ctes(
                 index,
                 &delete_all(active.as_deref().unwrap_or("false")),
@@ -282,11 +290,11 @@ fn child_ctes(
             ));
             counts.extend([format!("c{index}_del"), format!("c{index}_ins")]);
         }
-        Strategy::Append => {
+        UpdateStrategy::Append => {
             ctes.push(append_cte(index, &insert.sql));
             counts.push(format!("c{index}_ins"));
         }
-        Strategy::Upsert => {
+        UpdateStrategy::Upsert => {
             let conflict = table
                 .conflict
                 .as_ref()
@@ -304,13 +312,10 @@ fn child_ctes(
             }
             counts.push(format!("c{index}_up"));
         }
-        Strategy::Diff => {
-            // validate sets the conflict of every diff child.
-            let conflict = child.diff_conflict.as_ref()?;
+        UpdateStrategy::Diff(DiffKey { key, conflict }) => {
             let conflict = on_conflict(table, &table_name, conflict, &rows, " ");
-            let returned = column_list(child.key.iter().map(|&i| &table.columns[i]));
-            let matches = child
-                .key
+            let returned = column_list(key.iter().map(|&i| &table.columns[i]));
+            let matches = key
                 .iter()
                 .map(|&i| {
                     let name = quote_ident(&table.columns[i].column.name);
@@ -324,15 +329,16 @@ fn child_ctes(
                 conflict: &conflict,
                 returned: &returned,
                 table: &table_name,
+                parent: &parent,
                 active: active.as_deref().unwrap_or("false"),
                 fk: &fk,
-                root_key: &root_key,
+                parent_key: &parent_key,
                 matches: &matches,
             }));
             counts.extend([format!("c{index}_up"), format!("c{index}_del")]);
         }
     }
-    Some(ChildCtes {
+    ChildCtes {
         ctes,
         params: UpdateChildParams {
             active: needs_active,
@@ -340,5 +346,17 @@ fn child_ctes(
             rows: insert.params,
         },
         counts,
-    })
+    }
+}
+
+/// The CTE that writes a step's rows, which the steps linked to it read: the root's, or a
+/// child's insert or upsert.
+fn cte_name(graph: &UpdateGraphModel, step: StepRef) -> String {
+    match step {
+        StepRef::Root => "root".to_owned(),
+        StepRef::Step(index) => match graph.children[index].strategy {
+            UpdateStrategy::Replace | UpdateStrategy::Append => format!("c{index}_ins"),
+            UpdateStrategy::Upsert | UpdateStrategy::Diff(_) => format!("c{index}_up"),
+        },
+    }
 }

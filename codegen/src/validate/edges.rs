@@ -7,26 +7,35 @@ use crate::catalog::ForeignKey;
 use crate::config::{self};
 use crate::error::Diagnostic;
 use crate::ident;
-use crate::model::{ColumnModel, TableModel};
+use crate::model::{ColumnModel, StepRef, TableModel};
 use crate::source::SourceFile;
 
-/// The child column that references the root, and the root column it references.
+/// The step an edge hangs from, and that step's table: what the edge links to.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Parent {
+    /// The step.
+    pub(super) step: StepRef,
+    /// Its table, in `Model::tables`.
+    pub(super) table: usize,
+}
+
+/// The child column that references the parent step, and the parent column it references.
 pub(super) fn child_link(
     tables: &[TableModel<'_>],
-    root: usize,
+    parent: usize,
     child: usize,
     fk: Option<&Spanned<String>>,
     fk_unchecked: bool,
     at: &Spanned<String>,
     file: &SourceFile,
 ) -> Result<(usize, usize), Diagnostic> {
-    let root_table = tables[root].table;
+    let parent_table = tables[parent].table;
     let child_table = tables[child].table;
     let links: Vec<&ForeignKey> = child_table
         .foreign_keys
         .iter()
         .chain(&tables[child].partition_foreign_keys)
-        .filter(|f| f.ref_table == root_table.name)
+        .filter(|f| f.ref_table == parent_table.name)
         .collect();
     let describe = |fks: &[&ForeignKey]| {
         fks.iter()
@@ -42,15 +51,15 @@ pub(super) fn child_link(
             .collect::<Vec<_>>()
             .join("; ")
     };
-    let root_key = |file: &SourceFile, at: &Spanned<String>| -> Result<usize, Diagnostic> {
-        match tables[root].primary_key.as_slice() {
+    let parent_key = |file: &SourceFile, at: &Spanned<String>| -> Result<usize, Diagnostic> {
+        match tables[parent].primary_key.as_slice() {
             [one] => Ok(*one),
             _ => Err(config::error_at(
                 file,
                 at,
                 format!(
                     "root `{}` has no single-column primary key to give `{}`",
-                    root_table.name, child_table.name
+                    parent_table.name, child_table.name
                 ),
             )
             .with_help("give the root a one-column primary key")),
@@ -64,16 +73,16 @@ pub(super) fn child_link(
                 .find(|f| f.columns.len() == 1 && f.columns[0] == *fk.get_ref());
             match declared {
                 Some(f) => {
-                    let Some(root_column) = tables[root].columns.iter().position(|c| c.column.name == f.ref_columns[0]) else {
+                    let Some(parent_column) = tables[parent].columns.iter().position(|c| c.column.name == f.ref_columns[0]) else {
                         return Err(config::error_at(file, fk, "the foreign key's referenced column is not a root column"));
                     };
-                    Ok((column, root_column))
+                    Ok((column, parent_column))
                 }
-                None if fk_unchecked => Ok((column, root_key(file, fk)?)),
+                None if fk_unchecked => Ok((column, parent_key(file, fk)?)),
                 None => Err(config::error_at(
                     file,
                     fk,
-                    format!("no foreign key of `{}` declares `{}` as a reference to `{}`", child_table.name, fk.get_ref(), root_table.name),
+                    format!("no foreign key of `{}` declares `{}` as a reference to `{}`", child_table.name, fk.get_ref(), parent_table.name),
                 )
                 .with_help(if links.is_empty() {
                     "declare the foreign key in the DDL, or add `fk_unchecked = true` to fill the column anyway".to_owned()
@@ -91,8 +100,8 @@ pub(super) fn child_link(
             match single.as_slice() {
                 [one] => {
                     let column = tables[child].columns.iter().position(|c| c.column.name == one.columns[0]);
-                    let root_column = tables[root].columns.iter().position(|c| c.column.name == one.ref_columns[0]);
-                    match (column, root_column) {
+                    let parent_column = tables[parent].columns.iter().position(|c| c.column.name == one.ref_columns[0]);
+                    match (column, parent_column) {
                         (Some(c), Some(r)) => Ok((c, r)),
                         _ => Err(config::error_at(file, at, "the foreign key's columns are not in the tables")),
                     }
@@ -100,7 +109,7 @@ pub(super) fn child_link(
                 [] => Err(config::error_at(
                     file,
                     at,
-                    format!("`fk` is not set and no foreign key of `{}` references `{}`", child_table.name, root_table.name),
+                    format!("`fk` is not set and no foreign key of `{}` references `{}`", child_table.name, parent_table.name),
                 )
                 .with_help(if child_table.partitioned {
                     "declare the foreign key on the table or on every one of its partitions, or set `fk = \"<column>\"` with `fk_unchecked = true`"
@@ -110,7 +119,7 @@ pub(super) fn child_link(
                 several => Err(config::error_at(
                     file,
                     at,
-                    format!("`fk` is not set and {} foreign keys of `{}` reference `{}`", several.len(), child_table.name, root_table.name),
+                    format!("`fk` is not set and {} foreign keys of `{}` reference `{}`", several.len(), child_table.name, parent_table.name),
                 )
                 .with_help(format!("choose one with `fk = \"<column>\"`: {}", describe(several)))),
             }

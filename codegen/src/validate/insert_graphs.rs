@@ -1,20 +1,20 @@
 //! Validation of the write graphs in `graphs.toml` (part of the validate stage): each graph
 //! is resolved against the catalog into a [`GraphModel`], a root and an ordered list of
-//! steps, each of which knows how it links to the root. Every mistake is reported at its
+//! steps, each of which names its parent step and how it links to it. Every mistake is reported at its
 //! `graphs.toml` line and column with the fix.
 
 use std::collections::BTreeSet;
 
 use toml::Spanned;
 
-use super::edges::{check_child_edge, child_link, is_field_name, setter_clashes, Tags};
+use super::edges::{check_child_edge, child_link, is_field_name, setter_clashes, Parent, Tags};
 use super::resolve::{column_index, table_index, Names};
 use crate::config::{
     self, BelongsToConfig, ChildConfig, GraphsConfig, InsertGraphConfig, StepConfig, WriteMode,
 };
 use crate::error::Diagnostic;
 use crate::ident;
-use crate::model::{Cardinality, GraphModel, GraphStep, InsertKind, StepKind, TableModel};
+use crate::model::{Cardinality, GraphModel, GraphStep, InsertKind, StepKind, StepRef, TableModel};
 use crate::source::SourceFile;
 
 /// Resolves and checks every insert graph.
@@ -91,36 +91,34 @@ pub(super) fn insert_graph(
     };
 
     let root_id_field = root_id_field(graph, tables, root, file, &mut errors);
+    let parent = Parent {
+        step: StepRef::Root,
+        table: root,
+    };
 
     let mut steps: Vec<(usize, GraphStep)> = Vec::new();
     for edge in &graph.belongs_to {
         let field = check_field(&edge.field, &mut errors);
-        let result = belongs_to_step(names, tables, root, edge, field, file);
+        let result = belongs_to_step(names, tables, parent, edge, field, file);
         match result {
             Ok(step) => steps.push((edge.field.span().start, step)),
             Err(e) => errors.push(e),
         }
     }
-    for (kind, list) in [
-        (StepKind::BeforeInsert, &graph.before_insert),
-        (StepKind::AfterInsert, &graph.after_insert),
-    ] {
+    for (after, list) in [(false, &graph.before_insert), (true, &graph.after_insert)] {
         for edge in list {
             let field = check_field(&edge.field, &mut errors);
-            let result = row_step(names, tables, root, kind, edge, field, file);
+            let result = row_step(names, tables, parent, after, edge, field, file);
             match result {
                 Ok(step) => steps.push((edge.field.span().start, step)),
                 Err(e) => errors.push(e),
             }
         }
     }
-    for (kind, list) in [
-        (StepKind::HasOne, &graph.has_one),
-        (StepKind::HasMany, &graph.has_many),
-    ] {
+    for (many, list) in [(false, &graph.has_one), (true, &graph.has_many)] {
         for edge in list {
             let field = check_field(&edge.field, &mut errors);
-            let result = child_step(names, tables, root, kind, edge, field, file);
+            let result = child_step(names, tables, parent, many, edge, field, file);
             match result {
                 Ok(step) => steps.push((edge.field.span().start, step)),
                 Err(e) => errors.push(e),
@@ -164,20 +162,21 @@ pub(super) fn insert_graph(
     })
 }
 
-/// A belongs_to edge: the parent, written first, whose key goes into a root column.
+/// A belongs_to edge of the step `parent`: the row it references, written first,
+/// whose key goes into a column of `parent`.
 fn belongs_to_step(
     names: &Names<'_>,
     tables: &[TableModel<'_>],
-    root: usize,
+    parent: Parent,
     edge: &BelongsToConfig,
     field: String,
     file: &SourceFile,
 ) -> Result<GraphStep, Diagnostic> {
-    let root_model = &tables[root];
-    let parent = table_index(names, tables, &edge.table, file)?;
-    let set_fk = column_index(tables, root, &edge.set_fk, file)?;
-    let upsert = upsert_mode(edge.mode.as_ref(), tables, parent, file)?;
-    let parent_key = match tables[parent].primary_key.as_slice() {
+    let parent_model = &tables[parent.table];
+    let referenced = table_index(names, tables, &edge.table, file)?;
+    let set_fk = column_index(tables, parent.table, &edge.set_fk, file)?;
+    let upsert = upsert_mode(edge.mode.as_ref(), tables, referenced, file)?;
+    let key = match tables[referenced].primary_key.as_slice() {
         [one] => *one,
         _ => {
             return Err(config::error_at(
@@ -185,7 +184,7 @@ fn belongs_to_step(
                 &edge.table,
                 format!(
                     "parent `{}` has no single-column primary key",
-                    tables[parent].table.name
+                    tables[referenced].table.name
                 ),
             )
             .with_help(
@@ -193,29 +192,30 @@ fn belongs_to_step(
             ))
         }
     };
-    let declared = root_model
+    let declared = parent_model
         .table
         .foreign_keys
         .iter()
-        .chain(&root_model.partition_foreign_keys)
+        .chain(&parent_model.partition_foreign_keys)
         .find(|f| {
-            f.ref_table == tables[parent].table.name && f.columns == [edge.set_fk.get_ref().clone()]
+            f.ref_table == tables[referenced].table.name
+                && f.columns == [edge.set_fk.get_ref().clone()]
         });
-    let parent_key_name = &tables[parent].columns[parent_key].column.name;
-    if let Some(f) = declared.filter(|f| f.ref_columns != [parent_key_name.clone()]) {
+    let key_name = &tables[referenced].columns[key].column.name;
+    if let Some(f) = declared.filter(|f| f.ref_columns != [key_name.clone()]) {
         return Err(config::error_at(
                     file,
                     &edge.set_fk,
                     format!(
-                        "`{}` references `{}` ({}), but belongs_to fills it with the parent's primary key `{parent_key_name}`",
+                        "`{}` references `{}` ({}), but belongs_to fills it with the parent's primary key `{key_name}`",
                         edge.set_fk.get_ref(),
-                        tables[parent].table.name,
+                        tables[referenced].table.name,
                         f.ref_columns.join(", ")
                     ),
                 )
                 .with_help(format!(
-                    "make the foreign key reference `{}` ({parent_key_name}) in the DDL",
-                    tables[parent].table.name
+                    "make the foreign key reference `{}` ({key_name}) in the DDL",
+                    tables[referenced].table.name
                 )));
     }
     if declared.is_none() {
@@ -224,41 +224,43 @@ fn belongs_to_step(
             &edge.set_fk,
             format!(
                 "no foreign key of `{}` makes `{}` reference `{}`",
-                root_model.table.name,
+                parent_model.table.name,
                 edge.set_fk.get_ref(),
-                tables[parent].table.name
+                tables[referenced].table.name
             ),
         )
         .with_help("declare the foreign key in the DDL (REFERENCES), or fix set_fk or table"));
     }
     Ok(GraphStep {
-        kind: StepKind::BelongsTo,
+        kind: StepKind::BelongsTo {
+            sets_parent_column: (set_fk, key),
+            required: edge.required,
+        },
+        parent: parent.step,
         field,
-        table: parent,
+        table: referenced,
         upsert,
         cardinality: Cardinality::Optional,
-        required: edge.required,
-        sets_root_column: Some((set_fk, parent_key)),
-        takes_root_column: None,
         tag: String::new(),
         repeat_key: None,
     })
 }
 
-/// A before_insert or after_insert edge: rows unrelated to the root, or given its id.
+/// A before_insert or after_insert (`after`) edge of the step `parent`: rows
+/// unrelated to it, or given its id.
 fn row_step(
     names: &Names<'_>,
     tables: &[TableModel<'_>],
-    root: usize,
-    kind: StepKind,
+    parent: Parent,
+    after: bool,
     edge: &StepConfig,
     field: String,
     file: &SourceFile,
 ) -> Result<GraphStep, Diagnostic> {
     let table = table_index(names, tables, &edge.table, file)?;
     let upsert = upsert_mode(edge.mode.as_ref(), tables, table, file)?;
-    let takes_root_column = match (&edge.fk, kind) {
-        (Some(fk), StepKind::BeforeInsert) => {
+    let takes_parent_column = match (&edge.fk, after) {
+        (Some(fk), false) => {
             return Err(config::error_at(
                 file,
                 fk,
@@ -266,9 +268,9 @@ fn row_step(
             )
             .with_help("use after_insert for rows that reference the root"))
         }
-        (Some(fk), _) => Some(child_link(
+        (Some(fk), true) => Some(child_link(
             tables,
-            root,
+            parent.table,
             table,
             Some(fk),
             edge.fk_unchecked,
@@ -292,26 +294,32 @@ fn row_step(
     } else {
         Cardinality::Optional
     };
+    let kind = if after {
+        StepKind::AfterInsert {
+            takes_parent_column,
+        }
+    } else {
+        StepKind::BeforeInsert
+    };
     Ok(GraphStep {
         kind,
+        parent: parent.step,
         field,
         table,
         upsert,
         cardinality,
-        required: edge.required,
-        sets_root_column: None,
-        takes_root_column,
         tag: String::new(),
         repeat_key: None,
     })
 }
 
-/// A has_one or has_many edge: rows that reference the root.
+/// A has_one or has_many (`many`) edge of the step `parent`: rows that
+/// reference it.
 fn child_step(
     names: &Names<'_>,
     tables: &[TableModel<'_>],
-    root: usize,
-    kind: StepKind,
+    parent: Parent,
+    many: bool,
     edge: &ChildConfig,
     field: String,
     file: &SourceFile,
@@ -320,23 +328,15 @@ fn child_step(
     let upsert = upsert_mode(edge.mode.as_ref(), tables, table, file)?;
     let link = child_link(
         tables,
-        root,
+        parent.table,
         table,
         edge.fk.as_ref(),
         edge.fk_unchecked,
         &edge.table,
         file,
     )?;
-    check_child_edge(
-        tables,
-        table,
-        link.0,
-        kind == StepKind::HasOne,
-        upsert,
-        &edge.table,
-        file,
-    )?;
-    if kind == StepKind::HasMany && edge.required {
+    check_child_edge(tables, table, link.0, !many, upsert, &edge.table, file)?;
+    if many && edge.required {
         return Err(config::error_at(
             file,
             &edge.field,
@@ -344,20 +344,31 @@ fn child_step(
         )
         .with_help("remove `required = true`: a has_many field is a Vec, which may be empty"));
     }
-    let cardinality = match (kind, edge.required) {
-        (StepKind::HasMany, _) => Cardinality::Many,
-        (_, true) => Cardinality::One,
-        (_, false) => Cardinality::Optional,
+    let (kind, cardinality) = match (many, edge.required) {
+        (true, _) => (
+            StepKind::HasMany {
+                takes_parent_column: link,
+            },
+            Cardinality::Many,
+        ),
+        (false, required) => (
+            StepKind::HasOne {
+                takes_parent_column: link,
+            },
+            if required {
+                Cardinality::One
+            } else {
+                Cardinality::Optional
+            },
+        ),
     };
     Ok(GraphStep {
         kind,
+        parent: parent.step,
         field,
         table,
         upsert,
         cardinality,
-        required: edge.required,
-        sets_root_column: None,
-        takes_root_column: Some(link),
         tag: String::new(),
         repeat_key: None,
     })
@@ -532,7 +543,7 @@ fn order_and_tag(
         step.tag = tags.step(step.kind.as_str(), table, &step.field);
         step.repeat_key = match (&table.conflict, step.upsert, step.cardinality) {
             (Some(conflict), true, Cardinality::Many) => {
-                Some(conflict.repeat_key(step.takes_root_column.map(|(c, _)| c)))
+                Some(conflict.repeat_key(step.kind.takes_parent_column().map(|(c, _)| c)))
             }
             _ => None,
         };

@@ -20,7 +20,7 @@ use crate::catalog::{Catalog, Column, QualifiedName, Table};
 use crate::config::{self, GraphsConfig, TableConfig};
 use crate::error::{ConfigError, Diagnostic, Error};
 use crate::ident;
-use crate::model::{EnumModel, Model};
+use crate::model::{EnumModel, Model, TableModel};
 use crate::source::SourceFile;
 use crate::types::TypeMapper;
 
@@ -28,6 +28,9 @@ pub use attributes::attributes;
 pub use conflict::unique_keys_help;
 pub use resolve::resolve_table;
 pub use tables::{default_sql, sql_string};
+
+/// The `[tables.<name>]` settings of graphs.toml, by the table each names.
+type TableConfigs<'c> = BTreeMap<QualifiedName, (&'c Spanned<String>, &'c TableConfig)>;
 
 /// Resolves and checks the model. `graphs` is the file `config` came from (for positions).
 pub fn validate<'a>(
@@ -48,10 +51,67 @@ pub fn validate<'a>(
 
     // Pass 1: every table name of graphs.toml, against the catalog.
     let names = resolve::Names::resolve(catalog, config);
+    let table_configs = table_configs(&names, config, file, &mut errors);
 
-    // Per-table settings must name tables that exist.
-    let mut table_configs: BTreeMap<QualifiedName, (&Spanned<String>, &TableConfig)> =
-        BTreeMap::new();
+    // Pass 2: table models (a column a graph fills is held as `Option`), then enums; no two
+    // of them may generate one Rust name.
+    let injected = names.injected_columns(config);
+    let mut used_names: BTreeMap<String, QualifiedName> = BTreeMap::new();
+    let tables = table_models(
+        catalog,
+        &table_configs,
+        &mapper,
+        &injected,
+        &mut used_names,
+        file,
+        &mut errors,
+    );
+    let enums = enum_models(catalog, &table_configs, &mut used_names, file, &mut errors);
+
+    // Pass 3: graph models (order, tags, dedup keys, conflict sets), on the table models.
+    let mut model = Model {
+        tables,
+        enums,
+        graphs: Vec::new(),
+        update_graphs: Vec::new(),
+    };
+    if errors.is_empty() {
+        let taken: BTreeSet<String> = used_names.keys().cloned().collect();
+        let graphs =
+            insert_graphs::validate_insert_graphs(&names, config, &model.tables, file, &taken);
+        let update_graphs =
+            update_graphs::validate_update_graphs(&names, config, &model.tables, file, &taken);
+        match (graphs, update_graphs) {
+            (Ok(graphs), Ok(update_graphs)) => {
+                model.graphs = graphs;
+                model.update_graphs = update_graphs;
+            }
+            (graphs, update_graphs) => {
+                errors.extend(graphs.err().unwrap_or_default());
+                errors.extend(update_graphs.err().unwrap_or_default());
+            }
+        }
+    }
+    match errors.len() {
+        0 => Ok(model),
+        1 => Err(Error::Config(ConfigError::from(errors.remove(0)))),
+        _ => Err(Error::Many(
+            errors
+                .into_iter()
+                .map(|d| Error::Config(ConfigError::from(d)))
+                .collect(),
+        )),
+    }
+}
+
+/// The `[tables.<name>]` settings, each of which must name a table that exists.
+fn table_configs<'c>(
+    names: &resolve::Names<'_>,
+    config: &'c GraphsConfig,
+    file: &SourceFile,
+    errors: &mut Vec<Diagnostic>,
+) -> TableConfigs<'c> {
+    let mut table_configs = TableConfigs::new();
     for (name, table_config) in &config.tables {
         match names.table(name) {
             Ok(table) => {
@@ -63,54 +123,87 @@ pub fn validate<'a>(
             ),
         }
     }
+    table_configs
+}
 
-    // Pass 2: table models (a column a graph fills is held as `Option`).
-    let injected = names.injected_columns(config);
+/// The model of every write target, each of its Rust names (`T`, `NewT`, `TPatch`) taken
+/// in `used_names` by the first table that generates it.
+fn table_models<'a>(
+    catalog: &'a Catalog,
+    table_configs: &TableConfigs<'_>,
+    mapper: &TypeMapper<'_>,
+    injected: &BTreeSet<(QualifiedName, String)>,
+    used_names: &mut BTreeMap<String, QualifiedName>,
+    file: &SourceFile,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<TableModel<'a>> {
     let mut tables = Vec::new();
-    let mut used_names: BTreeMap<String, QualifiedName> = BTreeMap::new();
     for table in catalog.write_targets() {
         let table_config = table_configs.get(&table.name);
         match tables::table_model(
             catalog,
             table,
             table_config.map(|(_, c)| *c),
-            &mapper,
+            mapper,
             file,
-            &injected,
+            injected,
         ) {
             Ok(model) => {
-                for name in [
-                    model.rust_name.clone(),
-                    format!("New{}", model.rust_name),
-                    format!("{}Patch", model.rust_name),
-                ] {
-                    if let Some(other) = used_names.insert(name.clone(), table.name.clone()) {
-                        let at = table_config.map(|(n, c)| c.rust_name.as_ref().unwrap_or(n));
-                        let message = format!(
-                            "tables `{other}` and `{}` both generate the Rust name `{name}`",
-                            table.name
-                        );
-                        // The schema-qualified key names this table whatever the search path.
-                        let key = format!("{}.{}", table.name.schema, table.name.name)
-                            .replace('\\', "\\\\")
-                            .replace('"', "\\\"");
-                        let help = format!(
-                            "name one of them in graphs.toml: [tables.\"{key}\"] rust_name = \"...\""
-                        );
-                        errors.push(match at {
-                            Some(at) => config::error_at(file, at, message).with_help(help),
-                            None => diagnostic_at_table(table, message).with_help(help),
-                        });
-                        // `New{name}` and `{name}Patch` clash too: one report is enough.
-                        break;
-                    }
-                }
+                errors.extend(take_table_names(&model, table_config, used_names, file));
                 tables.push(model);
             }
             Err(mut found) => errors.append(&mut found),
         }
     }
+    tables
+}
 
+/// Takes the Rust names a table generates; the first that another table took already is an
+/// error at the table's `rust_name` (or its `[tables]` key, or its DDL).
+fn take_table_names(
+    model: &TableModel<'_>,
+    table_config: Option<&(&Spanned<String>, &TableConfig)>,
+    used_names: &mut BTreeMap<String, QualifiedName>,
+    file: &SourceFile,
+) -> Option<Diagnostic> {
+    let table = model.table;
+    for name in [
+        model.rust_name.clone(),
+        format!("New{}", model.rust_name),
+        format!("{}Patch", model.rust_name),
+    ] {
+        let Some(other) = used_names.insert(name.clone(), table.name.clone()) else {
+            continue;
+        };
+        let at = table_config.map(|(n, c)| c.rust_name.as_ref().unwrap_or(n));
+        let message = format!(
+            "tables `{other}` and `{}` both generate the Rust name `{name}`",
+            table.name
+        );
+        // The schema-qualified key names this table whatever the search path.
+        let key = format!("{}.{}", table.name.schema, table.name.name)
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"");
+        let help =
+            format!("name one of them in graphs.toml: [tables.\"{key}\"] rust_name = \"...\"");
+        // `New{name}` and `{name}Patch` clash too: one report is enough.
+        return Some(match at {
+            Some(at) => config::error_at(file, at, message).with_help(help),
+            None => diagnostic_at_table(table, message).with_help(help),
+        });
+    }
+    None
+}
+
+/// The model of every enum type whose Rust name no table took, its variants named after
+/// its labels (a repeated name takes `_`).
+fn enum_models(
+    catalog: &Catalog,
+    table_configs: &TableConfigs<'_>,
+    used_names: &mut BTreeMap<String, QualifiedName>,
+    file: &SourceFile,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<EnumModel> {
     let mut enums = Vec::new();
     for e in &catalog.enums {
         let rust_name = crate::types::enum_rust_name(&e.name);
@@ -147,45 +240,7 @@ pub fn validate<'a>(
             attributes: Default::default(),
         });
     }
-
-    // Pass 3: graph models (order, tags, dedup keys, conflict sets), on the table models.
-    if errors.is_empty() {
-        let taken: BTreeSet<String> = used_names.keys().cloned().collect();
-        let graphs = insert_graphs::validate_insert_graphs(&names, config, &tables, file, &taken);
-        let update_graphs =
-            update_graphs::validate_update_graphs(&names, config, &tables, file, &taken);
-        match (graphs, update_graphs) {
-            (Ok(graphs), Ok(update_graphs)) => {
-                return Ok(Model {
-                    tables,
-                    enums,
-                    graphs,
-                    update_graphs,
-                })
-            }
-            (graphs, update_graphs) => {
-                errors.extend(graphs.err().unwrap_or_default());
-                errors.extend(update_graphs.err().unwrap_or_default());
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok(Model {
-            tables,
-            enums,
-            graphs: Vec::new(),
-            update_graphs: Vec::new(),
-        })
-    } else if errors.len() == 1 {
-        Err(Error::Config(ConfigError::from(errors.remove(0))))
-    } else {
-        Err(Error::Many(
-            errors
-                .into_iter()
-                .map(|d| Error::Config(ConfigError::from(d)))
-                .collect(),
-        ))
-    }
+    enums
 }
 
 fn diagnostic_at_table(table: &Table, message: String) -> Diagnostic {

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeSet;
 
+use toml::Spanned;
+
 use super::conflict::conflict;
 use super::diagnostic_at_column;
 use super::fields;
@@ -13,6 +15,8 @@ use crate::model::{ColumnModel, InsertKind, TableModel};
 use crate::source::SourceFile;
 use crate::types::TypeMapper;
 
+/// The model of one table: its Rust name, its columns (type, field, how inserts and
+/// updates treat each), its primary key and its upsert conflict. Every problem is reported.
 pub(super) fn table_model<'a>(
     catalog: &'a Catalog,
     table: &'a Table,
@@ -22,93 +26,19 @@ pub(super) fn table_model<'a>(
     injected: &BTreeSet<(QualifiedName, String)>,
 ) -> Result<TableModel<'a>, Vec<Diagnostic>> {
     let mut errors = Vec::new();
-    let rust_name = match table_config.and_then(|c| c.rust_name.as_ref()) {
-        Some(name) => {
-            let text = name.get_ref();
-            let valid = ident::is_rust_type_name(text);
-            if !valid {
-                errors.push(
-                    config::error_at(file, name, format!("`{text}` is not a Rust type name"))
-                        .with_help("use UpperCamelCase letters and digits, like `OrderLine`"),
-                );
-            }
-            text.clone()
-        }
-        None => ident::rust_type_name(&ident::singular(&table.name.name)),
-    };
-
+    let rust_name = rust_name(table, table_config, file, &mut errors);
     let database_fills = table_config.map_or(&[][..], |c| c.database_fills.as_slice());
-    for name in database_fills {
-        if !table.columns.iter().any(|c| c.name == *name.get_ref()) {
-            errors.push(
-                config::error_at(
-                    file,
-                    name,
-                    format!(
-                        "unknown column `{}` in table `{}`",
-                        name.get_ref(),
-                        table.name
-                    ),
-                )
-                .with_help(format!(
-                    "database_fills lists columns of the table; columns are: {}",
-                    table
-                        .columns
-                        .iter()
-                        .map(|c| c.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-            );
-        }
-    }
-
+    check_database_fills(table, database_fills, file, &mut errors);
+    let filled = |column: &Column| ColumnFills {
+        by_graph: injected.contains(&(table.name.clone(), column.name.clone())),
+        by_database: database_fills.iter().any(|n| *n.get_ref() == column.name),
+    };
     let mut columns: Vec<ColumnModel<'a>> = Vec::new();
     for column in &table.columns {
-        let ty = match mapper.map(&column.sql_type) {
-            Ok(ty) => ty,
-            Err(unsupported) => {
-                errors.push(
-                    diagnostic_at_column(
-                        column,
-                        format!(
-                            "column `{}` of `{}` has type `{}`, which writegraph does not map to a Rust type",
-                            column.name, table.name, unsupported.sql_type
-                        ),
-                    )
-                    .with_help(format!(
-                        "map it in graphs.toml: [types] \"{}\" = \"String\" (any Rust type that tokio-postgres can send as text)",
-                        unsupported.key
-                    )),
-                );
-                continue;
-            }
-        };
-        let not_null = column.not_null || catalog.column_domain(column).is_some_and(|d| d.not_null);
-        let default_sql = default_sql(catalog, table, column);
-        let filled_by_graph = injected.contains(&(table.name.clone(), column.name.clone()));
-        let filled_by_database = database_fills.iter().any(|n| *n.get_ref() == column.name);
-        let insert = (column.insertable() && !filled_by_database).then(|| {
-            match (not_null, default_sql.is_some()) {
-                (true, false) if filled_by_graph => InsertKind::Injected,
-                (true, false) => InsertKind::Required,
-                (true, true) => InsertKind::Defaulted,
-                (false, false) => InsertKind::Nullable,
-                (false, true) => InsertKind::NullableDefaulted,
-            }
-        });
-        columns.push(ColumnModel {
-            column,
-            field: String::new(),
-            field_note: None,
-            ty,
-            not_null,
-            insert,
-            default_sql,
-            updatable: column.generated.is_none()
-                && column.identity != Some(Identity::Always)
-                && !filled_by_database,
-        });
+        match column_model(catalog, table, column, mapper, filled(column)) {
+            Ok(model) => columns.push(model),
+            Err(e) => errors.push(e),
+        }
     }
     let overrides = table_config.and_then(|c| c.fields.as_ref());
     errors.extend(fields::assign_fields(table, &mut columns, overrides, file));
@@ -140,6 +70,121 @@ pub(super) fn table_model<'a>(
     } else {
         Err(errors)
     }
+}
+
+/// The row struct's name: `rust_name` of `[tables.<name>]`, which must be a Rust type name,
+/// or the singular of the table name.
+fn rust_name(
+    table: &Table,
+    table_config: Option<&TableConfig>,
+    file: &SourceFile,
+    errors: &mut Vec<Diagnostic>,
+) -> String {
+    match table_config.and_then(|c| c.rust_name.as_ref()) {
+        Some(name) => {
+            let text = name.get_ref();
+            let valid = ident::is_rust_type_name(text);
+            if !valid {
+                errors.push(
+                    config::error_at(file, name, format!("`{text}` is not a Rust type name"))
+                        .with_help("use UpperCamelCase letters and digits, like `OrderLine`"),
+                );
+            }
+            text.clone()
+        }
+        None => ident::rust_type_name(&ident::singular(&table.name.name)),
+    }
+}
+
+/// `database_fills` names columns of the table.
+fn check_database_fills(
+    table: &Table,
+    database_fills: &[Spanned<String>],
+    file: &SourceFile,
+    errors: &mut Vec<Diagnostic>,
+) {
+    for name in database_fills {
+        if !table.columns.iter().any(|c| c.name == *name.get_ref()) {
+            errors.push(
+                config::error_at(
+                    file,
+                    name,
+                    format!(
+                        "unknown column `{}` in table `{}`",
+                        name.get_ref(),
+                        table.name
+                    ),
+                )
+                .with_help(format!(
+                    "database_fills lists columns of the table; columns are: {}",
+                    table
+                        .columns
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            );
+        }
+    }
+}
+
+/// Who fills a column other than the row's own value: they decide how inserts and updates
+/// treat it.
+#[derive(Debug, Clone, Copy)]
+struct ColumnFills {
+    /// A graph edge fills it (a child's fk): a NOT NULL column without a default is
+    /// `Injected`, not `Required`.
+    by_graph: bool,
+    /// `database_fills`: neither inserts nor updates set it.
+    by_database: bool,
+}
+
+/// One column's model, its field still unnamed (`fields::assign_fields` names it); an
+/// error when its type has no Rust type.
+fn column_model<'a>(
+    catalog: &Catalog,
+    table: &Table,
+    column: &'a Column,
+    mapper: &TypeMapper<'_>,
+    filled: ColumnFills,
+) -> Result<ColumnModel<'a>, Diagnostic> {
+    let ty = mapper.map(&column.sql_type).map_err(|unsupported| {
+        diagnostic_at_column(
+            column,
+            format!(
+                "column `{}` of `{}` has type `{}`, which writegraph does not map to a Rust type",
+                column.name, table.name, unsupported.sql_type
+            ),
+        )
+        .with_help(format!(
+            "map it in graphs.toml: [types] \"{}\" = \"String\" (any Rust type that tokio-postgres can send as text)",
+            unsupported.key
+        ))
+    })?;
+    let not_null = column.not_null || catalog.column_domain(column).is_some_and(|d| d.not_null);
+    let default_sql = default_sql(catalog, table, column);
+    let insert = (column.insertable() && !filled.by_database).then(|| {
+        match (not_null, default_sql.is_some()) {
+            (true, false) if filled.by_graph => InsertKind::Injected,
+            (true, false) => InsertKind::Required,
+            (true, true) => InsertKind::Defaulted,
+            (false, false) => InsertKind::Nullable,
+            (false, true) => InsertKind::NullableDefaulted,
+        }
+    });
+    Ok(ColumnModel {
+        column,
+        field: String::new(),
+        field_note: None,
+        ty,
+        not_null,
+        insert,
+        default_sql,
+        updatable: column.generated.is_none()
+            && column.identity != Some(Identity::Always)
+            && !filled.by_database,
+    })
 }
 
 /// The names of `parent`'s partitions, their partitions, and so on.

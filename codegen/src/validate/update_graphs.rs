@@ -3,14 +3,16 @@
 use std::collections::BTreeSet;
 
 use super::conflict::default_update;
-use super::edges::{check_child_edge, child_link, is_field_name, setter_clashes, Tags};
+use super::edges::{check_child_edge, child_link, is_field_name, setter_clashes, Parent, Tags};
 use super::resolve::{column_index, table_index, Names};
 use toml::Spanned;
 
 use crate::config::{self, GraphsConfig, UpdateChildConfig, UpdateGraphConfig};
 use crate::error::Diagnostic;
 use crate::ident;
-use crate::model::{Conflict, Strategy, TableModel, UpdateChild, UpdateGraphModel};
+use crate::model::{
+    Conflict, DiffKey, StepRef, Strategy, TableModel, UpdateChild, UpdateGraphModel, UpdateStrategy,
+};
 use crate::source::SourceFile;
 
 /// Resolves and checks every update graph; every mistake in every graph is reported.
@@ -176,7 +178,11 @@ fn children(
                 continue;
             }
             fields.push(field.clone());
-            match update_child(names, tables, root, many, field, edge, file) {
+            let parent = Parent {
+                step: StepRef::Root,
+                table: root,
+            };
+            match update_child(names, tables, parent, many, field, edge, file) {
                 Ok(child) => children.push((edge.field.span().start, child)),
                 Err(e) => errors.push(e),
             }
@@ -189,13 +195,13 @@ fn children(
     Ok(children.into_iter().map(|(_, c)| c).collect())
 }
 
-/// One child edge of an update graph: its table, the foreign key to the root, and what its
-/// strategy needs (a conflict key for upsert, a unique `key` for diff, a unique fk for
+/// One child edge of an update graph: its table, the foreign key to its parent, and what
+/// its strategy needs (a conflict key for upsert, a unique `key` for diff, a unique fk for
 /// has_one).
 pub(super) fn update_child(
     names: &Names<'_>,
     tables: &[TableModel<'_>],
-    root: usize,
+    parent: Parent,
     many: bool,
     field: String,
     edge: &UpdateChildConfig,
@@ -205,7 +211,7 @@ pub(super) fn update_child(
     let child = &tables[table];
     let link = child_link(
         tables,
-        root,
+        parent.table,
         table,
         edge.fk.as_ref(),
         edge.fk_unchecked,
@@ -269,25 +275,32 @@ pub(super) fn update_child(
         (Strategy::Upsert, Some(conflict)) => Some(conflict.repeat_key(Some(link.0))),
         _ => None,
     };
-    let diff_conflict = (strategy == Strategy::Diff).then(|| {
-        let mut conflict_key = vec![link.0];
-        conflict_key.extend(&key);
-        Conflict {
-            constraint: None,
-            update: default_update(&child.columns, &child.primary_key, &conflict_key),
-            key: conflict_key,
+    let strategy = match strategy {
+        Strategy::Replace => UpdateStrategy::Replace,
+        Strategy::Append => UpdateStrategy::Append,
+        Strategy::Upsert => UpdateStrategy::Upsert,
+        Strategy::Diff => {
+            let mut conflict_key = vec![link.0];
+            conflict_key.extend(&key);
+            UpdateStrategy::Diff(DiffKey {
+                key,
+                conflict: Conflict {
+                    constraint: None,
+                    update: default_update(&child.columns, &child.primary_key, &conflict_key),
+                    key: conflict_key,
+                },
+            })
         }
-    });
+    };
     Ok(UpdateChild {
+        parent: parent.step,
         many,
         field,
         table,
         strategy,
-        link,
-        key,
+        takes_parent_column: link,
         tag: String::new(),
         repeat_key,
-        diff_conflict,
     })
 }
 
