@@ -16,6 +16,10 @@
 //! - `writegraph insert_graph (CachedClient)`: the same call on a `CachedClient` (its own
 //!   connection), which prepares the statement on first use and then only binds and executes
 //!   it; the targets are judged on this variant;
+//! - `writegraph insert_graph (CachedClient, tracing on)`, with feature `tracing` only: the
+//!   `CachedClient` call with a subscriber recording the runtime's span of the write (a
+//!   `tracing_subscriber` registry and a layer that visits every field, see `spans`); the
+//!   `CachedClient` row above is then the same call with the spans going to no subscriber;
 //! - `writegraph insert_graph (deadpool)`: the same call on a connection taken from a
 //!   deadpool-postgres pool for each operation (`&pool.get().await?`, inside the timed region),
 //!   its statement in deadpool's own cache; the pool has one connection of its own;
@@ -57,6 +61,8 @@ const PRODUCT_SCENARIO: &str = "insert-graph product";
 
 const WRITEGRAPH: &str = "writegraph insert_graph";
 const WRITEGRAPH_CACHED: &str = "writegraph insert_graph (CachedClient)";
+#[cfg(feature = "tracing")]
+const WRITEGRAPH_TRACED: &str = "writegraph insert_graph (CachedClient, tracing on)";
 const WRITEGRAPH_POOLED: &str = "writegraph insert_graph (deadpool)";
 const NAIVE: &str = "naive (per-row, transaction)";
 const BATCHED: &str = "batched (UNNEST, transaction)";
@@ -171,6 +177,14 @@ pub async fn insert_graph(
             .filter_map(|&n| summary_line(&report, scenario, n))
             .collect();
         report.summary.extend(lines);
+        #[cfg(feature = "tracing")]
+        {
+            let lines: Vec<String> = sizes
+                .iter()
+                .filter_map(|&n| tracing_line(&report, scenario, n))
+                .collect();
+            report.summary.extend(lines);
+        }
     }
     let missed = sizes.iter().any(|&n| {
         let median = |strategy| report.find(ORDER_SCENARIO, strategy, n).map(|m| m.median);
@@ -225,6 +239,24 @@ fn summary_line(report: &Report, scenario: &str, n: usize) -> Option<String> {
     Some(line)
 }
 
+/// `insert-graph order, n = 1: tracing on vs off (CachedClient): 1.004x (+0.002 ms)`, and at
+/// n = 1 whether the target (under 2 % more) is met.
+#[cfg(feature = "tracing")]
+fn tracing_line(report: &Report, scenario: &str, n: usize) -> Option<String> {
+    let median = |strategy| Some(report.find(scenario, strategy, n)?.median.as_secs_f64());
+    let (on, off) = (median(WRITEGRAPH_TRACED)?, median(WRITEGRAPH_CACHED)?);
+    let mut line = format!(
+        "{scenario}, n = {n}: tracing on vs off (CachedClient): {:.3}x ({:+.3} ms)",
+        on / off,
+        (on - off) * 1e3
+    );
+    if n == 1 {
+        let verdict = if on / off < 1.02 { "met" } else { "MISSED" };
+        line.push_str(&format!(" (target at n = 1: under 1.02x {verdict})"));
+    }
+    Some(line)
+}
+
 /// The statements the hand-written order strategies prepare once and reuse.
 struct OrderStatements {
     root: Statement,
@@ -265,6 +297,8 @@ fn order_strategies(
     pool: &deadpool_postgres::Pool,
 ) -> Vec<Strategy<OrderGraphInput>> {
     let cached = Rc::clone(cached);
+    #[cfg(feature = "tracing")]
+    let traced = Rc::clone(&cached);
     let pool = pool.clone();
     let naive = Rc::clone(statements);
     let batched = Rc::clone(statements);
@@ -276,6 +310,11 @@ fn order_strategies(
         Strategy::new(WRITEGRAPH_CACHED, move |_client, input| {
             let cached = Rc::clone(&cached);
             Box::pin(async move { order_writegraph(&*cached, input).await })
+        }),
+        #[cfg(feature = "tracing")]
+        Strategy::new(WRITEGRAPH_TRACED, move |_client, input| {
+            let cached = Rc::clone(&traced);
+            Box::pin(async move { crate::spans::traced(order_writegraph(&*cached, input)).await })
         }),
         Strategy::new(WRITEGRAPH_POOLED, move |_client, input| {
             let pool = pool.clone();
@@ -551,6 +590,8 @@ fn product_strategies(
     pool: &deadpool_postgres::Pool,
 ) -> Vec<Strategy<ProductGraphInput>> {
     let cached = Rc::clone(cached);
+    #[cfg(feature = "tracing")]
+    let traced = Rc::clone(&cached);
     let pool = pool.clone();
     let naive = Rc::clone(statements);
     let batched = Rc::clone(statements);
@@ -562,6 +603,11 @@ fn product_strategies(
         Strategy::new(WRITEGRAPH_CACHED, move |_client, input| {
             let cached = Rc::clone(&cached);
             Box::pin(async move { product_writegraph(&*cached, input).await })
+        }),
+        #[cfg(feature = "tracing")]
+        Strategy::new(WRITEGRAPH_TRACED, move |_client, input| {
+            let cached = Rc::clone(&traced);
+            Box::pin(async move { crate::spans::traced(product_writegraph(&*cached, input)).await })
         }),
         Strategy::new(WRITEGRAPH_POOLED, move |_client, input| {
             let pool = pool.clone();

@@ -12,8 +12,9 @@ fn writegraph(args: &[&str]) -> std::io::Result<Output> {
         .output()
 }
 
+/// The repository root, where the example's `schema/` and `graphs.toml` are.
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn scratch_dir(name: &str) -> std::io::Result<PathBuf> {
