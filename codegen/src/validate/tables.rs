@@ -28,7 +28,7 @@ pub(super) fn table_model<'a>(
     let mut errors = Vec::new();
     let rust_name = rust_name(table, table_config, file, &mut errors);
     let database_fills = table_config.map_or(&[][..], |c| c.database_fills.as_slice());
-    check_database_fills(table, database_fills, file, &mut errors);
+    check_database_fills(table, database_fills, injected, file, &mut errors);
     let filled = |column: &Column| ColumnFills {
         by_graph: injected.contains(&(table.name.clone(), column.name.clone())),
         by_database: database_fills.iter().any(|n| *n.get_ref() == column.name),
@@ -100,11 +100,26 @@ fn rust_name(
 fn check_database_fills(
     table: &Table,
     database_fills: &[Spanned<String>],
+    injected: &BTreeSet<(QualifiedName, String)>,
     file: &SourceFile,
     errors: &mut Vec<Diagnostic>,
 ) {
     for name in database_fills {
-        if !table.columns.iter().any(|c| c.name == *name.get_ref()) {
+        if injected.contains(&(table.name.clone(), name.get_ref().clone())) {
+            // Left out of inserts, the column could not take the key the graph gives it.
+            errors.push(
+                config::error_at(
+                    file,
+                    name,
+                    format!(
+                        "column `{}` of `{}` is in database_fills, but a graph writes its parent's key into it",
+                        name.get_ref(),
+                        table.name
+                    ),
+                )
+                .with_help("remove it from database_fills: the graph fills it, not the database"),
+            );
+        } else if !table.columns.iter().any(|c| c.name == *name.get_ref()) {
             errors.push(
                 config::error_at(
                     file,
