@@ -66,6 +66,9 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
         filled: s.takes_root_column.map(|(column, _)| column),
     }));
     let parts = graph_parts(model, graph, statement);
+    let steps = graph_steps(graph);
+    let tags: Vec<&str> = steps.iter().map(|(tag, _)| *tag).collect();
+    let steps: Vec<&str> = steps.iter().map(|(_, code)| code.as_str()).collect();
     format!(
         "impl ::writegraph::InsertGraph for {name} {{
             type Root = {row};
@@ -92,8 +95,8 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
             ("SQL_RETURNING", "`SQL`, returning the root row before the per-step counts (the `*_returning` methods).", &statement.sql_returning),
         ),
         root_columns = root.columns.len(),
-        steps = graph_steps(graph).join(", "),
-        error_steps = step_attribution(model, &effects),
+        steps = steps.join(", "),
+        error_steps = step_attribution(model, &effects, &tags),
         checks = graph_checks(model, graph),
         take = parts.take,
         names = parts.names.iter().map(|t| format!("{t},")).collect::<String>(),
@@ -442,24 +445,25 @@ pub(super) fn step_check(
     }
 }
 
-/// The steps in execution order: the steps before the root, the root, the steps after it;
-/// a step's count is the result column of its index.
-fn graph_steps(graph: &GraphModel) -> Vec<String> {
-    let step = |(i, step): (usize, &GraphStep)| {
-        format!(
+/// The steps in execution order, each tag and its `GraphStep`: the steps before the root,
+/// the root, the steps after it; a step's count is the result column of its index.
+fn graph_steps<'a>(graph: &'a GraphModel) -> Vec<(&'a str, String)> {
+    let step = |(i, step): (usize, &'a GraphStep)| {
+        let code = format!(
             "::writegraph::write::GraphStep::counted({:?}, &[{i}])",
             step.tag
-        )
+        );
+        (step.tag.as_str(), code)
     };
     let (after, before): (Vec<_>, Vec<_>) = graph
         .steps
         .iter()
         .enumerate()
         .partition(|(_, s)| s.kind.after_root());
-    let mut steps: Vec<String> = before.into_iter().map(step).collect();
-    steps.push(format!(
-        "::writegraph::write::GraphStep::root({:?})",
-        graph.root_tag
+    let mut steps: Vec<(&str, String)> = before.into_iter().map(step).collect();
+    steps.push((
+        &graph.root_tag,
+        format!("::writegraph::write::GraphStep::root({:?})", graph.root_tag),
     ));
     steps.extend(after.into_iter().map(step));
     steps
@@ -535,8 +539,13 @@ pub(super) struct StepEffect<'a> {
 /// (a unique key, a foreign key the step sets) or delete or re-key the table it references;
 /// a table or partition names the steps that write it; an error that names neither (a
 /// data exception, a program limit) may come from any step. Several steps are all listed:
-/// the error names one step only when one alone can have caused it.
-pub(super) fn step_attribution<'a>(model: &Model<'_>, effects: &[StepEffect<'a>]) -> String {
+/// the error names one step only when one alone can have caused it. Each step is named by
+/// its index in `steps`, the tags of the graph's `STEPS` in order.
+pub(super) fn step_attribution<'a>(
+    model: &Model<'_>,
+    effects: &[StepEffect<'a>],
+    steps: &[&str],
+) -> String {
     use std::collections::BTreeMap;
     fn add<'t>(map: &mut BTreeMap<String, Vec<&'t str>>, key: &str, tag: &'t str) {
         let tags = map.entry(key.to_owned()).or_default();
@@ -584,14 +593,20 @@ pub(super) fn step_attribution<'a>(model: &Model<'_>, effects: &[StepEffect<'a>]
             }
         }
     }
+    // Each tag as its index in `STEPS`, where it is written.
+    let index = |tag: &str| steps.iter().position(|s| *s == tag).unwrap_or_default();
     let list = |map: &BTreeMap<String, Vec<&str>>| {
         map.iter()
-            .map(|(key, tags)| format!("({key:?}, &{tags:?}),"))
-            .collect::<String>()
+            .map(|(key, tags)| {
+                let tags: Vec<usize> = tags.iter().map(|t| index(t)).collect();
+                format!("{key:?} => {tags:?}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    let all: Vec<&str> = effects.iter().map(|e| e.tag).collect();
+    let all: Vec<usize> = effects.iter().map(|e| index(e.tag)).collect();
     format!(
-        "::writegraph::write::ErrorSteps {{ by_constraint: &[{}], by_table: &[{}], all: &{all:?} }}",
+        "::writegraph::error_steps!(Self::STEPS, all = {all:?}, constraints {{ {} }}, tables {{ {} }})",
         list(&by_constraint),
         list(&by_table),
     )

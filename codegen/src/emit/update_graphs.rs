@@ -318,5 +318,6 @@ fn update_graph_attribution(model: &Model<'_>, graph: &UpdateGraphModel) -> Stri
         updates_key: false,
         filled: Some(c.link.0),
     }));
-    step_attribution(model, &effects)
+    let tags: Vec<&str> = effects.iter().map(|e| e.tag).collect();
+    step_attribution(model, &effects, &tags)
 }
