@@ -141,7 +141,7 @@ fn insert_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
                 {columns_body}
             }}
             fn bind(c: &New{row}Columns) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'_>]> + ::std::marker::Send {{
-                ::writegraph::write::params([{params}])
+                {params}
             }}
         }}
         ::writegraph::insert_methods!(New{row});\n",
@@ -159,7 +159,7 @@ fn insert_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
             ),
         ),
         columns_body = columns_body(table, &many.params),
-        params = batch_param_values(table, &many.params, "c").join(", "),
+        params = super::params_macro(&batch_param_values(table, &many.params, "c")),
     )
 }
 
@@ -298,17 +298,17 @@ pub(super) fn batch_field(
     })
 }
 
-/// Each batch parameter as `(&holder.c3, Type::INT8_ARRAY)`, from the columns struct
+/// Each batch parameter, `holder.c3` as `INT8_ARRAY`, from the columns struct
 /// `holder`.
 pub(super) fn batch_param_values(
     table: &TableModel<'_>,
     params: &[Param],
     holder: &str,
-) -> Vec<String> {
+) -> Vec<super::Bound> {
     params
         .iter()
         .filter_map(|&param| batch_field(table, param))
-        .map(|(field, _, ty)| format!("(&{holder}.{field}, ::writegraph::__private::Type::{ty})"))
+        .map(|(field, _, ty)| super::Bound::field(holder, &field, &ty))
         .collect()
 }
 

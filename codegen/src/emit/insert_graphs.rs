@@ -6,7 +6,7 @@ use super::insert::{
     batch_field, batch_param_values, column_check, insert_field_doc, insert_type,
     repeated_key_check, setters,
 };
-use super::{doc, statement_pair};
+use super::{doc, statement_pair, Bound};
 use crate::model::{
     Cardinality, ColumnModel, GraphModel, GraphStep, InsertKind, Model, StepKind, TableModel,
 };
@@ -66,6 +66,9 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
         filled: s.kind.takes_parent_column().map(|(column, _)| column),
     }));
     let parts = graph_parts(model, graph, statement);
+    let steps = graph_steps(graph);
+    let tags: Vec<&str> = steps.iter().map(|(tag, _)| *tag).collect();
+    let steps: Vec<&str> = steps.iter().map(|(_, code)| code.as_str()).collect();
     format!(
         "impl ::writegraph::InsertGraph for {name} {{
             type Root = {row};
@@ -81,7 +84,7 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
             }}
             fn bind<'a>(&'a self, parts: &'a Self::Parts) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'a>]> + ::std::marker::Send {{
                 let ({names}) = parts;
-                ::writegraph::write::params([{params}])
+                {params}
             }}
         }}
         ::writegraph::insert_graph_methods!({name});\n",
@@ -92,12 +95,12 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
             ("SQL_RETURNING", "`SQL`, returning the root row before the per-step counts (the `*_returning` methods).", &statement.sql_returning),
         ),
         root_columns = root.columns.len(),
-        steps = graph_steps(graph).join(", "),
-        error_steps = step_attribution(model, &effects),
+        steps = steps.join(", "),
+        error_steps = step_attribution(model, &effects, &tags),
         checks = graph_checks(model, graph),
         take = parts.take,
         names = parts.names.iter().map(|t| format!("{t},")).collect::<String>(),
-        params = parts.params.join(", "),
+        params = super::params_macro(&parts.params),
     )
 }
 
@@ -302,7 +305,7 @@ struct Parts {
     take: String,
     names: Vec<String>,
     types: Vec<String>,
-    params: Vec<String>,
+    params: Vec<Bound>,
 }
 
 /// Each step's rows as column vectors and the root's values one by one, in statement
@@ -365,50 +368,42 @@ fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement
             filled.join(", "),
             step.tag
         );
-        let lends_columns = part.rows == RowCount::Many
-            || part_params.iter().any(|p| matches!(p, Param::Elements(_)));
-        if part.rows != RowCount::Many {
-            let moved = one_row_values(table, part_params, *i, &mut parts);
-            if !moved && !lends_columns {
-                let _ = writeln!(parts.take, "let _ = part{i};");
-            }
-        }
-        if lends_columns {
-            parts.names.push(format!("part{i}"));
+        let holder = format!("part{i}");
+        let values = if part.rows == RowCount::Many {
+            batch_param_values(table, part_params, &holder)
+        } else {
+            one_row_values(table, part_params, &holder)
+        };
+        if values.iter().any(|v| v.holder == holder) {
+            parts.names.push(holder);
             parts.types.push(format!("New{}Columns", table.rust_name));
+        } else {
+            // Split for its checks only: the statement binds none of its columns.
+            let _ = writeln!(parts.take, "let _ = {holder};");
         }
-        if part.rows == RowCount::Many {
-            let holder = format!("part{i}");
-            parts
-                .params
-                .extend(batch_param_values(table, part_params, &holder));
-        }
+        parts.params.extend(values);
     }
     parts
 }
 
-/// A one-row step's parameters as scalars. `parts` moves each value out of the step's
-/// columns, which hold at most one row, into a part of its own (`part3_c2`, `None` for an
-/// absent row or an unset value, which binds NULL), so that `bind` can lend it; an array
-/// column's elements stay in the columns and are lent whole. Says whether a value was moved.
-fn one_row_values(table: &TableModel<'_>, params: &[Param], i: usize, parts: &mut Parts) -> bool {
-    let mut rebound = false;
+/// A one-row step's parameters, from its columns `holder`, which hold at most one row: a
+/// value as a scalar (`one_row`: NULL for an absent row or an unset value), an array
+/// column's elements lent whole.
+fn one_row_values(table: &TableModel<'_>, params: &[Param], holder: &str) -> Vec<Bound> {
+    let mut values = Vec::new();
     for &param in params {
+        let present = holder.to_owned() + "_present";
         let value = match param {
             Param::Present => {
-                parts.params.push(format!(
-                    "(part{i}_present, ::writegraph::__private::Type::BOOL)"
-                ));
+                values.push(Bound::value(&present, "BOOL"));
                 continue;
             }
             Param::Elements(_) | Param::Starts(_) | Param::Key(_) => None,
             Param::Flag(_) | Param::Value(_) | Param::Lengths(_) => batch_field(table, param),
         };
-        let Some((field, ty, _)) = value else {
+        let Some((field, _, _)) = value else {
             if let Some((field, _, array_type)) = batch_field(table, param) {
-                parts.params.push(format!(
-                    "(&part{i}.{field}, ::writegraph::__private::Type::{array_type})"
-                ));
+                values.push(Bound::field(holder, &field, &array_type));
             }
             continue;
         };
@@ -417,18 +412,9 @@ fn one_row_values(table: &TableModel<'_>, params: &[Param], i: usize, parts: &mu
             Param::Flag(_) => "BOOL".to_owned(),
             _ => "INT4".to_owned(),
         };
-        if !rebound {
-            let _ = writeln!(parts.take, "let mut part{i} = part{i};");
-            rebound = true;
-        }
-        let _ = writeln!(parts.take, "let part{i}_{field} = part{i}.{field}.pop();");
-        parts.names.push(format!("part{i}_{field}"));
-        parts.types.push(format!("::std::option::Option<{ty}>"));
-        parts.params.push(format!(
-            "(part{i}_{field}, ::writegraph::__private::Type::{scalar_type})"
-        ));
+        values.push(Bound::one_row(holder, &field, &scalar_type));
     }
-    rebound
+    values
 }
 
 /// `check_text(..)` of a graph's value, its error tagged with step `tag`; empty for a column
@@ -447,24 +433,25 @@ pub(super) fn step_check(
     }
 }
 
-/// The steps in execution order: the steps before the root, the root, the steps after it;
-/// a step's count is the result column of its index.
-fn graph_steps(graph: &GraphModel) -> Vec<String> {
-    let step = |(i, step): (usize, &GraphStep)| {
-        format!(
+/// The steps in execution order, each tag and its `GraphStep`: the steps before the root,
+/// the root, the steps after it; a step's count is the result column of its index.
+fn graph_steps<'a>(graph: &'a GraphModel) -> Vec<(&'a str, String)> {
+    let step = |(i, step): (usize, &'a GraphStep)| {
+        let code = format!(
             "::writegraph::write::GraphStep::counted({:?}, &[{i}])",
             step.tag
-        )
+        );
+        (step.tag.as_str(), code)
     };
     let (after, before): (Vec<_>, Vec<_>) = graph
         .steps
         .iter()
         .enumerate()
         .partition(|(_, s)| s.kind.runs_after_parent());
-    let mut steps: Vec<String> = before.into_iter().map(step).collect();
-    steps.push(format!(
-        "::writegraph::write::GraphStep::root({:?})",
-        graph.root_tag
+    let mut steps: Vec<(&str, String)> = before.into_iter().map(step).collect();
+    steps.push((
+        &graph.root_tag,
+        format!("::writegraph::write::GraphStep::root({:?})", graph.root_tag),
     ));
     steps.extend(after.into_iter().map(step));
     steps
@@ -477,13 +464,13 @@ fn graph_steps(graph: &GraphModel) -> Vec<String> {
 fn root_param_values(root: &TableModel<'_>, params: &[Param], filled: &[usize], parts: &mut Parts) {
     let table_name = root.table.name.to_sql();
     for &param in params {
-        let (value, ty) = match param {
+        let bound = match param {
             Param::Flag(i) => {
                 let f = &root.columns[i].field;
                 let _ = writeln!(parts.take, "let root_f{i} = self.{f}.is_some();");
                 parts.names.push(format!("root_f{i}"));
                 parts.types.push("bool".to_owned());
-                (format!("root_f{i}"), "BOOL".to_owned())
+                Bound::value(&format!("root_f{i}"), "BOOL")
             }
             Param::Value(i) => {
                 let column = &root.columns[i];
@@ -495,7 +482,7 @@ fn root_param_values(root: &TableModel<'_>, params: &[Param], filled: &[usize], 
                         parts
                             .types
                             .push(format!("::std::option::Option<{}>", column.ty.rust));
-                        format!("root_c{i}")
+                        Bound::value(&format!("root_c{i}"), &column.ty.param_type)
                     }
                     Some(InsertKind::Injected) if !filled.contains(&i) => {
                         let _ = writeln!(
@@ -504,17 +491,15 @@ fn root_param_values(root: &TableModel<'_>, params: &[Param], filled: &[usize], 
                             name = column.column.name,
                             s = crate::ident::setter_stem(f),
                         );
-                        format!("&self.{f}")
+                        Bound::field("self", f, &column.ty.param_type)
                     }
-                    _ => format!("&self.{f}"),
+                    _ => Bound::field("self", f, &column.ty.param_type),
                 };
-                (value, column.ty.param_type.clone())
+                value
             }
             _ => continue,
         };
-        parts
-            .params
-            .push(format!("({value}, ::writegraph::__private::Type::{ty})"));
+        parts.params.push(bound);
     }
 }
 
@@ -540,8 +525,13 @@ pub(super) struct StepEffect<'a> {
 /// (a unique key, a foreign key the step sets) or delete or re-key the table it references;
 /// a table or partition names the steps that write it; an error that names neither (a
 /// data exception, a program limit) may come from any step. Several steps are all listed:
-/// the error names one step only when one alone can have caused it.
-pub(super) fn step_attribution<'a>(model: &Model<'_>, effects: &[StepEffect<'a>]) -> String {
+/// the error names one step only when one alone can have caused it. Each step is named by
+/// its index in `steps`, the tags of the graph's `STEPS` in order.
+pub(super) fn step_attribution<'a>(
+    model: &Model<'_>,
+    effects: &[StepEffect<'a>],
+    steps: &[&str],
+) -> String {
     use std::collections::BTreeMap;
     fn add<'t>(map: &mut BTreeMap<String, Vec<&'t str>>, key: &str, tag: &'t str) {
         let tags = map.entry(key.to_owned()).or_default();
@@ -589,14 +579,20 @@ pub(super) fn step_attribution<'a>(model: &Model<'_>, effects: &[StepEffect<'a>]
             }
         }
     }
+    // Each tag as its index in `STEPS`, where it is written.
+    let index = |tag: &str| steps.iter().position(|s| *s == tag).unwrap_or_default();
     let list = |map: &BTreeMap<String, Vec<&str>>| {
         map.iter()
-            .map(|(key, tags)| format!("({key:?}, &{tags:?}),"))
-            .collect::<String>()
+            .map(|(key, tags)| {
+                let tags: Vec<usize> = tags.iter().map(|t| index(t)).collect();
+                format!("{key:?} => {tags:?}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    let all: Vec<&str> = effects.iter().map(|e| e.tag).collect();
+    let all: Vec<usize> = effects.iter().map(|e| index(e.tag)).collect();
     format!(
-        "::writegraph::write::ErrorSteps {{ by_constraint: &[{}], by_table: &[{}], all: &{all:?} }}",
+        "::writegraph::error_steps!(Self::STEPS, all = {all:?}, constraints {{ {} }}, tables {{ {} }})",
         list(&by_constraint),
         list(&by_table),
     )

@@ -73,6 +73,75 @@ pub fn emit(model: &Model<'_>, plan: &Plan) -> Result<String, Error> {
     Ok(code)
 }
 
+/// One parameter of a generated `bind`: `holder.field`, or `holder` alone, declared as the
+/// `Type` const `ty`; `one`: a one-row step's column, bound as one value.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Bound {
+    holder: String,
+    field: Option<String>,
+    ty: String,
+    one: bool,
+}
+
+impl Bound {
+    /// Field `field` of `holder`.
+    pub(super) fn field(holder: &str, field: &str, ty: &str) -> Self {
+        Self {
+            holder: holder.to_owned(),
+            field: Some(field.to_owned()),
+            ty: ty.to_owned(),
+            one: false,
+        }
+    }
+
+    /// The variable `value`, a reference.
+    pub(super) fn value(value: &str, ty: &str) -> Self {
+        Self {
+            holder: value.to_owned(),
+            field: None,
+            ty: ty.to_owned(),
+            one: false,
+        }
+    }
+
+    /// Column `field` of a one-row step's columns `holder`, bound as one value.
+    pub(super) fn one_row(holder: &str, field: &str, ty: &str) -> Self {
+        Self {
+            one: true,
+            ..Self::field(holder, field, ty)
+        }
+    }
+}
+
+/// `::writegraph::params![..]` binding `params` in order, the fields of one holder that
+/// follow each other in one group (`self { id as INT8, name as TEXT }`).
+pub(super) fn params_macro(params: &[Bound]) -> String {
+    let mut groups: Vec<String> = Vec::new();
+    let mut open: Option<(&str, bool)> = None;
+    let mut fields: Vec<String> = Vec::new();
+    let close = |open: Option<(&str, bool)>, fields: &mut Vec<String>, groups: &mut Vec<String>| {
+        if let Some((holder, one)) = open {
+            let one = if one { "one " } else { "" };
+            groups.push(format!("{one}{holder} {{ {} }}", fields.join(", ")));
+            fields.clear();
+        }
+    };
+    for param in params {
+        let Some(field) = &param.field else {
+            close(open.take(), &mut fields, &mut groups);
+            groups.push(format!("{} as {}", param.holder, param.ty));
+            continue;
+        };
+        if open != Some((param.holder.as_str(), param.one)) {
+            close(open.take(), &mut fields, &mut groups);
+            open = Some((&param.holder, param.one));
+        }
+        fields.push(format!("{field} as {}", param.ty));
+    }
+    close(open, &mut fields, &mut groups);
+    format!("::writegraph::params![{}]", groups.join(", "))
+}
+
 /// A `#[doc = "..."]` attribute.
 fn doc(text: &str) -> String {
     format!("#[doc = {text:?}]\n")

@@ -58,26 +58,33 @@ pub(super) fn patch_setters(updatable: &[&ColumnModel<'_>]) -> String {
     code
 }
 
-/// `set.set_some(..)` for each patch field of `holder` (`self`, or a graph's `self.root`):
-/// only the fields a patch sets are assigned.
+/// `assign!`, a `set.set_some(..)` for each patch field of `holder` (`self`): only the
+/// fields a patch sets are assigned.
 pub(super) fn patch_assignments(updatable: &[&ColumnModel<'_>], holder: &str) -> String {
-    let mut code = String::new();
-    for column in updatable {
-        let cast = column
-            .ty
-            .cast_to
-            .as_deref()
-            .map(|c| format!("::{c}"))
-            .unwrap_or_default();
-        let _ = writeln!(
-            code,
-            "set.set_some({column:?}, &{holder}.{f}, ::writegraph::__private::Type::{ty}, {cast:?});",
-            f = column.field,
-            column = crate::ident::quote_ident(&column.column.name),
-            ty = column.ty.param_type,
-        );
+    let fields: Vec<String> = updatable
+        .iter()
+        .map(|column| {
+            let cast = column
+                .ty
+                .cast_to
+                .as_deref()
+                .map(|c| format!(" {:?}", format!("::{c}")))
+                .unwrap_or_default();
+            format!(
+                "{column:?} = {f} as {ty}{cast}",
+                f = column.field,
+                column = crate::ident::quote_ident(&column.column.name),
+                ty = column.ty.param_type,
+            )
+        })
+        .collect();
+    if fields.is_empty() {
+        return String::new();
     }
-    code
+    format!(
+        "::writegraph::assign!(set, {holder} {{ {} }});",
+        fields.join(", ")
+    )
 }
 
 pub(super) fn patch_struct(table: &TableModel<'_>, statements: &TableStatements) -> String {

@@ -182,7 +182,7 @@ fn table_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
             const NAME: &'static str = {table_name:?};
             {find}{delete}
             fn bind_key(key: &Self::Key) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'_>]> + ::std::marker::Send {{
-                ::writegraph::write::params([{key_params}])
+                {key_params}
             }}
         }}
         ::writegraph::table_methods!({name});\n",
@@ -197,13 +197,13 @@ fn table_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
             "Deletes the row with this primary key.",
             &delete.sql
         ),
-        key_params = key_binding(table, &find.params).join(", "),
+        key_params = super::params_macro(&key_binding(table, &find.params)),
     )
 }
 
-/// The key parameters `params` of a statement, as `(value, Type)` pairs of `key` (the key's
+/// The key parameters `params` of a statement, of `key` (the key's
 /// column, or a tuple of them).
-pub(super) fn key_binding(table: &TableModel<'_>, params: &[Param]) -> Vec<String> {
+pub(super) fn key_binding(table: &TableModel<'_>, params: &[Param]) -> Vec<super::Bound> {
     let single = table.primary_key.len() == 1;
     params
         .iter()
@@ -214,8 +214,8 @@ pub(super) fn key_binding(table: &TableModel<'_>, params: &[Param]) -> Vec<Strin
         .map(|i| {
             let ty = &table.columns[i].ty.param_type;
             match table.primary_key.iter().position(|&k| k == i) {
-                Some(n) if !single => format!("(&key.{n}, ::writegraph::__private::Type::{ty})"),
-                _ => format!("(key, ::writegraph::__private::Type::{ty})"),
+                Some(n) if !single => super::Bound::field("key", &n.to_string(), ty),
+                _ => super::Bound::value("key", ty),
             }
         })
         .collect()

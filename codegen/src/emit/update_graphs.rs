@@ -79,7 +79,7 @@ fn update_graph_impl(
             }}
             fn bind_parts<'a>(parts: &'a Self::Parts, params: &mut ::std::vec::Vec<::writegraph::write::Param<'a>>) {{
                 let ({names}) = parts;
-                params.extend(::writegraph::write::params([{binds}]));
+                params.extend({binds});
             }}
             fn assign_root<'a>(&'a self, set: &mut ::writegraph::write::Assignments<'a>) {{ {assignments} }}
         }}\n",
@@ -95,7 +95,7 @@ fn update_graph_impl(
         steps = steps.join(", "),
         error_steps = update_graph_attribution(model, graph),
         anything = update_graph_anything(&updatable, graph),
-        binds = update_graph_binds(model, graph, statement).join(", "),
+        binds = super::params_macro(&update_graph_binds(model, graph, statement)),
         assignments = patch_assignments(&updatable, "self"),
     )
 }
@@ -283,14 +283,14 @@ fn update_graph_binds(
     model: &Model<'_>,
     graph: &UpdateGraphModel,
     statement: &UpdateGraphStatement,
-) -> Vec<String> {
+) -> Vec<super::Bound> {
     let mut binds = Vec::new();
     for (n, params) in statement.children.iter().enumerate() {
         if params.active {
-            binds.push(format!("(active{n}, ::writegraph::__private::Type::BOOL)"));
+            binds.push(super::Bound::value(&format!("active{n}"), "BOOL"));
         }
         if params.delete {
-            binds.push(format!("(delete{n}, ::writegraph::__private::Type::BOOL)"));
+            binds.push(super::Bound::value(&format!("delete{n}"), "BOOL"));
         }
         let table = &model.tables[graph.children[n].table];
         binds.extend(batch_param_values(table, &params.rows, &format!("part{n}")));
@@ -318,5 +318,6 @@ fn update_graph_attribution(model: &Model<'_>, graph: &UpdateGraphModel) -> Stri
         updates_key: false,
         filled: Some(c.takes_parent_column.0),
     }));
-    step_attribution(model, &effects)
+    let tags: Vec<&str> = effects.iter().map(|e| e.tag).collect();
+    step_attribution(model, &effects, &tags)
 }

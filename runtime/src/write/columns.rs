@@ -4,6 +4,9 @@
 use std::collections::HashSet;
 use std::hash::Hash;
 
+use bytes::BytesMut;
+use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+
 use crate::check::{bad_value, TextValue};
 use crate::error::{Error, Result, ValidationError, ValidationKind};
 
@@ -303,5 +306,34 @@ mod tests {
         assert_eq!(anchor(&[0, 1, 2], &[]), 0);
         assert_eq!(anchor(&[0, 1, 2], &[0]), 1);
         assert_eq!(anchor(&[0, 1], &[0, 1]), 0);
+    }
+}
+
+/// NULL, of whatever type its parameter is declared as.
+#[derive(Debug)]
+struct Null;
+
+impl ToSql for Null {
+    fn to_sql(
+        &self,
+        _ty: &Type,
+        _out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(IsNull::Yes)
+    }
+
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// The value of a one-row step's column, bound as one value (not an array): the row's
+/// value in `column`, or NULL when the step has no row or the value was trimmed as unset.
+pub fn one_row<T: ToSql + Sync>(column: &[T]) -> &(dyn ToSql + Sync) {
+    match column.first() {
+        Some(value) => value,
+        None => &Null,
     }
 }

@@ -542,3 +542,24 @@ pub trait UpdateGraphLocking: UpdateGraph {
         )
     }
 }
+
+/// The [`ErrorSteps`] const of a generated graph, from indexes into its `STEPS`, so that
+/// each step's tag is written once:
+/// `error_steps!(Self::STEPS, all = [1, 0], constraints { "t_pkey" => [1] }, tables { "t" => [1] })`
+/// lists every step (in the order an error about the data names them), then the steps each
+/// constraint and each table (or partition) may be violated or written by.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! error_steps {
+    (
+        $steps:expr, all = [$($all:literal),* $(,)?],
+        constraints { $($constraint:literal => [$($c:literal),*]),* $(,)? },
+        tables { $($table:literal => [$($t:literal),*]),* $(,)? } $(,)?
+    ) => {
+        $crate::write::ErrorSteps {
+            by_constraint: &[$(($constraint, &[$($steps[$c].tag),*])),*],
+            by_table: &[$(($table, &[$($steps[$t].tag),*])),*],
+            all: &[$($steps[$all].tag),*],
+        }
+    };
+}

@@ -43,7 +43,7 @@ mod statement;
 mod table;
 
 pub use columns::{
-    anchor, check_text, check_unique, conflicting_parent, missing_parent, missing_root_id,
+    anchor, check_text, check_unique, conflicting_parent, missing_parent, missing_root_id, one_row,
     push_array, required, trim_array, trim_false, trim_nulls, RepeatedKey,
 };
 pub use graph::{
@@ -65,4 +65,33 @@ pub type Param<'a> = (&'a (dyn ToSql + Sync), Type);
 /// without spelling out the array's type.
 pub fn params<const N: usize>(params: [Param<'_>; N]) -> [Param<'_>; N] {
     params
+}
+
+/// A generated `bind`'s parameters, in `$n` order, each declared as a [`Type`] const:
+/// `value as TYPE` binds `value`, a reference, `holder { field as TYPE, .. }` binds
+/// `&holder.field` for each field, and `one holder { .. }` binds a one-row step's column as
+/// one value ([`one_row`]). `params![self { id as INT8 }, c { c0 as TEXT_ARRAY }, key as
+/// BOOL]` is [`params`]`([(&self.id, Type::INT8), (&c.c0, Type::TEXT_ARRAY), (key,
+/// Type::BOOL)])`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! params {
+    (@ [$($done:tt)*]) => {
+        $crate::write::params([$($done)*])
+    };
+    (@ [$($done:tt)*] one $holder:ident { $($field:tt as $ty:ident),* $(,)? } $(, $($rest:tt)*)?) => {
+        $crate::params!(@ [$($done)* $((
+            $crate::write::one_row(&$holder.$field),
+            $crate::__private::Type::$ty,
+        ),)*] $($($rest)*)?)
+    };
+    (@ [$($done:tt)*] $holder:ident { $($field:tt as $ty:ident),* $(,)? } $(, $($rest:tt)*)?) => {
+        $crate::params!(@ [$($done)* $((&$holder.$field, $crate::__private::Type::$ty),)*] $($($rest)*)?)
+    };
+    (@ [$($done:tt)*] $value:ident as $ty:ident $(, $($rest:tt)*)?) => {
+        $crate::params!(@ [$($done)* ($value, $crate::__private::Type::$ty),] $($($rest)*)?)
+    };
+    ($($params:tt)*) => {
+        $crate::params!(@ [] $($params)*)
+    };
 }

@@ -144,3 +144,26 @@ pub trait Patch: Sized + Send + Sync {
         })
     }
 }
+
+/// A generated `assign` body: [`Assignments::set_some`] for each field of `holder`, in
+/// order, `"column" = field as TYPE` (`TYPE` a `Type` const), followed by the cast of a
+/// value sent as text (`"::\"public\".\"status\""`) when there is one:
+/// `assign!(set, self { "\"id\"" = id as INT8, "\"note\"" = note as TEXT })`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! assign {
+    (@cast) => {
+        ""
+    };
+    (@cast $cast:literal) => {
+        $cast
+    };
+    ($set:ident, $holder:ident { $($column:literal = $field:ident as $ty:ident $($cast:literal)?),* $(,)? }) => {
+        $($set.set_some(
+            $column,
+            &$holder.$field,
+            $crate::__private::Type::$ty,
+            $crate::assign!(@cast $($cast)?),
+        );)*
+    };
+}
