@@ -90,6 +90,13 @@ fn builtin(name: &str) -> Option<Scalar> {
         "json" => s("::writegraph::types::Json", "JSON", false),
         "jsonb" => s("::writegraph::types::Json", "JSONB", false),
         "inet" => s("::writegraph::types::Inet", "INET", true),
+        "cidr" => s("::writegraph::types::Cidr", "CIDR", true),
+        "macaddr" => s("::writegraph::types::MacAddr", "MACADDR", true),
+        "macaddr8" => s("::writegraph::types::MacAddr8", "MACADDR8", true),
+        // Sent as `bit varying`: a cast to a bare `bit` is `bit(1)` and would cut the value,
+        // where the column's own length is checked on assignment.
+        "bit" | "bit varying" => s("::writegraph::types::BitVec", "VARBIT", true),
+        "point" => s("::writegraph::types::Point", "POINT", false),
         "\"char\"" => s("i8", "CHAR", true),
         "oid" => s("u32", "OID", true),
         _ => None,
@@ -147,11 +154,12 @@ impl<'a> TypeMapper<'a> {
                     rust: scalar.rust.to_owned(),
                     param_type: scalar.param.to_owned(),
                     param_array_type: format!("{}_ARRAY", scalar.param),
-                    // A bare `character` is `character(1)` in a cast and would cut values to one letter.
-                    param_sql: if name == "character" {
-                        "bpchar".to_owned()
-                    } else {
-                        name.clone()
+                    // A bare `character` is `character(1)` in a cast and would cut values to one
+                    // letter; a bare `bit` is `bit(1)`.
+                    param_sql: match name.as_str() {
+                        "character" => "bpchar".to_owned(),
+                        "bit" | "bit varying" => "varbit".to_owned(),
+                        _ => name.clone(),
                     },
                     cast_to: None,
                     hashable: scalar.hashable,

@@ -404,7 +404,12 @@ fn describe_db(
             }
             text
         }
-        None => source.to_string(),
+        // tokio-postgres leaves the cause out of its message ("error serializing parameter
+        // 3"): it says what was wrong with the value.
+        None => match std::error::Error::source(source) {
+            Some(cause) => format!("{source}: {cause}"),
+            None => source.to_string(),
+        },
     };
     if lost_prepared_statement(source) {
         text.push_str(LOST_PREPARED_STATEMENT);

@@ -8,15 +8,45 @@
 //! | `numeric` | [`Decimal`] (rust_decimal) | `rust_decimal` |
 //! | `date`, `time`, `timestamp`, `timestamptz` | [`Date`], [`Time`], [`Timestamp`], [`Timestamptz`] (chrono, or time when only `time` is on) | `chrono` or `time` |
 //! | `interval` | [`Interval`] | always |
-//! | `inet` | [`Inet`] (std's `IpAddr`) | always |
-
+//! | `inet`, `cidr` | [`Inet`], [`Cidr`] (both [`IpNet`]: an address and its netmask length) | always |
+//! | `macaddr`, `macaddr8` | [`MacAddr`], [`MacAddr8`] | always |
+//! | `point` | [`Point`] | always |
+//! | `bit(n)`, `bit varying(n)` | [`BitVec`] (bit-vec) | `bit-vec` |
 use std::error::Error as StdError;
 
 use bytes::{Buf, BufMut, BytesMut};
 use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 
-/// `inet` values.
-pub type Inet = std::net::IpAddr;
+mod net;
+mod point;
+
+pub use net::{Cidr, Inet, IpNet, MacAddr, MacAddr8};
+pub use point::Point;
+
+/// `bit(n)` and `bit varying(n)` values.
+#[cfg(feature = "bit-vec")]
+pub use bit_vec::BitVec;
+
+/// A value that is not one of its type's: text that does not parse, a netmask longer than its
+/// address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidValue {
+    message: String,
+}
+
+impl InvalidValue {
+    pub(crate) fn new(message: String) -> Self {
+        Self { message }
+    }
+}
+
+impl std::fmt::Display for InvalidValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for InvalidValue {}
 
 #[cfg(feature = "uuid")]
 pub use uuid::Uuid;

@@ -7,7 +7,8 @@ use writegraph_tests::types as types_schema;
 
 mod roundtrip {
     use writegraph::types::{
-        Date, Decimal, Inet, Interval, Json, Time, Timestamp, Timestamptz, Uuid,
+        BitVec, Cidr, Date, Decimal, Inet, Interval, Json, MacAddr, MacAddr8, Point, Time,
+        Timestamp, Timestamptz, Uuid,
     };
     use writegraph_testing as testing;
 
@@ -34,9 +35,10 @@ mod roundtrip {
                 c_varchar, c_char, c_bytea, c_uuid, c_date, c_time, c_timestamp,
                 c_timestamptz, c_interval, c_json, c_jsonb, c_inet, c_qchar, c_oid, c_shade,
                 c_positive, c_label, a_int4, a_text, a_uuid, a_timestamptz, a_shade,
+                c_cidr, c_macaddr, c_macaddr8, c_bit, c_varbit, c_point, a_inet, a_bit,
                 n_bool, n_int8, n_float8, n_numeric, n_text, n_char, n_bytea, n_uuid, n_date,
-                n_timestamptz, n_interval, n_jsonb, n_inet, n_shade, n_positive, na_int4,
-                na_text, na_shade,
+                n_timestamptz, n_interval, n_jsonb, n_inet, n_cidr, n_macaddr, n_macaddr8,
+                n_bit, n_varbit, n_point, n_shade, n_positive, na_int4, na_text, na_shade,
             )
         };
     }
@@ -58,6 +60,11 @@ mod roundtrip {
 
     fn uuid(n: u128) -> Uuid {
         Uuid::from_u128(n)
+    }
+
+    /// A bit string from its text (`"1010"`).
+    fn bits(text: &str) -> BitVec {
+        text.chars().map(|c| c == '1').collect()
     }
 
     /// A row whose every column holds a value that would show a lossy mapping: extremes,
@@ -101,6 +108,18 @@ mod roundtrip {
             vec![uuid(1), uuid(u128::MAX)],
             vec![timestamptz(1999, 12, 31, 1)?, timestamptz(2000, 1, 1, 0)?],
             vec![Shade::Blue, Shade::UltraViolet, Shade::Red],
+            "10.0.0.0/8".parse::<Cidr>()?,
+            "08:00:2b:01:02:03".parse::<MacAddr>()?,
+            "08:00:2b:ff:fe:01:02:03".parse::<MacAddr8>()?,
+            bits("1010"),
+            bits("10110"),
+            Point::new(1.5, -2.25e-300),
+            vec![
+                "10.1.2.3/8".parse::<Inet>()?,
+                "2001:db8::1/64".parse::<Inet>()?,
+                "192.168.0.1".parse::<Inet>()?,
+            ],
+            vec![bits("0000"), bits("1111"), bits("0110")],
         )
         .with_n_bool(false)
         .with_n_int8(-1_i64)
@@ -114,7 +133,13 @@ mod roundtrip {
         .with_n_timestamptz(timestamptz(1970, 1, 1, 0)?)
         .with_n_interval(Interval::new(0, 0, -1))
         .with_n_jsonb("null".parse::<Json>()?)
-        .with_n_inet("192.168.0.1".parse::<Inet>()?)
+        .with_n_inet("10.0.0.0/8".parse::<Inet>()?)
+        .with_n_cidr("2001:db8::/32".parse::<Cidr>()?)
+        .with_n_macaddr(MacAddr::new([0xff; 6]))
+        .with_n_macaddr8(MacAddr8::new([0; 8]))
+        .with_n_bit(bits("0001"))
+        .with_n_varbit(BitVec::new())
+        .with_n_point(Point::new(f64::MAX, f64::MIN_POSITIVE))
         .with_n_shade(Shade::Green)
         .with_n_positive(1)
         .with_na_int4(vec![7, 7, 7])
@@ -162,6 +187,14 @@ mod roundtrip {
             a_uuid,
             a_timestamptz,
             a_shade,
+            "0.0.0.0/0".parse::<Cidr>()?,
+            MacAddr::default(),
+            MacAddr8::default(),
+            bits("0000"),
+            bits(""),
+            Point::default(),
+            vec![],
+            vec![],
         ))
     }
 
@@ -217,6 +250,35 @@ mod roundtrip {
         );
         assert_eq!(text.get::<_, String>(9), "23:59:58.999999");
         assert_eq!(text.get::<_, String>(10), r"\x0001ff805c00");
+
+        let net = client
+            .query_one(
+                "SELECT n_inet::text, masklen(n_inet), c_cidr::text, n_cidr::text, a_inet::text,
+                        c_macaddr::text, c_macaddr8::text, n_macaddr::text, c_bit::text,
+                        c_varbit::text, n_varbit::text, a_bit::text, c_point[0], c_point[1],
+                        n_point ~= point(1.7976931348623157e308, 2.2250738585072014e-308)
+                 FROM all_types WHERE id = $1",
+                &[&row.id],
+            )
+            .await?;
+        assert_eq!(net.get::<_, String>(0), "10.0.0.0/8");
+        assert_eq!(net.get::<_, i32>(1), 8);
+        assert_eq!(net.get::<_, String>(2), "10.0.0.0/8");
+        assert_eq!(net.get::<_, String>(3), "2001:db8::/32");
+        assert_eq!(
+            net.get::<_, String>(4),
+            "{10.1.2.3/8,2001:db8::1/64,192.168.0.1}"
+        );
+        assert_eq!(net.get::<_, String>(5), "08:00:2b:01:02:03");
+        assert_eq!(net.get::<_, String>(6), "08:00:2b:ff:fe:01:02:03");
+        assert_eq!(net.get::<_, String>(7), "ff:ff:ff:ff:ff:ff");
+        assert_eq!(net.get::<_, String>(8), "1010");
+        assert_eq!(net.get::<_, String>(9), "10110");
+        assert_eq!(net.get::<_, String>(10), "");
+        assert_eq!(net.get::<_, String>(11), "{0000,1111,0110}");
+        assert_eq!(net.get::<_, f64>(12), 1.5);
+        assert_eq!(net.get::<_, f64>(13), -2.25e-300);
+        assert!(net.get::<_, bool>(14));
         Ok(())
     }
 
@@ -248,6 +310,11 @@ mod roundtrip {
                 (row.n_interval, &row.n_jsonb, row.n_inet),
                 (None, &None, None)
             );
+            assert_eq!(
+                (row.n_cidr, row.n_macaddr, row.n_macaddr8, row.n_point),
+                (None, None, None, None)
+            );
+            assert_eq!((&row.n_bit, &row.n_varbit), (&None, &None));
             assert_eq!((row.n_shade, row.n_positive), (None, None));
             assert_eq!(
                 (&row.na_int4, &row.na_text, &row.na_shade),
@@ -258,13 +325,14 @@ mod roundtrip {
             .query_one(
                 "SELECT num_nulls(n_bool, n_int8, n_float8, n_numeric, n_text, n_char, n_bytea,
                                   n_uuid, n_date, n_timestamptz, n_interval, n_jsonb, n_inet,
+                                  n_cidr, n_macaddr, n_macaddr8, n_bit, n_varbit, n_point,
                                   n_shade, n_positive, na_int4, na_text, na_shade)::bigint
                  FROM all_types WHERE id = $1",
                 &[&returned.id],
             )
             .await?
             .get(0);
-        assert_eq!(nulls, 18);
+        assert_eq!(nulls, 24);
         Ok(())
     }
 
@@ -399,6 +467,98 @@ mod roundtrip {
             Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION),
             "{error}"
         );
+        Ok(())
+    }
+
+    /// The number of rows of `all_types`.
+    async fn row_count(client: &tokio_postgres::Client) -> Result<i64, tokio_postgres::Error> {
+        Ok(client
+            .query_one("SELECT count(*) FROM all_types", &[])
+            .await?
+            .get(0))
+    }
+
+    #[tokio::test]
+    async fn a_cidr_with_host_bits_is_refused_with_its_network() -> TestResult {
+        let db = testing::database_with_schema(SCHEMA_SQL).await?;
+        let client = db.connect().await?;
+        let host_bits = "10.0.0.1/8".parse::<Cidr>()?;
+        assert!(!host_bits.is_network());
+        let base = || row_with_arrays(vec![], vec![], vec![], vec![], vec![]);
+
+        let one = base()?.with_c_cidr(host_bits).insert(&client).await;
+        let many =
+            NewAllType::insert_many(&client, vec![base()?, base()?.with_c_cidr(host_bits)]).await;
+        let patch = AllTypePatch::default()
+            .with_n_cidr(host_bits)
+            .update_by_id(&client, &0)
+            .await;
+        for (what, result) in [("insert", one), ("insert_many", many), ("patch", patch)] {
+            let error = result
+                .err()
+                .ok_or(format!("{what} accepted 10.0.0.1/8 as a cidr"))?;
+            let message = error.to_string();
+            assert!(
+                message.contains(
+                    "`10.0.0.1/8` has bits set to the right of its netmask, which a cidr value cannot have; its network is `10.0.0.0/8`"
+                ),
+                "{what}: {message}"
+            );
+        }
+        assert_eq!(row_count(&client).await?, 0);
+
+        // The network itself is written, and an inet column keeps the host bits.
+        base()?
+            .with_c_cidr(host_bits.network())
+            .with_n_inet(host_bits)
+            .insert(&client)
+            .await?;
+        let stored = client
+            .query_one("SELECT c_cidr::text, n_inet::text FROM all_types", &[])
+            .await?;
+        assert_eq!(
+            (stored.get::<_, String>(0), stored.get::<_, String>(1)),
+            ("10.0.0.0/8".to_owned(), "10.0.0.1/8".to_owned())
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_bit_string_of_another_length_is_refused_not_cut() -> TestResult {
+        let db = testing::database_with_schema(SCHEMA_SQL).await?;
+        let client = db.connect().await?;
+        let base = || row_with_arrays(vec![], vec![], vec![], vec![], vec![]);
+        use tokio_postgres::error::SqlState;
+        for (what, row, state) in [
+            (
+                "bit(4) given 5 bits",
+                base()?.with_c_bit(bits("10101")),
+                SqlState::STRING_DATA_LENGTH_MISMATCH,
+            ),
+            (
+                "bit(4) given 3 bits",
+                base()?.with_c_bit(bits("101")),
+                SqlState::STRING_DATA_LENGTH_MISMATCH,
+            ),
+            (
+                "bit(4)[] given 2 bits",
+                base()?.with_a_bit(vec![bits("10")]),
+                SqlState::STRING_DATA_LENGTH_MISMATCH,
+            ),
+            (
+                "varbit(8) given 9 bits",
+                base()?.with_c_varbit(bits("101010101")),
+                SqlState::STRING_DATA_RIGHT_TRUNCATION,
+            ),
+        ] {
+            let error = row
+                .insert(&client)
+                .await
+                .err()
+                .ok_or(format!("{what}: accepted"))?;
+            assert_eq!(error.sqlstate(), Some(&state), "{what}: {error}");
+        }
+        assert_eq!(row_count(&client).await?, 0);
         Ok(())
     }
 }
