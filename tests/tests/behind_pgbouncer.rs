@@ -27,7 +27,15 @@ use pgbouncer::PgBouncer;
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 const CLIENTS: usize = 8;
+/// Calls per client and run; `WRITEGRAPH_PGBOUNCER_WRITES` asks for a longer run by hand.
 const WRITES: usize = 20;
+
+fn writes_per_client() -> usize {
+    std::env::var("WRITEGRAPH_PGBOUNCER_WRITES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(WRITES)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
@@ -158,7 +166,7 @@ async fn diff(kind: Kind, conn: &mut Conn, task: usize, order: i64) -> writegrap
     }
 }
 
-/// One application run: `CLIENTS` clients of `kind`, `WRITES` calls each, alternating
+/// One application run: `CLIENTS` clients of `kind`, [`writes_per_client`] calls each, alternating
 /// inserts and locked diffs of `order`.
 async fn run(
     bouncer: &PgBouncer,
@@ -191,9 +199,10 @@ async fn run(
                 Conn::Bb8(pool.get_owned().await.map_err(|e| format!("bb8: {e}"))?)
             }
         };
+        let writes = writes_per_client();
         tasks.push(tokio::spawn(async move {
             let mut outcomes = Vec::new();
-            for write in 0..WRITES {
+            for write in 0..writes {
                 if write % 2 == 0 {
                     let customer = format!("{kind:?} run {run} task {task} write {write}");
                     let result = insert(kind, &mut conn, &customer).await;
