@@ -132,7 +132,7 @@ impl LockedAnswers {
     /// The lock or the statement failed because the server no longer had the prepared
     /// statement as it was prepared (`DEALLOCATE ALL`, `DISCARD ALL`, a changed result type):
     /// PostgreSQL did not run it.
-    fn stale(&self) -> bool {
+    pub(crate) fn stale(&self) -> bool {
         matches!(&self.lock, Err(e) if is_stale(e)) || matches!(&self.rows, Err(e) if is_stale(e))
     }
 }

@@ -18,16 +18,19 @@
 //!
 //! With deadpool, a statement the server dropped (`DEALLOCATE ALL`, `DISCARD ALL`) or whose
 //! result type changed is removed from deadpool's cache (every statement of the connection
-//! after `DEALLOCATE ALL`), prepared again and run once more outside a transaction, as
-//! [`CachedClient`](crate::CachedClient) does; inside a transaction the error has aborted it
-//! and is returned. Unlike `CachedClient`, deadpool's cache does not notice a transaction
-//! pooler (pgbouncer's `pool_mode = transaction`) in front of the server: there about every
-//! other write fails with a statement the server connection does not have (26000) or whose
-//! name another client took (42P05), with nothing written and a message that names the pooler
-//! ([`Error::is_lost_prepared_statement`](crate::Error::is_lost_prepared_statement)). Worse,
-//! the pooler's server connections outlive the application: after a restart they still hold
-//! the previous process's statements under the names the new one gives its own, and a name
-//! may find and run another statement
+//! after `DEALLOCATE ALL`), and outside a transaction the call is sent once more unnamed, as a
+//! plain client sends it; so is a call whose prepare found the statement's name taken on the
+//! server connection (42P05). The next call prepares the statement again. Behind a
+//! transaction pooler (pgbouncer's `pool_mode = transaction`), where a statement prepared on
+//! one server connection is missing on the next and another client's statement may hold its
+//! name, this keeps writes on a pooled connection free of errors, at the cost of the failed
+//! attempt. Inside a deadpool transaction the first error has aborted the transaction, so it
+//! is returned, with nothing written and a message that names the pooler
+//! ([`Error::is_lost_prepared_statement`](crate::Error::is_lost_prepared_statement)): unlike
+//! [`CachedClient`](crate::CachedClient), deadpool's cache has no room to remember that it is
+//! behind a pooler. Worse, the pooler's server connections outlive the application: after a
+//! restart they still hold the previous process's statements under the names the new one
+//! gives its own, and a name may find and run another statement
 //! ([`Error::ForeignStatement`](crate::Error::ForeignStatement) when its result does not fit;
 //! nothing can tell when it does). Behind a transaction pooler, use a plain client or a bb8
 //! connection (statements unnamed), pgbouncer's `max_prepared_statements` (1.21 and later),
@@ -89,22 +92,35 @@ mod deadpool {
             true
         }
 
-        /// Sends the cached statement with `send`; after a stale statement, once more
-        /// with the statement prepared again (when retrying is allowed).
-        async fn run<T, Fut>(
+        /// Sends the cached statement with `send`. When the server did not run it (a stale
+        /// statement, or a name another client's statement holds on this server connection,
+        /// which only a transaction pooler or a restarted process leaves), runs it once more
+        /// unnamed with `unnamed` (when retrying is allowed): behind a pooler the next server
+        /// connection may not have a statement prepared again either, and an unnamed one
+        /// needs none. The next call prepares the statement again.
+        async fn run<T, Fut, Unnamed>(
             self,
             sql: &str,
             params: &[(&(dyn ToSql + Sync), Type)],
-            send: impl Fn(Statement) -> Fut,
+            send: impl FnOnce(Statement) -> Fut,
+            unnamed: impl FnOnce() -> Unnamed,
         ) -> Result<T, PgError>
         where
             Fut: std::future::Future<Output = Result<T, PgError>>,
+            Unnamed: std::future::Future<Output = Result<T, PgError>>,
         {
-            let statement = self.statement(sql, params).await?;
+            let statement = match self.statement(sql, params).await {
+                Ok(statement) => statement,
+                Err(error)
+                    if self.retry && error.code() == Some(&SqlState::DUPLICATE_PSTATEMENT) =>
+                {
+                    return first_if_aborted(error, unnamed().await);
+                }
+                Err(error) => return Err(error),
+            };
             match send(statement).await {
                 Err(error) if self.forget_if_stale(sql, params, &error) && self.retry => {
-                    let again = async { send(self.statement(sql, params).await?).await };
-                    first_if_aborted(error, again.await)
+                    first_if_aborted(error, unnamed().await)
                 }
                 result => result,
             }
@@ -116,9 +132,12 @@ mod deadpool {
             params: &[(&(dyn ToSql + Sync), Type)],
         ) -> Result<Vec<Row>, PgError> {
             let values = &values(params);
-            self.run(sql, params, |statement| async move {
-                self.client.query(&statement, values).await
-            })
+            self.run(
+                sql,
+                params,
+                |statement| async move { self.client.query(&statement, values).await },
+                || self.client.query_typed(sql, params),
+            )
             .await
         }
 
@@ -128,15 +147,21 @@ mod deadpool {
             params: &[(&(dyn ToSql + Sync), Type)],
         ) -> Result<u64, PgError> {
             let values = &values(params);
-            self.run(sql, params, |statement| async move {
-                self.client.execute(&statement, values).await
-            })
+            self.run(
+                sql,
+                params,
+                |statement| async move { self.client.execute(&statement, values).await },
+                || self.client.execute_typed(sql, params),
+            )
             .await
         }
 
         /// Prepares the lock and the statement first, then pipelines them (with `BEGIN`
-        /// and `COMMIT` in a transaction of its own). A stale statement is forgotten, for
-        /// [`LockingClient`](crate::LockingClient) to run the transaction again.
+        /// and `COMMIT` in a transaction of its own). A stale statement is forgotten. In a
+        /// transaction of its own, which then ran nothing, the whole transaction is sent
+        /// once more unnamed, as a plain client sends it, and so is one whose prepare found
+        /// the name taken: behind a transaction pooler, preparing again would meet the same.
+        /// In the caller's transaction the error is returned (it aborted the transaction).
         async fn pipeline(
             self,
             transaction: PipelineTransaction,
@@ -148,10 +173,16 @@ mod deadpool {
             let prepared =
                 futures_util::future::join(self.statement(lock, key), self.statement(sql, params))
                     .await;
+            let own = transaction == PipelineTransaction::Own;
+            let unnamed =
+                || GenericClient::pipeline_locked(self.client, transaction, lock, key, sql, params);
             let (lock_statement, statement) = match prepared {
                 (Ok(lock_statement), Ok(statement)) => (lock_statement, statement),
                 // Nothing was sent but the prepares.
                 (Err(error), _) | (_, Err(error)) => {
+                    if own && error.code() == Some(&SqlState::DUPLICATE_PSTATEMENT) {
+                        return unnamed().await;
+                    }
                     return LockedAnswers::in_transaction(Err(error), Ok(Vec::new()));
                 }
             };
@@ -167,6 +198,9 @@ mod deadpool {
             }
             if let Err(error) = &answers.rows {
                 self.forget_if_stale(sql, params, error);
+            }
+            if own && answers.stale() && answers.begin.is_ok() && answers.commit.is_ok() {
+                return unnamed().await;
             }
             answers
         }
