@@ -88,6 +88,8 @@ struct Entry {
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 enum Layout {
+    /// Spelled as the tool is named (`pg_dump`) or in kebab case like the others.
+    #[serde(alias = "pg_dump")]
     PgDump,
     Diesel,
     Sqlx,
