@@ -7,9 +7,9 @@
 
 use writegraph::types::Uuid;
 use writegraph_example::{
-    NewAuditLog, NewCategory, NewOrder, NewOrderGraph, NewOrderItem, NewProductDetail,
-    NewProductGraph, NewProductTag, NewShippingAddress, Order, OrderPatch, OrderPatchGraph,
-    OrderStatus, SCHEMA_SQL,
+    NewAuditLogForEntity, NewCategory, NewOrder, NewOrderGraph, NewOrderItem, NewOrderItemForOrder,
+    NewProductDetailForProduct, NewProductGraph, NewProductTagForProduct,
+    NewShippingAddressForOrder, Order, OrderPatch, OrderPatchGraph, OrderStatus, SCHEMA_SQL,
 };
 use writegraph_testing as testing;
 
@@ -34,9 +34,7 @@ async fn main() -> Result {
     // Many rows: one statement, whatever their number.
     let items: Vec<NewOrderItem> = (1..=3)
         .map(|i| {
-            NewOrderItem::new(format!("SKU-{i}"), i)
-                .with_order_id(order.id)
-                .with_price_cents(250 * i64::from(i))
+            NewOrderItem::new(order.id, format!("SKU-{i}"), i).with_price_cents(250 * i64::from(i))
         })
         .collect();
     println!(
@@ -61,9 +59,12 @@ async fn main() -> Result {
     let report = NewProductGraph::new(lamp, "Desk lamp")
         .with_price_cents(4900)
         .with_category(NewCategory::new("Lighting"))
-        .with_detail(NewProductDetail::new("Warm light, 40 cm").with_weight_grams(800))
-        .with_tags([NewProductTag::new("lamp"), NewProductTag::new("desk")])
-        .with_audit(NewAuditLog::new("product", "created"))
+        .with_detail(NewProductDetailForProduct::new("Warm light, 40 cm").with_weight_grams(800))
+        .with_tags([
+            NewProductTagForProduct::new("lamp"),
+            NewProductTagForProduct::new("desk"),
+        ])
+        .with_audit(NewAuditLogForEntity::new("product", "created"))
         .insert_graph_report_returning(&client)
         .await?;
     for step in &report.steps {
@@ -79,18 +80,25 @@ async fn main() -> Result {
     // it and syncs its items (diff by sku) and shipping address (replace).
     let order = NewOrderGraph::new("bob")
         .with_items([
-            NewOrderItem::new("A", 1),
-            NewOrderItem::new("B", 2),
-            NewOrderItem::new("C", 3),
+            NewOrderItemForOrder::new("A", 1),
+            NewOrderItemForOrder::new("B", 2),
+            NewOrderItemForOrder::new("C", 3),
         ])
-        .with_shipping(NewShippingAddress::new("Main street 1", "Berlin", "10115"))
-        .with_audit(NewAuditLog::new("order", "created"))
+        .with_shipping(NewShippingAddressForOrder::new(
+            "Main street 1",
+            "Berlin",
+            "10115",
+        ))
+        .with_audit(NewAuditLogForEntity::new("order", "created"))
         .insert_graph_returning(&client)
         .await?;
     let update = OrderPatchGraph::default()
         .with_note("gift wrap")
-        .with_items([NewOrderItem::new("B", 5), NewOrderItem::new("D", 1)])
-        .with_shipping(NewShippingAddress::new(
+        .with_items([
+            NewOrderItemForOrder::new("B", 5),
+            NewOrderItemForOrder::new("D", 1),
+        ])
+        .with_shipping(NewShippingAddressForOrder::new(
             "Harbour road 9",
             "Hamburg",
             "20095",

@@ -148,8 +148,7 @@ async fn writegraph_insert_many<C: GenericClient>(client: &C, batch: &Batch) -> 
         .items
         .iter()
         .map(|item| {
-            NewOrderItem::new(item.sku.clone(), item.qty)
-                .with_order_id(batch.order_id)
+            NewOrderItem::new(batch.order_id, item.sku.clone(), item.qty)
                 .with_price_cents(item.price_cents)
         })
         .collect();

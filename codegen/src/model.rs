@@ -78,7 +78,7 @@ pub struct TableModel<'a> {
 }
 
 /// One column and how it is generated.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ColumnModel<'a> {
     /// The catalog's column.
     pub column: &'a Column,
@@ -107,8 +107,9 @@ pub struct ColumnModel<'a> {
 pub enum InsertKind {
     /// NOT NULL without a default: `T`, a constructor argument.
     Required,
-    /// NOT NULL without a default, but a graph edge fills it: `Option<T>`, and a standalone
-    /// insert with `None` is a validation error.
+    /// NOT NULL without a default, and a graph step fills it with its parent's key: required
+    /// of the table's own rows like `Required`, left out of the graph's row type, and held
+    /// as `Option` in the batch columns (a graph's rows leave it unset).
     Injected,
     /// NOT NULL with a default: `Option<T>`; `None` takes the default.
     Defaulted,
@@ -290,6 +291,10 @@ pub struct GraphStep {
     pub parent: StepRef,
     /// Rust field of the graph struct.
     pub field: String,
+    /// The Rust type of the step's rows: the table's `NewT`, or, when the step fills a
+    /// column of its rows with its parent's key, the graph's own type without that column
+    /// (`NewOrderGraphItem`), so that `NewT` keeps its constructor whatever graphs use it.
+    pub row_type: String,
     /// Index of the step's table in `Model::tables`.
     pub table: usize,
     /// Upsert by the table's conflict key instead of a plain insert.
@@ -379,6 +384,9 @@ pub struct UpdateChild {
     pub many: bool,
     /// Rust field of the graph struct.
     pub field: String,
+    /// The Rust type of the child rows, without the column the graph fills
+    /// (`OrderPatchGraphItem`); see [`GraphStep::row_type`].
+    pub row_type: String,
     /// Index of the child table in `Model::tables`.
     pub table: usize,
     /// The strategy.

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use tokio_postgres::Client;
 use writegraph::CachedClient;
-use writegraph_example::{NewOrderGraph, NewOrderItem, OrderPatchGraph, SCHEMA_SQL};
+use writegraph_example::{NewOrderGraph, NewOrderItemForOrder, OrderPatchGraph, SCHEMA_SQL};
 use writegraph_testing::TestDatabase;
 
 use pgbouncer::PgBouncer;
@@ -88,9 +88,12 @@ struct Tally {
     foreign_runs: usize,
 }
 
-fn items_of(task: usize) -> Vec<NewOrderItem> {
+fn items_of(task: usize) -> Vec<NewOrderItemForOrder> {
     (task..task + 3)
-        .map(|n| NewOrderItem::new(format!("S{n:02}"), task as i32 + 1).with_price_cents(n as i64))
+        .map(|n| {
+            NewOrderItemForOrder::new(format!("S{n:02}"), task as i32 + 1)
+                .with_price_cents(n as i64)
+        })
         .collect()
 }
 
@@ -102,8 +105,8 @@ fn set_of(task: usize) -> Vec<(String, i32)> {
 
 async fn insert(kind: Kind, conn: &mut Conn, customer: &str) -> writegraph::Result<i64> {
     let graph = NewOrderGraph::new(customer).with_items([
-        NewOrderItem::new("A", 1).with_price_cents(1),
-        NewOrderItem::new("B", 2).with_price_cents(2),
+        NewOrderItemForOrder::new("A", 1).with_price_cents(1),
+        NewOrderItemForOrder::new("B", 2).with_price_cents(2),
     ]);
     match (kind, conn) {
         (Kind::Client, Conn::Plain(client)) => Ok(graph.insert_graph_returning(&*client).await?.id),
@@ -403,7 +406,7 @@ async fn every_write_through_pgbouncer_returns_what_it_did() -> TestResult {
         Kind::Bb8,
     ] {
         let order = NewOrderGraph::new(format!("{kind:?} shared"))
-            .with_items([NewOrderItem::new("OLD", 9)])
+            .with_items([NewOrderItemForOrder::new("OLD", 9)])
             .insert_graph_returning(&direct)
             .await?
             .id;
@@ -526,7 +529,7 @@ async fn committed(direct: &Client, prefix: &str) -> TestResult<Vec<(String, Vec
 }
 
 fn graph_of(customer: &str) -> NewOrderGraph {
-    NewOrderGraph::new(customer).with_items([NewOrderItem::new("A", 1).with_price_cents(1)])
+    NewOrderGraph::new(customer).with_items([NewOrderItemForOrder::new("A", 1).with_price_cents(1)])
 }
 
 /// With the server connections handed out in a fixed order, a `CachedClient` whose statement

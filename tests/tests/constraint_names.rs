@@ -4,7 +4,9 @@
 
 use tokio_postgres::Client;
 use writegraph_testing::{self as testing, TestDatabase};
-use writegraph_tests::articles::{constraints, ArticleGraph, NewArticle, NewArticleTag, NewAuthor};
+use writegraph_tests::articles::{
+    constraints, ArticleGraph, NewArticle, NewArticleTagForArticle, NewAuthor,
+};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -26,8 +28,7 @@ async fn each_violation_names_its_generated_const() -> TestResult {
     let author = NewAuthor::new("ana@example.com", "Ana")
         .insert_returning(&client)
         .await?;
-    NewArticle::new("first", "First", "text")
-        .with_author_id(author.id)
+    NewArticle::new(author.id, "first", "First", "text")
         .insert(&client)
         .await?;
 
@@ -59,15 +60,13 @@ async fn each_violation_names_its_generated_const() -> TestResult {
     assert_eq!(e.constraint(), Some(constraints::AUTHORS_NAME_CHECK));
 
     // A named UNIQUE and a named CHECK.
-    let e = NewArticle::new("first", "Again", "text")
-        .with_author_id(author.id)
+    let e = NewArticle::new(author.id, "first", "Again", "text")
         .insert(&client)
         .await
         .err()
         .ok_or("a repeated slug was accepted")?;
     assert_eq!(e.constraint(), Some(constraints::ONE_SLUG_PER_AUTHOR));
-    let e = NewArticle::new("blank", "  ", "text")
-        .with_author_id(author.id)
+    let e = NewArticle::new(author.id, "blank", "  ", "text")
         .insert(&client)
         .await
         .err()
@@ -75,17 +74,18 @@ async fn each_violation_names_its_generated_const() -> TestResult {
     assert_eq!(e.constraint(), Some(constraints::TITLE_NOT_BLANK));
 
     // An implicit FOREIGN KEY name, and a composite primary key, inside a graph.
-    let e = NewArticle::new("orphan", "Orphan", "text")
-        .with_author_id(author.id + 100)
+    let e = NewArticle::new(author.id + 100, "orphan", "Orphan", "text")
         .insert(&client)
         .await
         .err()
         .ok_or("a missing author was accepted")?;
     assert!(e.is_foreign_key_violation());
     assert_eq!(e.constraint(), Some(constraints::ARTICLES_AUTHOR_ID_FKEY));
-    let e = ArticleGraph::new("tagged", "Tagged", "text")
-        .with_author_id(author.id)
-        .with_tags(vec![NewArticleTag::new("a"), NewArticleTag::new("a")])
+    let e = ArticleGraph::new(author.id, "tagged", "Tagged", "text")
+        .with_tags(vec![
+            NewArticleTagForArticle::new("a"),
+            NewArticleTagForArticle::new("a"),
+        ])
         .insert_graph(&client)
         .await
         .err()

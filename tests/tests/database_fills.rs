@@ -6,7 +6,7 @@
 use tokio_postgres::Client;
 use writegraph_testing::{self as testing, TestDatabase};
 use writegraph_tests::articles::{
-    ArticleGraph, AuthoredArticleGraph, NewArticle, NewArticleTag, NewAuthor,
+    ArticleGraph, AuthoredArticleGraph, NewArticle, NewArticleTagForArticle, NewAuthor,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -37,8 +37,7 @@ async fn a_table_insert_leaves_the_column_to_the_trigger() -> TestResult {
     let author = NewAuthor::new("ana@example.com", "Ana")
         .insert_returning(&client)
         .await?;
-    let article = NewArticle::new("first", "Hello", "world")
-        .with_author_id(author.id)
+    let article = NewArticle::new(author.id, "first", "Hello", "world")
         .insert_returning(&client)
         .await?;
     assert_eq!(article.search, "'hello':1 'world':2");
@@ -46,8 +45,8 @@ async fn a_table_insert_leaves_the_column_to_the_trigger() -> TestResult {
     let written = NewArticle::insert_many(
         &client,
         vec![
-            NewArticle::new("second", "Second", "post").with_author_id(author.id),
-            NewArticle::new("third", "Third", "post").with_author_id(author.id),
+            NewArticle::new(author.id, "second", "Second", "post"),
+            NewArticle::new(author.id, "third", "Third", "post"),
         ],
     )
     .await?;
@@ -69,16 +68,18 @@ async fn graphs_leave_the_column_to_the_trigger() -> TestResult {
     let author = NewAuthor::new("ana@example.com", "Ana")
         .insert_returning(&client)
         .await?;
-    let article = ArticleGraph::new("tagged", "Tagged", "words")
-        .with_author_id(author.id)
-        .with_tags(vec![NewArticleTag::new("a"), NewArticleTag::new("b")])
+    let article = ArticleGraph::new(author.id, "tagged", "Tagged", "words")
+        .with_tags(vec![
+            NewArticleTagForArticle::new("a"),
+            NewArticleTagForArticle::new("b"),
+        ])
         .insert_graph_returning(&client)
         .await?;
     assert_eq!(article.search, "'tagged':1 'words':2");
 
     AuthoredArticleGraph::new("authored", "By", "Bo")
         .with_author(NewAuthor::new("bo@example.com", "Bo"))
-        .with_tags(vec![NewArticleTag::new("c")])
+        .with_tags(vec![NewArticleTagForArticle::new("c")])
         .insert_graph(&client)
         .await?;
 

@@ -12,8 +12,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Transaction};
 use writegraph::{CachedClient, CachedTransaction, Error};
 use writegraph_example::{
-    NewAuditLog, NewOrderGraph, NewOrderItem, OrderAppendGraph, OrderPatchGraph, OrderReplaceGraph,
-    OrderUpsertGraph, SCHEMA_SQL,
+    NewAuditLogForEntity, NewOrderGraph, NewOrderItemForOrder, OrderAppendGraph, OrderPatchGraph,
+    OrderReplaceGraph, OrderUpsertGraph, SCHEMA_SQL,
 };
 use writegraph_testing::{self as testing, TestDatabase};
 
@@ -150,8 +150,8 @@ impl Input {
         }
     }
 
-    fn item(&self) -> NewOrderItem {
-        NewOrderItem::new(self.sku.clone(), self.qty).with_price_cents(5)
+    fn item(&self) -> NewOrderItemForOrder {
+        NewOrderItemForOrder::new(self.sku.clone(), self.qty).with_price_cents(5)
     }
 }
 
@@ -208,7 +208,7 @@ async fn write(
             let graph = NewOrderGraph::new(input.customer.clone())
                 .with_total_cents(input.total)
                 .with_items([item])
-                .with_audit(NewAuditLog::new("order", input.action));
+                .with_audit(NewAuditLogForEntity::new("order", input.action));
             on_shared_conn!(conn, |c| graph.insert_graph_returning(c).await.map(drop))
         }
         Graph::Replace => {

@@ -62,7 +62,7 @@ async fn before_and_after_insert_write_around_the_root() -> TestResult {
     let (_db, client) = setup(SCHEMA).await?;
     let graph = AuditedTransferGraph::new(500)
         .with_intent(NewAuditEvent::new("intent"))
-        .with_done(NewAuditEvent::new("done"));
+        .with_done(NewAuditEventForEntity::new("done"));
     assert_eq!(graph.insert_graph(&client).await?, 3);
     assert_eq!(
         rows(&client, "SELECT id, cents FROM transfers").await?,
@@ -126,8 +126,8 @@ async fn has_many_writes_every_child_under_the_root() -> TestResult {
     use has_many::*;
     let (_db, client) = setup(SCHEMA).await?;
     let graph = NewInvoiceGraph::new("acme").with_lines([
-        NewInvoiceLine::new("bolts", 120).with_tags(vec!["metal".to_owned()]),
-        NewInvoiceLine::new("nuts", 80),
+        NewInvoiceLineForInvoice::new("bolts", 120).with_tags(vec!["metal".to_owned()]),
+        NewInvoiceLineForInvoice::new("nuts", 80),
     ]);
     let report = graph.insert_graph_report_returning(&client).await?;
     assert_eq!(report.affected, 3);
@@ -150,7 +150,7 @@ async fn has_many_upsert_writes_lines_and_refuses_a_repeated_key() -> TestResult
     let (_db, client) = setup(SCHEMA).await?;
     // Two lines with one key would update each other in one statement: refused before SQL.
     let repeated = NewCartGraph::new("al")
-        .with_lines([NewCartLine::new("a"), NewCartLine::new("a")])
+        .with_lines([NewCartLineForCart::new("a"), NewCartLineForCart::new("a")])
         .insert_graph(&client)
         .await;
     assert!(
@@ -161,8 +161,8 @@ async fn has_many_upsert_writes_lines_and_refuses_a_repeated_key() -> TestResult
     NewCartGraph::new("bo")
         .with_id(7)
         .with_lines([
-            NewCartLine::new("a").with_quantity(2),
-            NewCartLine::new("b"),
+            NewCartLineForCart::new("a").with_quantity(2),
+            NewCartLineForCart::new("b"),
         ])
         .insert_graph(&client)
         .await?;
@@ -183,7 +183,7 @@ async fn has_one_writes_the_child_with_the_given_root_id() -> TestResult {
     let (_db, client) = setup(SCHEMA).await?;
     let id = writegraph::types::Uuid::from_u128(42);
     NewUserGraph::new(id, "u@example.com")
-        .with_profile(NewProfile::new().with_bio("hi"))
+        .with_profile(NewProfileForUser::new().with_bio("hi"))
         .insert_graph(&client)
         .await?;
     assert_eq!(
@@ -244,7 +244,7 @@ async fn update_append_adds_entries_and_keeps_the_others() -> TestResult {
     let id = playlist_with_a_and_b(&client).await?;
     PlaylistGraph::default()
         .with_title("new")
-        .with_entries([NewPlaylistEntry::new("c", 3)])
+        .with_entries([NewPlaylistEntryForPlaylist::new("c", 3)])
         .update_by_id_graph(&client, &id)
         .await?;
     assert_eq!(rows(&client, ENTRIES).await?, ["a|1", "b|2", "c|3"]);
@@ -259,7 +259,10 @@ async fn update_replace_makes_the_entries_exactly_the_given_ones() -> TestResult
     let id = playlist_with_a_and_b(&client).await?;
     // `b` is given again: the delete of the old entries comes first, so its key is free.
     PlaylistGraph::default()
-        .with_entries([NewPlaylistEntry::new("b", 1), NewPlaylistEntry::new("c", 2)])
+        .with_entries([
+            NewPlaylistEntryForPlaylist::new("b", 1),
+            NewPlaylistEntryForPlaylist::new("c", 2),
+        ])
         .update_by_id_graph(&client, &id)
         .await?;
     assert_eq!(rows(&client, ENTRIES).await?, ["b|1", "c|2"]);
@@ -272,7 +275,10 @@ async fn update_upsert_updates_by_key_and_keeps_the_others() -> TestResult {
     let (_db, client) = setup(SCHEMA).await?;
     let id = playlist_with_a_and_b(&client).await?;
     PlaylistGraph::default()
-        .with_entries([NewPlaylistEntry::new("b", 9), NewPlaylistEntry::new("c", 3)])
+        .with_entries([
+            NewPlaylistEntryForPlaylist::new("b", 9),
+            NewPlaylistEntryForPlaylist::new("c", 3),
+        ])
         .update_by_id_graph(&client, &id)
         .await?;
     assert_eq!(rows(&client, ENTRIES).await?, ["a|1", "b|9", "c|3"]);
@@ -291,7 +297,10 @@ async fn update_diff_upserts_by_key_and_deletes_the_rest_under_its_lock() -> Tes
         .map(|r| r.get(0))
         .collect();
     PlaylistGraph::default()
-        .with_entries([NewPlaylistEntry::new("b", 1), NewPlaylistEntry::new("c", 2)])
+        .with_entries([
+            NewPlaylistEntryForPlaylist::new("b", 1),
+            NewPlaylistEntryForPlaylist::new("c", 2),
+        ])
         .update_by_id_graph(&mut client, &id)
         .await?;
     assert_eq!(rows(&client, ENTRIES).await?, ["b|1", "c|2"]);
@@ -315,7 +324,7 @@ async fn update_has_one_replace_sets_and_deletes_the_child() -> TestResult {
         .await?
         .get(0);
     UserProfileGraph::default()
-        .with_profile(NewProfile::new().with_bio("first"))
+        .with_profile(NewProfileForUser::new().with_bio("first"))
         .update_by_id_graph(&client, &id)
         .await?;
     assert_eq!(

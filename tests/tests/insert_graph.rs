@@ -19,10 +19,11 @@ use tokio_postgres::Client;
 use writegraph::types::Uuid;
 use writegraph::{Error, WriteStepReport};
 use writegraph_example::{
-    CategorizedProductGraph, MemberRole, MemberSignupGraph, NewAuditLog, NewCategory,
-    NewOrderGraph, NewOrderItem, NewProductDetail, NewProductGraph, NewProductTag,
-    NewShippingAddress, NewTeam, NewTeamMember, NewUser, Order, Product, TeamSignupGraph,
-    TwiceAuditedOrderGraph, UpsertOrderGraph, SCHEMA_SQL,
+    CategorizedProductGraph, MemberRole, MemberSignupGraph, NewAuditLog, NewAuditLogForEntity,
+    NewCategory, NewOrderGraph, NewOrderItem, NewOrderItemForOrder, NewProductDetailForProduct,
+    NewProductGraph, NewProductTag, NewProductTagForProduct, NewShippingAddress,
+    NewShippingAddressForOrder, NewTeam, NewTeamMember, NewTeamMemberForTeam, NewUser, Order,
+    Product, TeamSignupGraph, TwiceAuditedOrderGraph, UpsertOrderGraph, SCHEMA_SQL,
 };
 use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 
@@ -198,19 +199,28 @@ fn full_order(customer: &str) -> NewOrderGraph {
     NewOrderGraph::new(customer)
         .with_total_cents(1_150)
         .with_items([
-            NewOrderItem::new("A-1", 2).with_price_cents(500),
-            NewOrderItem::new("B-2", 1).with_price_cents(150),
+            NewOrderItemForOrder::new("A-1", 2).with_price_cents(500),
+            NewOrderItemForOrder::new("B-2", 1).with_price_cents(150),
         ])
-        .with_shipping(NewShippingAddress::new("Hauptstr. 1", "Berlin", "10115"))
-        .with_audit(NewAuditLog::new("order", "created"))
+        .with_shipping(NewShippingAddressForOrder::new(
+            "Hauptstr. 1",
+            "Berlin",
+            "10115",
+        ))
+        .with_audit(NewAuditLogForEntity::new("order", "created"))
 }
 
 /// An order graph whose two items share a sku: `uq_order_items` fails the has_many step.
 fn order_with_duplicate_sku(customer: &str) -> NewOrderGraph {
     NewOrderGraph::new(customer)
-        .with_items([NewOrderItem::new("A-1", 1), NewOrderItem::new("A-1", 2)])
-        .with_shipping(NewShippingAddress::new("Ring 2", "Hamburg", "20095"))
-        .with_audit(NewAuditLog::new("order", "created"))
+        .with_items([
+            NewOrderItemForOrder::new("A-1", 1),
+            NewOrderItemForOrder::new("A-1", 2),
+        ])
+        .with_shipping(NewShippingAddressForOrder::new(
+            "Ring 2", "Hamburg", "20095",
+        ))
+        .with_audit(NewAuditLogForEntity::new("order", "created"))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -225,9 +235,12 @@ async fn product_graph_writes_every_part_and_reports_each_step_in_order() -> Tes
     let report = NewProductGraph::new(id, "Kettle")
         .with_price_cents(2_500)
         .with_category(NewCategory::new("Kitchen"))
-        .with_detail(NewProductDetail::new("1.7 l, steel").with_weight_grams(1_200))
-        .with_tags([NewProductTag::new("steel"), NewProductTag::new("electric")])
-        .with_audit(NewAuditLog::new("product", "created"))
+        .with_detail(NewProductDetailForProduct::new("1.7 l, steel").with_weight_grams(1_200))
+        .with_tags([
+            NewProductTagForProduct::new("steel"),
+            NewProductTagForProduct::new("electric"),
+        ])
+        .with_audit(NewAuditLogForEntity::new("product", "created"))
         .insert_graph_report_returning(&client)
         .await?;
 
@@ -292,7 +305,7 @@ async fn product_graph_without_category_leaves_category_id_null() -> TestResult 
     let id = uuid(2);
 
     let report = NewProductGraph::new(id, "Loose tea")
-        .with_tags([NewProductTag::new("tea")])
+        .with_tags([NewProductTagForProduct::new("tea")])
         .insert_graph_report(&client)
         .await?;
 
@@ -324,7 +337,7 @@ async fn product_graph_connects_an_existing_category_by_id() -> TestResult {
 
     let report = NewProductGraph::new(id, "Rake")
         .with_category_id(existing)
-        .with_detail(NewProductDetail::new("wooden handle"))
+        .with_detail(NewProductDetailForProduct::new("wooden handle"))
         .insert_graph_report(&client)
         .await?;
 
@@ -362,9 +375,9 @@ async fn product_graph_with_category_and_category_id_is_a_validation_error_and_s
         NewProductGraph::new(uuid(4), "Rake")
             .with_category_id(existing)
             .with_category(NewCategory::new("Tools"))
-            .with_detail(NewProductDetail::new("wooden handle"))
-            .with_tags([NewProductTag::new("garden")])
-            .with_audit(NewAuditLog::new("product", "created"))
+            .with_detail(NewProductDetailForProduct::new("wooden handle"))
+            .with_tags([NewProductTagForProduct::new("garden")])
+            .with_audit(NewAuditLogForEntity::new("product", "created"))
             .insert_graph(&counting)
             .await,
     )?;
@@ -422,12 +435,12 @@ async fn product_graph_children_carry_the_application_generated_uuid() -> TestRe
 
     for (id, name) in [(first, "Alpha"), (second, "Beta")] {
         let product = NewProductGraph::new(id, name)
-            .with_detail(NewProductDetail::new(format!("{name} detail")))
+            .with_detail(NewProductDetailForProduct::new(format!("{name} detail")))
             .with_tags([
-                NewProductTag::new(format!("{name}-1")),
-                NewProductTag::new(format!("{name}-2")),
+                NewProductTagForProduct::new(format!("{name}-1")),
+                NewProductTagForProduct::new(format!("{name}-2")),
             ])
-            .with_audit(NewAuditLog::new("product", name))
+            .with_audit(NewAuditLogForEntity::new("product", name))
             .insert_graph_returning(&client)
             .await?;
         assert_eq!(product.id, id);
@@ -514,9 +527,12 @@ async fn product_graph_with_a_duplicate_tag_writes_nothing_not_even_the_new_cate
     let error = expect_db_error(
         NewProductGraph::new(uuid(7), "Kettle")
             .with_category(NewCategory::new("Kitchen"))
-            .with_detail(NewProductDetail::new("steel"))
-            .with_tags([NewProductTag::new("steel"), NewProductTag::new("steel")])
-            .with_audit(NewAuditLog::new("product", "created"))
+            .with_detail(NewProductDetailForProduct::new("steel"))
+            .with_tags([
+                NewProductTagForProduct::new("steel"),
+                NewProductTagForProduct::new("steel"),
+            ])
+            .with_audit(NewAuditLogForEntity::new("product", "created"))
             .insert_graph(&client)
             .await,
     )?;
@@ -540,9 +556,9 @@ async fn product_graph_with_a_taken_uuid_fails_at_the_root_step_and_writes_nothi
     let error = expect_db_error(
         NewProductGraph::new(id, "Second")
             .with_category(NewCategory::new("Kitchen"))
-            .with_detail(NewProductDetail::new("second"))
-            .with_tags([NewProductTag::new("second")])
-            .with_audit(NewAuditLog::new("product", "created"))
+            .with_detail(NewProductDetailForProduct::new("second"))
+            .with_tags([NewProductTagForProduct::new("second")])
+            .with_audit(NewAuditLogForEntity::new("product", "created"))
             .insert_graph_report(&client)
             .await,
     )?;
@@ -567,9 +583,9 @@ async fn product_graph_connected_to_a_missing_category_id_fails_at_the_root_step
     let error = expect_db_error(
         NewProductGraph::new(uuid(9), "Rake")
             .with_category_id(4_242)
-            .with_detail(NewProductDetail::new("wooden handle"))
-            .with_tags([NewProductTag::new("garden")])
-            .with_audit(NewAuditLog::new("product", "created"))
+            .with_detail(NewProductDetailForProduct::new("wooden handle"))
+            .with_tags([NewProductTagForProduct::new("garden")])
+            .with_audit(NewAuditLogForEntity::new("product", "created"))
             .insert_graph(&client)
             .await,
     )?;
@@ -597,7 +613,7 @@ async fn concurrent_product_graphs_upserting_one_new_category_share_one_row() ->
             start.wait().await;
             NewProductGraph::new(uuid(1_000 + n as u128), format!("product {n:02}"))
                 .with_category(NewCategory::new("Limited edition"))
-                .with_tags([NewProductTag::new("limited")])
+                .with_tags([NewProductTagForProduct::new("limited")])
                 .insert_graph_returning(&client)
                 .await
         }));
@@ -685,14 +701,16 @@ async fn order_graph_gives_items_shipping_and_audit_the_returned_order_id() -> T
 #[tokio::test]
 async fn order_graph_report_counts_each_step_and_many_items() -> TestResult {
     let (_db, client) = shop().await?;
-    let items: Vec<NewOrderItem> = (1..=25)
-        .map(|n| NewOrderItem::new(format!("SKU-{n:02}"), n))
+    let items: Vec<NewOrderItemForOrder> = (1..=25)
+        .map(|n| NewOrderItemForOrder::new(format!("SKU-{n:02}"), n))
         .collect();
 
     let report = NewOrderGraph::new("bob")
         .with_items(items)
-        .with_shipping(NewShippingAddress::new("Ring 2", "Hamburg", "20095"))
-        .with_audit(NewAuditLog::new("order", "created"))
+        .with_shipping(NewShippingAddressForOrder::new(
+            "Ring 2", "Hamburg", "20095",
+        ))
+        .with_audit(NewAuditLogForEntity::new("order", "created"))
         .insert_graph_report_returning(&client)
         .await?;
 
@@ -737,7 +755,9 @@ async fn order_graph_without_items_writes_the_order_and_its_shipping_only() -> T
     let (_db, client) = shop().await?;
 
     let report = NewOrderGraph::new("carol")
-        .with_shipping(NewShippingAddress::new("Gasse 3", "Wien", "1010").with_country("AT"))
+        .with_shipping(
+            NewShippingAddressForOrder::new("Gasse 3", "Wien", "1010").with_country("AT"),
+        )
         .insert_graph_report_returning(&client)
         .await?;
 
@@ -768,21 +788,23 @@ async fn order_graph_without_items_writes_the_order_and_its_shipping_only() -> T
     Ok(())
 }
 
+/// A graph's child rows have no field for the key the graph fills, so no caller can put
+/// another parent's key in them; given that key (`with_order_id`), such a row is a row of
+/// the table (`NewOrderItem`), to insert on its own.
 #[tokio::test]
-async fn order_graph_replaces_fk_values_the_caller_put_in_its_children() -> TestResult {
+async fn graph_rows_leave_out_the_key_the_graph_fills_and_turn_into_table_rows() -> TestResult {
     let (_db, client) = shop().await?;
 
     let order = NewOrderGraph::new("dave")
         .with_items([
-            NewOrderItem::new("A-1", 1).with_order_id(999_999),
-            NewOrderItem::new("B-2", 3),
+            NewOrderItemForOrder::new("A-1", 1),
+            NewOrderItemForOrder::new("B-2", 3),
         ])
-        .with_shipping(NewShippingAddress::new("Weg 4", "Köln", "50667").with_order_id(999_999))
-        .with_audit(NewAuditLog::new("order", "created").with_entity_id("not the order"))
+        .with_shipping(NewShippingAddressForOrder::new("Weg 4", "Köln", "50667"))
+        .with_audit(NewAuditLogForEntity::new("order", "created"))
         .insert_graph_returning(&client)
         .await?;
 
-    assert_ne!(order.id, 999_999);
     assert_eq!(orders(&client).await?, vec![(order.id, "dave".to_owned())]);
     assert_eq!(
         order_items(&client).await?,
@@ -808,6 +830,19 @@ async fn order_graph_replaces_fk_values_the_caller_put_in_its_children() -> Test
             Some(order.id.to_string()),
             "created".to_owned()
         )]
+    );
+
+    let row: NewOrderItem = NewOrderItemForOrder::new("C-3", 2)
+        .with_price_cents(5)
+        .with_order_id(order.id);
+    row.insert(&client).await?;
+    assert_eq!(
+        order_items(&client).await?,
+        vec![
+            (order.id, "A-1".to_owned(), 1, 0),
+            (order.id, "B-2".to_owned(), 3, 0),
+            (order.id, "C-3".to_owned(), 2, 5)
+        ]
     );
     Ok(())
 }
@@ -899,9 +934,12 @@ async fn order_graph_with_a_zero_quantity_item_changes_nothing() -> TestResult {
 
     let error = expect_db_error(
         NewOrderGraph::new("erin")
-            .with_items([NewOrderItem::new("A-1", 1), NewOrderItem::new("B-2", 0)])
-            .with_shipping(NewShippingAddress::new("Weg 4", "Köln", "50667"))
-            .with_audit(NewAuditLog::new("order", "created"))
+            .with_items([
+                NewOrderItemForOrder::new("A-1", 1),
+                NewOrderItemForOrder::new("B-2", 0),
+            ])
+            .with_shipping(NewShippingAddressForOrder::new("Weg 4", "Köln", "50667"))
+            .with_audit(NewAuditLogForEntity::new("order", "created"))
             .insert_graph_report(&client)
             .await,
     )?;
@@ -982,9 +1020,12 @@ async fn every_graph_method_sends_one_statement_with_or_without_children() -> Te
     let with_children = |n: u128| {
         NewProductGraph::new(uuid(n), format!("full {n}"))
             .with_category(NewCategory::new("Kitchen"))
-            .with_detail(NewProductDetail::new(format!("detail {n}")))
-            .with_tags([NewProductTag::new("a"), NewProductTag::new("b")])
-            .with_audit(NewAuditLog::new("product", "created"))
+            .with_detail(NewProductDetailForProduct::new(format!("detail {n}")))
+            .with_tags([
+                NewProductTagForProduct::new("a"),
+                NewProductTagForProduct::new("b"),
+            ])
+            .with_audit(NewAuditLogForEntity::new("product", "created"))
     };
     let bare = |n: u128| NewProductGraph::new(uuid(n), format!("bare {n}"));
 
@@ -1094,10 +1135,14 @@ async fn required_belongs_to_without_parent_or_id_is_a_validation_error_and_send
     let counting = CountingClient::new(&client);
 
     let message = expect_validation(
-        CategorizedProductGraph::new(uuid(20), "Orphan", NewProductDetail::new("no category"))
-            .with_audits([NewAuditLog::new("product", "created")])
-            .insert_graph_returning(&counting)
-            .await,
+        CategorizedProductGraph::new(
+            uuid(20),
+            "Orphan",
+            NewProductDetailForProduct::new("no category"),
+        )
+        .with_audits([NewAuditLogForEntity::new("product", "created")])
+        .insert_graph_returning(&counting)
+        .await,
     )?;
 
     assert!(message.contains("category"), "{message}");
@@ -1111,15 +1156,16 @@ async fn required_belongs_to_inserts_its_parent_and_many_audit_rows_get_the_uuid
     let (_db, client) = shop().await?;
     let id = uuid(21);
 
-    let report = CategorizedProductGraph::new(id, "Teapot", NewProductDetail::new("cast iron"))
-        .with_category(NewCategory::new("Tea"))
-        .with_audits([
-            NewAuditLog::new("product", "created"),
-            NewAuditLog::new("product", "priced"),
-            NewAuditLog::new("product", "published"),
-        ])
-        .insert_graph_report_returning(&client)
-        .await?;
+    let report =
+        CategorizedProductGraph::new(id, "Teapot", NewProductDetailForProduct::new("cast iron"))
+            .with_category(NewCategory::new("Tea"))
+            .with_audits([
+                NewAuditLogForEntity::new("product", "created"),
+                NewAuditLogForEntity::new("product", "priced"),
+                NewAuditLogForEntity::new("product", "published"),
+            ])
+            .insert_graph_report_returning(&client)
+            .await?;
 
     assert_eq!(
         report.steps,
@@ -1170,10 +1216,11 @@ async fn required_belongs_to_accepts_the_parent_id_and_an_empty_many_step_writes
     let existing = NewCategory::new("Tea").insert_returning(&client).await?.id;
     let id = uuid(22);
 
-    let report = CategorizedProductGraph::new(id, "Cup", NewProductDetail::new("porcelain"))
-        .with_category_id(existing)
-        .insert_graph_report(&client)
-        .await?;
+    let report =
+        CategorizedProductGraph::new(id, "Cup", NewProductDetailForProduct::new("porcelain"))
+            .with_category_id(existing)
+            .insert_graph_report(&client)
+            .await?;
 
     assert_eq!(
         report.steps,
@@ -1209,11 +1256,15 @@ async fn insert_returning_belongs_to_of_an_existing_name_fails_at_its_step_and_w
     let existing = NewCategory::new("Tea").insert_returning(&client).await?.id;
 
     let error = expect_db_error(
-        CategorizedProductGraph::new(uuid(23), "Cup", NewProductDetail::new("porcelain"))
-            .with_category(NewCategory::new("Tea"))
-            .with_audits([NewAuditLog::new("product", "created")])
-            .insert_graph(&client)
-            .await,
+        CategorizedProductGraph::new(
+            uuid(23),
+            "Cup",
+            NewProductDetailForProduct::new("porcelain"),
+        )
+        .with_category(NewCategory::new("Tea"))
+        .with_audits([NewAuditLogForEntity::new("product", "created")])
+        .insert_graph(&client)
+        .await,
     )?;
 
     assert_eq!(error.tag(), Some("graph:belongs_to:categories"));
@@ -1243,13 +1294,15 @@ async fn upserted_children_of_a_new_order_are_inserted_with_its_id() -> TestResu
 
     let report = UpsertOrderGraph::new("heidi")
         .with_items([
-            NewOrderItem::new("A-1", 2).with_price_cents(500),
-            NewOrderItem::new("B-2", 1),
+            NewOrderItemForOrder::new("A-1", 2).with_price_cents(500),
+            NewOrderItemForOrder::new("B-2", 1),
         ])
-        .with_shipping(NewShippingAddress::new("Platz 5", "Bern", "3011").with_country("CH"))
+        .with_shipping(
+            NewShippingAddressForOrder::new("Platz 5", "Bern", "3011").with_country("CH"),
+        )
         .with_audits([
-            NewAuditLog::new("order", "created"),
-            NewAuditLog::new("order", "paid"),
+            NewAuditLogForEntity::new("order", "created"),
+            NewAuditLogForEntity::new("order", "paid"),
         ])
         .insert_graph_report_returning(&client)
         .await?;
@@ -1307,8 +1360,8 @@ async fn upserted_after_insert_rows_update_an_existing_row_by_id() -> TestResult
 
     let report = UpsertOrderGraph::new("ivan")
         .with_audits([
-            NewAuditLog::new("order", "linked").with_id(imported),
-            NewAuditLog::new("order", "created"),
+            NewAuditLogForEntity::new("order", "linked").with_id(imported),
+            NewAuditLogForEntity::new("order", "created"),
         ])
         .insert_graph_report_returning(&client)
         .await?;
@@ -1357,10 +1410,8 @@ async fn upserted_before_insert_users_update_by_email_and_members_reference_them
                 .with_name("Bob"),
         ])
         .with_members([
-            NewTeamMember::new()
-                .with_user_id(alice)
-                .with_role(MemberRole::Admin),
-            NewTeamMember::new().with_user_id(bob),
+            NewTeamMemberForTeam::new(alice).with_role(MemberRole::Admin),
+            NewTeamMemberForTeam::new(bob),
         ])
         .insert_graph_report_returning(&client)
         .await?;
@@ -1428,8 +1479,11 @@ async fn upserted_children_with_a_repeated_key_are_a_validation_error_and_send_n
     let counting = CountingClient::new(&client);
 
     let result = UpsertOrderGraph::new("judy")
-        .with_items([NewOrderItem::new("A-1", 1), NewOrderItem::new("A-1", 2)])
-        .with_audits([NewAuditLog::new("order", "created")])
+        .with_items([
+            NewOrderItemForOrder::new("A-1", 1),
+            NewOrderItemForOrder::new("A-1", 2),
+        ])
+        .with_audits([NewAuditLogForEntity::new("order", "created")])
         .insert_graph(&counting)
         .await;
 
@@ -1448,16 +1502,22 @@ async fn upserted_children_with_a_repeated_key_are_a_validation_error_and_send_n
 async fn constructors_ask_only_for_values_no_graph_fills() -> TestResult {
     // The root's required columns, and required one-row steps; never a value a graph fills.
     let product_graph: fn(Uuid, String) -> NewProductGraph = NewProductGraph::new;
-    let categorized: fn(Uuid, String, NewProductDetail) -> CategorizedProductGraph =
+    let categorized: fn(Uuid, String, NewProductDetailForProduct) -> CategorizedProductGraph =
         CategorizedProductGraph::new;
     let order_graph: fn(String) -> NewOrderGraph = NewOrderGraph::new;
-    // Children: the fk column the graph fills is not an argument.
-    let item: fn(String, i32) -> NewOrderItem = NewOrderItem::new;
-    let shipping: fn(String, String, String) -> NewShippingAddress = NewShippingAddress::new;
-    let audit: fn(String, String) -> NewAuditLog = NewAuditLog::new;
-    let detail: fn(String) -> NewProductDetail = NewProductDetail::new;
-    let tag: fn(String) -> NewProductTag = NewProductTag::new;
-    let member = |user: i64| NewTeamMember::new().with_user_id(user);
+    // Children: the graph's row types leave out the fk column the graph fills ...
+    let item: fn(String, i32) -> NewOrderItemForOrder = NewOrderItemForOrder::new;
+    let shipping: fn(String, String, String) -> NewShippingAddressForOrder =
+        NewShippingAddressForOrder::new;
+    let audit: fn(String, String) -> NewAuditLogForEntity = NewAuditLogForEntity::new;
+    let detail: fn(String) -> NewProductDetailForProduct = NewProductDetailForProduct::new;
+    let tag: fn(String) -> NewProductTagForProduct = NewProductTagForProduct::new;
+    let _: fn(i64) -> NewTeamMemberForTeam = NewTeamMemberForTeam::new;
+    // ... and the tables' own rows keep it, whatever graphs use the table.
+    let _: fn(i64, String, i32) -> NewOrderItem = NewOrderItem::new;
+    let _: fn(i64, String, String, String) -> NewShippingAddress = NewShippingAddress::new;
+    let _: fn(Uuid, String) -> NewProductTag = NewProductTag::new;
+    let _: fn(i32, i64) -> NewTeamMember = NewTeamMember::new;
 
     // Field shapes: belongs_to `Option<NewParent>`, has_many `Vec`, optional has_one
     // `Option`, the set_fk column `Option`, a required has_one the row itself.
@@ -1471,33 +1531,27 @@ async fn constructors_ask_only_for_values_no_graph_fills() -> TestResult {
     } = product_graph(uuid(30), "Kettle".to_owned());
     let _: Option<i32> = category_id;
     let _: Option<NewCategory> = category;
-    let _: Option<NewProductDetail> = product_detail;
-    let _: Vec<NewProductTag> = tags;
-    let _: Option<NewAuditLog> = product_audit;
+    let _: Option<NewProductDetailForProduct> = product_detail;
+    let _: Vec<NewProductTagForProduct> = tags;
+    let _: Option<NewAuditLogForEntity> = product_audit;
     let CategorizedProductGraph {
         category, audits, ..
     } = categorized(uuid(31), "Cup".to_owned(), detail("x".to_owned()));
-    let _: (Option<NewCategory>, Vec<NewAuditLog>) = (category, audits);
+    let _: (Option<NewCategory>, Vec<NewAuditLogForEntity>) = (category, audits);
     let NewOrderGraph {
         items,
         shipping: order_shipping,
         ..
     } = order_graph("x".to_owned());
-    let _: (Vec<NewOrderItem>, Option<NewShippingAddress>) = (items, order_shipping);
-    assert_eq!(member(7).team_id, None);
+    let _: (
+        Vec<NewOrderItemForOrder>,
+        Option<NewShippingAddressForOrder>,
+    ) = (items, order_shipping);
 
     // Rows built from these constructors alone get every fk from the graph.
     let item_row = item("A-1".to_owned(), 1);
     let shipping_row = shipping("Weg 4".to_owned(), "Köln".to_owned(), "50667".to_owned());
     let audit_row = audit("order".to_owned(), "created".to_owned());
-    assert_eq!(
-        (
-            item_row.order_id,
-            shipping_row.order_id,
-            &audit_row.entity_id
-        ),
-        (None, None, &None)
-    );
     let (_db, client) = shop().await?;
     let order = order_graph("kim".to_owned())
         .with_items([item_row])
@@ -1565,9 +1619,8 @@ async fn concurrent_member_signups_connect_or_create_one_user_on_both_client_kin
             let connection = db.connect().await?;
             let start = Arc::clone(&start);
             tasks.push(tokio::spawn(async move {
-                let graph = MemberSignupGraph::new()
-                    .with_team_id(team)
-                    .with_user(NewUser::new("shared@example.com"));
+                let graph =
+                    MemberSignupGraph::new(team).with_user(NewUser::new("shared@example.com"));
                 start.wait().await;
                 if n % 2 == 0 {
                     graph.insert_graph_returning(&connection).await
@@ -1621,8 +1674,7 @@ async fn upserted_users_keep_the_name_a_row_leaves_unset() -> TestResult {
         .await?
         .id;
     let core = NewTeam::new("core").insert_returning(&client).await?.id;
-    let member = MemberSignupGraph::new()
-        .with_team_id(core)
+    let member = MemberSignupGraph::new(core)
         .with_user(NewUser::new("ann@example.com"))
         .insert_graph_returning(&client)
         .await?;
@@ -1671,7 +1723,7 @@ async fn an_error_two_steps_on_one_table_could_cause_lists_both_steps() -> TestR
     let error = expect_db_error(
         TwiceAuditedOrderGraph::new("ann")
             .with_intent(NewAuditLog::new("order", "intent").with_id(5))
-            .with_audit(NewAuditLog::new("order", "created").with_id(5))
+            .with_audit(NewAuditLogForEntity::new("order", "created").with_id(5))
             .insert_graph(&client)
             .await,
     )?;
@@ -1717,12 +1769,17 @@ async fn text_the_column_cannot_hold_is_a_validation_error_naming_step_row_and_c
 {
     let (_db, client) = shop().await?;
     let counting = CountingClient::new(&client);
-    let order = |items: Vec<NewOrderItem>, zip: &str, country: &str| {
+    let order = |items: Vec<NewOrderItemForOrder>, zip: &str, country: &str| {
         NewOrderGraph::new("ann").with_items(items).with_shipping(
-            NewShippingAddress::new("1 Main St", "Berlin", zip).with_country(country),
+            NewShippingAddressForOrder::new("1 Main St", "Berlin", zip).with_country(country),
         )
     };
-    let ok_items = || vec![NewOrderItem::new("A", 1), NewOrderItem::new("B", 1)];
+    let ok_items = || {
+        vec![
+            NewOrderItemForOrder::new("A", 1),
+            NewOrderItemForOrder::new("B", 1),
+        ]
+    };
     // zip is varchar(16), country char(2): lengths in characters.
     let long_zip = expect_validation(
         order(ok_items(), "12345678901234567", "DE")
@@ -1742,7 +1799,10 @@ async fn text_the_column_cannot_hold_is_a_validation_error_naming_step_row_and_c
     assert!(long_country.contains("column `country`"), "{long_country}");
     let nul = expect_validation(
         order(
-            vec![NewOrderItem::new("A", 1), NewOrderItem::new("B\0", 1)],
+            vec![
+                NewOrderItemForOrder::new("A", 1),
+                NewOrderItemForOrder::new("B\0", 1),
+            ],
             "10115",
             "DE",
         )
@@ -1763,8 +1823,8 @@ async fn text_the_column_cannot_hold_is_a_validation_error_naming_step_row_and_c
         NewShippingAddress::insert_many(
             &counting,
             vec![
-                NewShippingAddress::new("a", "b", "1").with_order_id(1),
-                NewShippingAddress::new("a", "b", "ZZZZZZZZZZZZZZZZZZZZ").with_order_id(1),
+                NewShippingAddress::new(1, "a", "b", "1"),
+                NewShippingAddress::new(1, "a", "b", "ZZZZZZZZZZZZZZZZZZZZ"),
             ],
         )
         .await,

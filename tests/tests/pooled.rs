@@ -13,8 +13,8 @@ use std::fmt::Debug;
 use tokio_postgres::{Client, NoTls};
 use writegraph::{SessionClient, TransactionClient};
 use writegraph_example::{
-    NewOrderGraph, NewOrderItem, NewShippingAddress, Order, OrderAppendGraph, OrderItem,
-    OrderPatchGraph, OrderReplaceGraph, OrderUpsertGraph, SCHEMA_SQL,
+    NewOrderGraph, NewOrderItemForOrder, NewShippingAddressForOrder, Order, OrderAppendGraph,
+    OrderItem, OrderPatchGraph, OrderReplaceGraph, OrderUpsertGraph, SCHEMA_SQL,
 };
 use writegraph_testing::{self as testing, TestDatabase};
 
@@ -30,12 +30,12 @@ fn item(sku: &str, qty: i32, price_cents: i64) -> Item {
     (sku.to_owned(), qty, price_cents)
 }
 
-fn new_item(sku: &str, qty: i32, price_cents: i64) -> NewOrderItem {
-    NewOrderItem::new(sku, qty).with_price_cents(price_cents)
+fn new_item(sku: &str, qty: i32, price_cents: i64) -> NewOrderItemForOrder {
+    NewOrderItemForOrder::new(sku, qty).with_price_cents(price_cents)
 }
 
-fn new_address(street: &str, city: &str) -> NewShippingAddress {
-    NewShippingAddress::new(street, city, "10115").with_country("DE")
+fn new_address(street: &str, city: &str) -> NewShippingAddressForOrder {
+    NewShippingAddressForOrder::new(street, city, "10115").with_country("DE")
 }
 
 /// A fresh database with the shop schema and a plain client to read it back with.

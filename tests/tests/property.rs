@@ -21,8 +21,9 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use tokio_postgres::Client;
 use writegraph::Error;
 use writegraph_example::{
-    NewAuditLog, NewOrderGraph, NewOrderItem, NewShippingAddress, OrderAppendGraph,
-    OrderPatchGraph, OrderReplaceGraph, OrderStatus, OrderUpsertGraph, SCHEMA_SQL,
+    NewAuditLogForEntity, NewOrderGraph, NewOrderItemForOrder, NewShippingAddressForOrder,
+    OrderAppendGraph, OrderPatchGraph, OrderReplaceGraph, OrderStatus, OrderUpsertGraph,
+    SCHEMA_SQL,
 };
 use writegraph_testing::{self as testing, CountingClient};
 
@@ -455,16 +456,17 @@ impl Model {
 // Writes and read-back
 // ---------------------------------------------------------------------------------------
 
-fn new_item(i: &ItemIn) -> NewOrderItem {
-    NewOrderItem::new(i.sku, i.qty).with_price_cents_opt(i.price_cents)
+fn new_item(i: &ItemIn) -> NewOrderItemForOrder {
+    NewOrderItemForOrder::new(i.sku, i.qty).with_price_cents_opt(i.price_cents)
 }
 
-fn new_items(items: &[ItemIn]) -> Vec<NewOrderItem> {
+fn new_items(items: &[ItemIn]) -> Vec<NewOrderItemForOrder> {
     items.iter().map(new_item).collect()
 }
 
-fn new_shipping(a: &AddressIn) -> NewShippingAddress {
-    NewShippingAddress::new(a.street, a.city, a.zip).with_country_opt(a.country.map(Into::into))
+fn new_shipping(a: &AddressIn) -> NewShippingAddressForOrder {
+    NewShippingAddressForOrder::new(a.street, a.city, a.zip)
+        .with_country_opt(a.country.map(Into::into))
 }
 
 /// What a write gave back: the new order's id for an insert, the rows affected otherwise.
@@ -487,7 +489,7 @@ async fn write(
                 note: note.map(Into::into),
                 items: new_items(items),
                 shipping: shipping.as_ref().map(new_shipping),
-                audit: audit.then(|| NewAuditLog::new("order", "created")),
+                audit: audit.then(|| NewAuditLogForEntity::new("order", "created")),
                 ..NewOrderGraph::new(*customer)
             };
             Ok(graph.insert_graph_returning(&*client).await?.id)

@@ -5,7 +5,9 @@
 
 use tokio_postgres::Client;
 use writegraph_testing::{self as testing, TestDatabase};
-use writegraph_tests::articles::{ArticleGraph, AuthoredArticleGraph, NewArticleTag, NewAuthor};
+use writegraph_tests::articles::{
+    ArticleGraph, AuthoredArticleGraph, NewArticleTagForArticle, NewAuthor,
+};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -20,13 +22,15 @@ async fn database() -> Result<(TestDatabase, Client), Box<dyn std::error::Error>
 #[test]
 fn missing_null_and_value_read_apart_and_write_back() -> TestResult {
     let missing: ArticleGraph =
-        serde_json::from_str(r#"{"slug":"a","title":"A","body":"b","tags":[]}"#)?;
+        serde_json::from_str(r#"{"slug":"a","author_id":7,"title":"A","body":"b","tags":[]}"#)?;
     assert_eq!(missing.subtitle, None);
-    let null: ArticleGraph =
-        serde_json::from_str(r#"{"slug":"a","title":"A","body":"b","subtitle":null,"tags":[]}"#)?;
+    let null: ArticleGraph = serde_json::from_str(
+        r#"{"slug":"a","author_id":7,"title":"A","body":"b","subtitle":null,"tags":[]}"#,
+    )?;
     assert_eq!(null.subtitle, Some(None));
-    let value: ArticleGraph =
-        serde_json::from_str(r#"{"slug":"a","title":"A","body":"b","subtitle":"s","tags":[]}"#)?;
+    let value: ArticleGraph = serde_json::from_str(
+        r#"{"slug":"a","author_id":7,"title":"A","body":"b","subtitle":"s","tags":[]}"#,
+    )?;
     assert_eq!(value.subtitle, Some(Some("s".to_owned())));
 
     for graph in [missing, null, value] {
@@ -34,9 +38,9 @@ fn missing_null_and_value_read_apart_and_write_back() -> TestResult {
         let back: ArticleGraph = serde_json::from_str(&json)?;
         assert_eq!(back, graph, "{json}");
     }
-    let json = serde_json::to_value(ArticleGraph::new("a", "A", "b"))?;
+    let json = serde_json::to_value(ArticleGraph::new(7, "a", "A", "b"))?;
     assert!(json.get("subtitle").is_none(), "{json}");
-    let json = serde_json::to_value(ArticleGraph::new("a", "A", "b").with_subtitle_opt(None))?;
+    let json = serde_json::to_value(ArticleGraph::new(7, "a", "A", "b").with_subtitle_opt(None))?;
     assert_eq!(json.get("subtitle"), Some(&serde_json::Value::Null));
     Ok(())
 }
@@ -53,7 +57,10 @@ async fn graphs_read_from_json_are_written_as_they_read() -> TestResult {
     assert_eq!(graph.author, Some(NewAuthor::new("ana@example.com", "Ana")));
     assert_eq!(
         graph.tags,
-        [NewArticleTag::new("a"), NewArticleTag::new("b")]
+        [
+            NewArticleTagForArticle::new("a"),
+            NewArticleTagForArticle::new("b")
+        ]
     );
     let first = graph.insert_graph_returning(&client).await?;
 

@@ -78,13 +78,9 @@ async fn insert_many_gives_the_default_only_to_the_row_that_leaves_price_unset()
     let inserted = NewOrderItem::insert_many(
         &client,
         vec![
-            NewOrderItem::new("A-1", 1)
-                .with_order_id(order)
-                .with_price_cents(150),
-            NewOrderItem::new("A-2", 2).with_order_id(order),
-            NewOrderItem::new("A-3", 3)
-                .with_order_id(order)
-                .with_price_cents(350),
+            NewOrderItem::new(order, "A-1", 1).with_price_cents(150),
+            NewOrderItem::new(order, "A-2", 2),
+            NewOrderItem::new(order, "A-3", 3).with_price_cents(350),
         ],
     )
     .await?;
@@ -167,13 +163,9 @@ async fn insert_many_gives_the_country_default_only_to_the_row_that_leaves_it_un
     NewShippingAddress::insert_many(
         &client,
         vec![
-            NewShippingAddress::new("Rue 1", "Paris", "75001")
-                .with_order_id(first)
-                .with_country("FR"),
-            NewShippingAddress::new("Weg 2", "Berlin", "10115").with_order_id(second),
-            NewShippingAddress::new("Gasse 3", "Wien", "1010")
-                .with_order_id(third)
-                .with_country("AT"),
+            NewShippingAddress::new(first, "Rue 1", "Paris", "75001").with_country("FR"),
+            NewShippingAddress::new(second, "Weg 2", "Berlin", "10115"),
+            NewShippingAddress::new(third, "Gasse 3", "Wien", "1010").with_country("AT"),
         ],
     )
     .await?;
@@ -238,15 +230,9 @@ async fn insert_many_takes_explicit_serial_ids_and_the_sequence_for_unset_ones()
     NewOrderItem::insert_many(
         &client,
         vec![
-            NewOrderItem::new("S-1", 1)
-                .with_order_id(order)
-                .with_id(500),
-            NewOrderItem::new("S-2", 1)
-                .with_order_id(order)
-                .with_id_opt(None),
-            NewOrderItem::new("S-3", 1)
-                .with_order_id(order)
-                .with_id(501),
+            NewOrderItem::new(order, "S-1", 1).with_id(500),
+            NewOrderItem::new(order, "S-2", 1).with_id_opt(None),
+            NewOrderItem::new(order, "S-3", 1).with_id(501),
         ],
     )
     .await?;
@@ -342,7 +328,7 @@ async fn insert_many_returning_10000_rows_returns_them_in_input_order() -> TestR
         .collect();
     let rows = input
         .iter()
-        .map(|(sku, qty)| NewOrderItem::new(sku.clone(), *qty).with_order_id(order))
+        .map(|(sku, qty)| NewOrderItem::new(order, sku.clone(), *qty))
         .collect();
     let returned = NewOrderItem::insert_many_returning(&client, rows).await?;
 
@@ -381,7 +367,7 @@ async fn insert_many_of_10000_rows_is_one_statement() -> TestResult {
     let (_db, client) = shop().await?;
     let order = order_id(&client, "bulk").await?;
     let rows: Vec<NewOrderItem> = (0..10_000)
-        .map(|i| NewOrderItem::new(format!("SKU-{i:05}"), 1 + i % 7).with_order_id(order))
+        .map(|i| NewOrderItem::new(order, format!("SKU-{i:05}"), 1 + i % 7))
         .collect();
     let counting = CountingClient::new(&client);
     let inserted = NewOrderItem::insert_many(&counting, rows).await?;
@@ -488,13 +474,11 @@ async fn category_upsert_of_an_existing_name_returns_the_existing_id() -> TestRe
 async fn order_item_upsert_on_order_and_sku_updates_qty_and_keeps_the_id() -> TestResult {
     let (_db, client) = shop().await?;
     let order = order_id(&client, "alice").await?;
-    let first = NewOrderItem::new("A-1", 1)
-        .with_order_id(order)
+    let first = NewOrderItem::new(order, "A-1", 1)
         .with_price_cents(100)
         .upsert_returning(&client)
         .await?;
-    let second = NewOrderItem::new("A-1", 5)
-        .with_order_id(order)
+    let second = NewOrderItem::new(order, "A-1", 5)
         .with_price_cents(100)
         .upsert_returning(&client)
         .await?;
@@ -516,12 +500,8 @@ async fn order_item_upsert_on_order_and_sku_updates_qty_and_keeps_the_id() -> Te
     let written = NewOrderItem::upsert_many(
         &client,
         vec![
-            NewOrderItem::new("A-1", 7)
-                .with_order_id(order)
-                .with_price_cents(100),
-            NewOrderItem::new("B-2", 2)
-                .with_order_id(order)
-                .with_price_cents(250),
+            NewOrderItem::new(order, "A-1", 7).with_price_cents(100),
+            NewOrderItem::new(order, "B-2", 2).with_price_cents(250),
         ],
     )
     .await?;
@@ -554,13 +534,11 @@ async fn product_tag_upsert_on_constraint_updates_the_existing_row() -> TestResu
     NewProduct::new(product, "Chair").insert(&client).await?;
     let first_at = at(1_600_000_000)?;
     let second_at = at(1_650_000_000)?;
-    let first = NewProductTag::new("red")
-        .with_product_id(product)
+    let first = NewProductTag::new(product, "red")
         .with_created_at(first_at)
         .upsert_returning(&client)
         .await?;
-    let second = NewProductTag::new("red")
-        .with_product_id(product)
+    let second = NewProductTag::new(product, "red")
         .with_created_at(second_at)
         .upsert_returning(&client)
         .await?;
@@ -568,10 +546,7 @@ async fn product_tag_upsert_on_constraint_updates_the_existing_row() -> TestResu
     assert_eq!(second.created_at, second_at);
 
     assert_eq!(
-        NewProductTag::new("blue")
-            .with_product_id(product)
-            .upsert(&client)
-            .await?,
+        NewProductTag::new(product, "blue").upsert(&client).await?,
         1
     );
 
@@ -774,12 +749,10 @@ async fn team_upsert_on_name_keeps_the_id() -> TestResult {
 async fn shipping_address_and_team_member_upserts_update_on_their_primary_keys() -> TestResult {
     let (_db, client) = shop().await?;
     let order = order_id(&client, "alice").await?;
-    NewShippingAddress::new("Old street 1", "Berlin", "10115")
-        .with_order_id(order)
+    NewShippingAddress::new(order, "Old street 1", "Berlin", "10115")
         .insert(&client)
         .await?;
-    let moved = NewShippingAddress::new("New street 2", "Hamburg", "20095")
-        .with_order_id(order)
+    let moved = NewShippingAddress::new(order, "New street 2", "Hamburg", "20095")
         .with_country("DE")
         .upsert_returning(&client)
         .await?;
@@ -808,14 +781,8 @@ async fn shipping_address_and_team_member_upserts_update_on_their_primary_keys()
     let user = NewUser::new("u@example.com")
         .insert_returning(&client)
         .await?;
-    NewTeamMember::new()
-        .with_user_id(user.id)
-        .with_team_id(team.id)
-        .insert(&client)
-        .await?;
-    let promoted = NewTeamMember::new()
-        .with_user_id(user.id)
-        .with_team_id(team.id)
+    NewTeamMember::new(team.id, user.id).insert(&client).await?;
+    let promoted = NewTeamMember::new(team.id, user.id)
         .with_role(MemberRole::Admin)
         .upsert_returning(&client)
         .await?;
@@ -841,9 +808,9 @@ async fn upsert_many_with_a_repeated_conflict_key_is_a_validation_error_and_send
         NewOrderItem::upsert_many(
             &counting,
             vec![
-                NewOrderItem::new("A-1", 1).with_order_id(order),
-                NewOrderItem::new("B-1", 1).with_order_id(order),
-                NewOrderItem::new("A-1", 2).with_order_id(order),
+                NewOrderItem::new(order, "A-1", 1),
+                NewOrderItem::new(order, "B-1", 1),
+                NewOrderItem::new(order, "A-1", 2),
             ],
         )
         .await,
@@ -1061,10 +1028,7 @@ async fn delete_by_id_deletes_exactly_that_row() -> TestResult {
     let (_db, client) = shop().await?;
     let kept = NewOrder::new("kept").insert_returning(&client).await?;
     let gone = NewOrder::new("gone").insert_returning(&client).await?;
-    NewOrderItem::new("X-1", 1)
-        .with_order_id(gone.id)
-        .insert(&client)
-        .await?;
+    NewOrderItem::new(gone.id, "X-1", 1).insert(&client).await?;
 
     assert_eq!(Order::delete_by_id(&client, &gone.id).await?, 1);
     assert_eq!(Order::find_by_id(&client, &gone.id).await?, None);
@@ -1096,8 +1060,8 @@ async fn writes_in_a_rolled_back_transaction_leave_nothing() -> TestResult {
     NewOrderItem::insert_many(
         &tx,
         vec![
-            NewOrderItem::new("A", 1).with_order_id(order.id),
-            NewOrderItem::new("B", 2).with_order_id(order.id),
+            NewOrderItem::new(order.id, "A", 1),
+            NewOrderItem::new(order.id, "B", 2),
         ],
     )
     .await?;
@@ -1118,10 +1082,7 @@ async fn transaction_macro_commits_when_the_body_returns_ok() -> TestResult {
     let (_db, mut client) = shop().await?;
     let order = writegraph::transaction!(&mut client, |tx| {
         let order = NewOrder::new("alice").insert_returning(&tx).await?;
-        NewOrderItem::new("A", 3)
-            .with_order_id(order.id)
-            .insert(&tx)
-            .await?;
+        NewOrderItem::new(order.id, "A", 3).insert(&tx).await?;
         OrderPatch::default()
             .with_total_cents(300)
             .update_by_id(&tx, &order.id)
@@ -1157,10 +1118,7 @@ async fn transaction_macro_rolls_back_when_the_body_fails() -> TestResult {
     let outcome: writegraph::Result<()> = writegraph::transaction!(&mut client, |tx| {
         NewOrder::new("alice").with_id(1).insert(&tx).await?;
         // No order 999: the foreign key fails the body.
-        NewOrderItem::new("A", 1)
-            .with_order_id(999)
-            .insert(&tx)
-            .await?;
+        NewOrderItem::new(999, "A", 1).insert(&tx).await?;
         Ok(())
     })
     .await;
@@ -1177,12 +1135,7 @@ async fn transaction_macro_rolls_back_when_the_body_fails() -> TestResult {
 #[tokio::test]
 async fn foreign_key_violation_names_its_constraint_and_table() -> TestResult {
     let (_db, client) = shop().await?;
-    let error = expect_db_error(
-        NewOrderItem::new("A-1", 1)
-            .with_order_id(424_242)
-            .insert(&client)
-            .await,
-    )?;
+    let error = expect_db_error(NewOrderItem::new(424_242, "A-1", 1).insert(&client).await)?;
     assert_eq!(error.sqlstate(), Some(&SqlState::FOREIGN_KEY_VIOLATION));
     assert_eq!(error.constraint(), Some("order_items_order_id_fkey"));
     assert_eq!(error.table(), Some("order_items"));
@@ -1203,9 +1156,9 @@ async fn one_bad_row_fails_the_whole_batch() -> TestResult {
         NewOrderItem::insert_many(
             &client,
             vec![
-                NewOrderItem::new("OK-1", 1).with_order_id(order),
-                NewOrderItem::new("OK-2", 2).with_order_id(order),
-                NewOrderItem::new("BAD", 0).with_order_id(order),
+                NewOrderItem::new(order, "OK-1", 1),
+                NewOrderItem::new(order, "OK-2", 2),
+                NewOrderItem::new(order, "BAD", 0),
             ],
         )
         .await,
@@ -1224,12 +1177,7 @@ async fn varchar_overflow_is_an_error_not_a_truncation() -> TestResult {
 
     // Checked before sending, so the error names the row and column.
     let too_long = "x".repeat(65);
-    let error = expect_validation(
-        NewProductTag::new(too_long)
-            .with_product_id(product)
-            .insert(&client)
-            .await,
-    )?;
+    let error = expect_validation(NewProductTag::new(product, too_long).insert(&client).await)?;
     assert_eq!(
         error,
         "`public.product_tags` row 0, column `tag`: the value is 65 characters long; the column holds at most 64"
@@ -1241,8 +1189,7 @@ async fn varchar_overflow_is_an_error_not_a_truncation() -> TestResult {
 
     // 64 characters fit exactly, and a patch to 65 fails too.
     let fits = "y".repeat(64);
-    let tag = NewProductTag::new(fits.clone())
-        .with_product_id(product)
+    let tag = NewProductTag::new(product, fits.clone())
         .insert_returning(&client)
         .await?;
     let patch_error = expect_db_error(
@@ -1270,8 +1217,7 @@ async fn char_overflow_is_an_error_not_a_truncation() -> TestResult {
     let (_db, client) = shop().await?;
     let order = order_id(&client, "alice").await?;
     let error = expect_validation(
-        NewShippingAddress::new("Weg 1", "Berlin", "10115")
-            .with_order_id(order)
+        NewShippingAddress::new(order, "Weg 1", "Berlin", "10115")
             .with_country("DEU")
             .insert(&client)
             .await,
@@ -1304,11 +1250,8 @@ async fn team_members_are_found_updated_and_deleted_by_their_composite_key() -> 
     let inserted = NewTeamMember::insert_many_returning(
         &client,
         vec![
-            NewTeamMember::new().with_user_id(ann).with_team_id(team.id),
-            NewTeamMember::new()
-                .with_user_id(bob)
-                .with_team_id(team.id)
-                .with_role(MemberRole::Admin),
+            NewTeamMember::new(team.id, ann),
+            NewTeamMember::new(team.id, bob).with_role(MemberRole::Admin),
         ],
     )
     .await?;
@@ -1579,8 +1522,7 @@ async fn categories_find_patch_and_delete_by_id() -> TestResult {
 async fn order_items_find_patch_and_delete_by_id() -> TestResult {
     let (_db, client) = shop().await?;
     let order = order_id(&client, "alice").await?;
-    let item = NewOrderItem::new("A-1", 2)
-        .with_order_id(order)
+    let item = NewOrderItem::new(order, "A-1", 2)
         .with_price_cents(300)
         .insert_returning(&client)
         .await?;
@@ -1614,8 +1556,7 @@ async fn product_details_with_an_always_identity_id_round_trip() -> TestResult {
     let (_db, client) = shop().await?;
     let product = Uuid::from_u128(0xC1);
     NewProduct::new(product, "Sofa").insert(&client).await?;
-    let detail = NewProductDetail::new("three seats")
-        .with_product_id(product)
+    let detail = NewProductDetail::new(product, "three seats")
         .with_weight_grams(45_000)
         .insert_returning(&client)
         .await?;
@@ -1655,8 +1596,8 @@ async fn product_tags_and_shipping_addresses_find_patch_and_delete_by_id() -> Te
     let tags = NewProductTag::insert_many_returning(
         &client,
         vec![
-            NewProductTag::new("soft").with_product_id(product),
-            NewProductTag::new("wool").with_product_id(product),
+            NewProductTag::new(product, "soft"),
+            NewProductTag::new(product, "wool"),
         ],
     )
     .await?;
@@ -1678,8 +1619,7 @@ async fn product_tags_and_shipping_addresses_find_patch_and_delete_by_id() -> Te
     assert_eq!(left, vec!["warm".to_owned()]);
 
     let order = order_id(&client, "alice").await?;
-    let address = NewShippingAddress::new("Weg 1", "Berlin", "10115")
-        .with_order_id(order)
+    let address = NewShippingAddress::new(order, "Weg 1", "Berlin", "10115")
         .insert_returning(&client)
         .await?;
     assert_eq!(address.country, "DE");

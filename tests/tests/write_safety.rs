@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use tokio_postgres::Client;
 use writegraph::{CachedClient, Error};
-use writegraph_example::{NewOrderGraph, NewOrderItem, OrderPatchGraph, SCHEMA_SQL};
+use writegraph_example::{NewOrderGraph, NewOrderItemForOrder, OrderPatchGraph, SCHEMA_SQL};
 use writegraph_testing::{self as testing, TestDatabase};
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
@@ -24,8 +24,8 @@ async fn shop() -> TestResult<(TestDatabase, Client)> {
     Ok((db, client))
 }
 
-fn new_item(sku: &str, qty: i32, price_cents: i64) -> NewOrderItem {
-    NewOrderItem::new(sku, qty).with_price_cents(price_cents)
+fn new_item(sku: &str, qty: i32, price_cents: i64) -> NewOrderItemForOrder {
+    NewOrderItemForOrder::new(sku, qty).with_price_cents(price_cents)
 }
 
 /// The items of `order`, by sku.
@@ -46,7 +46,7 @@ async fn count(client: &Client, sql: &str) -> TestResult<i64> {
 }
 
 /// Task `t`'s items: skus `t`, `t+1`, `t+2` (overlapping the neighbours' sets), qty `t + 1`.
-fn task_items(task: i32) -> Vec<NewOrderItem> {
+fn task_items(task: i32) -> Vec<NewOrderItemForOrder> {
     (task..task + 3)
         .map(|n| new_item(&format!("S{n:02}"), task + 1, i64::from(task)))
         .collect()

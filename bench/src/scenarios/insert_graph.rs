@@ -40,8 +40,8 @@ use tokio_postgres::{Client, Statement};
 use writegraph::types::Uuid;
 use writegraph::{CachedClient, GenericClient};
 use writegraph_example::{
-    AuditedOrderGraph, NewAuditLog, NewCategory, NewOrderItem, NewProductDetail, NewProductGraph,
-    NewProductTag,
+    AuditedOrderGraph, NewAuditLogForEntity, NewCategory, NewOrderItemForOrder,
+    NewProductDetailForProduct, NewProductGraph, NewProductTagForProduct,
 };
 use writegraph_testing::CountingClient;
 
@@ -640,15 +640,19 @@ async fn product_writegraph<C: GenericClient>(
     client: &C,
     input: &ProductGraphInput,
 ) -> Result<u64> {
-    let tags = input.tags.iter().map(|tag| NewProductTag::new(tag.clone()));
+    let tags = input
+        .tags
+        .iter()
+        .map(|tag| NewProductTagForProduct::new(tag.clone()));
     let graph = NewProductGraph::new(input.id, input.name.clone())
         .with_price_cents(input.price_cents)
         .with_category(NewCategory::new(input.category.clone()))
         .with_detail(
-            NewProductDetail::new(input.description.clone()).with_weight_grams(input.weight_grams),
+            NewProductDetailForProduct::new(input.description.clone())
+                .with_weight_grams(input.weight_grams),
         )
         .with_tags(tags)
-        .with_audit(NewAuditLog::new(PRODUCT_ENTITY, AUDIT_ACTION));
+        .with_audit(NewAuditLogForEntity::new(PRODUCT_ENTITY, AUDIT_ACTION));
     let counting = CountingClient::new(client);
     graph.insert_graph(&counting).await?;
     Ok(counting.statements())
@@ -1034,13 +1038,13 @@ fn parameter_count(sql: &str) -> usize {
 /// The order graph of `input`, as the writegraph strategy builds it.
 fn build_order_graph(input: &OrderGraphInput) -> AuditedOrderGraph {
     let items = input.items.iter().map(|item| {
-        NewOrderItem::new(item.sku.clone(), item.qty).with_price_cents(item.price_cents)
+        NewOrderItemForOrder::new(item.sku.clone(), item.qty).with_price_cents(item.price_cents)
     });
     AuditedOrderGraph::new(input.customer.clone())
         .with_total_cents(input.total_cents)
         .with_note(input.note.clone())
         .with_items(items)
-        .with_audit(NewAuditLog::new(ORDER_ENTITY, AUDIT_ACTION))
+        .with_audit(NewAuditLogForEntity::new(ORDER_ENTITY, AUDIT_ACTION))
 }
 
 /// The median wall time of `count` runs of `run`.

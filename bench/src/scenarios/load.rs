@@ -23,8 +23,8 @@ use tokio_postgres::Client;
 use writegraph::types::Uuid;
 use writegraph::CachedClient;
 use writegraph_example::{
-    NewAuditLog, NewCategory, NewOrderGraph, NewOrderItem, NewProductGraph, NewProductTag,
-    OrderPatchGraph, OrderUpsertGraph,
+    NewAuditLogForEntity, NewCategory, NewOrderGraph, NewOrderItemForOrder, NewProductGraph,
+    NewProductTagForProduct, OrderPatchGraph, OrderUpsertGraph,
 };
 use writegraph_testing::TestDatabase;
 
@@ -96,15 +96,16 @@ async fn one_write(
 ) -> writegraph::Result<()> {
     let bad = write % FAULT_EVERY == FAULT_EVERY - 1;
     let qty = |n: usize| if bad { 0 } else { (n % 5) as i32 + 1 };
-    let item =
-        |sku: String, n: usize| NewOrderItem::new(sku, qty(n)).with_price_cents((n % 97) as i64);
+    let item = |sku: String, n: usize| {
+        NewOrderItemForOrder::new(sku, qty(n)).with_price_cents((n % 97) as i64)
+    };
     // Kinds that need an order of the task's own fall back to inserting one.
     let kind = if orders.is_empty() { 0 } else { write % 4 };
     match kind {
         0 => {
             let graph = NewOrderGraph::new(format!("load {task}"))
                 .with_items((0..3).map(|n| item(format!("sku-{n}"), write + n)))
-                .with_audit(NewAuditLog::new("order", "created"));
+                .with_audit(NewAuditLogForEntity::new("order", "created"));
             let order = match conn {
                 Conn::Plain(client) => graph.insert_graph_returning(client).await?,
                 Conn::Cached(cached) => graph.insert_graph_returning(cached).await?,
@@ -130,7 +131,7 @@ async fn one_write(
                     "category {}",
                     write / 4 % CATEGORIES
                 )))
-                .with_tags([NewProductTag::new("load")]);
+                .with_tags([NewProductTagForProduct::new("load")]);
             match conn {
                 Conn::Plain(client) => graph.insert_graph(client).await?,
                 Conn::Cached(cached) => graph.insert_graph(cached).await?,

@@ -99,8 +99,7 @@ pub async fn single_row(
 /// The code under test: the generated `NewOrderItem::insert`, statements counted.
 async fn writegraph_insert<C: GenericClient>(client: &C, batch: &Batch) -> Result<u64> {
     let item = the_item(batch)?;
-    let row = NewOrderItem::new(item.sku.clone(), item.qty)
-        .with_order_id(batch.order_id)
+    let row = NewOrderItem::new(batch.order_id, item.sku.clone(), item.qty)
         .with_price_cents(item.price_cents);
     let counting = CountingClient::new(client);
     row.insert(&counting).await?;

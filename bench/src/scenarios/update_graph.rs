@@ -37,7 +37,7 @@ use std::rc::Rc;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row, Statement};
 use writegraph::{CachedClient, GenericClient, SessionClient, TransactionClient};
-use writegraph_example::{NewOrderItem, OrderPatchGraph};
+use writegraph_example::{NewOrderItemForOrder, OrderPatchGraph};
 use writegraph_testing::CountingClient;
 
 use super::{verify_order_items, Item};
@@ -216,7 +216,7 @@ async fn diagnose(client: &Client, n: usize) -> Result<Vec<String>> {
     // EXPLAIN returns no row of the graph, so the generated code ends with `NotFound` here,
     // after the plans were captured.
     let items = input.target.iter().map(|item| {
-        NewOrderItem::new(item.sku.clone(), item.qty).with_price_cents(item.price_cents)
+        NewOrderItemForOrder::new(item.sku.clone(), item.qty).with_price_cents(item.price_cents)
     });
     let _ = OrderPatchGraph::default()
         .with_items(items)
@@ -459,7 +459,7 @@ fn strategies(
 /// set, on a plain client or a `CachedClient`, statements counted.
 async fn writegraph_update<C: SessionClient>(client: &C, input: &DiffInput) -> Result<u64> {
     let items = input.target.iter().map(|item| {
-        NewOrderItem::new(item.sku.clone(), item.qty).with_price_cents(item.price_cents)
+        NewOrderItemForOrder::new(item.sku.clone(), item.qty).with_price_cents(item.price_cents)
     });
     let mut counting = CountingClient::new(OneTask(client));
     OrderPatchGraph::default()

@@ -7,10 +7,19 @@ use super::{doc, statement_pair};
 use crate::model::{ColumnModel, InsertKind, TableModel};
 use crate::plan::{Param, TableStatements};
 
+/// How an insert field reads to its user: a column that a graph fills is required of a
+/// row written on its own (the graph's own row type leaves it out).
+fn api_kind(column: &ColumnModel<'_>) -> Option<InsertKind> {
+    match column.insert {
+        Some(InsertKind::Injected) => Some(InsertKind::Required),
+        kind => kind,
+    }
+}
+
 /// The Rust type of an insert field.
 pub(super) fn insert_type(column: &ColumnModel<'_>) -> String {
     let ty = &column.ty.rust;
-    match column.insert {
+    match api_kind(column) {
         Some(InsertKind::Required) => ty.clone(),
         Some(InsertKind::NullableDefaulted) => {
             format!("::std::option::Option<::std::option::Option<{ty}>>")
@@ -20,34 +29,116 @@ pub(super) fn insert_type(column: &ColumnModel<'_>) -> String {
 }
 
 pub(super) fn insert_field_doc(column: &ColumnModel<'_>) -> String {
-    let unset = match column.insert {
+    let unset = match api_kind(column) {
         Some(InsertKind::Required) => "Required.",
-        Some(InsertKind::Injected) => "Required for a standalone insert; a write graph fills it.",
         Some(InsertKind::Defaulted) => "`None` takes the column's DEFAULT.",
         Some(InsertKind::Nullable) => "`None` is NULL.",
         Some(InsertKind::NullableDefaulted) => {
             "`None` takes the column's DEFAULT; `Some(None)` is NULL."
         }
-        None => "",
+        _ => "",
     };
     field_doc(column, (!unset.is_empty()).then_some(unset))
 }
 
 pub(super) fn insert_struct(table: &TableModel<'_>, statements: &TableStatements) -> String {
-    let row = &table.rust_name;
-    let name = format!("New{row}");
+    let name = format!("New{}", table.rust_name);
+    let text = table_doc(table, "A row to insert");
+    let mut code = row_type(table, (&name, &text), None, "");
+    code.push_str(&columns_struct(table, statements));
+    code.push_str(&insert_impl(table, statements));
+    code.push_str(&upsert_impl(table, statements));
+    code
+}
+
+/// The row type of graph steps that fill the column `filled` of their rows with their
+/// parent's key: the table's insert fields without that column, and the split of its rows
+/// into the table's column vectors (the filled column unset in every row: the graph fills
+/// it).
+pub(super) fn own_row_type(
+    table: &TableModel<'_>,
+    statements: &TableStatements,
+    name: &str,
+    filled: usize,
+) -> String {
+    let text = format!(
+        "A row of `{}` in a write graph, which fills `{}` with the key of the row it belongs to: `New{}` without that column.",
+        table.table.name, table.columns[filled].column.name, table.rust_name
+    );
+    let table_name = format!("{:?}", table.table.name.to_sql());
+    let body = columns_body(
+        table,
+        &statements.insert_many.params,
+        (&table_name, Some(filled)),
+    );
+    let filled_list = if body.contains("filled") {
+        format!("let filled: &[usize] = &[{filled}];\n")
+    } else {
+        String::new()
+    };
+    let columns = format!(
+        "#[doc(hidden)]
+        /// The rows as the column vectors of the graph's statement.
+        pub fn columns(rows: ::std::vec::Vec<Self>) -> ::writegraph::Result<New{row}Columns> {{
+            {filled_list}{body}
+        }}\n",
+        row = table.rust_name,
+    );
+    let column = &table.columns[filled];
+    let moved: Vec<String> = table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|&(i, c)| c.insert.is_some() && i != filled)
+        .map(|(_, c)| format!("{f}: self.{f}", f = c.field))
+        .collect();
+    let to_table_row = format!(
+        "/// This row with `{name}` set: a row of the table, to insert on its own.
+        pub fn with_{stem}(self, {f}: impl ::std::convert::Into<{ty}>) -> New{row} {{
+            New{row} {{ {f}: {value}, {moved} }}
+        }}\n",
+        value = match api_kind(column) {
+            Some(InsertKind::Required) => format!("{}.into()", column.field),
+            Some(InsertKind::NullableDefaulted) => format!("Some(Some({}.into()))", column.field),
+            _ => format!("Some({}.into())", column.field),
+        },
+        name = column.column.name,
+        stem = crate::ident::setter_stem(&column.field),
+        f = column.field,
+        ty = column.ty.rust,
+        row = table.rust_name,
+        moved = moved.join(", "),
+    );
+    row_type(
+        table,
+        (name, &text),
+        Some(filled),
+        &(to_table_row + &columns),
+    )
+}
+
+/// A row struct named `name` of the table's insert fields, but `omitted`: its constructor
+/// of the required ones, in table order, and a setter per field.
+fn row_type(
+    table: &TableModel<'_>,
+    (name, text): (&str, &str),
+    omitted: Option<usize>,
+    more: &str,
+) -> String {
     let inserted: Vec<&ColumnModel<'_>> = table
         .columns
         .iter()
-        .filter(|c| c.insert.is_some())
+        .enumerate()
+        .filter(|&(i, c)| c.insert.is_some() && Some(i) != omitted)
+        .map(|(_, c)| c)
         .collect();
     let required: Vec<&ColumnModel<'_>> = inserted
         .iter()
         .copied()
-        .filter(|c| c.insert == Some(InsertKind::Required))
+        .filter(|c| api_kind(c) == Some(InsertKind::Required))
         .collect();
 
-    let mut code = doc(&table_doc(table, "A row to insert"));
+    let mut code = doc(text);
     let derive_default = if required.is_empty() { ", Default" } else { "" };
     code.push_str(&super::attributes::type_attributes(&table.attributes));
     let _ = writeln!(
@@ -66,14 +157,13 @@ pub(super) fn insert_struct(table: &TableModel<'_>, statements: &TableStatements
     code.push_str("}\n");
 
     let _ = writeln!(code, "impl {name} {{");
-    // Constructor: the required columns, in table order.
     let args: Vec<String> = required
         .iter()
         .map(|c| format!("{}: impl ::std::convert::Into<{}>", c.field, c.ty.rust))
         .collect();
     let inits: Vec<String> = inserted
         .iter()
-        .map(|c| match c.insert {
+        .map(|c| match api_kind(c) {
             Some(InsertKind::Required) => format!("{f}: {f}.into()", f = c.field),
             _ => format!("{}: None", c.field),
         })
@@ -93,10 +183,8 @@ pub(super) fn insert_struct(table: &TableModel<'_>, statements: &TableStatements
     for column in &inserted {
         code.push_str(&setters(column));
     }
+    code.push_str(more);
     code.push_str("}\n");
-    code.push_str(&columns_struct(table, statements));
-    code.push_str(&insert_impl(table, statements));
-    code.push_str(&upsert_impl(table, statements));
     code
 }
 
@@ -104,7 +192,7 @@ pub(super) fn insert_struct(table: &TableModel<'_>, statements: &TableStatements
 /// `with_x_opt(Option<T>)` for optional ones.
 pub(super) fn setters(column: &ColumnModel<'_>) -> String {
     let s = crate::ident::setter_stem(&column.field);
-    let kind = match column.insert {
+    let kind = match api_kind(column) {
         Some(InsertKind::Required) => return setter_line("required", column, &format!("with_{s}")),
         Some(InsertKind::NullableDefaulted) => "null_default",
         Some(InsertKind::Nullable) => "null",
@@ -131,13 +219,14 @@ fn insert_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
     let row = &table.rust_name;
     let many = &statements.insert_many;
     let returning = &statements.insert_many_returning;
+    let columns_body = columns_body(table, &many.params, ("Self::TABLE", None));
     format!(
         "impl ::writegraph::Insert for New{row} {{
             type Stored = {row};
             type Columns = New{row}Columns;
             const TABLE: &'static str = {table_name:?};
             {statements}
-            fn columns(rows: ::std::vec::Vec<Self>, filled: &[usize]) -> ::writegraph::Result<New{row}Columns> {{
+            fn columns(rows: ::std::vec::Vec<Self>, {filled}: &[usize]) -> ::writegraph::Result<New{row}Columns> {{
                 {columns_body}
             }}
             fn bind(c: &New{row}Columns) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'_>]> + ::std::marker::Send {{
@@ -158,7 +247,8 @@ fn insert_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
                 &returning.sql
             ),
         ),
-        columns_body = columns_body(table, &many.params),
+        columns_body = columns_body,
+        filled = if columns_body.contains("filled") { "filled" } else { "_" },
         params = super::params_macro(&batch_param_values(table, &many.params, "c")),
     )
 }
@@ -253,7 +343,7 @@ fn key_reader(table: &TableModel<'_>, key: &[usize], holder: &str) -> Option<Str
     }
     let values: Vec<String> = key
         .iter()
-        .map(|c| match c.insert {
+        .map(|c| match api_kind(c) {
             Some(InsertKind::Required) => format!("&{holder}.{}", c.field),
             Some(InsertKind::NullableDefaulted) => {
                 format!("{holder}.{}.as_ref()?.as_ref()?", c.field)
@@ -331,8 +421,14 @@ pub(super) fn columns_struct(table: &TableModel<'_>, statements: &TableStatement
 }
 
 /// The body of `Insert::columns`: each row's checks and values pushed onto the vectors of
-/// the statement's parameters `params`, then the trailing unset values trimmed.
-fn columns_body(table: &TableModel<'_>, params: &[Param]) -> String {
+/// the statement's parameters `params`, then the trailing unset values trimmed; of a row
+/// type without the column `omitted`, left unset in every row. It reads the column
+/// indexes a graph fills from `filled`; errors name the table `table_expr`.
+fn columns_body(
+    table: &TableModel<'_>,
+    params: &[Param],
+    (table_expr, omitted): (&str, Option<usize>),
+) -> String {
     let row = &table.rust_name;
     let inits: String = params
         .iter()
@@ -344,21 +440,35 @@ fn columns_body(table: &TableModel<'_>, params: &[Param]) -> String {
             .columns
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.insert.is_some())
+            .filter(|&(i, c)| c.insert.is_some() && Some(i) != omitted)
     };
     let checks: String = inserted()
-        .map(|(_, c)| column_check(c, &format!("row.{}", c.field), "Self::TABLE", "index"))
+        .map(|(_, c)| column_check(c, &format!("row.{}", c.field), table_expr, "index"))
         .collect();
-    let pushes: String = inserted().map(|(i, c)| push_column(i, c)).collect();
+    let mut pushes: String = inserted().map(|(i, c)| push_column(i, c)).collect();
+    // The omitted column is unset in every row: when the graph's statement binds its vector
+    // to carry the row count (nothing else would), it must hold one entry per row.
+    if let Some(i) = omitted {
+        if table.columns[i].insert == Some(InsertKind::NullableDefaulted) {
+            let _ = writeln!(pushes, "c.f{i}.push(false);");
+        }
+        let _ = writeln!(pushes, "c.c{i}.push(None);");
+    }
+    // A row type of no fields of its own is only counted.
+    let each = match (checks.is_empty(), pushes.contains("row.")) {
+        (true, false) => "_",
+        (true, true) => "row",
+        (false, _) => "(index, row)",
+    };
     let body = format!(
         "let mut c = New{row}Columns {{ {inits} }};
-        for (index, row) in rows.into_iter().enumerate() {{ {index} {checks} {pushes} }}
+        for {each} in rows.into_iter(){enumerate} {{ {checks} {pushes} }}
         {trim}
         Ok(c)",
-        index = if checks.is_empty() {
-            "let _ = index;"
-        } else {
+        enumerate = if checks.is_empty() {
             ""
+        } else {
+            ".enumerate()"
         },
         trim = trim_unset(table, params),
     );
@@ -366,7 +476,6 @@ fn columns_body(table: &TableModel<'_>, params: &[Param]) -> String {
         "anchor",
         "check_text",
         "push_array",
-        "required",
         "trim_array",
         "trim_false",
         "trim_nulls",
@@ -378,12 +487,7 @@ fn columns_body(table: &TableModel<'_>, params: &[Param]) -> String {
         [] => String::new(),
         used => format!("use ::writegraph::write::{{{}}};\n", used.join(", ")),
     };
-    let unused = if body.contains("filled") {
-        ""
-    } else {
-        "let _ = filled;\n"
-    };
-    format!("{imports}{unused}{body}")
+    format!("{imports}{body}")
 }
 
 /// `check_text(..)?;` for a column that holds text: PostgreSQL would reject a value longer
@@ -470,15 +574,8 @@ fn push_column(i: usize, column: &ColumnModel<'_>) -> String {
         Some(InsertKind::Required) if column.ty.element.is_some() => {
             (format!("Some(row.{f})"), None)
         }
-        // Checked unless the graph writing this row fills the column.
-        Some(InsertKind::Injected) => (
-            format!(
-                "required(row.{f}, filled, {i}, Self::TABLE, {name:?}, \"with_{s}\")?",
-                name = column.column.name,
-                s = crate::ident::setter_stem(f),
-            ),
-            None,
-        ),
+        // Held as `Option` in the vector: a graph's own row type leaves it empty.
+        Some(InsertKind::Injected) => (format!("Some(row.{f})"), None),
         Some(InsertKind::NullableDefaulted) => (
             format!("row.{f}.flatten()"),
             Some(format!("c.f{i}.push(row.{f}.is_some());\n")),

@@ -34,6 +34,28 @@ pub(super) fn is_set(column: &ColumnModel<'_>) -> String {
     }
 }
 
+/// The root's columns as the graph struct holds them: a column that a belongs_to step of
+/// this graph fills is optional (unset, it takes the parent's key); one that only other
+/// graphs fill is required, as in the table's `NewT`.
+fn root_columns<'a>(model: &Model<'a>, graph: &GraphModel) -> Vec<ColumnModel<'a>> {
+    let filled: Vec<usize> = graph
+        .steps
+        .iter()
+        .filter_map(|s| s.kind.sets_parent_column().map(|(c, _)| c))
+        .collect();
+    let mut columns = model.tables[graph.root].columns.clone();
+    for (i, column) in columns.iter_mut().enumerate() {
+        if column.insert == Some(InsertKind::Injected) {
+            column.insert = Some(if filled.contains(&i) {
+                InsertKind::Defaulted
+            } else {
+                InsertKind::Required
+            });
+        }
+    }
+    columns
+}
+
 pub(super) fn graph_struct(
     model: &Model<'_>,
     graph: &GraphModel,
@@ -104,16 +126,11 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
     )
 }
 
-/// `NewT` of a step's table.
-fn step_type(model: &Model<'_>, step: &GraphStep) -> String {
-    format!("New{}", model.tables[step.table].rust_name)
-}
-
 /// The Rust type of a step's field, by how many rows it holds.
-fn field_type(model: &Model<'_>, step: &GraphStep) -> String {
-    let ty = step_type(model, step);
+fn field_type(step: &GraphStep) -> String {
+    let ty = &step.row_type;
     match step.cardinality {
-        Cardinality::One => ty,
+        Cardinality::One => ty.clone(),
         Cardinality::Optional => format!("::std::option::Option<{ty}>"),
         Cardinality::Many => format!("::std::vec::Vec<{ty}>"),
     }
@@ -124,8 +141,8 @@ fn field_type(model: &Model<'_>, step: &GraphStep) -> String {
 fn graph_fields(model: &Model<'_>, graph: &GraphModel) -> String {
     let root = &model.tables[graph.root];
     let name = &graph.name;
-    let inserted: Vec<&ColumnModel<'_>> =
-        root.columns.iter().filter(|c| c.insert.is_some()).collect();
+    let columns = root_columns(model, graph);
+    let inserted: Vec<&ColumnModel<'_>> = columns.iter().filter(|c| c.insert.is_some()).collect();
     // The struct: the root's insertable columns, then one field per step.
     let mut text = format!("Insert graph `{name}`: a row of `{}` and the rows written with it, in one statement.\n\nSteps, in order:", root.table.name);
     for step in graph.steps.iter().filter(|s| !s.kind.runs_after_parent()) {
@@ -142,7 +159,22 @@ fn graph_fields(model: &Model<'_>, graph: &GraphModel) -> String {
         "#[derive(Debug, Clone, PartialEq)]\npub struct {name} {{"
     );
     for column in &inserted {
-        code.push_str(&doc(&insert_field_doc(column)));
+        let parent = graph.steps.iter().find(|s| {
+            s.kind
+                .sets_parent_column()
+                .is_some_and(|(c, _)| root.columns[c].field == column.field)
+        });
+        let text = match parent {
+            Some(step) => super::rows::field_doc(
+                column,
+                Some(&format!(
+                    "`None` takes the key of the row in `{}`; a value connects to an existing row.",
+                    step.field
+                )),
+            ),
+            None => insert_field_doc(column),
+        };
+        code.push_str(&doc(&text));
         code.push_str(&super::attributes::field_attributes(
             &graph.attributes,
             &column.field,
@@ -169,9 +201,9 @@ fn graph_fields(model: &Model<'_>, graph: &GraphModel) -> String {
         code.push_str(&super::attributes::field_attributes(
             &graph.attributes,
             &step.field,
-            &field_type(model, step),
+            &field_type(step),
         ));
-        let _ = writeln!(code, "pub {}: {},", step.field, field_type(model, step));
+        let _ = writeln!(code, "pub {}: {},", step.field, field_type(step));
     }
     code.push_str("}\n");
 
@@ -180,10 +212,9 @@ fn graph_fields(model: &Model<'_>, graph: &GraphModel) -> String {
 
 /// `new` (required root columns and required one-row steps) and the setters.
 fn graph_constructor_and_setters(model: &Model<'_>, graph: &GraphModel) -> String {
-    let root = &model.tables[graph.root];
     let name = &graph.name;
-    let inserted: Vec<&ColumnModel<'_>> =
-        root.columns.iter().filter(|c| c.insert.is_some()).collect();
+    let columns = root_columns(model, graph);
+    let inserted: Vec<&ColumnModel<'_>> = columns.iter().filter(|c| c.insert.is_some()).collect();
     let mut code = String::new();
     // Constructor: required root columns and required one-row steps.
     let mut args: Vec<String> = inserted
@@ -201,7 +232,7 @@ fn graph_constructor_and_setters(model: &Model<'_>, graph: &GraphModel) -> Strin
     for step in &graph.steps {
         match step.cardinality {
             Cardinality::One => {
-                args.push(format!("{}: {}", step.field, step_type(model, step)));
+                args.push(format!("{}: {}", step.field, step.row_type));
                 inits.push(step.field.clone());
             }
             Cardinality::Optional => inits.push(format!("{}: None", step.field)),
@@ -230,7 +261,7 @@ fn graph_constructor_and_setters(model: &Model<'_>, graph: &GraphModel) -> Strin
     }
     for step in &graph.steps {
         let f = &step.field;
-        let ty = step_type(model, step);
+        let ty = &step.row_type;
         let (kind, names) = match step.cardinality {
             Cardinality::One => ("one", format!("with_{f}")),
             Cardinality::Optional => ("maybe", format!("with_{f} / with_{f}_opt")),
@@ -246,7 +277,7 @@ fn graph_constructor_and_setters(model: &Model<'_>, graph: &GraphModel) -> Strin
 /// Checks before any SQL: belongs_to given twice or not at all, the root id, and upserted
 /// rows of one step that repeat a conflict key.
 fn graph_checks(model: &Model<'_>, graph: &GraphModel) -> String {
-    let root = &model.tables[graph.root];
+    let root = root_columns(model, graph);
     let name = &graph.name;
     let mut checks = String::new();
     for step in &graph.steps {
@@ -257,7 +288,7 @@ fn graph_checks(model: &Model<'_>, graph: &GraphModel) -> String {
         else {
             continue;
         };
-        let column = &root.columns[column];
+        let column = &root[column];
         let (f, id) = (&step.field, &column.field);
         let _ = writeln!(
             checks,
@@ -273,7 +304,7 @@ fn graph_checks(model: &Model<'_>, graph: &GraphModel) -> String {
         }
     }
     if let Some(id) = graph.root_id_field {
-        let column = &root.columns[id];
+        let column = &root[id];
         if column.insert != Some(InsertKind::Required) {
             let _ = writeln!(
                 checks,
@@ -312,11 +343,7 @@ struct Parts {
 /// order, from the plan's parameters of each part.
 fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement) -> Parts {
     let root = &model.tables[graph.root];
-    let root_filled: Vec<usize> = graph
-        .steps
-        .iter()
-        .filter_map(|s| s.kind.sets_parent_column().map(|(c, _)| c))
-        .collect();
+    let root_columns = root_columns(model, graph);
     let mut parts = Parts {
         take: String::new(),
         names: Vec::new(),
@@ -326,7 +353,7 @@ fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement
     for part in &statement.parts {
         let part_params = &part.params;
         let Some(i) = &part.step else {
-            for column in root.columns.iter().filter(|c| c.insert.is_some()) {
+            for column in root_columns.iter().filter(|c| c.insert.is_some()) {
                 parts.take.push_str(&step_check(
                     column,
                     &format!("self.{}", column.field),
@@ -335,7 +362,7 @@ fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement
                     &graph.root_tag,
                 ));
             }
-            root_param_values(root, part_params, &root_filled, &mut parts);
+            root_param_values(&root_columns, part_params, &mut parts);
             continue;
         };
         let step = &graph.steps[*i];
@@ -346,12 +373,6 @@ fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement
             Cardinality::Optional => format!("self.{f}.take().into_iter().collect()"),
             Cardinality::Many => format!("::std::mem::take(&mut self.{f})"),
         };
-        let filled: Vec<String> = step
-            .kind
-            .takes_parent_column()
-            .map(|(c, _)| c.to_string())
-            .into_iter()
-            .collect();
         if part.params.contains(&Param::Present) {
             let _ = writeln!(
                 parts.take,
@@ -361,11 +382,17 @@ fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement
             parts.names.push(format!("part{i}_present"));
             parts.types.push("bool".to_owned());
         }
+        let columns = if step.kind.takes_parent_column().is_some() {
+            format!("{}::columns({rows})", step.row_type)
+        } else {
+            format!(
+                "<New{} as ::writegraph::Insert>::columns({rows}, &[])",
+                table.rust_name
+            )
+        };
         let _ = writeln!(
             parts.take,
-            "let part{i} = <New{} as ::writegraph::Insert>::columns({rows}, &[{}]).map_err(|e| e.in_step({:?}))?;",
-            table.rust_name,
-            filled.join(", "),
+            "let part{i} = {columns}.map_err(|e| e.in_step({:?}))?;",
             step.tag
         );
         let holder = format!("part{i}");
@@ -461,19 +488,18 @@ fn graph_steps<'a>(graph: &'a GraphModel) -> Vec<(&'a str, String)> {
 /// each of `params`: an unset required value is an error, and a nullable-with-default
 /// field is split into its flag and value, taken into `parts` (the statement borrows
 /// them).
-fn root_param_values(root: &TableModel<'_>, params: &[Param], filled: &[usize], parts: &mut Parts) {
-    let table_name = root.table.name.to_sql();
+fn root_param_values(root: &[ColumnModel<'_>], params: &[Param], parts: &mut Parts) {
     for &param in params {
         let bound = match param {
             Param::Flag(i) => {
-                let f = &root.columns[i].field;
+                let f = &root[i].field;
                 let _ = writeln!(parts.take, "let root_f{i} = self.{f}.is_some();");
                 parts.names.push(format!("root_f{i}"));
                 parts.types.push("bool".to_owned());
                 Bound::value(&format!("root_f{i}"), "BOOL")
             }
             Param::Value(i) => {
-                let column = &root.columns[i];
+                let column = &root[i];
                 let f = &column.field;
                 let value = match column.insert {
                     Some(InsertKind::NullableDefaulted) => {
@@ -483,15 +509,6 @@ fn root_param_values(root: &TableModel<'_>, params: &[Param], filled: &[usize], 
                             .types
                             .push(format!("::std::option::Option<{}>", column.ty.rust));
                         Bound::value(&format!("root_c{i}"), &column.ty.param_type)
-                    }
-                    Some(InsertKind::Injected) if !filled.contains(&i) => {
-                        let _ = writeln!(
-                            parts.take,
-                            "if self.{f}.is_none() {{ return Err(::writegraph::__private::missing({table_name:?}, {name:?}, \"with_{s}\")); }}",
-                            name = column.column.name,
-                            s = crate::ident::setter_stem(f),
-                        );
-                        Bound::field("self", f, &column.ty.param_type)
                     }
                     _ => Bound::field("self", f, &column.ty.param_type),
                 };

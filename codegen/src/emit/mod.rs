@@ -51,9 +51,13 @@ pub fn emit(model: &Model<'_>, plan: &Plan) -> Result<String, Error> {
     for e in &model.enums {
         code.push_str(&format_items(&enum_code(e))?);
     }
-    for (table, statements) in model.tables.iter().zip(&plan.tables) {
+    let own_row_types = own_row_types(model);
+    for (index, (table, statements)) in model.tables.iter().zip(&plan.tables).enumerate() {
         let mut items = row_struct(table, statements);
         items.push_str(&insert_struct(table, statements));
+        for (name, (_, filled)) in own_row_types.iter().filter(|(_, (t, _))| *t == index) {
+            items.push_str(&insert::own_row_type(table, statements, name, *filled));
+        }
         items.push_str(&patch_struct(table, statements));
         code.push_str(&format_items(&items)?);
     }
@@ -71,6 +75,28 @@ pub fn emit(model: &Model<'_>, plan: &Plan) -> Result<String, Error> {
         &crate::verify::expected_schema(model),
     ))?);
     Ok(code)
+}
+
+/// The row types of graph steps that fill a column of their rows, by name: the table (in
+/// `Model::tables`) and the column each leaves out.
+fn own_row_types(model: &Model<'_>) -> std::collections::BTreeMap<String, (usize, usize)> {
+    let insert_steps = model
+        .graphs
+        .iter()
+        .flat_map(|g| &g.steps)
+        .filter_map(|step| {
+            let (filled, _) = step.kind.takes_parent_column()?;
+            Some((step.row_type.clone(), (step.table, filled)))
+        });
+    let update_children = model
+        .update_graphs
+        .iter()
+        .flat_map(|g| &g.children)
+        .map(|child| {
+            let filled = child.takes_parent_column.0;
+            (child.row_type.clone(), (child.table, filled))
+        });
+    insert_steps.chain(update_children).collect()
 }
 
 /// One parameter of a generated `bind`: `holder.field`, or `holder` alone, declared as the

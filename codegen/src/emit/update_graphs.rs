@@ -125,7 +125,7 @@ fn update_graph_fields(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     code.push_str(&patch_fields(&updatable, &graph.attributes));
     for child in &graph.children {
         let table = &model.tables[child.table];
-        let ty = format!("New{}", table.rust_name);
+        let ty = &child.row_type;
         let strategy = match (child.strategy.kind(), child.many) {
             (Strategy::Replace, true) => "`Some(rows)` deletes the root's children, then inserts `rows`; `Some(vec![])` deletes them all.",
             (Strategy::Append, _) => "`Some(rows)` inserts `rows`; the other children stay.",
@@ -176,7 +176,7 @@ fn update_graph_setters(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     code.push_str(&patch_setters(&updatable));
     for child in &graph.children {
         let f = &child.field;
-        let ty = format!("New{}", model.tables[child.table].rust_name);
+        let ty = &child.row_type;
         if child.many {
             let _ = writeln!(code, "::writegraph::setter!(children {f} with_{f}: {ty});");
         } else {
@@ -268,8 +268,8 @@ fn update_graph_parts(
         };
         let _ = writeln!(
             parts,
-            "let part{n} = <New{} as ::writegraph::Insert>::columns({rows}, &[{}]).map_err(|e| e.in_step({:?}))?;",
-            table.rust_name, child.takes_parent_column.0, child.tag
+            "let part{n} = {}::columns({rows}).map_err(|e| e.in_step({:?}))?;",
+            child.row_type, child.tag
         );
         names.push(format!("part{n}"));
         types.push(format!("New{}Columns", table.rust_name));

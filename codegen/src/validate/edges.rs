@@ -283,3 +283,58 @@ impl Tags {
         tag
     }
 }
+
+/// The Rust names a graph's own row types must not take: every table's and enum's
+/// (`taken`), and every graph's.
+pub(super) fn reserved_type_names(
+    taken: &std::collections::BTreeSet<String>,
+    config: &config::GraphsConfig,
+) -> std::collections::BTreeSet<String> {
+    let graphs = config.insert.keys().chain(config.update.keys());
+    taken
+        .iter()
+        .cloned()
+        .chain(graphs.map(|name| name.get_ref().clone()))
+        .collect()
+}
+
+/// The graphs' own row types, by name: the table and the column each leaves out.
+pub type RowTypes = std::collections::BTreeMap<String, (usize, usize)>;
+
+/// The type of the rows of a step that fills the column `filled` of `table` with its
+/// parent's key: the table's `NewT` without that column, named after the table and the
+/// column without its `_id` (`order_items.order_id` → `NewOrderItemForOrder`), so that
+/// `NewT` keeps the column and its constructor, and every graph that fills that column
+/// shares one type. A name that another generated type has (`reserved`, or another row
+/// type in `row_types`) is an error at the field.
+pub(super) fn own_row_type(
+    (tables, table, filled): (&[TableModel<'_>], usize, usize),
+    field: &Spanned<String>,
+    reserved: &std::collections::BTreeSet<String>,
+    row_types: &mut RowTypes,
+    file: &SourceFile,
+) -> Result<String, Diagnostic> {
+    let model = &tables[table];
+    let column = &model.columns[filled].column.name;
+    let stem = ["_id", "Id", "_ID"]
+        .iter()
+        .find_map(|suffix| column.strip_suffix(suffix).filter(|s| !s.is_empty()))
+        .unwrap_or(column);
+    let name = format!("New{}For{}", model.rust_name, ident::rust_type_name(stem));
+    let other = row_types
+        .get(&name)
+        .filter(|&&used| used != (table, filled));
+    if reserved.contains(&name) || other.is_some() {
+        return Err(config::error_at(
+            file,
+            field,
+            format!(
+                "the rows of field `{}` would be the type `{name}`, which another generated type already is",
+                field.get_ref()
+            ),
+        )
+        .with_help("name the table differently: [tables.<name>] rust_name = \"...\""));
+    }
+    row_types.insert(name.clone(), (table, filled));
+    Ok(name)
+}

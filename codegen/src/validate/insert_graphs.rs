@@ -7,7 +7,10 @@ use std::collections::BTreeSet;
 
 use toml::Spanned;
 
-use super::edges::{check_child_edge, child_link, is_field_name, setter_clashes, Parent, Tags};
+use super::edges::{
+    check_child_edge, child_link, is_field_name, own_row_type, reserved_type_names, setter_clashes,
+    Parent, RowTypes, Tags,
+};
 use super::resolve::{column_index, table_index, Names};
 use crate::config::{
     self, BelongsToConfig, ChildConfig, GraphsConfig, InsertGraphConfig, StepConfig, WriteMode,
@@ -23,12 +26,14 @@ pub fn validate_insert_graphs(
     config: &GraphsConfig,
     tables: &[TableModel<'_>],
     file: &SourceFile,
-    taken_names: &BTreeSet<String>,
+    (taken_names, row_types): (&BTreeSet<String>, &mut RowTypes),
 ) -> Result<Vec<GraphModel>, Vec<Diagnostic>> {
     let mut graphs = Vec::new();
     let mut errors = Vec::new();
+    let reserved = reserved_type_names(taken_names, config);
     for (name, graph) in &config.insert {
-        match insert_graph(names, name, graph, tables, file, taken_names) {
+        let names_taken = (taken_names, &reserved, &mut *row_types);
+        match insert_graph(names, name, graph, tables, file, names_taken) {
             Ok(model) => graphs.push(model),
             Err(mut found) => errors.append(&mut found),
         }
@@ -74,7 +79,7 @@ pub(super) fn insert_graph(
     graph: &InsertGraphConfig,
     tables: &[TableModel<'_>],
     file: &SourceFile,
-    taken_names: &BTreeSet<String>,
+    (taken_names, reserved, row_types): (&BTreeSet<String>, &BTreeSet<String>, &mut RowTypes),
 ) -> Result<GraphModel, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let graph_name = name.get_ref();
@@ -149,6 +154,20 @@ pub(super) fn insert_graph(
     let clashes = setter_clashes(root_model, root_setters, step_setters, file);
     if !clashes.is_empty() {
         return Err(clashes);
+    }
+    for (position, step) in &mut steps {
+        let filled = step.kind.takes_parent_column();
+        let span = field_spans.iter().find(|f| f.span().start == *position);
+        if let (Some((filled, _)), Some(span)) = (filled, span) {
+            let filled = (tables, step.table, filled);
+            match own_row_type(filled, span, reserved, row_types, file) {
+                Ok(name) => step.row_type = name,
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
 
     let (steps, root_tag) = order_and_tag(steps, tables, root_model);
@@ -237,6 +256,7 @@ fn belongs_to_step(
             required: edge.required,
         },
         parent: parent.step,
+        row_type: format!("New{}", tables[referenced].rust_name),
         field,
         table: referenced,
         upsert,
@@ -304,6 +324,7 @@ fn row_step(
     Ok(GraphStep {
         kind,
         parent: parent.step,
+        row_type: format!("New{}", tables[table].rust_name),
         field,
         table,
         upsert,
@@ -365,6 +386,7 @@ fn child_step(
     Ok(GraphStep {
         kind,
         parent: parent.step,
+        row_type: format!("New{}", tables[table].rust_name),
         field,
         table,
         upsert,

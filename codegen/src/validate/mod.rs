@@ -53,7 +53,7 @@ pub fn validate<'a>(
     let names = resolve::Names::resolve(catalog, config);
     let table_configs = table_configs(&names, config, file, &mut errors);
 
-    // Pass 2: table models (a column a graph fills is held as `Option`), then enums; no two
+    // Pass 2: table models (a column a graph fills is `Injected`), then enums; no two
     // of them may generate one Rust name.
     let injected = names.injected_columns(config);
     let mut used_names: BTreeMap<String, QualifiedName> = BTreeMap::new();
@@ -77,10 +77,13 @@ pub fn validate<'a>(
     };
     if errors.is_empty() {
         let taken: BTreeSet<String> = used_names.keys().cloned().collect();
+        let mut row_types = edges::RowTypes::new();
+        let names_taken = (&taken, &mut row_types);
         let graphs =
-            insert_graphs::validate_insert_graphs(&names, config, &model.tables, file, &taken);
+            insert_graphs::validate_insert_graphs(&names, config, &model.tables, file, names_taken);
+        let names_taken = (&taken, &mut row_types);
         let update_graphs =
-            update_graphs::validate_update_graphs(&names, config, &model.tables, file, &taken);
+            update_graphs::validate_update_graphs(&names, config, &model.tables, file, names_taken);
         match (graphs, update_graphs) {
             (Ok(graphs), Ok(update_graphs)) => {
                 model.graphs = graphs;

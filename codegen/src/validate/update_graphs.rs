@@ -3,7 +3,10 @@
 use std::collections::BTreeSet;
 
 use super::conflict::default_update;
-use super::edges::{check_child_edge, child_link, is_field_name, setter_clashes, Parent, Tags};
+use super::edges::{
+    check_child_edge, child_link, is_field_name, own_row_type, reserved_type_names, setter_clashes,
+    Parent, RowTypes, Tags,
+};
 use super::resolve::{column_index, table_index, Names};
 use toml::Spanned;
 
@@ -21,13 +24,16 @@ pub fn validate_update_graphs(
     config: &GraphsConfig,
     tables: &[TableModel<'_>],
     file: &SourceFile,
-    taken_names: &BTreeSet<String>,
+    (taken_names, row_types): (&BTreeSet<String>, &mut RowTypes),
 ) -> Result<Vec<UpdateGraphModel>, Vec<Diagnostic>> {
     let mut graphs = Vec::new();
     let mut errors = Vec::new();
+    let reserved = reserved_type_names(taken_names, config);
     for (name, graph) in &config.update {
         let checked = graph_name(config, name, file, taken_names).map_err(|e| vec![e]);
-        match checked.and_then(|()| update_graph(names, tables, name.get_ref(), graph, file)) {
+        let names_taken = (name.get_ref().as_str(), &reserved, &mut *row_types);
+        let graph_model = |()| update_graph(names, tables, names_taken, graph, file);
+        match checked.and_then(graph_model) {
             Ok(model) => graphs.push(model),
             Err(e) => errors.extend(e),
         }
@@ -80,7 +86,7 @@ fn graph_name(
 fn update_graph(
     names: &Names<'_>,
     tables: &[TableModel<'_>],
-    graph_name: &str,
+    (graph_name, reserved, row_types): (&str, &BTreeSet<String>, &mut RowTypes),
     graph: &UpdateGraphConfig,
     file: &SourceFile,
 ) -> Result<UpdateGraphModel, Vec<Diagnostic>> {
@@ -97,7 +103,8 @@ fn update_graph(
         )
         .with_help("update graphs address the root by its primary key")]);
     }
-    let mut children = children(names, tables, root, graph_name, graph, file)?;
+    let names_taken = (graph_name, reserved, row_types);
+    let mut children = children(names, tables, root, names_taken, graph, file)?;
     let root_setters = root_model
         .columns
         .iter()
@@ -133,7 +140,7 @@ fn children(
     names: &Names<'_>,
     tables: &[TableModel<'_>],
     root: usize,
-    graph_name: &str,
+    (graph_name, reserved, row_types): (&str, &BTreeSet<String>, &mut RowTypes),
     graph: &UpdateGraphConfig,
     file: &SourceFile,
 ) -> Result<Vec<UpdateChild>, Vec<Diagnostic>> {
@@ -182,7 +189,13 @@ fn children(
                 step: StepRef::Root,
                 table: root,
             };
-            match update_child(names, tables, parent, many, field, edge, file) {
+            let child =
+                update_child(names, tables, parent, many, field, edge, file).and_then(|child| {
+                    let filled = (tables, child.table, child.takes_parent_column.0);
+                    let row_type = own_row_type(filled, &edge.field, reserved, row_types, file)?;
+                    Ok(UpdateChild { row_type, ..child })
+                });
+            match child {
                 Ok(child) => children.push((edge.field.span().start, child)),
                 Err(e) => errors.push(e),
             }
@@ -295,6 +308,7 @@ pub(super) fn update_child(
     Ok(UpdateChild {
         parent: parent.step,
         many,
+        row_type: format!("New{}", tables[table].rust_name),
         field,
         table,
         strategy,
