@@ -26,26 +26,6 @@ pub fn check_text(
     }
 }
 
-/// The value of a required column, checked: `value` as it is when the column is among
-/// `filled` (the column indexes a graph step fills, so `None` is allowed), else `value`
-/// wrapped again when set, and [`ValidationKind::MissingValue`] naming `setter` when not.
-pub fn required<T>(
-    value: Option<T>,
-    filled: &[usize],
-    index: usize,
-    table: &str,
-    column: &str,
-    setter: &str,
-) -> Result<Option<T>> {
-    if filled.contains(&index) {
-        return Ok(value);
-    }
-    match value {
-        Some(value) => Ok(Some(value)),
-        None => Err(crate::__private::missing(table, column, setter)),
-    }
-}
-
 /// Drops trailing `None`s of a column: UNNEST pads a shorter array with NULLs, so they need
 /// not be sent (a column nobody set travels as an empty array).
 pub fn trim_nulls<T>(values: &mut Vec<Option<T>>) {
@@ -224,7 +204,7 @@ pub fn missing_parent(graph: &str, field: &str, id_field: &str) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::{anchor, check_unique, push_array, required, trim_array, RepeatedKey};
+    use super::{anchor, check_unique, push_array, trim_array, RepeatedKey};
     use crate::ValidationKind;
 
     #[test]
@@ -258,23 +238,6 @@ mod tests {
                 "invalid write: G: two rows of `items` have the same key (b) of `public.t`; merge them before writing"
                     .to_owned()
             ))
-        );
-    }
-
-    #[test]
-    fn a_required_value_may_be_unset_only_where_the_graph_fills_it() {
-        assert_eq!(
-            required::<i32>(None, &[1], 1, "t", "c", "with_c").ok(),
-            Some(None)
-        );
-        assert_eq!(
-            required(Some(3), &[], 1, "t", "c", "with_c").ok(),
-            Some(Some(3))
-        );
-        let missing = required::<i32>(None, &[0], 1, "public.t", "c", "with_c").err();
-        assert_eq!(
-            missing.and_then(|e| e.validation_kind()),
-            Some(ValidationKind::MissingValue)
         );
     }
 

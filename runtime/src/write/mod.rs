@@ -29,7 +29,7 @@
 //!
 //! Every check that needs no database runs before the first statement is sent: a batch's
 //! repeated conflict keys ([`check_unique`]), text PostgreSQL would reject
-//! ([`check_text`]), required values left unset ([`required`]), a patch or graph that sets
+//! ([`check_text`]), a required parent or root id left unset, a patch or graph that sets
 //! nothing. A statement's error is attributed to the graph steps it may come from with
 //! [`ErrorSteps`].
 
@@ -44,7 +44,7 @@ mod table;
 
 pub use columns::{
     anchor, check_text, check_unique, conflicting_parent, missing_parent, missing_root_id, one_row,
-    push_array, required, trim_array, trim_false, trim_nulls, RepeatedKey,
+    push_array, trim_array, trim_false, trim_nulls, RepeatedKey,
 };
 pub use graph::{
     ErrorSteps, GraphStep, InsertGraph, RootRow, StepCount, UpdateGraph, UpdateGraphLocking,

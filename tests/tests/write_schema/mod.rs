@@ -22,7 +22,7 @@ CREATE TABLE kids (
 use std::mem;
 
 use writegraph::__private::{column, trim_nulls, Row, Type};
-use writegraph::write::{check_text, params, required, Assignments, ErrorSteps, GraphStep, Param};
+use writegraph::write::{check_text, params, Assignments, ErrorSteps, GraphStep, Param};
 use writegraph::{
     FromRow, Insert, InsertGraph, Patch, Result, Table, UpdateGraph, UpdateGraphLocking,
     UpdateGraphPlain, Upsert,
@@ -220,14 +220,16 @@ impl Insert for NewKid {
         for (index, row) in rows.into_iter().enumerate() {
             check_text(&row.sku, None, Self::TABLE, index, "sku")?;
             c.c0.push(row.id);
-            c.c1.push(required(
-                row.parent_id,
-                filled,
-                1,
-                Self::TABLE,
-                "parent_id",
-                "with_parent_id",
-            )?);
+            // Unset only where a graph fills it.
+            if row.parent_id.is_none() && !filled.contains(&1) {
+                let setter = "with_parent_id";
+                return Err(writegraph::__private::missing(
+                    Self::TABLE,
+                    "parent_id",
+                    setter,
+                ));
+            }
+            c.c1.push(row.parent_id);
             c.c2.push(row.sku);
             c.c3.push(row.qty);
         }
