@@ -7,5 +7,7 @@ include!(concat!(env!("OUT_DIR"), "/writegraph.rs"));
 pub const SCHEMA_SQL: &str = concat!(
     include_str!("../schema/001_shop.sql"),
     "\n",
-    include_str!("../schema/002_signup.sql")
+    include_str!("../schema/002_signup.sql"),
+    "\n",
+    include_str!("../schema/003_blog.sql")
 );

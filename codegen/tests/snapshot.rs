@@ -143,8 +143,11 @@ async fn a_stale_snapshot_is_an_error() -> TestResult {
     let dir = scratch_dir("stale")?;
     let migrations = dir.join("migrations");
     std::fs::create_dir_all(&migrations)?;
-    for name in ["001_shop.sql", "002_signup.sql"] {
-        std::fs::copy(shop_schema().join(name), migrations.join(name))?;
+    for entry in std::fs::read_dir(shop_schema())? {
+        let entry = entry?;
+        if entry.path().extension().is_some_and(|e| e == "sql") {
+            std::fs::copy(entry.path(), migrations.join(entry.file_name()))?;
+        }
     }
     let file = dir.join("writegraph.catalog.json");
     std::fs::write(
@@ -159,7 +162,7 @@ async fn a_stale_snapshot_is_an_error() -> TestResult {
     builder().generate()?;
 
     std::fs::write(
-        migrations.join("003_notes.sql"),
+        migrations.join("999_notes.sql"),
         "ALTER TABLE orders ADD COLUMN internal_note text;\n",
     )?;
     match builder().generate() {

@@ -17,6 +17,16 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The example's migration files, in the order they apply (`001_shop.sql`, ...).
+fn schema_files() -> std::io::Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(workspace().join("schema"))?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".sql"))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
 fn scratch_dir(name: &str) -> std::io::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("writegraph-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -53,7 +63,7 @@ fn schema_json_has_the_documented_shape() -> TestResult {
     assert!(out.status.success());
     let json: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     let tables = json["tables"].as_array().ok_or("tables is not an array")?;
-    assert_eq!(tables.len(), 12);
+    assert_eq!(tables.len(), 15);
     let products = tables
         .iter()
         .find(|t| t["name"] == "products")
@@ -241,8 +251,11 @@ fn snapshot_from_postgres_then_check_fails_when_migrations_change() -> TestResul
     let dir = scratch_dir("snapshot")?;
     let migrations = dir.join("migrations");
     std::fs::create_dir_all(&migrations)?;
-    for name in ["001_shop.sql", "002_signup.sql"] {
-        std::fs::copy(workspace().join("schema").join(name), migrations.join(name))?;
+    for name in schema_files()? {
+        std::fs::copy(
+            workspace().join("schema").join(&name),
+            migrations.join(&name),
+        )?;
     }
     let migrations_arg = migrations.display().to_string();
     let snapshot = writegraph(&[
@@ -306,7 +319,7 @@ fn snapshot_from_postgres_then_check_fails_when_migrations_change() -> TestResul
     );
 
     std::fs::write(
-        migrations.join("003_notes.sql"),
+        migrations.join("999_notes.sql"),
         "ALTER TABLE orders ADD COLUMN internal_note text;\n",
     )?;
     let stale = writegraph(&[&["check"][..], &args].concat())?;
@@ -331,7 +344,7 @@ fn snapshot_from_postgres_then_check_fails_when_migrations_change() -> TestResul
 /// type with both types, the unique key an upsert and a diff rely on) and exit 2.
 #[tokio::test]
 async fn verify_reports_every_difference_of_a_live_database() -> TestResult {
-    let sql = ["001_shop.sql", "002_signup.sql"]
+    let sql = schema_files()?
         .iter()
         .map(|name| std::fs::read_to_string(workspace().join("schema").join(name)))
         .collect::<std::io::Result<Vec<String>>>()?
@@ -356,7 +369,7 @@ async fn verify_reports_every_difference_of_a_live_database() -> TestResult {
     );
     assert_eq!(
         String::from_utf8(fresh.stdout)?,
-        "the database matches the schema the code is generated from (12 tables, 2 enum types)\n"
+        "the database matches the schema the code is generated from (15 tables, 2 enum types)\n"
     );
 
     let client = db.connect().await?;
