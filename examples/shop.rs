@@ -1,10 +1,12 @@
 //! The example shop end to end: a database with the schema applied (a throwaway PostgreSQL,
-//! or a fresh database on the server `DATABASE_URL` names), then the generated code at work:
-//! single rows, a batch, insert graphs and an update graph, each checked against the rows
-//! PostgreSQL holds afterwards.
+//! or a fresh database on the server `DATABASE_URL` names), then the generated code at work on
+//! a deadpool-postgres pool's connection: single rows, a batch, insert graphs and an update
+//! graph, each checked against the rows PostgreSQL holds afterwards.
 //!
 //! Run it with `cargo run --example shop`.
 
+use deadpool_postgres::{Manager, Pool};
+use tokio_postgres::NoTls;
 use writegraph::types::Uuid;
 use writegraph_example::{
     NewAuditLogForEntity, NewCategory, NewOrder, NewOrderGraph, NewOrderItem, NewOrderItemForOrder,
@@ -18,7 +20,11 @@ type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 #[tokio::main]
 async fn main() -> Result {
     let db = testing::database_with_schema(SCHEMA_SQL).await?;
-    let mut client = db.connect().await?;
+    let pool = Pool::builder(Manager::new(db.config().clone(), NoTls))
+        .max_size(2)
+        .build()?;
+    // A pooled connection runs every write, on deadpool's statement cache.
+    let mut client = pool.get().await?;
     println!("database `{}` ready", db.name());
 
     // One row: unset columns take their DEFAULT (status 'pending', created_at now()).
