@@ -18,6 +18,12 @@ fn main() {
             "schemas/articles.sql",
             Some("schemas/articles.toml"),
         ),
+        (
+            "time_crate",
+            "schemas/datetimes.sql",
+            Some("schemas/time_crate.toml"),
+        ),
+        ("jiff_crate", "schemas/datetimes.sql", None),
     ] {
         println!("cargo:rerun-if-changed={schema}");
         let mut builder = writegraph_codegen::Builder::new();
@@ -25,6 +31,10 @@ fn main() {
         if name == "articles" {
             // Graph structs as JSON bodies (tests/tests/serde_graphs.rs).
             builder.type_attribute(".", "#[derive(serde::Serialize, serde::Deserialize)]");
+        }
+        if name == "jiff_crate" {
+            // The builder's choice, with no graphs.toml (tests/tests/datetime_crates.rs).
+            builder.datetime_crate(writegraph_codegen::DatetimeCrate::Jiff);
         }
         if let Some(graphs) = graphs {
             println!("cargo:rerun-if-changed={graphs}");

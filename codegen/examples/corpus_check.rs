@@ -511,6 +511,7 @@ fn compile_one(
         catalog: None,
         graphs: Some(SourceFile::new("graphs.toml", graphs.clone())),
         attributes: Vec::new(),
+        ..Input::default()
     };
     let output = writegraph_codegen::generate(&input).map_err(|e| {
         fail(

@@ -31,6 +31,7 @@ fn main() -> Result<()> {
         catalog: None,
         graphs: Some(SourceFile::new("graphs.toml", schema.graphs.clone())),
         attributes: Vec::new(),
+        ..Input::default()
     };
 
     reset_peak_memory();

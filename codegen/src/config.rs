@@ -10,6 +10,7 @@ use toml::Spanned;
 
 use crate::error::{ConfigError, Diagnostic};
 use crate::source::SourceFile;
+use crate::types::{Crates, DatetimeCrate, DecimalCrate};
 
 /// The parsed `graphs.toml`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -22,6 +23,9 @@ pub struct GraphsConfig {
     /// (`citext = "String"`). Values are sent as text and cast to the column's type.
     #[serde(default)]
     pub types: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// `[crates]`: the crates whose types date, time and `numeric` columns get.
+    #[serde(default)]
+    pub crates: CratesConfig,
     /// `[insert.<Graph>]`: insert graphs, by the name of the generated struct.
     #[serde(default)]
     pub insert: BTreeMap<Spanned<String>, InsertGraphConfig>,
@@ -33,6 +37,29 @@ pub struct GraphsConfig {
     /// [`Attribute::path`](crate::model::Attribute::path)).
     #[serde(default)]
     pub attributes: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+}
+
+/// `[crates]`: which crate's types generated code uses where there is a choice. A value
+/// that is not one of the choices is an error at its position that lists them.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CratesConfig {
+    /// `datetime = "chrono" | "time" | "jiff"`, for `date`, `time`, `timestamp` and
+    /// `timestamptz` columns (default `chrono`).
+    pub datetime: Option<DatetimeCrate>,
+    /// `decimal = "rust_decimal"`, for `numeric` columns (the default and, for now, the only
+    /// choice).
+    pub decimal: Option<DecimalCrate>,
+}
+
+impl CratesConfig {
+    /// The chosen crates, with the defaults for those not given.
+    pub fn resolve(&self) -> Crates {
+        Crates {
+            datetime: self.datetime.unwrap_or_default(),
+            decimal: self.decimal.unwrap_or_default(),
+        }
+    }
 }
 
 /// `[update.<Graph>]`: a patch of one root row and the synchronisation of its children

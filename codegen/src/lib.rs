@@ -47,6 +47,7 @@ use std::path::{Path, PathBuf};
 pub use catalog::Catalog;
 pub use error::{Diagnostic, Error};
 pub use source::SourceFile;
+pub use types::{DatetimeCrate, DecimalCrate};
 
 /// Name of the file `write_to_out_dir` writes into `OUT_DIR`.
 pub const OUT_FILE_NAME: &str = "writegraph.rs";
@@ -64,6 +65,12 @@ pub struct Input {
     /// Attributes for generated types and fields, after those of `graphs.toml`'s
     /// `[attributes]` ([`Builder::type_attribute`]).
     pub attributes: Vec<TypeAttribute>,
+    /// The date and time crate, over `graphs.toml`'s `[crates] datetime`
+    /// ([`Builder::datetime_crate`]).
+    pub datetime_crate: Option<DatetimeCrate>,
+    /// The decimal crate, over `graphs.toml`'s `[crates] decimal`
+    /// ([`Builder::decimal_crate`]).
+    pub decimal_crate: Option<DecimalCrate>,
 }
 
 /// An attribute for the generated types or fields a path selects
@@ -128,12 +135,18 @@ pub fn generate(input: &Input) -> Result<Output, Error> {
 /// The front of the pipeline: `graphs.toml` (config), then the catalog (from the schema
 /// source through `ddl`, or from the snapshot).
 fn read_inputs(input: &Input) -> Result<(Catalog, config::GraphsConfig), Error> {
-    let config = input
+    let mut config = input
         .graphs
         .as_ref()
         .map(config::parse)
         .transpose()?
         .unwrap_or_default();
+    if let Some(datetime) = input.datetime_crate {
+        config.crates.datetime = Some(datetime);
+    }
+    if let Some(decimal) = input.decimal_crate {
+        config.crates.decimal = Some(decimal);
+    }
     let catalog = input
         .read_catalog()
         .map_err(|e| e.with_source_lines(&input.schema))?;
@@ -212,6 +225,8 @@ pub struct Builder {
     catalog: Option<PathBuf>,
     graphs: Option<PathBuf>,
     attributes: Vec<TypeAttribute>,
+    datetime_crate: Option<DatetimeCrate>,
+    decimal_crate: Option<DecimalCrate>,
 }
 
 impl Builder {
@@ -239,6 +254,21 @@ impl Builder {
     /// The `graphs.toml` file. Optional: without it, only the table layer is generated.
     pub fn graphs(&mut self, path: impl AsRef<Path>) -> &mut Self {
         self.graphs = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// The crate whose types `date`, `time`, `timestamp` and `timestamptz` columns get, over
+    /// `graphs.toml`'s `[crates] datetime` (default [`DatetimeCrate::Chrono`]). The runtime
+    /// `writegraph` needs the feature of the same name (`time` for [`DatetimeCrate::Time`]).
+    pub fn datetime_crate(&mut self, datetime: DatetimeCrate) -> &mut Self {
+        self.datetime_crate = Some(datetime);
+        self
+    }
+
+    /// The crate whose type `numeric` columns get, over `graphs.toml`'s `[crates] decimal`
+    /// (default [`DecimalCrate::RustDecimal`], with the runtime's feature `rust_decimal`).
+    pub fn decimal_crate(&mut self, decimal: DecimalCrate) -> &mut Self {
+        self.decimal_crate = Some(decimal);
         self
     }
 
@@ -295,6 +325,8 @@ impl Builder {
             catalog,
             graphs,
             attributes: self.attributes.clone(),
+            datetime_crate: self.datetime_crate,
+            decimal_crate: self.decimal_crate,
         })
     }
 

@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::Deserialize;
+
 use crate::catalog::{BaseType, Catalog, QualifiedName, SqlType};
 use crate::ident;
 
@@ -46,11 +48,108 @@ pub struct UnsupportedType {
     pub key: String,
 }
 
+/// The crate whose types `date`, `time`, `timestamp` and `timestamptz` columns get
+/// (`[crates] datetime` in graphs.toml, or [`Builder::datetime_crate`](crate::Builder::datetime_crate)).
+/// Generated code names them through the runtime's re-export of the crate
+/// (`writegraph::types::chrono`), so the runtime needs the feature of the same name.
+///
+/// | PostgreSQL | `chrono` | `time` | `jiff` |
+/// |---|---|---|---|
+/// | `date` | `NaiveDate` | `Date` | `civil::Date` |
+/// | `time` | `NaiveTime` | `Time` | `civil::Time` |
+/// | `timestamp` | `NaiveDateTime` | `PrimitiveDateTime` | `civil::DateTime` |
+/// | `timestamptz` | `DateTime<Utc>` | `OffsetDateTime` | `Timestamp` |
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DatetimeCrate {
+    /// chrono 0.4 (the runtime's feature `chrono`).
+    #[default]
+    Chrono,
+    /// time 0.3 (the runtime's feature `time`).
+    Time,
+    /// jiff 0.2 (the runtime's feature `jiff`).
+    Jiff,
+}
+
+impl DatetimeCrate {
+    /// The name in `graphs.toml`, which is also the runtime's feature and re-export.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatetimeCrate::Chrono => "chrono",
+            DatetimeCrate::Time => "time",
+            DatetimeCrate::Jiff => "jiff",
+        }
+    }
+
+    /// The Rust types of `date`, `time`, `timestamp` and `timestamptz`.
+    fn types(self) -> [&'static str; 4] {
+        match self {
+            DatetimeCrate::Chrono => [
+                "::writegraph::types::chrono::NaiveDate",
+                "::writegraph::types::chrono::NaiveTime",
+                "::writegraph::types::chrono::NaiveDateTime",
+                "::writegraph::types::chrono::DateTime<::writegraph::types::chrono::Utc>",
+            ],
+            DatetimeCrate::Time => [
+                "::writegraph::types::time::Date",
+                "::writegraph::types::time::Time",
+                "::writegraph::types::time::PrimitiveDateTime",
+                "::writegraph::types::time::OffsetDateTime",
+            ],
+            DatetimeCrate::Jiff => [
+                "::writegraph::types::jiff::civil::Date",
+                "::writegraph::types::jiff::civil::Time",
+                "::writegraph::types::jiff::civil::DateTime",
+                "::writegraph::types::jiff::Timestamp",
+            ],
+        }
+    }
+}
+
+/// The crate whose type `numeric` columns get (`[crates] decimal` in graphs.toml, or
+/// [`Builder::decimal_crate`](crate::Builder::decimal_crate)), named through the runtime's
+/// re-export of the crate (`writegraph::types::rust_decimal`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DecimalCrate {
+    /// rust_decimal 1 (`Decimal`; the runtime's feature `rust_decimal`).
+    #[default]
+    RustDecimal,
+}
+
+impl DecimalCrate {
+    /// The name in `graphs.toml`, which is also the runtime's feature and re-export.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecimalCrate::RustDecimal => "rust_decimal",
+        }
+    }
+
+    /// The Rust type of `numeric`.
+    fn numeric(self) -> &'static str {
+        match self {
+            DecimalCrate::RustDecimal => "::writegraph::types::rust_decimal::Decimal",
+        }
+    }
+}
+
+/// The crates that generated code takes types from, where there is a choice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Crates {
+    /// Date and time types.
+    pub datetime: DatetimeCrate,
+    /// The `numeric` type.
+    pub decimal: DecimalCrate,
+}
+
 /// Maps column types of one catalog, with the user's `[types]` overrides (keyed by SQL type
 /// name, as `format_type` spells it without modifiers, or by an unqualified user type name).
 pub struct TypeMapper<'a> {
     catalog: &'a Catalog,
     overrides: BTreeMap<String, String>,
+    crates: Crates,
 }
 
 struct Scalar {
@@ -60,7 +159,7 @@ struct Scalar {
 }
 
 /// Built-in types and their Rust types.
-fn builtin(name: &str) -> Option<Scalar> {
+fn builtin(name: &str, crates: Crates) -> Option<Scalar> {
     let s = |rust, param, hashable| {
         Some(Scalar {
             rust,
@@ -68,6 +167,7 @@ fn builtin(name: &str) -> Option<Scalar> {
             hashable,
         })
     };
+    let [date, time, timestamp, timestamptz] = crates.datetime.types();
     match name {
         "boolean" => s("bool", "BOOL", true),
         "smallint" => s("i16", "INT2", true),
@@ -75,17 +175,17 @@ fn builtin(name: &str) -> Option<Scalar> {
         "bigint" => s("i64", "INT8", true),
         "real" => s("f32", "FLOAT4", false),
         "double precision" => s("f64", "FLOAT8", false),
-        "numeric" => s("::writegraph::types::Decimal", "NUMERIC", true),
+        "numeric" => s(crates.decimal.numeric(), "NUMERIC", true),
         "text" => s("::std::string::String", "TEXT", true),
         "character varying" => s("::std::string::String", "VARCHAR", true),
         "character" | "bpchar" => s("::std::string::String", "BPCHAR", true),
         "name" => s("::std::string::String", "NAME", true),
         "bytea" => s("::std::vec::Vec<u8>", "BYTEA", true),
         "uuid" => s("::writegraph::types::Uuid", "UUID", true),
-        "date" => s("::writegraph::types::Date", "DATE", true),
-        "time without time zone" => s("::writegraph::types::Time", "TIME", true),
-        "timestamp without time zone" => s("::writegraph::types::Timestamp", "TIMESTAMP", true),
-        "timestamp with time zone" => s("::writegraph::types::Timestamptz", "TIMESTAMPTZ", true),
+        "date" => s(date, "DATE", true),
+        "time without time zone" => s(time, "TIME", true),
+        "timestamp without time zone" => s(timestamp, "TIMESTAMP", true),
+        "timestamp with time zone" => s(timestamptz, "TIMESTAMPTZ", true),
         "interval" => s("::writegraph::types::Interval", "INTERVAL", true),
         "json" => s("::writegraph::types::Json", "JSON", false),
         "jsonb" => s("::writegraph::types::Json", "JSONB", false),
@@ -104,9 +204,23 @@ fn builtin(name: &str) -> Option<Scalar> {
 }
 
 impl<'a> TypeMapper<'a> {
-    /// A mapper for `catalog` with `[types]` overrides.
+    /// A mapper for `catalog` with `[types]` overrides and the default crates.
     pub fn new(catalog: &'a Catalog, overrides: BTreeMap<String, String>) -> Self {
-        Self { catalog, overrides }
+        Self::with_crates(catalog, overrides, Crates::default())
+    }
+
+    /// A mapper for `catalog` with `[types]` overrides, taking date, time and `numeric` types
+    /// from `crates`.
+    pub fn with_crates(
+        catalog: &'a Catalog,
+        overrides: BTreeMap<String, String>,
+        crates: Crates,
+    ) -> Self {
+        Self {
+            catalog,
+            overrides,
+            crates,
+        }
     }
 
     /// The Rust side of a column type.
@@ -146,7 +260,7 @@ impl<'a> TypeMapper<'a> {
         }
         match base {
             BaseType::Builtin { name, .. } => {
-                let scalar = builtin(name).ok_or_else(|| UnsupportedType {
+                let scalar = builtin(name, self.crates).ok_or_else(|| UnsupportedType {
                     sql_type: name.clone(),
                     key: key.clone(),
                 })?;

@@ -89,6 +89,7 @@ fn bad_graphs_files_fail_with_located_messages() -> Result<(), Box<dyn std::erro
             catalog: None,
             graphs: Some(SourceFile::new(name.clone(), toml_text.clone())),
             attributes: Vec::new(),
+            ..Input::default()
         };
         let message = match generate(&input) {
             Ok(_) => format!("<no error: {name} was accepted>"),
@@ -157,6 +158,7 @@ fn a_types_mapping_makes_the_unsupported_type_generate() -> Result<(), Box<dyn s
             "[types]\nmoney = \"String\"\n",
         )),
         attributes: Vec::new(),
+        ..Input::default()
     };
     let output = generate(&input).map_err(|e| e.to_string())?;
     assert!(

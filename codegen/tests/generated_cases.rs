@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use writegraph_codegen::{write, Builder};
+use writegraph_codegen::{write, Builder, DatetimeCrate, DecimalCrate};
 
 fn cases() -> Result<Vec<PathBuf>, std::io::Error> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cases");
@@ -52,4 +52,28 @@ fn every_case_matches_its_expected_code() -> Result<(), Box<dyn std::error::Erro
         )
         .into())
     }
+}
+
+#[test]
+fn the_builders_datetime_crate_overrides_graphs_toml() -> Result<(), Box<dyn std::error::Error>> {
+    let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cases/datetime_time");
+    let mut builder = Builder::new();
+    builder
+        .schema(case.join("schema.sql"))
+        .graphs(case.join("graphs.toml"))
+        .datetime_crate(DatetimeCrate::Jiff)
+        .decimal_crate(DecimalCrate::RustDecimal);
+    let code = builder.generate()?.code;
+    for jiff in [
+        "pub on_day: ::writegraph::types::jiff::civil::Date,",
+        "pub happened_at: ::writegraph::types::jiff::Timestamp,",
+        "pub amount: ::std::option::Option<::writegraph::types::rust_decimal::Decimal>,",
+    ] {
+        assert!(code.contains(jiff), "no `{jiff}` in:\n{code}");
+    }
+    assert!(
+        !code.contains("types::time::"),
+        "time types left in:\n{code}"
+    );
+    Ok(())
 }

@@ -20,6 +20,7 @@ fn a_generated_schema_of_fifty_tables_generates_one_row_struct_per_table() -> Te
         catalog: None,
         graphs: Some(SourceFile::new("graphs.toml", schema.graphs.clone())),
         attributes: Vec::new(),
+        ..Input::default()
     };
     let output = generate(&input)?;
     assert_eq!(output.catalog.tables.len(), 50);

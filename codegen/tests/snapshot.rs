@@ -107,6 +107,7 @@ async fn generating_from_a_snapshot_matches_generating_from_the_ddl() -> TestRes
         catalog: Some(aligned),
         graphs,
         attributes: Vec::new(),
+        ..Input::default()
     })?
     .code;
     assert!(

@@ -5,8 +5,8 @@
 //! |---|---|---|
 //! | `uuid` | [`Uuid`] (uuid) | `uuid` |
 //! | `json`, `jsonb` | [`Json`] (serde_json::Value) | `serde_json` |
-//! | `numeric` | [`Decimal`] (rust_decimal) | `rust_decimal` |
-//! | `date`, `time`, `timestamp`, `timestamptz` | [`Date`], [`Time`], [`Timestamp`], [`Timestamptz`] (chrono, or time when only `time` is on) | `chrono` or `time` |
+//! | `numeric` | `rust_decimal::Decimal` | `rust_decimal` |
+//! | `date`, `time`, `timestamp`, `timestamptz` | the types of the crate the generator was told to use (`[crates] datetime`): `chrono`, `time` or `jiff` | the crate's name |
 //! | `interval` | [`Interval`] | always |
 //! | `inet`, `cidr` | [`Inet`], [`Cidr`] (both [`IpNet`]: an address and its netmask length) | always |
 //! | `macaddr`, `macaddr8` | [`MacAddr`], [`MacAddr8`] | always |
@@ -58,31 +58,43 @@ pub type Json = serde_json::Value;
 #[cfg(feature = "rust_decimal")]
 pub use rust_decimal::Decimal;
 
-/// `date` values.
+/// chrono, for `date`, `time`, `timestamp` and `timestamptz` columns of a schema generated
+/// with `[crates] datetime = "chrono"` (the default).
 #[cfg(feature = "chrono")]
-pub type Date = chrono::NaiveDate;
-/// `time` values.
-#[cfg(feature = "chrono")]
-pub type Time = chrono::NaiveTime;
-/// `timestamp` values.
-#[cfg(feature = "chrono")]
-pub type Timestamp = chrono::NaiveDateTime;
-/// `timestamptz` values.
-#[cfg(feature = "chrono")]
-pub type Timestamptz = chrono::DateTime<chrono::Utc>;
+pub use chrono;
 
-/// `date` values.
-#[cfg(all(feature = "time", not(feature = "chrono")))]
-pub type Date = time::Date;
-/// `time` values.
-#[cfg(all(feature = "time", not(feature = "chrono")))]
-pub type Time = time::Time;
-/// `timestamp` values.
-#[cfg(all(feature = "time", not(feature = "chrono")))]
-pub type Timestamp = time::PrimitiveDateTime;
-/// `timestamptz` values.
-#[cfg(all(feature = "time", not(feature = "chrono")))]
-pub type Timestamptz = time::OffsetDateTime;
+/// time, for `date`, `time`, `timestamp` and `timestamptz` columns of a schema generated with
+/// `[crates] datetime = "time"`.
+#[cfg(feature = "time")]
+pub use time;
+
+/// jiff, for `date`, `time`, `timestamp` and `timestamptz` columns of a schema generated with
+/// `[crates] datetime = "jiff"`.
+#[cfg(feature = "jiff")]
+pub use jiff;
+
+/// rust_decimal, for `numeric` columns (`[crates] decimal = "rust_decimal"`, the default).
+#[cfg(feature = "rust_decimal")]
+pub use rust_decimal;
+
+/// `date` values as chrono has them.
+#[cfg(feature = "chrono")]
+#[deprecated(note = "generated code names `writegraph::types::chrono::NaiveDate`; use it")]
+pub type Date = chrono::NaiveDate;
+/// `time` values as chrono has them.
+#[cfg(feature = "chrono")]
+#[deprecated(note = "generated code names `writegraph::types::chrono::NaiveTime`; use it")]
+pub type Time = chrono::NaiveTime;
+/// `timestamp` values as chrono has them.
+#[cfg(feature = "chrono")]
+#[deprecated(note = "generated code names `writegraph::types::chrono::NaiveDateTime`; use it")]
+pub type Timestamp = chrono::NaiveDateTime;
+/// `timestamptz` values as chrono has them.
+#[cfg(feature = "chrono")]
+#[deprecated(
+    note = "generated code names `writegraph::types::chrono::DateTime<writegraph::types::chrono::Utc>`; use it"
+)]
+pub type Timestamptz = chrono::DateTime<chrono::Utc>;
 
 /// A PostgreSQL `interval`: months, days and microseconds are kept apart, as PostgreSQL
 /// keeps them (a month is not a fixed number of days).

@@ -30,3 +30,15 @@ pub mod optional {
 pub mod articles {
     include!(concat!(env!("OUT_DIR"), "/articles.rs"));
 }
+
+/// Date and time columns as the time crate's types (`[crates] datetime = "time"`):
+/// `tests/schemas/datetimes.sql` with `tests/schemas/time_crate.toml`.
+pub mod time_crate {
+    include!(concat!(env!("OUT_DIR"), "/time_crate.rs"));
+}
+
+/// Date and time columns as jiff's types (`Builder::datetime_crate`):
+/// `tests/schemas/datetimes.sql`.
+pub mod jiff_crate {
+    include!(concat!(env!("OUT_DIR"), "/jiff_crate.rs"));
+}

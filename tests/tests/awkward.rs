@@ -8,7 +8,8 @@ use writegraph_tests::awkward as awkward_schema;
 
 mod quoted_names {
     use tokio_postgres::Client;
-    use writegraph::types::{Date, Decimal};
+    use writegraph::types::chrono::NaiveDate as Date;
+    use writegraph::types::Decimal;
     use writegraph_testing::{self as testing, TestDatabase};
 
     use super::awkward_schema::{

@@ -28,6 +28,8 @@ macro_rules! case {
 
 case!(before_after_insert);
 case!(belongs_to_insert);
+case!(datetime_jiff);
+case!(datetime_time);
 case!(belongs_to_upsert);
 case!(has_many);
 case!(has_many_upsert);
@@ -342,6 +344,47 @@ async fn update_has_one_replace_sets_and_deletes_the_child() -> TestResult {
 }
 
 #[tokio::test]
+async fn datetime_cases_write_their_crates_types() -> TestResult {
+    {
+        use datetime_time::*;
+        use writegraph::types::time::{Date, Month, PrimitiveDateTime, Time};
+        let (_db, client) = setup(SCHEMA).await?;
+        let day = Date::from_calendar_date(2020, Month::May, 17)?;
+        let at = Time::from_hms_micro(8, 30, 0, 250)?;
+        let local = PrimitiveDateTime::new(day, at);
+        NewEvent::new(day)
+            .with_at_time(at)
+            .with_local_at(local)
+            .with_happened_at(local.assume_utc())
+            .with_days(vec![day, day.next_day().ok_or("no next day")?])
+            .insert(&client)
+            .await?;
+        assert_eq!(
+            rows(&client, "SELECT on_day, at_time, local_at, happened_at AT TIME ZONE 'UTC' AS utc, days FROM events").await?,
+            ["2020-05-17|08:30:00.00025|2020-05-17T08:30:00.00025|2020-05-17T08:30:00.00025|[\"2020-05-17\",\"2020-05-18\"]"]
+        );
+    }
+    {
+        use datetime_jiff::*;
+        use writegraph::types::jiff::{civil, Timestamp};
+        let (_db, client) = setup(SCHEMA).await?;
+        let local = "2020-05-17T08:30:00.00025".parse::<civil::DateTime>()?;
+        NewEvent::new(local.date())
+            .with_at_time(local.time())
+            .with_local_at(local)
+            .with_happened_at("2020-05-17T08:30:00.00025Z".parse::<Timestamp>()?)
+            .with_days(vec![local.date()])
+            .insert(&client)
+            .await?;
+        assert_eq!(
+            rows(&client, "SELECT on_day, at_time, local_at, happened_at AT TIME ZONE 'UTC' AS utc, days FROM events").await?,
+            ["2020-05-17|08:30:00.00025|2020-05-17T08:30:00.00025|2020-05-17T08:30:00.00025|[\"2020-05-17\"]"]
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn every_case_verifies_against_its_own_schema() -> TestResult {
     macro_rules! verify {
         ($($case:ident),*) => {$(
@@ -353,6 +396,8 @@ async fn every_case_verifies_against_its_own_schema() -> TestResult {
         before_after_insert,
         belongs_to_insert,
         belongs_to_upsert,
+        datetime_jiff,
+        datetime_time,
         has_many,
         has_many_upsert,
         has_one,

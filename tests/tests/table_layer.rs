@@ -9,7 +9,8 @@ use std::fmt::Debug;
 
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
-use writegraph::types::{Json, Timestamptz, Uuid};
+use writegraph::types::chrono::{DateTime, Utc};
+use writegraph::types::{Json, Uuid};
 use writegraph::Error;
 use writegraph_example::{
     AuditLog, AuditLogPatch, Category, CategoryPatch, MemberRole, NewAuditLog, NewCategory,
@@ -22,6 +23,9 @@ use writegraph_example::{
 use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+/// `timestamptz` as the example schema's generated code has it (chrono).
+type Timestamptz = DateTime<Utc>;
 
 /// A fresh database with the shop schema; keep the `TestDatabase` alive while using the client.
 async fn shop() -> TestResult<(TestDatabase, Client)> {

@@ -88,6 +88,7 @@ fn shapes(check: impl FnOnce(&Plan, &dyn Fn(&str) -> usize)) {
         catalog: None,
         graphs: Some(SourceFile::new("graphs.toml", GRAPHS)),
         attributes: Vec::new(),
+        ..Input::default()
     };
     let (catalog, config) = match crate::read_inputs(&input) {
         Ok(inputs) => inputs,

@@ -47,7 +47,7 @@ pub fn validate<'a>(
         .iter()
         .map(|(k, v)| (k.get_ref().clone(), v.get_ref().clone()))
         .collect();
-    let mapper = TypeMapper::new(catalog, overrides);
+    let mapper = TypeMapper::with_crates(catalog, overrides, config.crates.resolve());
 
     // Pass 1: every table name of graphs.toml, against the catalog.
     let names = resolve::Names::resolve(catalog, config);
