@@ -29,7 +29,10 @@
 //! - `hand CTE (prepared)`: one hand-written data-modifying CTE in autocommit, prepared once and
 //!   reused, the reference of the `ratio` column;
 //! - `hand CTE (query_typed)`: the same statement sent unprepared with `query_typed` (parse,
-//!   bind and execute in one round trip, planned every time), as writegraph sends its own.
+//!   bind and execute in one round trip, planned every time), as writegraph sends its own;
+//! - `hand CTE (prepared, deadpool)`: the prepared statement on a connection taken from the
+//!   pool for each operation, in deadpool's cache (`prepare_cached`): the reference of the
+//!   deadpool row, which runs on the same connection (the pool's, not `client`'s).
 
 use std::fmt::Debug;
 use std::rc::Rc;
@@ -68,6 +71,7 @@ const NAIVE: &str = "naive (per-row, transaction)";
 const BATCHED: &str = "batched (UNNEST, transaction)";
 const HAND_CTE_PREPARED: &str = "hand CTE (prepared)";
 const HAND_CTE_TYPED: &str = "hand CTE (query_typed)";
+const HAND_CTE_POOLED: &str = "hand CTE (prepared, deadpool)";
 
 /// `audit_logs.entity` of the order graph's audit row.
 const ORDER_ENTITY: &str = "order";
@@ -210,6 +214,7 @@ fn summary_line(report: &Report, scenario: &str, n: usize) -> Option<String> {
     let median = |strategy| Some(report.find(scenario, strategy, n)?.median.as_secs_f64());
     let cached = median(WRITEGRAPH_CACHED)?;
     let pooled = median(WRITEGRAPH_POOLED)?;
+    let pooled_hand = median(HAND_CTE_POOLED)?;
     let plain = median(WRITEGRAPH)?;
     let hand = median(HAND_CTE_PREPARED)?;
     let batched = median(BATCHED)?;
@@ -218,11 +223,12 @@ fn summary_line(report: &Report, scenario: &str, n: usize) -> Option<String> {
     let verdict = |met: bool| if met { "met" } else { "MISSED" };
     let mut line = format!(
         "{scenario}, n = {n}: insert_graph vs hand CTE: {vs_hand:.2}x (CachedClient), {:.2}x \
-         (deadpool), {:.2}x (plain client); vs batched: {vs_batched:.2}x (CachedClient), {:.2}x (plain client); \
+         (deadpool; {:.2}x against the hand CTE on the pool's connection), {:.2}x (plain client); vs batched: {vs_batched:.2}x (CachedClient), {:.2}x (plain client); \
          naive vs insert_graph: {naive_speedup:.1}x (CachedClient), {:.1}x (plain client) \
          (targets, judged on `{WRITEGRAPH_CACHED}`: within 1.05x of hand CTE {}, faster than \
          batched {}",
         pooled / hand,
+        pooled / pooled_hand,
         plain / hand,
         plain / batched,
         naive / plain,
@@ -300,6 +306,7 @@ fn order_strategies(
     #[cfg(feature = "tracing")]
     let traced = Rc::clone(&cached);
     let pool = pool.clone();
+    let pool_for_hand = pool.clone();
     let naive = Rc::clone(statements);
     let batched = Rc::clone(statements);
     let prepared = Rc::clone(statements);
@@ -333,7 +340,15 @@ fn order_strategies(
         }),
         Strategy::new(HAND_CTE_PREPARED, move |client, input| {
             let statements = Rc::clone(&prepared);
-            Box::pin(async move { order_hand_cte_prepared(client, &statements, input).await })
+            Box::pin(async move { order_hand_cte_prepared(client, &statements.cte, input).await })
+        }),
+        Strategy::new(HAND_CTE_POOLED, move |_client, input| {
+            let pool = pool_for_hand.clone();
+            Box::pin(async move {
+                let conn = pool.get().await?;
+                let cte = conn.prepare_cached(ORDER_CTE_SQL).await?;
+                order_hand_cte_prepared(&conn, &cte, input).await
+            })
         }),
         Strategy::new(HAND_CTE_TYPED, |client, input| {
             Box::pin(order_hand_cte_typed(client, input))
@@ -415,13 +430,13 @@ async fn order_batched(
 /// (3) The hand-written CTE, prepared once and reused, in autocommit.
 async fn order_hand_cte_prepared(
     client: &Client,
-    statements: &OrderStatements,
+    cte: &Statement,
     input: &OrderGraphInput,
 ) -> Result<u64> {
     let (skus, qtys, prices) = item_columns(&input.items);
     let row = client
         .query_one(
-            &statements.cte,
+            cte,
             &[
                 &input.customer,
                 &input.total_cents,
@@ -593,6 +608,7 @@ fn product_strategies(
     #[cfg(feature = "tracing")]
     let traced = Rc::clone(&cached);
     let pool = pool.clone();
+    let pool_for_hand = pool.clone();
     let naive = Rc::clone(statements);
     let batched = Rc::clone(statements);
     let prepared = Rc::clone(statements);
@@ -626,7 +642,15 @@ fn product_strategies(
         }),
         Strategy::new(HAND_CTE_PREPARED, move |client, input| {
             let statements = Rc::clone(&prepared);
-            Box::pin(async move { product_hand_cte_prepared(client, &statements, input).await })
+            Box::pin(async move { product_hand_cte_prepared(client, &statements.cte, input).await })
+        }),
+        Strategy::new(HAND_CTE_POOLED, move |_client, input| {
+            let pool = pool_for_hand.clone();
+            Box::pin(async move {
+                let conn = pool.get().await?;
+                let cte = conn.prepare_cached(PRODUCT_CTE_SQL).await?;
+                product_hand_cte_prepared(&conn, &cte, input).await
+            })
         }),
         Strategy::new(HAND_CTE_TYPED, |client, input| {
             Box::pin(product_hand_cte_typed(client, input))
@@ -737,13 +761,13 @@ async fn product_audit(
 /// (3) The hand-written CTE, prepared once and reused, in autocommit.
 async fn product_hand_cte_prepared(
     client: &Client,
-    statements: &ProductStatements,
+    cte: &Statement,
     input: &ProductGraphInput,
 ) -> Result<u64> {
     let tags: Vec<&str> = input.tags.iter().map(String::as_str).collect();
     let row = client
         .query_one(
-            &statements.cte,
+            cte,
             &[
                 &input.category,
                 &input.id,
