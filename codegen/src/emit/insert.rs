@@ -430,10 +430,10 @@ fn columns_body(
     (table_expr, omitted): (&str, Option<usize>),
 ) -> String {
     let row = &table.rust_name;
-    let inits: String = params
+    let fields: Vec<String> = params
         .iter()
         .filter_map(|&param| batch_field(table, param))
-        .map(|(field, _, _)| format!("{field}: ::std::vec::Vec::with_capacity(rows.len()),"))
+        .map(|(field, _, _)| field)
         .collect();
     let inserted = || {
         table
@@ -461,7 +461,7 @@ fn columns_body(
         (false, _) => "(index, row)",
     };
     let body = format!(
-        "let mut c = New{row}Columns {{ {inits} }};
+        "let mut c = ::writegraph::columns_for!(New{row}Columns, rows.len(); {fields});
         for {each} in rows.into_iter(){enumerate} {{ {checks} {pushes} }}
         {trim}
         Ok(c)",
@@ -470,6 +470,7 @@ fn columns_body(
         } else {
             ".enumerate()"
         },
+        fields = fields.join(", "),
         trim = trim_unset(table, params),
     );
     let used: Vec<&str> = [

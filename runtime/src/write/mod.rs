@@ -67,6 +67,17 @@ pub fn params<const N: usize>(params: [Param<'_>; N]) -> [Param<'_>; N] {
     params
 }
 
+/// A generated columns struct with every vector reserved for `rows` rows:
+/// `columns_for!(NewOrderItemColumns, n; c0, c2)` is `NewOrderItemColumns { c0:
+/// Vec::with_capacity(n), c2: Vec::with_capacity(n) }`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! columns_for {
+    ($columns:ident, $rows:expr; $($field:ident),* $(,)?) => {
+        $columns { $($field: ::std::vec::Vec::with_capacity($rows)),* }
+    };
+}
+
 /// A generated `bind`'s parameters, in `$n` order, each declared as a [`Type`] const:
 /// `value as TYPE` binds `value`, a reference, `holder { field as TYPE, .. }` binds
 /// `&holder.field` for each field, and `one holder { .. }` binds a one-row step's column as
