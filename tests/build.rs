@@ -24,6 +24,11 @@ fn main() {
             Some("schemas/time_crate.toml"),
         ),
         ("jiff_crate", "schemas/datetimes.sql", None),
+        (
+            "typed_json",
+            "schemas/typed_json.sql",
+            Some("schemas/typed_json.toml"),
+        ),
     ] {
         println!("cargo:rerun-if-changed={schema}");
         let mut builder = writegraph_codegen::Builder::new();

@@ -291,6 +291,11 @@ pub struct TableConfig {
     /// for a column whose own name is not the field you want; its setters follow
     /// (`with_created`). Columns not named here get a field made from their SQL name.
     pub fields: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+    /// Rust types of columns, by column name (`column_types = { detail =
+    /// "writegraph::types::JsonOf<Detail>" }`), bound natively as the column's own SQL type:
+    /// the type must implement tokio-postgres's `ToSql` and `FromSql` for it (typed `jsonb`,
+    /// a newtype over `text`). For columns of built-in types and domains, not arrays.
+    pub column_types: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
 }
 
 /// Parses `graphs.toml`; a syntax error or unknown key points at its line and column.

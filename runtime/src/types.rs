@@ -4,7 +4,7 @@
 //! | PostgreSQL | Rust | feature |
 //! |---|---|---|
 //! | `uuid` | [`Uuid`] (uuid) | `uuid` |
-//! | `json`, `jsonb` | [`Json`] (serde_json::Value) | `serde_json` |
+//! | `json`, `jsonb` | [`Json`] (serde_json::Value), or [`JsonOf<T>`] by `column_types` | `serde_json` |
 //! | `numeric` | `rust_decimal::Decimal` | `rust_decimal` |
 //! | `date`, `time`, `timestamp`, `timestamptz` | the types of the crate the generator was told to use (`[crates] datetime`): `chrono`, `time` or `jiff` | the crate's name |
 //! | `interval` | [`Interval`] | always |
@@ -54,6 +54,12 @@ pub use uuid::Uuid;
 /// `json` and `jsonb` values.
 #[cfg(feature = "serde_json")]
 pub type Json = serde_json::Value;
+
+/// A `json` or `jsonb` value as a Rust type of the application's (`JsonOf<Settings>`, where
+/// `Settings` derives serde's traits), sent and read as JSON; name it for a column with
+/// `[tables.<t>] column_types = { settings = "writegraph::types::JsonOf<Settings>" }`.
+#[cfg(feature = "serde_json")]
+pub use tokio_postgres::types::Json as JsonOf;
 
 #[cfg(feature = "rust_decimal")]
 pub use rust_decimal::Decimal;

@@ -42,3 +42,24 @@ pub mod time_crate {
 pub mod jiff_crate {
     include!(concat!(env!("OUT_DIR"), "/jiff_crate.rs"));
 }
+
+/// Columns given Rust types of the application's (`column_types`):
+/// `tests/schemas/typed_json.sql` with `tests/schemas/typed_json.toml`.
+pub mod typed_json {
+    include!(concat!(env!("OUT_DIR"), "/typed_json.rs"));
+}
+
+/// The `settings` column of `profiles` (`tests/schemas/typed_json.sql`), as JSON.
+pub type Settings = writegraph::types::JsonOf<ProfileSettings>;
+
+/// The `extra` column of `profiles`, as JSON.
+pub type Extra = writegraph::types::JsonOf<std::collections::BTreeMap<String, i64>>;
+
+/// A profile's settings, stored as `jsonb`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ProfileSettings {
+    /// The colour theme.
+    pub theme: String,
+    /// Whether a daily digest is sent.
+    pub digest: bool,
+}

@@ -1,6 +1,6 @@
 //! Table and column models: Rust names, types, how each column is inserted.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use toml::Spanned;
 
@@ -33,10 +33,21 @@ pub(super) fn table_model<'a>(
         by_graph: injected.contains(&(table.name.clone(), column.name.clone())),
         by_database: database_fills.iter().any(|n| *n.get_ref() == column.name),
     };
+    let column_types = table_config.and_then(|c| c.column_types.as_ref());
+    check_column_types(table, column_types, file, &mut errors);
     let mut columns: Vec<ColumnModel<'a>> = Vec::new();
     for column in &table.columns {
+        let rust_type = column_types.and_then(|types| {
+            types
+                .iter()
+                .find(|(name, _)| *name.get_ref() == column.name)
+                .map(|(_, ty)| ty)
+        });
         match column_model(catalog, table, column, mapper, filled(column)) {
-            Ok(model) => columns.push(model),
+            Ok(mut model) => match rust_type.map(|ty| column_type(&mut model, ty, file)) {
+                Some(Err(e)) => errors.push(e),
+                _ => columns.push(model),
+            },
             Err(e) => errors.push(e),
         }
     }
@@ -94,6 +105,79 @@ fn rust_name(
         }
         None => ident::rust_type_name(&ident::singular(&table.name.name)),
     }
+}
+
+/// `column_types` names columns of the table.
+fn check_column_types(
+    table: &Table,
+    column_types: Option<&BTreeMap<Spanned<String>, Spanned<String>>>,
+    file: &SourceFile,
+    errors: &mut Vec<Diagnostic>,
+) {
+    for name in column_types.into_iter().flat_map(|types| types.keys()) {
+        if table.column(name.get_ref()).is_none() {
+            errors.push(
+                config::error_at(
+                    file,
+                    name,
+                    format!(
+                        "unknown column `{}` in table `{}`",
+                        name.get_ref(),
+                        table.name
+                    ),
+                )
+                .with_help(format!(
+                    "column_types lists columns of the table; columns are: {}",
+                    table
+                        .columns
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            );
+        }
+    }
+}
+
+/// The column's Rust type as `column_types` names it: bound natively as the column's own SQL
+/// type, so only a column writegraph sends in its own type takes one (not an array, an enum
+/// or a `[types]` mapping, which travel as text or as elements). Unhashable, since nothing
+/// says it is: a repeated conflict key is then the database's to report.
+fn column_type(
+    model: &mut ColumnModel<'_>,
+    rust: &Spanned<String>,
+    file: &SourceFile,
+) -> Result<(), Diagnostic> {
+    if syn::parse_str::<syn::Type>(rust.get_ref()).is_err() {
+        return Err(config::error_at(
+            file,
+            rust,
+            format!("`{}` is not a Rust type", rust.get_ref()),
+        )
+        .with_help("write a type path, like `writegraph::types::JsonOf<Detail>`"));
+    }
+    let sent_as = if model.ty.element.is_some() {
+        Some("as its elements (an array)")
+    } else if model.ty.read_as_text {
+        Some("as text (an enum, or a [types] mapping)")
+    } else {
+        None
+    };
+    if let Some(sent_as) = sent_as {
+        return Err(config::error_at(
+            file,
+            rust,
+            format!(
+                "column `{}` of type `{}` is sent {sent_as}, so it cannot take a type bound as its own",
+                model.column.name, model.column.sql_type
+            ),
+        )
+        .with_help("column_types applies to columns of built-in types and domains; map other types in [types]"));
+    }
+    model.ty.rust = rust.get_ref().clone();
+    model.ty.hashable = false;
+    Ok(())
 }
 
 /// `database_fills` names columns of the table.
