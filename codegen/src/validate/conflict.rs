@@ -36,13 +36,9 @@ impl Context<'_, '_> {
                         self.table.name
                     ),
                 )
-                .with_help(format!(
-                    "columns are: {}",
-                    self.columns
-                        .iter()
-                        .map(|c| c.column.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                .with_help(super::resolve::columns_help(
+                    name.get_ref(),
+                    self.columns.iter().map(|c| c.column.name.as_str()),
                 )),
             );
         }

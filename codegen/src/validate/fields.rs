@@ -37,19 +37,20 @@ pub(super) fn assign_fields(
             .iter()
             .position(|c| c.column.name == *column_name.get_ref())
         else {
-            let names: Vec<&str> = columns.iter().map(|c| c.column.name.as_str()).collect();
             errors.push(
                 config::error_at(
                     file,
                     column_name,
                     format!(
-                        "unknown column `{}` in table `{}`; columns are: {}",
+                        "unknown column `{}` in table `{}`",
                         column_name.get_ref(),
                         table.name,
-                        names.join(", ")
                     ),
                 )
-                .with_help("name a column of the table, as it is spelled in SQL"),
+                .with_help(super::resolve::columns_help(
+                    column_name.get_ref(),
+                    columns.iter().map(|c| c.column.name.as_str()),
+                )),
             );
             continue;
         };

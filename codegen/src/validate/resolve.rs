@@ -10,6 +10,32 @@ use crate::error::Diagnostic;
 use crate::model::TableModel;
 use crate::source::SourceFile;
 
+/// `did you mean `order_items`? ` for the candidate closest to `given` when one is a likely
+/// typo of it (an edit distance of at most a third of its length), else nothing.
+pub(super) fn suggestion<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    let limit = (given.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|candidate| (strsim::damerau_levenshtein(given, candidate), candidate))
+        .filter(|&(distance, _)| distance <= limit)
+        .min_by_key(|&(distance, _)| distance)
+        .map(|(_, candidate)| format!("did you mean `{candidate}`? "))
+        .unwrap_or_default()
+}
+
+/// The help of an unknown column `given` of a table with the columns `names`: the likely
+/// one, then all of them.
+pub(super) fn columns_help<'a>(
+    given: &str,
+    names: impl Iterator<Item = &'a str> + Clone,
+) -> String {
+    format!(
+        "{}columns are: {}",
+        suggestion(given, names.clone()),
+        names.collect::<Vec<_>>().join(", ")
+    )
+}
+
 /// `orders`, `public.orders`, `Order` (case-sensitive first, then folded).
 pub fn resolve_table<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a Table, String> {
     let (schema, table) = match name.split_once('.') {
@@ -51,7 +77,8 @@ pub fn resolve_table<'a>(catalog: &'a Catalog, name: &str) -> Result<&'a Table, 
     match found.as_slice() {
         [one] => Ok(one),
         [] => Err(format!(
-            "tables are: {}",
+            "{}tables are: {}",
+            suggestion(table, catalog.write_targets().map(|t| t.name.name.as_str())),
             catalog
                 .write_targets()
                 .map(|t| t.name.to_sql())
@@ -234,14 +261,9 @@ pub(super) fn column_index(
                     model.table.name
                 ),
             )
-            .with_help(format!(
-                "columns are: {}",
-                model
-                    .columns
-                    .iter()
-                    .map(|c| c.column.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            .with_help(columns_help(
+                name.get_ref(),
+                model.columns.iter().map(|c| c.column.name.as_str()),
             ))
         })
 }

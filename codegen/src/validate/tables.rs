@@ -126,14 +126,9 @@ fn check_column_types(
                         table.name
                     ),
                 )
-                .with_help(format!(
-                    "column_types lists columns of the table; columns are: {}",
-                    table
-                        .columns
-                        .iter()
-                        .map(|c| c.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                .with_help(super::resolve::columns_help(
+                    name.get_ref(),
+                    table.columns.iter().map(|c| c.name.as_str()),
                 )),
             );
         }
@@ -214,14 +209,9 @@ fn check_database_fills(
                         table.name
                     ),
                 )
-                .with_help(format!(
-                    "database_fills lists columns of the table; columns are: {}",
-                    table
-                        .columns
-                        .iter()
-                        .map(|c| c.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                .with_help(super::resolve::columns_help(
+                    name.get_ref(),
+                    table.columns.iter().map(|c| c.name.as_str()),
                 )),
             );
         }
