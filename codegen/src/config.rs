@@ -164,6 +164,45 @@ pub struct ChildConfig {
     /// has_one only: the child must be given (`NewChild` instead of `Option<NewChild>`).
     #[serde(default)]
     pub required: bool,
+    /// Nested edges: one child row of each of this edge's rows, that references it
+    /// (`[[insert.<Graph>.has_many.has_one]]`).
+    #[serde(default)]
+    pub has_one: Vec<ChildConfig>,
+    /// Nested edges: child rows of each of this edge's rows, that reference it
+    /// (`[[insert.<Graph>.has_many.has_many]]`).
+    #[serde(default)]
+    pub has_many: Vec<ChildConfig>,
+}
+
+impl ChildConfig {
+    /// The edge has nested edges of its own.
+    pub fn has_nested(&self) -> bool {
+        !self.has_one.is_empty() || !self.has_many.is_empty()
+    }
+
+    /// The nested edges, has_one (`false`) before has_many (`true`).
+    pub fn nested(&self) -> impl Iterator<Item = (bool, &ChildConfig)> {
+        let one = self.has_one.iter().map(|e| (false, e));
+        one.chain(self.has_many.iter().map(|e| (true, e)))
+    }
+}
+
+impl InsertGraphConfig {
+    /// The nested edge (below a has_one or has_many edge of the root) that comes first in
+    /// graphs.toml, when the graph has one.
+    pub fn first_nested_edge(&self) -> Option<&ChildConfig> {
+        fn below<'c>(edge: &'c ChildConfig, found: &mut Vec<&'c ChildConfig>) {
+            for (_, child) in edge.nested() {
+                found.push(child);
+                below(child, found);
+            }
+        }
+        let mut found = Vec::new();
+        for edge in self.has_one.iter().chain(&self.has_many) {
+            below(edge, &mut found);
+        }
+        found.into_iter().min_by_key(|e| e.field.span().start)
+    }
 }
 
 /// `[[insert.<Graph>.before_insert]]` and `[[insert.<Graph>.after_insert]]`.

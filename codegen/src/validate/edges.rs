@@ -254,7 +254,9 @@ pub(super) fn check_child_edge<T>(
 }
 
 /// The tags of a graph's steps, unique within the graph: `graph:root:<table>` for the root,
-/// `graph:<kind>:<table>` for a step, with `:<field>` added when another step has that tag.
+/// `graph:<kind>:<table>` for a step of the root, with `:<field>` added when another step
+/// has that tag. A nested step's tag is the path to it: its parent's tag, `/`, and
+/// `<kind>:<table>` (`graph:has_many:posts/has_many:comments`), likewise made unique.
 #[derive(Debug)]
 pub(super) struct Tags {
     taken: Vec<String>,
@@ -273,9 +275,20 @@ impl Tags {
         self.taken[0].clone()
     }
 
-    /// The tag of a step of `kind` (`has_many`) writing `table` from `field`.
-    pub(super) fn step(&mut self, kind: &str, table: &TableModel<'_>, field: &str) -> String {
-        let mut tag = format!("graph:{kind}:{}", table.table.name.name);
+    /// The tag of a step of `kind` (`has_many`) writing `table` from `field`, below the step
+    /// tagged `parent` (`None`: below the root).
+    pub(super) fn step(
+        &mut self,
+        parent: Option<&str>,
+        kind: &str,
+        table: &TableModel<'_>,
+        field: &str,
+    ) -> String {
+        let name = &table.table.name.name;
+        let mut tag = match parent {
+            None => format!("graph:{kind}:{name}"),
+            Some(parent) => format!("{parent}/{kind}:{name}"),
+        };
         if self.taken.contains(&tag) {
             tag = format!("{tag}:{field}");
         }

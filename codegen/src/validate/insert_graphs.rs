@@ -90,9 +90,9 @@ pub(super) fn insert_graph(
     };
     let root_model = &tables[root];
 
-    let mut fields = FieldNames::default();
+    let mut fields = FieldNames::new(root_model, None);
     let mut check_field = |field: &Spanned<String>, errors: &mut Vec<Diagnostic>| {
-        fields.check(field, root_model, graph_name, file, errors)
+        fields.check(field, graph_name, file, errors)
     };
 
     let root_id_field = root_id_field(graph, tables, root, file, &mut errors);
@@ -101,12 +101,17 @@ pub(super) fn insert_graph(
         table: root,
     };
 
-    let mut steps: Vec<(usize, GraphStep)> = Vec::new();
+    let mut steps: Vec<Pending> = Vec::new();
+    let pending = |position: usize, step: GraphStep| Pending {
+        position,
+        step,
+        parent: None,
+    };
     for edge in &graph.belongs_to {
         let field = check_field(&edge.field, &mut errors);
         let result = belongs_to_step(names, tables, parent, edge, field, file);
         match result {
-            Ok(step) => steps.push((edge.field.span().start, step)),
+            Ok(step) => steps.push(pending(edge.field.span().start, step)),
             Err(e) => errors.push(e),
         }
     }
@@ -115,47 +120,59 @@ pub(super) fn insert_graph(
             let field = check_field(&edge.field, &mut errors);
             let result = row_step(names, tables, parent, after, edge, field, file);
             match result {
-                Ok(step) => steps.push((edge.field.span().start, step)),
+                Ok(step) => steps.push(pending(edge.field.span().start, step)),
                 Err(e) => errors.push(e),
             }
         }
     }
-    for (many, list) in [(false, &graph.has_one), (true, &graph.has_many)] {
-        for edge in list {
-            let field = check_field(&edge.field, &mut errors);
-            let result = child_step(names, tables, parent, many, edge, field, file);
-            match result {
-                Ok(step) => steps.push((edge.field.span().start, step)),
-                Err(e) => errors.push(e),
+    let children = graph
+        .has_one
+        .iter()
+        .map(|e| (false, e))
+        .chain(graph.has_many.iter().map(|e| (true, e)));
+    let mut nested = Vec::new();
+    for (many, edge) in children {
+        let field = check_field(&edge.field, &mut errors);
+        let result = child_step(names, tables, parent, many, edge, field, file);
+        match result {
+            Ok(step) => {
+                steps.push(pending(edge.field.span().start, step));
+                nested.push((steps.len() - 1, edge));
             }
+            Err(e) => errors.push(e),
         }
+    }
+    for (index, edge) in nested {
+        let context = (names, tables, file);
+        nested_steps(context, (index, edge), &mut steps, &mut errors);
     }
     if !errors.is_empty() {
         return Err(errors);
     }
-    let field_spans: Vec<&Spanned<String>> = graph
+    let mut field_spans: Vec<&Spanned<String>> = graph
         .belongs_to
         .iter()
         .map(|e| &e.field)
         .chain(graph.before_insert.iter().map(|e| &e.field))
-        .chain(graph.has_one.iter().map(|e| &e.field))
-        .chain(graph.has_many.iter().map(|e| &e.field))
         .chain(graph.after_insert.iter().map(|e| &e.field))
         .collect();
+    for edge in graph.has_one.iter().chain(&graph.has_many) {
+        edge_fields(edge, &mut field_spans);
+    }
     let root_setters = root_model
         .columns
         .iter()
         .filter(|c| c.insert.is_some())
         .map(|c| (c, c.insert != Some(InsertKind::Required)));
-    let step_setters = steps.iter().filter_map(|(position, step)| {
-        let span = field_spans.iter().find(|f| f.span().start == *position)?;
-        Some((*span, step.cardinality == Cardinality::Optional))
+    let step_setters = steps.iter().filter(|p| p.parent.is_none()).filter_map(|p| {
+        let span = field_spans.iter().find(|f| f.span().start == p.position)?;
+        Some((*span, p.step.cardinality == Cardinality::Optional))
     });
     let clashes = setter_clashes(root_model, root_setters, step_setters, file);
     if !clashes.is_empty() {
         return Err(clashes);
     }
-    for (position, step) in &mut steps {
+    for Pending { position, step, .. } in &mut steps {
         let filled = step.kind.takes_parent_column();
         let span = field_spans.iter().find(|f| f.span().start == *position);
         if let (Some((filled, _)), Some(span)) = (filled, span) {
@@ -179,6 +196,78 @@ pub(super) fn insert_graph(
         root_tag,
         attributes: Default::default(),
     })
+}
+
+/// A step before it is put in execution order: where its field is in graphs.toml, and
+/// its parent, by index among the pending steps (`None`: the root).
+#[derive(Debug)]
+struct Pending {
+    position: usize,
+    step: GraphStep,
+    parent: Option<usize>,
+}
+
+/// The steps of the nested edges of `edge`, whose own step is `steps[index]`, at any
+/// depth: each hangs from its parent edge's step and links to that step's table. Field
+/// names are unique among the parent edge's fields (the columns of its table and its
+/// nested edges). An edge whose rows are upserted cannot have nested edges.
+fn nested_steps(
+    (names, tables, file): (&Names<'_>, &[TableModel<'_>], &SourceFile),
+    (index, edge): (usize, &ChildConfig),
+    steps: &mut Vec<Pending>,
+    errors: &mut Vec<Diagnostic>,
+) {
+    if !edge.has_nested() {
+        return;
+    }
+    let table = steps[index].step.table;
+    if steps[index].step.upsert {
+        let at = edge.mode.as_ref().map_or(edge.field.span(), |m| m.span());
+        errors.push(
+            Diagnostic::at(
+                &file.path,
+                &file.text,
+                at.start,
+                format!(
+                    "`{}` upserts its rows: an upserted step cannot have nested edges yet",
+                    edge.field.get_ref()
+                ),
+            )
+            .with_help("use mode = \"insert\" for this edge, or remove its nested edges"),
+        );
+        return;
+    }
+    let mut fields = FieldNames::new(&tables[table], Some(edge.field.get_ref()));
+    let parent = Parent {
+        step: StepRef::Root,
+        table,
+    };
+    let mut nested = Vec::new();
+    for (many, child) in edge.nested() {
+        let field = fields.check(&child.field, "", file, errors);
+        match child_step(names, tables, parent, many, child, field, file) {
+            Ok(step) => {
+                steps.push(Pending {
+                    position: child.field.span().start,
+                    step,
+                    parent: Some(index),
+                });
+                nested.push((steps.len() - 1, child));
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    for (index, child) in nested {
+        nested_steps((names, tables, file), (index, child), steps, errors);
+    }
+}
+
+/// The field names of a has_one or has_many edge and of its nested edges, at any depth.
+fn edge_fields<'c>(edge: &'c ChildConfig, fields: &mut Vec<&'c Spanned<String>>) {
+    fields.push(&edge.field);
+    for (_, nested) in edge.nested() {
+        edge_fields(nested, fields);
+    }
 }
 
 /// A belongs_to edge of the step `parent`: the row it references, written first,
@@ -430,24 +519,38 @@ fn check_graph_name(
     }
 }
 
-/// The field names of a graph seen so far: each must be a Rust field name, unique within
-/// the graph, and not the field of a root column.
-#[derive(Debug, Default)]
-struct FieldNames {
+/// The field names of one struct of a graph seen so far (the graph's own, or the rows of a
+/// step with nested edges): each must be a Rust field name, unique within the struct, and
+/// not the field of a column of the struct's table.
+#[derive(Debug)]
+struct FieldNames<'m, 'a> {
+    /// The table whose columns the struct holds.
+    table: &'m TableModel<'a>,
+    /// The field of the edge whose rows the struct is; `None` for the graph's struct.
+    edge: Option<&'m str>,
     fields: Vec<String>,
 }
 
-impl FieldNames {
+impl<'m, 'a> FieldNames<'m, 'a> {
+    /// No fields yet of the struct of `table`'s columns (the root's, or the rows of `edge`).
+    fn new(table: &'m TableModel<'a>, edge: Option<&'m str>) -> Self {
+        FieldNames {
+            table,
+            edge,
+            fields: Vec::new(),
+        }
+    }
+
     /// Checks `field` and returns its Rust name.
     fn check(
         &mut self,
         field: &Spanned<String>,
-        root_model: &TableModel<'_>,
         graph_name: &str,
         file: &SourceFile,
         errors: &mut Vec<Diagnostic>,
     ) -> String {
         let rust = ident::rust_field_name(field.get_ref());
+        let table = &self.table.table.name;
         if !is_field_name(field.get_ref()) {
             errors.push(
                 config::error_at(
@@ -457,32 +560,37 @@ impl FieldNames {
                 )
                 .with_help("use lowercase letters, digits and underscores, like `items`"),
             );
-        } else if root_model
+        } else if self
+            .table
             .columns
             .iter()
             .any(|c| c.insert.is_some() && c.field == rust)
         {
+            let owner = match self.edge {
+                None => format!("of the root `{table}`"),
+                Some(edge) => format!("of `{table}`, the rows of `{edge}`"),
+            };
             errors.push(
                 config::error_at(
                     file,
                     field,
                     format!(
-                        "field `{}` clashes with column `{rust}` of the root `{}`",
-                        field.get_ref(),
-                        root_model.table.name
+                        "field `{}` clashes with column `{rust}` {owner}",
+                        field.get_ref()
                     ),
                 )
                 .with_help("name the edge's field differently, e.g. after the related table"),
             );
         } else if self.fields.contains(&rust) {
+            let scope = match self.edge {
+                None => format!("in graph `{graph_name}`"),
+                Some(edge) => format!("among the nested edges of `{edge}`"),
+            };
             errors.push(
                 config::error_at(
                     file,
                     field,
-                    format!(
-                        "field `{}` appears twice in graph `{graph_name}`",
-                        field.get_ref()
-                    ),
+                    format!("field `{}` appears twice {scope}", field.get_ref()),
                 )
                 .with_help("give every edge its own field name"),
             );
@@ -549,26 +657,211 @@ fn root_id_field(
     }
 }
 
-/// The steps in execution order (by [`StepKind::order`], then by position in
-/// graphs.toml), each with its tag and the key its rows must not repeat; and the root's tag.
+/// The steps in execution order, each with its parent, its tag and the key its rows must
+/// not repeat; and the root's tag. The root's steps come by [`StepKind::order`], then by
+/// position in graphs.toml; each step's nested steps follow it at once, in the same order,
+/// so that every parent comes before its children.
 fn order_and_tag(
-    mut steps: Vec<(usize, GraphStep)>,
+    steps: Vec<Pending>,
     tables: &[TableModel<'_>],
     root_model: &TableModel<'_>,
 ) -> (Vec<GraphStep>, String) {
-    // Execution order: by group, then by position in graphs.toml.
-    steps.sort_by_key(|(position, step)| (step.kind.order(), *position));
-    let mut steps: Vec<GraphStep> = steps.into_iter().map(|(_, s)| s).collect();
+    let mut order = Vec::with_capacity(steps.len());
+    push_in_order(&steps, None, &mut order);
+    // Index in execution order of each pending step.
+    let mut index = vec![0; steps.len()];
+    for (at, &pending) in order.iter().enumerate() {
+        index[pending] = at;
+    }
+    let parents: Vec<Option<usize>> = steps.iter().map(|p| p.parent).collect();
+    let mut steps: Vec<Option<GraphStep>> = steps.into_iter().map(|p| Some(p.step)).collect();
+    let mut ordered: Vec<GraphStep> = Vec::with_capacity(steps.len());
     let mut tags = Tags::new(root_model);
-    for step in &mut steps {
+    for &pending in &order {
+        let Some(mut step) = steps[pending].take() else {
+            continue;
+        };
+        let parent = parents[pending].map(|p| index[p]);
+        step.parent = parent.map_or(StepRef::Root, StepRef::Step);
         let table = &tables[step.table];
-        step.tag = tags.step(step.kind.as_str(), table, &step.field);
+        let parent_tag = parent.and_then(|p| ordered.get(p)).map(|p| p.tag.as_str());
+        step.tag = tags.step(parent_tag, step.kind.as_str(), table, &step.field);
         step.repeat_key = match (&table.conflict, step.upsert, step.cardinality) {
             (Some(conflict), true, Cardinality::Many) => {
                 Some(conflict.repeat_key(step.kind.takes_parent_column().map(|(c, _)| c)))
             }
             _ => None,
         };
+        ordered.push(step);
     }
-    (steps, tags.root())
+    (ordered, tags.root())
+}
+
+/// Appends to `order` the children of `parent` (indexes into `steps`), each followed by its
+/// own children.
+fn push_in_order(steps: &[Pending], parent: Option<usize>, order: &mut Vec<usize>) {
+    let mut children: Vec<usize> = (0..steps.len())
+        .filter(|&i| steps[i].parent == parent)
+        .collect();
+    children.sort_by_key(|&i| (steps[i].step.kind.order(), steps[i].position));
+    for child in children {
+        order.push(child);
+        push_in_order(steps, Some(child), order);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Cardinality, StepRef};
+    use crate::source::SourceFile;
+    use crate::Input;
+
+    const SCHEMA: &str = "\
+CREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL);
+CREATE TABLE posts (id bigserial PRIMARY KEY,
+    author_id bigint NOT NULL REFERENCES users (id), title text NOT NULL);
+CREATE TABLE comments (id bigserial PRIMARY KEY,
+    post_id bigint NOT NULL REFERENCES posts (id), body text NOT NULL);
+CREATE TABLE post_stats (post_id bigint PRIMARY KEY REFERENCES posts (id), views integer);
+CREATE TABLE profiles (user_id bigint PRIMARY KEY REFERENCES users (id), bio text);
+CREATE TABLE audit (id bigserial PRIMARY KEY, note text);
+";
+
+    const GRAPHS: &str = r#"
+[insert.NewUserGraph]
+root = "users"
+
+[[insert.NewUserGraph.after_insert]]
+field = "audit"
+table = "audit"
+
+[[insert.NewUserGraph.has_many]]
+field = "posts"
+table = "posts"
+
+[[insert.NewUserGraph.has_many.has_many]]
+field = "comments"
+table = "comments"
+
+[[insert.NewUserGraph.has_many.has_many]]
+field = "replies"
+table = "comments"
+
+[[insert.NewUserGraph.has_many.has_one]]
+field = "stats"
+table = "post_stats"
+
+[[insert.NewUserGraph.has_one]]
+field = "profile"
+table = "profiles"
+"#;
+
+    #[test]
+    fn nested_edges_become_steps_below_their_parent_step() {
+        let input = Input {
+            schema: vec![SourceFile::new("schema.sql", SCHEMA)],
+            graphs: Some(SourceFile::new("graphs.toml", GRAPHS)),
+            ..Input::default()
+        };
+        let (catalog, config) = match crate::read_inputs(&input) {
+            Ok(inputs) => inputs,
+            Err(e) => panic!("{e}"),
+        };
+        let model = match crate::validate::validate(&catalog, &config, input.graphs.as_ref()) {
+            Ok(model) => model,
+            Err(e) => panic!("{e}"),
+        };
+        let graph = &model.graphs[0];
+        let steps: Vec<(&str, StepRef, &str, &str)> = graph
+            .steps
+            .iter()
+            .map(|s| {
+                let table = model.tables[s.table].table.name.name.as_str();
+                (s.field.as_str(), s.parent, table, s.tag.as_str())
+            })
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                ("posts", StepRef::Root, "posts", "graph:has_many:posts"),
+                (
+                    "comments",
+                    StepRef::Step(0),
+                    "comments",
+                    "graph:has_many:posts/has_many:comments"
+                ),
+                (
+                    "replies",
+                    StepRef::Step(0),
+                    "comments",
+                    "graph:has_many:posts/has_many:comments:replies"
+                ),
+                (
+                    "stats",
+                    StepRef::Step(0),
+                    "post_stats",
+                    "graph:has_many:posts/has_one:post_stats"
+                ),
+                (
+                    "profile",
+                    StepRef::Root,
+                    "profiles",
+                    "graph:has_one:profiles"
+                ),
+                ("audit", StepRef::Root, "audit", "graph:after_insert:audit"),
+            ]
+        );
+        // Every parent comes before its children.
+        for (index, step) in graph.steps.iter().enumerate() {
+            if let StepRef::Step(parent) = step.parent {
+                assert!(parent < index, "step {index} comes before its parent");
+            }
+        }
+        // A nested step links to its parent step's table: comments.post_id ← posts.id.
+        let posts = &model.tables[graph.steps[0].table];
+        let comments = &model.tables[graph.steps[1].table];
+        let (fk, key) = graph.steps[1]
+            .kind
+            .takes_parent_column()
+            .unwrap_or_else(|| panic!("comments take no parent column"));
+        assert_eq!(comments.columns[fk].column.name, "post_id");
+        assert_eq!(posts.columns[key].column.name, "id");
+        assert_eq!(graph.table_of(graph.steps[1].parent), graph.steps[0].table);
+        assert_eq!(graph.steps[3].cardinality, Cardinality::Optional);
+        assert_eq!(graph.steps[1].row_type, "NewCommentForPost");
+    }
+
+    #[test]
+    fn a_nested_field_must_be_unique_among_its_parent_edges_fields() {
+        let graphs = r#"
+[insert.NewUserGraph]
+root = "users"
+[[insert.NewUserGraph.has_many]]
+field = "posts"
+table = "posts"
+[[insert.NewUserGraph.has_many.has_many]]
+field = "title"
+table = "comments"
+[[insert.NewUserGraph.has_many.has_one]]
+field = "email"
+table = "post_stats"
+"#;
+        let input = Input {
+            schema: vec![SourceFile::new("schema.sql", SCHEMA)],
+            graphs: Some(SourceFile::new("graphs.toml", graphs)),
+            ..Input::default()
+        };
+        let message = crate::generate(&input)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            message.contains(
+                "field `title` clashes with column `title` of `public.posts`, the rows of `posts`"
+            ),
+            "{message}"
+        );
+        // `email` is a column of the root, not of posts: only the not-generated-yet error.
+        assert!(!message.contains("field `email`"), "{message}");
+    }
 }

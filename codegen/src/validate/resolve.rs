@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use toml::Spanned;
 
 use crate::catalog::{Catalog, ForeignKey, QualifiedName, Table};
-use crate::config::{self, GraphsConfig};
+use crate::config::{self, ChildConfig, GraphsConfig};
 use crate::error::Diagnostic;
 use crate::model::TableModel;
 use crate::source::SourceFile;
@@ -133,11 +133,14 @@ impl<'a> Names<'a> {
         };
         let table_names = config.tables.keys();
         let insert = config.insert.values().flat_map(|g| {
+            let mut children = Vec::new();
+            for edge in g.has_one.iter().chain(&g.has_many) {
+                edge_tables(edge, &mut children);
+            }
             std::iter::once(&g.root)
                 .chain(g.belongs_to.iter().map(|e| &e.table))
                 .chain(g.before_insert.iter().map(|e| &e.table))
-                .chain(g.has_one.iter().map(|e| &e.table))
-                .chain(g.has_many.iter().map(|e| &e.table))
+                .chain(children)
                 .chain(g.after_insert.iter().map(|e| &e.table))
         });
         let update = config.update.values().flat_map(|g| {
@@ -196,13 +199,20 @@ impl<'a> Names<'a> {
             for edge in &graph.belongs_to {
                 belongs_to.push((root.name.clone(), edge.set_fk.get_ref().clone()));
             }
-            let children = graph
+            let mut children: Vec<(&Table, &ChildConfig)> = graph
                 .has_one
                 .iter()
                 .chain(&graph.has_many)
-                .map(|c| (&c.table, c.fk.as_ref()));
+                .map(|c| (root, c))
+                .collect();
+            while let Some((parent, child)) = children.pop() {
+                fill(parent, &child.table, child.fk.as_ref());
+                if let Ok(table) = self.table(&child.table) {
+                    children.extend(child.nested().map(|(_, nested)| (table, nested)));
+                }
+            }
             let after = graph.after_insert.iter().map(|c| (&c.table, c.fk.as_ref()));
-            for (table, fk) in children.chain(after) {
+            for (table, fk) in after {
                 fill(root, table, fk);
             }
         }
@@ -216,6 +226,14 @@ impl<'a> Names<'a> {
         }
         injected.extend(belongs_to);
         injected
+    }
+}
+
+/// The table names of a has_one or has_many edge and of its nested edges, at any depth.
+fn edge_tables<'c>(edge: &'c ChildConfig, tables: &mut Vec<&'c Spanned<String>>) {
+    tables.push(&edge.table);
+    for (_, nested) in edge.nested() {
+        edge_tables(nested, tables);
     }
 }
 

@@ -122,7 +122,7 @@ fn update_graph(
     let mut tags = Tags::new(root_model);
     for child in &mut children {
         let kind = if child.many { "has_many" } else { "has_one" };
-        child.tag = tags.step(kind, &tables[child.table], &child.field);
+        child.tag = tags.step(None, kind, &tables[child.table], &child.field);
     }
     Ok(UpdateGraphModel {
         name: graph_name.to_owned(),
