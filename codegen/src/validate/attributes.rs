@@ -4,7 +4,7 @@
 
 use crate::config::{self, GraphsConfig};
 use crate::error::{ConfigError, Diagnostic, Error};
-use crate::model::{Attributes, Model};
+use crate::model::{Attributes, Model, StepRef};
 use crate::source::SourceFile;
 use crate::TypeAttribute;
 
@@ -172,7 +172,10 @@ fn selects_something(model: &Model<'_>, path: &str) -> bool {
         .any(|t| t.columns.iter().any(|c| c.column.name == field));
     let graph_field = model.graphs.iter().any(|g| {
         g.name == owner
-            && (g.steps.iter().any(|s| s.field == field)
+            && (g
+                .steps
+                .iter()
+                .any(|s| s.parent == StepRef::Root && s.field == field)
                 || model.tables[g.root]
                     .columns
                     .iter()
