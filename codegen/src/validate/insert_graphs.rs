@@ -238,6 +238,8 @@ fn nested_steps(
         return;
     }
     let mut fields = FieldNames::new(&tables[table], Some(edge.field.get_ref()));
+    // The step's index in execution order is known once every step is: `order_and_tag`
+    // sets `parent` from `Pending::parent`.
     let parent = Parent {
         step: StepRef::Root,
         table,
