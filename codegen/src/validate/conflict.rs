@@ -26,21 +26,11 @@ impl Context<'_, '_> {
             .iter()
             .position(|c| c.column.name == *name.get_ref());
         if found.is_none() {
-            errors.push(
-                config::error_at(
-                    self.file,
-                    name,
-                    format!(
-                        "unknown column `{}` in table `{}`",
-                        name.get_ref(),
-                        self.table.name
-                    ),
-                )
-                .with_help(super::resolve::columns_help(
-                    name.get_ref(),
-                    self.columns.iter().map(|c| c.column.name.as_str()),
-                )),
-            );
+            let columns = self.columns.iter().map(|c| c.column.name.as_str());
+            let table = &self.table.name;
+            errors.push(super::resolve::unknown_column(
+                self.file, name, table, columns,
+            ));
         }
         found
     }

@@ -37,21 +37,13 @@ pub(super) fn assign_fields(
             .iter()
             .position(|c| c.column.name == *column_name.get_ref())
         else {
-            errors.push(
-                config::error_at(
-                    file,
-                    column_name,
-                    format!(
-                        "unknown column `{}` in table `{}`",
-                        column_name.get_ref(),
-                        table.name,
-                    ),
-                )
-                .with_help(super::resolve::columns_help(
-                    column_name.get_ref(),
-                    columns.iter().map(|c| c.column.name.as_str()),
-                )),
-            );
+            let names = columns.iter().map(|c| c.column.name.as_str());
+            errors.push(super::resolve::unknown_column(
+                file,
+                column_name,
+                &table.name,
+                names,
+            ));
             continue;
         };
         let text = field.get_ref();

@@ -23,17 +23,25 @@ pub(super) fn suggestion<'a>(given: &str, candidates: impl IntoIterator<Item = &
         .unwrap_or_default()
 }
 
-/// The help of an unknown column `given` of a table with the columns `names`: the likely
-/// one, then all of them.
-pub(super) fn columns_help<'a>(
-    given: &str,
-    names: impl Iterator<Item = &'a str> + Clone,
-) -> String {
-    format!(
-        "{}columns are: {}",
-        suggestion(given, names.clone()),
-        names.collect::<Vec<_>>().join(", ")
+/// "unknown column `x` in table `t`" at `name`, with the likely column and all of
+/// `columns` as its help.
+pub(super) fn unknown_column<'a>(
+    file: &SourceFile,
+    name: &Spanned<String>,
+    table: &QualifiedName,
+    columns: impl Iterator<Item = &'a str> + Clone,
+) -> Diagnostic {
+    let given = name.get_ref();
+    config::error_at(
+        file,
+        name,
+        format!("unknown column `{given}` in table `{table}`"),
     )
+    .with_help(format!(
+        "{}columns are: {}",
+        suggestion(given, columns.clone()),
+        columns.collect::<Vec<_>>().join(", ")
+    ))
 }
 
 /// `orders`, `public.orders`, `Order` (case-sensitive first, then folded).
@@ -270,18 +278,7 @@ pub(super) fn column_index(
         .iter()
         .position(|c| c.column.name == *name.get_ref())
         .ok_or_else(|| {
-            config::error_at(
-                file,
-                name,
-                format!(
-                    "unknown column `{}` in table `{}`",
-                    name.get_ref(),
-                    model.table.name
-                ),
-            )
-            .with_help(columns_help(
-                name.get_ref(),
-                model.columns.iter().map(|c| c.column.name.as_str()),
-            ))
+            let columns = model.columns.iter().map(|c| c.column.name.as_str());
+            unknown_column(file, name, &model.table.name, columns)
         })
 }

@@ -116,21 +116,13 @@ fn check_column_types(
 ) {
     for name in column_types.into_iter().flat_map(|types| types.keys()) {
         if table.column(name.get_ref()).is_none() {
-            errors.push(
-                config::error_at(
-                    file,
-                    name,
-                    format!(
-                        "unknown column `{}` in table `{}`",
-                        name.get_ref(),
-                        table.name
-                    ),
-                )
-                .with_help(super::resolve::columns_help(
-                    name.get_ref(),
-                    table.columns.iter().map(|c| c.name.as_str()),
-                )),
-            );
+            let columns = table.columns.iter().map(|c| c.name.as_str());
+            errors.push(super::resolve::unknown_column(
+                file,
+                name,
+                &table.name,
+                columns,
+            ));
         }
     }
 }
@@ -199,21 +191,13 @@ fn check_database_fills(
                 .with_help("remove it from database_fills: the graph fills it, not the database"),
             );
         } else if !table.columns.iter().any(|c| c.name == *name.get_ref()) {
-            errors.push(
-                config::error_at(
-                    file,
-                    name,
-                    format!(
-                        "unknown column `{}` in table `{}`",
-                        name.get_ref(),
-                        table.name
-                    ),
-                )
-                .with_help(super::resolve::columns_help(
-                    name.get_ref(),
-                    table.columns.iter().map(|c| c.name.as_str()),
-                )),
-            );
+            let columns = table.columns.iter().map(|c| c.name.as_str());
+            errors.push(super::resolve::unknown_column(
+                file,
+                name,
+                &table.name,
+                columns,
+            ));
         }
     }
 }
