@@ -24,6 +24,7 @@ fn main() {
             Some("schemas/time_crate.toml"),
         ),
         ("jiff_crate", "schemas/datetimes.sql", None),
+        ("nested", "schemas/nested.sql", Some("schemas/nested.toml")),
         (
             "typed_json",
             "schemas/typed_json.sql",

@@ -187,24 +187,6 @@ impl ChildConfig {
     }
 }
 
-impl InsertGraphConfig {
-    /// The nested edge (below a has_one or has_many edge of the root) that comes first in
-    /// graphs.toml, when the graph has one.
-    pub fn first_nested_edge(&self) -> Option<&ChildConfig> {
-        fn below<'c>(edge: &'c ChildConfig, found: &mut Vec<&'c ChildConfig>) {
-            for (_, child) in edge.nested() {
-                found.push(child);
-                below(child, found);
-            }
-        }
-        let mut found = Vec::new();
-        for edge in self.has_one.iter().chain(&self.has_many) {
-            below(edge, &mut found);
-        }
-        found.into_iter().min_by_key(|e| e.field.span().start)
-    }
-}
-
 /// `[[insert.<Graph>.before_insert]]` and `[[insert.<Graph>.after_insert]]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

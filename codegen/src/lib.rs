@@ -127,35 +127,9 @@ pub fn generate(input: &Input) -> Result<Output, Error> {
         &input.attributes,
         input.graphs.as_ref(),
     )?;
-    not_generated_yet(&config, input.graphs.as_ref())?;
     let plan = plan::plan(&model);
     let code = emit::emit(&model, &plan)?;
     Ok(Output { catalog, code })
-}
-
-/// Nested edges of insert graphs are validated, but the plan and the generated code hold
-/// one level of edges under the root: a graph with nested edges is an error at the first
-/// one.
-fn not_generated_yet(
-    config: &config::GraphsConfig,
-    graphs: Option<&SourceFile>,
-) -> Result<(), Error> {
-    let first = config
-        .insert
-        .values()
-        .filter_map(config::InsertGraphConfig::first_nested_edge)
-        .min_by_key(|edge| edge.field.span().start);
-    match (first, graphs) {
-        (Some(edge), Some(file)) => Err(Error::Config(
-            config::error_at(file, &edge.field, "nested edges are not generated yet")
-                .with_help(
-                    "one level of has_one and has_many edges under the root is supported; \
-                     move this edge into a graph of its own for now",
-                )
-                .into(),
-        )),
-        _ => Ok(()),
-    }
 }
 
 /// The front of the pipeline: `graphs.toml` (config), then the catalog (from the schema
@@ -203,7 +177,6 @@ pub fn explain(input: &Input) -> Result<Vec<GraphSql>, Error> {
     let (catalog, config) = read_inputs(input)?;
     let model = validate::validate(&catalog, &config, input.graphs.as_ref())
         .map_err(|e| e.with_source_lines(&input.schema))?;
-    not_generated_yet(&config, input.graphs.as_ref())?;
     let plan = plan::plan(&model);
     Ok(explain_plan(&model, &plan))
 }

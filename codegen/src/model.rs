@@ -182,6 +182,11 @@ impl GraphModel {
             StepRef::Step(i) => self.steps[i].table,
         }
     }
+
+    /// Some step hangs from `step`.
+    pub fn has_steps_under(&self, step: StepRef) -> bool {
+        self.steps.iter().any(|s| s.parent == step)
+    }
 }
 
 /// What a step is, relative to its parent step, with the columns that link the two.
@@ -295,6 +300,10 @@ pub struct GraphStep {
     /// column of its rows with its parent's key, the graph's own type without that column
     /// (`NewOrderGraphItem`), so that `NewT` keeps its constructor whatever graphs use it.
     pub row_type: String,
+    /// A step with steps under it: the type of its field's items, which holds one row of
+    /// `row_type` and the fields of the steps under it (`NewUserGraphPost`), named after
+    /// the graph and the field.
+    pub item_type: Option<String>,
     /// Index of the step's table in `Model::tables`.
     pub table: usize,
     /// Upsert by the table's conflict key instead of a plain insert.

@@ -43,6 +43,12 @@ pub mod jiff_crate {
     include!(concat!(env!("OUT_DIR"), "/jiff_crate.rs"));
 }
 
+/// Graphs of several levels: `tests/schemas/nested.sql` with the graphs of
+/// `tests/schemas/nested.toml`.
+pub mod nested {
+    include!(concat!(env!("OUT_DIR"), "/nested.rs"));
+}
+
 /// Columns given Rust types of the application's (`column_types`):
 /// `tests/schemas/typed_json.sql` with `tests/schemas/typed_json.toml`.
 pub mod typed_json {

@@ -384,7 +384,7 @@ pub(super) fn batch_field(
             "::std::option::Option<i32>".to_owned(),
             "INT4_ARRAY".to_owned(),
         ),
-        Param::Key(_) | Param::Present => return None,
+        Param::Key(_) | Param::Present | Param::ParentOrdinal => return None,
     })
 }
 

@@ -8,7 +8,8 @@ use super::insert::{
 };
 use super::{doc, statement_pair, Bound};
 use crate::model::{
-    Cardinality, ColumnModel, GraphModel, GraphStep, InsertKind, Model, StepKind, TableModel,
+    Cardinality, ColumnModel, GraphModel, GraphStep, InsertKind, Model, StepKind, StepRef,
+    TableModel,
 };
 use crate::plan::{GraphStatement, Param, RowCount};
 
@@ -63,6 +64,9 @@ pub(super) fn graph_struct(
 ) -> String {
     let mut code = graph_fields(model, graph);
     code.push_str(&graph_constructor_and_setters(model, graph));
+    for index in 0..graph.steps.len() {
+        code.push_str(&item_struct(model, graph, index));
+    }
     code.push_str(&insert_graph_impl(model, graph, statement));
     code
 }
@@ -128,12 +132,141 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
 
 /// The Rust type of a step's field, by how many rows it holds.
 fn field_type(step: &GraphStep) -> String {
-    let ty = &step.row_type;
+    let ty = item_type(step);
     match step.cardinality {
-        Cardinality::One => ty.clone(),
+        Cardinality::One => ty.to_owned(),
         Cardinality::Optional => format!("::std::option::Option<{ty}>"),
         Cardinality::Many => format!("::std::vec::Vec<{ty}>"),
     }
+}
+
+/// The type of a step's items: its row type, or the type that holds a row and the rows
+/// under it.
+fn item_type(step: &GraphStep) -> &str {
+    step.item_type.as_deref().unwrap_or(&step.row_type)
+}
+
+/// The steps that hang from `parent`, with their indexes.
+fn steps_under(graph: &GraphModel, parent: StepRef) -> impl Iterator<Item = (usize, &GraphStep)> {
+    graph
+        .steps
+        .iter()
+        .enumerate()
+        .filter(move |(_, s)| s.parent == parent)
+}
+
+/// A step's field in the struct of its parent (the graph's, or an item type's), with its
+/// doc and the user's attributes.
+fn step_field(model: &Model<'_>, graph: &GraphModel, step: &GraphStep) -> String {
+    let table = &model.tables[step.table].table.name;
+    let parent = model.tables[graph.table_of(step.parent)]
+        .table
+        .name
+        .to_string();
+    let parent_columns = &model.tables[graph.table_of(step.parent)].columns;
+    let own_columns = &model.tables[step.table].columns;
+    let what = match step.kind {
+        StepKind::BelongsTo { sets_parent_column: (column, _), .. } => format!(
+            "The parent in `{table}`, written first; its key goes into `{}`. Leave it unset to keep the column's value (connect by id).",
+            parent_columns[column].column.name
+        ),
+        StepKind::BeforeInsert => format!("Rows of `{table}` written before the `{parent}` row."),
+        StepKind::HasOne { takes_parent_column: (column, _) }
+        | StepKind::HasMany { takes_parent_column: (column, _) } => format!(
+            "Rows of `{table}`, written after the `{parent}` row; each gets its key in `{}`.",
+            own_columns[column].column.name
+        ),
+        StepKind::AfterInsert { .. } => format!("Rows of `{table}` written after the `{parent}` row."),
+    };
+    let mut code = doc(&format!("{what} Step `{}`.", step.tag));
+    if step.parent == StepRef::Root {
+        code.push_str(&super::attributes::field_attributes(
+            &graph.attributes,
+            &step.field,
+            &field_type(step),
+        ));
+    }
+    let _ = writeln!(code, "pub {}: {},", step.field, field_type(step));
+    code
+}
+
+/// The constructor's arguments and field initialisers of the steps under `parent`: a
+/// required one-row step is an argument; every other starts empty.
+fn step_inits(graph: &GraphModel, parent: StepRef) -> (Vec<String>, Vec<String>) {
+    let (mut args, mut inits) = (Vec::new(), Vec::new());
+    for (_, step) in steps_under(graph, parent) {
+        match step.cardinality {
+            Cardinality::One => {
+                args.push(format!("{}: {}", step.field, item_type(step)));
+                inits.push(step.field.clone());
+            }
+            Cardinality::Optional => inits.push(format!("{}: None", step.field)),
+            Cardinality::Many => inits.push(format!("{}: ::std::vec::Vec::new()", step.field)),
+        }
+    }
+    (args, inits)
+}
+
+/// The `setter!` lines of the steps under `parent`.
+fn step_setters(graph: &GraphModel, parent: StepRef) -> String {
+    let mut code = String::new();
+    for (_, step) in steps_under(graph, parent) {
+        let f = &step.field;
+        let ty = item_type(step);
+        let (kind, names) = match step.cardinality {
+            Cardinality::One => ("one", format!("with_{f}")),
+            Cardinality::Optional => ("maybe", format!("with_{f} / with_{f}_opt")),
+            Cardinality::Many => ("many", format!("with_{f}")),
+        };
+        let _ = writeln!(code, "::writegraph::setter!({kind} {f} {names}: {ty});");
+    }
+    code
+}
+
+/// The item type of a step with steps under it: one row of the step and the fields of the
+/// steps under it, a constructor and setters, and `From` its row when nothing under it is
+/// required.
+fn item_struct(model: &Model<'_>, graph: &GraphModel, index: usize) -> String {
+    let step = &graph.steps[index];
+    let Some(name) = &step.item_type else {
+        return String::new();
+    };
+    let here = StepRef::Step(index);
+    let row = &step.row_type;
+    let mut code = doc(&format!(
+        "A row of `{}` in `{}` (step `{}`), with the rows written under it.",
+        model.tables[step.table].table.name, graph.name, step.tag
+    ));
+    code.push_str(&super::attributes::type_attributes(&graph.attributes));
+    let _ = writeln!(
+        code,
+        "#[derive(Debug, Clone, PartialEq)]\npub struct {name} {{\n/// The row itself.\npub row: {row},"
+    );
+    for (_, child) in steps_under(graph, here) {
+        code.push_str(&step_field(model, graph, child));
+    }
+    let (mut args, mut inits) = step_inits(graph, here);
+    let from = args.is_empty();
+    args.insert(0, format!("row: {row}"));
+    inits.insert(0, "row".to_owned());
+    let _ = write!(
+        code,
+        "}}\nimpl {name} {{
+            /// The row, with the rows under it given only where they are required.
+            pub fn new({}) -> Self {{ Self {{ {} }} }}
+            {}
+        }}\n",
+        args.join(", "),
+        inits.join(", "),
+        step_setters(graph, here),
+    );
+    if from {
+        let _ = writeln!(
+            code,
+            "impl ::std::convert::From<{row}> for {name} {{ fn from(row: {row}) -> Self {{ Self::new(row) }} }}"
+        );
+    }
+    code
 }
 
 /// The graph struct with its doc (the steps in order): the root's insertable columns, then
@@ -182,28 +315,8 @@ fn graph_fields(model: &Model<'_>, graph: &GraphModel) -> String {
         ));
         let _ = writeln!(code, "pub {}: {},", column.field, insert_type(column));
     }
-    for step in &graph.steps {
-        let what = match step.kind {
-            StepKind::BelongsTo { .. } => format!(
-                "The parent in `{}`, written first; its key goes into `{}`. Leave it unset to keep the column's value (connect by id).",
-                model.tables[step.table].table.name,
-                root.columns[step.kind.sets_parent_column().map_or(0, |(c, _)| c)].column.name
-            ),
-            StepKind::BeforeInsert => format!("Rows of `{}` written before the root.", model.tables[step.table].table.name),
-            StepKind::HasOne { .. } | StepKind::HasMany { .. } => format!(
-                "Rows of `{}`, written after the root; each gets the root's key in `{}`.",
-                model.tables[step.table].table.name,
-                model.tables[step.table].columns[step.kind.takes_parent_column().map_or(0, |(c, _)| c)].column.name
-            ),
-            StepKind::AfterInsert { .. } => format!("Rows of `{}` written after the root.", model.tables[step.table].table.name),
-        };
-        code.push_str(&doc(&format!("{what} Step `{}`.", step.tag)));
-        code.push_str(&super::attributes::field_attributes(
-            &graph.attributes,
-            &step.field,
-            &field_type(step),
-        ));
-        let _ = writeln!(code, "pub {}: {},", step.field, field_type(step));
+    for (_, step) in steps_under(graph, StepRef::Root) {
+        code.push_str(&step_field(model, graph, step));
     }
     code.push_str("}\n");
 
@@ -229,16 +342,9 @@ fn graph_constructor_and_setters(model: &Model<'_>, graph: &GraphModel) -> Strin
             _ => format!("{}: None", c.field),
         })
         .collect();
-    for step in &graph.steps {
-        match step.cardinality {
-            Cardinality::One => {
-                args.push(format!("{}: {}", step.field, step.row_type));
-                inits.push(step.field.clone());
-            }
-            Cardinality::Optional => inits.push(format!("{}: None", step.field)),
-            Cardinality::Many => inits.push(format!("{}: ::std::vec::Vec::new()", step.field)),
-        }
-    }
+    let (step_args, step_inits) = step_inits(graph, StepRef::Root);
+    args.extend(step_args);
+    inits.extend(step_inits);
     if args.is_empty() {
         let _ = writeln!(
             code,
@@ -259,16 +365,7 @@ fn graph_constructor_and_setters(model: &Model<'_>, graph: &GraphModel) -> Strin
     for column in &inserted {
         code.push_str(&setters(column));
     }
-    for step in &graph.steps {
-        let f = &step.field;
-        let ty = &step.row_type;
-        let (kind, names) = match step.cardinality {
-            Cardinality::One => ("one", format!("with_{f}")),
-            Cardinality::Optional => ("maybe", format!("with_{f} / with_{f}_opt")),
-            Cardinality::Many => ("many", format!("with_{f}")),
-        };
-        let _ = writeln!(code, "::writegraph::setter!({kind} {f} {names}: {ty});");
-    }
+    code.push_str(&step_setters(graph, StepRef::Root));
     code.push_str("}\n");
 
     code
@@ -350,6 +447,15 @@ fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement
         types: Vec::new(),
         params: Vec::new(),
     };
+    let ordinals: Vec<usize> = statement
+        .parts
+        .iter()
+        .filter(|p| p.params.contains(&Param::ParentOrdinal))
+        .filter_map(|p| p.step)
+        .collect();
+    for index in 0..graph.steps.len() {
+        parts.take.push_str(&flatten_items(graph, index, &ordinals));
+    }
     for part in &statement.parts {
         let part_params = &part.params;
         let Some(i) = &part.step else {
@@ -367,18 +473,17 @@ fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement
         };
         let step = &graph.steps[*i];
         let table = &model.tables[step.table];
-        let f = &step.field;
-        let rows = match step.cardinality {
-            Cardinality::One => format!("::std::vec![self.{f}.clone()]"),
-            Cardinality::Optional => format!("self.{f}.take().into_iter().collect()"),
-            Cardinality::Many => format!("::std::mem::take(&mut self.{f})"),
+        let rows = match (&step.item_type, step.parent) {
+            (Some(_), _) => format!("r{i}"),
+            (None, StepRef::Step(_)) => format!("w{i}"),
+            (None, StepRef::Root) => own_rows(step),
         };
         if part.params.contains(&Param::Present) {
-            let _ = writeln!(
-                parts.take,
-                "let part{i}_present = self.{}.is_some();",
-                step.field
-            );
+            let present = match (&step.item_type, step.parent) {
+                (None, StepRef::Root) => format!("self.{}.is_some()", step.field),
+                _ => format!("!{rows}.is_empty()"),
+            };
+            let _ = writeln!(parts.take, "let part{i}_present = {present};");
             parts.names.push(format!("part{i}_present"));
             parts.types.push("bool".to_owned());
         }
@@ -409,8 +514,88 @@ fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement
             let _ = writeln!(parts.take, "let _ = {holder};");
         }
         parts.params.extend(values);
+        if part.params.last() == Some(&Param::ParentOrdinal) {
+            parts
+                .params
+                .push(Bound::value(&format!("o{i}"), "INT8_ARRAY"));
+            parts.names.push(format!("o{i}"));
+            parts.types.push("::std::vec::Vec<i64>".to_owned());
+        }
     }
     parts
+}
+
+/// A root-level step's rows, taken out of the graph's field.
+fn own_rows(step: &GraphStep) -> String {
+    let f = &step.field;
+    match step.cardinality {
+        Cardinality::One => format!("::std::vec![self.{f}.clone()]"),
+        Cardinality::Optional => format!("self.{f}.take().into_iter().collect()"),
+        Cardinality::Many => format!("::std::mem::take(&mut self.{f})"),
+    }
+}
+
+/// For a step with steps under it: its items split into its own rows (`r<index>`) and,
+/// per step under it, all their rows in one vector (`w<child>`), with each row's parent
+/// ordinal (`o<child>`, from 1) for the steps in `ordinals`, whose statement joins them to
+/// their parent row by it.
+fn flatten_items(graph: &GraphModel, index: usize, ordinals: &[usize]) -> String {
+    let step = &graph.steps[index];
+    if step.item_type.is_none() {
+        return String::new();
+    }
+    let f = &step.field;
+    let items = match (step.parent, step.cardinality) {
+        (StepRef::Step(_), _) => format!("w{index}"),
+        (StepRef::Root, Cardinality::One) => format!("::std::iter::once(self.{f}.clone())"),
+        (StepRef::Root, Cardinality::Optional) => format!("self.{f}.take()"),
+        (StepRef::Root, Cardinality::Many) => format!("::std::mem::take(&mut self.{f})"),
+    };
+    let mut code = format!("let mut r{index} = ::std::vec::Vec::new();\n");
+    let mut each = format!("r{index}.push(item.row);\n");
+    let mut numbered = false;
+    for (child, under) in steps_under(graph, StepRef::Step(index)) {
+        let _ = writeln!(code, "let mut w{child} = ::std::vec::Vec::new();");
+        let f = &under.field;
+        let ordinal = ordinals.contains(&child);
+        if ordinal {
+            numbered = true;
+            let _ = writeln!(
+                code,
+                "let mut o{child}: ::std::vec::Vec<i64> = ::std::vec::Vec::new();"
+            );
+        }
+        let _ = writeln!(
+            each,
+            "{}",
+            match (under.cardinality, ordinal) {
+                (Cardinality::Many, true) => format!(
+                    "o{child}.extend(::std::iter::repeat_n(ordinal, item.{f}.len())); w{child}.extend(item.{f});"
+                ),
+                (Cardinality::Many, false) => format!("w{child}.extend(item.{f});"),
+                (Cardinality::Optional, true) => format!(
+                    "if let Some(row) = item.{f} {{ w{child}.push(row); o{child}.push(ordinal); }}"
+                ),
+                (Cardinality::Optional, false) => format!("w{child}.extend(item.{f});"),
+                (Cardinality::One, true) => format!("w{child}.push(item.{f}); o{child}.push(ordinal);"),
+                (Cardinality::One, false) => format!("w{child}.push(item.{f});"),
+            }
+        );
+    }
+    let (pattern, enumerate, ordinal) = if numbered {
+        (
+            "(index, item)",
+            ".enumerate()",
+            "let ordinal = index as i64 + 1;\n",
+        )
+    } else {
+        ("item", "", "")
+    };
+    let _ = writeln!(
+        code,
+        "for {pattern} in {items}.into_iter(){enumerate} {{ {ordinal}{each} }}"
+    );
+    code
 }
 
 /// A one-row step's parameters, from its columns `holder`, which hold at most one row: a
@@ -425,7 +610,7 @@ fn one_row_values(table: &TableModel<'_>, params: &[Param], holder: &str) -> Vec
                 values.push(Bound::value(&present, "BOOL"));
                 continue;
             }
-            Param::Elements(_) | Param::Starts(_) | Param::Key(_) => None,
+            Param::Elements(_) | Param::Starts(_) | Param::Key(_) | Param::ParentOrdinal => None,
             Param::Flag(_) | Param::Value(_) | Param::Lengths(_) => batch_field(table, param),
         };
         let Some((field, _, _)) = value else {

@@ -76,8 +76,8 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
     let mut first_param = 0;
 
     for index in (0..graph.steps.len()).filter(|&i| !graph.steps[i].kind.runs_after_parent()) {
-        let (cte, part) = step_cte(model, graph, index, &mut first_param);
-        before.push(cte);
+        let (ctes, part) = step_cte(model, graph, index, &mut first_param);
+        before.extend(ctes);
         parts.push(part);
     }
     let root_source = RowsSource {
@@ -87,6 +87,7 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
         unordered: true,
         rows: RowCount::Root,
         in_cte: true,
+        ..RowsSource::default()
     };
     let root = insert_rows(
         root_model,
@@ -101,8 +102,8 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
         params: root.params,
     });
     for index in (0..graph.steps.len()).filter(|&i| graph.steps[i].kind.runs_after_parent()) {
-        let (cte, part) = step_cte(model, graph, index, &mut first_param);
-        after.push(cte);
+        let (ctes, part) = step_cte(model, graph, index, &mut first_param);
+        after.extend(ctes);
         parts.push(part);
     }
 
@@ -131,41 +132,59 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
     }
 }
 
-/// One step's CTE (`s<index> AS (INSERT ... RETURNING ...)`) and its parameters, numbered
+/// One step's CTEs (`s<index> AS (INSERT ... RETURNING ...)`) and its parameters, numbered
 /// after the `first_param` before it (which grows by the step's own). A step after its
 /// parent joins the parent's CTE and takes its key; an upserting step has its table's
 /// `ON CONFLICT` tail; a step returns the columns other steps read (a belongs_to step its
 /// key), or else `1` to be counted.
+///
+/// A step with steps under it first selects its rows with their keys into a `MATERIALIZED`
+/// CTE of their own (`s<index>_rows`: each value, a sequence's next one too, evaluated once
+/// per row), numbered by their ordinal when there are many, then inserts them; the rows
+/// under them read their parent's values from it, by their parent's ordinal, since
+/// `RETURNING` order is not promised (see SQL-SHAPES):
+///
+/// ```sql
+/// s1_rows AS MATERIALIZED (SELECT COALESCE(u.c0, nextval('posts_id_seq')) AS v0, root."id" AS v1, u.c2 AS v2, u.ord FROM root, UNNEST(...) WITH ORDINALITY AS u(c0, c2, ord)),
+/// s1 AS (INSERT INTO "posts" ("id", "author_id", "title") SELECT r.v0, r.v1, r.v2 FROM s1_rows r RETURNING 1),
+/// s2 AS (INSERT INTO "comments" ("post_id", "body") SELECT p.v0, u.c2 FROM UNNEST($4::text[], $5::bigint[]) AS u(c2, po) JOIN s1_rows p ON p.ord = u.po RETURNING 1)
+/// ```
 fn step_cte(
     model: &Model<'_>,
     graph: &GraphModel,
     index: usize,
     first_param: &mut usize,
-) -> (String, GraphPart) {
+) -> (Vec<String>, GraphPart) {
     let step = &graph.steps[index];
     let parent_model = &model.tables[graph.table_of(step.parent)];
-    let parent = cte_name(step.parent);
     let table = &model.tables[step.table];
-    let rows = match step.cardinality {
-        Cardinality::Many => RowCount::Many,
-        Cardinality::One => RowCount::One { optional: false },
-        Cardinality::Optional => RowCount::One { optional: true },
-    };
+    let rows = flat_rows(graph, index);
+    let selects_rows_first = graph.has_steps_under(StepRef::Step(index));
     let mut source = RowsSource {
         first_param: *first_param,
         unordered: true,
         rows,
         in_cte: true,
+        ordinal: selects_rows_first && rows == RowCount::Many,
         overrides: filled_by_steps(model, graph, StepRef::Step(index)),
         ..RowsSource::default()
     };
     if step.kind.runs_after_parent() {
-        source.join = format!("{parent}, ");
+        match step.parent {
+            StepRef::Root => source.join = "root, ".to_owned(),
+            StepRef::Step(parent) if flat_rows(graph, parent) == RowCount::Many => {
+                source.parent_rows = Some(rows_cte_name(parent));
+            }
+            StepRef::Step(parent) => source.join = format!("{} p, ", rows_cte_name(parent)),
+        }
         if let Some((column, parent_column)) = step.kind.takes_parent_column() {
-            let parent_key = format!(
-                "{parent}.{}",
-                quote_ident(&parent_model.columns[parent_column].column.name)
-            );
+            let parent_key = match step.parent {
+                StepRef::Root => format!(
+                    "root.{}",
+                    quote_ident(&parent_model.columns[parent_column].column.name)
+                ),
+                StepRef::Step(_) => format!("p.v{parent_column}"),
+            };
             source
                 .overrides
                 .insert(column, ColumnSource::Expression(parent_key));
@@ -175,7 +194,57 @@ fn step_cte(
     let InsertRows {
         mut statement,
         rows: values,
+        select,
     } = insert_rows(table, &table_name, &source);
+    *first_param += statement.params.len();
+    let part = GraphPart {
+        step: Some(index),
+        rows,
+        params: statement.params,
+    };
+    if selects_rows_first {
+        let rows_cte = rows_cte_name(index);
+        let mut selected: Vec<String> = select
+            .columns
+            .iter()
+            .zip(&select.values)
+            .map(|(column, value)| format!("{value} AS v{column}"))
+            .collect();
+        // An identity ALWAYS key that rows under it read is drawn here too, and given to
+        // the insert with OVERRIDING SYSTEM VALUE.
+        let mut columns = select.columns.clone();
+        let mut overriding = "";
+        for (column, model) in table.columns.iter().enumerate() {
+            let read_below = steps_under_read(graph, index).any(|c| c == column);
+            if let (None, Some(_), Some(draw), true) = (
+                model.insert,
+                model.column.identity,
+                &model.default_sql,
+                read_below,
+            ) {
+                selected.push(format!("{draw} AS v{column}"));
+                columns.push(column);
+                overriding = " OVERRIDING SYSTEM VALUE";
+            }
+        }
+        if source.ordinal {
+            selected.push("u.ord".to_owned());
+        }
+        let read: Vec<String> = columns.iter().map(|c| format!("r.v{c}")).collect();
+        let ctes = vec![
+            format!(
+                "{rows_cte} AS MATERIALIZED (SELECT {}{})",
+                selected.join(", "),
+                select.from
+            ),
+            format!(
+                "s{index} AS (INSERT INTO {table_name} ({}){overriding} SELECT {} FROM {rows_cte} r RETURNING 1)",
+                column_list(columns.iter().map(|&i| &table.columns[i])),
+                read.join(", ")
+            ),
+        ];
+        return (ctes, part);
+    }
     if step.upsert {
         if let Some(conflict) = &table.conflict {
             statement
@@ -191,15 +260,38 @@ fn step_cte(
         own_key.into_iter().collect(),
     );
     let _ = write!(statement.sql, " RETURNING {returned}");
-    *first_param += statement.params.len();
-    (
-        format!("s{index} AS ({})", statement.sql),
-        GraphPart {
-            step: Some(index),
-            rows,
-            params: statement.params,
-        },
-    )
+    (vec![format!("s{index} AS ({})", statement.sql)], part)
+}
+
+/// How a step's rows are bound: many rows when the step or a step above it holds many
+/// (the rows of every parent row, flattened), else one row, which may be absent when the
+/// step or a step above it is optional.
+pub(crate) fn flat_rows(graph: &GraphModel, index: usize) -> RowCount {
+    let mut optional = false;
+    let mut at = StepRef::Step(index);
+    while let StepRef::Step(i) = at {
+        match graph.steps[i].cardinality {
+            Cardinality::Many => return RowCount::Many,
+            Cardinality::Optional => optional = true,
+            Cardinality::One => {}
+        }
+        at = graph.steps[i].parent;
+    }
+    RowCount::One { optional }
+}
+
+/// The columns of step `index` that the steps under it read.
+fn steps_under_read(graph: &GraphModel, index: usize) -> impl Iterator<Item = usize> + '_ {
+    graph
+        .steps
+        .iter()
+        .filter(move |s| s.parent == StepRef::Step(index))
+        .filter_map(|s| s.kind.takes_parent_column().map(|(_, column)| column))
+}
+
+/// The CTE of a step's rows with their keys, which the rows under them read.
+fn rows_cte_name(index: usize) -> String {
+    format!("s{index}_rows")
 }
 
 /// The CTE that writes a step's rows, which the steps linked to it read.

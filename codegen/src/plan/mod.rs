@@ -70,6 +70,9 @@ pub enum Param {
     Key(usize),
     /// A one-row step whose row may be absent: whether it is given (`bool`).
     Present,
+    /// Rows under a parent step of many rows: each row's parent, as the parent's ordinal
+    /// among its step's rows, from 1 (`bigint[]`).
+    ParentOrdinal,
 }
 
 /// A statement and its parameters.

@@ -55,6 +55,13 @@ pub(super) struct RowsSource {
     /// The insert is a CTE's body: written on one line, since a `WITH` lists one CTE per
     /// line. A statement of its own has one clause per line.
     pub(super) in_cte: bool,
+    /// Many rows: number them (`WITH ORDINALITY AS u(..., ord)`, from 1 in input order),
+    /// so that rows under them can name their parent row.
+    pub(super) ordinal: bool,
+    /// Many rows under a parent step of many rows: the CTE of the parent's rows, which each
+    /// row joins by the ordinal of its parent (`JOIN s1_rows p ON p.ord = u.po`), bound as
+    /// [`Param::ParentOrdinal`].
+    pub(super) parent_rows: Option<String>,
 }
 
 impl RowsSource {
@@ -226,6 +233,11 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
             params: binder.params,
         },
         rows,
+        select: RowsSelect {
+            columns: inserted,
+            values,
+            from,
+        },
     }
 }
 
@@ -253,14 +265,27 @@ fn from_clause(
         }
         return from;
     }
-    let (ordinality, order_by) = if source.unordered {
-        ("", String::new())
-    } else {
-        binder.aliases.push("ord".to_owned());
-        (" WITH ORDINALITY", format!("{nl}ORDER BY u.ord"))
+    // WITH ORDINALITY's column comes after every array's.
+    let parent_join = match &source.parent_rows {
+        Some(parent) => {
+            binder.unnested(Param::ParentOrdinal, "bigint", "po".to_owned());
+            format!(" JOIN {parent} p ON p.ord = u.po")
+        }
+        None => String::new(),
+    };
+    let (ordinality, order_by) = match (source.unordered, source.ordinal) {
+        (true, false) => ("", String::new()),
+        (true, true) => {
+            binder.aliases.push("ord".to_owned());
+            (" WITH ORDINALITY", String::new())
+        }
+        (false, _) => {
+            binder.aliases.push("ord".to_owned());
+            (" WITH ORDINALITY", format!("{nl}ORDER BY u.ord"))
+        }
     };
     rows.from = format!(
-        "{}UNNEST({}){ordinality} AS u({})",
+        "{}UNNEST({}){ordinality} AS u({}){parent_join}",
         source.join,
         binder.unnest.join(", "),
         binder.aliases.join(", ")
@@ -357,6 +382,22 @@ pub(super) struct InsertRows {
     pub(super) statement: Statement,
     /// The rows as the insert reads them.
     pub(super) rows: RowValues,
+    /// The insert's `SELECT`, in pieces: a step whose rows have rows under them selects
+    /// them once, into a CTE of its own, before inserting them.
+    pub(super) select: RowsSelect,
+}
+
+/// The `SELECT` of an insert: the value of each inserted column and where the rows come
+/// from.
+#[derive(Debug)]
+pub(super) struct RowsSelect {
+    /// Indexes of the inserted columns, in table order.
+    pub(super) columns: Vec<usize>,
+    /// Each inserted column's value, in the same order.
+    pub(super) values: Vec<String>,
+    /// The `FROM` (and `WHERE`) clause, with its leading break; empty for one row of
+    /// parameters.
+    pub(super) from: String,
 }
 
 /// The rows of an insert, for an `ON CONFLICT` clause that asks which rows set a column.

@@ -82,6 +82,7 @@ pub(super) fn table_statements(model: &TableModel<'_>) -> TableStatements {
     let InsertRows {
         statement: insert_many,
         rows,
+        ..
     } = insert_rows(model, &table, &RowsSource::default());
     let with = |s: &Statement, suffix: &str| Statement {
         sql: format!("{}{suffix}", s.sql),

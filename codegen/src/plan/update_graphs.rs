@@ -272,6 +272,7 @@ fn child_ctes(
     let InsertRows {
         statement: insert,
         rows,
+        ..
     } = insert_rows(table, &table_name, &source);
     *first_param += insert.params.len();
     let mut counts = Vec::new();

@@ -183,6 +183,36 @@ pub(super) fn insert_graph(
             }
         }
     }
+    for index in 0..steps.len() {
+        if !steps.iter().any(|p| p.parent == Some(index)) {
+            continue;
+        }
+        let step = &steps[index];
+        let name = format!(
+            "{graph_name}{}",
+            ident::rust_type_name(&ident::singular(&step.step.field))
+        );
+        let span = field_spans.iter().find(|f| f.span().start == step.position);
+        let taken = reserved.contains(&name)
+            || row_types.contains_key(&name)
+            || steps
+                .iter()
+                .any(|p| p.step.item_type.as_ref() == Some(&name));
+        match span {
+            Some(span) if taken => errors.push(
+                config::error_at(
+                    file,
+                    span,
+                    format!(
+                        "the items of field `{}` would be the type `{name}`, which another generated type already is",
+                        span.get_ref()
+                    ),
+                )
+                .with_help("rename the field or the graph"),
+            ),
+            _ => steps[index].step.item_type = Some(name),
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -246,8 +276,44 @@ fn nested_steps(
     };
     let mut nested = Vec::new();
     for (many, child) in edge.nested() {
+        if child.field.get_ref() == "row" {
+            errors.push(
+                config::error_at(
+                    file,
+                    &child.field,
+                    "`row` is the field of the parent's own row",
+                )
+                .with_help("name this edge's field differently"),
+            );
+            continue;
+        }
         let field = fields.check(&child.field, "", file, errors);
         match child_step(names, tables, parent, many, child, field, file) {
+            Ok(step) if step.upsert => {
+                let message = format!(
+                    "`{}` upserts its rows: a nested edge cannot upsert yet",
+                    child.field.get_ref()
+                );
+                let error = match &child.mode {
+                    Some(mode) => config::error_at(file, mode, message),
+                    None => config::error_at(file, &child.field, message),
+                };
+                errors.push(error.with_help(
+                    "use mode = \"insert\" for this edge, or move it to the root's edges",
+                ));
+            }
+            Ok(step) if !written_by_insert(&tables[table], step.kind) => errors.push(
+                config::error_at(
+                    file,
+                    &child.field,
+                    format!(
+                        "`{}` links to a column of `{}` that inserts do not write (a generated column)",
+                        child.field.get_ref(),
+                        tables[table].table.name
+                    ),
+                )
+                .with_help("rows under a nested edge read their parent's key as the insert writes it; link to a column the insert sets"),
+            ),
             Ok(step) => {
                 steps.push(Pending {
                     position: child.field.span().start,
@@ -262,6 +328,17 @@ fn nested_steps(
     for (index, child) in nested {
         nested_steps((names, tables, file), (index, child), steps, errors);
     }
+}
+
+/// Whether the parent column a nested step's rows take is one its parent's insert writes
+/// (an identity ALWAYS key too, drawn before the insert): the rows under a nested step read
+/// their parent's values as the insert selects them. A generated column is not.
+fn written_by_insert(parent: &TableModel<'_>, kind: StepKind) -> bool {
+    kind.takes_parent_column().is_none_or(|(_, column)| {
+        let column = &parent.columns[column];
+        column.insert.is_some()
+            || (column.column.identity.is_some() && column.default_sql.is_some())
+    })
 }
 
 /// The field names of a has_one or has_many edge and of its nested edges, at any depth.
@@ -348,6 +425,7 @@ fn belongs_to_step(
         },
         parent: parent.step,
         row_type: format!("New{}", tables[referenced].rust_name),
+        item_type: None,
         field,
         table: referenced,
         upsert,
@@ -416,6 +494,7 @@ fn row_step(
         kind,
         parent: parent.step,
         row_type: format!("New{}", tables[table].rust_name),
+        item_type: None,
         field,
         table,
         upsert,
@@ -478,6 +557,7 @@ fn child_step(
         kind,
         parent: parent.step,
         row_type: format!("New{}", tables[table].rust_name),
+        item_type: None,
         field,
         table,
         upsert,

@@ -278,7 +278,8 @@ pub(super) fn partitions_of(catalog: &Catalog, parent: &QualifiedName) -> Vec<St
 /// The SQL an insert uses for `column` of `table` when it is left unset, or None when the
 /// column has no default.
 ///
-/// An identity BY DEFAULT or serial column takes the next value of the sequence it owns,
+/// An identity or serial column takes the next value of the sequence it owns (an identity
+/// ALWAYS column only where a graph draws its key before the insert),
 /// named directly (`nextval('public.orders_id_seq'::regclass)`, the shape of a serial
 /// column's default): looking the sequence up per row (`pg_get_serial_sequence`) costs the
 /// server a catalog scan for each. When the catalog knows no such sequence, an identity
@@ -289,7 +290,7 @@ pub fn default_sql(catalog: &Catalog, table: &Table, column: &Column) -> Option<
             .owned_sequence(&table.name, column)
             .map(|s| Sequence::nextval_sql(&s.name))
     };
-    if column.identity == Some(Identity::ByDefault) {
+    if column.identity.is_some() {
         return Some(owned().unwrap_or_else(|| {
             format!(
                 "nextval(pg_get_serial_sequence({}, {}))",

@@ -1,0 +1,419 @@
+//! Insert graphs of several levels (`tests/schemas/nested.toml`) against PostgreSQL: every
+//! row lands under its own parent, whatever order `RETURNING` would give, in one statement;
+//! keys come from a sequence, an identity, a volatile default or the application, and a
+//! nested step may reference a parent column other than its key. A failing row at any depth
+//! writes nothing.
+
+use tokio_postgres::error::SqlState;
+use tokio_postgres::Client;
+use writegraph::{CachedClient, Error, WriteStepReport};
+use writegraph_testing::{self as testing, CountingClient, TestDatabase};
+use writegraph_tests::nested::{
+    NewBoxForShelf, NewBoxItemForBox, NewCommentForPost, NewMilestoneForProject, NewPostForAuthor,
+    NewPostStatForPost, NewProfileForUser, NewProfileLinkForProfileUser, NewProjectGraph,
+    NewProjectGraphMilestone, NewProjectGraphTask, NewReactionForComment, NewShelfGraph,
+    NewShelfGraphBox, NewTaskForMilestoneCode, NewTaskNoteForTask, NewUserGraph,
+    NewUserGraphComment, NewUserGraphPost, NewUserGraphProfile,
+};
+
+type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+const SCHEMA_SQL: &str = include_str!("../schemas/nested.sql");
+
+/// Every table of the schema.
+const TABLES: [&str; 14] = [
+    "users",
+    "posts",
+    "comments",
+    "reactions",
+    "post_stats",
+    "profiles",
+    "profile_links",
+    "projects",
+    "milestones",
+    "tasks",
+    "task_notes",
+    "shelves",
+    "boxes",
+    "box_items",
+];
+
+async fn database() -> TestResult<(TestDatabase, Client)> {
+    let db = testing::database_with_schema(SCHEMA_SQL).await?;
+    let client = db.connect().await?;
+    Ok((db, client))
+}
+
+async fn count(client: &Client, sql: &str) -> TestResult<i64> {
+    Ok(client.query_one(sql, &[]).await?.get(0))
+}
+
+/// `(table, rows)` of every table.
+async fn row_counts(client: &Client) -> TestResult<Vec<(&'static str, i64)>> {
+    let mut counts = Vec::new();
+    for table in TABLES {
+        counts.push((
+            table,
+            count(client, &format!("SELECT count(*) FROM {table}")).await?,
+        ));
+    }
+    Ok(counts)
+}
+
+/// A user with `posts` posts of `comments` comments each; comment `c` of post `p` says
+/// `"<p>/<c>"`, so that a comment under the wrong post shows.
+fn author(email: &str, posts: usize, comments: usize) -> NewUserGraph {
+    NewUserGraph::new(email).with_posts((0..posts).map(|p| {
+        NewUserGraphPost::new(NewPostForAuthor::new(format!("post {p}")))
+            .with_comments((0..comments).map(|c| NewCommentForPost::new(format!("{p}/{c}")).into()))
+    }))
+}
+
+/// Comments whose body does not name their own post's title: none when every comment is
+/// under its own post.
+const MISPLACED_COMMENTS: &str = "SELECT count(*) FROM comments c JOIN posts p ON p.id = c.post_id
+     WHERE 'post ' || split_part(c.body, '/', 1) <> p.title";
+
+#[tokio::test]
+async fn a_thousand_posts_of_ten_comments_each_land_under_their_own_post_in_one_statement(
+) -> TestResult {
+    let (_db, client) = database().await?;
+    let counting = CountingClient::new(&client);
+
+    let report = author("ann@example.com", 1_000, 10)
+        .insert_graph_report_returning(&counting)
+        .await?;
+    assert_eq!(counting.statements(), 1);
+    let user = report.root.ok_or("no root row")?;
+    let affected: Vec<(&str, u64)> = report.steps.iter().map(|s| (s.tag, s.affected)).collect();
+    assert_eq!(
+        affected,
+        [
+            ("graph:root:users", 1),
+            ("graph:has_many:posts", 1_000),
+            ("graph:has_many:posts/has_many:comments", 10_000),
+            (
+                "graph:has_many:posts/has_many:comments/has_many:reactions",
+                0
+            ),
+            ("graph:has_many:posts/has_one:post_stats", 0),
+            ("graph:has_one:profiles", 0),
+            ("graph:has_one:profiles/has_many:profile_links", 0),
+        ]
+    );
+    assert_eq!(report.affected, 11_001);
+    assert_eq!(
+        count(
+            &client,
+            &format!("SELECT count(*) FROM posts WHERE author_id = {}", user.id)
+        )
+        .await?,
+        1_000
+    );
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM comments").await?,
+        10_000
+    );
+    assert_eq!(count(&client, MISPLACED_COMMENTS).await?, 0);
+    // Ten comments under each post, numbered 0..9.
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM (SELECT post_id FROM comments GROUP BY post_id
+              HAVING count(*) = 10 AND count(DISTINCT split_part(body, '/', 2)) = 10) t"
+        )
+        .await?,
+        1_000
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_level_takes_its_own_parents_key_three_levels_down() -> TestResult {
+    let (_db, client) = database().await?;
+    let post = |title: &str, comments: &[(&str, &[&str])], views: Option<i32>| {
+        NewUserGraphPost::new(NewPostForAuthor::new(title).with_labels(vec!["a".to_owned()]))
+            .with_comments(comments.iter().map(|(body, emojis)| {
+                NewUserGraphComment::new(NewCommentForPost::new(*body))
+                    .with_reactions(emojis.iter().map(|e| NewReactionForComment::new(*e)))
+            }))
+            .with_stats_opt(views.map(|v| NewPostStatForPost::new().with_views(v)))
+    };
+    let user = NewUserGraph::new("bob@example.com")
+        .with_name("Bob")
+        .with_posts([
+            post("first", &[("f1", &["+1", "heart"]), ("f2", &[])], Some(7)),
+            post("second", &[], None),
+            post("third", &[("t1", &["eyes"])], Some(0)),
+        ])
+        .with_profile(
+            NewUserGraphProfile::new(NewProfileForUser::new().with_bio("hi")).with_links([
+                NewProfileLinkForProfileUser::new("https://a.example"),
+                NewProfileLinkForProfileUser::new("https://b.example"),
+            ]),
+        )
+        .insert_graph_returning(&client)
+        .await?;
+
+    let rows = client
+        .query(
+            "SELECT p.title, c.body, r.emoji FROM posts p
+             LEFT JOIN comments c ON c.post_id = p.id
+             LEFT JOIN reactions r ON r.comment_id = c.id
+             WHERE p.author_id = $1 ORDER BY p.title, c.body, r.emoji",
+            &[&user.id],
+        )
+        .await?;
+    let tree: Vec<(String, Option<String>, Option<String>)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        tree,
+        [
+            ("first".to_owned(), some("f1"), some("+1")),
+            ("first".to_owned(), some("f1"), some("heart")),
+            ("first".to_owned(), some("f2"), None),
+            ("second".to_owned(), None, None),
+            ("third".to_owned(), some("t1"), some("eyes")),
+        ]
+    );
+    let stats: Vec<(String, i32)> = client
+        .query(
+            "SELECT p.title, s.views FROM post_stats s JOIN posts p ON p.id = s.post_id ORDER BY p.title",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(stats, [("first".to_owned(), 7), ("third".to_owned(), 0)]);
+    let links: Vec<(i64, String)> = client
+        .query(
+            "SELECT l.profile_user_id, l.url FROM profile_links l ORDER BY l.url",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        links,
+        [
+            (user.id, "https://a.example".to_owned()),
+            (user.id, "https://b.example".to_owned()),
+        ]
+    );
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM profiles WHERE bio = 'hi'").await?,
+        1
+    );
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM posts WHERE labels = '{a}'").await?,
+        3
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn keys_from_a_default_and_a_parent_column_other_than_its_key_link_every_level() -> TestResult
+{
+    let (_db, client) = database().await?;
+    let milestone = |code: &str, tasks: &[(&str, usize)]| {
+        NewProjectGraphMilestone::new(NewMilestoneForProject::new(code)).with_tasks(
+            tasks.iter().map(|(title, notes)| {
+                NewProjectGraphTask::new(NewTaskForMilestoneCode::new(*title)).with_notes(
+                    (0..*notes).map(|n| NewTaskNoteForTask::new(format!("{title} note {n}"))),
+                )
+            }),
+        )
+    };
+    let project = NewProjectGraph::new("launch")
+        .with_milestones([
+            milestone("alpha", &[("design", 2), ("build", 0)]),
+            milestone("beta", &[("test", 3)]),
+            milestone("gamma", &[]),
+        ])
+        .insert_graph_returning(&client)
+        .await?;
+
+    let tasks: Vec<(String, String, i32)> = client
+        .query(
+            "SELECT t.title, m.code, m.project_id FROM tasks t
+             JOIN milestones m ON m.code = t.milestone_code ORDER BY m.code, t.title",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        tasks,
+        [
+            ("build".to_owned(), "alpha".to_owned(), project.id),
+            ("design".to_owned(), "alpha".to_owned(), project.id),
+            ("test".to_owned(), "beta".to_owned(), project.id),
+        ]
+    );
+    // Each note under its own task, and uuid keys drawn once per row.
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM task_notes n JOIN tasks t ON t.id = n.task_id
+             WHERE n.note LIKE t.title || ' note %'"
+        )
+        .await?,
+        5
+    );
+    assert_eq!(count(&client, "SELECT count(*) FROM task_notes").await?, 5);
+    assert_eq!(
+        count(&client, "SELECT count(DISTINCT id) FROM milestones").await?,
+        3
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn rows_land_under_their_parents_after_the_plan_turns_generic() -> TestResult {
+    let (_db, client) = database().await?;
+    let cached = CachedClient::new(client);
+    // PostgreSQL plans a prepared statement generically from its sixth execution on.
+    for n in 0..8 {
+        author(&format!("user{n}@example.com"), 3 + n % 3, 2 + n % 2)
+            .insert_graph(&cached)
+            .await?;
+    }
+    let client = cached.client();
+    assert_eq!(count(client, MISPLACED_COMMENTS).await?, 0);
+    assert_eq!(count(client, "SELECT count(*) FROM users").await?, 8);
+    // 3+4+5+3+4+5+3+4 posts, each with 2 or 3 comments as its user's n says.
+    assert_eq!(count(client, "SELECT count(*) FROM posts").await?, 31);
+    // Each user has its own number of posts, each post its user's number of comments.
+    assert_eq!(
+        count(
+            client,
+            r"SELECT count(*) FROM users u,
+                LATERAL (SELECT substring(u.email from 'user(\d+)')::int AS n) k
+              WHERE (SELECT count(*) FROM posts p WHERE p.author_id = u.id) <> 3 + k.n % 3
+                 OR EXISTS (SELECT 1 FROM posts p WHERE p.author_id = u.id
+                     AND (SELECT count(*) FROM comments c WHERE c.post_id = p.id) <> 2 + k.n % 2)"
+        )
+        .await?,
+        0
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_failing_row_three_levels_down_writes_nothing_and_names_its_step() -> TestResult {
+    let (_db, client) = database().await?;
+    let before = row_counts(&client).await?;
+    let mut graph = author("cat@example.com", 20, 3);
+    // The twelfth post's second comment breaks the CHECK (body <> '').
+    graph.posts[11].comments[1].row.body = String::new();
+    let error = graph.insert_graph(&client).await.err().ok_or("no error")?;
+    assert_eq!(error.sqlstate(), Some(&SqlState::CHECK_VIOLATION));
+    assert_eq!(
+        error.tag(),
+        Some("graph:has_many:posts/has_many:comments"),
+        "{error}"
+    );
+    assert_eq!(row_counts(&client).await?, before);
+    Ok(())
+}
+
+#[tokio::test]
+async fn empty_levels_write_no_rows_and_report_zero() -> TestResult {
+    let (_db, client) = database().await?;
+    let report = NewUserGraph::new("dan@example.com")
+        .with_posts([NewUserGraphPost::from(NewPostForAuthor::new("lonely"))])
+        .with_profile(NewProfileForUser::new().into())
+        .insert_graph_report(&client)
+        .await?;
+    let zero_or_one: Vec<u64> = report
+        .steps
+        .iter()
+        .map(|s: &WriteStepReport| s.affected)
+        .collect();
+    assert_eq!(zero_or_one, [1, 1, 0, 0, 0, 1, 0]);
+    assert_eq!(
+        row_counts(&client).await?,
+        [
+            ("users", 1),
+            ("posts", 1),
+            ("comments", 0),
+            ("reactions", 0),
+            ("post_stats", 0),
+            ("profiles", 1),
+            ("profile_links", 0),
+            ("projects", 0),
+            ("milestones", 0),
+            ("tasks", 0),
+            ("task_notes", 0),
+            ("shelves", 0),
+            ("boxes", 0),
+            ("box_items", 0),
+        ]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_bad_value_deep_down_is_a_validation_error_before_any_sql() -> TestResult {
+    let (_db, client) = database().await?;
+    let counting = CountingClient::new(&client);
+    let mut graph = author("eve@example.com", 2, 2);
+    graph.posts[1].comments[0].row.body = "nul \0 byte".to_owned();
+    let error = graph
+        .insert_graph(&counting)
+        .await
+        .err()
+        .ok_or("no error")?;
+    assert!(matches!(error, Error::Validation(_)), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.contains("step `graph:has_many:posts/has_many:comments`"),
+        "{message}"
+    );
+    assert_eq!(counting.statements(), 0);
+    assert_eq!(count(&client, "SELECT count(*) FROM users").await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_identity_always_key_is_drawn_once_and_read_by_the_rows_under_it() -> TestResult {
+    let (_db, client) = database().await?;
+    let shelf = NewShelfGraph::new("top")
+        .with_boxes(["a", "b", "c"].map(|label| {
+            NewShelfGraphBox::new(NewBoxForShelf::new(label))
+                .with_items((0..3).map(|n| NewBoxItemForBox::new(format!("{label}{n}"))))
+        }))
+        .insert_graph_returning(&client)
+        .await?;
+    let items: Vec<(String, String)> = client
+        .query(
+            "SELECT b.label, i.name FROM box_items i JOIN boxes b ON b.id = i.box_id
+             WHERE b.shelf_id = $1 ORDER BY i.name",
+            &[&shelf.id],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let expected: Vec<(String, String)> = ["a", "b", "c"]
+        .iter()
+        .flat_map(|l| (0..3).map(move |n| (l.to_string(), format!("{l}{n}"))))
+        .collect();
+    assert_eq!(items, expected);
+    // The identity's sequence gave each box one key: the next one follows them.
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM boxes WHERE id < nextval(pg_get_serial_sequence('boxes', 'id'))"
+        )
+        .await?,
+        3
+    );
+    Ok(())
+}
