@@ -164,6 +164,10 @@ pub struct ChildConfig {
     /// has_one only: the child must be given (`NewChild` instead of `Option<NewChild>`).
     #[serde(default)]
     pub required: bool,
+    /// Nested edges: a row each of this edge's rows references, written before it, whose
+    /// key goes into `set_fk` of that row (`[[insert.<Graph>.has_many.belongs_to]]`).
+    #[serde(default)]
+    pub belongs_to: Vec<BelongsToConfig>,
     /// Nested edges: one child row of each of this edge's rows, that references it
     /// (`[[insert.<Graph>.has_many.has_one]]`).
     #[serde(default)]
@@ -177,7 +181,7 @@ pub struct ChildConfig {
 impl ChildConfig {
     /// The edge has nested edges of its own.
     pub fn has_nested(&self) -> bool {
-        !self.has_one.is_empty() || !self.has_many.is_empty()
+        !self.belongs_to.is_empty() || !self.has_one.is_empty() || !self.has_many.is_empty()
     }
 
     /// The nested edges, has_one (`false`) before has_many (`true`).

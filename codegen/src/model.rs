@@ -54,7 +54,7 @@ pub struct EnumModel {
 }
 
 /// One table and its generated names.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TableModel<'a> {
     /// The catalog's table.
     pub table: &'a Table,

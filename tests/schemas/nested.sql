@@ -81,3 +81,27 @@ CREATE TABLE box_items (
     box_id bigint NOT NULL REFERENCES boxes (id),
     name text NOT NULL
 );
+
+-- The sign-up flow: a team, new users and the memberships joining them.
+CREATE TABLE teams (
+    id bigserial PRIMARY KEY,
+    name text NOT NULL UNIQUE
+);
+
+CREATE TABLE accounts (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    email text NOT NULL UNIQUE,
+    display_name text
+);
+
+CREATE TABLE memberships (
+    team_id bigint NOT NULL REFERENCES teams (id),
+    account_id bigint NOT NULL REFERENCES accounts (id),
+    role text NOT NULL DEFAULT 'member',
+    PRIMARY KEY (team_id, account_id)
+);
+
+CREATE TABLE team_owners (
+    team_id bigint PRIMARY KEY REFERENCES teams (id),
+    account_id bigint NOT NULL REFERENCES accounts (id)
+);

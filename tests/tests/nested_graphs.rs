@@ -9,11 +9,13 @@ use tokio_postgres::Client;
 use writegraph::{CachedClient, Error, WriteStepReport};
 use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 use writegraph_tests::nested::{
-    NewBoxForShelf, NewBoxItemForBox, NewCommentForPost, NewMilestoneForProject, NewPostForAuthor,
-    NewPostStatForPost, NewProfileForUser, NewProfileLinkForProfileUser, NewProjectGraph,
-    NewProjectGraphMilestone, NewProjectGraphTask, NewReactionForComment, NewShelfGraph,
-    NewShelfGraphBox, NewTaskForMilestoneCode, NewTaskNoteForTask, NewUserGraph,
-    NewUserGraphComment, NewUserGraphPost, NewUserGraphProfile,
+    NewAccount, NewBoxForShelf, NewBoxItemForBox, NewCommentForPost,
+    NewMembershipForTeamAndAccount, NewMilestoneForProject, NewPostForAuthor, NewPostStatForPost,
+    NewProfileForUser, NewProfileLinkForProfileUser, NewProjectGraph, NewProjectGraphMilestone,
+    NewProjectGraphTask, NewReactionForComment, NewShelfGraph, NewShelfGraphBox,
+    NewTaskForMilestoneCode, NewTaskNoteForTask, NewTeamOwnerForTeamAndAccount, NewUserGraph,
+    NewUserGraphComment, NewUserGraphPost, NewUserGraphProfile, SignupGraph, SignupGraphMember,
+    SoloSignupGraph, SoloSignupGraphOwner,
 };
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
@@ -21,7 +23,7 @@ type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 const SCHEMA_SQL: &str = include_str!("../schemas/nested.sql");
 
 /// Every table of the schema.
-const TABLES: [&str; 14] = [
+const TABLES: [&str; 18] = [
     "users",
     "posts",
     "comments",
@@ -36,6 +38,10 @@ const TABLES: [&str; 14] = [
     "shelves",
     "boxes",
     "box_items",
+    "teams",
+    "accounts",
+    "memberships",
+    "team_owners",
 ];
 
 async fn database() -> TestResult<(TestDatabase, Client)> {
@@ -354,6 +360,10 @@ async fn empty_levels_write_no_rows_and_report_zero() -> TestResult {
             ("shelves", 0),
             ("boxes", 0),
             ("box_items", 0),
+            ("teams", 0),
+            ("accounts", 0),
+            ("memberships", 0),
+            ("team_owners", 0),
         ]
     );
     Ok(())
@@ -414,6 +424,173 @@ async fn an_identity_always_key_is_drawn_once_and_read_by_the_rows_under_it() ->
         )
         .await?,
         3
+    );
+    Ok(())
+}
+
+/// A sign-up of team `team`: one new account per email, each joining the team.
+fn signup(team: &str, emails: &[&str]) -> SignupGraph {
+    SignupGraph::new(team).with_members(emails.iter().map(|email| {
+        SignupGraphMember::new(NewMembershipForTeamAndAccount::new())
+            .with_account(NewAccount::new(*email))
+    }))
+}
+
+/// `(team, email, role)` of every membership.
+async fn memberships(client: &Client) -> TestResult<Vec<(String, String, String)>> {
+    Ok(client
+        .query(
+            "SELECT t.name, a.email, m.role FROM memberships m
+             JOIN teams t ON t.id = m.team_id JOIN accounts a ON a.id = m.account_id
+             ORDER BY t.name, a.email",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
+#[tokio::test]
+async fn a_signup_writes_the_team_its_new_accounts_and_their_memberships_at_once() -> TestResult {
+    let (_db, client) = database().await?;
+    let counting = CountingClient::new(&client);
+    let report = signup("acme", &["ann@acme.test", "bob@acme.test", "cy@acme.test"])
+        .insert_graph_report(&counting)
+        .await?;
+    assert_eq!(counting.statements(), 1);
+    let affected: Vec<(&str, u64)> = report.steps.iter().map(|s| (s.tag, s.affected)).collect();
+    assert_eq!(
+        affected,
+        [
+            ("graph:root:teams", 1),
+            ("graph:has_many:memberships/belongs_to:accounts", 3),
+            ("graph:has_many:memberships", 3),
+        ]
+    );
+    let member = |email: &str| ("acme".to_owned(), email.to_owned(), "member".to_owned());
+    assert_eq!(
+        memberships(&client).await?,
+        [
+            member("ann@acme.test"),
+            member("bob@acme.test"),
+            member("cy@acme.test")
+        ]
+    );
+
+    // A member given an existing account's id joins without a new account; the others
+    // get theirs, each under its own membership whatever the order of the rows.
+    let ann: i64 = client
+        .query_one("SELECT id FROM accounts WHERE email = 'ann@acme.test'", &[])
+        .await?
+        .get(0);
+    SignupGraph::new("globex")
+        .with_members([
+            SignupGraphMember::new(NewMembershipForTeamAndAccount::new().with_role("owner"))
+                .with_account(NewAccount::new("dee@globex.test")),
+            SignupGraphMember::new(NewMembershipForTeamAndAccount::new().with_account_id(ann)),
+            SignupGraphMember::new(NewMembershipForTeamAndAccount::new().with_role("admin"))
+                .with_account(NewAccount::new("eve@globex.test")),
+        ])
+        .insert_graph(&client)
+        .await?;
+    let globex: Vec<_> = memberships(&client)
+        .await?
+        .into_iter()
+        .filter(|(team, ..)| team == "globex")
+        .collect();
+    let row = |email: &str, role: &str| ("globex".to_owned(), email.to_owned(), role.to_owned());
+    assert_eq!(
+        globex,
+        [
+            row("ann@acme.test", "member"),
+            row("dee@globex.test", "owner"),
+            row("eve@globex.test", "admin"),
+        ]
+    );
+    assert_eq!(count(&client, "SELECT count(*) FROM accounts").await?, 5);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_second_signup_of_a_taken_team_name_leaves_no_orphan_account() -> TestResult {
+    let (_db, client) = database().await?;
+    signup("acme", &["ann@acme.test"])
+        .insert_graph(&client)
+        .await?;
+    let before = row_counts(&client).await?;
+
+    let error = signup("acme", &["zed@acme.test", "yan@acme.test"])
+        .insert_graph(&client)
+        .await
+        .err()
+        .ok_or("no error")?;
+    assert_eq!(error.sqlstate(), Some(&SqlState::UNIQUE_VIOLATION));
+    assert_eq!(error.tag(), Some("graph:root:teams"), "{error}");
+    assert_eq!(row_counts(&client).await?, before);
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM accounts WHERE email LIKE '%@acme.test'"
+        )
+        .await?,
+        1
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_member_needs_an_account_or_its_id_but_not_both() -> TestResult {
+    let (_db, client) = database().await?;
+    let counting = CountingClient::new(&client);
+    let neither = SignupGraph::new("a")
+        .with_members([SignupGraphMember::new(NewMembershipForTeamAndAccount::new())])
+        .insert_graph(&counting)
+        .await
+        .err()
+        .ok_or("no error")?;
+    assert!(matches!(neither, Error::Validation(_)), "{neither:?}");
+    assert!(neither.to_string().contains("account"), "{neither}");
+    let both = SignupGraph::new("b")
+        .with_members([SignupGraphMember::new(
+            NewMembershipForTeamAndAccount::new().with_account_id(1),
+        )
+        .with_account(NewAccount::new("x@b.test"))])
+        .insert_graph(&counting)
+        .await
+        .err()
+        .ok_or("no error")?;
+    assert!(matches!(both, Error::Validation(_)), "{both:?}");
+    assert_eq!(counting.statements(), 0);
+    assert_eq!(count(&client, "SELECT count(*) FROM teams").await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_one_row_step_takes_the_key_of_its_own_new_parent() -> TestResult {
+    let (_db, client) = database().await?;
+    let team = SoloSignupGraph::new(
+        "solo",
+        SoloSignupGraphOwner::new(NewTeamOwnerForTeamAndAccount::new())
+            .with_account(NewAccount::new("owner@solo.test").with_display_name("Owner")),
+    )
+    .insert_graph_returning(&client)
+    .await?;
+    let owner: (i64, String, Option<String>) = client
+        .query_one(
+            "SELECT o.team_id, a.email, a.display_name FROM team_owners o
+             JOIN accounts a ON a.id = o.account_id",
+            &[],
+        )
+        .await
+        .map(|r| (r.get(0), r.get(1), r.get(2)))?;
+    assert_eq!(
+        owner,
+        (
+            team.id,
+            "owner@solo.test".to_owned(),
+            Some("Owner".to_owned())
+        )
     );
     Ok(())
 }

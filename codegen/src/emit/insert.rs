@@ -55,16 +55,26 @@ pub(super) fn insert_struct(table: &TableModel<'_>, statements: &TableStatements
 /// parent's key: the table's insert fields without that column, and the split of its rows
 /// into the table's column vectors (the filled column unset in every row: the graph fills
 /// it).
+///
+/// Columns a belongs_to under the step fills (`optional`) are optional: `None` takes the key
+/// of the row the graph writes for it. Such a row has no conversion to `NewT`.
 pub(super) fn own_row_type(
     table: &TableModel<'_>,
     statements: &TableStatements,
     name: &str,
-    filled: usize,
+    (filled, optional): (usize, &[usize]),
 ) -> String {
-    let text = format!(
+    let mut text = format!(
         "A row of `{}` in a write graph, which fills `{}` with the key of the row it belongs to: `New{}` without that column.",
         table.table.name, table.columns[filled].column.name, table.rust_name
     );
+    for &column in optional {
+        text.push_str(&format!(
+            " `{}` is optional: `None` takes the key of the row the graph writes for it.",
+            table.columns[column].column.name
+        ));
+    }
+    let table = &with_optional(table, optional);
     let table_name = format!("{:?}", table.table.name.to_sql());
     let body = columns_body(
         table,
@@ -109,12 +119,38 @@ pub(super) fn own_row_type(
         row = table.rust_name,
         moved = moved.join(", "),
     );
-    row_type(
+    let to_table_row = if optional.is_empty() {
+        to_table_row
+    } else {
+        String::new()
+    };
+    let code = row_type(
         table,
         (name, &text),
         Some(filled),
         &(to_table_row + &columns),
-    )
+    );
+    // The doc of a column a belongs_to fills says so, not that it takes a DEFAULT.
+    optional.iter().fold(code, |code, &column| {
+        let column = &table.columns[column];
+        code.replace(
+            &doc(&insert_field_doc(column)),
+            &doc(&field_doc(
+                column,
+                Some("`None` takes the key of the row the graph writes for it; a value connects to an existing row."),
+            )),
+        )
+    })
+}
+
+/// The table as a row type sees it when a nested belongs_to fills the columns `optional`:
+/// those columns optional, like a column with a default.
+fn with_optional<'a>(table: &TableModel<'a>, optional: &[usize]) -> TableModel<'a> {
+    let mut table = table.clone();
+    for &column in optional {
+        table.columns[column].insert = Some(InsertKind::Defaulted);
+    }
+    table
 }
 
 /// A row struct named `name` of the table's insert fields, but `omitted`: its constructor

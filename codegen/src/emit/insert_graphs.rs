@@ -42,6 +42,7 @@ fn root_columns<'a>(model: &Model<'a>, graph: &GraphModel) -> Vec<ColumnModel<'a
     let filled: Vec<usize> = graph
         .steps
         .iter()
+        .filter(|s| s.parent == StepRef::Root)
         .filter_map(|s| s.kind.sets_parent_column().map(|(c, _)| c))
         .collect();
     let mut columns = model.tables[graph.root].columns.clone();
@@ -92,7 +93,7 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
         filled: s.kind.takes_parent_column().map(|(column, _)| column),
     }));
     let parts = graph_parts(model, graph, statement);
-    let steps = graph_steps(graph);
+    let steps = graph_steps(graph, statement);
     let tags: Vec<&str> = steps.iter().map(|(tag, _)| *tag).collect();
     let steps: Vec<&str> = steps.iter().map(|(_, code)| code.as_str()).collect();
     format!(
@@ -292,11 +293,15 @@ fn graph_fields(model: &Model<'_>, graph: &GraphModel) -> String {
         "#[derive(Debug, Clone, PartialEq)]\npub struct {name} {{"
     );
     for column in &inserted {
-        let parent = graph.steps.iter().find(|s| {
-            s.kind
-                .sets_parent_column()
-                .is_some_and(|(c, _)| root.columns[c].field == column.field)
-        });
+        let parent = graph
+            .steps
+            .iter()
+            .filter(|s| s.parent == StepRef::Root)
+            .find(|s| {
+                s.kind
+                    .sets_parent_column()
+                    .is_some_and(|(c, _)| root.columns[c].field == column.field)
+            });
         let text = match parent {
             Some(step) => super::rows::field_doc(
                 column,
@@ -377,7 +382,7 @@ fn graph_checks(model: &Model<'_>, graph: &GraphModel) -> String {
     let root = root_columns(model, graph);
     let name = &graph.name;
     let mut checks = String::new();
-    for step in &graph.steps {
+    for (_, step) in steps_under(graph, StepRef::Root) {
         let StepKind::BelongsTo {
             sets_parent_column: (column, _),
             required,
@@ -454,7 +459,9 @@ fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement
         .filter_map(|p| p.step)
         .collect();
     for index in 0..graph.steps.len() {
-        parts.take.push_str(&flatten_items(graph, index, &ordinals));
+        parts
+            .take
+            .push_str(&flatten_items(model, graph, index, &ordinals));
     }
     for part in &statement.parts {
         let part_params = &part.params;
@@ -539,7 +546,12 @@ fn own_rows(step: &GraphStep) -> String {
 /// per step under it, all their rows in one vector (`w<child>`), with each row's parent
 /// ordinal (`o<child>`, from 1) for the steps in `ordinals`, whose statement joins them to
 /// their parent row by it.
-fn flatten_items(graph: &GraphModel, index: usize, ordinals: &[usize]) -> String {
+fn flatten_items(
+    model: &Model<'_>,
+    graph: &GraphModel,
+    index: usize,
+    ordinals: &[usize],
+) -> String {
     let step = &graph.steps[index];
     if step.item_type.is_none() {
         return String::new();
@@ -547,12 +559,34 @@ fn flatten_items(graph: &GraphModel, index: usize, ordinals: &[usize]) -> String
     let f = &step.field;
     let items = match (step.parent, step.cardinality) {
         (StepRef::Step(_), _) => format!("w{index}"),
-        (StepRef::Root, Cardinality::One) => format!("::std::iter::once(self.{f}.clone())"),
+        (StepRef::Root, Cardinality::One) => String::new(),
         (StepRef::Root, Cardinality::Optional) => format!("self.{f}.take()"),
         (StepRef::Root, Cardinality::Many) => format!("::std::mem::take(&mut self.{f})"),
     };
     let mut code = format!("let mut r{index} = ::std::vec::Vec::new();\n");
-    let mut each = format!("r{index}.push(item.row);\n");
+    let mut each = String::new();
+    for (_, under) in steps_under(graph, StepRef::Step(index)) {
+        let StepKind::BelongsTo {
+            sets_parent_column: (column, _),
+            required,
+        } = under.kind
+        else {
+            continue;
+        };
+        let (name, f) = (&graph.name, &under.field);
+        let id = &model.tables[step.table].columns[column].field;
+        let _ = writeln!(
+            each,
+            "if item.row.{id}.is_some() && item.{f}.is_some() {{ return Err(::writegraph::write::conflicting_parent({name:?}, {f:?}, {id:?})); }}"
+        );
+        if required {
+            let _ = writeln!(
+                each,
+                "if item.row.{id}.is_none() && item.{f}.is_none() {{ return Err(::writegraph::write::missing_parent({name:?}, {f:?}, {id:?})); }}"
+            );
+        }
+    }
+    let _ = writeln!(each, "r{index}.push(item.row);");
     let mut numbered = false;
     for (child, under) in steps_under(graph, StepRef::Step(index)) {
         let _ = writeln!(code, "let mut w{child} = ::std::vec::Vec::new();");
@@ -591,10 +625,15 @@ fn flatten_items(graph: &GraphModel, index: usize, ordinals: &[usize]) -> String
     } else {
         ("item", "", "")
     };
-    let _ = writeln!(
-        code,
-        "for {pattern} in {items}.into_iter(){enumerate} {{ {ordinal}{each} }}"
-    );
+    if (step.parent, step.cardinality) == (StepRef::Root, Cardinality::One) {
+        // Exactly one item: no loop.
+        let _ = writeln!(code, "{{ let item = self.{f}.clone(); {each} }}");
+    } else {
+        let _ = writeln!(
+            code,
+            "for {pattern} in {items}.into_iter(){enumerate} {{ {ordinal}{each} }}"
+        );
+    }
     code
 }
 
@@ -645,28 +684,26 @@ pub(super) fn step_check(
     }
 }
 
-/// The steps in execution order, each tag and its `GraphStep`: the steps before the root,
-/// the root, the steps after it; a step's count is the result column of its index.
-fn graph_steps<'a>(graph: &'a GraphModel) -> Vec<(&'a str, String)> {
-    let step = |(i, step): (usize, &'a GraphStep)| {
-        let code = format!(
-            "::writegraph::write::GraphStep::counted({:?}, &[{i}])",
-            step.tag
-        );
-        (step.tag.as_str(), code)
-    };
-    let (after, before): (Vec<_>, Vec<_>) = graph
-        .steps
+/// The steps in execution order (the statement's), each tag and its `GraphStep`; a step's
+/// count is the result column of its index.
+fn graph_steps<'a>(graph: &'a GraphModel, statement: &GraphStatement) -> Vec<(&'a str, String)> {
+    statement
+        .parts
         .iter()
-        .enumerate()
-        .partition(|(_, s)| s.kind.runs_after_parent());
-    let mut steps: Vec<(&str, String)> = before.into_iter().map(step).collect();
-    steps.push((
-        &graph.root_tag,
-        format!("::writegraph::write::GraphStep::root({:?})", graph.root_tag),
-    ));
-    steps.extend(after.into_iter().map(step));
-    steps
+        .map(|part| match part.step {
+            None => (
+                graph.root_tag.as_str(),
+                format!("::writegraph::write::GraphStep::root({:?})", graph.root_tag),
+            ),
+            Some(i) => {
+                let tag = graph.steps[i].tag.as_str();
+                (
+                    tag,
+                    format!("::writegraph::write::GraphStep::counted({tag:?}, &[{i}])"),
+                )
+            }
+        })
+        .collect()
 }
 
 /// The root's values bound one by one from the graph's own fields (the root is one row),

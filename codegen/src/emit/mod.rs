@@ -55,8 +55,14 @@ pub fn emit(model: &Model<'_>, plan: &Plan) -> Result<String, Error> {
     for (index, (table, statements)) in model.tables.iter().zip(&plan.tables).enumerate() {
         let mut items = row_struct(table, statements);
         items.push_str(&insert_struct(table, statements));
-        for (name, (_, filled)) in own_row_types.iter().filter(|(_, (t, _))| *t == index) {
-            items.push_str(&insert::own_row_type(table, statements, name, *filled));
+        for (name, (_, filled, optional)) in own_row_types.iter().filter(|(_, (t, ..))| *t == index)
+        {
+            items.push_str(&insert::own_row_type(
+                table,
+                statements,
+                name,
+                (*filled, optional),
+            ));
         }
         items.push_str(&patch_struct(table, statements));
         code.push_str(&format_items(&items)?);
@@ -78,23 +84,30 @@ pub fn emit(model: &Model<'_>, plan: &Plan) -> Result<String, Error> {
 }
 
 /// The row types of graph steps that fill a column of their rows, by name: the table (in
-/// `Model::tables`) and the column each leaves out.
-fn own_row_types(model: &Model<'_>) -> std::collections::BTreeMap<String, (usize, usize)> {
-    let insert_steps = model
-        .graphs
-        .iter()
-        .flat_map(|g| &g.steps)
-        .filter_map(|step| {
+/// `Model::tables`), the column each leaves out, and the columns a belongs_to under the
+/// step fills.
+fn own_row_types(
+    model: &Model<'_>,
+) -> std::collections::BTreeMap<String, (usize, usize, Vec<usize>)> {
+    let insert_steps = model.graphs.iter().flat_map(|g| {
+        g.steps.iter().enumerate().filter_map(move |(index, step)| {
             let (filled, _) = step.kind.takes_parent_column()?;
-            Some((step.row_type.clone(), (step.table, filled)))
-        });
+            let optional = g
+                .steps
+                .iter()
+                .filter(|s| s.parent == crate::model::StepRef::Step(index))
+                .filter_map(|s| s.kind.sets_parent_column().map(|(column, _)| column))
+                .collect();
+            Some((step.row_type.clone(), (step.table, filled, optional)))
+        })
+    });
     let update_children = model
         .update_graphs
         .iter()
         .flat_map(|g| &g.children)
         .map(|child| {
             let filled = child.takes_parent_column.0;
-            (child.row_type.clone(), (child.table, filled))
+            (child.row_type.clone(), (child.table, filled, Vec::new()))
         });
     insert_steps.chain(update_children).collect()
 }

@@ -75,7 +75,8 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
     let mut parts = Vec::new();
     let mut first_param = 0;
 
-    for index in (0..graph.steps.len()).filter(|&i| !graph.steps[i].kind.runs_after_parent()) {
+    let (before_root, after_root) = statement_order(graph);
+    for index in before_root {
         let (ctes, part) = step_cte(model, graph, index, &mut first_param);
         before.extend(ctes);
         parts.push(part);
@@ -101,7 +102,7 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
         rows: RowCount::Root,
         params: root.params,
     });
-    for index in (0..graph.steps.len()).filter(|&i| graph.steps[i].kind.runs_after_parent()) {
+    for index in after_root {
         let (ctes, part) = step_cte(model, graph, index, &mut first_param);
         after.extend(ctes);
         parts.push(part);
@@ -159,16 +160,43 @@ fn step_cte(
     let parent_model = &model.tables[graph.table_of(step.parent)];
     let table = &model.tables[step.table];
     let rows = flat_rows(graph, index);
-    let selects_rows_first = graph.has_steps_under(StepRef::Step(index));
+    let here = StepRef::Step(index);
+    // A belongs_to of a step of many rows hands each row its key by that row's ordinal.
+    let keyed_by_ordinal = !step.kind.runs_after_parent()
+        && matches!(step.parent, StepRef::Step(p) if flat_rows(graph, p) == RowCount::Many);
+    let read_below = graph
+        .steps
+        .iter()
+        .any(|s| s.parent == here && s.kind.runs_after_parent());
+    let selects_rows_first = read_below || keyed_by_ordinal;
     let mut source = RowsSource {
         first_param: *first_param,
         unordered: true,
         rows,
         in_cte: true,
-        ordinal: selects_rows_first && rows == RowCount::Many,
-        overrides: filled_by_steps(model, graph, StepRef::Step(index)),
+        ordinal: rows == RowCount::Many && (read_below || graph.has_steps_under(here)),
+        overrides: filled_by_steps(model, graph, here),
         ..RowsSource::default()
     };
+    if rows == RowCount::Many {
+        // The keys of the belongs_to rows of many rows, joined by this row's ordinal.
+        for (b, parent) in graph.steps.iter().enumerate() {
+            let Some((column, key)) = parent.kind.sets_parent_column() else {
+                continue;
+            };
+            if parent.parent == here {
+                let _ = write!(
+                    source.joins,
+                    " LEFT JOIN {} b{b} ON b{b}.po = u.ord",
+                    rows_cte_name(b)
+                );
+                source
+                    .overrides
+                    .insert(column, ColumnSource::Fallback(format!("b{b}.v{key}")));
+            }
+        }
+    }
+    source.binds_own_ordinal = keyed_by_ordinal;
     if step.kind.runs_after_parent() {
         match step.parent {
             StepRef::Root => source.join = "root, ".to_owned(),
@@ -215,7 +243,12 @@ fn step_cte(
         let mut columns = select.columns.clone();
         let mut overriding = "";
         for (column, model) in table.columns.iter().enumerate() {
-            let read_below = steps_under_read(graph, index).any(|c| c == column);
+            let read_below = steps_under_read(graph, index).any(|c| c == column)
+                || (keyed_by_ordinal
+                    && step
+                        .kind
+                        .sets_parent_column()
+                        .is_some_and(|(_, key)| key == column));
             if let (None, Some(_), Some(draw), true) = (
                 model.insert,
                 model.column.identity,
@@ -229,6 +262,9 @@ fn step_cte(
         }
         if source.ordinal {
             selected.push("u.ord".to_owned());
+        }
+        if keyed_by_ordinal {
+            selected.push("u.po".to_owned());
         }
         let read: Vec<String> = columns.iter().map(|c| format!("r.v{c}")).collect();
         let ctes = vec![
@@ -261,6 +297,39 @@ fn step_cte(
     );
     let _ = write!(statement.sql, " RETURNING {returned}");
     (vec![format!("s{index} AS ({})", statement.sql)], part)
+}
+
+/// The steps in the statement's order, before the root and after it: each step's
+/// belongs_to and before_insert steps come before it, its has_one, has_many and
+/// after_insert steps after it, each with the steps under it, in the graph's order.
+fn statement_order(graph: &GraphModel) -> (Vec<usize>, Vec<usize>) {
+    fn visit(graph: &GraphModel, index: usize, order: &mut Vec<usize>) {
+        let under = |after: bool| {
+            (0..graph.steps.len()).filter(move |&i| {
+                graph.steps[i].parent == StepRef::Step(index)
+                    && graph.steps[i].kind.runs_after_parent() == after
+            })
+        };
+        for child in under(false) {
+            visit(graph, child, order);
+        }
+        order.push(index);
+        for child in under(true) {
+            visit(graph, child, order);
+        }
+    }
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    for (index, step) in graph.steps.iter().enumerate() {
+        if step.parent == StepRef::Root {
+            let order = if step.kind.runs_after_parent() {
+                &mut after
+            } else {
+                &mut before
+            };
+            visit(graph, index, order);
+        }
+    }
+    (before, after)
 }
 
 /// How a step's rows are bound: many rows when the step or a step above it holds many

@@ -62,6 +62,11 @@ pub(super) struct RowsSource {
     /// row joins by the ordinal of its parent (`JOIN s1_rows p ON p.ord = u.po`), bound as
     /// [`Param::ParentOrdinal`].
     pub(super) parent_rows: Option<String>,
+    /// Many rows of a belongs_to step under a step of many rows: each row carries the
+    /// ordinal of the row it belongs with (`u.po`, [`Param::ParentOrdinal`]), joined by it.
+    pub(super) binds_own_ordinal: bool,
+    /// Joins after the rows' source (`LEFT JOIN s3_rows b3 ON b3.po = u.ord`).
+    pub(super) joins: String,
 }
 
 impl RowsSource {
@@ -271,6 +276,10 @@ fn from_clause(
             binder.unnested(Param::ParentOrdinal, "bigint", "po".to_owned());
             format!(" JOIN {parent} p ON p.ord = u.po")
         }
+        None if source.binds_own_ordinal => {
+            binder.unnested(Param::ParentOrdinal, "bigint", "po".to_owned());
+            String::new()
+        }
         None => String::new(),
     };
     let (ordinality, order_by) = match (source.unordered, source.ordinal) {
@@ -285,10 +294,11 @@ fn from_clause(
         }
     };
     rows.from = format!(
-        "{}UNNEST({}){ordinality} AS u({}){parent_join}",
+        "{}UNNEST({}){ordinality} AS u({}){parent_join}{}",
         source.join,
         binder.unnest.join(", "),
-        binder.aliases.join(", ")
+        binder.aliases.join(", "),
+        source.joins
     );
     format!("{nl}FROM {}{order_by}", rows.from)
 }

@@ -311,32 +311,40 @@ pub(super) fn reserved_type_names(
         .collect()
 }
 
-/// The graphs' own row types, by name: the table and the column each leaves out.
-pub type RowTypes = std::collections::BTreeMap<String, (usize, usize)>;
+/// The graphs' own row types, by name: the table, the column each leaves out, and the
+/// columns it holds as optional because a nested belongs_to fills them.
+pub type RowTypes = std::collections::BTreeMap<String, (usize, usize, Vec<usize>)>;
 
 /// The type of the rows of a step that fills the column `filled` of `table` with its
 /// parent's key: the table's `NewT` without that column, named after the table and the
 /// column without its `_id` (`order_items.order_id` → `NewOrderItemForOrder`), so that
 /// `NewT` keeps the column and its constructor, and every graph that fills that column
-/// shares one type. A name that another generated type has (`reserved`, or another row
-/// type in `row_types`) is an error at the field.
+/// shares one type. Columns a belongs_to under the step fills (`optional`) are optional in
+/// it, and named too (`NewTeamMemberForTeamAndUser`). A name that another generated type
+/// has (`reserved`, or another row type in `row_types`) is an error at the field.
 pub(super) fn own_row_type(
-    (tables, table, filled): (&[TableModel<'_>], usize, usize),
+    (tables, table, filled, optional): (&[TableModel<'_>], usize, usize, &[usize]),
     field: &Spanned<String>,
     reserved: &std::collections::BTreeSet<String>,
     row_types: &mut RowTypes,
     file: &SourceFile,
 ) -> Result<String, Diagnostic> {
     let model = &tables[table];
-    let column = &model.columns[filled].column.name;
-    let stem = ["_id", "Id", "_ID"]
-        .iter()
-        .find_map(|suffix| column.strip_suffix(suffix).filter(|s| !s.is_empty()))
-        .unwrap_or(column);
-    let name = format!("New{}For{}", model.rust_name, ident::rust_type_name(stem));
-    let other = row_types
-        .get(&name)
-        .filter(|&&used| used != (table, filled));
+    let stem = |column: usize| {
+        let column = &model.columns[column].column.name;
+        let stem = ["_id", "Id", "_ID"]
+            .iter()
+            .find_map(|suffix| column.strip_suffix(suffix).filter(|s| !s.is_empty()))
+            .unwrap_or(column);
+        ident::rust_type_name(stem)
+    };
+    let mut name = format!("New{}For{}", model.rust_name, stem(filled));
+    for &column in optional {
+        name.push_str("And");
+        name.push_str(&stem(column));
+    }
+    let key = (table, filled, optional.to_vec());
+    let other = row_types.get(&name).filter(|&used| *used != key);
     if reserved.contains(&name) || other.is_some() {
         return Err(config::error_at(
             file,
@@ -348,6 +356,6 @@ pub(super) fn own_row_type(
         )
         .with_help("name the table differently: [tables.<name>] rust_name = \"...\""));
     }
-    row_types.insert(name.clone(), (table, filled));
+    row_types.insert(name.clone(), key);
     Ok(name)
 }

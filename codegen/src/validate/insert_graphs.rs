@@ -172,11 +172,21 @@ pub(super) fn insert_graph(
     if !clashes.is_empty() {
         return Err(clashes);
     }
-    for Pending { position, step, .. } in &mut steps {
+    // The columns of each step that a belongs_to under it fills.
+    let optional: Vec<Vec<usize>> = (0..steps.len())
+        .map(|index| {
+            steps
+                .iter()
+                .filter(|p| p.parent == Some(index))
+                .filter_map(|p| p.step.kind.sets_parent_column().map(|(column, _)| column))
+                .collect()
+        })
+        .collect();
+    for (index, Pending { position, step, .. }) in steps.iter_mut().enumerate() {
         let filled = step.kind.takes_parent_column();
         let span = field_spans.iter().find(|f| f.span().start == *position);
         if let (Some((filled, _)), Some(span)) = (filled, span) {
-            let filled = (tables, step.table, filled);
+            let filled = (tables, step.table, filled, optional[index].as_slice());
             match own_row_type(filled, span, reserved, row_types, file) {
                 Ok(name) => step.row_type = name,
                 Err(e) => errors.push(e),
@@ -275,6 +285,41 @@ fn nested_steps(
         table,
     };
     let mut nested = Vec::new();
+    for parent_edge in &edge.belongs_to {
+        if parent_edge.field.get_ref() == "row" {
+            errors.push(
+                config::error_at(
+                    file,
+                    &parent_edge.field,
+                    "`row` is the field of the parent's own row",
+                )
+                .with_help("name this edge's field differently"),
+            );
+            continue;
+        }
+        let field = fields.check(&parent_edge.field, "", file, errors);
+        match belongs_to_step(names, tables, parent, parent_edge, field, file) {
+            Ok(step) if step.upsert => {
+                let message = format!(
+                    "`{}` upserts its row: a nested belongs_to cannot upsert yet",
+                    parent_edge.field.get_ref()
+                );
+                let error = match &parent_edge.mode {
+                    Some(mode) => config::error_at(file, mode, message),
+                    None => config::error_at(file, &parent_edge.field, message),
+                };
+                errors.push(error.with_help(
+                    "use mode = \"insert_returning\" for this edge, or move it to the root's edges",
+                ));
+            }
+            Ok(step) => steps.push(Pending {
+                position: parent_edge.field.span().start,
+                step,
+                parent: Some(index),
+            }),
+            Err(e) => errors.push(e),
+        }
+    }
     for (many, child) in edge.nested() {
         if child.field.get_ref() == "row" {
             errors.push(
@@ -344,6 +389,7 @@ fn written_by_insert(parent: &TableModel<'_>, kind: StepKind) -> bool {
 /// The field names of a has_one or has_many edge and of its nested edges, at any depth.
 fn edge_fields<'c>(edge: &'c ChildConfig, fields: &mut Vec<&'c Spanned<String>>) {
     fields.push(&edge.field);
+    fields.extend(edge.belongs_to.iter().map(|e| &e.field));
     for (_, nested) in edge.nested() {
         edge_fields(nested, fields);
     }

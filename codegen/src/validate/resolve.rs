@@ -216,6 +216,9 @@ impl<'a> Names<'a> {
             while let Some((parent, child)) = children.pop() {
                 fill(parent, &child.table, child.fk.as_ref());
                 if let Ok(table) = self.table(&child.table) {
+                    for edge in &child.belongs_to {
+                        belongs_to.push((table.name.clone(), edge.set_fk.get_ref().clone()));
+                    }
                     children.extend(child.nested().map(|(_, nested)| (table, nested)));
                 }
             }
@@ -240,6 +243,7 @@ impl<'a> Names<'a> {
 /// The table names of a has_one or has_many edge and of its nested edges, at any depth.
 fn edge_tables<'c>(edge: &'c ChildConfig, tables: &mut Vec<&'c Spanned<String>>) {
     tables.push(&edge.table);
+    tables.extend(edge.belongs_to.iter().map(|e| &e.table));
     for (_, nested) in edge.nested() {
         edge_tables(nested, tables);
     }
