@@ -164,6 +164,9 @@ pub struct ChildConfig {
     /// has_one only: the child must be given (`NewChild` instead of `Option<NewChild>`).
     #[serde(default)]
     pub required: bool,
+    /// Child columns filled from the parent row's columns, child column → parent column
+    /// (`copy = { community_id = "community_id" }`): the child's rows leave them out.
+    pub copy: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     /// Nested edges: a row each of this edge's rows references, written before it, whose
     /// key goes into `set_fk` of that row (`[[insert.<Graph>.has_many.belongs_to]]`).
     #[serde(default)]

@@ -312,6 +312,9 @@ pub struct GraphStep {
     pub cardinality: Cardinality,
     /// Stable tag, unique within the graph (`graph:has_many:order_items`).
     pub tag: String,
+    /// Columns of the step filled from its parent row's columns (`copy`): (this step's
+    /// column, the parent's column), in this step's column order.
+    pub copied: Vec<(usize, usize)>,
     /// Upserted rows of a `Vec` field: the key no two of them may share
     /// ([`Conflict::repeat_key`]).
     pub repeat_key: Option<Vec<usize>>,

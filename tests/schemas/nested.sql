@@ -105,3 +105,22 @@ CREATE TABLE team_owners (
     team_id bigint PRIMARY KEY REFERENCES teams (id),
     account_id bigint NOT NULL REFERENCES accounts (id)
 );
+
+-- Columns copied from the parent row: a reply's forum is its thread's.
+CREATE TABLE forums (
+    id serial PRIMARY KEY,
+    name text NOT NULL
+);
+
+CREATE TABLE threads (
+    id bigserial PRIMARY KEY,
+    forum_id integer NOT NULL REFERENCES forums (id),
+    title text NOT NULL
+);
+
+CREATE TABLE replies (
+    id bigserial PRIMARY KEY,
+    thread_id bigint NOT NULL REFERENCES threads (id),
+    forum_id integer NOT NULL REFERENCES forums (id),
+    body text NOT NULL
+);

@@ -9,13 +9,14 @@ use tokio_postgres::Client;
 use writegraph::{CachedClient, Error, WriteStepReport};
 use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 use writegraph_tests::nested::{
-    NewAccount, NewBoxForShelf, NewBoxItemForBox, NewCommentForPost,
-    NewMembershipForTeamAndAccount, NewMilestoneForProject, NewPostForAuthor, NewPostStatForPost,
-    NewProfileForUser, NewProfileLinkForProfileUser, NewProjectGraph, NewProjectGraphMilestone,
-    NewProjectGraphTask, NewReactionForComment, NewShelfGraph, NewShelfGraphBox,
-    NewTaskForMilestoneCode, NewTaskNoteForTask, NewTeamOwnerForTeamAndAccount, NewUserGraph,
-    NewUserGraphComment, NewUserGraphPost, NewUserGraphProfile, SignupGraph, SignupGraphMember,
-    SoloSignupGraph, SoloSignupGraphOwner,
+    NewAccount, NewBoxForShelf, NewBoxItemForBox, NewCommentForPost, NewForumGraph,
+    NewForumGraphThread, NewMembershipForTeamWithAccount, NewMilestoneForProject, NewPostForAuthor,
+    NewPostStatForPost, NewProfileForUser, NewProfileLinkForProfileUser, NewProjectGraph,
+    NewProjectGraphMilestone, NewProjectGraphTask, NewReactionForComment,
+    NewReplyForThreadAndForum, NewShelfGraph, NewShelfGraphBox, NewTaskForMilestoneCode,
+    NewTaskNoteForTask, NewTeamOwnerForTeamWithAccount, NewThreadForForum, NewThreadGraph,
+    NewUserGraph, NewUserGraphComment, NewUserGraphPost, NewUserGraphProfile, SignupGraph,
+    SignupGraphMember, SoloSignupGraph, SoloSignupGraphOwner,
 };
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
@@ -23,7 +24,7 @@ type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 const SCHEMA_SQL: &str = include_str!("../schemas/nested.sql");
 
 /// Every table of the schema.
-const TABLES: [&str; 18] = [
+const TABLES: [&str; 21] = [
     "users",
     "posts",
     "comments",
@@ -42,6 +43,9 @@ const TABLES: [&str; 18] = [
     "accounts",
     "memberships",
     "team_owners",
+    "forums",
+    "threads",
+    "replies",
 ];
 
 async fn database() -> TestResult<(TestDatabase, Client)> {
@@ -364,6 +368,9 @@ async fn empty_levels_write_no_rows_and_report_zero() -> TestResult {
             ("accounts", 0),
             ("memberships", 0),
             ("team_owners", 0),
+            ("forums", 0),
+            ("threads", 0),
+            ("replies", 0),
         ]
     );
     Ok(())
@@ -431,7 +438,7 @@ async fn an_identity_always_key_is_drawn_once_and_read_by_the_rows_under_it() ->
 /// A sign-up of team `team`: one new account per email, each joining the team.
 fn signup(team: &str, emails: &[&str]) -> SignupGraph {
     SignupGraph::new(team).with_members(emails.iter().map(|email| {
-        SignupGraphMember::new(NewMembershipForTeamAndAccount::new())
+        SignupGraphMember::new(NewMembershipForTeamWithAccount::new())
             .with_account(NewAccount::new(*email))
     }))
 }
@@ -486,10 +493,10 @@ async fn a_signup_writes_the_team_its_new_accounts_and_their_memberships_at_once
         .get(0);
     SignupGraph::new("globex")
         .with_members([
-            SignupGraphMember::new(NewMembershipForTeamAndAccount::new().with_role("owner"))
+            SignupGraphMember::new(NewMembershipForTeamWithAccount::new().with_role("owner"))
                 .with_account(NewAccount::new("dee@globex.test")),
-            SignupGraphMember::new(NewMembershipForTeamAndAccount::new().with_account_id(ann)),
-            SignupGraphMember::new(NewMembershipForTeamAndAccount::new().with_role("admin"))
+            SignupGraphMember::new(NewMembershipForTeamWithAccount::new().with_account_id(ann)),
+            SignupGraphMember::new(NewMembershipForTeamWithAccount::new().with_role("admin"))
                 .with_account(NewAccount::new("eve@globex.test")),
         ])
         .insert_graph(&client)
@@ -544,7 +551,9 @@ async fn a_member_needs_an_account_or_its_id_but_not_both() -> TestResult {
     let (_db, client) = database().await?;
     let counting = CountingClient::new(&client);
     let neither = SignupGraph::new("a")
-        .with_members([SignupGraphMember::new(NewMembershipForTeamAndAccount::new())])
+        .with_members([SignupGraphMember::new(
+            NewMembershipForTeamWithAccount::new(),
+        )])
         .insert_graph(&counting)
         .await
         .err()
@@ -553,7 +562,7 @@ async fn a_member_needs_an_account_or_its_id_but_not_both() -> TestResult {
     assert!(neither.to_string().contains("account"), "{neither}");
     let both = SignupGraph::new("b")
         .with_members([SignupGraphMember::new(
-            NewMembershipForTeamAndAccount::new().with_account_id(1),
+            NewMembershipForTeamWithAccount::new().with_account_id(1),
         )
         .with_account(NewAccount::new("x@b.test"))])
         .insert_graph(&counting)
@@ -571,7 +580,7 @@ async fn a_one_row_step_takes_the_key_of_its_own_new_parent() -> TestResult {
     let (_db, client) = database().await?;
     let team = SoloSignupGraph::new(
         "solo",
-        SoloSignupGraphOwner::new(NewTeamOwnerForTeamAndAccount::new())
+        SoloSignupGraphOwner::new(NewTeamOwnerForTeamWithAccount::new())
             .with_account(NewAccount::new("owner@solo.test").with_display_name("Owner")),
     )
     .insert_graph_returning(&client)
@@ -591,6 +600,65 @@ async fn a_one_row_step_takes_the_key_of_its_own_new_parent() -> TestResult {
             "owner@solo.test".to_owned(),
             Some("Owner".to_owned())
         )
+    );
+    Ok(())
+}
+
+/// `(reply body, its thread's title, its forum_id, its thread's forum_id)` of every reply.
+async fn replies(client: &Client) -> TestResult<Vec<(String, String, i32, i32)>> {
+    Ok(client
+        .query(
+            "SELECT r.body, t.title, r.forum_id, t.forum_id FROM replies r
+             JOIN threads t ON t.id = r.thread_id ORDER BY r.body",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect())
+}
+
+#[tokio::test]
+async fn copied_columns_come_from_each_rows_own_parent() -> TestResult {
+    let (_db, client) = database().await?;
+    let forums: Vec<i32> = client
+        .query(
+            "INSERT INTO forums (name) VALUES ('rust'), ('sql') RETURNING id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let counting = CountingClient::new(&client);
+    NewThreadGraph::new(forums[1], "joins")
+        .with_replies([
+            NewReplyForThreadAndForum::new("j1"),
+            NewReplyForThreadAndForum::new("j2"),
+        ])
+        .insert_graph(&counting)
+        .await?;
+    let forum = NewForumGraph::new("web")
+        .with_threads(["css", "html"].map(|title| {
+            NewForumGraphThread::new(NewThreadForForum::new(title)).with_replies(
+                (1..=2).map(|n| NewReplyForThreadAndForum::new(format!("{title}{n}"))),
+            )
+        }))
+        .insert_graph_returning(&counting)
+        .await?;
+    assert_eq!(counting.statements(), 2);
+    let row =
+        |body: &str, title: &str, forum: i32| (body.to_owned(), title.to_owned(), forum, forum);
+    assert_eq!(
+        replies(&client).await?,
+        [
+            row("css1", "css", forum.id),
+            row("css2", "css", forum.id),
+            row("html1", "html", forum.id),
+            row("html2", "html", forum.id),
+            row("j1", "joins", forums[1]),
+            row("j2", "joins", forums[1]),
+        ]
     );
     Ok(())
 }

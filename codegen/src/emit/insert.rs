@@ -44,7 +44,7 @@ pub(super) fn insert_field_doc(column: &ColumnModel<'_>) -> String {
 pub(super) fn insert_struct(table: &TableModel<'_>, statements: &TableStatements) -> String {
     let name = format!("New{}", table.rust_name);
     let text = table_doc(table, "A row to insert");
-    let mut code = row_type(table, (&name, &text), None, "");
+    let mut code = row_type(table, (&name, &text), &[], "");
     code.push_str(&columns_struct(table, statements));
     code.push_str(&insert_impl(table, statements));
     code.push_str(&upsert_impl(table, statements));
@@ -62,12 +62,19 @@ pub(super) fn own_row_type(
     table: &TableModel<'_>,
     statements: &TableStatements,
     name: &str,
-    (filled, optional): (usize, &[usize]),
+    (omitted, optional): (&[usize], &[usize]),
 ) -> String {
+    let filled = omitted[0];
     let mut text = format!(
         "A row of `{}` in a write graph, which fills `{}` with the key of the row it belongs to: `New{}` without that column.",
         table.table.name, table.columns[filled].column.name, table.rust_name
     );
+    for &column in &omitted[1..] {
+        text.push_str(&format!(
+            " `{}` is left out too: the graph copies it from the row it belongs to.",
+            table.columns[column].column.name
+        ));
+    }
     for &column in optional {
         text.push_str(&format!(
             " `{}` is optional: `None` takes the key of the row the graph writes for it.",
@@ -79,10 +86,11 @@ pub(super) fn own_row_type(
     let body = columns_body(
         table,
         &statements.insert_many.params,
-        (&table_name, Some(filled)),
+        (&table_name, omitted),
     );
     let filled_list = if body.contains("filled") {
-        format!("let filled: &[usize] = &[{filled}];\n")
+        let omitted: Vec<String> = omitted.iter().map(usize::to_string).collect();
+        format!("let filled: &[usize] = &[{}];\n", omitted.join(", "))
     } else {
         String::new()
     };
@@ -99,7 +107,7 @@ pub(super) fn own_row_type(
         .columns
         .iter()
         .enumerate()
-        .filter(|&(i, c)| c.insert.is_some() && i != filled)
+        .filter(|&(i, c)| c.insert.is_some() && !omitted.contains(&i))
         .map(|(_, c)| format!("{f}: self.{f}", f = c.field))
         .collect();
     let to_table_row = format!(
@@ -119,17 +127,12 @@ pub(super) fn own_row_type(
         row = table.rust_name,
         moved = moved.join(", "),
     );
-    let to_table_row = if optional.is_empty() {
+    let to_table_row = if optional.is_empty() && omitted.len() == 1 {
         to_table_row
     } else {
         String::new()
     };
-    let code = row_type(
-        table,
-        (name, &text),
-        Some(filled),
-        &(to_table_row + &columns),
-    );
+    let code = row_type(table, (name, &text), omitted, &(to_table_row + &columns));
     // The doc of a column a belongs_to fills says so, not that it takes a DEFAULT.
     optional.iter().fold(code, |code, &column| {
         let column = &table.columns[column];
@@ -158,14 +161,14 @@ fn with_optional<'a>(table: &TableModel<'a>, optional: &[usize]) -> TableModel<'
 fn row_type(
     table: &TableModel<'_>,
     (name, text): (&str, &str),
-    omitted: Option<usize>,
+    omitted: &[usize],
     more: &str,
 ) -> String {
     let inserted: Vec<&ColumnModel<'_>> = table
         .columns
         .iter()
         .enumerate()
-        .filter(|&(i, c)| c.insert.is_some() && Some(i) != omitted)
+        .filter(|&(i, c)| c.insert.is_some() && !omitted.contains(&i))
         .map(|(_, c)| c)
         .collect();
     let required: Vec<&ColumnModel<'_>> = inserted
@@ -255,7 +258,7 @@ fn insert_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
     let row = &table.rust_name;
     let many = &statements.insert_many;
     let returning = &statements.insert_many_returning;
-    let columns_body = columns_body(table, &many.params, ("Self::TABLE", None));
+    let columns_body = columns_body(table, &many.params, ("Self::TABLE", &[]));
     format!(
         "impl ::writegraph::Insert for New{row} {{
             type Stored = {row};
@@ -463,7 +466,7 @@ pub(super) fn columns_struct(table: &TableModel<'_>, statements: &TableStatement
 fn columns_body(
     table: &TableModel<'_>,
     params: &[Param],
-    (table_expr, omitted): (&str, Option<usize>),
+    (table_expr, omitted): (&str, &[usize]),
 ) -> String {
     let row = &table.rust_name;
     let fields: Vec<String> = params
@@ -476,7 +479,7 @@ fn columns_body(
             .columns
             .iter()
             .enumerate()
-            .filter(|&(i, c)| c.insert.is_some() && Some(i) != omitted)
+            .filter(|&(i, c)| c.insert.is_some() && !omitted.contains(&i))
     };
     let checks: String = inserted()
         .map(|(_, c)| column_check(c, &format!("row.{}", c.field), table_expr, "index"))
@@ -484,7 +487,7 @@ fn columns_body(
     let mut pushes: String = inserted().map(|(i, c)| push_column(i, c)).collect();
     // The omitted column is unset in every row: when the graph's statement binds its vector
     // to carry the row count (nothing else would), it must hold one entry per row.
-    if let Some(i) = omitted {
+    for &i in omitted {
         if table.columns[i].insert == Some(InsertKind::NullableDefaulted) {
             let _ = writeln!(pushes, "c.f{i}.push(false);");
         }

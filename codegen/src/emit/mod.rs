@@ -61,7 +61,7 @@ pub fn emit(model: &Model<'_>, plan: &Plan) -> Result<String, Error> {
                 table,
                 statements,
                 name,
-                (*filled, optional),
+                (filled, optional),
             ));
         }
         items.push_str(&patch_struct(table, statements));
@@ -88,7 +88,7 @@ pub fn emit(model: &Model<'_>, plan: &Plan) -> Result<String, Error> {
 /// step fills.
 fn own_row_types(
     model: &Model<'_>,
-) -> std::collections::BTreeMap<String, (usize, usize, Vec<usize>)> {
+) -> std::collections::BTreeMap<String, (usize, Vec<usize>, Vec<usize>)> {
     let insert_steps = model.graphs.iter().flat_map(|g| {
         g.steps.iter().enumerate().filter_map(move |(index, step)| {
             let (filled, _) = step.kind.takes_parent_column()?;
@@ -98,7 +98,10 @@ fn own_row_types(
                 .filter(|s| s.parent == crate::model::StepRef::Step(index))
                 .filter_map(|s| s.kind.sets_parent_column().map(|(column, _)| column))
                 .collect();
-            Some((step.row_type.clone(), (step.table, filled, optional)))
+            let omitted = std::iter::once(filled)
+                .chain(step.copied.iter().map(|&(column, _)| column))
+                .collect();
+            Some((step.row_type.clone(), (step.table, omitted, optional)))
         })
     });
     let update_children = model
@@ -107,7 +110,10 @@ fn own_row_types(
         .flat_map(|g| &g.children)
         .map(|child| {
             let filled = child.takes_parent_column.0;
-            (child.row_type.clone(), (child.table, filled, Vec::new()))
+            (
+                child.row_type.clone(),
+                (child.table, vec![filled], Vec::new()),
+            )
         });
     insert_steps.chain(update_children).collect()
 }

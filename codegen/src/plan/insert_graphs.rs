@@ -205,7 +205,12 @@ fn step_cte(
             }
             StepRef::Step(parent) => source.join = format!("{} p, ", rows_cte_name(parent)),
         }
-        if let Some((column, parent_column)) = step.kind.takes_parent_column() {
+        let copied = step
+            .kind
+            .takes_parent_column()
+            .into_iter()
+            .chain(step.copied.iter().copied());
+        for (column, parent_column) in copied {
             let parent_key = match step.parent {
                 StepRef::Root => format!(
                     "root.{}",
@@ -355,7 +360,11 @@ fn steps_under_read(graph: &GraphModel, index: usize) -> impl Iterator<Item = us
         .steps
         .iter()
         .filter(move |s| s.parent == StepRef::Step(index))
-        .filter_map(|s| s.kind.takes_parent_column().map(|(_, column)| column))
+        .flat_map(|s| {
+            let key = s.kind.takes_parent_column().map(|(_, column)| column);
+            key.into_iter()
+                .chain(s.copied.iter().map(|&(_, column)| column))
+        })
 }
 
 /// The CTE of a step's rows with their keys, which the rows under them read.
@@ -411,10 +420,10 @@ fn returned_columns(
             .steps
             .iter()
             .filter(|s| s.parent == step)
-            .filter_map(|s| {
-                s.kind
-                    .takes_parent_column()
-                    .map(|(_, parent_column)| parent_column)
+            .flat_map(|s| {
+                let key = s.kind.takes_parent_column().map(|(_, column)| column);
+                key.into_iter()
+                    .chain(s.copied.iter().map(|&(_, column)| column))
             }),
     );
     columns.sort_unstable();

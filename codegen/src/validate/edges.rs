@@ -311,19 +311,21 @@ pub(super) fn reserved_type_names(
         .collect()
 }
 
-/// The graphs' own row types, by name: the table, the column each leaves out, and the
-/// columns it holds as optional because a nested belongs_to fills them.
-pub type RowTypes = std::collections::BTreeMap<String, (usize, usize, Vec<usize>)>;
+/// The graphs' own row types, by name: the table, the columns each leaves out (the one its
+/// parent's key fills, then those copied from the parent), and the columns it holds as
+/// optional because a nested belongs_to fills them.
+pub type RowTypes = std::collections::BTreeMap<String, (usize, Vec<usize>, Vec<usize>)>;
 
 /// The type of the rows of a step that fills the column `filled` of `table` with its
 /// parent's key: the table's `NewT` without that column, named after the table and the
 /// column without its `_id` (`order_items.order_id` → `NewOrderItemForOrder`), so that
 /// `NewT` keeps the column and its constructor, and every graph that fills that column
-/// shares one type. Columns a belongs_to under the step fills (`optional`) are optional in
-/// it, and named too (`NewTeamMemberForTeamAndUser`). A name that another generated type
+/// shares one type. Columns copied from the parent are left out too, and named
+/// (`NewCommentForPostAndCommunity`); columns a belongs_to under the step fills (`optional`)
+/// are optional in it, and named too (`NewTeamMemberForTeamWithUser`). A name that another generated type
 /// has (`reserved`, or another row type in `row_types`) is an error at the field.
 pub(super) fn own_row_type(
-    (tables, table, filled, optional): (&[TableModel<'_>], usize, usize, &[usize]),
+    (tables, table, omitted, optional): (&[TableModel<'_>], usize, &[usize], &[usize]),
     field: &Spanned<String>,
     reserved: &std::collections::BTreeSet<String>,
     row_types: &mut RowTypes,
@@ -338,12 +340,18 @@ pub(super) fn own_row_type(
             .unwrap_or(column);
         ident::rust_type_name(stem)
     };
-    let mut name = format!("New{}For{}", model.rust_name, stem(filled));
-    for &column in optional {
-        name.push_str("And");
+    let mut name = format!("New{}For", model.rust_name);
+    for (i, &column) in omitted.iter().enumerate() {
+        if i > 0 {
+            name.push_str("And");
+        }
         name.push_str(&stem(column));
     }
-    let key = (table, filled, optional.to_vec());
+    for &column in optional {
+        name.push_str("With");
+        name.push_str(&stem(column));
+    }
+    let key = (table, omitted.to_vec(), optional.to_vec());
     let other = row_types.get(&name).filter(|&used| *used != key);
     if reserved.contains(&name) || other.is_some() {
         return Err(config::error_at(

@@ -17,7 +17,9 @@ use crate::config::{
 };
 use crate::error::Diagnostic;
 use crate::ident;
-use crate::model::{Cardinality, GraphModel, GraphStep, InsertKind, StepKind, StepRef, TableModel};
+use crate::model::{
+    Cardinality, ColumnModel, GraphModel, GraphStep, InsertKind, StepKind, StepRef, TableModel,
+};
 use crate::source::SourceFile;
 
 /// Resolves and checks every insert graph.
@@ -186,7 +188,15 @@ pub(super) fn insert_graph(
         let filled = step.kind.takes_parent_column();
         let span = field_spans.iter().find(|f| f.span().start == *position);
         if let (Some((filled, _)), Some(span)) = (filled, span) {
-            let filled = (tables, step.table, filled, optional[index].as_slice());
+            let omitted: Vec<usize> = std::iter::once(filled)
+                .chain(step.copied.iter().map(|&(column, _)| column))
+                .collect();
+            let filled = (
+                tables,
+                step.table,
+                omitted.as_slice(),
+                optional[index].as_slice(),
+            );
             match own_row_type(filled, span, reserved, row_types, file) {
                 Ok(name) => step.row_type = name,
                 Err(e) => errors.push(e),
@@ -379,11 +389,13 @@ fn nested_steps(
 /// (an identity ALWAYS key too, drawn before the insert): the rows under a nested step read
 /// their parent's values as the insert selects them. A generated column is not.
 fn written_by_insert(parent: &TableModel<'_>, kind: StepKind) -> bool {
-    kind.takes_parent_column().is_none_or(|(_, column)| {
-        let column = &parent.columns[column];
-        column.insert.is_some()
-            || (column.column.identity.is_some() && column.default_sql.is_some())
-    })
+    kind.takes_parent_column()
+        .is_none_or(|(_, column)| written_by_insert_column(&parent.columns[column]))
+}
+
+/// The parent's insert writes the column: the rows under it can read its value.
+fn written_by_insert_column(column: &ColumnModel<'_>) -> bool {
+    column.insert.is_some() || (column.column.identity.is_some() && column.default_sql.is_some())
 }
 
 /// The field names of a has_one or has_many edge and of its nested edges, at any depth.
@@ -477,6 +489,7 @@ fn belongs_to_step(
         upsert,
         cardinality: Cardinality::Optional,
         tag: String::new(),
+        copied: Vec::new(),
         repeat_key: None,
     })
 }
@@ -546,6 +559,7 @@ fn row_step(
         upsert,
         cardinality,
         tag: String::new(),
+        copied: Vec::new(),
         repeat_key: None,
     })
 }
@@ -599,6 +613,7 @@ fn child_step(
             },
         ),
     };
+    let copied = copied_columns(tables, (parent.table, table, link.0), edge, file)?;
     Ok(GraphStep {
         kind,
         parent: parent.step,
@@ -609,8 +624,76 @@ fn child_step(
         upsert,
         cardinality,
         tag: String::new(),
+        copied,
         repeat_key: None,
     })
+}
+
+/// The columns of `edge`'s rows filled from its parent row (`copy`): each a column of the
+/// child that inserts write, not the foreign key the graph fills (`fk`), from a column of
+/// the parent that its insert writes, of the same type.
+fn copied_columns(
+    tables: &[TableModel<'_>],
+    (parent, child, fk): (usize, usize, usize),
+    edge: &ChildConfig,
+    file: &SourceFile,
+) -> Result<Vec<(usize, usize)>, Diagnostic> {
+    let Some(copy) = &edge.copy else {
+        return Ok(Vec::new());
+    };
+    let mut copied = Vec::new();
+    for (to, from) in copy {
+        let to_index = column_index(tables, child, to, file)?;
+        let from_index = column_index(tables, parent, from, file)?;
+        let (child_column, parent_column) = (
+            &tables[child].columns[to_index],
+            &tables[parent].columns[from_index],
+        );
+        let problem = if to_index == fk {
+            Some(format!(
+                "`{}` is the foreign key the graph fills",
+                to.get_ref()
+            ))
+        } else if child_column.insert.is_none() {
+            Some(format!("inserts do not write `{}`", to.get_ref()))
+        } else if !written_by_insert_column(parent_column) {
+            Some(format!(
+                "`{}` of `{}` is a generated column: inserts do not write it",
+                from.get_ref(),
+                tables[parent].table.name
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(config::error_at(
+                file,
+                to,
+                format!("cannot copy into `{}`: {problem}", to.get_ref()),
+            )
+            .with_help(
+                "copy into a column of the child that inserts write, from one its parent's insert writes",
+            ));
+        }
+        let (a, b) = (&child_column.ty, &parent_column.ty);
+        if (&a.param_sql, &a.cast_to) != (&b.param_sql, &b.cast_to) {
+            return Err(config::error_at(
+                file,
+                from,
+                format!(
+                    "cannot copy `{}` ({}) into `{}` ({}): the types differ",
+                    from.get_ref(),
+                    b.cast_to.as_deref().unwrap_or(&b.param_sql),
+                    to.get_ref(),
+                    a.cast_to.as_deref().unwrap_or(&a.param_sql),
+                ),
+            )
+            .with_help("copy from a parent column of the child column's type"));
+        }
+        copied.push((to_index, from_index));
+    }
+    copied.sort_unstable();
+    Ok(copied)
 }
 
 /// The graph's name must be a Rust type name that no table or enum took.

@@ -199,6 +199,8 @@ impl<'a> Names<'a> {
                 }
             }
         };
+        // Columns of a table that a graph fills with another row's value: belongs_to
+        // set_fk columns and copied columns.
         let mut belongs_to = Vec::new();
         for graph in config.insert.values() {
             let Ok(root) = self.table(&graph.root) else {
@@ -216,6 +218,9 @@ impl<'a> Names<'a> {
             while let Some((parent, child)) = children.pop() {
                 fill(parent, &child.table, child.fk.as_ref());
                 if let Ok(table) = self.table(&child.table) {
+                    for column in child.copy.iter().flat_map(|copy| copy.keys()) {
+                        belongs_to.push((table.name.clone(), column.get_ref().clone()));
+                    }
                     for edge in &child.belongs_to {
                         belongs_to.push((table.name.clone(), edge.set_fk.get_ref().clone()));
                     }

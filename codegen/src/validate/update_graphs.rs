@@ -191,7 +191,12 @@ fn children(
             };
             let child =
                 update_child(names, tables, parent, many, field, edge, file).and_then(|child| {
-                    let filled = (tables, child.table, child.takes_parent_column.0, &[][..]);
+                    let filled = (
+                        tables,
+                        child.table,
+                        &[child.takes_parent_column.0][..],
+                        &[][..],
+                    );
                     let row_type = own_row_type(filled, &edge.field, reserved, row_types, file)?;
                     Ok(UpdateChild { row_type, ..child })
                 });
