@@ -11,11 +11,16 @@ use tokio_postgres::error::{DbError, SqlState};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The row to update or delete does not exist. Nothing was changed.
-    #[error("no row of `{table}` has this id")]
+    /// The row to update or delete does not exist, or a graph step connects to a row by a
+    /// key that no row has. Nothing was changed.
+    #[error("{}", describe_not_found(.table, .step))]
+    #[non_exhaustive]
     NotFound {
         /// The table, as `schema.table`.
         table: &'static str,
+        /// The graph step that looked the row up by its key (`connect_by`); `None` for the
+        /// row an update or delete names by id.
+        step: Option<&'static str>,
     },
     /// The input cannot be written as given (a required value is missing, two parts of a
     /// graph contradict each other, ...). Returned before any SQL is sent.
@@ -227,7 +232,28 @@ impl From<tokio_postgres::Error> for Error {
     }
 }
 
+/// The text of [`Error::NotFound`].
+fn describe_not_found(table: &str, step: &Option<&'static str>) -> String {
+    match step {
+        Some(step) => format!("step `{step}`: no row of `{table}` has this key"),
+        None => format!("no row of `{table}` has this id"),
+    }
+}
+
 impl Error {
+    /// [`Error::NotFound`] of the row of `table` an update or delete names by id.
+    pub fn not_found(table: &'static str) -> Self {
+        Error::NotFound { table, step: None }
+    }
+
+    /// [`Error::NotFound`] of the row of `table` that graph step `step` connects to by key.
+    pub fn not_found_in_step(table: &'static str, step: &'static str) -> Self {
+        Error::NotFound {
+            table,
+            step: Some(step),
+        }
+    }
+
     /// A database error attributed to a graph step.
     pub fn db(tag: Option<&'static str>, source: tokio_postgres::Error) -> Self {
         Error::Db {
@@ -496,9 +522,7 @@ mod tests {
 
     #[test]
     fn only_validation_errors_have_a_kind_and_none_is_a_db_violation() {
-        let not_found = Error::NotFound {
-            table: "public.orders",
-        };
+        let not_found = Error::not_found("public.orders");
         assert_eq!(not_found.validation_kind(), None);
         let validation = Error::Validation(ValidationError::new(
             ValidationKind::RepeatedKey,

@@ -50,7 +50,11 @@ async fn order_id(client: &Client, customer: &str) -> TestResult<i64> {
 
 fn expect_not_found<T: Debug>(result: writegraph::Result<T>, table: &str) -> TestResult {
     match result {
-        Err(Error::NotFound { table: actual }) if actual == table => Ok(()),
+        Err(Error::NotFound {
+            table: actual,
+            step: None,
+            ..
+        }) if actual == table => Ok(()),
         other => {
             Err(format!("expected Error::NotFound {{ table: {table:?} }}, got {other:?}").into())
         }

@@ -212,6 +212,8 @@ fn expect_not_found<T: Debug>(result: writegraph::Result<T>) -> TestResult {
     match result {
         Err(Error::NotFound {
             table: "public.orders",
+            step: None,
+            ..
         }) => Ok(()),
         other => Err(format!(
             "expected Error::NotFound {{ table: \"public.orders\" }}, got {other:?}"

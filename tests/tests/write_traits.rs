@@ -278,7 +278,9 @@ async fn find_delete_and_patch_by_key() -> TestResult {
     assert!(matches!(
         missing,
         Err(Error::NotFound {
-            table: "public.parents"
+            table: "public.parents",
+            step: None,
+            ..
         })
     ));
     let missing = rename
@@ -287,7 +289,9 @@ async fn find_delete_and_patch_by_key() -> TestResult {
     assert!(matches!(
         missing,
         Err(Error::NotFound {
-            table: "public.parents"
+            table: "public.parents",
+            step: None,
+            ..
         })
     ));
 
@@ -300,7 +304,9 @@ async fn find_delete_and_patch_by_key() -> TestResult {
     assert!(matches!(
         again,
         Err(Error::NotFound {
-            table: "public.kids"
+            table: "public.kids",
+            step: None,
+            ..
         })
     ));
     assert_eq!(
@@ -509,7 +515,9 @@ async fn update_graph_refuses_empty_graphs_and_missing_roots() -> TestResult {
     assert!(matches!(
         missing,
         Err(Error::NotFound {
-            table: "public.parents"
+            table: "public.parents",
+            step: None,
+            ..
         })
     ));
     assert_eq!(counting.statements(), 1);
@@ -559,7 +567,9 @@ async fn locking_update_graph_runs_in_its_own_or_the_callers_transaction() -> Te
     assert!(matches!(
         missing,
         Err(Error::NotFound {
-            table: "public.parents"
+            table: "public.parents",
+            step: None,
+            ..
         })
     ));
 

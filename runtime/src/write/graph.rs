@@ -377,9 +377,7 @@ async fn update<G: UpdateGraph>(
         .await
         .map_err(|e| Error::db_in_steps(G::ERROR_STEPS.of(&e), e))?;
     let Some(row) = rows.first() else {
-        return Err(Error::NotFound {
-            table: G::Root::NAME,
-        });
+        return Err(Error::not_found(G::Root::NAME));
     };
     let steps = step_reports(G::STEPS, row, G::ROOT_COLUMNS, u64::from(root_updated))?;
     Ok(WriteReport::from_steps(
@@ -422,9 +420,7 @@ pub trait UpdateGraphPlain: UpdateGraph {
             write_update(self, id, Plain(conn))
                 .await?
                 .root
-                .ok_or(Error::NotFound {
-                    table: <Self::Root as Table>::NAME,
-                })
+                .ok_or(Error::not_found(<Self::Root as Table>::NAME))
         }
     }
 
@@ -497,9 +493,7 @@ pub trait UpdateGraphLocking: UpdateGraph {
             )
             .await?
             .root
-            .ok_or(Error::NotFound {
-                table: <Self::Root as Table>::NAME,
-            })
+            .ok_or(Error::not_found(<Self::Root as Table>::NAME))
         }
     }
 

@@ -118,9 +118,7 @@ pub trait Patch: Sized + Send + Sync {
             let (sql, params) = self.update_statement(id, "")?;
             let updated = conn.execute_typed(&sql, &params).await?;
             if updated == 0 {
-                return Err(Error::NotFound {
-                    table: Self::Stored::NAME,
-                });
+                return Err(Error::not_found(Self::Stored::NAME));
             }
             Ok(updated)
         })
@@ -137,9 +135,7 @@ pub trait Patch: Sized + Send + Sync {
             let rows = conn.query_typed(&sql, &params).await?;
             match rows.first() {
                 Some(row) => Self::Stored::from_row(row),
-                None => Err(Error::NotFound {
-                    table: Self::Stored::NAME,
-                }),
+                None => Err(Error::not_found(Self::Stored::NAME)),
             }
         })
     }

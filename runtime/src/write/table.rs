@@ -47,7 +47,7 @@ pub trait Table: FromRow + Send {
             let key = Self::bind_key(id);
             let deleted = conn.execute_typed(Self::DELETE_SQL, key.as_ref()).await?;
             if deleted == 0 {
-                return Err(Error::NotFound { table: Self::NAME });
+                return Err(Error::not_found(Self::NAME));
             }
             Ok(deleted)
         })
