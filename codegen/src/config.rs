@@ -142,6 +142,10 @@ pub struct BelongsToConfig {
     /// The root must get a parent: either the parent or the `set_fk` value must be given.
     #[serde(default)]
     pub required: bool,
+    /// Connect to an existing parent by this column, a one-column unique key of the parent
+    /// table: the field holds the key's value, looked up in the same statement, and no row
+    /// with it is `Error::NotFound` naming the step. Nothing is written to the parent.
+    pub connect_by: Option<Spanned<String>>,
 }
 
 /// `[[insert.<Graph>.has_one]]` and `[[insert.<Graph>.has_many]]`.

@@ -312,6 +312,9 @@ pub struct GraphStep {
     pub cardinality: Cardinality,
     /// Stable tag, unique within the graph (`graph:has_many:order_items`).
     pub tag: String,
+    /// A belongs_to step that connects by a unique key (`connect_by`): the key column, whose
+    /// value the field holds; the row is looked up, not written.
+    pub connect_by: Option<usize>,
     /// Columns of the step filled from its parent row's columns (`copy`): (this step's
     /// column, the parent's column), in this step's column order.
     pub copied: Vec<(usize, usize)>,

@@ -10,13 +10,14 @@ use writegraph::{CachedClient, Error, WriteStepReport};
 use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 use writegraph_tests::nested::{
     NewAccount, NewBoxForShelf, NewBoxItemForBox, NewCommentForPost, NewForumGraph,
-    NewForumGraphThread, NewMembershipForTeamWithAccount, NewMilestoneForProject, NewPostForAuthor,
-    NewPostStatForPost, NewProfileForUser, NewProfileLinkForProfileUser, NewProjectGraph,
-    NewProjectGraphMilestone, NewProjectGraphTask, NewReactionForComment,
-    NewReplyForThreadAndForum, NewShelfGraph, NewShelfGraphBox, NewTaskForMilestoneCode,
-    NewTaskNoteForTask, NewTeamOwnerForTeamWithAccount, NewThreadForForum, NewThreadGraph,
-    NewUserGraph, NewUserGraphComment, NewUserGraphPost, NewUserGraphProfile, SignupGraph,
-    SignupGraphMember, SoloSignupGraph, SoloSignupGraphOwner,
+    NewForumGraphThread, NewMembershipForTeamWithAccount, NewMilestoneForProject,
+    NewPostByEmailGraph, NewPostForAuthor, NewPostStatForPost, NewProfileForUser,
+    NewProfileLinkForProfileUser, NewProjectGraph, NewProjectGraphMilestone, NewProjectGraphTask,
+    NewReactionForComment, NewReplyForThreadAndForum, NewShelfGraph, NewShelfGraphBox,
+    NewTaskForMilestoneCode, NewTaskNoteForTask, NewTeamOfAccountsGraph,
+    NewTeamOfAccountsGraphMember, NewTeamOwnerForTeamWithAccount, NewThreadForForum,
+    NewThreadGraph, NewUserGraph, NewUserGraphComment, NewUserGraphPost, NewUserGraphProfile,
+    SignupGraph, SignupGraphMember, SoloSignupGraph, SoloSignupGraphOwner,
 };
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
@@ -660,5 +661,119 @@ async fn copied_columns_come_from_each_rows_own_parent() -> TestResult {
             row("j2", "joins", forums[1]),
         ]
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn connect_by_a_unique_key_looks_the_parent_up_in_the_same_statement() -> TestResult {
+    let (_db, client) = database().await?;
+    let ann: i64 = client
+        .query_one(
+            "INSERT INTO users (email) VALUES ('ann@x.test') RETURNING id",
+            &[],
+        )
+        .await?
+        .get(0);
+    let counting = CountingClient::new(&client);
+    let post = NewPostByEmailGraph::new("hello")
+        .with_author("ann@x.test")
+        .insert_graph_returning(&counting)
+        .await?;
+    assert_eq!(counting.statements(), 1);
+    assert_eq!(post.author_id, ann);
+
+    // A key no row has: NotFound naming the step, and nothing written.
+    let before = row_counts(&client).await?;
+    let missing = NewPostByEmailGraph::new("lost")
+        .with_author("nobody@x.test")
+        .insert_graph(&counting)
+        .await
+        .err()
+        .ok_or("no error")?;
+    match &missing {
+        Error::NotFound { table, step, .. } => {
+            assert_eq!(*table, "public.users");
+            assert_eq!(*step, Some("graph:belongs_to:users"));
+        }
+        other => return Err(format!("expected NotFound, got {other:?}").into()),
+    }
+    assert!(
+        missing.to_string().contains("graph:belongs_to:users"),
+        "{missing}"
+    );
+    assert_eq!(row_counts(&client).await?, before);
+    Ok(())
+}
+
+#[tokio::test]
+async fn each_row_of_a_nested_step_connects_to_its_own_parent_by_key() -> TestResult {
+    let (_db, client) = database().await?;
+    client
+        .batch_execute(
+            "INSERT INTO accounts (email) VALUES ('a@t.test'), ('b@t.test'), ('c@t.test')",
+        )
+        .await?;
+    let member = |email: &str, role: &str| {
+        NewTeamOfAccountsGraphMember::new(NewMembershipForTeamWithAccount::new().with_role(role))
+            .with_account(email)
+    };
+    let cached = CachedClient::new(client);
+    // Seven writes, so the last ones run a generic plan.
+    for n in 0..7 {
+        NewTeamOfAccountsGraph::new(format!("team{n}"))
+            .with_members([member("c@t.test", "owner"), member("a@t.test", "member")])
+            .insert_graph(&cached)
+            .await?;
+    }
+    let client = cached.client();
+    let rows: Vec<(String, String, String)> = memberships(client)
+        .await?
+        .into_iter()
+        .filter(|(team, ..)| team == "team6")
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "team6".to_owned(),
+                "a@t.test".to_owned(),
+                "member".to_owned()
+            ),
+            (
+                "team6".to_owned(),
+                "c@t.test".to_owned(),
+                "owner".to_owned()
+            ),
+        ]
+    );
+    assert_eq!(count(client, "SELECT count(*) FROM memberships").await?, 14);
+    assert_eq!(
+        count(
+            client,
+            "SELECT count(*) FROM memberships m JOIN accounts a ON a.id = m.account_id
+             WHERE (a.email = 'c@t.test') <> (m.role = 'owner')"
+        )
+        .await?,
+        0
+    );
+
+    let before = row_counts(client).await?;
+    let missing = NewTeamOfAccountsGraph::new("ghosts")
+        .with_members([member("a@t.test", "member"), member("zz@t.test", "member")])
+        .insert_graph(&cached)
+        .await
+        .err()
+        .ok_or("no error")?;
+    assert!(
+        matches!(
+            missing,
+            Error::NotFound {
+                step: Some("graph:has_many:memberships/belongs_to:accounts"),
+                ..
+            }
+        ),
+        "{missing:?}"
+    );
+    assert_eq!(row_counts(client).await?, before);
     Ok(())
 }

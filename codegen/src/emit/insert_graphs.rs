@@ -104,6 +104,7 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
             const ROOT_COLUMNS: usize = {root_columns};
             const STEPS: &'static [::writegraph::write::GraphStep] = &[{steps}];
             const ERROR_STEPS: ::writegraph::write::ErrorSteps = {error_steps};
+            {connect_steps}
             fn parts(&mut self) -> ::writegraph::Result<Self::Parts> {{
                 {checks}
                 {take}
@@ -124,10 +125,34 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
         root_columns = root.columns.len(),
         steps = steps.join(", "),
         error_steps = step_attribution(model, &effects, &tags),
+        connect_steps = connect_steps(model, graph),
         checks = graph_checks(model, graph),
         take = parts.take,
         names = parts.names.iter().map(|t| format!("{t},")).collect::<String>(),
         params = super::params_macro(&parts.params),
+    )
+}
+
+/// `CONNECT_STEPS`, the (tag, table) of each step that connects by a key; empty when none.
+fn connect_steps(model: &Model<'_>, graph: &GraphModel) -> String {
+    let steps: Vec<String> = graph
+        .steps
+        .iter()
+        .filter(|s| s.connect_by.is_some())
+        .map(|s| {
+            format!(
+                "({:?}, {:?})",
+                s.tag,
+                model.tables[s.table].table.name.to_sql()
+            )
+        })
+        .collect();
+    if steps.is_empty() {
+        return String::new();
+    }
+    format!(
+        "const CONNECT_STEPS: &'static [(&'static str, &'static str)] = &[{}];",
+        steps.join(", ")
     )
 }
 
@@ -167,6 +192,11 @@ fn step_field(model: &Model<'_>, graph: &GraphModel, step: &GraphStep) -> String
     let parent_columns = &model.tables[graph.table_of(step.parent)].columns;
     let own_columns = &model.tables[step.table].columns;
     let what = match step.kind {
+        StepKind::BelongsTo { sets_parent_column: (column, _), .. } if step.connect_by.is_some() => format!(
+            "The `{}` of the row of `{table}` to connect to, looked up in the same statement; its key goes into `{}`. No row with it is `Error::NotFound` naming this step, and nothing is written. Leave it unset to keep the column's value (connect by id).",
+            model.tables[step.table].columns[step.connect_by.unwrap_or_default()].column.name,
+            parent_columns[column].column.name
+        ),
         StepKind::BelongsTo { sets_parent_column: (column, _), .. } => format!(
             "The parent in `{table}`, written first; its key goes into `{}`. Leave it unset to keep the column's value (connect by id).",
             parent_columns[column].column.name
@@ -215,6 +245,8 @@ fn step_setters(graph: &GraphModel, parent: StepRef) -> String {
         let f = &step.field;
         let ty = item_type(step);
         let (kind, names) = match step.cardinality {
+            // A key to connect by: any value that converts to it.
+            _ if step.connect_by.is_some() => ("unset", format!("with_{f} / with_{f}_opt")),
             Cardinality::One => ("one", format!("with_{f}")),
             Cardinality::Optional => ("maybe", format!("with_{f} / with_{f}_opt")),
             Cardinality::Many => ("many", format!("with_{f}")),
@@ -485,6 +517,31 @@ fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement
             (None, StepRef::Step(_)) => format!("w{i}"),
             (None, StepRef::Root) => own_rows(step),
         };
+        if let Some(by) = step.connect_by {
+            // The keys to look up, bound as one array.
+            let column = &table.columns[by];
+            let _ = writeln!(
+                parts.take,
+                "let part{i}: ::std::vec::Vec<{}> = {rows};",
+                column.ty.rust
+            );
+            parts.names.push(format!("part{i}"));
+            parts
+                .types
+                .push(format!("::std::vec::Vec<{}>", column.ty.rust));
+            parts.params.push(Bound::value(
+                &format!("part{i}"),
+                &column.ty.param_array_type,
+            ));
+            if part.params.last() == Some(&Param::ParentOrdinal) {
+                parts
+                    .params
+                    .push(Bound::value(&format!("o{i}"), "INT8_ARRAY"));
+                parts.names.push(format!("o{i}"));
+                parts.types.push("::std::vec::Vec<i64>".to_owned());
+            }
+            continue;
+        }
         if part.params.contains(&Param::Present) {
             let present = match (&step.item_type, step.parent) {
                 (None, StepRef::Root) => format!("self.{}.is_some()", step.field),

@@ -164,6 +164,15 @@ fn step_cte(
     // A belongs_to of a step of many rows hands each row its key by that row's ordinal.
     let keyed_by_ordinal = !step.kind.runs_after_parent()
         && matches!(step.parent, StepRef::Step(p) if flat_rows(graph, p) == RowCount::Many);
+    if let (Some(by), Some((_, key))) = (step.connect_by, step.kind.sets_parent_column()) {
+        return connect_cte(
+            model,
+            graph,
+            (index, key, by),
+            keyed_by_ordinal,
+            first_param,
+        );
+    }
     let read_below = graph
         .steps
         .iter()
@@ -302,6 +311,62 @@ fn step_cte(
     );
     let _ = write!(statement.sql, " RETURNING {returned}");
     (vec![format!("s{index} AS ({})", statement.sql)], part)
+}
+
+/// The lookup of a belongs_to step that connects by a unique key: each given key's row,
+/// its key the parent row takes. A key that matches no row fails a cast whose text names
+/// the step (`writegraph:not_found:<tag>:<key>`, see SQL-SHAPES), which the runtime reads as
+/// `Error::NotFound`: a statement cannot raise, and the keys come through `unnest` of an
+/// array so that PostgreSQL cannot fold the cast while planning.
+///
+/// ```sql
+/// s0 AS MATERIALIZED (SELECT CASE WHEN t."id" IS NULL THEN ((('writegraph:not_found:graph:belongs_to:users:' || left(w.k::text, 64))::integer)::text::bigint) ELSE t."id" END AS "id" FROM unnest($1::text[]) AS w(k) LEFT JOIN "users" t ON t."email" = w.k)
+/// ```
+///
+/// Under a step of many rows, each key carries the ordinal of its row (`w.po`), and the
+/// lookup is `s<index>_rows`, which that step joins by it.
+fn connect_cte(
+    model: &Model<'_>,
+    graph: &GraphModel,
+    (index, key_index, by_index): (usize, usize, usize),
+    keyed_by_ordinal: bool,
+    first_param: &mut usize,
+) -> (Vec<String>, GraphPart) {
+    let step = &graph.steps[index];
+    let table = &model.tables[step.table];
+    let (key, by) = (&table.columns[key_index], &table.columns[by_index]);
+    let key_name = quote_ident(&key.column.name);
+    let key_type = key.ty.cast_to.as_deref().unwrap_or(&key.ty.param_sql);
+    let marker = crate::validate::sql_string(&format!("writegraph:not_found:{}:", step.tag));
+    let n = *first_param + 1;
+    let mut params = vec![Param::Value(by_index)];
+    let mut arrays = format!("${n}::{}[]", by.ty.param_sql);
+    let mut aliases = "k".to_owned();
+    let (alias, ordinal, name) = if keyed_by_ordinal {
+        params.push(Param::ParentOrdinal);
+        arrays.push_str(&format!(", ${}::bigint[]", n + 1));
+        aliases.push_str(", po");
+        (format!("v{key_index}"), ", w.po", rows_cte_name(index))
+    } else {
+        (key_name.clone(), "", format!("s{index}"))
+    };
+    *first_param += params.len();
+    let lookup = format!(
+        "{name} AS MATERIALIZED (SELECT CASE WHEN t.{key_name} IS NULL THEN ((({marker} || left(w.k::text, 64))::integer)::text::{key_type}) ELSE t.{key_name} END AS {alias}{ordinal} FROM unnest({arrays}) AS w({aliases}) LEFT JOIN {table_name} t ON t.{by_name} = {value})",
+        table_name = table.table.name.to_sql_quoted(),
+        by_name = quote_ident(&by.column.name),
+        value = super::rows::cast("w.k".to_owned(), by.ty.cast_to.as_deref()),
+    );
+    let mut ctes = vec![lookup];
+    if keyed_by_ordinal {
+        ctes.push(format!("s{index} AS (SELECT 1 FROM {name})"));
+    }
+    let part = GraphPart {
+        step: Some(index),
+        rows: RowCount::Many,
+        params,
+    };
+    (ctes, part)
 }
 
 /// The steps in the statement's order, before the root and after it: each step's

@@ -476,13 +476,22 @@ fn belongs_to_step(
         )
         .with_help("declare the foreign key in the DDL (REFERENCES), or fix set_fk or table"));
     }
+    let connect_by = edge
+        .connect_by
+        .as_ref()
+        .map(|column| connect_key(tables, referenced, column, edge, file))
+        .transpose()?;
+    let row_type = match connect_by {
+        Some(column) => tables[referenced].columns[column].ty.rust.clone(),
+        None => format!("New{}", tables[referenced].rust_name),
+    };
     Ok(GraphStep {
         kind: StepKind::BelongsTo {
             sets_parent_column: (set_fk, key),
             required: edge.required,
         },
         parent: parent.step,
-        row_type: format!("New{}", tables[referenced].rust_name),
+        row_type,
         item_type: None,
         field,
         table: referenced,
@@ -490,8 +499,52 @@ fn belongs_to_step(
         cardinality: Cardinality::Optional,
         tag: String::new(),
         copied: Vec::new(),
+        connect_by,
         repeat_key: None,
     })
+}
+
+/// The column a belongs_to edge connects by: a one-column unique key (or the primary key)
+/// of the parent table `referenced`, and the edge has no `mode` (it writes no parent).
+fn connect_key(
+    tables: &[TableModel<'_>],
+    referenced: usize,
+    column: &Spanned<String>,
+    edge: &BelongsToConfig,
+    file: &SourceFile,
+) -> Result<usize, Diagnostic> {
+    let index = column_index(tables, referenced, column, file)?;
+    let table = &tables[referenced];
+    if let Some(mode) = &edge.mode {
+        return Err(config::error_at(
+            file,
+            mode,
+            "a belongs_to with `connect_by` looks its parent up and writes none: it takes no `mode`",
+        )
+        .with_help("remove `mode`, or `connect_by` to write the parent"));
+    }
+    let name = &table.columns[index].column.name;
+    let unique = table.primary_key == [index]
+        || table
+            .table
+            .uniques
+            .iter()
+            .any(|u| !u.partial && u.columns == [name.clone()]);
+    if !unique {
+        return Err(config::error_at(
+            file,
+            column,
+            format!(
+                "`{name}` is not a unique key of `{}`: a key must name at most one row to connect to",
+                table.table.name
+            ),
+        )
+        .with_help(format!(
+            "connect by a column with a UNIQUE constraint (or the primary key) of `{}`",
+            table.table.name
+        )));
+    }
+    Ok(index)
 }
 
 /// A before_insert or after_insert (`after`) edge of the step `parent`: rows
@@ -560,6 +613,7 @@ fn row_step(
         cardinality,
         tag: String::new(),
         copied: Vec::new(),
+        connect_by: None,
         repeat_key: None,
     })
 }
@@ -625,6 +679,7 @@ fn child_step(
         cardinality,
         tag: String::new(),
         copied,
+        connect_by: None,
         repeat_key: None,
     })
 }

@@ -113,6 +113,31 @@ fn step_reports(
         .collect()
 }
 
+/// What a graph statement's connect-by lookup makes PostgreSQL say when a key matches no
+/// row: a statement cannot raise, but a failing cast aborts it, and its text (`invalid input
+/// syntax for type integer: "writegraph:not_found:<tag>:<key>"`) names the step.
+pub const NOT_FOUND_MARKER: &str = "writegraph:not_found:";
+
+/// [`Error::NotFound`] for the step of `steps` whose lookup `error` reports, if it does.
+fn connect_not_found(
+    steps: &'static [(&'static str, &'static str)],
+    error: &PgError,
+) -> Option<Error> {
+    let db = error.as_db_error()?;
+    if *db.code() != tokio_postgres::error::SqlState::INVALID_TEXT_REPRESENTATION {
+        return None;
+    }
+    let (_, marked) = db.message().split_once(NOT_FOUND_MARKER)?;
+    steps
+        .iter()
+        .find(|(tag, _)| {
+            marked
+                .strip_prefix(tag)
+                .is_some_and(|rest| rest.starts_with(':'))
+        })
+        .map(|(tag, table)| Error::not_found_in_step(table, tag))
+}
+
 /// Whether a graph statement returns the root row before its counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RootRow {
@@ -143,6 +168,10 @@ pub trait InsertGraph: Sized + Send {
     const STEPS: &'static [GraphStep];
     /// Which steps a database error may come from.
     const ERROR_STEPS: ErrorSteps;
+    /// The steps that look a row up by a key (`connect_by`), as (tag, table): a key no row
+    /// has fails the statement with [`NOT_FOUND_MARKER`] and the tag, which is
+    /// [`Error::NotFound`] naming the step.
+    const CONNECT_STEPS: &'static [(&'static str, &'static str)] = &[];
 
     /// Checks the graph and takes its steps' rows out of it, split into columns, in step
     /// order: repeated conflict keys, a `belongs_to` parent given twice or not at all, the
@@ -170,10 +199,10 @@ pub trait InsertGraph: Sized + Send {
                 RootRow::Read => (Self::SQL_RETURNING, Self::ROOT_COLUMNS),
                 RootRow::Skip => (Self::SQL, 0),
             };
-            let rows = conn
-                .query_typed(sql, params.as_ref())
-                .await
-                .map_err(|e| Error::db_in_steps(Self::ERROR_STEPS.of(&e), e))?;
+            let rows = conn.query_typed(sql, params.as_ref()).await.map_err(|e| {
+                connect_not_found(Self::CONNECT_STEPS, &e)
+                    .unwrap_or_else(|| Error::db_in_steps(Self::ERROR_STEPS.of(&e), e))
+            })?;
             let row = rows
                 .first()
                 .ok_or_else(|| Error::Validation("the graph statement returned no row".into()))?;

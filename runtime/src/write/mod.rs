@@ -48,7 +48,7 @@ pub use columns::{
 };
 pub use graph::{
     ErrorSteps, GraphStep, InsertGraph, RootRow, StepCount, UpdateGraph, UpdateGraphLocking,
-    UpdateGraphPlain,
+    UpdateGraphPlain, NOT_FOUND_MARKER,
 };
 pub use insert::{Insert, Upsert};
 pub use patch::{Assignments, Patch};
