@@ -79,6 +79,10 @@ pub struct UpdateGraphConfig {
     /// One child: `Option<Option<NewChild>>`, `None` untouched, `Some(None)` deletes it.
     #[serde(default)]
     pub has_one: Vec<UpdateChildConfig>,
+    /// Parents the root connects to by a unique key (`connect_by`, required here): the
+    /// field holds the key's value, `None` leaves `set_fk` unchanged.
+    #[serde(default)]
+    pub belongs_to: Vec<BelongsToConfig>,
 }
 
 /// `[[update.<Graph>.has_many]]` and `[[update.<Graph>.has_one]]`.

@@ -334,6 +334,8 @@ pub struct UpdateGraphModel {
     pub lock_root: bool,
     /// Child steps in declaration order.
     pub children: Vec<UpdateChild>,
+    /// Parents the root connects to by a unique key, in declaration order.
+    pub connects: Vec<UpdateConnect>,
     /// Tag of the root step (`graph:root:orders`).
     pub root_tag: String,
     /// The user's attributes.
@@ -348,6 +350,24 @@ impl UpdateGraphModel {
             StepRef::Step(i) => self.children[i].table,
         }
     }
+}
+
+/// A parent an update graph's root connects to by a unique key (`connect_by`): the field
+/// holds the key's value; the statement looks the row up and assigns its key to `set_fk`.
+#[derive(Debug, Clone)]
+pub struct UpdateConnect {
+    /// Rust field of the graph struct.
+    pub field: String,
+    /// Index of the parent's table in `Model::tables`.
+    pub table: usize,
+    /// The root's column that receives the parent's key.
+    pub set_fk: usize,
+    /// The parent's key column.
+    pub key: usize,
+    /// The parent's unique column looked up by the field's value.
+    pub by: usize,
+    /// Stable tag (`graph:belongs_to:users`).
+    pub tag: String,
 }
 
 /// How an update graph brings a child collection to the given rows, with what the

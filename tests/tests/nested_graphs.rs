@@ -17,7 +17,7 @@ use writegraph_tests::nested::{
     NewTaskForMilestoneCode, NewTaskNoteForTask, NewTeamOfAccountsGraph,
     NewTeamOfAccountsGraphMember, NewTeamOwnerForTeamWithAccount, NewThreadForForum,
     NewThreadGraph, NewUserGraph, NewUserGraphComment, NewUserGraphPost, NewUserGraphProfile,
-    SignupGraph, SignupGraphMember, SoloSignupGraph, SoloSignupGraphOwner,
+    PostRewriteGraph, SignupGraph, SignupGraphMember, SoloSignupGraph, SoloSignupGraphOwner,
 };
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
@@ -775,5 +775,76 @@ async fn each_row_of_a_nested_step_connects_to_its_own_parent_by_key() -> TestRe
         "{missing:?}"
     );
     assert_eq!(row_counts(client).await?, before);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_update_graph_connects_its_root_to_a_parent_found_by_email() -> TestResult {
+    let (_db, client) = database().await?;
+    client
+        .batch_execute(
+            "INSERT INTO users (id, email) VALUES (1, 'ann@x.test'), (2, 'bob@x.test');
+             INSERT INTO posts (id, author_id, title) VALUES (42, 1, 'draft');",
+        )
+        .await?;
+    let counting = CountingClient::new(&client);
+    let post = PostRewriteGraph::default()
+        .with_title("final")
+        .with_author("bob@x.test")
+        .with_comments([NewCommentForPost::new("moved to bob")])
+        .update_by_id_graph_returning(&counting, &42)
+        .await?;
+    assert_eq!(counting.statements(), 1);
+    assert_eq!((post.author_id, post.title.as_str()), (2, "final"));
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM comments WHERE post_id = 42").await?,
+        1
+    );
+
+    // Only the connect: the root is updated by it alone.
+    let post = PostRewriteGraph::default()
+        .with_author("ann@x.test")
+        .update_by_id_graph_returning(&client, &42)
+        .await?;
+    assert_eq!((post.author_id, post.title.as_str()), (1, "final"));
+
+    // A missing email changes nothing: not the title, not the comments.
+    let before = row_counts(&client).await?;
+    let missing = PostRewriteGraph::default()
+        .with_title("lost")
+        .with_author("nobody@x.test")
+        .with_comments([NewCommentForPost::new("never")])
+        .update_by_id_graph(&client, &42)
+        .await
+        .err()
+        .ok_or("no error")?;
+    assert!(
+        matches!(
+            missing,
+            Error::NotFound {
+                table: "public.users",
+                step: Some("graph:belongs_to:users"),
+                ..
+            }
+        ),
+        "{missing:?}"
+    );
+    assert_eq!(row_counts(&client).await?, before);
+    let stored: (i64, String) = client
+        .query_one("SELECT author_id, title FROM posts WHERE id = 42", &[])
+        .await
+        .map(|r| (r.get(0), r.get(1)))?;
+    assert_eq!(stored, (1, "final".to_owned()));
+
+    // The author and its id both given contradict each other, before any SQL.
+    let both = PostRewriteGraph::default()
+        .with_author_id(2)
+        .with_author("bob@x.test")
+        .update_by_id_graph(&counting, &42)
+        .await
+        .err()
+        .ok_or("no error")?;
+    assert!(matches!(both, Error::Validation(_)), "{both:?}");
+    assert_eq!(counting.statements(), 1);
     Ok(())
 }

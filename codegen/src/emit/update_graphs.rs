@@ -72,6 +72,7 @@ fn update_graph_impl(
             const ROOT_COLUMNS: usize = {root_columns};
             const STEPS: &'static [::writegraph::write::GraphStep] = &[{steps}];
             const ERROR_STEPS: ::writegraph::write::ErrorSteps = {error_steps};
+            {connect_steps}
             fn sets_nothing(&self) -> bool {{ !({anything}) }}
             fn parts(&mut self) -> ::writegraph::Result<Self::Parts> {{
                 {take}
@@ -96,7 +97,51 @@ fn update_graph_impl(
         error_steps = update_graph_attribution(model, graph),
         anything = update_graph_anything(&updatable, graph),
         binds = super::params_macro(&update_graph_binds(model, graph, statement)),
-        assignments = patch_assignments(&updatable, "self"),
+        assignments = patch_assignments(&updatable, "self") + &connect_assignments(model, graph, statement),
+        connect_steps = connect_steps(model, graph),
+    )
+}
+
+/// The assignment of each connect's `set_fk` when its field is given: the looked-up key.
+fn connect_assignments(
+    model: &Model<'_>,
+    graph: &UpdateGraphModel,
+    statement: &UpdateGraphStatement,
+) -> String {
+    let root = &model.tables[graph.root];
+    graph
+        .connects
+        .iter()
+        .zip(&statement.connect_values)
+        .map(|(connect, value)| {
+            let column = crate::ident::quote_ident(&root.columns[connect.set_fk].column.name);
+            format!(
+                "if self.{}.is_some() {{ set.set_value({column:?}, {value:?}); }}\n",
+                connect.field
+            )
+        })
+        .collect()
+}
+
+/// `CONNECT_STEPS`, the (tag, table) of each connect; empty when none.
+fn connect_steps(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
+    let steps: Vec<String> = graph
+        .connects
+        .iter()
+        .map(|c| {
+            format!(
+                "({:?}, {:?})",
+                c.tag,
+                model.tables[c.table].table.name.to_sql()
+            )
+        })
+        .collect();
+    if steps.is_empty() {
+        return String::new();
+    }
+    format!(
+        "const CONNECT_STEPS: &'static [(&'static str, &'static str)] = &[{}];",
+        steps.join(", ")
     )
 }
 
@@ -112,6 +157,13 @@ fn update_graph_fields(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
         if graph.lock_root { " (after a lock on the root row)" } else { "" },
         graph.root_tag
     );
+    for connect in &graph.connects {
+        let _ = write!(
+            text,
+            "\n- `{}`: `{}` (connect by key)",
+            connect.tag, connect.field
+        );
+    }
     for child in &graph.children {
         let strategy = child.strategy.as_str();
         let _ = write!(text, "\n- `{}`: `{}` ({strategy})", child.tag, child.field);
@@ -123,6 +175,25 @@ fn update_graph_fields(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
         "#[derive(Debug, Clone, PartialEq, Default)]\npub struct {name} {{"
     );
     code.push_str(&patch_fields(&updatable, &graph.attributes));
+    for connect in &graph.connects {
+        let parent = &model.tables[connect.table];
+        let by = &parent.columns[connect.by];
+        code.push_str(&doc(&format!(
+            "The `{}` of the row of `{}` to connect the root to: its key goes into `{}`, looked up in the same statement. No row with it is `Error::NotFound` naming this step, and nothing changes. `None` leaves `{}` as it is. Step `{}`.",
+            by.column.name,
+            parent.table.name,
+            root.columns[connect.set_fk].column.name,
+            root.columns[connect.set_fk].column.name,
+            connect.tag
+        )));
+        let field_type = format!("::std::option::Option<{}>", by.ty.rust);
+        code.push_str(&super::attributes::field_attributes(
+            &graph.attributes,
+            &connect.field,
+            &field_type,
+        ));
+        let _ = writeln!(code, "pub {}: {field_type},", connect.field);
+    }
     for child in &graph.children {
         let table = &model.tables[child.table];
         let ty = &child.row_type;
@@ -174,6 +245,14 @@ fn update_graph_setters(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     let updatable: Vec<&ColumnModel<'_>> = root.columns.iter().filter(|c| c.updatable).collect();
     let mut code = String::new();
     code.push_str(&patch_setters(&updatable));
+    for connect in &graph.connects {
+        let f = &connect.field;
+        let ty = &model.tables[connect.table].columns[connect.by].ty.rust;
+        let _ = writeln!(
+            code,
+            "::writegraph::setter!(unset {f} with_{f} / with_{f}_opt: {ty});"
+        );
+    }
     for child in &graph.children {
         let f = &child.field;
         let ty = &child.row_type;
@@ -201,7 +280,9 @@ fn update_graph_anything(updatable: &[&ColumnModel<'_>], graph: &UpdateGraphMode
         graph
             .children
             .iter()
-            .map(|c| format!("self.{}.is_some()", c.field)),
+            .map(|c| &c.field)
+            .chain(graph.connects.iter().map(|c| &c.field))
+            .map(|f| format!("self.{f}.is_some()")),
     );
     if anything.is_empty() {
         "false".to_owned()
@@ -248,6 +329,19 @@ fn update_graph_parts(
         }
     }
     let (mut names, mut types) = (Vec::new(), Vec::new());
+    // Each connect: given with its column set too is a contradiction; its key, as an array.
+    for (n, connect) in graph.connects.iter().enumerate() {
+        let (f, id) = (&connect.field, &root.columns[connect.set_fk].field);
+        let by = &model.tables[connect.table].columns[connect.by];
+        let _ = writeln!(
+            parts,
+            "if self.{id}.is_some() && self.{f}.is_some() {{ return Err(::writegraph::write::conflicting_parent({name:?}, {f:?}, {id:?})); }}
+            let link{n}: ::std::vec::Vec<{ty}> = self.{f}.clone().into_iter().collect();",
+            ty = by.ty.rust
+        );
+        names.push(format!("link{n}"));
+        types.push(format!("::std::vec::Vec<{}>", by.ty.rust));
+    }
     for (n, (child, params)) in graph.children.iter().zip(&statement.children).enumerate() {
         let table = &model.tables[child.table];
         let f = &child.field;
@@ -285,6 +379,13 @@ fn update_graph_binds(
     statement: &UpdateGraphStatement,
 ) -> Vec<super::Bound> {
     let mut binds = Vec::new();
+    for (n, connect) in graph.connects.iter().enumerate() {
+        let by = &model.tables[connect.table].columns[connect.by];
+        binds.push(super::Bound::value(
+            &format!("link{n}"),
+            &by.ty.param_array_type,
+        ));
+    }
     for (n, params) in statement.children.iter().enumerate() {
         if params.active {
             binds.push(super::Bound::value(&format!("active{n}"), "BOOL"));

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::ident::quote_ident;
-use crate::model::{GraphModel, Model, StepRef};
+use crate::model::{GraphModel, Model, StepRef, TableModel};
 
 use super::rows::{
     column_list, insert_rows, on_conflict, result_columns, ColumnSource, InsertRows, RowsSource,
@@ -334,28 +334,19 @@ fn connect_cte(
 ) -> (Vec<String>, GraphPart) {
     let step = &graph.steps[index];
     let table = &model.tables[step.table];
-    let (key, by) = (&table.columns[key_index], &table.columns[by_index]);
-    let key_name = quote_ident(&key.column.name);
-    let key_type = key.ty.cast_to.as_deref().unwrap_or(&key.ty.param_sql);
-    let marker = crate::validate::sql_string(&format!("writegraph:not_found:{}:", step.tag));
+    let (key, by) = (key_index, by_index);
     let n = *first_param + 1;
     let mut params = vec![Param::Value(by_index)];
-    let mut arrays = format!("${n}::{}[]", by.ty.param_sql);
-    let mut aliases = "k".to_owned();
-    let (alias, ordinal, name) = if keyed_by_ordinal {
+    let (name, ordinal) = if keyed_by_ordinal {
         params.push(Param::ParentOrdinal);
-        arrays.push_str(&format!(", ${}::bigint[]", n + 1));
-        aliases.push_str(", po");
-        (format!("v{key_index}"), ", w.po", rows_cte_name(index))
+        (rows_cte_name(index), Some(n + 1))
     } else {
-        (key_name.clone(), "", format!("s{index}"))
+        (format!("s{index}"), None)
     };
     *first_param += params.len();
     let lookup = format!(
-        "{name} AS MATERIALIZED (SELECT CASE WHEN t.{key_name} IS NULL THEN ((({marker} || left(w.k::text, 64))::integer)::text::{key_type}) ELSE t.{key_name} END AS {alias}{ordinal} FROM unnest({arrays}) AS w({aliases}) LEFT JOIN {table_name} t ON t.{by_name} = {value})",
-        table_name = table.table.name.to_sql_quoted(),
-        by_name = quote_ident(&by.column.name),
-        value = super::rows::cast("w.k".to_owned(), by.ty.cast_to.as_deref()),
+        "{name} AS MATERIALIZED ({})",
+        lookup_sql(table, (key, by), &step.tag, (n, ordinal))
     );
     let mut ctes = vec![lookup];
     if keyed_by_ordinal {
@@ -367,6 +358,46 @@ fn connect_cte(
         params,
     };
     (ctes, part)
+}
+
+/// The `SELECT` of a connect-by lookup in `table`: the key column `key` of the row whose
+/// column `by` has each value of the array `$n`, or a cast that fails with the step's `tag`
+/// (see `connect_cte`). With `ordinal`, each value carries its row's ordinal from the array
+/// `$ordinal`, and the key is named `v<key>` beside it (`po`); else it keeps its name.
+pub(super) fn lookup_sql(
+    table: &TableModel<'_>,
+    (key, by): (usize, usize),
+    tag: &str,
+    (n, ordinal): (usize, Option<usize>),
+) -> String {
+    let (key_column, by_column) = (&table.columns[key], &table.columns[by]);
+    let key_name = quote_ident(&key_column.column.name);
+    let key_type = key_column
+        .ty
+        .cast_to
+        .as_deref()
+        .unwrap_or(&key_column.ty.param_sql);
+    let marker = crate::validate::sql_string(&format!("writegraph:not_found:{tag}:"));
+    let (alias, arrays, aliases, po) = match ordinal {
+        Some(o) => (
+            format!("v{key}"),
+            format!("${n}::{}[], ${o}::bigint[]", by_column.ty.param_sql),
+            "k, po",
+            ", w.po",
+        ),
+        None => (
+            key_name.clone(),
+            format!("${n}::{}[]", by_column.ty.param_sql),
+            "k",
+            "",
+        ),
+    };
+    format!(
+        "SELECT CASE WHEN t.{key_name} IS NULL THEN ((({marker} || left(w.k::text, 64))::integer)::text::{key_type}) ELSE t.{key_name} END AS {alias}{po} FROM unnest({arrays}) AS w({aliases}) LEFT JOIN {table_name} t ON t.{by_name} = {value}",
+        table_name = table.table.name.to_sql_quoted(),
+        by_name = quote_ident(&by_column.column.name),
+        value = super::rows::cast("w.k".to_owned(), by_column.ty.cast_to.as_deref()),
+    )
 }
 
 /// The steps in the statement's order, before the root and after it: each step's

@@ -36,6 +36,10 @@ pub struct UpdateGraphStatement {
     /// Per child, the result columns whose counts add up to its step, counted from the
     /// first count (after the root's columns).
     pub counts: Vec<Vec<usize>>,
+    /// Per connect (`UpdateGraphModel::connects`): the value its `set_fk` is assigned when
+    /// its field is given (`(SELECT "id" FROM b0)`). Its keys are the parameter after the
+    /// root's key, one array per connect, before the children's.
+    pub connect_values: Vec<String>,
 }
 
 /// ` WHERE (SELECT count(*) FROM c0_del) >= 0`: makes a child's insert read its delete's
@@ -174,6 +178,24 @@ pub(super) fn update_graph_statement(
         .join(" AND ");
     let root_columns = column_list(root.columns.iter());
     let mut first_param = root.primary_key.len();
+    // The parents connected by key, looked up before the root: `b<i>`.
+    let mut lookups = String::new();
+    let mut connect_values = Vec::new();
+    for (i, connect) in graph.connects.iter().enumerate() {
+        let parent = &model.tables[connect.table];
+        first_param += 1;
+        let lookup = super::insert_graphs::lookup_sql(
+            parent,
+            (connect.key, connect.by),
+            &connect.tag,
+            (first_param, None),
+        );
+        let _ = write!(lookups, "b{i} AS MATERIALIZED ({lookup}),\n     ");
+        connect_values.push(format!(
+            "(SELECT {} FROM b{i})",
+            quote_ident(&parent.columns[connect.key].column.name)
+        ));
+    }
     let mut ctes = Vec::new();
     let mut children = Vec::new();
     let mut count_names: Vec<Vec<String>> = Vec::new();
@@ -200,7 +222,7 @@ pub(super) fn update_graph_statement(
     } else {
         format!("),\n     {}\n{select} FROM root", ctes.join(",\n     "))
     };
-    let root_update = format!("WITH root AS (UPDATE {root_name} SET ");
+    let root_update = format!("WITH {lookups}root AS (UPDATE {root_name} SET ");
     let root_update_tail = format!(" WHERE {key_where} RETURNING {root_columns}");
     UpdateGraphStatement {
         lock: format!("SELECT 1 FROM {root_name} WHERE {key_where} FOR UPDATE"),
@@ -208,11 +230,12 @@ pub(super) fn update_graph_statement(
         root_update,
         root_update_tail,
         root_select: format!(
-            "WITH root AS (SELECT {root_columns} FROM {root_name} WHERE {key_where}"
+            "WITH {lookups}root AS (SELECT {root_columns} FROM {root_name} WHERE {key_where}"
         ),
         tail,
         children,
         counts,
+        connect_values,
     }
 }
 

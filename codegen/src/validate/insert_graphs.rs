@@ -409,7 +409,7 @@ fn edge_fields<'c>(edge: &'c ChildConfig, fields: &mut Vec<&'c Spanned<String>>)
 
 /// A belongs_to edge of the step `parent`: the row it references, written first,
 /// whose key goes into a column of `parent`.
-fn belongs_to_step(
+pub(super) fn belongs_to_step(
     names: &Names<'_>,
     tables: &[TableModel<'_>],
     parent: Parent,

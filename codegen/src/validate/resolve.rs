@@ -155,6 +155,7 @@ impl<'a> Names<'a> {
             std::iter::once(&g.root)
                 .chain(g.has_many.iter().map(|e| &e.table))
                 .chain(g.has_one.iter().map(|e| &e.table))
+                .chain(g.belongs_to.iter().map(|e| &e.table))
         });
         for name in table_names.chain(insert).chain(update) {
             let span = name.span();

@@ -14,7 +14,8 @@ use crate::config::{self, GraphsConfig, UpdateChildConfig, UpdateGraphConfig};
 use crate::error::Diagnostic;
 use crate::ident;
 use crate::model::{
-    Conflict, DiffKey, StepRef, Strategy, TableModel, UpdateChild, UpdateGraphModel, UpdateStrategy,
+    Conflict, DiffKey, StepRef, Strategy, TableModel, UpdateChild, UpdateConnect, UpdateGraphModel,
+    UpdateStrategy,
 };
 use crate::source::SourceFile;
 
@@ -115,11 +116,21 @@ fn update_graph(
         .iter()
         .map(|e| (&e.field, false))
         .chain(graph.has_one.iter().map(|e| (&e.field, true)));
-    let clashes = setter_clashes(root_model, root_setters, child_setters, file);
+    let connect_setters = graph.belongs_to.iter().map(|e| (&e.field, true));
+    let clashes = setter_clashes(
+        root_model,
+        root_setters,
+        child_setters.chain(connect_setters),
+        file,
+    );
     if !clashes.is_empty() {
         return Err(clashes);
     }
+    let mut connects = connects(names, tables, root, graph, file)?;
     let mut tags = Tags::new(root_model);
+    for connect in &mut connects {
+        connect.tag = tags.step(None, "belongs_to", &tables[connect.table], &connect.field);
+    }
     for child in &mut children {
         let kind = if child.many { "has_many" } else { "has_one" };
         child.tag = tags.step(None, kind, &tables[child.table], &child.field);
@@ -129,9 +140,93 @@ fn update_graph(
         root,
         lock_root: graph.lock_root,
         children,
+        connects,
         root_tag: tags.root(),
         attributes: Default::default(),
     })
+}
+
+/// The parents the root connects to by a unique key: belongs_to edges resolved as in insert
+/// graphs, each with `connect_by` (an update graph writes no parent), its field not a root
+/// column's or a child's.
+fn connects(
+    names: &Names<'_>,
+    tables: &[TableModel<'_>],
+    root: usize,
+    graph: &UpdateGraphConfig,
+    file: &SourceFile,
+) -> Result<Vec<UpdateConnect>, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let mut connects = Vec::new();
+    let children: Vec<&str> = graph
+        .has_many
+        .iter()
+        .chain(&graph.has_one)
+        .map(|e| e.field.get_ref().as_str())
+        .collect();
+    for edge in &graph.belongs_to {
+        let field = ident::rust_field_name(edge.field.get_ref());
+        let taken = tables[root]
+            .columns
+            .iter()
+            .any(|c| c.updatable && c.field == field)
+            || children.contains(&edge.field.get_ref().as_str())
+            || connects.iter().any(|c: &UpdateConnect| c.field == field);
+        if taken || !is_field_name(edge.field.get_ref()) {
+            errors.push(
+                config::error_at(
+                    file,
+                    &edge.field,
+                    format!(
+                        "field `{}` is not a Rust field name, or another field of the graph has it",
+                        edge.field.get_ref()
+                    ),
+                )
+                .with_help("name the edge's field after the parent, like `author`"),
+            );
+            continue;
+        }
+        if edge.connect_by.is_none() {
+            errors.push(
+                config::error_at(
+                    file,
+                    &edge.field,
+                    format!(
+                        "belongs_to `{}` of an update graph needs `connect_by`: update graphs connect the root to an existing parent",
+                        edge.field.get_ref()
+                    ),
+                )
+                .with_help("add connect_by = \"<a unique column of the parent>\""),
+            );
+            continue;
+        }
+        let parent = Parent {
+            step: StepRef::Root,
+            table: root,
+        };
+        match super::insert_graphs::belongs_to_step(names, tables, parent, edge, field, file) {
+            Ok(step) => {
+                if let (Some(by), Some((set_fk, key))) =
+                    (step.connect_by, step.kind.sets_parent_column())
+                {
+                    connects.push(UpdateConnect {
+                        field: step.field,
+                        table: step.table,
+                        set_fk,
+                        key,
+                        by,
+                        tag: String::new(),
+                    });
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(connects)
+    } else {
+        Err(errors)
+    }
 }
 
 /// The graph's has_many and has_one children, in declaration order: each field a Rust name

@@ -300,6 +300,9 @@ pub trait UpdateGraph: Sized + Send {
     const STEPS: &'static [GraphStep];
     /// Which steps a database error may come from.
     const ERROR_STEPS: ErrorSteps;
+    /// The parents the root connects to by key, as (tag, table): see
+    /// [`InsertGraph::CONNECT_STEPS`].
+    const CONNECT_STEPS: &'static [(&'static str, &'static str)] = &[];
 
     /// True when the graph sets no root column and every child field is `None`.
     fn sets_nothing(&self) -> bool;
@@ -401,10 +404,10 @@ async fn update<G: UpdateGraph>(
         G::SELECT_SQL.to_owned()
     };
     sql.push_str(G::TAIL_SQL);
-    let rows = conn
-        .send(key, &sql, &params)
-        .await
-        .map_err(|e| Error::db_in_steps(G::ERROR_STEPS.of(&e), e))?;
+    let rows = conn.send(key, &sql, &params).await.map_err(|e| {
+        connect_not_found(G::CONNECT_STEPS, &e)
+            .unwrap_or_else(|| Error::db_in_steps(G::ERROR_STEPS.of(&e), e))
+    })?;
     let Some(row) = rows.first() else {
         return Err(Error::not_found(G::Root::NAME));
     };

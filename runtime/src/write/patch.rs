@@ -36,6 +36,19 @@ impl<'a> Assignments<'a> {
         self.assigned += 1;
     }
 
+    /// Appends `, "column" = <value>`: an expression of the statement's own, which binds
+    /// nothing (an update graph's looked-up parent key, `(SELECT "id" FROM b0)`). `column` is
+    /// quoted.
+    pub fn set_value(&mut self, column: &str, value: &str) {
+        if !self.sql.ends_with("SET ") {
+            self.sql.push_str(", ");
+        }
+        self.sql.push_str(column);
+        self.sql.push_str(" = ");
+        self.sql.push_str(value);
+        self.assigned += 1;
+    }
+
     /// [`set`](Self::set) when the patch sets the field (`Some`), else nothing.
     pub fn set_some<T: ToSql + Sync>(
         &mut self,
