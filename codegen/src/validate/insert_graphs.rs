@@ -104,8 +104,8 @@ pub(super) fn insert_graph(
     };
 
     let mut steps: Vec<Pending> = Vec::new();
-    let pending = |position: usize, step: GraphStep| Pending {
-        position,
+    let pending = |field: &Spanned<String>, step: GraphStep| Pending {
+        field: field.clone(),
         step,
         parent: None,
     };
@@ -113,7 +113,7 @@ pub(super) fn insert_graph(
         let field = check_field(&edge.field, &mut errors);
         let result = belongs_to_step(names, tables, parent, edge, field, file);
         match result {
-            Ok(step) => steps.push(pending(edge.field.span().start, step)),
+            Ok(step) => steps.push(pending(&edge.field, step)),
             Err(e) => errors.push(e),
         }
     }
@@ -122,7 +122,7 @@ pub(super) fn insert_graph(
             let field = check_field(&edge.field, &mut errors);
             let result = row_step(names, tables, parent, after, edge, field, file);
             match result {
-                Ok(step) => steps.push(pending(edge.field.span().start, step)),
+                Ok(step) => steps.push(pending(&edge.field, step)),
                 Err(e) => errors.push(e),
             }
         }
@@ -138,7 +138,7 @@ pub(super) fn insert_graph(
         let result = child_step(names, tables, parent, many, edge, field, file);
         match result {
             Ok(step) => {
-                steps.push(pending(edge.field.span().start, step));
+                steps.push(pending(&edge.field, step));
                 nested.push((steps.len() - 1, edge));
             }
             Err(e) => errors.push(e),
@@ -151,25 +151,15 @@ pub(super) fn insert_graph(
     if !errors.is_empty() {
         return Err(errors);
     }
-    let mut field_spans: Vec<&Spanned<String>> = graph
-        .belongs_to
-        .iter()
-        .map(|e| &e.field)
-        .chain(graph.before_insert.iter().map(|e| &e.field))
-        .chain(graph.after_insert.iter().map(|e| &e.field))
-        .collect();
-    for edge in graph.has_one.iter().chain(&graph.has_many) {
-        edge_fields(edge, &mut field_spans);
-    }
     let root_setters = root_model
         .columns
         .iter()
         .filter(|c| c.insert.is_some())
         .map(|c| (c, c.insert != Some(InsertKind::Required)));
-    let step_setters = steps.iter().filter(|p| p.parent.is_none()).filter_map(|p| {
-        let span = field_spans.iter().find(|f| f.span().start == p.position)?;
-        Some((*span, p.step.cardinality == Cardinality::Optional))
-    });
+    let step_setters = steps
+        .iter()
+        .filter(|p| p.parent.is_none())
+        .map(|p| (&p.field, p.step.cardinality == Cardinality::Optional));
     let clashes = setter_clashes(root_model, root_setters, step_setters, file);
     if !clashes.is_empty() {
         return Err(clashes);
@@ -184,10 +174,8 @@ pub(super) fn insert_graph(
                 .collect()
         })
         .collect();
-    for (index, Pending { position, step, .. }) in steps.iter_mut().enumerate() {
-        let filled = step.kind.takes_parent_column();
-        let span = field_spans.iter().find(|f| f.span().start == *position);
-        if let (Some((filled, _)), Some(span)) = (filled, span) {
+    for (index, Pending { field, step, .. }) in steps.iter_mut().enumerate() {
+        if let Some((filled, _)) = step.kind.takes_parent_column() {
             let omitted: Vec<usize> = std::iter::once(filled)
                 .chain(step.copied.iter().map(|&(column, _)| column))
                 .collect();
@@ -197,7 +185,7 @@ pub(super) fn insert_graph(
                 omitted.as_slice(),
                 optional[index].as_slice(),
             );
-            match own_row_type(filled, span, reserved, row_types, file) {
+            match own_row_type(filled, field, reserved, row_types, file) {
                 Ok(name) => step.row_type = name,
                 Err(e) => errors.push(e),
             }
@@ -212,25 +200,25 @@ pub(super) fn insert_graph(
             "{graph_name}{}",
             ident::rust_type_name(&ident::singular(&step.step.field))
         );
-        let span = field_spans.iter().find(|f| f.span().start == step.position);
         let taken = reserved.contains(&name)
             || row_types.contains_key(&name)
             || steps
                 .iter()
                 .any(|p| p.step.item_type.as_ref() == Some(&name));
-        match span {
-            Some(span) if taken => errors.push(
+        if taken {
+            errors.push(
                 config::error_at(
                     file,
-                    span,
+                    &step.field,
                     format!(
                         "the items of field `{}` would be the type `{name}`, which another generated type already is",
-                        span.get_ref()
+                        step.field.get_ref()
                     ),
                 )
                 .with_help("rename the field or the graph"),
-            ),
-            _ => steps[index].step.item_type = Some(name),
+            );
+        } else {
+            steps[index].step.item_type = Some(name);
         }
     }
     if !errors.is_empty() {
@@ -252,7 +240,8 @@ pub(super) fn insert_graph(
 /// its parent, by index among the pending steps (`None`: the root).
 #[derive(Debug)]
 struct Pending {
-    position: usize,
+    /// The edge's field, where graphs.toml names it.
+    field: Spanned<String>,
     step: GraphStep,
     parent: Option<usize>,
 }
@@ -323,7 +312,7 @@ fn nested_steps(
                 ));
             }
             Ok(step) => steps.push(Pending {
-                position: parent_edge.field.span().start,
+                field: parent_edge.field.clone(),
                 step,
                 parent: Some(index),
             }),
@@ -371,7 +360,7 @@ fn nested_steps(
             ),
             Ok(step) => {
                 steps.push(Pending {
-                    position: child.field.span().start,
+                    field: child.field.clone(),
                     step,
                     parent: Some(index),
                 });
@@ -396,15 +385,6 @@ fn written_by_insert(parent: &TableModel<'_>, kind: StepKind) -> bool {
 /// The parent's insert writes the column: the rows under it can read its value.
 fn written_by_insert_column(column: &ColumnModel<'_>) -> bool {
     column.insert.is_some() || (column.column.identity.is_some() && column.default_sql.is_some())
-}
-
-/// The field names of a has_one or has_many edge and of its nested edges, at any depth.
-fn edge_fields<'c>(edge: &'c ChildConfig, fields: &mut Vec<&'c Spanned<String>>) {
-    fields.push(&edge.field);
-    fields.extend(edge.belongs_to.iter().map(|e| &e.field));
-    for (_, nested) in edge.nested() {
-        edge_fields(nested, fields);
-    }
 }
 
 /// A belongs_to edge of the step `parent`: the row it references, written first,
@@ -969,7 +949,7 @@ fn push_in_order(steps: &[Pending], parent: Option<usize>, order: &mut Vec<usize
     let mut children: Vec<usize> = (0..steps.len())
         .filter(|&i| steps[i].parent == parent)
         .collect();
-    children.sort_by_key(|&i| (steps[i].step.kind.order(), steps[i].position));
+    children.sort_by_key(|&i| (steps[i].step.kind.order(), steps[i].field.span().start));
     for child in children {
         order.push(child);
         push_in_order(steps, Some(child), order);
