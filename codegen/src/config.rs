@@ -172,6 +172,10 @@ pub struct ChildConfig {
     /// has_one only: the child must be given (`NewChild` instead of `Option<NewChild>`).
     #[serde(default)]
     pub required: bool,
+    /// The name of an insert graph of this edge's table whose edges become this edge's
+    /// nested edges (`graph = "NewPostGraph"`), so one graph is usable alone and inside
+    /// another. The edge then has no nested edges of its own.
+    pub graph: Option<Spanned<String>>,
     /// Child columns filled from the parent row's columns, child column → parent column
     /// (`copy = { community_id = "community_id" }`): the child's rows leave them out.
     pub copy: Option<BTreeMap<Spanned<String>, Spanned<String>>>,

@@ -11,10 +11,11 @@ use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 use writegraph_tests::nested::{
     NewAccount, NewBoxForShelf, NewBoxItemForBox, NewCommentForPost, NewForumGraph,
     NewForumGraphThread, NewMembershipForTeamWithAccount, NewMilestoneForProject,
-    NewPostByEmailGraph, NewPostForAuthor, NewPostStatForPost, NewProfileForUser,
-    NewProfileLinkForProfileUser, NewProjectGraph, NewProjectGraphMilestone, NewProjectGraphTask,
-    NewReactionForComment, NewReplyForThreadAndForum, NewShelfGraph, NewShelfGraphBox,
-    NewTaskForMilestoneCode, NewTaskNoteForTask, NewTeamOfAccountsGraph,
+    NewMilestoneGraph, NewMilestoneGraphTask, NewPostByEmailGraph, NewPostForAuthor,
+    NewPostStatForPost, NewProfileForUser, NewProfileLinkForProfileUser, NewProjectGraph,
+    NewProjectGraphMilestone, NewProjectGraphTask, NewReactionForComment,
+    NewReplyForThreadAndForum, NewRoadmapGraph, NewRoadmapGraphMilestone, NewShelfGraph,
+    NewShelfGraphBox, NewTaskForMilestoneCode, NewTaskNoteForTask, NewTeamOfAccountsGraph,
     NewTeamOfAccountsGraphMember, NewTeamOwnerForTeamWithAccount, NewThreadForForum,
     NewThreadGraph, NewUserGraph, NewUserGraphComment, NewUserGraphPost, NewUserGraphProfile,
     PostRewriteGraph, SignupGraph, SignupGraphMember, SoloSignupGraph, SoloSignupGraphOwner,
@@ -846,5 +847,44 @@ async fn an_update_graph_connects_its_root_to_a_parent_found_by_email() -> TestR
         .ok_or("no error")?;
     assert!(matches!(both, Error::Validation(_)), "{both:?}");
     assert_eq!(counting.statements(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_graph_named_by_an_edge_is_written_inside_another_and_alone() -> TestResult {
+    let (_db, client) = database().await?;
+    let roadmap = NewRoadmapGraph::new("roadmap")
+        .with_milestones(["m1", "m2"].map(|code| {
+            NewRoadmapGraphMilestone::new(NewMilestoneForProject::new(code)).with_tasks([
+                NewMilestoneGraphTask::new(NewTaskForMilestoneCode::new(format!("{code} task")))
+                    .with_notes([NewTaskNoteForTask::new(format!("{code} note"))]),
+            ])
+        }))
+        .insert_graph_returning(&client)
+        .await?;
+    // The same graph alone, under the same project, with the same item types.
+    NewMilestoneGraph::new(roadmap.id, "m3")
+        .with_tasks([NewMilestoneGraphTask::new(NewTaskForMilestoneCode::new(
+            "m3 task",
+        ))])
+        .insert_graph(&client)
+        .await?;
+    let rows: Vec<(String, String, String)> = client
+        .query(
+            "SELECT m.code, t.title, coalesce(n.note, '') FROM milestones m
+             JOIN tasks t ON t.milestone_code = m.code
+             LEFT JOIN task_notes n ON n.task_id = t.id
+             WHERE m.project_id = $1 ORDER BY m.code",
+            &[&roadmap.id],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let row = |code: &str, note: &str| (code.to_owned(), format!("{code} task"), note.to_owned());
+    assert_eq!(
+        rows,
+        [row("m1", "m1 note"), row("m2", "m2 note"), row("m3", "")]
+    );
     Ok(())
 }

@@ -58,15 +58,24 @@ fn root_columns<'a>(model: &Model<'a>, graph: &GraphModel) -> Vec<ColumnModel<'a
     columns
 }
 
+/// The graph's struct, its item types that `emitted` does not have yet (a graph used
+/// inside another shares them), and its `InsertGraph` impl.
 pub(super) fn graph_struct(
     model: &Model<'_>,
     graph: &GraphModel,
     statement: &GraphStatement,
+    emitted: &mut std::collections::BTreeSet<String>,
 ) -> String {
     let mut code = graph_fields(model, graph);
     code.push_str(&graph_constructor_and_setters(model, graph));
-    for index in 0..graph.steps.len() {
-        code.push_str(&item_struct(model, graph, index));
+    for (index, step) in graph.steps.iter().enumerate() {
+        if step
+            .item_type
+            .as_ref()
+            .is_some_and(|t| emitted.insert(t.clone()))
+        {
+            code.push_str(&item_struct(model, graph, index));
+        }
     }
     code.push_str(&insert_graph_impl(model, graph, statement));
     code
@@ -183,6 +192,8 @@ fn steps_under(graph: &GraphModel, parent: StepRef) -> impl Iterator<Item = (usi
 
 /// A step's field in the struct of its parent (the graph's, or an item type's), with its
 /// doc and the user's attributes.
+///
+/// In an item type, which several graphs may share, the doc names no step tag.
 fn step_field(model: &Model<'_>, graph: &GraphModel, step: &GraphStep) -> String {
     let table = &model.tables[step.table].table.name;
     let parent = model.tables[graph.table_of(step.parent)]
@@ -209,7 +220,11 @@ fn step_field(model: &Model<'_>, graph: &GraphModel, step: &GraphStep) -> String
         ),
         StepKind::AfterInsert { .. } => format!("Rows of `{table}` written after the `{parent}` row."),
     };
-    let mut code = doc(&format!("{what} Step `{}`.", step.tag));
+    let mut code = if step.parent == StepRef::Root {
+        doc(&format!("{what} Step `{}`.", step.tag))
+    } else {
+        doc(&what)
+    };
     if step.parent == StepRef::Root {
         code.push_str(&super::attributes::field_attributes(
             &graph.attributes,
@@ -267,8 +282,8 @@ fn item_struct(model: &Model<'_>, graph: &GraphModel, index: usize) -> String {
     let here = StepRef::Step(index);
     let row = &step.row_type;
     let mut code = doc(&format!(
-        "A row of `{}` in `{}` (step `{}`), with the rows written under it.",
-        model.tables[step.table].table.name, graph.name, step.tag
+        "A row of `{}` with the rows written under it: the items of field `{}`.",
+        model.tables[step.table].table.name, step.field
     ));
     code.push_str(&super::attributes::type_attributes(&graph.attributes));
     let _ = writeln!(

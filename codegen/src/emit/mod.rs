@@ -67,8 +67,14 @@ pub fn emit(model: &Model<'_>, plan: &Plan) -> Result<String, Error> {
         items.push_str(&patch_struct(table, statements));
         code.push_str(&format_items(&items)?);
     }
+    let mut item_types = std::collections::BTreeSet::new();
     for (graph, statement) in model.graphs.iter().zip(&plan.graphs) {
-        code.push_str(&format_items(&graph_struct(model, graph, statement))?);
+        code.push_str(&format_items(&graph_struct(
+            model,
+            graph,
+            statement,
+            &mut item_types,
+        ))?);
     }
     for (graph, statement) in model.update_graphs.iter().zip(&plan.update_graphs) {
         code.push_str(&format_items(&update_graph_struct(

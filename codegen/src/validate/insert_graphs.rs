@@ -35,7 +35,14 @@ pub fn validate_insert_graphs(
     let reserved = reserved_type_names(taken_names, config);
     for (name, graph) in &config.insert {
         let names_taken = (taken_names, &reserved, &mut *row_types);
-        match insert_graph(names, name, graph, tables, file, names_taken) {
+        match insert_graph(
+            (names, &config.insert),
+            name,
+            graph,
+            tables,
+            file,
+            names_taken,
+        ) {
             Ok(model) => graphs.push(model),
             Err(mut found) => errors.append(&mut found),
         }
@@ -76,7 +83,7 @@ pub(super) fn upsert_mode<M: WriteMode>(
 }
 
 pub(super) fn insert_graph(
-    names: &Names<'_>,
+    (names, graphs): (&Names<'_>, &Graphs),
     name: &Spanned<String>,
     graph: &InsertGraphConfig,
     tables: &[TableModel<'_>],
@@ -106,6 +113,7 @@ pub(super) fn insert_graph(
     let mut steps: Vec<Pending> = Vec::new();
     let pending = |field: &Spanned<String>, step: GraphStep| Pending {
         field: field.clone(),
+        source: graph_name.clone(),
         step,
         parent: None,
     };
@@ -144,9 +152,10 @@ pub(super) fn insert_graph(
             Err(e) => errors.push(e),
         }
     }
+    let mut path = vec![(graph_name.clone(), None)];
     for (index, edge) in nested {
-        let context = (names, tables, file);
-        nested_steps(context, (index, edge), &mut steps, &mut errors);
+        let context = (names, graphs, tables, file);
+        nested_steps(context, (index, edge), (&mut steps, &mut path), &mut errors);
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -197,14 +206,17 @@ pub(super) fn insert_graph(
         }
         let step = &steps[index];
         let name = format!(
-            "{graph_name}{}",
+            "{}{}",
+            step.source,
             ident::rust_type_name(&ident::singular(&step.step.field))
         );
+        // The same edge of one source graph, reached twice, shares its type.
         let taken = reserved.contains(&name)
             || row_types.contains_key(&name)
-            || steps
-                .iter()
-                .any(|p| p.step.item_type.as_ref() == Some(&name));
+            || steps.iter().any(|p| {
+                p.step.item_type.as_ref() == Some(&name)
+                    && (p.source != step.source || p.field.get_ref() != step.field.get_ref())
+            });
         if taken {
             errors.push(
                 config::error_at(
@@ -242,6 +254,10 @@ pub(super) fn insert_graph(
 struct Pending {
     /// The edge's field, where graphs.toml names it.
     field: Spanned<String>,
+    /// The insert graph whose definition has the edge: the graph itself, or one an edge
+    /// names (`graph = "..."`). Item types are named after it, so that the graph alone and
+    /// inside another share them.
+    source: String,
     step: GraphStep,
     parent: Option<usize>,
 }
@@ -251,9 +267,119 @@ struct Pending {
 /// names are unique among the parent edge's fields (the columns of its table and its
 /// nested edges). An edge whose rows are upserted cannot have nested edges.
 fn nested_steps(
-    (names, tables, file): (&Names<'_>, &[TableModel<'_>], &SourceFile),
+    (names, graphs, tables, file): (&Names<'_>, &Graphs, &[TableModel<'_>], &SourceFile),
     (index, edge): (usize, &ChildConfig),
-    steps: &mut Vec<Pending>,
+    (steps, path): (&mut Vec<Pending>, &mut GraphPath),
+    errors: &mut Vec<Diagnostic>,
+) {
+    let Some(reference) = &edge.graph else {
+        return nested_edges(
+            (names, graphs, tables, file),
+            (index, edge),
+            (steps, path),
+            errors,
+        );
+    };
+    match graph_edges(graphs, edge, reference, path, file) {
+        Ok(expanded) => {
+            path.push((
+                reference.get_ref().clone(),
+                Some(edge.field.get_ref().clone()),
+            ));
+            let context = (names, graphs, tables, file);
+            nested_edges(context, (index, &expanded), (steps, path), errors);
+            path.pop();
+        }
+        Err(e) => errors.push(e),
+    }
+}
+
+/// The insert graphs of graphs.toml, by name.
+type Graphs = std::collections::BTreeMap<Spanned<String>, InsertGraphConfig>;
+
+/// The graphs whose edges the steps being validated come from, outermost first, each with
+/// the field of the edge that named it (`None`: the graph being validated).
+type GraphPath = Vec<(String, Option<String>)>;
+
+/// `edge` with the edges of the insert graph it names (`graph = "..."`) as its nested
+/// edges. The graph must exist, write the edge's table and have only edges a nested edge
+/// can have; the edge must have no nested edges of its own; and the graph must not contain
+/// itself (`path`).
+fn graph_edges(
+    graphs: &Graphs,
+    edge: &ChildConfig,
+    reference: &Spanned<String>,
+    path: &GraphPath,
+    file: &SourceFile,
+) -> Result<ChildConfig, Diagnostic> {
+    let name = reference.get_ref();
+    let Some((_, graph)) = graphs.iter().find(|(n, _)| n.get_ref() == name) else {
+        let known: Vec<&str> = graphs.keys().map(|n| n.get_ref().as_str()).collect();
+        return Err(
+            config::error_at(file, reference, format!("unknown insert graph `{name}`")).with_help(
+                format!(
+                    "{}insert graphs are: {}",
+                    super::resolve::suggestion(name, known.iter().copied()),
+                    known.join(", ")
+                ),
+            ),
+        );
+    };
+    let problem = if graph.root.get_ref() != edge.table.get_ref() {
+        Some(format!(
+            "graph `{name}` writes `{}`, but this edge's table is `{}`",
+            graph.root.get_ref(),
+            edge.table.get_ref()
+        ))
+    } else if edge.has_nested() {
+        Some(
+            "an edge with `graph` takes its nested edges from that graph: it cannot have its own"
+                .to_owned(),
+        )
+    } else if !graph.before_insert.is_empty() || !graph.after_insert.is_empty() {
+        Some(format!(
+            "graph `{name}` has before_insert or after_insert edges, which a nested edge cannot have yet"
+        ))
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        return Err(config::error_at(file, reference, problem).with_help(
+            "name an insert graph rooted in the edge's table, or write the nested edges inline",
+        ));
+    }
+    if path.iter().any(|(graph, _)| graph == name) {
+        let mut cycle: Vec<String> = Vec::new();
+        for (graph, field) in path {
+            match field {
+                Some(field) => cycle.push(format!("{field} ({graph})")),
+                None => cycle.push(graph.clone()),
+            }
+        }
+        cycle.push(format!("{} ({name})", edge.field.get_ref()));
+        return Err(config::error_at(
+            file,
+            reference,
+            format!("graph `{name}` contains itself: {}", cycle.join(" → ")),
+        )
+        .with_help(
+            "a graph's rows are finite: end the chain with an edge of its own instead of the graph",
+        ));
+    }
+    Ok(ChildConfig {
+        graph: None,
+        belongs_to: graph.belongs_to.clone(),
+        has_one: graph.has_one.clone(),
+        has_many: graph.has_many.clone(),
+        ..edge.clone()
+    })
+}
+
+/// The steps of the nested edges of `edge` (see [`nested_steps`]).
+fn nested_edges(
+    (names, graphs, tables, file): (&Names<'_>, &Graphs, &[TableModel<'_>], &SourceFile),
+    (index, edge): (usize, &ChildConfig),
+    (steps, path): (&mut Vec<Pending>, &mut GraphPath),
     errors: &mut Vec<Diagnostic>,
 ) {
     if !edge.has_nested() {
@@ -297,7 +423,24 @@ fn nested_steps(
             continue;
         }
         let field = fields.check(&parent_edge.field, "", file, errors);
+        let filled_by_parent = steps[index].step.kind.takes_parent_column().map(|(c, _)| c);
         match belongs_to_step(names, tables, parent, parent_edge, field, file) {
+            Ok(step) if step.kind.sets_parent_column().map(|(c, _)| c) == filled_by_parent => {
+                errors.push(
+                    config::error_at(
+                        file,
+                        &parent_edge.set_fk,
+                        format!(
+                            "`{}` is the column the parent edge `{}` fills with its key",
+                            parent_edge.set_fk.get_ref(),
+                            edge.field.get_ref()
+                        ),
+                    )
+                    .with_help(
+                        "remove this belongs_to: the row already belongs to its parent edge's row",
+                    ),
+                );
+            }
             Ok(step) if step.upsert => {
                 let message = format!(
                     "`{}` upserts its row: a nested belongs_to cannot upsert yet",
@@ -313,6 +456,7 @@ fn nested_steps(
             }
             Ok(step) => steps.push(Pending {
                 field: parent_edge.field.clone(),
+                source: path.last().map(|(g, _)| g.clone()).unwrap_or_default(),
                 step,
                 parent: Some(index),
             }),
@@ -361,6 +505,7 @@ fn nested_steps(
             Ok(step) => {
                 steps.push(Pending {
                     field: child.field.clone(),
+                    source: path.last().map(|(g, _)| g.clone()).unwrap_or_default(),
                     step,
                     parent: Some(index),
                 });
@@ -370,7 +515,8 @@ fn nested_steps(
         }
     }
     for (index, child) in nested {
-        nested_steps((names, tables, file), (index, child), steps, errors);
+        let context = (names, graphs, tables, file);
+        nested_steps(context, (index, child), (steps, path), errors);
     }
 }
 
