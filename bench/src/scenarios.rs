@@ -1,9 +1,10 @@
 //! The scenarios, one function each: its workload (the untimed setup and the check of the rows
 //! written), its strategies, and the lines that sum up its results. `insert-many` is here;
-//! `insert-graph`, `update-graph`, `single-row` and `load` have a module each.
+//! `insert-graph`, `nested-graph`, `update-graph`, `single-row` and `load` have a module each.
 
 mod insert_graph;
 mod load;
+mod nested_graph;
 mod single_row;
 mod update_graph;
 
@@ -21,11 +22,19 @@ use crate::harness::{self, Report, Result, Strategy, Timing, Workload};
 
 pub use insert_graph::{insert_graph, INSERT_GRAPH, INSERT_GRAPH_SIZES};
 pub use load::{load, LOAD};
+pub use nested_graph::{nested_graph, NESTED_GRAPH, NESTED_GRAPH_SIZES};
 pub use single_row::{single_row, SINGLE_ROW};
 pub use update_graph::{update_graph, UPDATE_GRAPH, UPDATE_GRAPH_SIZES};
 
 /// The scenarios `main` knows, by name.
-pub const NAMES: &[&str] = &[INSERT_MANY, INSERT_GRAPH, UPDATE_GRAPH, SINGLE_ROW, LOAD];
+pub const NAMES: &[&str] = &[
+    INSERT_MANY,
+    INSERT_GRAPH,
+    NESTED_GRAPH,
+    UPDATE_GRAPH,
+    SINGLE_ROW,
+    LOAD,
+];
 
 /// Name of the `insert-many` scenario.
 pub const INSERT_MANY: &str = "insert-many";
