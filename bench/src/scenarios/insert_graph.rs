@@ -1048,7 +1048,7 @@ async fn diagnose_order_graph(client: &Client, n: usize) -> Result<Vec<String>> 
 }
 
 /// The highest `$n` in `sql`.
-fn parameter_count(sql: &str) -> usize {
+pub(super) fn parameter_count(sql: &str) -> usize {
     sql.split('$')
         .skip(1)
         .filter_map(|rest| {
@@ -1072,7 +1072,7 @@ fn build_order_graph(input: &OrderGraphInput) -> AuditedOrderGraph {
 }
 
 /// The median wall time of `count` runs of `run`.
-async fn median_duration<F, Fut>(count: usize, mut run: F) -> Result<std::time::Duration>
+pub(super) async fn median_duration<F, Fut>(count: usize, mut run: F) -> Result<std::time::Duration>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<()>>,
@@ -1089,27 +1089,27 @@ where
 /// A `GenericClient` for the diagnosis: sends each statement as `EXPLAIN (ANALYZE)` with the
 /// same parameters and keeps the plan's text (or, without a client, answers at once with no
 /// rows); either way the generated code then sees no row and returns an error.
-struct ExplainClient<'a> {
+pub(super) struct ExplainClient<'a> {
     client: Option<&'a Client>,
     plan: std::sync::Mutex<Vec<String>>,
 }
 
 impl<'a> ExplainClient<'a> {
-    fn new(client: &'a Client) -> Self {
+    pub(super) fn new(client: &'a Client) -> Self {
         ExplainClient {
             client: Some(client),
             plan: std::sync::Mutex::new(Vec::new()),
         }
     }
 
-    fn answering_at_once() -> Self {
+    pub(super) fn answering_at_once() -> Self {
         ExplainClient {
             client: None,
             plan: std::sync::Mutex::new(Vec::new()),
         }
     }
 
-    fn timings(&self) -> Result<PlanTimings> {
+    pub(super) fn timings(&self) -> Result<PlanTimings> {
         let plan = self.plan.lock().map_err(|_| "poisoned lock")?;
         PlanTimings::of(&plan)
     }
@@ -1142,7 +1142,7 @@ impl writegraph::GenericClient for ExplainClient<'_> {
     }
 }
 
-fn explain_text(rows: &[tokio_postgres::Row]) -> Result<Vec<String>> {
+pub(super) fn explain_text(rows: &[tokio_postgres::Row]) -> Result<Vec<String>> {
     Ok(rows
         .iter()
         .map(|row| row.try_get(0))
@@ -1151,13 +1151,13 @@ fn explain_text(rows: &[tokio_postgres::Row]) -> Result<Vec<String>> {
 
 /// `Planning Time` and `Execution Time` of an `EXPLAIN (ANALYZE)` text.
 #[derive(Debug, Clone, Copy)]
-struct PlanTimings {
-    planning_ms: f64,
-    execution_ms: f64,
+pub(super) struct PlanTimings {
+    pub(super) planning_ms: f64,
+    pub(super) execution_ms: f64,
 }
 
 impl PlanTimings {
-    fn of(plan: &[String]) -> Result<PlanTimings> {
+    pub(super) fn of(plan: &[String]) -> Result<PlanTimings> {
         let read = |label: &str| -> Result<f64> {
             plan.iter()
                 .find_map(|line| line.trim().strip_prefix(label))
@@ -1171,7 +1171,7 @@ impl PlanTimings {
     }
 
     /// The medians of planning and of execution, taken separately.
-    fn median(samples: &mut [PlanTimings]) -> PlanTimings {
+    pub(super) fn median(samples: &mut [PlanTimings]) -> PlanTimings {
         let median = |values: &mut Vec<f64>| {
             values.sort_by(f64::total_cmp);
             values.get(values.len() / 2).copied().unwrap_or(f64::NAN)

@@ -21,7 +21,10 @@
 //!   plain-client writegraph call sends its own.
 //!
 //! After the run, the tables are checked once more: every author has `n` posts, every post
-//! [`COMMENTS_PER_POST`] comments, and every comment is under its own post.
+//! [`COMMENTS_PER_POST`] comments, and every comment is under its own post. Then come lines
+//! that split the difference between `insert_graph` and the hand CTE at the last size into
+//! server time (`EXPLAIN (ANALYZE)` of both statements) and client time (building the
+//! statement's parameters).
 
 use std::fmt::Debug;
 use std::rc::Rc;
@@ -33,6 +36,9 @@ use writegraph::{CachedClient, GenericClient};
 use writegraph_example::{NewAuthorGraph, NewAuthorGraphPost, NewCommentForPost, NewPostForAuthor};
 use writegraph_testing::CountingClient;
 
+use super::insert_graph::{
+    explain_text, median_duration, parameter_count, ExplainClient, PlanTimings,
+};
 use crate::harness::{self, Report, Result, Strategy, Timing, Workload};
 
 /// Name of the `nested-graph` scenario.
@@ -107,7 +113,87 @@ pub async fn nested_graph(
         .filter_map(|&n| summary_line(&report, n))
         .collect();
     report.summary.extend(lines);
+    if let Some(&n) = sizes.last() {
+        report.summary.extend(diagnose(client, n).await?);
+    }
     Ok(report)
+}
+
+/// Where `insert_graph` and the hand CTE differ, at `n` posts:
+///
+/// - server planning and execution: `EXPLAIN (ANALYZE)` of both statements, sent with
+///   `query_typed` (a custom plan each time), alternately, inside a transaction that is rolled
+///   back (median of 11);
+/// - client: building the graph, its column vectors and parameters, up to the send, with a
+///   client that answers at once (median of 200), against building the hand CTE's arrays.
+async fn diagnose(client: &Client, n: usize) -> Result<Vec<String>> {
+    // E-mail addresses apart from those of the timed operations, whose rows are kept.
+    let workload = AuthorGraphs {
+        next: AtomicU64::new(1 << 40),
+    };
+    let mut generated = Vec::new();
+    let mut hand = Vec::new();
+    for _ in 0..11 {
+        client.batch_execute("BEGIN").await?;
+        let explaining = ExplainClient::new(client);
+        // EXPLAIN returns no row of the statement's own, so the generated call ends with an
+        // error here, after the plan was captured.
+        let input = workload.prepare(client, n).await?;
+        let _ = build_author_graph(&input).insert_graph(&explaining).await;
+        generated.push(explaining.timings()?);
+        let input = workload.prepare(client, n).await?;
+        let c = CteColumns::of(&input);
+        let params: [(&(dyn ToSql + Sync), Type); 7] = [
+            (&input.email, Type::TEXT),
+            (&input.name, Type::TEXT),
+            (&c.titles, Type::TEXT_ARRAY),
+            (&c.bodies, Type::TEXT_ARRAY),
+            (&c.ordinals, Type::INT8_ARRAY),
+            (&c.authors, Type::TEXT_ARRAY),
+            (&c.comment_bodies, Type::TEXT_ARRAY),
+        ];
+        let rows = client
+            .query_typed(&format!("EXPLAIN (ANALYZE) {AUTHOR_CTE_SQL}"), &params)
+            .await?;
+        hand.push(PlanTimings::of(&explain_text(&rows)?)?);
+        client.batch_execute("ROLLBACK").await?;
+    }
+    let generated = PlanTimings::median(&mut generated);
+    let hand = PlanTimings::median(&mut hand);
+
+    let input = workload.prepare(client, n).await?;
+    let answering = ExplainClient::answering_at_once();
+    let client_generated = median_duration(200, || async {
+        let _ = build_author_graph(std::hint::black_box(&input))
+            .insert_graph(&answering)
+            .await;
+        Ok(())
+    })
+    .await?;
+    let client_hand = median_duration(200, || async {
+        std::hint::black_box(CteColumns::of(std::hint::black_box(&input)));
+        Ok(())
+    })
+    .await?;
+    Ok(vec![
+        format!(
+            "diagnosis ({NESTED_GRAPH}, n = {n}), server, EXPLAIN ANALYZE (custom plans): \
+             NewAuthorGraph::SQL planning {:.3} ms, execution {:.3} ms; hand CTE planning \
+             {:.3} ms, execution {:.3} ms",
+            generated.planning_ms, generated.execution_ms, hand.planning_ms, hand.execution_ms
+        ),
+        format!(
+            "diagnosis ({NESTED_GRAPH}, n = {n}), client, before the send: graph builder + \
+             column vectors + parameters {:.3} ms; hand CTE arrays {:.3} ms; statement \
+             parameters: NewAuthorGraph::SQL {} ({} characters), hand CTE {} ({} characters)",
+            harness::milliseconds(client_generated),
+            harness::milliseconds(client_hand),
+            parameter_count(NewAuthorGraph::SQL),
+            NewAuthorGraph::SQL.len(),
+            parameter_count(AUTHOR_CTE_SQL),
+            AUTHOR_CTE_SQL.len(),
+        ),
+    ])
 }
 
 /// `nested-graph, n = 10 (111 rows): insert_graph vs hand CTE: 1.03x (CachedClient), ...`,
