@@ -103,6 +103,11 @@ pub struct UpdateChildConfig {
     pub strategy: Spanned<Strategy>,
     /// diff: the columns that identify a child within its root (with the fk, a unique key).
     pub key: Option<Spanned<Vec<Spanned<String>>>>,
+    /// replace and diff: a condition over the child's columns (`kind = 'follow'`) that
+    /// selects the children the strategy manages: it deletes only those. Without it, every
+    /// child of the root under the foreign key is managed.
+    #[serde(rename = "where")]
+    pub condition: Option<Spanned<String>>,
 }
 
 /// `[insert.<Graph>]`: one root row and the rows written with it (seed design §6.1).

@@ -415,6 +415,9 @@ impl UpdateStrategy {
 pub struct UpdateChild {
     /// The step it links to.
     pub parent: StepRef,
+    /// replace and diff: the condition (`where`) that selects the children the strategy
+    /// deletes, as SQL over the child's columns, checked against the catalog.
+    pub condition: Option<String>,
     /// `has_many` (`Option<Vec<_>>`) or `has_one` (`Option<Option<_>>`).
     pub many: bool,
     /// Rust field of the graph struct.

@@ -124,3 +124,16 @@ CREATE TABLE replies (
     forum_id integer NOT NULL REFERENCES forums (id),
     body text NOT NULL
 );
+
+-- One join table of several kinds of rows: follows and blocks of a person.
+CREATE TABLE people (
+    id bigserial PRIMARY KEY,
+    handle text NOT NULL UNIQUE
+);
+
+CREATE TABLE relations (
+    person_id bigint NOT NULL REFERENCES people (id),
+    other text NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('follow', 'block')),
+    PRIMARY KEY (person_id, other, kind)
+);

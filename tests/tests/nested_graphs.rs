@@ -13,12 +13,13 @@ use writegraph_tests::nested::{
     NewForumGraphThread, NewMembershipForTeamWithAccount, NewMilestoneForProject,
     NewMilestoneGraph, NewMilestoneGraphTask, NewPostByEmailGraph, NewPostForAuthor,
     NewPostStatForPost, NewProfileForUser, NewProfileLinkForProfileUser, NewProjectGraph,
-    NewProjectGraphMilestone, NewProjectGraphTask, NewReactionForComment,
+    NewProjectGraphMilestone, NewProjectGraphTask, NewReactionForComment, NewRelationForPerson,
     NewReplyForThreadAndForum, NewRoadmapGraph, NewRoadmapGraphMilestone, NewShelfGraph,
     NewShelfGraphBox, NewTaskForMilestoneCode, NewTaskNoteForTask, NewTeamOfAccountsGraph,
     NewTeamOfAccountsGraphMember, NewTeamOwnerForTeamWithAccount, NewThreadForForum,
     NewThreadGraph, NewUserGraph, NewUserGraphComment, NewUserGraphPost, NewUserGraphProfile,
-    PostRewriteGraph, SignupGraph, SignupGraphMember, SoloSignupGraph, SoloSignupGraphOwner,
+    PersonRelationsGraph, PostRewriteGraph, SignupGraph, SignupGraphMember, SoloSignupGraph,
+    SoloSignupGraphOwner,
 };
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
@@ -885,6 +886,79 @@ async fn a_graph_named_by_an_edge_is_written_inside_another_and_alone() -> TestR
     assert_eq!(
         rows,
         [row("m1", "m1 note"), row("m2", "m2 note"), row("m3", "")]
+    );
+    Ok(())
+}
+
+/// `(other, kind)` of every relation of person 1.
+async fn relations(client: &Client) -> TestResult<Vec<(String, String)>> {
+    Ok(client
+        .query(
+            "SELECT other, kind FROM relations WHERE person_id = 1 ORDER BY kind, other",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+#[tokio::test]
+async fn a_strategy_with_where_manages_only_the_children_it_selects() -> TestResult {
+    let (_db, client) = database().await?;
+    client
+        .batch_execute(
+            "INSERT INTO people (id, handle) VALUES (1, 'ann'), (2, 'bob');
+             INSERT INTO relations VALUES (1, 'a', 'follow'), (1, 'b', 'follow'),
+                 (1, 'x', 'block'), (2, 'a', 'follow'), (2, 'z', 'block');",
+        )
+        .await?;
+    let rel = |other: &str, kind: &str| NewRelationForPerson::new(other, kind);
+    let pair = |other: &str, kind: &str| (other.to_owned(), kind.to_owned());
+
+    // Diff the follows: the block stays.
+    let report = PersonRelationsGraph::default()
+        .with_follows([rel("b", "follow"), rel("c", "follow")])
+        .update_by_id_graph_report(&client, &1)
+        .await?;
+    let affected: Vec<(&str, u64)> = report.steps.iter().map(|s| (s.tag, s.affected)).collect();
+    assert_eq!(
+        affected,
+        [
+            ("graph:root:people", 0),
+            ("graph:has_many:relations", 3),
+            ("graph:has_many:relations:blocks", 0),
+        ]
+    );
+    assert_eq!(
+        relations(&client).await?,
+        [pair("x", "block"), pair("b", "follow"), pair("c", "follow")]
+    );
+
+    // Replace the blocks: the follows stay.
+    PersonRelationsGraph::default()
+        .with_blocks([rel("y", "block")])
+        .update_by_id_graph(&client, &1)
+        .await?;
+    assert_eq!(
+        relations(&client).await?,
+        [pair("y", "block"), pair("b", "follow"), pair("c", "follow")]
+    );
+
+    // An empty diff deletes every follow and nothing else.
+    PersonRelationsGraph::default()
+        .with_follows([])
+        .update_by_id_graph(&client, &1)
+        .await?;
+    assert_eq!(relations(&client).await?, [pair("y", "block")]);
+    // Another person's rows are untouched throughout.
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM relations WHERE person_id = 2"
+        )
+        .await?,
+        2
     );
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! a statement that could change it and cannot be read is an error at its position.
 
 mod apply;
+pub mod condition;
 pub mod dialect;
 pub mod lexer;
 pub mod naming;

@@ -109,6 +109,8 @@ struct DiffCtes<'a> {
     parent_key: &'a str,
     /// `u."sku" = c."sku" AND ...`.
     matches: &'a str,
+    /// The child's `where` ([`scoped`]), or empty.
+    scope: &'a str,
 }
 
 /// Diff: upsert the given children by their key, then delete the old children whose key was
@@ -125,14 +127,26 @@ fn diff_ctes(d: &DiffCtes<'_>) -> [String; 2] {
         fk,
         parent_key,
         matches,
+        scope,
     } = d;
     [
         format!("c{index}_up AS ({insert}{conflict} RETURNING {returned})"),
         format!(
-            "c{index}_del AS (DELETE FROM {table} AS c USING {parent} WHERE {active} AND c.{fk} = {parent_key} \
+            "c{index}_del AS (DELETE FROM {table} AS c USING {parent} WHERE {active} AND c.{fk} = {parent_key}{scope} \
              AND NOT EXISTS (SELECT 1 FROM c{index}_up AS u WHERE {matches}) RETURNING 1)"
         ),
     ]
+}
+
+/// ` AND EXISTS (SELECT FROM (SELECT c.*) AS w WHERE <condition>)`: the child's `where`,
+/// read against the child row alone, so that its column names mean the child's whatever
+/// other tables the statement joins; empty without one.
+fn scoped(child: &UpdateChild) -> String {
+    child
+        .condition
+        .as_ref()
+        .map(|condition| format!(" AND EXISTS (SELECT FROM (SELECT c.*) AS w WHERE {condition})"))
+        .unwrap_or_default()
 }
 
 /// The parameters one child step binds.
@@ -300,9 +314,10 @@ fn child_ctes(
     *first_param += insert.params.len();
     let mut counts = Vec::new();
     let mut ctes = Vec::new();
+    let scope = scoped(child);
     let delete_all = |flag: &str| {
         format!(
-            "DELETE FROM {table_name} AS c USING {parent} WHERE {flag} AND c.{fk} = {parent_key}"
+            "DELETE FROM {table_name} AS c USING {parent} WHERE {flag} AND c.{fk} = {parent_key}{scope}"
         )
     };
     match &child.strategy {
@@ -358,6 +373,7 @@ fn child_ctes(
                 fk: &fk,
                 parent_key: &parent_key,
                 matches: &matches,
+                scope: &scope,
             }));
             counts.extend([format!("c{index}_up"), format!("c{index}_del")]);
         }

@@ -4,6 +4,7 @@
 //! with the fix.
 
 mod attributes;
+mod condition;
 mod conflict;
 mod edges;
 mod fields;

@@ -405,8 +405,16 @@ pub(super) fn update_child(
             })
         }
     };
+    let condition = edge
+        .condition
+        .as_ref()
+        .map(|c| {
+            super::condition::child_condition(&tables[table], c, edge.strategy.get_ref(), file)
+        })
+        .transpose()?;
     Ok(UpdateChild {
         parent: parent.step,
+        condition,
         many,
         row_type: format!("New{}", tables[table].rust_name),
         field,
