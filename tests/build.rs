@@ -25,6 +25,7 @@ fn main() {
         ),
         ("jiff_crate", "schemas/datetimes.sql", None),
         ("nested", "schemas/nested.sql", Some("schemas/nested.toml")),
+        ("links", "schemas/links.sql", Some("schemas/links.toml")),
         (
             "typed_json",
             "schemas/typed_json.sql",

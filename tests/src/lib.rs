@@ -49,6 +49,12 @@ pub mod nested {
     include!(concat!(env!("OUT_DIR"), "/nested.rs"));
 }
 
+/// Parents found or created below the root, parents of parents, and rows linked through a
+/// join table: `tests/schemas/links.sql` with the graphs of `tests/schemas/links.toml`.
+pub mod links {
+    include!(concat!(env!("OUT_DIR"), "/links.rs"));
+}
+
 /// Columns given Rust types of the application's (`column_types`):
 /// `tests/schemas/typed_json.sql` with `tests/schemas/typed_json.toml`.
 pub mod typed_json {

@@ -7,7 +7,8 @@ use crate::ident::quote_ident;
 use crate::model::{GraphModel, Model, StepRef, TableModel};
 
 use super::rows::{
-    column_list, insert_rows, on_conflict, result_columns, ColumnSource, InsertRows, RowsSource,
+    column_list, insert_rows, on_conflict, result_columns, ColumnSource, InsertRows, RowValues,
+    RowsSelect, RowsSource,
 };
 use super::{Param, RowCount};
 use crate::model::Cardinality;
@@ -244,6 +245,13 @@ fn step_cte(
         rows,
         params: statement.params,
     };
+    let upserted_key = step.kind.sets_parent_column().filter(|_| step.upsert);
+    if let (Some((_, key)), true, Some(conflict)) =
+        (upserted_key, keyed_by_ordinal, &table.conflict)
+    {
+        let ctes = upsert_by_key_ctes(table, (index, key), &select, &values, conflict);
+        return (ctes, part);
+    }
     if selects_rows_first {
         let rows_cte = rows_cte_name(index);
         let mut selected: Vec<String> = select
@@ -311,6 +319,58 @@ fn step_cte(
     );
     let _ = write!(statement.sql, " RETURNING {returned}");
     (vec![format!("s{index} AS ({})", statement.sql)], part)
+}
+
+/// The CTEs of a belongs_to step that upserts the rows of a step of many rows
+/// (connect-or-create): rows that repeat the conflict key are written once, the first of
+/// them in input order (`DISTINCT ON`: one `DO UPDATE` cannot affect a row twice), and each
+/// row finds its key by joining the upserted rows back on the conflict key, since an
+/// existing row keeps its own key and `RETURNING` order is not promised (see SQL-SHAPES).
+/// The key's columns are NOT NULL (checked in validate), so the join finds every row.
+///
+/// ```sql
+/// s1 AS (INSERT INTO "cities" ("name") SELECT DISTINCT ON (u.c1) u.c1 FROM UNNEST($3::text[], $4::bigint[]) AS u(c1, po) ORDER BY u.c1, u.po ON CONFLICT ("name") DO UPDATE SET "name" = EXCLUDED."name" RETURNING "id", "name"),
+/// s1_rows AS (SELECT s."id" AS v0, u.po FROM UNNEST($3::text[], $4::bigint[]) AS u(c1, po) JOIN s1 s ON (s."name") = (u.c1))
+/// ```
+fn upsert_by_key_ctes(
+    table: &TableModel<'_>,
+    (index, own_key): (usize, usize),
+    select: &RowsSelect,
+    values: &RowValues,
+    conflict: &crate::model::Conflict,
+) -> Vec<String> {
+    let table_name = table.table.name.to_sql_quoted();
+    let row_key: Vec<&str> = conflict
+        .key
+        .iter()
+        .filter_map(|k| values.key_values.get(k).map(String::as_str))
+        .collect();
+    let row_key = row_key.join(", ");
+    let stored_key: Vec<String> = conflict
+        .key
+        .iter()
+        .map(|&k| format!("s.{}", quote_ident(&table.columns[k].column.name)))
+        .collect();
+    let mut returned = vec![own_key];
+    returned.extend(conflict.key.iter().copied());
+    returned.dedup();
+    let tail = on_conflict(table, &table_name, conflict, values, " ");
+    vec![
+        format!(
+            "s{index} AS (INSERT INTO {table_name} ({columns}) SELECT DISTINCT ON ({row_key}) {selected}{from} ORDER BY {row_key}, u.po{tail} RETURNING {returned})",
+            columns = column_list(select.columns.iter().map(|&i| &table.columns[i])),
+            selected = select.values.join(", "),
+            from = select.from,
+            returned = column_list(returned.iter().map(|&i| &table.columns[i])),
+        ),
+        format!(
+            "{rows} AS (SELECT s.{key} AS v{own_key}, u.po FROM {from} JOIN s{index} s ON ({stored}) = ({row_key}))",
+            rows = rows_cte_name(index),
+            key = quote_ident(&table.columns[own_key].column.name),
+            from = values.from,
+            stored = stored_key.join(", "),
+        ),
+    ]
 }
 
 /// The lookup of a belongs_to step that connects by a unique key: each given key's row,

@@ -441,25 +441,31 @@ fn nested_edges(
                     ),
                 );
             }
-            Ok(step) if step.upsert => {
-                let message = format!(
-                    "`{}` upserts its row: a nested belongs_to cannot upsert yet",
-                    parent_edge.field.get_ref()
-                );
-                let error = match &parent_edge.mode {
-                    Some(mode) => config::error_at(file, mode, message),
-                    None => config::error_at(file, &parent_edge.field, message),
-                };
-                errors.push(error.with_help(
-                    "use mode = \"insert_returning\" for this edge, or move it to the root's edges",
-                ));
+            Ok(step) => {
+                let table = &tables[step.table];
+                match unkeyed_conflict_column(table).filter(|_| step.upsert) {
+                    Some((column, why)) => {
+                        let message = format!(
+                            "`{}` upserts its row by a key of `{}` whose column `{column}` {why}: a nested belongs_to finds each row's parent by the key each row gives",
+                            parent_edge.field.get_ref(),
+                            table.table.name
+                        );
+                        let error = match &parent_edge.mode {
+                            Some(mode) => config::error_at(file, mode, message),
+                            None => config::error_at(file, &parent_edge.field, message),
+                        };
+                        errors.push(error.with_help(
+                            "upsert by a key every row gives (conflict_target in [tables.<name>]), or use mode = \"insert_returning\" for this edge",
+                        ));
+                    }
+                    None => steps.push(Pending {
+                        field: parent_edge.field.clone(),
+                        source: path.last().map(|(g, _)| g.clone()).unwrap_or_default(),
+                        step,
+                        parent: Some(index),
+                    }),
+                }
             }
-            Ok(step) => steps.push(Pending {
-                field: parent_edge.field.clone(),
-                source: path.last().map(|(g, _)| g.clone()).unwrap_or_default(),
-                step,
-                parent: Some(index),
-            }),
             Err(e) => errors.push(e),
         }
     }
@@ -518,6 +524,26 @@ fn nested_edges(
         let context = (names, graphs, tables, file);
         nested_steps(context, (index, child), (steps, path), errors);
     }
+}
+
+/// The first column of `table`'s conflict key that a row may leave unset, and why. A
+/// nested belongs_to that upserts finds each row's parent by the key's given values (rows
+/// that repeat them write one parent), so every row must give them: NULL equals nothing,
+/// and a default (a sequence's next value) is not known before the insert.
+fn unkeyed_conflict_column<'t>(table: &'t TableModel<'_>) -> Option<(&'t str, &'static str)> {
+    let conflict = table.conflict.as_ref()?;
+    conflict
+        .key
+        .iter()
+        .map(|&i| &table.columns[i])
+        .find_map(|c| {
+            let why = match c.insert {
+                _ if !c.not_null => "may be NULL",
+                Some(InsertKind::Required | InsertKind::Injected) => return None,
+                _ => "takes a default",
+            };
+            Some((c.column.name.as_str(), why))
+        })
 }
 
 /// Whether the parent column a nested step's rows take is one its parent's insert writes

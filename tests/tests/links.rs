@@ -1,0 +1,179 @@
+//! Parents found or created below the root, parents of parents, and rows linked through a
+//! join table (`tests/schemas/links.toml`) against PostgreSQL: every row is linked to its
+//! own parent by key, in one statement, and rows that name one parent share it.
+
+use tokio_postgres::Client;
+use writegraph_testing::{self as testing, CountingClient, TestDatabase};
+use writegraph_tests::links::{NewCity, NewRouteGraph, NewRouteGraphStop, NewStopForRouteWithCity};
+
+type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+const SCHEMA_SQL: &str = include_str!("../schemas/links.sql");
+
+async fn database() -> TestResult<(TestDatabase, Client)> {
+    let db = testing::database_with_schema(SCHEMA_SQL).await?;
+    let client = db.connect().await?;
+    Ok((db, client))
+}
+
+async fn count(client: &Client, sql: &str) -> TestResult<i64> {
+    Ok(client.query_one(sql, &[]).await?.get(0))
+}
+
+/// `(name, country)` of every city, by name.
+async fn cities(client: &Client) -> TestResult<Vec<(String, Option<String>)>> {
+    Ok(client
+        .query("SELECT name, country FROM cities ORDER BY name", &[])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+/// `(route, position, city)` of every stop.
+async fn stops(client: &Client) -> TestResult<Vec<(String, i32, String)>> {
+    Ok(client
+        .query(
+            "SELECT r.name, s.position, c.name FROM stops s
+             JOIN routes r ON r.id = s.route_id JOIN cities c ON c.id = s.city_id
+             ORDER BY r.name, s.position",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
+/// A stop at `position` in the city `city`, found or created by name.
+fn stop(position: i32, city: NewCity) -> NewRouteGraphStop {
+    NewRouteGraphStop::new(NewStopForRouteWithCity::new(position)).with_city(city)
+}
+
+#[tokio::test]
+async fn each_row_finds_or_creates_its_parent_and_rows_naming_one_parent_share_it() -> TestResult {
+    let (_db, client) = database().await?;
+    client
+        .execute("INSERT INTO cities (name) VALUES ('Lyon')", &[])
+        .await?;
+    let lyon: i32 = client
+        .query_one("SELECT id FROM cities WHERE name = 'Lyon'", &[])
+        .await?
+        .get(0);
+    let counting = CountingClient::new(&client);
+    let report = NewRouteGraph::new("south")
+        .with_stops([
+            stop(1, NewCity::new("Paris")),
+            stop(2, NewCity::new("Lyon").with_country("FR")),
+            // Paris again: the first Paris row is the one written.
+            stop(3, NewCity::new("Paris").with_country("XX")),
+            stop(4, NewCity::new("Nice")),
+            // A stop given its city's id takes no city row.
+            NewRouteGraphStop::new(NewStopForRouteWithCity::new(5).with_city_id(lyon)),
+        ])
+        .insert_graph_report(&counting)
+        .await?;
+    assert_eq!(counting.statements(), 1);
+    let affected: Vec<(&str, u64)> = report.steps.iter().map(|s| (s.tag, s.affected)).collect();
+    assert_eq!(
+        affected,
+        [
+            ("graph:root:routes", 1),
+            ("graph:has_many:stops/belongs_to:cities", 3),
+            ("graph:has_many:stops", 5),
+        ]
+    );
+    let city = |name: &str, country: Option<&str>| (name.to_owned(), country.map(str::to_owned));
+    assert_eq!(
+        cities(&client).await?,
+        [
+            city("Lyon", Some("FR")),
+            city("Nice", None),
+            city("Paris", None)
+        ]
+    );
+    // Lyon kept its id.
+    assert_eq!(
+        count(
+            &client,
+            &format!("SELECT count(*) FROM cities WHERE id = {lyon}")
+        )
+        .await?,
+        1
+    );
+    let row = |position: i32, city: &str| ("south".to_owned(), position, city.to_owned());
+    assert_eq!(
+        stops(&client).await?,
+        [
+            row(1, "Paris"),
+            row(2, "Lyon"),
+            row(3, "Paris"),
+            row(4, "Nice"),
+            row(5, "Lyon")
+        ]
+    );
+
+    // A second route finds every city it names, whatever their order, and leaves a stored
+    // country when it gives none.
+    NewRouteGraph::new("north")
+        .with_stops((1..=40).map(|p| {
+            let name = ["Nice", "Paris", "Lyon", "Lille"][p as usize % 4];
+            stop(p, NewCity::new(name))
+        }))
+        .insert_graph(&client)
+        .await?;
+    assert_eq!(
+        cities(&client).await?,
+        [
+            city("Lille", None),
+            city("Lyon", Some("FR")),
+            city("Nice", None),
+            city("Paris", None)
+        ]
+    );
+    let north: Vec<_> = stops(&client)
+        .await?
+        .into_iter()
+        .filter(|(route, ..)| route == "north")
+        .collect();
+    assert_eq!(north.len(), 40);
+    for (_, position, city) in north {
+        assert_eq!(
+            city,
+            ["Nice", "Paris", "Lyon", "Lille"][position as usize % 4]
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn concurrent_rows_that_create_one_new_parent_share_it() -> TestResult {
+    let (db, client) = database().await?;
+    let mut writers = Vec::new();
+    for writer in 0..16 {
+        let writer_client = db.connect().await?;
+        writers.push(tokio::spawn(async move {
+            NewRouteGraph::new(format!("route {writer}"))
+                .with_stops([
+                    stop(1, NewCity::new("Berlin")),
+                    stop(2, NewCity::new(format!("town {}", writer % 4))),
+                ])
+                .insert_graph(&writer_client)
+                .await
+        }));
+    }
+    for writer in writers {
+        writer.await??;
+    }
+    assert_eq!(count(&client, "SELECT count(*) FROM cities").await?, 5);
+    assert_eq!(count(&client, "SELECT count(*) FROM routes").await?, 16);
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM stops s JOIN cities c ON c.id = s.city_id WHERE s.position = 1 AND c.name = 'Berlin'"
+        )
+        .await?,
+        16
+    );
+    Ok(())
+}
