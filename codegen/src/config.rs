@@ -155,6 +155,11 @@ pub struct BelongsToConfig {
     /// table: the field holds the key's value, looked up in the same statement, and no row
     /// with it is `Error::NotFound` naming the step. Nothing is written to the parent.
     pub connect_by: Option<Spanned<String>>,
+    /// Nested edges: parents of the parent, each written before it, whose key goes into
+    /// `set_fk` of the parent row (`[[insert.<Graph>.belongs_to.belongs_to]]`: a customer's
+    /// address and the address's city).
+    #[serde(default)]
+    pub belongs_to: Vec<BelongsToConfig>,
 }
 
 /// `[[insert.<Graph>.has_one]]` and `[[insert.<Graph>.has_many]]`.

@@ -18,3 +18,29 @@ CREATE TABLE stops (
     city_id integer NOT NULL REFERENCES cities (id),
     PRIMARY KEY (route_id, position)
 );
+
+-- A customer's address, and the address's city: parents of parents.
+CREATE TABLE addresses (
+    id bigserial PRIMARY KEY,
+    city_id integer NOT NULL REFERENCES cities (id),
+    street text NOT NULL
+);
+
+CREATE TABLE customers (
+    id bigserial PRIMARY KEY,
+    name text NOT NULL,
+    address_id bigint NOT NULL REFERENCES addresses (id)
+);
+
+-- A shipment's parcels, each for a customer written with it, with an address in a city.
+CREATE TABLE shipments (
+    id bigserial PRIMARY KEY,
+    label text NOT NULL
+);
+
+CREATE TABLE parcels (
+    id bigserial PRIMARY KEY,
+    shipment_id bigint NOT NULL REFERENCES shipments (id),
+    customer_id bigint NOT NULL REFERENCES customers (id),
+    weight_grams integer NOT NULL
+);

@@ -3,8 +3,14 @@
 //! own parent by key, in one statement, and rows that name one parent share it.
 
 use tokio_postgres::Client;
+use writegraph::Error;
 use writegraph_testing::{self as testing, CountingClient, TestDatabase};
-use writegraph_tests::links::{NewCity, NewRouteGraph, NewRouteGraphStop, NewStopForRouteWithCity};
+use writegraph_tests::links::{
+    NewAddressWithCity, NewCity, NewCustomerGraph, NewCustomerGraphAddress, NewCustomerWithAddress,
+    NewParcelForShipmentWithCustomer, NewRouteGraph, NewRouteGraphStop, NewShipmentGraph,
+    NewShipmentGraphAddress, NewShipmentGraphCustomer, NewShipmentGraphParcel,
+    NewStopForRouteWithCity,
+};
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
@@ -174,6 +180,153 @@ async fn concurrent_rows_that_create_one_new_parent_share_it() -> TestResult {
         )
         .await?,
         16
+    );
+    Ok(())
+}
+
+/// `(customer, street, city)` of every customer, by name.
+async fn customers(client: &Client) -> TestResult<Vec<(String, String, String)>> {
+    Ok(client
+        .query(
+            "SELECT cu.name, a.street, c.name FROM customers cu
+             JOIN addresses a ON a.id = cu.address_id JOIN cities c ON c.id = a.city_id
+             ORDER BY cu.name",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
+/// A new address on `street` in the city `city`, found or created by name.
+fn address(street: &str, city: &str) -> NewCustomerGraphAddress {
+    NewCustomerGraphAddress::new(NewAddressWithCity::new(street)).with_city(NewCity::new(city))
+}
+
+#[tokio::test]
+async fn a_parent_of_a_parent_is_written_first_and_found_by_key_when_it_exists() -> TestResult {
+    let (_db, client) = database().await?;
+    let counting = CountingClient::new(&client);
+    let report = NewCustomerGraph::new("ann")
+        .with_address(address("1 rue Haute", "Lyon"))
+        .insert_graph_report(&counting)
+        .await?;
+    assert_eq!(counting.statements(), 1);
+    let affected: Vec<(&str, u64)> = report.steps.iter().map(|s| (s.tag, s.affected)).collect();
+    assert_eq!(
+        affected,
+        [
+            ("graph:belongs_to:addresses/belongs_to:cities", 1),
+            ("graph:belongs_to:addresses", 1),
+            ("graph:root:customers", 1),
+        ]
+    );
+    // The second customer's city exists: found by name, not written again.
+    NewCustomerGraph::new("bob")
+        .with_address(address("2 rue Basse", "Lyon"))
+        .insert_graph(&client)
+        .await?;
+    let row = |name: &str, street: &str| (name.to_owned(), street.to_owned(), "Lyon".to_owned());
+    assert_eq!(
+        customers(&client).await?,
+        [row("ann", "1 rue Haute"), row("bob", "2 rue Basse")]
+    );
+    assert_eq!(count(&client, "SELECT count(*) FROM cities").await?, 1);
+    assert_eq!(count(&client, "SELECT count(*) FROM addresses").await?, 2);
+
+    // An address needs its city or the city's id: refused before any SQL.
+    let counting = CountingClient::new(&client);
+    let error = NewCustomerGraph::new("cy")
+        .with_address(NewCustomerGraphAddress::new(NewAddressWithCity::new(
+            "3 quai",
+        )))
+        .insert_graph(&counting)
+        .await
+        .err()
+        .ok_or("an address without a city was written")?;
+    assert!(matches!(error, Error::Validation { .. }), "{error:?}");
+    assert_eq!(counting.statements(), 0);
+    assert_eq!(count(&client, "SELECT count(*) FROM customers").await?, 2);
+    Ok(())
+}
+
+/// A parcel of `grams` for a new customer `name` living on `street` in `city`.
+fn parcel(grams: i32, name: &str, street: &str, city: &str) -> NewShipmentGraphParcel {
+    let address =
+        NewShipmentGraphAddress::new(NewAddressWithCity::new(street)).with_city(NewCity::new(city));
+    let customer =
+        NewShipmentGraphCustomer::new(NewCustomerWithAddress::new(name)).with_address(address);
+    NewShipmentGraphParcel::new(NewParcelForShipmentWithCustomer::new(grams))
+        .with_customer(customer)
+}
+
+#[tokio::test]
+async fn each_row_of_many_gets_its_own_parents_three_levels_up_in_one_statement() -> TestResult {
+    let (_db, client) = database().await?;
+    client
+        .execute(
+            "INSERT INTO cities (name, country) VALUES ('Lyon', 'FR')",
+            &[],
+        )
+        .await?;
+    let counting = CountingClient::new(&client);
+    let parcels: Vec<NewShipmentGraphParcel> = (0..30)
+        .map(|n| {
+            let city = ["Paris", "Lyon", "Nice"][n % 3];
+            parcel(
+                n as i32,
+                &format!("customer {n:02}"),
+                &format!("{n} rue"),
+                city,
+            )
+        })
+        .collect();
+    let report = NewShipmentGraph::new("monday")
+        .with_parcels(parcels)
+        .insert_graph_report(&counting)
+        .await?;
+    assert_eq!(counting.statements(), 1);
+    let affected: Vec<(&str, u64)> = report.steps.iter().map(|s| (s.tag, s.affected)).collect();
+    assert_eq!(
+        affected,
+        [
+            ("graph:root:shipments", 1),
+            (
+                "graph:has_many:parcels/belongs_to:customers/belongs_to:addresses/belongs_to:cities",
+                3
+            ),
+            ("graph:has_many:parcels/belongs_to:customers/belongs_to:addresses", 30),
+            ("graph:has_many:parcels/belongs_to:customers", 30),
+            ("graph:has_many:parcels", 30),
+        ]
+    );
+    // Each parcel's customer, address and city are its own: its weight says which.
+    let rows = client
+        .query(
+            "SELECT p.weight_grams, cu.name, a.street, c.name FROM parcels p
+             JOIN customers cu ON cu.id = p.customer_id
+             JOIN addresses a ON a.id = cu.address_id JOIN cities c ON c.id = a.city_id
+             ORDER BY p.weight_grams",
+            &[],
+        )
+        .await?;
+    assert_eq!(rows.len(), 30);
+    for (n, row) in rows.iter().enumerate() {
+        let (grams, name, street, city): (i32, String, String, String) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        assert_eq!(grams, n as i32);
+        assert_eq!(name, format!("customer {n:02}"));
+        assert_eq!(street, format!("{n} rue"));
+        assert_eq!(city, ["Paris", "Lyon", "Nice"][n % 3]);
+    }
+    assert_eq!(
+        cities(&client).await?,
+        [
+            ("Lyon".to_owned(), Some("FR".to_owned())),
+            ("Nice".to_owned(), None),
+            ("Paris".to_owned(), None)
+        ]
     );
     Ok(())
 }

@@ -64,12 +64,17 @@ pub(super) fn own_row_type(
     name: &str,
     (omitted, optional): (&[usize], &[usize]),
 ) -> String {
-    let filled = omitted[0];
-    let mut text = format!(
-        "A row of `{}` in a write graph, which fills `{}` with the key of the row it belongs to: `New{}` without that column.",
-        table.table.name, table.columns[filled].column.name, table.rust_name
-    );
-    for &column in &omitted[1..] {
+    let mut text = match omitted.first() {
+        Some(&filled) => format!(
+            "A row of `{}` in a write graph, which fills `{}` with the key of the row it belongs to: `New{}` without that column.",
+            table.table.name, table.columns[filled].column.name, table.rust_name
+        ),
+        None => format!(
+            "A row of `{}` in a write graph, written before the row it belongs to: `New{}` with the columns its own parents fill optional.",
+            table.table.name, table.rust_name
+        ),
+    };
+    for &column in omitted.iter().skip(1) {
         text.push_str(&format!(
             " `{}` is left out too: the graph copies it from the row it belongs to.",
             table.columns[column].column.name
@@ -102,6 +107,10 @@ pub(super) fn own_row_type(
         }}\n",
         row = table.rust_name,
     );
+    let Some(&filled) = omitted.first() else {
+        let code = row_type(table, (name, &text), omitted, &columns);
+        return optional_docs(code, table, optional);
+    };
     let column = &table.columns[filled];
     let moved: Vec<String> = table
         .columns
@@ -133,7 +142,12 @@ pub(super) fn own_row_type(
         String::new()
     };
     let code = row_type(table, (name, &text), omitted, &(to_table_row + &columns));
-    // The doc of a column a belongs_to fills says so, not that it takes a DEFAULT.
+    optional_docs(code, table, optional)
+}
+
+/// `code` with the doc of each column a belongs_to fills (`optional`) saying so, not that
+/// it takes a DEFAULT.
+fn optional_docs(code: String, table: &TableModel<'_>, optional: &[usize]) -> String {
     optional.iter().fold(code, |code, &column| {
         let column = &table.columns[column];
         code.replace(

@@ -566,7 +566,9 @@ fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement
             parts.names.push(format!("part{i}_present"));
             parts.types.push("bool".to_owned());
         }
-        let columns = if step.kind.takes_parent_column().is_some() {
+        // A step's own row type (a column it leaves out, or one its parents fill) splits
+        // its rows itself.
+        let columns = if step.row_type != format!("New{}", table.rust_name) {
             format!("{}::columns({rows})", step.row_type)
         } else {
             format!(

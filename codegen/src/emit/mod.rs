@@ -97,17 +97,24 @@ fn own_row_types(
 ) -> std::collections::BTreeMap<String, (usize, Vec<usize>, Vec<usize>)> {
     let insert_steps = model.graphs.iter().flat_map(|g| {
         g.steps.iter().enumerate().filter_map(move |(index, step)| {
-            let (filled, _) = step.kind.takes_parent_column()?;
-            let optional = g
+            if step.connect_by.is_some() {
+                return None;
+            }
+            let optional: Vec<usize> = g
                 .steps
                 .iter()
                 .filter(|s| s.parent == crate::model::StepRef::Step(index))
                 .filter_map(|s| s.kind.sets_parent_column().map(|(column, _)| column))
                 .collect();
-            let omitted = std::iter::once(filled)
+            let omitted: Vec<usize> = step
+                .kind
+                .takes_parent_column()
+                .map(|(filled, _)| filled)
+                .into_iter()
                 .chain(step.copied.iter().map(|&(column, _)| column))
                 .collect();
-            Some((step.row_type.clone(), (step.table, omitted, optional)))
+            (!omitted.is_empty() || !optional.is_empty())
+                .then(|| (step.row_type.clone(), (step.table, omitted, optional)))
         })
     });
     let update_children = model

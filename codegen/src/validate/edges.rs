@@ -340,11 +340,9 @@ pub(super) fn own_row_type(
             .unwrap_or(column);
         ident::rust_type_name(stem)
     };
-    let mut name = format!("New{}For", model.rust_name);
+    let mut name = format!("New{}", model.rust_name);
     for (i, &column) in omitted.iter().enumerate() {
-        if i > 0 {
-            name.push_str("And");
-        }
+        name.push_str(if i > 0 { "And" } else { "For" });
         name.push_str(&stem(column));
     }
     for &column in optional {

@@ -117,13 +117,30 @@ pub(super) fn insert_graph(
         step,
         parent: None,
     };
+    let mut parents = Vec::new();
     for edge in &graph.belongs_to {
         let field = check_field(&edge.field, &mut errors);
         let result = belongs_to_step(names, tables, parent, edge, field, file);
         match result {
-            Ok(step) => steps.push(pending(&edge.field, step)),
+            Ok(step) => {
+                steps.push(pending(&edge.field, step));
+                parents.push((steps.len() - 1, edge));
+            }
             Err(e) => errors.push(e),
         }
+    }
+    for (index, edge) in parents {
+        let mut fields =
+            FieldNames::new(&tables[steps[index].step.table], Some(edge.field.get_ref()));
+        let under = (index, edge.field.get_ref().as_str(), None);
+        let context = (names, tables, file);
+        parent_steps(
+            context,
+            under,
+            &edge.belongs_to,
+            (&mut steps, graph_name, &mut fields),
+            &mut errors,
+        );
     }
     for (after, list) in [(false, &graph.before_insert), (true, &graph.after_insert)] {
         for edge in list {
@@ -184,8 +201,12 @@ pub(super) fn insert_graph(
         })
         .collect();
     for (index, Pending { field, step, .. }) in steps.iter_mut().enumerate() {
-        if let Some((filled, _)) = step.kind.takes_parent_column() {
-            let omitted: Vec<usize> = std::iter::once(filled)
+        let filled = step.kind.takes_parent_column().map(|(filled, _)| filled);
+        // A belongs_to row whose own parents fill its columns: those are optional.
+        let writes_row = step.connect_by.is_none() && !optional[index].is_empty();
+        if filled.is_some() || writes_row {
+            let omitted: Vec<usize> = filled
+                .into_iter()
                 .chain(step.copied.iter().map(|&(column, _)| column))
                 .collect();
             let filled = (
@@ -409,66 +430,18 @@ fn nested_edges(
         step: StepRef::Root,
         table,
     };
+    let filled_by_parent = steps[index].step.kind.takes_parent_column().map(|(c, _)| c);
+    let context = (names, tables, file);
+    let source = path.last().map(|(g, _)| g.clone()).unwrap_or_default();
+    let under = (index, edge.field.get_ref().as_str(), filled_by_parent);
+    parent_steps(
+        context,
+        under,
+        &edge.belongs_to,
+        (steps, &source, &mut fields),
+        errors,
+    );
     let mut nested = Vec::new();
-    for parent_edge in &edge.belongs_to {
-        if parent_edge.field.get_ref() == "row" {
-            errors.push(
-                config::error_at(
-                    file,
-                    &parent_edge.field,
-                    "`row` is the field of the parent's own row",
-                )
-                .with_help("name this edge's field differently"),
-            );
-            continue;
-        }
-        let field = fields.check(&parent_edge.field, "", file, errors);
-        let filled_by_parent = steps[index].step.kind.takes_parent_column().map(|(c, _)| c);
-        match belongs_to_step(names, tables, parent, parent_edge, field, file) {
-            Ok(step) if step.kind.sets_parent_column().map(|(c, _)| c) == filled_by_parent => {
-                errors.push(
-                    config::error_at(
-                        file,
-                        &parent_edge.set_fk,
-                        format!(
-                            "`{}` is the column the parent edge `{}` fills with its key",
-                            parent_edge.set_fk.get_ref(),
-                            edge.field.get_ref()
-                        ),
-                    )
-                    .with_help(
-                        "remove this belongs_to: the row already belongs to its parent edge's row",
-                    ),
-                );
-            }
-            Ok(step) => {
-                let table = &tables[step.table];
-                match unkeyed_conflict_column(table).filter(|_| step.upsert) {
-                    Some((column, why)) => {
-                        let message = format!(
-                            "`{}` upserts its row by a key of `{}` whose column `{column}` {why}: a nested belongs_to finds each row's parent by the key each row gives",
-                            parent_edge.field.get_ref(),
-                            table.table.name
-                        );
-                        let error = match &parent_edge.mode {
-                            Some(mode) => config::error_at(file, mode, message),
-                            None => config::error_at(file, &parent_edge.field, message),
-                        };
-                        errors.push(error.with_help(
-                            "upsert by a key every row gives (conflict_target in [tables.<name>]), or use mode = \"insert_returning\" for this edge",
-                        ));
-                    }
-                    None => steps.push(Pending {
-                        field: parent_edge.field.clone(),
-                        source: path.last().map(|(g, _)| g.clone()).unwrap_or_default(),
-                        step,
-                        parent: Some(index),
-                    }),
-                }
-            }
-            Err(e) => errors.push(e),
-        }
-    }
     for (many, child) in edge.nested() {
         if child.field.get_ref() == "row" {
             errors.push(
@@ -523,6 +496,111 @@ fn nested_edges(
     for (index, child) in nested {
         let context = (names, graphs, tables, file);
         nested_steps(context, (index, child), (steps, path), errors);
+    }
+}
+
+/// The steps of `edges`, the belongs_to edges nested under the edge `edge` whose step is
+/// `steps[index]`, and of their own nested belongs_to edges, at any depth (a customer's
+/// address, then the address's city). Each hangs from its parent edge's step and fills a
+/// column of its rows; `filled_by_parent` is the column the parent edge's own parent fills,
+/// which no belongs_to may fill again. A field is unique among the parent edge's `fields`.
+fn parent_steps(
+    (names, tables, file): (&Names<'_>, &[TableModel<'_>], &SourceFile),
+    (index, edge, filled_by_parent): (usize, &str, Option<usize>),
+    edges: &[BelongsToConfig],
+    (steps, source, fields): (&mut Vec<Pending>, &str, &mut FieldNames<'_, '_>),
+    errors: &mut Vec<Diagnostic>,
+) {
+    let parent = Parent {
+        step: StepRef::Root,
+        table: steps[index].step.table,
+    };
+    if steps[index].step.connect_by.is_some() && !edges.is_empty() {
+        errors.push(
+            config::error_at(
+                file,
+                &edges[0].field,
+                format!("`{edge}` connects to an existing row: it writes no row for a nested belongs_to to fill"),
+            )
+            .with_help("remove the nested edges, or write the parent (drop connect_by)"),
+        );
+        return;
+    }
+    let mut nested = Vec::new();
+    for parent_edge in edges {
+        if parent_edge.field.get_ref() == "row" {
+            errors.push(
+                config::error_at(
+                    file,
+                    &parent_edge.field,
+                    "`row` is the field of the parent's own row",
+                )
+                .with_help("name this edge's field differently"),
+            );
+            continue;
+        }
+        let field = fields.check(&parent_edge.field, "", file, errors);
+        match belongs_to_step(names, tables, parent, parent_edge, field, file) {
+            Ok(step) if step.kind.sets_parent_column().map(|(c, _)| c) == filled_by_parent => {
+                errors.push(
+                    config::error_at(
+                        file,
+                        &parent_edge.set_fk,
+                        format!(
+                            "`{}` is the column the parent edge `{edge}` fills with its key",
+                            parent_edge.set_fk.get_ref(),
+                        ),
+                    )
+                    .with_help(
+                        "remove this belongs_to: the row already belongs to its parent edge's row",
+                    ),
+                );
+            }
+            Ok(step) => {
+                let table = &tables[step.table];
+                match unkeyed_conflict_column(table).filter(|_| step.upsert) {
+                    Some((column, why)) => {
+                        let message = format!(
+                            "`{}` upserts its row by a key of `{}` whose column `{column}` {why}: a nested belongs_to finds each row's parent by the key each row gives",
+                            parent_edge.field.get_ref(),
+                            table.table.name
+                        );
+                        let error = match &parent_edge.mode {
+                            Some(mode) => config::error_at(file, mode, message),
+                            None => config::error_at(file, &parent_edge.field, message),
+                        };
+                        errors.push(error.with_help(
+                            "upsert by a key every row gives (conflict_target in [tables.<name>]), or use mode = \"insert_returning\" for this edge",
+                        ));
+                    }
+                    None => {
+                        steps.push(Pending {
+                            field: parent_edge.field.clone(),
+                            source: source.to_owned(),
+                            step,
+                            parent: Some(index),
+                        });
+                        nested.push((steps.len() - 1, parent_edge));
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    for (index, parent_edge) in nested {
+        let mut fields = FieldNames::new(
+            &tables[steps[index].step.table],
+            Some(parent_edge.field.get_ref()),
+        );
+        let under = (index, parent_edge.field.get_ref().as_str(), None);
+        let context = (names, tables, file);
+        parent_steps(
+            context,
+            under,
+            &parent_edge.belongs_to,
+            (steps, source, &mut fields),
+            errors,
+        );
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use toml::Spanned;
 
 use crate::catalog::{Catalog, ForeignKey, QualifiedName, Table};
-use crate::config::{self, ChildConfig, GraphsConfig};
+use crate::config::{self, BelongsToConfig, ChildConfig, GraphsConfig};
 use crate::error::Diagnostic;
 use crate::model::TableModel;
 use crate::source::SourceFile;
@@ -145,8 +145,10 @@ impl<'a> Names<'a> {
             for edge in g.has_one.iter().chain(&g.has_many) {
                 edge_tables(edge, &mut children);
             }
+            for edge in &g.belongs_to {
+                parent_tables(edge, &mut children);
+            }
             std::iter::once(&g.root)
-                .chain(g.belongs_to.iter().map(|e| &e.table))
                 .chain(g.before_insert.iter().map(|e| &e.table))
                 .chain(children)
                 .chain(g.after_insert.iter().map(|e| &e.table))
@@ -207,9 +209,9 @@ impl<'a> Names<'a> {
             let Ok(root) = self.table(&graph.root) else {
                 continue;
             };
-            for edge in &graph.belongs_to {
-                belongs_to.push((root.name.clone(), edge.set_fk.get_ref().clone()));
-            }
+            // Each belongs_to edge's set_fk, in the table of the row it belongs with.
+            let mut parents: Vec<(&Table, &BelongsToConfig)> =
+                graph.belongs_to.iter().map(|e| (root, e)).collect();
             let mut children: Vec<(&Table, &ChildConfig)> = graph
                 .has_one
                 .iter()
@@ -222,10 +224,14 @@ impl<'a> Names<'a> {
                     for column in child.copy.iter().flat_map(|copy| copy.keys()) {
                         belongs_to.push((table.name.clone(), column.get_ref().clone()));
                     }
-                    for edge in &child.belongs_to {
-                        belongs_to.push((table.name.clone(), edge.set_fk.get_ref().clone()));
-                    }
+                    parents.extend(child.belongs_to.iter().map(|e| (table, e)));
                     children.extend(child.nested().map(|(_, nested)| (table, nested)));
+                }
+            }
+            while let Some((table, edge)) = parents.pop() {
+                belongs_to.push((table.name.clone(), edge.set_fk.get_ref().clone()));
+                if let Ok(parent) = self.table(&edge.table) {
+                    parents.extend(edge.belongs_to.iter().map(|e| (parent, e)));
                 }
             }
             let after = graph.after_insert.iter().map(|c| (&c.table, c.fk.as_ref()));
@@ -246,10 +252,20 @@ impl<'a> Names<'a> {
     }
 }
 
+/// The table names of a belongs_to edge and of its parents' parents, at any depth.
+fn parent_tables<'c>(edge: &'c BelongsToConfig, tables: &mut Vec<&'c Spanned<String>>) {
+    tables.push(&edge.table);
+    for parent in &edge.belongs_to {
+        parent_tables(parent, tables);
+    }
+}
+
 /// The table names of a has_one or has_many edge and of its nested edges, at any depth.
 fn edge_tables<'c>(edge: &'c ChildConfig, tables: &mut Vec<&'c Spanned<String>>) {
     tables.push(&edge.table);
-    tables.extend(edge.belongs_to.iter().map(|e| &e.table));
+    for parent in &edge.belongs_to {
+        parent_tables(parent, tables);
+    }
     for (_, nested) in edge.nested() {
         edge_tables(nested, tables);
     }

@@ -200,6 +200,20 @@ fn connects(
             );
             continue;
         }
+        if let Some(nested) = edge.belongs_to.first() {
+            errors.push(
+                config::error_at(
+                    file,
+                    &nested.field,
+                    format!(
+                        "belongs_to `{}` of an update graph connects to an existing row: it writes no row for a nested belongs_to to fill",
+                        edge.field.get_ref()
+                    ),
+                )
+                .with_help("remove the nested belongs_to edges"),
+            );
+            continue;
+        }
         let parent = Parent {
             step: StepRef::Root,
             table: root,
