@@ -134,6 +134,32 @@ pub struct InsertGraphConfig {
     /// Rows written after the root, optionally given its id.
     #[serde(default)]
     pub after_insert: Vec<StepConfig>,
+    /// Rows of another table linked to the root through a join table.
+    #[serde(default)]
+    pub many_to_many: Vec<ManyToManyConfig>,
+}
+
+/// `[[insert.<Graph>.many_to_many]]`: rows of a far table linked to the parent row through a
+/// join table, each item created, connected by a key, or connected-or-created, with its
+/// join row's own columns.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManyToManyConfig {
+    /// Field of the graph struct: a `Vec` of items.
+    pub field: Spanned<String>,
+    /// The far side's table.
+    pub table: Spanned<String>,
+    /// The join table, with a foreign key to the parent's table and one to the far table.
+    pub through: Spanned<String>,
+    /// The join table's column referencing the parent; may be left out when exactly one
+    /// foreign key of the join table points at the parent's table.
+    pub fk: Option<Spanned<String>>,
+    /// The join table's column referencing the far table; may be left out when exactly one
+    /// other foreign key of the join table points at it.
+    pub far_fk: Option<Spanned<String>>,
+    /// The far table's one-column unique key that an item connects by (default: its
+    /// primary key).
+    pub connect_by: Option<Spanned<String>>,
 }
 
 /// `[[insert.<Graph>.belongs_to]]`.
@@ -201,12 +227,19 @@ pub struct ChildConfig {
     /// (`[[insert.<Graph>.has_many.has_many]]`).
     #[serde(default)]
     pub has_many: Vec<ChildConfig>,
+    /// Nested edges: rows of another table linked to each of this edge's rows through a
+    /// join table (`[[insert.<Graph>.has_many.many_to_many]]`).
+    #[serde(default)]
+    pub many_to_many: Vec<ManyToManyConfig>,
 }
 
 impl ChildConfig {
     /// The edge has nested edges of its own.
     pub fn has_nested(&self) -> bool {
-        !self.belongs_to.is_empty() || !self.has_one.is_empty() || !self.has_many.is_empty()
+        !self.belongs_to.is_empty()
+            || !self.has_one.is_empty()
+            || !self.has_many.is_empty()
+            || !self.many_to_many.is_empty()
     }
 
     /// The nested edges, has_one (`false`) before has_many (`true`).

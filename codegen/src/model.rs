@@ -217,6 +217,51 @@ pub enum StepKind {
         /// This step's column receiving the parent's key, and the parent's column it copies.
         takes_parent_column: Option<(usize, usize)>,
     },
+    /// Join rows linking the parent to rows of a far table (`many_to_many`): each item's
+    /// far row comes from one of the [`StepKind::Link`] steps under this one.
+    ManyToMany {
+        /// This step's column receiving the parent's key, and the parent's column it copies.
+        takes_parent_column: (usize, usize),
+    },
+    /// The far rows of a many_to_many step's items that link one way, written or looked up
+    /// first; each key goes into its join row.
+    Link {
+        /// The join row's column that receives the far row's key, and that key column.
+        sets_parent_column: (usize, usize),
+        /// How the items of this step find their far row.
+        how: LinkHow,
+    },
+}
+
+/// How a many_to_many item finds the far row it links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkHow {
+    /// A new row, inserted.
+    Create,
+    /// An existing row, looked up by a unique key.
+    Connect,
+    /// A row found by the far table's conflict key, or inserted (an upsert).
+    ConnectOrCreate,
+}
+
+impl LinkHow {
+    /// The word in tags (`.../connect:tags`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkHow::Create => "create",
+            LinkHow::Connect => "connect",
+            LinkHow::ConnectOrCreate => "connect_or_create",
+        }
+    }
+
+    /// The variant of a link item's enum (`NewArticleGraphTagLink::Connect`).
+    pub fn variant(self) -> &'static str {
+        match self {
+            LinkHow::Create => "Create",
+            LinkHow::Connect => "Connect",
+            LinkHow::ConnectOrCreate => "ConnectOrCreate",
+        }
+    }
 }
 
 impl StepKind {
@@ -228,6 +273,8 @@ impl StepKind {
             StepKind::HasOne { .. } => "has_one",
             StepKind::HasMany { .. } => "has_many",
             StepKind::AfterInsert { .. } => "after_insert",
+            StepKind::ManyToMany { .. } => "many_to_many",
+            StepKind::Link { how, .. } => how.as_str(),
         }
     }
 
@@ -236,9 +283,9 @@ impl StepKind {
     /// order.
     pub fn order(self) -> u8 {
         match self {
-            StepKind::BelongsTo { .. } => 0,
+            StepKind::BelongsTo { .. } | StepKind::Link { .. } => 0,
             StepKind::BeforeInsert => 1,
-            StepKind::HasOne { .. } | StepKind::HasMany { .. } => 2,
+            StepKind::HasOne { .. } | StepKind::HasMany { .. } | StepKind::ManyToMany { .. } => 2,
             StepKind::AfterInsert { .. } => 3,
         }
     }
@@ -254,6 +301,9 @@ impl StepKind {
         match self {
             StepKind::BelongsTo {
                 sets_parent_column, ..
+            }
+            | StepKind::Link {
+                sets_parent_column, ..
             } => Some(sets_parent_column),
             _ => None,
         }
@@ -267,11 +317,14 @@ impl StepKind {
             }
             | StepKind::HasMany {
                 takes_parent_column,
+            }
+            | StepKind::ManyToMany {
+                takes_parent_column,
             } => Some(takes_parent_column),
             StepKind::AfterInsert {
                 takes_parent_column,
             } => takes_parent_column,
-            StepKind::BelongsTo { .. } | StepKind::BeforeInsert => None,
+            StepKind::BelongsTo { .. } | StepKind::BeforeInsert | StepKind::Link { .. } => None,
         }
     }
 }

@@ -44,3 +44,46 @@ CREATE TABLE parcels (
     customer_id bigint NOT NULL REFERENCES customers (id),
     weight_grams integer NOT NULL
 );
+
+-- Articles and their tags, linked through article_tags; a blog's articles.
+CREATE TABLE blogs (
+    id serial PRIMARY KEY,
+    title text NOT NULL
+);
+
+CREATE TABLE articles (
+    id bigserial PRIMARY KEY,
+    blog_id integer REFERENCES blogs (id),
+    title text NOT NULL
+);
+
+CREATE TABLE tags (
+    id serial PRIMARY KEY,
+    name text NOT NULL UNIQUE,
+    color text
+);
+
+CREATE TABLE article_tags (
+    article_id bigint NOT NULL REFERENCES articles (id),
+    tag_id integer NOT NULL REFERENCES tags (id),
+    added_by text NOT NULL DEFAULT 'editor',
+    PRIMARY KEY (article_id, tag_id)
+);
+
+-- Groups and their members, each membership with a role it must give.
+CREATE TABLE groups (
+    id bigserial PRIMARY KEY,
+    name text NOT NULL
+);
+
+CREATE TABLE people (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    email text NOT NULL UNIQUE
+);
+
+CREATE TABLE group_members (
+    group_id bigint NOT NULL REFERENCES groups (id),
+    person_id bigint NOT NULL REFERENCES people (id),
+    role text NOT NULL,
+    PRIMARY KEY (group_id, person_id)
+);

@@ -6,10 +6,13 @@ use tokio_postgres::Client;
 use writegraph::Error;
 use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 use writegraph_tests::links::{
-    NewAddressWithCity, NewCity, NewCustomerGraph, NewCustomerGraphAddress, NewCustomerWithAddress,
-    NewParcelForShipmentWithCustomer, NewRouteGraph, NewRouteGraphStop, NewShipmentGraph,
-    NewShipmentGraphAddress, NewShipmentGraphCustomer, NewShipmentGraphParcel,
-    NewStopForRouteWithCity,
+    NewAddressWithCity, NewArticleForBlog, NewArticleGraph, NewArticleGraphTag,
+    NewArticleTagForArticleAndTag, NewBlogGraph, NewBlogGraphArticle, NewBlogGraphTag, NewCity,
+    NewCustomerGraph, NewCustomerGraphAddress, NewCustomerWithAddress, NewGroupGraph,
+    NewGroupGraphMember, NewGroupGraphMemberLink, NewGroupMemberForGroupAndPerson,
+    NewParcelForShipmentWithCustomer, NewPerson, NewRouteGraph, NewRouteGraphStop,
+    NewShipmentGraph, NewShipmentGraphAddress, NewShipmentGraphCustomer, NewShipmentGraphParcel,
+    NewStopForRouteWithCity, NewTag,
 };
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
@@ -327,6 +330,268 @@ async fn each_row_of_many_gets_its_own_parents_three_levels_up_in_one_statement(
             ("Nice".to_owned(), None),
             ("Paris".to_owned(), None)
         ]
+    );
+    Ok(())
+}
+
+/// `(article, tag, added_by)` of every link, by article and tag.
+async fn article_tags(client: &Client) -> TestResult<Vec<(String, String, String)>> {
+    Ok(client
+        .query(
+            "SELECT a.title, t.name, at.added_by FROM article_tags at
+             JOIN articles a ON a.id = at.article_id JOIN tags t ON t.id = at.tag_id
+             ORDER BY a.title, t.name",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
+/// `(name, color)` of every tag, by name.
+async fn tags(client: &Client) -> TestResult<Vec<(String, Option<String>)>> {
+    Ok(client
+        .query("SELECT name, color FROM tags ORDER BY name", &[])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+#[tokio::test]
+async fn many_to_many_items_create_connect_or_connect_or_create_their_rows() -> TestResult {
+    let (_db, client) = database().await?;
+    client
+        .execute(
+            "INSERT INTO tags (name, color) VALUES ('sql', 'blue'), ('pg', 'teal')",
+            &[],
+        )
+        .await?;
+    let counting = CountingClient::new(&client);
+    let report = NewArticleGraph::new("joins")
+        .with_tags([
+            NewArticleGraphTag::create(NewTag::new("rust").with_color("orange")),
+            NewArticleGraphTag::connect("sql"),
+            // pg exists: linked, its color kept (the conflict updates nothing).
+            NewArticleGraphTag::connect_or_create(NewTag::new("pg").with_color("red")),
+            NewArticleGraphTag::connect_or_create(NewTag::new("async"))
+                .with_row(NewArticleTagForArticleAndTag::new().with_added_by("bot")),
+        ])
+        .insert_graph_report(&counting)
+        .await?;
+    assert_eq!(counting.statements(), 1);
+    let affected: Vec<(&str, u64)> = report.steps.iter().map(|s| (s.tag, s.affected)).collect();
+    assert_eq!(
+        affected,
+        [
+            ("graph:root:articles", 1),
+            ("graph:many_to_many:article_tags/create:tags", 1),
+            ("graph:many_to_many:article_tags/connect:tags", 1),
+            ("graph:many_to_many:article_tags/connect_or_create:tags", 2),
+            ("graph:many_to_many:article_tags", 4),
+        ]
+    );
+    let tag = |name: &str, color: Option<&str>| (name.to_owned(), color.map(str::to_owned));
+    assert_eq!(
+        tags(&client).await?,
+        [
+            tag("async", None),
+            tag("pg", Some("teal")),
+            tag("rust", Some("orange")),
+            tag("sql", Some("blue"))
+        ]
+    );
+    let link = |tag: &str, by: &str| ("joins".to_owned(), tag.to_owned(), by.to_owned());
+    assert_eq!(
+        article_tags(&client).await?,
+        [
+            link("async", "bot"),
+            link("pg", "editor"),
+            link("rust", "editor"),
+            link("sql", "editor")
+        ]
+    );
+    // An article with no tags writes no link and no tag.
+    NewArticleGraph::new("bare").insert_graph(&client).await?;
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM article_tags").await?,
+        4
+    );
+    assert_eq!(count(&client, "SELECT count(*) FROM tags").await?, 4);
+    Ok(())
+}
+
+#[tokio::test]
+async fn connecting_to_a_missing_row_is_not_found_and_writes_nothing() -> TestResult {
+    let (_db, client) = database().await?;
+    client
+        .execute("INSERT INTO tags (name) VALUES ('sql')", &[])
+        .await?;
+    let error = NewArticleGraph::new("joins")
+        .with_tags([
+            NewArticleGraphTag::create(NewTag::new("rust")),
+            NewArticleGraphTag::connect("sql"),
+            NewArticleGraphTag::connect("nosuch"),
+        ])
+        .insert_graph(&client)
+        .await
+        .err()
+        .ok_or("a link to a missing tag was written")?;
+    match &error {
+        Error::NotFound { step, .. } => {
+            assert_eq!(*step, Some("graph:many_to_many:article_tags/connect:tags"))
+        }
+        other => return Err(format!("expected NotFound, got {other:?}").into()),
+    }
+    assert_eq!(count(&client, "SELECT count(*) FROM articles").await?, 0);
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM article_tags").await?,
+        0
+    );
+    assert_eq!(count(&client, "SELECT count(*) FROM tags").await?, 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn join_rows_carry_their_own_columns_and_far_keys_from_an_identity() -> TestResult {
+    let (_db, client) = database().await?;
+    let ann: i64 = client
+        .query_one(
+            "INSERT INTO people (email) VALUES ('ann@x.test') RETURNING id",
+            &[],
+        )
+        .await?
+        .get(0);
+    let member = |link: NewGroupGraphMemberLink, role: &str| {
+        NewGroupGraphMember::new(link, NewGroupMemberForGroupAndPerson::new(role))
+    };
+    NewGroupGraph::new("admins")
+        .with_members([
+            member(NewGroupGraphMemberLink::Connect(ann), "owner"),
+            member(
+                NewGroupGraphMemberLink::Create(NewPerson::new("bob@x.test")),
+                "member",
+            ),
+            member(
+                NewGroupGraphMemberLink::ConnectOrCreate(NewPerson::new("cy@x.test")),
+                "member",
+            ),
+        ])
+        .insert_graph(&client)
+        .await?;
+    // A second group finds cy by email and links ann again.
+    NewGroupGraph::new("readers")
+        .with_members([
+            member(
+                NewGroupGraphMemberLink::ConnectOrCreate(NewPerson::new("cy@x.test")),
+                "owner",
+            ),
+            member(NewGroupGraphMemberLink::Connect(ann), "member"),
+        ])
+        .insert_graph(&client)
+        .await?;
+    let rows: Vec<(String, String, String)> = client
+        .query(
+            "SELECT g.name, p.email, m.role FROM group_members m
+             JOIN groups g ON g.id = m.group_id JOIN people p ON p.id = m.person_id
+             ORDER BY g.name, p.email",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let row = |g: &str, p: &str, r: &str| (g.to_owned(), p.to_owned(), r.to_owned());
+    assert_eq!(
+        rows,
+        [
+            row("admins", "ann@x.test", "owner"),
+            row("admins", "bob@x.test", "member"),
+            row("admins", "cy@x.test", "member"),
+            row("readers", "ann@x.test", "member"),
+            row("readers", "cy@x.test", "owner"),
+        ]
+    );
+    assert_eq!(count(&client, "SELECT count(*) FROM people").await?, 3);
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_row_of_many_links_its_own_far_rows_and_shares_the_ones_it_names() -> TestResult {
+    let (_db, client) = database().await?;
+    let names = ["a", "b", "c", "d", "e"];
+    let counting = CountingClient::new(&client);
+    let report = NewBlogGraph::new("daily")
+        .with_articles((0..50).map(|n| {
+            let tags = (0..3)
+                .map(move |t| NewBlogGraphTag::connect_or_create(NewTag::new(names[(n + t) % 5])));
+            NewBlogGraphArticle::new(NewArticleForBlog::new(format!("article {n:02}")))
+                .with_tags(tags)
+        }))
+        .insert_graph_report(&counting)
+        .await?;
+    assert_eq!(counting.statements(), 1);
+    let affected: Vec<(&str, u64)> = report.steps.iter().map(|s| (s.tag, s.affected)).collect();
+    assert_eq!(
+        affected,
+        [
+            ("graph:root:blogs", 1),
+            ("graph:has_many:articles", 50),
+            (
+                "graph:has_many:articles/many_to_many:article_tags/create:tags",
+                0
+            ),
+            (
+                "graph:has_many:articles/many_to_many:article_tags/connect:tags",
+                0
+            ),
+            (
+                "graph:has_many:articles/many_to_many:article_tags/connect_or_create:tags",
+                5
+            ),
+            ("graph:has_many:articles/many_to_many:article_tags", 150),
+        ]
+    );
+    let links = article_tags(&client).await?;
+    assert_eq!(links.len(), 150);
+    for n in 0..50 {
+        let mut expected: Vec<String> = (0..3).map(|t| names[(n + t) % 5].to_owned()).collect();
+        expected.sort();
+        let got: Vec<String> = links
+            .iter()
+            .filter(|(title, ..)| *title == format!("article {n:02}"))
+            .map(|(_, tag, _)| tag.clone())
+            .collect();
+        assert_eq!(got, expected, "article {n}");
+    }
+    assert_eq!(count(&client, "SELECT count(*) FROM tags").await?, 5);
+    Ok(())
+}
+
+#[tokio::test]
+async fn concurrent_items_that_connect_or_create_one_row_share_it() -> TestResult {
+    let (db, client) = database().await?;
+    let mut writers = Vec::new();
+    for writer in 0..16 {
+        let writer_client = db.connect().await?;
+        writers.push(tokio::spawn(async move {
+            NewArticleGraph::new(format!("article {writer}"))
+                .with_tags([
+                    NewArticleGraphTag::connect_or_create(NewTag::new("news")),
+                    NewArticleGraphTag::connect_or_create(NewTag::new(format!("t{}", writer % 3))),
+                ])
+                .insert_graph(&writer_client)
+                .await
+        }));
+    }
+    for writer in writers {
+        writer.await??;
+    }
+    assert_eq!(count(&client, "SELECT count(*) FROM tags").await?, 4);
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM article_tags").await?,
+        32
     );
     Ok(())
 }

@@ -9,7 +9,7 @@ use crate::plan::{Param, TableStatements};
 
 /// How an insert field reads to its user: a column that a graph fills is required of a
 /// row written on its own (the graph's own row type leaves it out).
-fn api_kind(column: &ColumnModel<'_>) -> Option<InsertKind> {
+pub(super) fn api_kind(column: &ColumnModel<'_>) -> Option<InsertKind> {
     match column.insert {
         Some(InsertKind::Injected) => Some(InsertKind::Required),
         kind => kind,

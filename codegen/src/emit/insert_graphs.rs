@@ -3,12 +3,12 @@
 use std::fmt::Write as _;
 
 use super::insert::{
-    batch_field, batch_param_values, column_check, insert_field_doc, insert_type,
+    api_kind, batch_field, batch_param_values, column_check, insert_field_doc, insert_type,
     repeated_key_check, setters,
 };
 use super::{doc, statement_pair, Bound};
 use crate::model::{
-    Cardinality, ColumnModel, GraphModel, GraphStep, InsertKind, Model, StepKind, StepRef,
+    Cardinality, ColumnModel, GraphModel, GraphStep, InsertKind, LinkHow, Model, StepKind, StepRef,
     TableModel,
 };
 use crate::plan::{GraphStatement, Param, RowCount};
@@ -219,6 +219,10 @@ fn step_field(model: &Model<'_>, graph: &GraphModel, step: &GraphStep) -> String
             own_columns[column].column.name
         ),
         StepKind::AfterInsert { .. } => format!("Rows of `{table}` written after the `{parent}` row."),
+        StepKind::ManyToMany { .. } => format!(
+            "Rows linked to the `{parent}` row through `{table}`: each item creates its row, connects to an existing one by key, or connects to the row with its conflict key or creates it, and writes its join row of `{table}`."
+        ),
+        StepKind::Link { .. } => format!("The rows of `{table}` that items link."),
     };
     let mut code = if step.parent == StepRef::Root {
         doc(&format!("{what} Step `{}`.", step.tag))
@@ -279,6 +283,12 @@ fn item_struct(model: &Model<'_>, graph: &GraphModel, index: usize) -> String {
     let Some(name) = &step.item_type else {
         return String::new();
     };
+    if let StepKind::ManyToMany {
+        takes_parent_column: (fk, _),
+    } = step.kind
+    {
+        return link_item_struct(model, graph, (index, name), fk);
+    }
     let here = StepRef::Step(index);
     let row = &step.row_type;
     let mut code = doc(&format!(
@@ -314,6 +324,126 @@ fn item_struct(model: &Model<'_>, graph: &GraphModel, index: usize) -> String {
             "impl ::std::convert::From<{row}> for {name} {{ fn from(row: {row}) -> Self {{ Self::new(row) }} }}"
         );
     }
+    code
+}
+
+/// The item type of a many_to_many step (`NewArticleGraphTag`): how the item finds its far
+/// row (an enum named after the item type, `NewArticleGraphTagLink`, with one variant per
+/// [`LinkHow`] step under the step) and its join row, without the two keys the graph fills
+/// (`fk`, the parent's, and the far row's). Constructors per variant when the join row needs
+/// no value.
+fn link_item_struct(
+    model: &Model<'_>,
+    graph: &GraphModel,
+    (index, name): (usize, &str),
+    fk: usize,
+) -> String {
+    let step = &graph.steps[index];
+    let join = &model.tables[step.table];
+    let links: Vec<(&GraphStep, LinkHow, usize)> = steps_under(graph, StepRef::Step(index))
+        .filter_map(|(_, s)| match s.kind {
+            StepKind::Link {
+                how,
+                sets_parent_column: (far_fk, _),
+            } => Some((s, how, far_fk)),
+            _ => None,
+        })
+        .collect();
+    let Some(&(first, _, far_fk)) = links.first() else {
+        return String::new();
+    };
+    let far = &model.tables[first.table];
+    let link = format!("{name}Link");
+    let mut code = doc(&format!(
+        "How an item of field `{}` finds its row of `{}`.",
+        step.field, far.table.name
+    ));
+    code.push_str(&super::attributes::type_attributes(&graph.attributes));
+    let _ = writeln!(
+        code,
+        "#[derive(Debug, Clone, PartialEq)]\npub enum {link} {{"
+    );
+    let mut constructors = String::new();
+    let needs_row = join.columns.iter().enumerate().any(|(i, c)| {
+        i != fk && i != far_fk && c.insert.is_some() && api_kind(c) == Some(InsertKind::Required)
+    });
+    let row = &step.row_type;
+    for &(link_step, how, _) in &links {
+        let variant = how.variant();
+        let text = match (how, link_step.connect_by) {
+            (LinkHow::Create, _) => "A new row, written in the statement.".to_owned(),
+            (LinkHow::Connect, Some(by)) => format!(
+                    "The existing row with this `{}`, looked up in the statement; no row with it is `Error::NotFound` naming step `{}`, and nothing is written.",
+                    far.columns[by].column.name, link_step.tag
+            ),
+            (LinkHow::Connect, None) => continue,
+            (LinkHow::ConnectOrCreate, _) => format!(
+                "The row with this row's conflict key ({}), or this row when there is none. Items that give one key link one row: the first of them is written.",
+                far.conflict
+                    .iter()
+                    .flat_map(|c| &c.key)
+                    .map(|&k| far.columns[k].column.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        code.push_str(&doc(&text));
+        let _ = writeln!(code, "{variant}({}),", link_step.row_type);
+        if !needs_row {
+            let (function, arg, value) = match how {
+                LinkHow::Connect => (
+                    "connect",
+                    format!("key: impl ::std::convert::Into<{}>", link_step.row_type),
+                    "key.into()",
+                ),
+                LinkHow::Create => ("create", format!("row: {}", link_step.row_type), "row"),
+                LinkHow::ConnectOrCreate => (
+                    "connect_or_create",
+                    format!("row: {}", link_step.row_type),
+                    "row",
+                ),
+            };
+            constructors.push_str(&link_constructor(
+                (function, &arg),
+                &format!("{link}::{variant}({value})"),
+                &text,
+            ));
+        }
+    }
+    code.push_str("}\n");
+    code.push_str(&doc(&format!(
+        "An item of field `{}`: the row of `{}` it links, and its join row of `{}`.",
+        step.field, far.table.name, join.table.name
+    )));
+    code.push_str(&super::attributes::type_attributes(&graph.attributes));
+    let _ = write!(
+        code,
+        "#[derive(Debug, Clone, PartialEq)]
+        pub struct {name} {{
+            /// The row it links.
+            pub link: {link},
+            /// The join row's own columns.
+            pub row: {row},
+        }}
+        impl {name} {{
+            /// An item linking `link`, with the join row `row`.
+            pub fn new(link: {link}, row: {row}) -> Self {{ Self {{ link, row }} }}
+            {constructors}
+            /// This item with the join row `row`.
+            pub fn with_row(mut self, row: {row}) -> Self {{ self.row = row; self }}
+        }}\n"
+    );
+    code
+}
+
+/// A constructor of a link item, `fn function(arg) -> Self`, whose link is `link` and whose
+/// join row is the default one, documented by `text`.
+fn link_constructor((function, arg): (&str, &str), link: &str, text: &str) -> String {
+    let mut code = doc(&format!("{text} Its join row takes every default."));
+    let _ = writeln!(
+        code,
+        "pub fn {function}({arg}) -> Self {{ Self {{ link: {link}, row: ::std::default::Default::default() }} }}"
+    );
     code
 }
 
@@ -638,6 +768,31 @@ fn flatten_items(
         (StepRef::Root, Cardinality::Many) => format!("::std::mem::take(&mut self.{f})"),
     };
     let mut code = format!("let mut r{index} = ::std::vec::Vec::new();\n");
+    if matches!(step.kind, StepKind::ManyToMany { .. }) {
+        // Each item's far row goes to the step of its way of linking, with the ordinal of
+        // its join row.
+        let link = format!("{}Link", item_type(step));
+        let mut arms = String::new();
+        for (child, under) in steps_under(graph, StepRef::Step(index)) {
+            let StepKind::Link { how, .. } = under.kind else {
+                continue;
+            };
+            let _ = writeln!(
+                code,
+                "let mut w{child} = ::std::vec::Vec::new(); let mut o{child}: ::std::vec::Vec<i64> = ::std::vec::Vec::new();"
+            );
+            let variant = how.variant();
+            let _ = write!(
+                arms,
+                "{link}::{variant}(row) => {{ w{child}.push(row); o{child}.push(ordinal); }}"
+            );
+        }
+        let _ = writeln!(
+            code,
+            "for (index, item) in {items}.into_iter().enumerate() {{ let ordinal = index as i64 + 1; r{index}.push(item.row); match item.link {{ {arms} }} }}"
+        );
+        return code;
+    }
     let mut each = String::new();
     for (_, under) in steps_under(graph, StepRef::Step(index)) {
         let StepKind::BelongsTo {

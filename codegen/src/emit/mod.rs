@@ -106,13 +106,19 @@ fn own_row_types(
                 .filter(|s| s.parent == crate::model::StepRef::Step(index))
                 .filter_map(|s| s.kind.sets_parent_column().map(|(column, _)| column))
                 .collect();
-            let omitted: Vec<usize> = step
+            let mut omitted: Vec<usize> = step
                 .kind
                 .takes_parent_column()
                 .map(|(filled, _)| filled)
                 .into_iter()
                 .chain(step.copied.iter().map(|&(column, _)| column))
                 .collect();
+            let mut optional = optional;
+            if matches!(step.kind, crate::model::StepKind::ManyToMany { .. }) {
+                // Every item's link fills the far key: no join row gives it.
+                omitted.append(&mut optional);
+                omitted.dedup();
+            }
             (!omitted.is_empty() || !optional.is_empty())
                 .then(|| (step.row_type.clone(), (step.table, omitted, optional)))
         })

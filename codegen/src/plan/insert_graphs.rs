@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::ident::quote_ident;
-use crate::model::{GraphModel, Model, StepRef, TableModel};
+use crate::model::{GraphModel, Model, StepKind, StepRef, TableModel};
 
 use super::rows::{
     column_list, insert_rows, on_conflict, result_columns, ColumnSource, InsertRows, RowValues,
@@ -190,6 +190,7 @@ fn step_cte(
     };
     if rows == RowCount::Many {
         // The keys of the belongs_to rows of many rows, joined by this row's ordinal.
+        let mut keys: BTreeMap<usize, Vec<String>> = BTreeMap::new();
         for (b, parent) in graph.steps.iter().enumerate() {
             let Some((column, key)) = parent.kind.sets_parent_column() else {
                 continue;
@@ -200,10 +201,22 @@ fn step_cte(
                     " LEFT JOIN {} b{b} ON b{b}.po = u.ord",
                     rows_cte_name(b)
                 );
-                source
-                    .overrides
-                    .insert(column, ColumnSource::Fallback(format!("b{b}.v{key}")));
+                keys.entry(column).or_default().push(format!("b{b}.v{key}"));
             }
+        }
+        for (column, keys) in keys {
+            let key = match keys.as_slice() {
+                [one] => one.clone(),
+                _ => format!("COALESCE({})", keys.join(", ")),
+            };
+            // A join row's far key comes from the one link its item has; a belongs_to
+            // row's, from its row when given.
+            let key = if matches!(step.kind, StepKind::ManyToMany { .. }) {
+                ColumnSource::Expression(key)
+            } else {
+                ColumnSource::Fallback(key)
+            };
+            source.overrides.insert(column, key);
         }
     }
     source.binds_own_ordinal = keyed_by_ordinal;

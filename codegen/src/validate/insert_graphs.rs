@@ -13,12 +13,14 @@ use super::edges::{
 };
 use super::resolve::{column_index, table_index, Names};
 use crate::config::{
-    self, BelongsToConfig, ChildConfig, GraphsConfig, InsertGraphConfig, StepConfig, WriteMode,
+    self, BelongsToConfig, ChildConfig, GraphsConfig, InsertGraphConfig, ManyToManyConfig,
+    ParentMode, StepConfig, WriteMode,
 };
 use crate::error::Diagnostic;
 use crate::ident;
 use crate::model::{
-    Cardinality, ColumnModel, GraphModel, GraphStep, InsertKind, StepKind, StepRef, TableModel,
+    Cardinality, ColumnModel, GraphModel, GraphStep, InsertKind, LinkHow, StepKind, StepRef,
+    TableModel,
 };
 use crate::source::SourceFile;
 
@@ -169,6 +171,19 @@ pub(super) fn insert_graph(
             Err(e) => errors.push(e),
         }
     }
+    for edge in &graph.many_to_many {
+        let field = check_field(&edge.field, &mut errors);
+        let context = (names, tables, file);
+        let edge_field = (edge, field);
+        if let Err(e) = many_to_many_steps(
+            context,
+            (parent, None),
+            edge_field,
+            (&mut steps, graph_name),
+        ) {
+            errors.push(e);
+        }
+    }
     let mut path = vec![(graph_name.clone(), None)];
     for (index, edge) in nested {
         let context = (names, graphs, tables, file);
@@ -205,16 +220,17 @@ pub(super) fn insert_graph(
         // A belongs_to row whose own parents fill its columns: those are optional.
         let writes_row = step.connect_by.is_none() && !optional[index].is_empty();
         if filled.is_some() || writes_row {
-            let omitted: Vec<usize> = filled
+            let mut omitted: Vec<usize> = filled
                 .into_iter()
                 .chain(step.copied.iter().map(|&(column, _)| column))
                 .collect();
-            let filled = (
-                tables,
-                step.table,
-                omitted.as_slice(),
-                optional[index].as_slice(),
-            );
+            let mut optional = optional[index].clone();
+            if matches!(step.kind, StepKind::ManyToMany { .. }) {
+                // Every item's link fills the far key: no join row gives it.
+                omitted.append(&mut optional);
+                omitted.dedup();
+            }
+            let filled = (tables, step.table, omitted.as_slice(), optional.as_slice());
             match own_row_type(filled, field, reserved, row_types, file) {
                 Ok(name) => step.row_type = name,
                 Err(e) => errors.push(e),
@@ -392,6 +408,7 @@ fn graph_edges(
         belongs_to: graph.belongs_to.clone(),
         has_one: graph.has_one.clone(),
         has_many: graph.has_many.clone(),
+        many_to_many: graph.many_to_many.clone(),
         ..edge.clone()
     })
 }
@@ -491,6 +508,22 @@ fn nested_edges(
                 nested.push((steps.len() - 1, child));
             }
             Err(e) => errors.push(e),
+        }
+    }
+    for edge in &edge.many_to_many {
+        let field = fields.check(&edge.field, "", file, errors);
+        let context = (names, tables, file);
+        let parent = Parent {
+            step: StepRef::Root,
+            table,
+        };
+        if let Err(e) = many_to_many_steps(
+            context,
+            (parent, Some(index)),
+            (edge, field),
+            (steps, &source),
+        ) {
+            errors.push(e);
         }
     }
     for (index, child) in nested {
@@ -602,6 +635,150 @@ fn parent_steps(
             errors,
         );
     }
+}
+
+/// The steps of a many_to_many edge under the step `parent` (`parent_pending`, `None`: the
+/// root): its join rows, a has_many of the `through` table, and under them one step per way
+/// an item finds its far row: created, connected by a unique key (`connect_by`, else the
+/// primary key), and connected-or-created when the far table has a conflict key that every
+/// row gives (see [`unkeyed_conflict_column`]).
+fn many_to_many_steps(
+    (names, tables, file): (&Names<'_>, &[TableModel<'_>], &SourceFile),
+    (parent, parent_pending): (Parent, Option<usize>),
+    (edge, field): (&ManyToManyConfig, String),
+    (steps, source): (&mut Vec<Pending>, &str),
+) -> Result<(), Diagnostic> {
+    let far = table_index(names, tables, &edge.table, file)?;
+    let join = table_index(names, tables, &edge.through, file)?;
+    let join_edge = ChildConfig {
+        field: edge.field.clone(),
+        table: edge.through.clone(),
+        fk: edge.fk.clone(),
+        fk_unchecked: false,
+        mode: None,
+        required: false,
+        graph: None,
+        copy: None,
+        belongs_to: Vec::new(),
+        has_one: Vec::new(),
+        has_many: Vec::new(),
+        many_to_many: Vec::new(),
+    };
+    let mut join_step = child_step(names, tables, parent, true, &join_edge, field, file)?;
+    let Some(takes_parent_column) = join_step.kind.takes_parent_column() else {
+        return Ok(());
+    };
+    join_step.kind = StepKind::ManyToMany {
+        takes_parent_column,
+    };
+    let far_fk = match &edge.far_fk {
+        Some(column) => column.clone(),
+        None => {
+            let fk_name = &tables[join].columns[takes_parent_column.0].column.name;
+            let model = &tables[join];
+            let to_far: Vec<&crate::catalog::ForeignKey> = model
+                .table
+                .foreign_keys
+                .iter()
+                .chain(&model.partition_foreign_keys)
+                .filter(|f| f.ref_table == tables[far].table.name && f.columns.len() == 1)
+                .filter(|f| &f.columns[0] != fk_name)
+                .collect();
+            match to_far.as_slice() {
+                [one] => Spanned::new(edge.through.span(), one.columns[0].clone()),
+                found => {
+                    let problem = if found.is_empty() {
+                        format!(
+                            "`{}` has no foreign key to `{}` besides `{fk_name}`: a join table needs one to each side",
+                            model.table.name, tables[far].table.name
+                        )
+                    } else {
+                        format!(
+                            "`{}` has several foreign keys to `{}`",
+                            model.table.name, tables[far].table.name
+                        )
+                    };
+                    return Err(config::error_at(file, &edge.through, problem).with_help(
+                        "declare the join table's foreign key to the far table (REFERENCES), or name its column with far_fk",
+                    ));
+                }
+            }
+        }
+    };
+    let far_key = match tables[far].primary_key.as_slice() {
+        [one] => tables[far].columns[*one].column.name.clone(),
+        _ => {
+            return Err(config::error_at(
+                file,
+                &edge.table,
+                format!(
+                    "`{}` has no single-column primary key for its join rows to take",
+                    tables[far].table.name
+                ),
+            )
+            .with_help("give the far table a one-column primary key"))
+        }
+    };
+    let connect_by = edge
+        .connect_by
+        .clone()
+        .unwrap_or_else(|| Spanned::new(edge.table.span(), far_key));
+    let upsert = tables[far].conflict.is_some() && unkeyed_conflict_column(&tables[far]).is_none();
+    let mut ways = vec![
+        (LinkHow::Create, None, None),
+        (LinkHow::Connect, None, Some(connect_by)),
+    ];
+    if upsert {
+        let mode = Spanned::new(edge.table.span(), ParentMode::UpsertReturning);
+        ways.push((LinkHow::ConnectOrCreate, Some(mode), None));
+    }
+    let join_parent = Parent {
+        step: StepRef::Root,
+        table: join,
+    };
+    let mut links = Vec::new();
+    for (how, mode, connect_by) in ways {
+        let link = BelongsToConfig {
+            field: Spanned::new(edge.field.span(), how.as_str().to_owned()),
+            table: edge.table.clone(),
+            set_fk: far_fk.clone(),
+            mode,
+            required: false,
+            connect_by,
+            belongs_to: Vec::new(),
+        };
+        let mut step = belongs_to_step(
+            names,
+            tables,
+            join_parent,
+            &link,
+            how.as_str().to_owned(),
+            file,
+        )?;
+        if let Some(sets_parent_column) = step.kind.sets_parent_column() {
+            step.kind = StepKind::Link {
+                sets_parent_column,
+                how,
+            };
+        }
+        links.push(step);
+    }
+    steps.push(Pending {
+        field: edge.field.clone(),
+        source: source.to_owned(),
+        step: join_step,
+        parent: parent_pending,
+    });
+    let join_index = steps.len() - 1;
+    for step in links {
+        steps.push(Pending {
+            field: edge.field.clone(),
+            source: source.to_owned(),
+            step,
+            parent: Some(join_index),
+        });
+    }
+    Ok(())
 }
 
 /// The first column of `table`'s conflict key that a row may leave unset, and why. A

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use toml::Spanned;
 
 use crate::catalog::{Catalog, ForeignKey, QualifiedName, Table};
-use crate::config::{self, BelongsToConfig, ChildConfig, GraphsConfig};
+use crate::config::{self, BelongsToConfig, ChildConfig, GraphsConfig, ManyToManyConfig};
 use crate::error::Diagnostic;
 use crate::model::TableModel;
 use crate::source::SourceFile;
@@ -148,6 +148,7 @@ impl<'a> Names<'a> {
             for edge in &g.belongs_to {
                 parent_tables(edge, &mut children);
             }
+            children.extend(g.many_to_many.iter().flat_map(|e| [&e.table, &e.through]));
             std::iter::once(&g.root)
                 .chain(g.before_insert.iter().map(|e| &e.table))
                 .chain(children)
@@ -212,6 +213,9 @@ impl<'a> Names<'a> {
             // Each belongs_to edge's set_fk, in the table of the row it belongs with.
             let mut parents: Vec<(&Table, &BelongsToConfig)> =
                 graph.belongs_to.iter().map(|e| (root, e)).collect();
+            // The join rows of many_to_many edges, in the table of the row they link.
+            let mut links: Vec<(&Table, &ManyToManyConfig)> =
+                graph.many_to_many.iter().map(|e| (root, e)).collect();
             let mut children: Vec<(&Table, &ChildConfig)> = graph
                 .has_one
                 .iter()
@@ -225,7 +229,29 @@ impl<'a> Names<'a> {
                         belongs_to.push((table.name.clone(), column.get_ref().clone()));
                     }
                     parents.extend(child.belongs_to.iter().map(|e| (table, e)));
+                    links.extend(child.many_to_many.iter().map(|e| (table, e)));
                     children.extend(child.nested().map(|(_, nested)| (table, nested)));
+                }
+            }
+            for (parent, edge) in links {
+                fill(parent, &edge.through, edge.fk.as_ref());
+                let (Ok(join), Ok(far)) = (self.table(&edge.through), self.table(&edge.table))
+                else {
+                    continue;
+                };
+                match &edge.far_fk {
+                    Some(column) => {
+                        belongs_to.push((join.name.clone(), column.get_ref().clone()));
+                    }
+                    None => {
+                        let to_far = join
+                            .foreign_keys
+                            .iter()
+                            .filter(|f| f.ref_table == far.name && f.columns.len() == 1);
+                        for fk in to_far {
+                            belongs_to.push((join.name.clone(), fk.columns[0].clone()));
+                        }
+                    }
                 }
             }
             while let Some((table, edge)) = parents.pop() {
@@ -266,6 +292,11 @@ fn edge_tables<'c>(edge: &'c ChildConfig, tables: &mut Vec<&'c Spanned<String>>)
     for parent in &edge.belongs_to {
         parent_tables(parent, tables);
     }
+    tables.extend(
+        edge.many_to_many
+            .iter()
+            .flat_map(|e| [&e.table, &e.through]),
+    );
     for (_, nested) in edge.nested() {
         edge_tables(nested, tables);
     }
