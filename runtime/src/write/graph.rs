@@ -271,6 +271,22 @@ pub trait InsertGraph: Sized + Send {
     }
 }
 
+/// A child step of an update graph that applies a patch of the child table to the root's
+/// children (`strategy = "update"`): its CTE, whose SET list the patch builds as the root's
+/// is built, and the statement's fixed text after it. Generated code supplies them as
+/// [`UpdateGraph::CHILD_PATCHES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChildPatch {
+    /// `c0_upd AS (UPDATE <child table> AS c SET `: the assignments follow.
+    pub update: &'static str,
+    /// ` FROM root WHERE c.<fk> = root.<key> .. RETURNING 1)`, after the assignments.
+    pub update_where: &'static str,
+    /// The CTE when the field is `None` or its patch sets no column: it writes nothing.
+    pub skip: &'static str,
+    /// The fixed text after the CTE, up to the next child patch's CTE or the end.
+    pub then: &'static str,
+}
+
 /// An update graph (`OrderPatchGraph`): a patch of one root row, by key, and of its
 /// children, in one statement: `WITH root AS (UPDATE .. RETURNING ..)` (or `SELECT` when the
 /// patch sets no root column) followed by one CTE per child strategy. Generated code
@@ -292,7 +308,8 @@ pub trait UpdateGraph: Sized + Send {
     /// `WITH root AS (SELECT <root columns> FROM <root table> WHERE <key> = $1 ..`, when the
     /// patch sets no root column.
     const SELECT_SQL: &'static str;
-    /// The rest of the statement: `), <child CTEs> SELECT root.<columns>, <counts> FROM root`.
+    /// The rest of the statement: `), <child CTEs> SELECT root.<columns>, <counts> FROM root`;
+    /// with [`CHILD_PATCHES`](Self::CHILD_PATCHES), the text up to the first one's CTE.
     const TAIL_SQL: &'static str;
     /// The number of the root row's columns in the result, before the counts.
     const ROOT_COLUMNS: usize;
@@ -303,6 +320,9 @@ pub trait UpdateGraph: Sized + Send {
     /// The parents the root connects to by key, as (tag, table): see
     /// [`InsertGraph::CONNECT_STEPS`].
     const CONNECT_STEPS: &'static [(&'static str, &'static str)] = &[];
+    /// The child steps that apply a patch (`strategy = "update"`), in statement order, each
+    /// after [`TAIL_SQL`](Self::TAIL_SQL) or the one before it.
+    const CHILD_PATCHES: &'static [ChildPatch] = &[];
 
     /// True when the graph sets no root column and every child field is `None`.
     fn sets_nothing(&self) -> bool;
@@ -319,6 +339,13 @@ pub trait UpdateGraph: Sized + Send {
     /// Appends an assignment for every root column the graph sets, in column order (a
     /// graph holding its root table's patch delegates to [`Patch::assign`](super::Patch::assign)).
     fn assign_root<'a>(&'a self, set: &mut Assignments<'a>);
+
+    /// Appends an assignment for every column that the patch of child step `patch` (an
+    /// index into [`CHILD_PATCHES`](Self::CHILD_PATCHES)) sets, in column order; none when
+    /// its field is `None`.
+    fn assign_child<'a>(&'a self, patch: usize, set: &mut Assignments<'a>) {
+        let _ = (patch, set);
+    }
 }
 
 /// How an update graph's statement is sent: plainly, or after a lock on its root.
@@ -364,7 +391,8 @@ impl<L: LockingClient> SendStatement for Locked<L> {
 }
 
 /// The body of every `update_by_id_graph*` method: checks the graph, builds its statement
-/// (the root's part from the columns it sets, then [`UpdateGraph::TAIL_SQL`]) and sends it.
+/// (the root's part from the columns it sets, then [`UpdateGraph::TAIL_SQL`], then each
+/// child patch's part from the columns it sets) and sends it.
 /// [`Error::NotFound`] when no root row has the key: then nothing changed.
 async fn write_update<G: UpdateGraph>(
     graph: G,
@@ -394,16 +422,19 @@ async fn update<G: UpdateGraph>(
     let key = key.as_ref();
     let mut params = key.to_vec();
     G::bind_parts(&parts, &mut params);
+    // Each part whose SET list a patch builds binds its values after every parameter before
+    // it, so the fixed text's numbers never change.
+    let mut sql = String::new();
     let mut set = Assignments::new(G::UPDATE_SQL, params);
     graph.assign_root(&mut set);
-    let root_updated = set.assigned() > 0;
-    let (root, params) = set.into_parts();
-    let mut sql = if root_updated {
-        root + G::UPDATE_WHERE_SQL
-    } else {
-        G::SELECT_SQL.to_owned()
-    };
+    let (mut params, root_updated) = set.finish(&mut sql, G::UPDATE_WHERE_SQL, G::SELECT_SQL);
     sql.push_str(G::TAIL_SQL);
+    for (n, patch) in G::CHILD_PATCHES.iter().enumerate() {
+        let mut set = Assignments::new(patch.update, params);
+        graph.assign_child(n, &mut set);
+        (params, _) = set.finish(&mut sql, patch.update_where, patch.skip);
+        sql.push_str(patch.then);
+    }
     let rows = conn.send(key, &sql, &params).await.map_err(|e| {
         connect_not_found(G::CONNECT_STEPS, &e)
             .unwrap_or_else(|| Error::db_in_steps(G::ERROR_STEPS.of(&e), e))

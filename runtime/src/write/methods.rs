@@ -188,8 +188,9 @@ macro_rules! insert_graph_methods {
 macro_rules! update_graph_methods {
     (plain $ty:ty) => {
         impl $ty {
-            /// The fixed end of the graph's statement, after the root's part (`TAIL_SQL` of
-            /// its `writegraph::UpdateGraph` implementation).
+            /// The fixed text of the graph's statement after the root's part, up to its first
+            /// child patch if it has one (`TAIL_SQL` of its `writegraph::UpdateGraph`
+            /// implementation).
             pub const TAIL_SQL: &'static str = <Self as $crate::UpdateGraph>::TAIL_SQL;
             /// Updates the root's set columns and syncs every child field that is `Some`, in
             /// one statement. Returns the rows affected by all steps. `Error::NotFound` when
@@ -233,8 +234,9 @@ macro_rules! update_graph_methods {
     };
     (locking $ty:ty) => {
         impl $ty {
-            /// The fixed end of the graph's statement, after the root's part (`TAIL_SQL` of
-            /// its `writegraph::UpdateGraph` implementation).
+            /// The fixed text of the graph's statement after the root's part, up to its first
+            /// child patch if it has one (`TAIL_SQL` of its `writegraph::UpdateGraph`
+            /// implementation).
             pub const TAIL_SQL: &'static str = <Self as $crate::UpdateGraph>::TAIL_SQL;
             /// The lock taken first (`LOCK_SQL` of its `writegraph::UpdateGraphLocking`
             /// implementation).

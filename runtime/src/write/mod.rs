@@ -9,7 +9,7 @@
 //! | [`Upsert`] | a row to insert with a conflict target | `UPSERT_SQL`, `UPSERT_RETURNING_SQL`, `CONFLICT_COLUMNS`, `conflict_key` | `upsert`, `upsert_returning`, `upsert_many` |
 //! | [`Patch`] | a table's patch (`OrderItemPatch`) | `UPDATE_SQL`, `WHERE_SQL`, `RETURNING_SQL`, `assign` | `update_by_id`, `update_by_id_returning` |
 //! | [`InsertGraph`] | an insert graph (`NewOrderGraph`) | `SQL`, `SQL_RETURNING`, `ROOT_COLUMNS`, `STEPS`, `ERROR_STEPS`, `parts`, `bind` | `insert_graph`, `insert_graph_returning`, `insert_graph_report`, `insert_graph_report_returning`, `insert_graph_atomic` |
-//! | [`UpdateGraph`] + [`UpdateGraphPlain`] or [`UpdateGraphLocking`] | an update graph (`OrderPatchGraph`) | `NAME`, the root's SQL parts, `TAIL_SQL`, `STEPS`, `ERROR_STEPS`, `sets_nothing`, `parts`, `bind_parts`, `assign_root` (and `LOCK_SQL` when it locks) | `update_by_id_graph`, `update_by_id_graph_returning`, `update_by_id_graph_report`, `update_by_id_graph_report_returning` |
+//! | [`UpdateGraph`] + [`UpdateGraphPlain`] or [`UpdateGraphLocking`] | an update graph (`OrderPatchGraph`) | `NAME`, the root's SQL parts, `TAIL_SQL`, `STEPS`, `ERROR_STEPS`, `sets_nothing`, `parts`, `bind_parts`, `assign_root` (and `LOCK_SQL` when it locks; `CHILD_PATCHES` and `assign_child` when a child step applies a patch) | `update_by_id_graph`, `update_by_id_graph_returning`, `update_by_id_graph_report`, `update_by_id_graph_report_returning` |
 //!
 //! # Calling the entry points
 //!
@@ -47,8 +47,8 @@ pub use columns::{
     push_array, trim_array, trim_false, trim_nulls, RepeatedKey,
 };
 pub use graph::{
-    ErrorSteps, GraphStep, InsertGraph, RootRow, StepCount, UpdateGraph, UpdateGraphLocking,
-    UpdateGraphPlain, NOT_FOUND_MARKER,
+    ChildPatch, ErrorSteps, GraphStep, InsertGraph, RootRow, StepCount, UpdateGraph,
+    UpdateGraphLocking, UpdateGraphPlain, NOT_FOUND_MARKER,
 };
 pub use insert::{Insert, Upsert};
 pub use patch::{Assignments, Patch};

@@ -71,6 +71,27 @@ impl<'a> Assignments<'a> {
     pub fn into_parts(self) -> (String, Vec<Param<'a>>) {
         (self.sql, self.params)
     }
+
+    /// Ends a part of a statement whose SET list a patch builds: appends to `sql` the part
+    /// so far and `rest` (what follows the assignments), or `otherwise` alone when the
+    /// patch assigned nothing (an UPDATE cannot assign nothing: an update graph's root is
+    /// then only read, a child step writes nothing). Returns every parameter, and whether
+    /// anything was assigned.
+    pub(super) fn finish(
+        self,
+        sql: &mut String,
+        rest: &str,
+        otherwise: &str,
+    ) -> (Vec<Param<'a>>, bool) {
+        let assigned = self.assigned > 0;
+        if assigned {
+            sql.push_str(&self.sql);
+            sql.push_str(rest);
+        } else {
+            sql.push_str(otherwise);
+        }
+        (self.params, assigned)
+    }
 }
 
 /// The changes to one row of a table (`OrderItemPatch`): each field `None` leaves its column

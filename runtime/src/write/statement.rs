@@ -8,14 +8,15 @@
 /// - `statement!(A, "doc"; B, "doc" = "shared", ("only in A", "only in B"), "shared", ..);`
 ///   is two statements that share most of their text (a statement and its `RETURNING`
 ///   form): a bare piece is in both, a pair `(a, b)` gives A's piece and B's.
-/// - `statement!(assigned "doc": START = "..", WHERE = ".." [, TAIL = ".."]);` is an
-///   `UPDATE` whose assignments are added at run time, between `START` and `WHERE`; the
-///   doc shows it with one placeholder assignment.
+/// - `statement!(assigned "doc": START = "..", WHERE = ".." [, TAIL = ".."] [; ".."]);` is
+///   an `UPDATE` whose assignments are added at run time, between `START` and `WHERE`; the
+///   doc shows it with one placeholder assignment, followed by the last literal when there
+///   is one (the rest of an update graph's statement, after its child patches' parts).
 #[doc(hidden)]
 #[macro_export]
 macro_rules! statement {
-    (assigned $doc:literal: $start:ident = $s:literal, $where_:ident = $w:literal $(, $tail:ident = $t:literal)?) => {
-        #[doc = concat!($doc, "\n\n```sql\n", $s, "\"column\" = $n, ...", $w, $($t,)? "\n```")]
+    (assigned $doc:literal: $start:ident = $s:literal, $where_:ident = $w:literal $(, $tail:ident = $t:literal)? $(; $shown:literal)?) => {
+        #[doc = concat!($doc, "\n\n```sql\n", $s, "\"column\" = $n, ...", $w, $($t,)? $($shown,)? "\n```")]
         const $start: &'static str = $s;
         const $where_: &'static str = $w;
         $(const $tail: &'static str = $t;)?
