@@ -99,13 +99,13 @@ pub struct UpdateChildConfig {
     /// Accept an `fk` column that no foreign key in the DDL declares.
     #[serde(default)]
     pub fk_unchecked: bool,
-    /// `replace`, `append`, `upsert` or `diff` (has_one: `replace` or `upsert`).
+    /// `replace`, `append`, `upsert`, `diff` or `update` (has_one: `replace` or `upsert`).
     pub strategy: Spanned<Strategy>,
     /// diff: the columns that identify a child within its root (with the fk, a unique key).
     pub key: Option<Spanned<Vec<Spanned<String>>>>,
-    /// replace and diff: a condition over the child's columns (`kind = 'follow'`) that
-    /// selects the children the strategy manages: it deletes only those. Without it, every
-    /// child of the root under the foreign key is managed.
+    /// replace, diff and update: a condition over the child's columns (`kind = 'follow'`)
+    /// that selects the children the strategy manages: it deletes (or updates) only those.
+    /// Without it, every child of the root under the foreign key is managed.
     #[serde(rename = "where")]
     pub condition: Option<Spanned<String>>,
 }
@@ -286,6 +286,9 @@ pub enum Strategy {
     /// Upsert the given children by (fk, key), and delete the root's children whose key is
     /// not among them.
     Diff,
+    /// Apply one patch of the child table to every child of the root (that `where`
+    /// selects).
+    Update,
 }
 
 impl Strategy {
@@ -296,12 +299,13 @@ impl Strategy {
             Strategy::Append => "append",
             Strategy::Upsert => "upsert",
             Strategy::Diff => "diff",
+            Strategy::Update => "update",
         }
     }
 
     /// The strategy applies to has_many edges only (a has_one child is replaced or upserted).
     pub fn many_only(self) -> bool {
-        matches!(self, Strategy::Append | Strategy::Diff)
+        matches!(self, Strategy::Append | Strategy::Diff | Strategy::Update)
     }
 }
 

@@ -435,6 +435,8 @@ pub enum UpdateStrategy {
     Upsert,
     /// Upsert the given children by (fk, key), delete the others.
     Diff(DiffKey),
+    /// Apply a patch of the child table to the parent's children.
+    Update,
 }
 
 /// What a diff matches children by.
@@ -454,6 +456,7 @@ impl UpdateStrategy {
             UpdateStrategy::Append => Strategy::Append,
             UpdateStrategy::Upsert => Strategy::Upsert,
             UpdateStrategy::Diff(_) => Strategy::Diff,
+            UpdateStrategy::Update => Strategy::Update,
         }
     }
 
@@ -468,15 +471,17 @@ impl UpdateStrategy {
 pub struct UpdateChild {
     /// The step it links to.
     pub parent: StepRef,
-    /// replace and diff: the condition (`where`) that selects the children the strategy
-    /// deletes, as SQL over the child's columns, checked against the catalog.
+    /// replace, diff and update: the condition (`where`) that selects the children the
+    /// strategy deletes or updates, as SQL over the child's columns, checked against the
+    /// catalog.
     pub condition: Option<String>,
     /// `has_many` (`Option<Vec<_>>`) or `has_one` (`Option<Option<_>>`).
     pub many: bool,
     /// Rust field of the graph struct.
     pub field: String,
     /// The Rust type of the child rows, without the column the graph fills
-    /// (`OrderPatchGraphItem`); see [`GraphStep::row_type`].
+    /// (`OrderPatchGraphItem`); see [`GraphStep::row_type`]. Strategy update: the child
+    /// table's patch (`OrderItemPatch`).
     pub row_type: String,
     /// Index of the child table in `Model::tables`.
     pub table: usize,

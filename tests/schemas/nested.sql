@@ -137,3 +137,30 @@ CREATE TABLE relations (
     kind text NOT NULL CHECK (kind IN ('follow', 'block')),
     PRIMARY KEY (person_id, other, kind)
 );
+
+-- A team's members of two kinds, some without a name yet, patched by an update graph; a
+-- trigger logs each row an update writes, and another each row whose name it assigns.
+CREATE TABLE team_members (
+    id bigserial PRIMARY KEY,
+    team_id bigint NOT NULL REFERENCES teams (id),
+    kind text NOT NULL CHECK (kind IN ('player', 'coach')),
+    name varchar(20),
+    active boolean NOT NULL DEFAULT true
+);
+
+CREATE TABLE team_member_writes (
+    member_id bigint NOT NULL,
+    trigger_name text NOT NULL
+);
+
+CREATE FUNCTION log_team_member_write() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO team_member_writes VALUES (NEW.id, TG_NAME);
+    RETURN NEW;
+END $$;
+
+CREATE TRIGGER member_written AFTER UPDATE ON team_members
+    FOR EACH ROW EXECUTE FUNCTION log_team_member_write();
+
+CREATE TRIGGER member_named AFTER UPDATE OF name ON team_members
+    FOR EACH ROW EXECUTE FUNCTION log_team_member_write();

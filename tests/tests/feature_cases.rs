@@ -40,6 +40,7 @@ case!(update_diff);
 case!(update_has_one);
 case!(update_replace);
 case!(update_upsert);
+case!(update_update);
 
 async fn setup(schema: &str) -> Result<(TestDatabase, Client), Box<dyn std::error::Error>> {
     let db = writegraph_testing::database_with_schema(schema).await?;
@@ -318,6 +319,39 @@ async fn update_diff_upserts_by_key_and_deletes_the_rest_under_its_lock() -> Tes
 }
 
 #[tokio::test]
+async fn update_update_patches_the_entries_its_where_selects() -> TestResult {
+    use update_update::*;
+    let (_db, client) = setup(SCHEMA).await?;
+    let id = playlist_with_a_and_b(&client).await?;
+    let report = PlaylistGraph::default()
+        .with_later_entries(
+            PlaylistEntryPatch::default()
+                .with_position(9)
+                .with_mood(EntryMood::Loud),
+        )
+        .update_by_id_graph_report(&client, &id)
+        .await?;
+    let affected: Vec<(&str, u64)> = report.steps.iter().map(|s| (s.tag, s.affected)).collect();
+    assert_eq!(
+        affected,
+        [
+            ("graph:root:playlists", 0),
+            ("graph:has_many:playlist_entries", 1)
+        ]
+    );
+    // `a` is at position 1, which `where` leaves out.
+    assert_eq!(
+        rows(
+            &client,
+            "SELECT track, position, mood FROM playlist_entries ORDER BY track"
+        )
+        .await?,
+        ["a|1|calm", "b|9|loud"]
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn update_has_one_replace_sets_and_deletes_the_child() -> TestResult {
     use update_has_one::*;
     let (_db, client) = setup(SCHEMA).await?;
@@ -406,6 +440,7 @@ async fn every_case_verifies_against_its_own_schema() -> TestResult {
         update_diff,
         update_has_one,
         update_replace,
+        update_update,
         update_upsert
     );
     Ok(())

@@ -6,7 +6,7 @@
 
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
-use writegraph::{CachedClient, Error, WriteStepReport};
+use writegraph::{CachedClient, Error, ValidationKind, WriteStepReport};
 use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 use writegraph_tests::nested::{
     NewAccount, NewBoxForShelf, NewBoxItemForBox, NewCommentForPost, NewForumGraph,
@@ -19,7 +19,7 @@ use writegraph_tests::nested::{
     NewTeamOfAccountsGraphMember, NewTeamOwnerForTeamWithAccount, NewThreadForForum,
     NewThreadGraph, NewUserGraph, NewUserGraphComment, NewUserGraphPost, NewUserGraphProfile,
     PersonRelationsGraph, PostRewriteGraph, SignupGraph, SignupGraphMember, SoloSignupGraph,
-    SoloSignupGraphOwner,
+    SoloSignupGraphOwner, TeamMemberPatch, TeamPatchGraph,
 };
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
@@ -960,5 +960,308 @@ async fn a_strategy_with_where_manages_only_the_children_it_selects() -> TestRes
         .await?,
         2
     );
+    Ok(())
+}
+
+/// One row of `team_members`: (id, team_id, kind, name, active).
+type Member = (i64, i64, String, Option<String>, bool);
+
+/// Teams 1 (`red`) and 2 (`blue`) and their members: red has players 1 and 3 and coach 5
+/// without a name, player 2 and coach 4 with one; blue has an unnamed player 6 and a
+/// coach 7.
+async fn teams_with_members(client: &Client) -> TestResult {
+    client
+        .batch_execute(
+            "INSERT INTO teams (id, name) VALUES (1, 'red'), (2, 'blue');
+             INSERT INTO team_members (id, team_id, kind, name) VALUES
+                 (1, 1, 'player', NULL), (2, 1, 'player', 'Ann'), (3, 1, 'player', NULL),
+                 (4, 1, 'coach', 'Bo'), (5, 1, 'coach', NULL),
+                 (6, 2, 'player', NULL), (7, 2, 'coach', 'Dee');",
+        )
+        .await?;
+    Ok(())
+}
+
+/// Every row of `team_members`, by id.
+async fn members(client: &Client) -> TestResult<Vec<Member>> {
+    Ok(client
+        .query(
+            "SELECT id, team_id, kind, name::text, active FROM team_members ORDER BY id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect())
+}
+
+/// The members as [`teams_with_members`] writes them.
+fn seeded_members() -> Vec<Member> {
+    let m = |id, team, kind: &str, name: Option<&str>| {
+        (id, team, kind.to_owned(), name.map(str::to_owned), true)
+    };
+    vec![
+        m(1, 1, "player", None),
+        m(2, 1, "player", Some("Ann")),
+        m(3, 1, "player", None),
+        m(4, 1, "coach", Some("Bo")),
+        m(5, 1, "coach", None),
+        m(6, 2, "player", None),
+        m(7, 2, "coach", Some("Dee")),
+    ]
+}
+
+/// `(member id, trigger)` of every row an update of `team_members` wrote, in order.
+async fn member_writes(client: &Client) -> TestResult<Vec<(i64, String)>> {
+    Ok(client
+        .query(
+            "SELECT member_id, trigger_name FROM team_member_writes ORDER BY member_id, trigger_name",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+/// The name of team `id`.
+async fn team_name(client: &Client, id: i64) -> TestResult<String> {
+    Ok(client
+        .query_one("SELECT name FROM teams WHERE id = $1", &[&id])
+        .await?
+        .get(0))
+}
+
+/// Each step's tag and count.
+fn step_counts(steps: &[WriteStepReport]) -> Vec<(&'static str, u64)> {
+    steps.iter().map(|s| (s.tag, s.affected)).collect()
+}
+
+#[tokio::test]
+async fn an_update_step_patches_only_the_children_its_where_selects() -> TestResult {
+    let (_db, client) = database().await?;
+    teams_with_members(&client).await?;
+    let counting = CountingClient::new(&client);
+
+    let report = TeamPatchGraph::default()
+        .with_unnamed_members(TeamMemberPatch::default().with_name("Unknown User"))
+        .update_by_id_graph_report(&counting, &1)
+        .await?;
+    assert_eq!(counting.statements(), 1);
+    assert_eq!(
+        step_counts(&report.steps),
+        [
+            ("graph:root:teams", 0),
+            ("graph:has_many:team_members", 3),
+            ("graph:has_many:team_members:coaches", 0),
+            ("graph:has_many:team_members:members", 0),
+        ]
+    );
+    assert_eq!(report.affected, 3);
+    // Red's unnamed members are named; its named ones and blue's unnamed player are not.
+    let mut expected = seeded_members();
+    for id in [1, 3, 5] {
+        expected[id - 1].3 = Some("Unknown User".to_owned());
+    }
+    assert_eq!(members(&client).await?, expected);
+    let written = |ids: &[i64]| -> Vec<(i64, String)> {
+        ids.iter()
+            .flat_map(|&id| {
+                [
+                    (id, "member_named".to_owned()),
+                    (id, "member_written".to_owned()),
+                ]
+            })
+            .collect()
+    };
+    assert_eq!(member_writes(&client).await?, written(&[1, 3, 5]));
+    assert_eq!(team_name(&client, 1).await?, "red");
+
+    // Without `where`, every member of the team, and no other team's.
+    client
+        .batch_execute("DELETE FROM team_member_writes")
+        .await?;
+    let report = TeamPatchGraph::default()
+        .with_members(TeamMemberPatch::default().with_active(false))
+        .update_by_id_graph_report(&client, &2)
+        .await?;
+    assert_eq!(
+        step_counts(&report.steps),
+        [
+            ("graph:root:teams", 0),
+            ("graph:has_many:team_members", 0),
+            ("graph:has_many:team_members:coaches", 0),
+            ("graph:has_many:team_members:members", 2),
+        ]
+    );
+    expected[5].4 = false;
+    expected[6].4 = false;
+    assert_eq!(members(&client).await?, expected);
+    // Only `active` is assigned: the trigger `UPDATE OF name` does not fire.
+    assert_eq!(
+        member_writes(&client).await?,
+        [
+            (6, "member_written".to_owned()),
+            (7, "member_written".to_owned())
+        ]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn child_patches_and_the_roots_patch_go_in_one_statement() -> TestResult {
+    let (_db, client) = database().await?;
+    teams_with_members(&client).await?;
+    let counting = CountingClient::new(&client);
+    let mut expected = seeded_members();
+
+    // Blue's name, its unnamed player's name and its coach's flag and name: each patch's
+    // values are bound after the root's, and the step after them is `None`.
+    let report = TeamPatchGraph::default()
+        .with_name("crimson")
+        .with_unnamed_members(TeamMemberPatch::default().with_name("Rookie"))
+        .with_coaches(
+            TeamMemberPatch::default()
+                .with_active(false)
+                .with_name_opt(None),
+        )
+        .update_by_id_graph_report_returning(&counting, &2)
+        .await?;
+    assert_eq!(counting.statements(), 1);
+    assert_eq!(
+        step_counts(&report.steps),
+        [
+            ("graph:root:teams", 1),
+            ("graph:has_many:team_members", 1),
+            ("graph:has_many:team_members:coaches", 1),
+            ("graph:has_many:team_members:members", 0),
+        ]
+    );
+    let team = report.root.ok_or("no root row")?;
+    assert_eq!((team.id, team.name.as_str()), (2, "crimson"));
+    assert_eq!(team_name(&client, 1).await?, "red");
+    expected[5].3 = Some("Rookie".to_owned());
+    (expected[6].3, expected[6].4) = (None, false);
+    assert_eq!(members(&client).await?, expected);
+
+    // Only the step in the middle: the steps around it are `None`.
+    let report = TeamPatchGraph::default()
+        .with_coaches(TeamMemberPatch::default().with_kind("player"))
+        .update_by_id_graph_report(&counting, &1)
+        .await?;
+    assert_eq!(counting.statements(), 2);
+    assert_eq!(
+        step_counts(&report.steps),
+        [
+            ("graph:root:teams", 0),
+            ("graph:has_many:team_members", 0),
+            ("graph:has_many:team_members:coaches", 2),
+            ("graph:has_many:team_members:members", 0),
+        ]
+    );
+    expected[3].2 = "player".to_owned();
+    expected[4].2 = "player".to_owned();
+    assert_eq!(members(&client).await?, expected);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_child_patch_that_is_none_empty_or_under_a_missing_root_changes_nothing() -> TestResult {
+    let (_db, client) = database().await?;
+    teams_with_members(&client).await?;
+    let counting = CountingClient::new(&client);
+    let no_children = [
+        ("graph:has_many:team_members", 0),
+        ("graph:has_many:team_members:coaches", 0),
+        ("graph:has_many:team_members:members", 0),
+    ];
+
+    // Every child field `None`: only the root's name changes.
+    let report = TeamPatchGraph::default()
+        .with_name("ruby")
+        .update_by_id_graph_report(&counting, &1)
+        .await?;
+    assert_eq!(step_counts(&report.steps)[1..], no_children);
+    assert_eq!(team_name(&client, 1).await?, "ruby");
+    assert_eq!(members(&client).await?, seeded_members());
+    assert_eq!(member_writes(&client).await?, []);
+
+    // A patch that sets no column: no member row is written, no trigger fires, and the
+    // root is only read.
+    let report = TeamPatchGraph::default()
+        .with_unnamed_members(TeamMemberPatch::default())
+        .with_members(TeamMemberPatch::default())
+        .update_by_id_graph_report(&counting, &1)
+        .await?;
+    assert_eq!(counting.statements(), 2);
+    assert_eq!(report.steps[0].affected, 0);
+    assert_eq!(step_counts(&report.steps)[1..], no_children);
+    assert_eq!(report.affected, 0);
+    assert_eq!(members(&client).await?, seeded_members());
+    assert_eq!(member_writes(&client).await?, []);
+
+    // No team 99: NotFound, and neither the teams nor any member changed.
+    let missing = TeamPatchGraph::default()
+        .with_name("ghost")
+        .with_unnamed_members(TeamMemberPatch::default().with_name("Unknown User"))
+        .with_members(TeamMemberPatch::default().with_active(false))
+        .update_by_id_graph(&counting, &99)
+        .await
+        .err()
+        .ok_or("no error")?;
+    assert!(
+        matches!(
+            missing,
+            Error::NotFound {
+                table: "public.teams",
+                step: None,
+                ..
+            }
+        ),
+        "{missing:?}"
+    );
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM teams WHERE name IN ('ruby', 'blue')"
+        )
+        .await?,
+        2
+    );
+    assert_eq!(count(&client, "SELECT count(*) FROM teams").await?, 2);
+    assert_eq!(members(&client).await?, seeded_members());
+    assert_eq!(member_writes(&client).await?, []);
+
+    // A name longer than `varchar(20)` is refused before any SQL, naming the step.
+    let too_long = TeamPatchGraph::default()
+        .with_coaches(TeamMemberPatch::default().with_name("x".repeat(21)))
+        .update_by_id_graph(&counting, &1)
+        .await
+        .err()
+        .ok_or("no error")?;
+    assert_eq!(too_long.validation_kind(), Some(ValidationKind::TooLong));
+    assert!(
+        too_long
+            .to_string()
+            .contains("step `graph:has_many:team_members:coaches`"),
+        "{too_long}"
+    );
+    assert_eq!(counting.statements(), 3);
+
+    // A patch the database refuses (the kind's CHECK) fails the whole statement: the root's
+    // name and the other step's patch are not written either.
+    let refused = TeamPatchGraph::default()
+        .with_name("rose")
+        .with_unnamed_members(TeamMemberPatch::default().with_name("Unknown User"))
+        .with_coaches(TeamMemberPatch::default().with_kind("manager"))
+        .update_by_id_graph(&counting, &1)
+        .await
+        .err()
+        .ok_or("no error")?;
+    assert!(refused.is_check_violation(), "{refused:?}");
+    assert_eq!(counting.statements(), 4);
+    assert_eq!(team_name(&client, 1).await?, "ruby");
+    assert_eq!(members(&client).await?, seeded_members());
+    assert_eq!(member_writes(&client).await?, []);
     Ok(())
 }

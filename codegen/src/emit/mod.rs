@@ -127,6 +127,8 @@ fn own_row_types(
         .update_graphs
         .iter()
         .flat_map(|g| &g.children)
+        // A patch (strategy update) is the table's own type.
+        .filter(|child| !matches!(child.strategy, crate::model::UpdateStrategy::Update))
         .map(|child| {
             let filled = child.takes_parent_column.0;
             (
@@ -261,15 +263,26 @@ fn statement_pair(first: (&str, &str, &str), second: (&str, &str, &str)) -> Stri
 
 /// The consts of a statement whose assignments are added at run time (`start`, then the
 /// assignments, then `rest`: `(name, text)` pairs), documented as one statement with a
-/// placeholder assignment ([`crate::plan::with_set_placeholder`]).
-fn statement_assigned(what: &str, start: (&str, &str), rest: &[(&str, &str)]) -> String {
+/// placeholder assignment ([`crate::plan::with_set_placeholder`]), followed in the doc by
+/// `shown_after` (the parts after `rest` that other consts hold).
+fn statement_assigned(
+    what: &str,
+    start: (&str, &str),
+    rest: &[(&str, &str)],
+    shown_after: &str,
+) -> String {
     let mut parts = vec![format!("{} = {}", start.0, str_literal(start.1))];
     parts.extend(
         rest.iter()
             .map(|(name, text)| format!("{name} = {}", str_literal(text))),
     );
+    let shown = if shown_after.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", str_literal(shown_after))
+    };
     format!(
-        "::writegraph::statement!(assigned {what:?}: {});\n",
+        "::writegraph::statement!(assigned {what:?}: {}{shown});\n",
         parts.join(", ")
     )
 }

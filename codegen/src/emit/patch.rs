@@ -115,6 +115,7 @@ pub(super) fn patch_struct(table: &TableModel<'_>, statements: &TableStatements)
             "The start of the update; `assign` appends a `\"column\" = $n` for each field the patch sets, then `WHERE_SQL` (and `RETURNING_SQL`) follow.",
             ("UPDATE_SQL", &patch.prefix),
             &[("WHERE_SQL", &patch.suffix)],
+            "",
         ),
         returning = str_literal(&statements.returning),
         assignments = patch_assignments(&updatable, "self"),

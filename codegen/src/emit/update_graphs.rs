@@ -72,7 +72,7 @@ fn update_graph_impl(
             const ROOT_COLUMNS: usize = {root_columns};
             const STEPS: &'static [::writegraph::write::GraphStep] = &[{steps}];
             const ERROR_STEPS: ::writegraph::write::ErrorSteps = {error_steps};
-            {connect_steps}
+            {connect_steps}{child_patches}
             fn sets_nothing(&self) -> bool {{ !({anything}) }}
             fn parts(&mut self) -> ::writegraph::Result<Self::Parts> {{
                 {take}
@@ -83,6 +83,7 @@ fn update_graph_impl(
                 params.extend({binds});
             }}
             fn assign_root<'a>(&'a self, set: &mut ::writegraph::write::Assignments<'a>) {{ {assignments} }}
+            {assign_child}
         }}\n",
         row = root.rust_name,
         types = types.iter().map(|t| format!("{t},")).collect::<String>(),
@@ -90,6 +91,7 @@ fn update_graph_impl(
             "The start of the graph's statement: `assign_root` appends the root columns the graph sets, then `UPDATE_WHERE_SQL` and `TAIL_SQL` follow (or `SELECT_SQL` and `TAIL_SQL` when it sets none).",
             ("UPDATE_SQL", &statement.root_update),
             &[("UPDATE_WHERE_SQL", &statement.root_update_tail), ("TAIL_SQL", &statement.tail)],
+            &patches_shown(statement),
         ),
         root_select = str_literal(&statement.root_select),
         root_columns = root.columns.len(),
@@ -99,6 +101,72 @@ fn update_graph_impl(
         binds = super::params_macro(&update_graph_binds(model, graph, statement)),
         assignments = patch_assignments(&updatable, "self") + &connect_assignments(model, graph, statement),
         connect_steps = connect_steps(model, graph),
+        child_patches = child_patches(statement),
+        assign_child = assign_child(model, graph, statement),
+    )
+}
+
+/// The child patches' parts of the statement as its doc shows them, after `TAIL_SQL`: each
+/// with a placeholder assignment, then the text after it.
+fn patches_shown(statement: &UpdateGraphStatement) -> String {
+    statement
+        .patches
+        .iter()
+        .map(|p| crate::plan::with_set_placeholder(&p.update, &p.update_where) + &p.then)
+        .collect()
+}
+
+/// `CHILD_PATCHES`, the parts of the statement around each child patch's SET list; empty
+/// when no child step applies a patch.
+fn child_patches(statement: &UpdateGraphStatement) -> String {
+    if statement.patches.is_empty() {
+        return String::new();
+    }
+    let patches: Vec<String> = statement
+        .patches
+        .iter()
+        .map(|p| {
+            format!(
+                "::writegraph::write::ChildPatch {{ update: {}, update_where: {}, skip: {}, then: {} }}",
+                str_literal(&p.update),
+                str_literal(&p.update_where),
+                str_literal(&p.skip),
+                str_literal(&p.then)
+            )
+        })
+        .collect();
+    format!(
+        "\nconst CHILD_PATCHES: &'static [::writegraph::write::ChildPatch] = &[{}];",
+        patches.join(", ")
+    )
+}
+
+/// `assign_child`: for child patch `n` (of `CHILD_PATCHES`), an assignment for each column
+/// its field's patch sets, as the table's patch assigns them; empty when no child step
+/// applies a patch.
+fn assign_child(
+    model: &Model<'_>,
+    graph: &UpdateGraphModel,
+    statement: &UpdateGraphStatement,
+) -> String {
+    if statement.patches.is_empty() {
+        return String::new();
+    }
+    let mut body = String::new();
+    for (n, patch) in statement.patches.iter().enumerate() {
+        let child = &graph.children[patch.child];
+        let table = &model.tables[child.table];
+        let updatable: Vec<&ColumnModel<'_>> =
+            table.columns.iter().filter(|c| c.updatable).collect();
+        let _ = writeln!(
+            body,
+            "if let ({n}, Some(patch)) = (index, &self.{}) {{ {} }}",
+            child.field,
+            patch_assignments(&updatable, "patch")
+        );
+    }
+    format!(
+        "fn assign_child<'a>(&'a self, index: usize, set: &mut ::writegraph::write::Assignments<'a>) {{ {body} }}"
     )
 }
 
@@ -204,12 +272,20 @@ fn update_graph_fields(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
             (Strategy::Diff, _) => "`Some(rows)` upserts `rows` by key and deletes the root's children whose key is not among them; `Some(vec![])` deletes them all.",
             (Strategy::Replace, false) => "`Some(Some(row))` replaces the child; `Some(None)` deletes it.",
             (Strategy::Upsert, false) => "`Some(Some(row))` inserts or updates the child; `Some(None)` deletes it.",
+            (Strategy::Update, _) => "`Some(patch)` assigns the columns `patch` sets in every one of them; a patch that sets none changes nothing.",
         };
+        let selected = child
+            .condition
+            .as_ref()
+            .map(|c| format!(" (those where `{c}`)"))
+            .unwrap_or_default();
         code.push_str(&doc(&format!(
-            "Children in `{}`. `None` leaves them untouched. {strategy} Step `{}`.",
+            "Children in `{}`{selected}. `None` leaves them untouched. {strategy} Step `{}`.",
             table.table.name, child.tag
         )));
-        let field_type = if child.many {
+        let field_type = if child.strategy.kind() == Strategy::Update {
+            format!("::std::option::Option<{ty}>")
+        } else if child.many {
             format!("::std::option::Option<::std::vec::Vec<{ty}>>")
         } else {
             format!("::std::option::Option<::std::option::Option<{ty}>>")
@@ -219,19 +295,7 @@ fn update_graph_fields(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
             &child.field,
             &field_type,
         ));
-        if child.many {
-            let _ = writeln!(
-                code,
-                "pub {}: ::std::option::Option<::std::vec::Vec<{ty}>>,",
-                child.field
-            );
-        } else {
-            let _ = writeln!(
-                code,
-                "pub {}: ::std::option::Option<::std::option::Option<{ty}>>,",
-                child.field
-            );
-        }
+        let _ = writeln!(code, "pub {}: {field_type},", child.field);
     }
     code.push_str("}\n");
 
@@ -256,7 +320,12 @@ fn update_graph_setters(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     for child in &graph.children {
         let f = &child.field;
         let ty = &child.row_type;
-        if child.many {
+        if child.strategy.kind() == Strategy::Update {
+            let _ = writeln!(
+                code,
+                "::writegraph::setter!(maybe {f} with_{f} / with_{f}_opt: {ty});"
+            );
+        } else if child.many {
             let _ = writeln!(code, "::writegraph::setter!(children {f} with_{f}: {ty});");
         } else {
             let _ = writeln!(
@@ -314,6 +383,29 @@ fn update_graph_parts(
             &graph.root_tag,
         ));
     }
+    // A child patch's text values, checked like the root's.
+    for child in &graph.children {
+        if child.strategy.kind() != Strategy::Update {
+            continue;
+        }
+        let table = &model.tables[child.table];
+        let checks: String = table
+            .columns
+            .iter()
+            .filter(|c| c.updatable)
+            .map(|column| {
+                let value = format!("patch.{}", column.field);
+                step_check(column, &value, &table.table.name.to_sql(), "0", &child.tag)
+            })
+            .collect();
+        if !checks.is_empty() {
+            let _ = writeln!(
+                parts,
+                "if let Some(patch) = &self.{} {{ {checks} }}",
+                child.field
+            );
+        }
+    }
     // Given children must not repeat the key they are upserted by.
     for child in &graph.children {
         if let Some(key) = &child.repeat_key {
@@ -343,6 +435,10 @@ fn update_graph_parts(
         types.push(format!("::std::vec::Vec<{}>", by.ty.rust));
     }
     for (n, (child, params)) in graph.children.iter().zip(&statement.children).enumerate() {
+        if child.strategy.kind() == Strategy::Update {
+            // Its patch stays in the graph: `assign_child` reads it.
+            continue;
+        }
         let table = &model.tables[child.table];
         let f = &child.field;
         if params.active {
@@ -393,6 +489,9 @@ fn update_graph_binds(
         if params.delete {
             binds.push(super::Bound::value(&format!("delete{n}"), "BOOL"));
         }
+        if graph.children[n].strategy.kind() == Strategy::Update {
+            continue;
+        }
         let table = &model.tables[graph.children[n].table];
         binds.extend(batch_param_values(table, &params.rows, &format!("part{n}")));
     }
@@ -411,13 +510,18 @@ fn update_graph_attribution(model: &Model<'_>, graph: &UpdateGraphModel) -> Stri
         updates_key: true,
         filled: None,
     }];
-    effects.extend(graph.children.iter().map(|c| StepEffect {
-        tag: &c.tag,
-        table: c.table,
-        deletes: matches!(c.strategy.kind(), Strategy::Replace | Strategy::Diff)
-            || (!c.many && c.strategy.kind() == Strategy::Upsert),
-        updates_key: false,
-        filled: Some(c.takes_parent_column.0),
+    // A child patch may assign any updatable column: a key other rows reference, or the
+    // fk itself, which then can fail on the child's side.
+    effects.extend(graph.children.iter().map(|c| {
+        let patches = c.strategy.kind() == Strategy::Update;
+        StepEffect {
+            tag: &c.tag,
+            table: c.table,
+            deletes: matches!(c.strategy.kind(), Strategy::Replace | Strategy::Diff)
+                || (!c.many && c.strategy.kind() == Strategy::Upsert),
+            updates_key: patches,
+            filled: (!patches).then_some(c.takes_parent_column.0),
+        }
     }));
     let tags: Vec<&str> = effects.iter().map(|e| e.tag).collect();
     step_attribution(model, &effects, &tags)

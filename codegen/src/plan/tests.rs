@@ -79,6 +79,20 @@ root = "parents"
 field = "kids"
 table = "kids"
 strategy = "append"
+
+[update.ParentWithPatchedKids]
+root = "parents"
+
+[[update.ParentWithPatchedKids.has_many]]
+field = "kids"
+table = "kids"
+strategy = "update"
+where = "qty > 1"
+
+[[update.ParentWithPatchedKids.has_one]]
+field = "memo"
+table = "notes"
+strategy = "replace"
 "#;
 
 /// The plan of the schema and graphs above, and a lookup of a table's statements by name.
@@ -215,5 +229,39 @@ SELECT root."id", root."name", root."motto", (SELECT count(*) FROM c0_up), (SELE
      c1_up AS (INSERT INTO "public"."notes" ("parent_id", "body") SELECT root."id", u.c1 FROM root, UNNEST($6::text[]) AS u(c1) WHERE (SELECT count(*) FROM c1_del) >= 0 ON CONFLICT ("parent_id") DO UPDATE SET "body" = CASE WHEN (EXCLUDED."parent_id") IN (SELECT root."id" FROM root, UNNEST($6::text[]) AS u(c1) WHERE u.c1 IS NOT NULL) THEN EXCLUDED."body" ELSE "public"."notes"."body" END RETURNING 1)
 SELECT root."id", root."name", root."motto", (SELECT count(*) FROM c0_up), (SELECT count(*) FROM c1_del), (SELECT count(*) FROM c1_up) FROM root"#
         );
+    });
+}
+
+#[test]
+fn update_graph_child_patch_cut_around_its_set_list() {
+    shapes(|plan, _| {
+        let patched = &plan.update_graphs[3];
+        // The fixed text ends where the patch's CTE starts, whose SET list is built at run
+        // time; the CTEs after it follow it.
+        assert_eq!(patched.tail, "),\n     ");
+        let [patch] = &patched.patches[..] else {
+            panic!("patches: {:?}", patched.patches);
+        };
+        assert_eq!(patch.child, 0);
+        assert_eq!(
+            patch.update,
+            r#"c0_upd AS (UPDATE "public"."kids" AS c SET "#
+        );
+        assert_eq!(
+            patch.update_where,
+            r#" FROM root WHERE c."parent_id" = root."id" AND EXISTS (SELECT FROM (SELECT c.*) AS w WHERE qty > 1) RETURNING 1)"#
+        );
+        assert_eq!(patch.skip, "c0_upd AS (SELECT 1 WHERE false)");
+        assert_eq!(
+            patched.shown,
+            r#"WITH root AS (UPDATE "public"."parents" SET "column" = $n, ... WHERE "id" = $1 RETURNING "id", "name", "motto"),
+     c0_upd AS (UPDATE "public"."kids" AS c SET "column" = $n, ... FROM root WHERE c."parent_id" = root."id" AND EXISTS (SELECT FROM (SELECT c.*) AS w WHERE qty > 1) RETURNING 1),
+     c1_del AS (DELETE FROM "public"."notes" AS c USING root WHERE $2::boolean AND c."parent_id" = root."id" RETURNING 1),
+     c1_ins AS (INSERT INTO "public"."notes" ("parent_id", "body") SELECT root."id", u.c1 FROM root, UNNEST($3::text[]) AS u(c1) WHERE (SELECT count(*) FROM c1_del) >= 0 RETURNING 1)
+SELECT root."id", root."name", root."motto", (SELECT count(*) FROM c0_upd), (SELECT count(*) FROM c1_del), (SELECT count(*) FROM c1_ins) FROM root"#
+        );
+        // The patch binds nothing of its own before the root's assignments.
+        assert!(patched.children[0].rows.is_empty());
+        assert_eq!(patched.counts, [vec![0], vec![1, 2]]);
     });
 }

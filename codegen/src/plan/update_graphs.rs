@@ -12,8 +12,9 @@ use super::Param;
 
 /// The statements of an update graph. The root's part is assembled at run time, because a
 /// patch assigns only the columns it sets (so `UPDATE OF` triggers on other columns do not
-/// fire); everything after it is fixed text, and its parameters come before the root's
-/// assignments so their numbers never change.
+/// fire), and so is the SET list of each child step that applies a patch (strategy
+/// update); everything else is fixed text, and its parameters come before every assignment
+/// so their numbers never change.
 #[derive(Debug, Clone)]
 pub struct UpdateGraphStatement {
     /// `SELECT 1 FROM "t" WHERE "id" = $1 FOR UPDATE`: the lock taken before the graph.
@@ -26,10 +27,14 @@ pub struct UpdateGraphStatement {
     /// write the row.
     pub root_select: String,
     /// `),\n     c0_del AS (...),\n     ...\nSELECT root.*, counts FROM root`: one CTE per
-    /// line, as in an insert graph.
+    /// line, as in an insert graph; up to the first of `patches` when there are any.
     pub tail: String,
+    /// The child steps that apply a patch, in statement order, each CTE followed by the
+    /// fixed text up to the next one (or the end).
+    pub patches: Vec<ChildPatchStatement>,
     /// The whole statement as docs and `explain` show it: the root's UPDATE with a
-    /// placeholder assignment ([`super::with_set_placeholder`]), then `tail`.
+    /// placeholder assignment ([`super::with_set_placeholder`]), then `tail`, then each
+    /// of `patches` with a placeholder assignment.
     pub shown: String,
     /// Parameters after the key, in `$n` order: per child, its flags then its rows.
     pub children: Vec<UpdateChildParams>,
@@ -40,6 +45,41 @@ pub struct UpdateGraphStatement {
     /// its field is given (`(SELECT "id" FROM b0)`). Its keys are the parameter after the
     /// root's key, one array per connect, before the children's.
     pub connect_values: Vec<String>,
+}
+
+/// A child step that applies a patch to the parent's children (strategy update): its CTE
+/// around the SET list the patch builds at run time, as the root's, and the fixed text
+/// after it. The assignments are numbered after the root's.
+#[derive(Debug, Clone)]
+pub struct ChildPatchStatement {
+    /// Index of the child in `UpdateGraphModel::children`.
+    pub child: usize,
+    /// `c0_upd AS (UPDATE "t" AS c SET `: the assignments follow.
+    pub update: String,
+    /// ` FROM root WHERE c."fk" = root."id" ... RETURNING 1)` after the assignments.
+    pub update_where: String,
+    /// The CTE when the field is `None` or its patch sets no column: it writes no row.
+    pub skip: String,
+    /// The fixed text after the CTE, up to the next patch's CTE or the end.
+    pub then: String,
+}
+
+/// Update: the parent's children (that the child's `where` selects) get the patch's
+/// assignments, or, when it assigns nothing, a CTE that reads and writes nothing takes its
+/// place; `[update, update_where, skip]` of [`ChildPatchStatement`].
+fn update_cte(
+    index: usize,
+    table: &str,
+    parent: &str,
+    fk: &str,
+    parent_key: &str,
+    scope: &str,
+) -> [String; 3] {
+    [
+        format!("c{index}_upd AS (UPDATE {table} AS c SET "),
+        format!(" FROM {parent} WHERE c.{fk} = {parent_key}{scope} RETURNING 1)"),
+        format!("c{index}_upd AS (SELECT 1 WHERE false)"),
+    ]
 }
 
 /// ` WHERE (SELECT count(*) FROM c0_del) >= 0`: makes a child's insert read its delete's
@@ -174,7 +214,9 @@ pub struct UpdateChildParams {
 /// ```
 ///
 /// A replace's insert reads its delete's count (see `after_delete`), so the delete runs
-/// first whatever order the final SELECT reads the counts in. Diff matches keys with `=` (a hash anti
+/// first whatever order the final SELECT reads the counts in. An update step is
+/// `c0_upd AS (UPDATE "t" AS c SET <the patch's assignments> FROM root WHERE c."fk" =
+/// root."id" RETURNING 1)`, its SET list built at run time like the root's. Diff matches keys with `=` (a hash anti
 /// join; `IS NOT DISTINCT FROM` would force a nested loop): a key with a NULL never matches,
 /// as it never conflicts in a unique index either, so such old children are deleted.
 pub(super) fn update_graph_statement(
@@ -215,7 +257,8 @@ pub(super) fn update_graph_statement(
     let mut count_names: Vec<Vec<String>> = Vec::new();
     for (index, child) in graph.children.iter().enumerate() {
         let planned = child_ctes(model, graph, index, child, &mut first_param);
-        ctes.extend(planned.ctes);
+        ctes.extend(planned.ctes.into_iter().map(Cte::Fixed));
+        ctes.extend(planned.patch.map(|patch| Cte::Patch(index, patch)));
         children.push(planned.params);
         count_names.push(planned.counts);
     }
@@ -231,18 +274,23 @@ pub(super) fn update_graph_statement(
         }
         counts.push(indexes);
     }
-    let tail = if ctes.is_empty() {
-        format!(")\n{select} FROM root")
-    } else {
-        format!("),\n     {}\n{select} FROM root", ctes.join(",\n     "))
-    };
+    let (tail, patches) = tail_text(ctes, &format!("\n{select} FROM root"));
     let root_update = format!("WITH {lookups}root AS (UPDATE {root_name} SET ");
     let root_update_tail = format!(" WHERE {key_where} RETURNING {root_columns}");
+    let mut rest = format!("{root_update_tail}{tail}");
+    for patch in &patches {
+        rest.push_str(&super::with_set_placeholder(
+            &patch.update,
+            &patch.update_where,
+        ));
+        rest.push_str(&patch.then);
+    }
     UpdateGraphStatement {
         lock: format!("SELECT 1 FROM {root_name} WHERE {key_where} FOR UPDATE"),
-        shown: super::with_set_placeholder(&root_update, &format!("{root_update_tail}{tail}")),
+        shown: super::with_set_placeholder(&root_update, &rest),
         root_update,
         root_update_tail,
+        patches,
         root_select: format!(
             "WITH {lookups}root AS (SELECT {root_columns} FROM {root_name} WHERE {key_where}"
         ),
@@ -253,10 +301,54 @@ pub(super) fn update_graph_statement(
     }
 }
 
+/// A CTE of the statement after the root's: fixed text, or a child's patch (by the child's
+/// index) whose SET list is built at run time.
+enum Cte {
+    /// A CTE as it is sent.
+    Fixed(String),
+    /// Child `.0`'s `[update, update_where, skip]` ([`update_cte`]).
+    Patch(usize, [String; 3]),
+}
+
+/// The text after the root's part: `),`, the CTEs one per line, then `end` (the final
+/// SELECT). The text up to the first patch, and each patch with the text after it.
+fn tail_text(ctes: Vec<Cte>, end: &str) -> (String, Vec<ChildPatchStatement>) {
+    if ctes.is_empty() {
+        return (format!("){end}"), Vec::new());
+    }
+    let mut tail = String::from("),\n     ");
+    let mut patches: Vec<ChildPatchStatement> = Vec::new();
+    for (i, cte) in ctes.into_iter().enumerate() {
+        let text = patches.last_mut().map_or(&mut tail, |p| &mut p.then);
+        if i > 0 {
+            text.push_str(",\n     ");
+        }
+        match cte {
+            Cte::Fixed(cte) => text.push_str(&cte),
+            Cte::Patch(child, [update, update_where, skip]) => {
+                patches.push(ChildPatchStatement {
+                    child,
+                    update,
+                    update_where,
+                    skip,
+                    then: String::new(),
+                });
+            }
+        }
+    }
+    patches
+        .last_mut()
+        .map_or(&mut tail, |p| &mut p.then)
+        .push_str(end);
+    (tail, patches)
+}
+
 /// One child's CTEs, named `c<index>_*`.
 struct ChildCtes {
-    /// The CTEs, in the order they are written.
+    /// The CTEs of fixed text, in the order they are written.
     ctes: Vec<String>,
+    /// Strategy update: its CTE, whose SET list is built at run time (`update_cte`).
+    patch: Option<[String; 3]>,
     /// The child's parameters.
     params: UpdateChildParams,
     /// The CTEs whose rows the final SELECT counts, in its column order.
@@ -283,6 +375,26 @@ fn child_ctes(
         "{parent}.{}",
         quote_ident(&parent_model.columns[parent_column].column.name)
     );
+    let scope = scoped(child);
+    if matches!(child.strategy, UpdateStrategy::Update) {
+        return ChildCtes {
+            ctes: Vec::new(),
+            patch: Some(update_cte(
+                index,
+                &table_name,
+                &parent,
+                &fk,
+                &parent_key,
+                &scope,
+            )),
+            params: UpdateChildParams {
+                active: false,
+                delete: false,
+                rows: Vec::new(),
+            },
+            counts: vec![format!("c{index}_upd")],
+        };
+    }
     let mut take = |used: bool| {
         used.then(|| {
             *first_param += 1;
@@ -314,7 +426,6 @@ fn child_ctes(
     *first_param += insert.params.len();
     let mut counts = Vec::new();
     let mut ctes = Vec::new();
-    let scope = scoped(child);
     let delete_all = |flag: &str| {
         format!(
             "DELETE FROM {table_name} AS c USING {parent} WHERE {flag} AND c.{fk} = {parent_key}{scope}"
@@ -377,9 +488,11 @@ fn child_ctes(
             }));
             counts.extend([format!("c{index}_up"), format!("c{index}_del")]);
         }
+        UpdateStrategy::Update => {}
     }
     ChildCtes {
         ctes,
+        patch: None,
         params: UpdateChildParams {
             active: needs_active,
             delete: needs_delete,
@@ -390,13 +503,14 @@ fn child_ctes(
 }
 
 /// The CTE that writes a step's rows, which the steps linked to it read: the root's, or a
-/// child's insert or upsert.
+/// child's insert, upsert or update.
 fn cte_name(graph: &UpdateGraphModel, step: StepRef) -> String {
     match step {
         StepRef::Root => "root".to_owned(),
         StepRef::Step(index) => match graph.children[index].strategy {
             UpdateStrategy::Replace | UpdateStrategy::Append => format!("c{index}_ins"),
             UpdateStrategy::Upsert | UpdateStrategy::Diff(_) => format!("c{index}_up"),
+            UpdateStrategy::Update => format!("c{index}_upd"),
         },
     }
 }

@@ -11,23 +11,28 @@ use crate::source::SourceFile;
 
 /// The condition `text` of a child edge with `strategy`, as the statement writes it: one
 /// expression of the child's own columns (see [`read_condition`]). Only replace and diff
-/// delete children, so only they take one.
+/// delete children and only update changes existing ones, so only they take one.
 pub(super) fn child_condition(
     table: &TableModel<'_>,
     text: &Spanned<String>,
     strategy: &Strategy,
     file: &SourceFile,
 ) -> Result<String, Diagnostic> {
-    if !matches!(strategy, Strategy::Replace | Strategy::Diff) {
+    if !matches!(
+        strategy,
+        Strategy::Replace | Strategy::Diff | Strategy::Update
+    ) {
         return Err(config::error_at(
             file,
             text,
             format!(
-                "`where` scopes the children a strategy deletes: `{}` deletes none",
+                "`where` scopes the children a strategy deletes or updates: `{}` does neither",
                 strategy.as_str()
             ),
         )
-        .with_help("use `where` with strategy = \"replace\" or \"diff\", or remove it"));
+        .with_help(
+            "use `where` with strategy = \"replace\", \"diff\" or \"update\", or remove it",
+        ));
     }
     let condition = read_condition(text.get_ref()).map_err(|e| match e {
         ConditionError::Syntax(e) => {

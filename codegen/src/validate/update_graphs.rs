@@ -111,10 +111,11 @@ fn update_graph(
         .iter()
         .filter(|c| c.updatable)
         .map(|c| (c, true));
+    // A patch field (`update`) has `with_x_opt` too; a has_many of rows does not.
     let child_setters = graph
         .has_many
         .iter()
-        .map(|e| (&e.field, false))
+        .map(|e| (&e.field, *e.strategy.get_ref() == Strategy::Update))
         .chain(graph.has_one.iter().map(|e| (&e.field, true)));
     let connect_setters = graph.belongs_to.iter().map(|e| (&e.field, true));
     let clashes = setter_clashes(
@@ -300,6 +301,10 @@ fn children(
             };
             let child =
                 update_child(names, tables, parent, many, field, edge, file).and_then(|child| {
+                    if matches!(child.strategy, UpdateStrategy::Update) {
+                        // Its field holds the table's patch, not rows.
+                        return Ok(child);
+                    }
                     let filled = (
                         tables,
                         child.table,
@@ -324,7 +329,7 @@ fn children(
 
 /// One child edge of an update graph: its table, the foreign key to its parent, and what
 /// its strategy needs (a conflict key for upsert, a unique `key` for diff, a unique fk for
-/// has_one).
+/// has_one, a column a patch can assign for update).
 pub(super) fn update_child(
     names: &Names<'_>,
     tables: &[TableModel<'_>],
@@ -360,6 +365,19 @@ pub(super) fn update_child(
             Strategy::Replace.as_str(),
             Strategy::Upsert.as_str()
         )));
+    }
+    if strategy == Strategy::Update && !child.columns.iter().any(|c| c.updatable) {
+        return Err(config::error_at(
+            file,
+            &edge.strategy,
+            format!(
+                "strategy `update` patches the children, but `{}` has no column an update may assign",
+                child.table.name
+            ),
+        )
+        .with_help(
+            "its columns are generated, identity ALWAYS or `database_fills`; use another strategy",
+        ));
     }
     if strategy == Strategy::Upsert {
         check_child_edge(tables, table, link.0, false, true, &edge.strategy, file)?;
@@ -406,6 +424,7 @@ pub(super) fn update_child(
         Strategy::Replace => UpdateStrategy::Replace,
         Strategy::Append => UpdateStrategy::Append,
         Strategy::Upsert => UpdateStrategy::Upsert,
+        Strategy::Update => UpdateStrategy::Update,
         Strategy::Diff => {
             let mut conflict_key = vec![link.0];
             conflict_key.extend(&key);
@@ -426,11 +445,15 @@ pub(super) fn update_child(
             super::condition::child_condition(&tables[table], c, edge.strategy.get_ref(), file)
         })
         .transpose()?;
+    let row_type = match strategy {
+        UpdateStrategy::Update => format!("{}Patch", tables[table].rust_name),
+        _ => format!("New{}", tables[table].rust_name),
+    };
     Ok(UpdateChild {
         parent: parent.step,
         condition,
         many,
-        row_type: format!("New{}", tables[table].rust_name),
+        row_type,
         field,
         table,
         strategy,

@@ -188,10 +188,11 @@ CREATE INDEX {p}_audit_logs_entity_idx ON {p}_audit_logs (entity, entity_id);
     } else {
         "upsert"
     };
-    let tags_strategy = match group % 3 {
+    let tags_strategy = match group % 4 {
         0 => "strategy = \"append\"",
         1 => "strategy = \"replace\"",
-        _ => "strategy = \"diff\"\nkey = [\"tag\"]",
+        2 => "strategy = \"diff\"\nkey = [\"tag\"]",
+        _ => "strategy = \"update\"",
     };
     let items_mode = if group.is_multiple_of(2) {
         ""
