@@ -153,12 +153,28 @@ pub mod prelude {
 pub mod __private {
     pub use crate::check::{bad_value, pick_steps, TextProblem, TextValue};
     pub use bytes::BytesMut;
-    pub use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
+    pub use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
     pub use tokio_postgres::{Client, Error as PgError, Row};
 
     use std::error::Error as StdError;
 
     pub use crate::write::Param;
+
+    /// `ToSql::to_sql_checked` of a generated type: `value` written when its type accepts
+    /// `ty`, else `WrongType`. Generated code calls it instead of `to_sql_checked!()`,
+    /// whose expansion names `Box` unqualified and so breaks beside a table named `boxes`.
+    pub fn to_sql_checked<T: ToSql>(
+        value: &T,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        if !T::accepts(ty) {
+            return Err(Box::new(tokio_postgres::types::WrongType::new::<T>(
+                ty.clone(),
+            )));
+        }
+        value.to_sql(ty, out)
+    }
 
     /// Writes an enum label (enums are sent as text and cast in SQL).
     pub fn enum_to_sql(

@@ -35,3 +35,9 @@ CREATE TABLE sends (
     body  text NOT NULL,
     state sync NOT NULL DEFAULT 'on'
 );
+
+-- A table whose Rust name is `Box`, beside an enum: the enum's `ToSql` names `Box` by path.
+CREATE TABLE boxes (
+    id    serial PRIMARY KEY,
+    state sync NOT NULL
+);

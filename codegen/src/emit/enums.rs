@@ -41,7 +41,10 @@ pub(super) fn enum_code(e: &EnumModel) -> String {
                 ::writegraph::__private::enum_to_sql(self.label(), out)
             }}
             fn accepts(ty: &::writegraph::__private::Type) -> bool {{ ::writegraph::__private::enum_accepts(ty, {sql_name:?}) }}
-            ::writegraph::__private::to_sql_checked!();
+            fn to_sql_checked(&self, ty: &::writegraph::__private::Type, out: &mut ::writegraph::__private::BytesMut)
+                -> ::std::result::Result<::writegraph::__private::IsNull, ::std::boxed::Box<dyn ::std::error::Error + ::std::marker::Sync + ::std::marker::Send>> {{
+                ::writegraph::__private::to_sql_checked(self, ty, out)
+            }}
         }}
         impl<'a> ::writegraph::__private::FromSql<'a> for {name} {{
             fn from_sql(_ty: &::writegraph::__private::Type, raw: &'a [u8])
