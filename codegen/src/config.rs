@@ -83,6 +83,33 @@ pub struct UpdateGraphConfig {
     /// field holds the key's value, `None` leaves `set_fk` unchanged.
     #[serde(default)]
     pub belongs_to: Vec<BelongsToConfig>,
+    /// Links of the root to rows of another table through a join table:
+    /// `Option<Vec<key>>`, `None` leaves them untouched.
+    #[serde(default)]
+    pub many_to_many: Vec<UpdateManyToManyConfig>,
+}
+
+/// `[[update.<Graph>.many_to_many]]`: the root's links to rows of a far table, through a
+/// join table, brought to the given keys; only join rows are written or deleted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateManyToManyConfig {
+    /// Field of the graph struct: `Option<Vec<key>>`.
+    pub field: Spanned<String>,
+    /// The far side's table.
+    pub table: Spanned<String>,
+    /// The join table, with a foreign key to the root's table and one to the far table.
+    pub through: Spanned<String>,
+    /// The join table's column referencing the root (see [`ManyToManyConfig::fk`]).
+    pub fk: Option<Spanned<String>>,
+    /// The join table's column referencing the far table (see
+    /// [`ManyToManyConfig::far_fk`]).
+    pub far_fk: Option<Spanned<String>>,
+    /// The far table's one-column unique key the field's keys are (default: its primary
+    /// key).
+    pub connect_by: Option<Spanned<String>>,
+    /// `set`, `add` or `remove`.
+    pub strategy: Spanned<Strategy>,
 }
 
 /// `[[update.<Graph>.has_many]]` and `[[update.<Graph>.has_one]]`.
@@ -289,6 +316,13 @@ pub enum Strategy {
     /// Apply one patch of the child table to every child of the root (that `where`
     /// selects).
     Update,
+    /// many_to_many: the root's links become exactly the given ones (join rows deleted
+    /// and inserted).
+    Set,
+    /// many_to_many: link the given rows; keep the other links.
+    Add,
+    /// many_to_many: delete the links to the given rows.
+    Remove,
 }
 
 impl Strategy {
@@ -299,6 +333,9 @@ impl Strategy {
             Strategy::Append => "append",
             Strategy::Upsert => "upsert",
             Strategy::Diff => "diff",
+            Strategy::Set => "set",
+            Strategy::Add => "add",
+            Strategy::Remove => "remove",
             Strategy::Update => "update",
         }
     }

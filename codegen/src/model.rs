@@ -437,6 +437,36 @@ pub enum UpdateStrategy {
     Diff(DiffKey),
     /// Apply a patch of the child table to the parent's children.
     Update,
+    /// many_to_many: bring the parent's join rows to the given far rows' keys. The step's
+    /// table is the join table.
+    Links(Links),
+}
+
+/// A many_to_many step of an update graph: which far rows its keys name, and how the join
+/// rows follow them.
+#[derive(Debug, Clone)]
+pub struct Links {
+    /// How the join rows follow the given keys.
+    pub sync: LinkSync,
+    /// Index of the far table in `Model::tables`.
+    pub far: usize,
+    /// The join table's column referencing the far row.
+    pub far_fk: usize,
+    /// The far table's key column, which `far_fk` holds.
+    pub key: usize,
+    /// The far table's unique column the given keys are looked up by.
+    pub by: usize,
+}
+
+/// How a many_to_many step of an update graph brings the join rows to the given keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkSync {
+    /// The links become exactly these: the others' join rows are deleted.
+    Set,
+    /// Link these too.
+    Add,
+    /// Delete the links to these.
+    Remove,
 }
 
 /// What a diff matches children by.
@@ -457,6 +487,11 @@ impl UpdateStrategy {
             UpdateStrategy::Upsert => Strategy::Upsert,
             UpdateStrategy::Diff(_) => Strategy::Diff,
             UpdateStrategy::Update => Strategy::Update,
+            UpdateStrategy::Links(links) => match links.sync {
+                LinkSync::Set => Strategy::Set,
+                LinkSync::Add => Strategy::Add,
+                LinkSync::Remove => Strategy::Remove,
+            },
         }
     }
 

@@ -6,7 +6,7 @@ use tokio_postgres::Client;
 use writegraph::Error;
 use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 use writegraph_tests::links::{
-    NewAddressWithCity, NewArticleForBlog, NewArticleGraph, NewArticleGraphTag,
+    ArticleTagsGraph, NewAddressWithCity, NewArticleForBlog, NewArticleGraph, NewArticleGraphTag,
     NewArticleTagForArticleAndTag, NewBlogGraph, NewBlogGraphArticle, NewBlogGraphTag, NewCity,
     NewCustomerGraph, NewCustomerGraphAddress, NewCustomerWithAddress, NewGroupGraph,
     NewGroupGraphMember, NewGroupGraphMemberLink, NewGroupMemberForGroupAndPerson,
@@ -592,6 +592,130 @@ async fn concurrent_items_that_connect_or_create_one_row_share_it() -> TestResul
     assert_eq!(
         count(&client, "SELECT count(*) FROM article_tags").await?,
         32
+    );
+    Ok(())
+}
+
+/// The names of the tags of article `id`, sorted.
+async fn tags_of(client: &Client, id: i64) -> TestResult<Vec<String>> {
+    Ok(client
+        .query(
+            "SELECT t.name FROM article_tags at JOIN tags t ON t.id = at.tag_id
+             WHERE at.article_id = $1 ORDER BY t.name",
+            &[&id],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+#[tokio::test]
+async fn an_update_graph_sets_adds_and_removes_links_by_key_writing_only_join_rows() -> TestResult {
+    let (_db, client) = database().await?;
+    client
+        .batch_execute(
+            "INSERT INTO tags (name) VALUES ('a'), ('b'), ('c'), ('d');
+             INSERT INTO articles (id, title) VALUES (1, 'one'), (2, 'two');
+             INSERT INTO article_tags (article_id, tag_id, added_by)
+                 SELECT 1, id, 'alice' FROM tags WHERE name IN ('a', 'b');
+             INSERT INTO article_tags (article_id, tag_id)
+                 SELECT 2, id FROM tags WHERE name IN ('a', 'c');",
+        )
+        .await?;
+    let counting = CountingClient::new(&client);
+    // Set {b, c, c}: a unlinked, b kept with its own columns, c linked once.
+    let report = ArticleTagsGraph::default()
+        .with_title("one, retagged")
+        .with_tags(["b".to_owned(), "c".to_owned(), "c".to_owned()])
+        .update_by_id_graph_report(&counting, &1)
+        .await?;
+    assert_eq!(counting.statements(), 1);
+    let affected: Vec<(&str, u64)> = report.steps.iter().map(|s| (s.tag, s.affected)).collect();
+    assert_eq!(
+        affected,
+        [
+            ("graph:root:articles", 1),
+            ("graph:many_to_many:article_tags", 2),
+            ("graph:many_to_many:article_tags:more_tags", 0),
+            ("graph:many_to_many:article_tags:fewer_tags", 0),
+        ]
+    );
+    assert_eq!(tags_of(&client, 1).await?, ["b", "c"]);
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM article_tags at JOIN tags t ON t.id = at.tag_id
+             WHERE at.article_id = 1 AND t.name = 'b' AND at.added_by = 'alice'"
+        )
+        .await?,
+        1
+    );
+    // The other article's links and the tags themselves are untouched.
+    assert_eq!(tags_of(&client, 2).await?, ["a", "c"]);
+    assert_eq!(count(&client, "SELECT count(*) FROM tags").await?, 4);
+
+    // Add {a, b} keeps b once; remove {c}: only the join row goes.
+    ArticleTagsGraph::default()
+        .with_more_tags(["a".to_owned(), "b".to_owned()])
+        .with_fewer_tags(["c".to_owned()])
+        .update_by_id_graph(&client, &1)
+        .await?;
+    assert_eq!(tags_of(&client, 1).await?, ["a", "b"]);
+    assert_eq!(tags_of(&client, 2).await?, ["a", "c"]);
+
+    // Set to nothing unlinks them all.
+    ArticleTagsGraph::default()
+        .with_tags(Vec::<String>::new())
+        .update_by_id_graph(&client, &1)
+        .await?;
+    assert!(tags_of(&client, 1).await?.is_empty());
+    assert_eq!(count(&client, "SELECT count(*) FROM tags").await?, 4);
+
+    // A name that is no tag changes nothing, not even the title.
+    ArticleTagsGraph::default()
+        .with_tags(["d".to_owned()])
+        .update_by_id_graph(&client, &1)
+        .await?;
+    let error = ArticleTagsGraph::default()
+        .with_title("lost")
+        .with_tags(["a".to_owned(), "nosuch".to_owned()])
+        .update_by_id_graph(&client, &1)
+        .await
+        .err()
+        .ok_or("a link to a missing tag was written")?;
+    assert!(
+        matches!(
+            error,
+            Error::NotFound {
+                table: "public.tags",
+                step: Some("graph:many_to_many:article_tags"),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(tags_of(&client, 1).await?, ["d"]);
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM articles WHERE title = 'one, retagged'"
+        )
+        .await?,
+        1
+    );
+
+    // A missing root is NotFound and links nothing.
+    let error = ArticleTagsGraph::default()
+        .with_more_tags(["a".to_owned()])
+        .update_by_id_graph(&client, &99)
+        .await
+        .err()
+        .ok_or("a missing root was updated")?;
+    assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM article_tags").await?,
+        3
     );
     Ok(())
 }

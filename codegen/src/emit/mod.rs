@@ -127,8 +127,13 @@ fn own_row_types(
         .update_graphs
         .iter()
         .flat_map(|g| &g.children)
-        // A patch (strategy update) is the table's own type.
-        .filter(|child| !matches!(child.strategy, crate::model::UpdateStrategy::Update))
+        // A patch (strategy update) is the table's own type, and links hold keys.
+        .filter(|child| {
+            !matches!(
+                child.strategy,
+                crate::model::UpdateStrategy::Update | crate::model::UpdateStrategy::Links(_)
+            )
+        })
         .map(|child| {
             let filled = child.takes_parent_column.0;
             (

@@ -6,7 +6,7 @@ use super::insert::{batch_param_values, repeated_key_check};
 use super::insert_graphs::{step_attribution, step_check, StepEffect};
 use super::patch::{patch_assignments, patch_fields, patch_setters};
 use super::{doc, statement_assigned, statement_const, str_literal};
-use crate::model::{ColumnModel, Model, Strategy, UpdateGraphModel};
+use crate::model::{ColumnModel, Model, Strategy, UpdateGraphModel, UpdateStrategy};
 use crate::plan::UpdateGraphStatement;
 
 pub(super) fn update_graph_struct(
@@ -193,16 +193,16 @@ fn connect_assignments(
 
 /// `CONNECT_STEPS`, the (tag, table) of each connect; empty when none.
 fn connect_steps(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
+    let links = graph.children.iter().filter_map(|c| match &c.strategy {
+        UpdateStrategy::Links(links) => Some((&c.tag, links.far)),
+        _ => None,
+    });
     let steps: Vec<String> = graph
         .connects
         .iter()
-        .map(|c| {
-            format!(
-                "({:?}, {:?})",
-                c.tag,
-                model.tables[c.table].table.name.to_sql()
-            )
-        })
+        .map(|c| (&c.tag, c.table))
+        .chain(links)
+        .map(|(tag, table)| format!("({tag:?}, {:?})", model.tables[table].table.name.to_sql()))
         .collect();
     if steps.is_empty() {
         return String::new();
@@ -273,16 +273,29 @@ fn update_graph_fields(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
             (Strategy::Replace, false) => "`Some(Some(row))` replaces the child; `Some(None)` deletes it.",
             (Strategy::Upsert, false) => "`Some(Some(row))` inserts or updates the child; `Some(None)` deletes it.",
             (Strategy::Update, _) => "`Some(patch)` assigns the columns `patch` sets in every one of them; a patch that sets none changes nothing.",
+            (Strategy::Set, _) => "`Some(keys)` links the root to exactly the rows these keys name: join rows to others are deleted, missing ones inserted; `Some(vec![])` unlinks them all.",
+            (Strategy::Add, _) => "`Some(keys)` links the root to the rows these keys name too; the other links stay.",
+            (Strategy::Remove, _) => "`Some(keys)` deletes the root's links to the rows these keys name.",
         };
         let selected = child
             .condition
             .as_ref()
             .map(|c| format!(" (those where `{c}`)"))
             .unwrap_or_default();
-        code.push_str(&doc(&format!(
-            "Children in `{}`{selected}. `None` leaves them untouched. {strategy} Step `{}`.",
-            table.table.name, child.tag
-        )));
+        let what = match &child.strategy {
+            UpdateStrategy::Links(links) => {
+                let far = &model.tables[links.far];
+                format!(
+                    "Links to rows of `{}` by their `{}`, as join rows of `{}`: each key is looked up in the statement, and one that names no row is `Error::NotFound` naming this step, with nothing changed. `None` leaves the links untouched.",
+                    far.table.name, far.columns[links.by].column.name, table.table.name
+                )
+            }
+            _ => format!(
+                "Children in `{}`{selected}. `None` leaves them untouched.",
+                table.table.name
+            ),
+        };
+        code.push_str(&doc(&format!("{what} {strategy} Step `{}`.", child.tag)));
         let field_type = if child.strategy.kind() == Strategy::Update {
             format!("::std::option::Option<{ty}>")
         } else if child.many {
@@ -451,6 +464,17 @@ fn update_graph_parts(
             names.push(format!("delete{n}"));
             types.push("bool".to_owned());
         }
+        if let UpdateStrategy::Links(links) = &child.strategy {
+            // The keys, bound as one array.
+            let ty = &model.tables[links.far].columns[links.by].ty.rust;
+            let _ = writeln!(
+                parts,
+                "let part{n}: ::std::vec::Vec<{ty}> = self.{f}.take().unwrap_or_default();"
+            );
+            names.push(format!("part{n}"));
+            types.push(format!("::std::vec::Vec<{ty}>"));
+            continue;
+        }
         let rows = if child.many {
             format!("self.{f}.take().unwrap_or_default()")
         } else {
@@ -492,6 +516,14 @@ fn update_graph_binds(
         if graph.children[n].strategy.kind() == Strategy::Update {
             continue;
         }
+        if let UpdateStrategy::Links(links) = &graph.children[n].strategy {
+            let by = &model.tables[links.far].columns[links.by];
+            binds.push(super::Bound::value(
+                &format!("part{n}"),
+                &by.ty.param_array_type,
+            ));
+            continue;
+        }
         let table = &model.tables[graph.children[n].table];
         binds.extend(batch_param_values(table, &params.rows, &format!("part{n}")));
     }
@@ -517,8 +549,10 @@ fn update_graph_attribution(model: &Model<'_>, graph: &UpdateGraphModel) -> Stri
         StepEffect {
             tag: &c.tag,
             table: c.table,
-            deletes: matches!(c.strategy.kind(), Strategy::Replace | Strategy::Diff)
-                || (!c.many && c.strategy.kind() == Strategy::Upsert),
+            deletes: matches!(
+                c.strategy.kind(),
+                Strategy::Replace | Strategy::Diff | Strategy::Set | Strategy::Remove
+            ) || (!c.many && c.strategy.kind() == Strategy::Upsert),
             updates_key: patches,
             filled: (!patches).then_some(c.takes_parent_column.0),
         }

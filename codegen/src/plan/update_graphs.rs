@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 
 use crate::ident::quote_ident;
-use crate::model::{DiffKey, Model, StepRef, UpdateChild, UpdateGraphModel, UpdateStrategy};
+use crate::model::{
+    DiffKey, LinkSync, Links, Model, StepRef, UpdateChild, UpdateGraphModel, UpdateStrategy,
+};
 
 use super::rows::{
     column_list, insert_rows, on_conflict, result_columns, ColumnSource, InsertRows, RowsSource,
@@ -395,6 +397,15 @@ fn child_ctes(
             counts: vec![format!("c{index}_upd")],
         };
     }
+    if let UpdateStrategy::Links(links) = &child.strategy {
+        let join = (
+            table_name.as_str(),
+            fk.as_str(),
+            parent.as_str(),
+            parent_key.as_str(),
+        );
+        return links_ctes(model, (index, child, links), join, first_param);
+    }
     let mut take = |used: bool| {
         used.then(|| {
             *first_param += 1;
@@ -488,7 +499,7 @@ fn child_ctes(
             }));
             counts.extend([format!("c{index}_up"), format!("c{index}_del")]);
         }
-        UpdateStrategy::Update => {}
+        UpdateStrategy::Update | UpdateStrategy::Links(_) => {}
     }
     ChildCtes {
         ctes,
@@ -497,6 +508,79 @@ fn child_ctes(
             active: needs_active,
             delete: needs_delete,
             rows: insert.params,
+        },
+        counts,
+    }
+}
+
+/// A many_to_many step's CTEs: the far rows its keys name, looked up as a connect_by does
+/// (a key that names no row fails with the step's NotFound marker), then the join rows
+/// that follow them. `set` deletes the links to rows not given (when the field is given:
+/// `$n::boolean`) and inserts the missing ones; `add` inserts the missing ones; `remove`
+/// deletes the given ones. Only join rows are written:
+///
+/// ```sql
+/// c0_want AS MATERIALIZED (SELECT CASE WHEN t."id" IS NULL THEN (<marker> ...) ELSE t."id" END AS "id" FROM unnest($3::text[]) AS w(k) LEFT JOIN "tags" t ON t."name" = w.k),
+/// c0_del AS (DELETE FROM "article_tags" AS c USING root WHERE $2::boolean AND c."article_id" = root."id" AND NOT EXISTS (SELECT FROM c0_want AS w WHERE w."id" = c."tag_id") RETURNING 1),
+/// c0_ins AS (INSERT INTO "article_tags" ("article_id", "tag_id") SELECT DISTINCT root."id", w."id" FROM root, c0_want AS w WHERE NOT EXISTS (SELECT FROM "article_tags" AS c WHERE c."article_id" = root."id" AND c."tag_id" = w."id") ON CONFLICT DO NOTHING RETURNING 1)
+/// ```
+///
+/// The insert's `NOT EXISTS` and `ON CONFLICT DO NOTHING` keep a link that exists, or that
+/// a concurrent write just made, once.
+fn links_ctes(
+    model: &Model<'_>,
+    (index, child, links): (usize, &UpdateChild, &Links),
+    (join, fk, parent, parent_key): (&str, &str, &str, &str),
+    first_param: &mut usize,
+) -> ChildCtes {
+    let far = &model.tables[links.far];
+    let active = (links.sync == LinkSync::Set).then(|| {
+        *first_param += 1;
+        format!("${}::boolean", *first_param)
+    });
+    *first_param += 1;
+    let lookup = super::insert_graphs::lookup_sql(
+        far,
+        (links.key, links.by),
+        &child.tag,
+        (*first_param, None),
+    );
+    let key = quote_ident(&far.columns[links.key].column.name);
+    let far_fk = quote_ident(&model.tables[child.table].columns[links.far_fk].column.name);
+    let want = format!("c{index}_want");
+    let mut ctes = vec![format!("{want} AS MATERIALIZED ({lookup})")];
+    let insert = format!(
+        "c{index}_ins AS (INSERT INTO {join} ({fk}, {far_fk}) SELECT DISTINCT {parent_key}, w.{key} FROM {parent}, {want} AS w \
+         WHERE NOT EXISTS (SELECT FROM {join} AS c WHERE c.{fk} = {parent_key} AND c.{far_fk} = w.{key}) ON CONFLICT DO NOTHING RETURNING 1)"
+    );
+    let delete = |given: &str, when: &str| {
+        format!(
+            "c{index}_del AS (DELETE FROM {join} AS c USING {parent} WHERE {when}c.{fk} = {parent_key} \
+             AND {given} (SELECT FROM {want} AS w WHERE w.{key} = c.{far_fk}) RETURNING 1)"
+        )
+    };
+    let counts = match (links.sync, &active) {
+        (LinkSync::Set, Some(active)) => {
+            ctes.push(delete("NOT EXISTS", &format!("{active} AND ")));
+            ctes.push(insert);
+            vec![format!("c{index}_del"), format!("c{index}_ins")]
+        }
+        (LinkSync::Remove, _) => {
+            ctes.push(delete("EXISTS", ""));
+            vec![format!("c{index}_del")]
+        }
+        _ => {
+            ctes.push(insert);
+            vec![format!("c{index}_ins")]
+        }
+    };
+    ChildCtes {
+        ctes,
+        patch: None,
+        params: UpdateChildParams {
+            active: active.is_some(),
+            delete: false,
+            rows: vec![Param::Value(links.by)],
         },
         counts,
     }
@@ -511,6 +595,7 @@ fn cte_name(graph: &UpdateGraphModel, step: StepRef) -> String {
             UpdateStrategy::Replace | UpdateStrategy::Append => format!("c{index}_ins"),
             UpdateStrategy::Upsert | UpdateStrategy::Diff(_) => format!("c{index}_up"),
             UpdateStrategy::Update => format!("c{index}_upd"),
+            UpdateStrategy::Links(_) => format!("c{index}_ins"),
         },
     }
 }

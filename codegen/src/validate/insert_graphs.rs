@@ -637,45 +637,56 @@ fn parent_steps(
     }
 }
 
-/// The steps of a many_to_many edge under the step `parent` (`parent_pending`, `None`: the
-/// root): its join rows, a has_many of the `through` table, and under them one step per way
-/// an item finds its far row: created, connected by a unique key (`connect_by`, else the
-/// primary key), and connected-or-created when the far table has a conflict key that every
-/// row gives (see [`unkeyed_conflict_column`]).
-fn many_to_many_steps(
-    (names, tables, file): (&Names<'_>, &[TableModel<'_>], &SourceFile),
-    (parent, parent_pending): (Parent, Option<usize>),
-    (edge, field): (&ManyToManyConfig, String),
-    (steps, source): (&mut Vec<Pending>, &str),
-) -> Result<(), Diagnostic> {
+/// A many_to_many edge resolved against the catalog: the join table and the far table,
+/// the join's columns that take the parent's key and the far row's, and the far table's
+/// key and the unique column items connect by.
+#[derive(Debug)]
+pub(super) struct JoinLink {
+    /// Index of the join table in `Model::tables`.
+    pub(super) join: usize,
+    /// Index of the far table.
+    pub(super) far: usize,
+    /// The join's column taking the parent's key, and the parent's key column.
+    pub(super) takes_parent_column: (usize, usize),
+    /// The join's column taking the far row's key, and its name where graphs.toml says it
+    /// (or the `through` table, when the DDL's one foreign key names it).
+    pub(super) far_fk: usize,
+    pub(super) far_fk_name: Spanned<String>,
+    /// The far table's key column.
+    pub(super) key: usize,
+    /// The far table's unique column items connect by, and where graphs.toml names it.
+    pub(super) by: usize,
+    pub(super) connect_by: Spanned<String>,
+}
+
+/// Resolves a many_to_many edge of a step of table `parent`: the join table's foreign key
+/// to the parent (`fk`, or the one the DDL declares), its foreign key to the far table
+/// (`far_fk`, or the one other the DDL declares: a join table needs one to each side), the
+/// far table's one-column primary key, and the unique key items connect by (`connect_by`,
+/// else that primary key).
+pub(super) fn join_link(
+    names: &Names<'_>,
+    tables: &[TableModel<'_>],
+    parent: Parent,
+    edge: &ManyToManyConfig,
+    file: &SourceFile,
+) -> Result<JoinLink, Diagnostic> {
     let far = table_index(names, tables, &edge.table, file)?;
     let join = table_index(names, tables, &edge.through, file)?;
-    let join_edge = ChildConfig {
-        field: edge.field.clone(),
-        table: edge.through.clone(),
-        fk: edge.fk.clone(),
-        fk_unchecked: false,
-        mode: None,
-        required: false,
-        graph: None,
-        copy: None,
-        belongs_to: Vec::new(),
-        has_one: Vec::new(),
-        has_many: Vec::new(),
-        many_to_many: Vec::new(),
-    };
-    let mut join_step = child_step(names, tables, parent, true, &join_edge, field, file)?;
-    let Some(takes_parent_column) = join_step.kind.takes_parent_column() else {
-        return Ok(());
-    };
-    join_step.kind = StepKind::ManyToMany {
-        takes_parent_column,
-    };
-    let far_fk = match &edge.far_fk {
+    let takes_parent_column = child_link(
+        tables,
+        parent.table,
+        join,
+        edge.fk.as_ref(),
+        false,
+        &edge.through,
+        file,
+    )?;
+    let model = &tables[join];
+    let far_fk_name = match &edge.far_fk {
         Some(column) => column.clone(),
         None => {
-            let fk_name = &tables[join].columns[takes_parent_column.0].column.name;
-            let model = &tables[join];
+            let fk_name = &model.columns[takes_parent_column.0].column.name;
             let to_far: Vec<&crate::catalog::ForeignKey> = model
                 .table
                 .foreign_keys
@@ -723,6 +734,72 @@ fn many_to_many_steps(
         .connect_by
         .clone()
         .unwrap_or_else(|| Spanned::new(edge.table.span(), far_key));
+    // Checked as a belongs_to of the join row that connects by the key.
+    let connect = BelongsToConfig {
+        field: edge.field.clone(),
+        table: edge.table.clone(),
+        set_fk: far_fk_name.clone(),
+        mode: None,
+        required: false,
+        connect_by: Some(connect_by.clone()),
+        belongs_to: Vec::new(),
+    };
+    let join_parent = Parent {
+        step: StepRef::Root,
+        table: join,
+    };
+    let step = belongs_to_step(names, tables, join_parent, &connect, String::new(), file)?;
+    let (Some((far_fk, key)), Some(by)) = (step.kind.sets_parent_column(), step.connect_by) else {
+        return Err(
+            config::error_at(file, &edge.table, "the far table cannot be connected to")
+                .with_help("give the far table a one-column primary key"),
+        );
+    };
+    Ok(JoinLink {
+        join,
+        far,
+        takes_parent_column,
+        far_fk,
+        far_fk_name,
+        key,
+        by,
+        connect_by,
+    })
+}
+
+/// The steps of a many_to_many edge under the step `parent` (`parent_pending`, `None`: the
+/// root): its join rows, a has_many of the `through` table, and under them one step per way
+/// an item finds its far row: created, connected by a unique key (`connect_by`, else the
+/// primary key), and connected-or-created when the far table has a conflict key that every
+/// row gives (see [`unkeyed_conflict_column`]).
+fn many_to_many_steps(
+    (names, tables, file): (&Names<'_>, &[TableModel<'_>], &SourceFile),
+    (parent, parent_pending): (Parent, Option<usize>),
+    (edge, field): (&ManyToManyConfig, String),
+    (steps, source): (&mut Vec<Pending>, &str),
+) -> Result<(), Diagnostic> {
+    let resolved = join_link(names, tables, parent, edge, file)?;
+    let far = resolved.far;
+    let join_edge = ChildConfig {
+        field: edge.field.clone(),
+        table: edge.through.clone(),
+        fk: edge.fk.clone(),
+        fk_unchecked: false,
+        mode: None,
+        required: false,
+        graph: None,
+        copy: None,
+        belongs_to: Vec::new(),
+        has_one: Vec::new(),
+        has_many: Vec::new(),
+        many_to_many: Vec::new(),
+    };
+    let mut join_step = child_step(names, tables, parent, true, &join_edge, field, file)?;
+    join_step.kind = StepKind::ManyToMany {
+        takes_parent_column: resolved.takes_parent_column,
+    };
+    let far_fk = resolved.far_fk_name.clone();
+    let connect_by = resolved.connect_by.clone();
     let upsert = tables[far].conflict.is_some() && unkeyed_conflict_column(&tables[far]).is_none();
     let mut ways = vec![
         (LinkHow::Create, None, None),
@@ -734,7 +811,7 @@ fn many_to_many_steps(
     }
     let join_parent = Parent {
         step: StepRef::Root,
-        table: join,
+        table: resolved.join,
     };
     let mut links = Vec::new();
     for (how, mode, connect_by) in ways {

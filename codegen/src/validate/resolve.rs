@@ -159,6 +159,7 @@ impl<'a> Names<'a> {
                 .chain(g.has_many.iter().map(|e| &e.table))
                 .chain(g.has_one.iter().map(|e| &e.table))
                 .chain(g.belongs_to.iter().map(|e| &e.table))
+                .chain(g.many_to_many.iter().flat_map(|e| [&e.table, &e.through]))
         });
         for name in table_names.chain(insert).chain(update) {
             let span = name.span();

@@ -10,12 +10,15 @@ use super::edges::{
 use super::resolve::{column_index, table_index, Names};
 use toml::Spanned;
 
-use crate::config::{self, GraphsConfig, UpdateChildConfig, UpdateGraphConfig};
+use crate::config::{
+    self, GraphsConfig, ManyToManyConfig, UpdateChildConfig, UpdateGraphConfig,
+    UpdateManyToManyConfig,
+};
 use crate::error::Diagnostic;
 use crate::ident;
 use crate::model::{
-    Conflict, DiffKey, StepRef, Strategy, TableModel, UpdateChild, UpdateConnect, UpdateGraphModel,
-    UpdateStrategy,
+    Conflict, DiffKey, LinkSync, Links, StepRef, Strategy, TableModel, UpdateChild, UpdateConnect,
+    UpdateGraphModel, UpdateStrategy,
 };
 use crate::source::SourceFile;
 
@@ -106,6 +109,35 @@ fn update_graph(
     }
     let names_taken = (graph_name, reserved, row_types);
     let mut children = children(names, tables, root, names_taken, graph, file)?;
+    let mut errors = Vec::new();
+    for edge in &graph.many_to_many {
+        let taken = children.iter().any(|c| c.field == *edge.field.get_ref())
+            || root_model
+                .columns
+                .iter()
+                .any(|c| c.updatable && c.field == *edge.field.get_ref());
+        if taken || !is_field_name(edge.field.get_ref()) {
+            errors.push(
+                config::error_at(
+                    file,
+                    &edge.field,
+                    format!(
+                        "field `{}` is not a Rust field name, or another field of the graph has it",
+                        edge.field.get_ref()
+                    ),
+                )
+                .with_help("name the edge's field after the far table, like `tags`"),
+            );
+            continue;
+        }
+        match links_child(names, tables, root, edge, file) {
+            Ok(child) => children.push(child),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     let root_setters = root_model
         .columns
         .iter()
@@ -117,7 +149,11 @@ fn update_graph(
         .iter()
         .map(|e| (&e.field, *e.strategy.get_ref() == Strategy::Update))
         .chain(graph.has_one.iter().map(|e| (&e.field, true)));
-    let connect_setters = graph.belongs_to.iter().map(|e| (&e.field, true));
+    let connect_setters = graph
+        .belongs_to
+        .iter()
+        .map(|e| (&e.field, true))
+        .chain(graph.many_to_many.iter().map(|e| (&e.field, false)));
     let clashes = setter_clashes(
         root_model,
         root_setters,
@@ -133,7 +169,11 @@ fn update_graph(
         connect.tag = tags.step(None, "belongs_to", &tables[connect.table], &connect.field);
     }
     for child in &mut children {
-        let kind = if child.many { "has_many" } else { "has_one" };
+        let kind = match (&child.strategy, child.many) {
+            (UpdateStrategy::Links(_), _) => "many_to_many",
+            (_, true) => "has_many",
+            (_, false) => "has_one",
+        };
         child.tag = tags.step(None, kind, &tables[child.table], &child.field);
     }
     Ok(UpdateGraphModel {
@@ -327,6 +367,82 @@ fn children(
     Ok(children.into_iter().map(|(_, c)| c).collect())
 }
 
+/// A many_to_many edge of an update graph: a step of the join table under the root whose
+/// field holds keys of the far table (`connect_by`, else its primary key), looked up in the
+/// statement. The join table's other columns must have defaults: the step writes only its
+/// two keys.
+fn links_child(
+    names: &Names<'_>,
+    tables: &[TableModel<'_>],
+    root: usize,
+    edge: &UpdateManyToManyConfig,
+    file: &SourceFile,
+) -> Result<UpdateChild, Diagnostic> {
+    let sync = match edge.strategy.get_ref() {
+        Strategy::Set => LinkSync::Set,
+        Strategy::Add => LinkSync::Add,
+        Strategy::Remove => LinkSync::Remove,
+        other => {
+            return Err(config::error_at(
+                file,
+                &edge.strategy,
+                format!(
+                    "a many_to_many edge of an update graph sets, adds or removes links, not `{}`",
+                    other.as_str()
+                ),
+            )
+            .with_help("use set, add or remove"))
+        }
+    };
+    let link = ManyToManyConfig {
+        field: edge.field.clone(),
+        table: edge.table.clone(),
+        through: edge.through.clone(),
+        fk: edge.fk.clone(),
+        far_fk: edge.far_fk.clone(),
+        connect_by: edge.connect_by.clone(),
+    };
+    let parent = Parent {
+        step: StepRef::Root,
+        table: root,
+    };
+    let resolved = super::insert_graphs::join_link(names, tables, parent, &link, file)?;
+    let join = &tables[resolved.join];
+    let written = [resolved.takes_parent_column.0, resolved.far_fk];
+    let needs_value = join.columns.iter().enumerate().find(|&(i, c)| {
+        !written.contains(&i) && c.insert == Some(crate::model::InsertKind::Required)
+    });
+    if let (Some((_, column)), false) = (needs_value, sync == LinkSync::Remove) {
+        return Err(config::error_at(
+            file,
+            &edge.through,
+            format!(
+                "`{}` has a column `{}` without a default, which the links of an update graph cannot give",
+                join.table.name, column.column.name
+            ),
+        )
+        .with_help("give the column a DEFAULT, or write the join rows with an update graph's has_many of the join table"));
+    }
+    Ok(UpdateChild {
+        parent: StepRef::Root,
+        condition: None,
+        many: true,
+        row_type: tables[resolved.far].columns[resolved.by].ty.rust.clone(),
+        field: ident::rust_field_name(edge.field.get_ref()),
+        table: resolved.join,
+        strategy: UpdateStrategy::Links(Links {
+            sync,
+            far: resolved.far,
+            far_fk: resolved.far_fk,
+            key: resolved.key,
+            by: resolved.by,
+        }),
+        takes_parent_column: resolved.takes_parent_column,
+        tag: String::new(),
+        repeat_key: None,
+    })
+}
+
 /// One child edge of an update graph: its table, the foreign key to its parent, and what
 /// its strategy needs (a conflict key for upsert, a unique `key` for diff, a unique fk for
 /// has_one, a column a patch can assign for update).
@@ -351,6 +467,17 @@ pub(super) fn update_child(
         file,
     )?;
     let strategy = *edge.strategy.get_ref();
+    if matches!(strategy, Strategy::Set | Strategy::Add | Strategy::Remove) {
+        return Err(config::error_at(
+            file,
+            &edge.strategy,
+            format!(
+                "strategy `{}` is for many_to_many edges",
+                strategy.as_str()
+            ),
+        )
+        .with_help("use replace, append, upsert, diff or update, or make the edge [[update.<Graph>.many_to_many]]"));
+    }
     if !many && strategy.many_only() {
         return Err(config::error_at(
             file,
@@ -424,7 +551,9 @@ pub(super) fn update_child(
         Strategy::Replace => UpdateStrategy::Replace,
         Strategy::Append => UpdateStrategy::Append,
         Strategy::Upsert => UpdateStrategy::Upsert,
-        Strategy::Update => UpdateStrategy::Update,
+        Strategy::Update | Strategy::Set | Strategy::Add | Strategy::Remove => {
+            UpdateStrategy::Update
+        }
         Strategy::Diff => {
             let mut conflict_key = vec![link.0];
             conflict_key.extend(&key);
