@@ -198,6 +198,10 @@ fn explain_plan(model: &model::Model<'_>, plan: &plan::Plan) -> Vec<GraphSql> {
                     "SQL_RETURNING: insert_graph_returning, insert_graph_report_returning, insert_graph_atomic".to_owned(),
                     statement.sql_returning.clone(),
                 ),
+                (
+                    "SQL_MANY: insert_graph_many, insert_graph_many_report".to_owned(),
+                    statement.sql_many.clone(),
+                ),
             ],
         })
         .collect();

@@ -170,6 +170,10 @@ pub struct GraphModel {
     pub steps: Vec<GraphStep>,
     /// Tag of the root step (`graph:root:products`).
     pub root_tag: String,
+    /// Many graphs can be written in one statement (`insert_graph_many`): every parent the
+    /// graph finds or creates by its conflict key has a key each row gives, so that each
+    /// graph finds its own parent's key (see `Conflict`).
+    pub writes_many: bool,
     /// The user's attributes.
     pub attributes: Attributes,
 }

@@ -287,6 +287,16 @@ impl Error {
         }
     }
 
+    /// A validation error about graph `index` (from 0) of a batch, saying so.
+    pub fn in_graph(self, index: usize) -> Self {
+        match self {
+            Error::Validation(ValidationError { kind, message }) => Error::Validation(
+                ValidationError::new(kind, format!("graph {index}: {message}")),
+            ),
+            other => other,
+        }
+    }
+
     /// The steps a database error may come from when `tag` cannot name one (else empty).
     pub fn candidate_steps(&self) -> &[&'static str] {
         match self {

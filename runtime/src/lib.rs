@@ -134,8 +134,8 @@ pub use error::{Error, Result, ValidationError, ValidationKind};
 pub use report::{WriteReport, WriteStepReport};
 pub use row::{FromRow, ModelPk};
 pub use write::{
-    Assignments, ErrorSteps, GraphStep, Insert, InsertGraph, Patch, RootRow, StepCount, Table,
-    UpdateGraph, UpdateGraphLocking, UpdateGraphPlain, Upsert,
+    Assignments, ErrorSteps, GraphStep, Insert, InsertGraph, InsertGraphMany, Patch, RootRow,
+    StepCount, Table, UpdateGraph, UpdateGraphLocking, UpdateGraphPlain, Upsert,
 };
 
 /// The write traits, imported without their names (`use writegraph::prelude::*`), for

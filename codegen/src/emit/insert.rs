@@ -160,6 +160,31 @@ fn optional_docs(code: String, table: &TableModel<'_>, optional: &[usize]) -> St
     })
 }
 
+/// `fn <name>(rows: Vec<rows_type>) -> Result<NewTColumns>`: rows holding the table's
+/// insert fields (a graph struct holds its root's) split into the column vectors of the
+/// statement's parameters `params`, each row checked first.
+pub(super) fn rows_columns(
+    table: &TableModel<'_>,
+    params: &[Param],
+    (name, rows_type): (&str, &str),
+) -> String {
+    let table_name = format!("{:?}", table.table.name.to_sql());
+    let body = columns_body(table, params, (&table_name, &[]));
+    let filled_list = if body.contains("filled") {
+        "let filled: &[usize] = &[];\n"
+    } else {
+        ""
+    };
+    format!(
+        "#[doc(hidden)]
+        /// The rows as the column vectors of the statement's parameters.
+        fn {name}(rows: ::std::vec::Vec<{rows_type}>) -> ::writegraph::Result<New{row}Columns> {{
+            {filled_list}{body}
+        }}\n",
+        row = table.rust_name,
+    )
+}
+
 /// The table as a row type sees it when a nested belongs_to fills the columns `optional`:
 /// those columns optional, like a column with a default.
 fn with_optional<'a>(table: &TableModel<'a>, optional: &[usize]) -> TableModel<'a> {

@@ -11,7 +11,7 @@ use crate::model::{
     Cardinality, ColumnModel, GraphModel, GraphStep, InsertKind, LinkHow, Model, StepKind, StepRef,
     TableModel,
 };
-use crate::plan::{GraphStatement, Param, RowCount};
+use crate::plan::{GraphPart, GraphStatement, Param, RowCount};
 
 /// `self.x` is not set, for a root field of this kind.
 pub(super) fn is_unset(column: &ColumnModel<'_>) -> String {
@@ -101,7 +101,7 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
         updates_key: false,
         filled: s.kind.takes_parent_column().map(|(column, _)| column),
     }));
-    let parts = graph_parts(model, graph, statement);
+    let parts = graph_parts(model, graph, (&statement.parts, false));
     let steps = graph_steps(graph, statement);
     let tags: Vec<&str> = steps.iter().map(|(tag, _)| *tag).collect();
     let steps: Vec<&str> = steps.iter().map(|(_, code)| code.as_str()).collect();
@@ -124,7 +124,18 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
                 {params}
             }}
         }}
-        ::writegraph::insert_graph_methods!({name});\n",
+        ::writegraph::insert_graph_methods!({name});
+        {checks_fn}{many}\n",
+        checks_fn = match graph_checks(model, graph) {
+            checks if checks.is_empty() => String::new(),
+            checks => format!(
+                "impl {name} {{
+                    /// The graph's own checks, before any SQL: a parent given twice or not at all, the root's key, repeated conflict keys.
+                    fn graph_checks(&self) -> ::writegraph::Result<()> {{ {checks} Ok(()) }}
+                }}\n"
+            ),
+        },
+        many = if graph.writes_many { insert_graph_many_impl(model, graph, statement) } else { String::new() },
         row = root.rust_name,
         part_types = parts.types.iter().map(|t| format!("{t},")).collect::<String>(),
         statements = statement_pair(
@@ -135,7 +146,7 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
         steps = steps.join(", "),
         error_steps = step_attribution(model, &effects, &tags),
         connect_steps = connect_steps(model, graph),
-        checks = graph_checks(model, graph),
+        checks = if graph_checks(model, graph).is_empty() { "" } else { "self.graph_checks()?;" },
         take = parts.take,
         names = parts.names.iter().map(|t| format!("{t},")).collect::<String>(),
         params = super::params_macro(&parts.params),
@@ -620,7 +631,11 @@ struct Parts {
 
 /// Each step's rows as column vectors and the root's values one by one, in statement
 /// order, from the plan's parameters of each part.
-fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement) -> Parts {
+fn graph_parts(
+    model: &Model<'_>,
+    graph: &GraphModel,
+    (statement_parts, many): (&[GraphPart], bool),
+) -> Parts {
     let root = &model.tables[graph.root];
     let root_columns = root_columns(model, graph);
     let mut parts = Parts {
@@ -629,20 +644,38 @@ fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement
         types: Vec::new(),
         params: Vec::new(),
     };
-    let ordinals: Vec<usize> = statement
-        .parts
+    let ordinals: Vec<usize> = statement_parts
         .iter()
         .filter(|p| p.params.contains(&Param::ParentOrdinal))
         .filter_map(|p| p.step)
         .collect();
+    if many {
+        parts.take.push_str(&take_root_steps(graph));
+    }
     for index in 0..graph.steps.len() {
         parts
             .take
-            .push_str(&flatten_items(model, graph, index, &ordinals));
+            .push_str(&flatten_items(model, graph, (index, many), &ordinals));
     }
-    for part in &statement.parts {
+    for part in statement_parts {
         let part_params = &part.params;
         let Some(i) = &part.step else {
+            if many {
+                // Every graph's root row, split into columns after the steps' rows are
+                // taken out of the graphs.
+                let _ = writeln!(
+                    parts.take,
+                    "let root = Self::root_columns(graphs).map_err(|e| e.in_step({:?}))?;",
+                    graph.root_tag
+                );
+                parts.names.push("root".to_owned());
+                parts.types.push(format!("New{}Columns", root.rust_name));
+                let view = many_root_view(model, graph);
+                parts
+                    .params
+                    .extend(batch_param_values(&view, part_params, "root"));
+                continue;
+            }
             for column in root_columns.iter().filter(|c| c.insert.is_some()) {
                 parts.take.push_str(&step_check(
                     column,
@@ -659,8 +692,8 @@ fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement
         let table = &model.tables[step.table];
         let rows = match (&step.item_type, step.parent) {
             (Some(_), _) => format!("r{i}"),
-            (None, StepRef::Step(_)) => format!("w{i}"),
-            (None, StepRef::Root) => own_rows(step),
+            (None, StepRef::Root) if !many => own_rows(step),
+            (None, _) => format!("w{i}"),
         };
         if let Some(by) = step.connect_by {
             // The keys to look up, bound as one array.
@@ -736,6 +769,101 @@ fn graph_parts(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement
     parts
 }
 
+/// Many graphs: each root-level step's rows (or items) of every graph in one vector
+/// (`w<index>`), with the ordinal of its graph (`o<index>`, from 1), taken out of the
+/// graphs, whose root rows stay.
+fn take_root_steps(graph: &GraphModel) -> String {
+    let mut code = String::new();
+    let mut each = String::new();
+    for (i, step) in steps_under(graph, StepRef::Root) {
+        let f = &step.field;
+        let _ = writeln!(
+            code,
+            "let mut w{i} = ::std::vec::Vec::new(); let mut o{i}: ::std::vec::Vec<i64> = ::std::vec::Vec::new();"
+        );
+        let _ = writeln!(
+            each,
+            "{}",
+            match step.cardinality {
+                Cardinality::Many => format!(
+                    "o{i}.extend(::std::iter::repeat_n(ordinal, graph.{f}.len())); w{i}.append(&mut graph.{f});"
+                ),
+                Cardinality::Optional => format!(
+                    "if let Some(row) = graph.{f}.take() {{ w{i}.push(row); o{i}.push(ordinal); }}"
+                ),
+                Cardinality::One => format!("w{i}.push(graph.{f}.clone()); o{i}.push(ordinal);"),
+            }
+        );
+    }
+    let _ = writeln!(
+        code,
+        "for (index, graph) in graphs.iter_mut().enumerate() {{ let ordinal = index as i64 + 1; {each} }}"
+    );
+    code
+}
+
+/// The root table as the graph struct holds its columns, for splitting many graphs' roots
+/// into the table's column vectors: a column a belongs_to of the graph fills is optional
+/// (`Option`, like a defaulted one); one only other graphs fill stays as the vectors hold it.
+fn many_root_view<'a>(model: &Model<'a>, graph: &GraphModel) -> TableModel<'a> {
+    let mut table = model.tables[graph.root].clone();
+    for step in steps_under(graph, StepRef::Root).map(|(_, s)| s) {
+        if let Some((column, _)) = step.kind.sets_parent_column() {
+            table.columns[column].insert = Some(InsertKind::Defaulted);
+        }
+    }
+    table
+}
+
+/// `impl InsertGraphMany`: any number of graphs in one statement (`SQL_MANY`), their rows
+/// taken out of them as the one-graph `parts` does, every step's and the roots' as arrays.
+fn insert_graph_many_impl(
+    model: &Model<'_>,
+    graph: &GraphModel,
+    statement: &GraphStatement,
+) -> String {
+    let name = &graph.name;
+    let root = &model.tables[graph.root];
+    let parts = graph_parts(model, graph, (&statement.parts_many, true));
+    let view = many_root_view(model, graph);
+    let root_part = statement.parts_many.iter().find(|p| p.step.is_none());
+    let columns = super::insert::rows_columns(
+        &view,
+        root_part.map_or(&[][..], |p| &p.params),
+        ("root_columns", "Self"),
+    );
+    let checks = if graph_checks(model, graph).is_empty() {
+        String::new()
+    } else {
+        "for (index, graph) in graphs.iter().enumerate() { graph.graph_checks().map_err(|e| e.in_graph(index))?; }\n".to_owned()
+    };
+    format!(
+        "impl {name} {{ {columns} }}
+        impl ::writegraph::InsertGraphMany for {name} {{
+            type PartsMany = ({part_types});
+            {statement}
+            fn parts_many(mut graphs: ::std::vec::Vec<Self>) -> ::writegraph::Result<Self::PartsMany> {{
+                {checks}{take}
+                Ok(({names}))
+            }}
+            fn bind_many<'a>(parts: &'a Self::PartsMany) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'a>]> + ::std::marker::Send {{
+                let ({names}) = parts;
+                {params}
+            }}
+        }}
+        ::writegraph::insert_graph_many_methods!({name});\n",
+        part_types = parts.types.iter().map(|t| format!("{t},")).collect::<String>(),
+        statement = super::statement_const(
+            "SQL_MANY",
+            &format!("Any number of `{name}` graphs in one statement: each step's rows of every graph in one array per column, each row joined to its own graph's rows by ordinal. Returns the number of `{}` rows, then the per-step counts.", root.table.name),
+            &statement.sql_many
+        ),
+        take = parts.take,
+        names = parts.names.iter().map(|t| format!("{t},")).collect::<String>(),
+        params = super::params_macro(&parts.params),
+    )
+}
+
 /// A root-level step's rows, taken out of the graph's field.
 fn own_rows(step: &GraphStep) -> String {
     let f = &step.field;
@@ -753,7 +881,7 @@ fn own_rows(step: &GraphStep) -> String {
 fn flatten_items(
     model: &Model<'_>,
     graph: &GraphModel,
-    index: usize,
+    (index, many): (usize, bool),
     ordinals: &[usize],
 ) -> String {
     let step = &graph.steps[index];
@@ -763,6 +891,7 @@ fn flatten_items(
     let f = &step.field;
     let items = match (step.parent, step.cardinality) {
         (StepRef::Step(_), _) => format!("w{index}"),
+        (StepRef::Root, _) if many => format!("w{index}"),
         (StepRef::Root, Cardinality::One) => String::new(),
         (StepRef::Root, Cardinality::Optional) => format!("self.{f}.take()"),
         (StepRef::Root, Cardinality::Many) => format!("::std::mem::take(&mut self.{f})"),
@@ -854,7 +983,7 @@ fn flatten_items(
     } else {
         ("item", "", "")
     };
-    if (step.parent, step.cardinality) == (StepRef::Root, Cardinality::One) {
+    if (step.parent, step.cardinality, many) == (StepRef::Root, Cardinality::One, false) {
         // Exactly one item: no loop.
         let _ = writeln!(code, "{{ let item = self.{f}.clone(); {each} }}");
     } else {

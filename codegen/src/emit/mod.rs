@@ -220,7 +220,7 @@ fn doc(text: &str) -> String {
 
 /// A documented statement const (`writegraph::statement!`): the doc comment shows the
 /// statement, built from the same literal as the const.
-fn statement_const(name: &str, what: &str, sql: &str) -> String {
+pub(super) fn statement_const(name: &str, what: &str, sql: &str) -> String {
     format!(
         "::writegraph::statement!({name}, {what:?} = {});\n",
         str_literal(sql)

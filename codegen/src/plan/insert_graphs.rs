@@ -25,6 +25,12 @@ pub struct GraphStatement {
     pub sql_returning: String,
     /// Each part's parameters, in `$n` order.
     pub parts: Vec<GraphPart>,
+    /// Any number of graphs in one statement (`insert_graph_many`), returning the number of
+    /// roots, then the per-step counts.
+    pub sql_many: String,
+    /// The parts of [`sql_many`](Self::sql_many): every part's rows bound as arrays, the
+    /// root's too, and each step under the root joined to its own root by ordinal.
+    pub parts_many: Vec<GraphPart>,
 }
 
 /// The parameters of one part of an insert graph's statement.
@@ -37,6 +43,17 @@ pub struct GraphPart {
     pub rows: RowCount,
     /// Parameters in `$n` order.
     pub params: Vec<Param>,
+}
+
+/// How many graphs one statement writes: one (`insert_graph`), whose root's values are
+/// bound one by one, or many (`insert_graph_many`), whose roots are rows of arrays like a
+/// step's, numbered by ordinal so that each step's rows join their own graph's root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Roots {
+    /// One graph.
+    One,
+    /// Any number of graphs.
+    Many,
 }
 
 /// A statement of data-modifying CTEs, one per line, then what it returns, read from `root`:
@@ -78,7 +95,7 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
 
     let (before_root, after_root) = statement_order(graph);
     for index in before_root {
-        let (ctes, part) = step_cte(model, graph, index, &mut first_param);
+        let (ctes, part) = step_cte(model, graph, (index, Roots::One), &mut first_param);
         before.extend(ctes);
         parts.push(part);
     }
@@ -104,7 +121,7 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
         params: root.params,
     });
     for index in after_root {
-        let (ctes, part) = step_cte(model, graph, index, &mut first_param);
+        let (ctes, part) = step_cte(model, graph, (index, Roots::One), &mut first_param);
         after.extend(ctes);
         parts.push(part);
     }
@@ -127,11 +144,91 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
     };
     let mut returned = vec![result_columns(root_model.columns.iter(), "root.")];
     returned.extend(counts.iter().cloned());
+    let (sql_many, parts_many) = many_graphs_statement(model, graph);
     GraphStatement {
         sql: statement(&read_by_steps, counts),
         sql_returning: statement(&column_list(root_model.columns.iter()), returned),
         parts,
+        sql_many,
+        parts_many,
     }
+}
+
+/// Many graphs in one statement: the roots are rows of arrays like a step's, numbered by
+/// their ordinal (`WITH ORDINALITY`); the rows each graph's steps read are selected with
+/// their keys into `root_rows`, and every step under the root joins its own graph's root
+/// row by that ordinal, as a nested step joins its parent (see `step_cte`). A parent found
+/// or created by key is written once for all graphs. Returns the number of roots, then
+/// each step's count:
+///
+/// ```sql
+/// WITH root_rows AS MATERIALIZED (SELECT COALESCE(u.c0, nextval('orders_id_seq')) AS v0, u.c1 AS v1, u.ord FROM UNNEST($1::bigint[], $2::text[]) WITH ORDINALITY AS u(c0, c1, ord)),
+///      root AS (INSERT INTO "orders" ("id", "note") SELECT r.v0, r.v1 FROM root_rows r RETURNING 1),
+///      s0 AS (INSERT INTO "order_items" ("order_id", "sku") SELECT p.v0, u.c2 FROM UNNEST($3::text[], $4::bigint[]) AS u(c2, po) JOIN root_rows p ON p.ord = u.po RETURNING 1)
+/// SELECT (SELECT count(*) FROM root), (SELECT count(*) FROM s0)
+/// ```
+fn many_graphs_statement(model: &Model<'_>, graph: &GraphModel) -> (String, Vec<GraphPart>) {
+    let root_model = &model.tables[graph.root];
+    let mut ctes = Vec::new();
+    let mut parts = Vec::new();
+    let mut first_param = 0;
+    let (before_root, after_root) = statement_order(graph);
+    for index in before_root {
+        let (step_ctes, part) = step_cte(model, graph, (index, Roots::Many), &mut first_param);
+        ctes.extend(step_ctes);
+        parts.push(part);
+    }
+    let mut source = RowsSource {
+        first_param,
+        unordered: true,
+        rows: RowCount::Many,
+        in_cte: true,
+        ordinal: true,
+        ..RowsSource::default()
+    };
+    keyed_parents(graph, (StepRef::Root, false), &mut source);
+    let InsertRows {
+        statement, select, ..
+    } = insert_rows(root_model, &root_model.table.name.to_sql_quoted(), &source);
+    first_param += statement.params.len();
+    parts.push(GraphPart {
+        step: None,
+        rows: RowCount::Many,
+        params: statement.params,
+    });
+    let read_below = graph
+        .steps
+        .iter()
+        .any(|s| s.parent == StepRef::Root && s.kind.runs_after_parent());
+    if read_below {
+        let drawn: Vec<usize> = steps_under_read(graph, StepRef::Root).collect();
+        let names = (rows_cte_name(StepRef::Root), "root".to_owned());
+        ctes.extend(rows_then_insert(
+            root_model,
+            names,
+            &select,
+            &drawn,
+            &["u.ord"],
+        ));
+    } else {
+        ctes.push(format!("root AS ({} RETURNING 1)", statement.sql));
+    }
+    for index in after_root {
+        let (step_ctes, part) = step_cte(model, graph, (index, Roots::Many), &mut first_param);
+        ctes.extend(step_ctes);
+        parts.push(part);
+    }
+    let counts: Vec<String> = std::iter::once("(SELECT count(*) FROM root)".to_owned())
+        .chain((0..graph.steps.len()).map(|i| format!("(SELECT count(*) FROM s{i})")))
+        .collect();
+    let sql = format!(
+        "\
+WITH {ctes}
+SELECT {counts}",
+        ctes = ctes.join(",\n     "),
+        counts = counts.join(", ")
+    );
+    (sql, parts)
 }
 
 /// One step's CTEs (`s<index> AS (INSERT ... RETURNING ...)`) and its parameters, numbered
@@ -154,17 +251,17 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
 fn step_cte(
     model: &Model<'_>,
     graph: &GraphModel,
-    index: usize,
+    (index, roots): (usize, Roots),
     first_param: &mut usize,
 ) -> (Vec<String>, GraphPart) {
     let step = &graph.steps[index];
     let parent_model = &model.tables[graph.table_of(step.parent)];
     let table = &model.tables[step.table];
-    let rows = flat_rows(graph, index);
+    let rows = flat_rows(graph, index, roots);
     let here = StepRef::Step(index);
     // A belongs_to of a step of many rows hands each row its key by that row's ordinal.
-    let keyed_by_ordinal = !step.kind.runs_after_parent()
-        && matches!(step.parent, StepRef::Step(p) if flat_rows(graph, p) == RowCount::Many);
+    let keyed_by_ordinal =
+        !step.kind.runs_after_parent() && parent_rows(graph, step.parent, roots) == RowCount::Many;
     if let (Some(by), Some((_, key))) = (step.connect_by, step.kind.sets_parent_column()) {
         return connect_cte(
             model,
@@ -189,44 +286,16 @@ fn step_cte(
         ..RowsSource::default()
     };
     if rows == RowCount::Many {
-        // The keys of the belongs_to rows of many rows, joined by this row's ordinal.
-        let mut keys: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-        for (b, parent) in graph.steps.iter().enumerate() {
-            let Some((column, key)) = parent.kind.sets_parent_column() else {
-                continue;
-            };
-            if parent.parent == here {
-                let _ = write!(
-                    source.joins,
-                    " LEFT JOIN {} b{b} ON b{b}.po = u.ord",
-                    rows_cte_name(b)
-                );
-                keys.entry(column).or_default().push(format!("b{b}.v{key}"));
-            }
-        }
-        for (column, keys) in keys {
-            let key = match keys.as_slice() {
-                [one] => one.clone(),
-                _ => format!("COALESCE({})", keys.join(", ")),
-            };
-            // A join row's far key comes from the one link its item has; a belongs_to
-            // row's, from its row when given.
-            let key = if matches!(step.kind, StepKind::ManyToMany { .. }) {
-                ColumnSource::Expression(key)
-            } else {
-                ColumnSource::Fallback(key)
-            };
-            source.overrides.insert(column, key);
-        }
+        let links = matches!(step.kind, StepKind::ManyToMany { .. });
+        keyed_parents(graph, (here, links), &mut source);
     }
     source.binds_own_ordinal = keyed_by_ordinal;
     if step.kind.runs_after_parent() {
+        let many_parents = parent_rows(graph, step.parent, roots) == RowCount::Many;
         match step.parent {
-            StepRef::Root => source.join = "root, ".to_owned(),
-            StepRef::Step(parent) if flat_rows(graph, parent) == RowCount::Many => {
-                source.parent_rows = Some(rows_cte_name(parent));
-            }
-            StepRef::Step(parent) => source.join = format!("{} p, ", rows_cte_name(parent)),
+            StepRef::Root if !many_parents => source.join = "root, ".to_owned(),
+            parent if many_parents => source.parent_rows = Some(rows_cte_name(parent)),
+            parent => source.join = format!("{} p, ", rows_cte_name(parent)),
         }
         let copied = step
             .kind
@@ -234,12 +303,12 @@ fn step_cte(
             .into_iter()
             .chain(step.copied.iter().copied());
         for (column, parent_column) in copied {
-            let parent_key = match step.parent {
-                StepRef::Root => format!(
+            let parent_key = match (step.parent, roots) {
+                (StepRef::Root, Roots::One) => format!(
                     "root.{}",
                     quote_ident(&parent_model.columns[parent_column].column.name)
                 ),
-                StepRef::Step(_) => format!("p.v{parent_column}"),
+                _ => format!("p.v{parent_column}"),
             };
             source
                 .overrides
@@ -266,55 +335,25 @@ fn step_cte(
         return (ctes, part);
     }
     if selects_rows_first {
-        let rows_cte = rows_cte_name(index);
-        let mut selected: Vec<String> = select
-            .columns
-            .iter()
-            .zip(&select.values)
-            .map(|(column, value)| format!("{value} AS v{column}"))
-            .collect();
-        // An identity ALWAYS key that rows under it read is drawn here too, and given to
-        // the insert with OVERRIDING SYSTEM VALUE.
-        let mut columns = select.columns.clone();
-        let mut overriding = "";
-        for (column, model) in table.columns.iter().enumerate() {
-            let read_below = steps_under_read(graph, index).any(|c| c == column)
-                || (keyed_by_ordinal
-                    && step
-                        .kind
-                        .sets_parent_column()
-                        .is_some_and(|(_, key)| key == column));
-            if let (None, Some(_), Some(draw), true) = (
-                model.insert,
-                model.column.identity,
-                &model.default_sql,
-                read_below,
-            ) {
-                selected.push(format!("{draw} AS v{column}"));
-                columns.push(column);
-                overriding = " OVERRIDING SYSTEM VALUE";
-            }
-        }
+        // An identity ALWAYS key that rows under it read is drawn first too.
+        let key = step
+            .kind
+            .sets_parent_column()
+            .filter(|_| keyed_by_ordinal)
+            .map(|(_, key)| key);
+        let drawn: Vec<usize> = steps_under_read(graph, here).chain(key).collect();
+        let mut extra = Vec::new();
         if source.ordinal {
-            selected.push("u.ord".to_owned());
+            extra.push("u.ord");
         }
         if keyed_by_ordinal {
-            selected.push("u.po".to_owned());
+            extra.push("u.po");
         }
-        let read: Vec<String> = columns.iter().map(|c| format!("r.v{c}")).collect();
-        let ctes = vec![
-            format!(
-                "{rows_cte} AS MATERIALIZED (SELECT {}{})",
-                selected.join(", "),
-                select.from
-            ),
-            format!(
-                "s{index} AS (INSERT INTO {table_name} ({}){overriding} SELECT {} FROM {rows_cte} r RETURNING 1)",
-                column_list(columns.iter().map(|&i| &table.columns[i])),
-                read.join(", ")
-            ),
-        ];
-        return (ctes, part);
+        let names = (rows_cte_name(here), format!("s{index}"));
+        return (
+            rows_then_insert(table, names, &select, &drawn, &extra),
+            part,
+        );
     }
     if step.upsert {
         if let Some(conflict) = &table.conflict {
@@ -378,12 +417,94 @@ fn upsert_by_key_ctes(
         ),
         format!(
             "{rows} AS (SELECT s.{key} AS v{own_key}, u.po FROM {from} JOIN s{index} s ON ({stored}) = ({row_key}))",
-            rows = rows_cte_name(index),
+            rows = rows_cte_name(StepRef::Step(index)),
             key = quote_ident(&table.columns[own_key].column.name),
             from = values.from,
             stored = stored_key.join(", "),
         ),
     ]
+}
+
+/// The CTE of rows selected with their keys (`rows`, `MATERIALIZED`: each value, a
+/// sequence's next one too, evaluated once per row), then the insert (`insert`) that writes
+/// them, returning `1`. An identity ALWAYS key among `drawn` (the columns rows under them
+/// read) is drawn there too, and given to the insert with `OVERRIDING SYSTEM VALUE`.
+/// `extra` are the ordinals selected beside the values (`u.ord`, `u.po`).
+fn rows_then_insert(
+    table: &TableModel<'_>,
+    (rows, insert): (String, String),
+    select: &RowsSelect,
+    drawn: &[usize],
+    extra: &[&str],
+) -> Vec<String> {
+    let mut selected: Vec<String> = select
+        .columns
+        .iter()
+        .zip(&select.values)
+        .map(|(column, value)| format!("{value} AS v{column}"))
+        .collect();
+    let mut columns = select.columns.clone();
+    let mut overriding = "";
+    for (column, model) in table.columns.iter().enumerate() {
+        if let (None, Some(_), Some(draw), true) = (
+            model.insert,
+            model.column.identity,
+            &model.default_sql,
+            drawn.contains(&column),
+        ) {
+            selected.push(format!("{draw} AS v{column}"));
+            columns.push(column);
+            overriding = " OVERRIDING SYSTEM VALUE";
+        }
+    }
+    selected.extend(extra.iter().map(|e| (*e).to_owned()));
+    let read: Vec<String> = columns.iter().map(|c| format!("r.v{c}")).collect();
+    vec![
+        format!(
+            "{rows} AS MATERIALIZED (SELECT {}{})",
+            selected.join(", "),
+            select.from
+        ),
+        format!(
+            "{insert} AS (INSERT INTO {} ({}){overriding} SELECT {} FROM {rows} r RETURNING 1)",
+            table.table.name.to_sql_quoted(),
+            column_list(columns.iter().map(|&i| &table.columns[i])),
+            read.join(", ")
+        ),
+    ]
+}
+
+/// The keys of the belongs_to (and link) rows under `here` when its rows are many: each
+/// joined by this row's ordinal (`LEFT JOIN s3_rows b3 ON b3.po = u.ord`), its key the
+/// row's value of the column it fills, unless the row gives one. A join row's far key
+/// (`links`) comes from the one link its item has.
+fn keyed_parents(graph: &GraphModel, (here, links): (StepRef, bool), source: &mut RowsSource) {
+    let mut keys: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for (b, parent) in graph.steps.iter().enumerate() {
+        let Some((column, key)) = parent.kind.sets_parent_column() else {
+            continue;
+        };
+        if parent.parent == here {
+            let _ = write!(
+                source.joins,
+                " LEFT JOIN {} b{b} ON b{b}.po = u.ord",
+                rows_cte_name(StepRef::Step(b))
+            );
+            keys.entry(column).or_default().push(format!("b{b}.v{key}"));
+        }
+    }
+    for (column, keys) in keys {
+        let key = match keys.as_slice() {
+            [one] => one.clone(),
+            _ => format!("COALESCE({})", keys.join(", ")),
+        };
+        let key = if links {
+            ColumnSource::Expression(key)
+        } else {
+            ColumnSource::Fallback(key)
+        };
+        source.overrides.insert(column, key);
+    }
 }
 
 /// The lookup of a belongs_to step that connects by a unique key: each given key's row,
@@ -412,7 +533,7 @@ fn connect_cte(
     let mut params = vec![Param::Value(by_index)];
     let (name, ordinal) = if keyed_by_ordinal {
         params.push(Param::ParentOrdinal);
-        (rows_cte_name(index), Some(n + 1))
+        (rows_cte_name(StepRef::Step(index)), Some(n + 1))
     } else {
         (format!("s{index}"), None)
     };
@@ -509,7 +630,7 @@ fn statement_order(graph: &GraphModel) -> (Vec<usize>, Vec<usize>) {
 /// How a step's rows are bound: many rows when the step or a step above it holds many
 /// (the rows of every parent row, flattened), else one row, which may be absent when the
 /// step or a step above it is optional.
-pub(crate) fn flat_rows(graph: &GraphModel, index: usize) -> RowCount {
+fn flat_rows(graph: &GraphModel, index: usize, roots: Roots) -> RowCount {
     let mut optional = false;
     let mut at = StepRef::Step(index);
     while let StepRef::Step(i) = at {
@@ -520,15 +641,28 @@ pub(crate) fn flat_rows(graph: &GraphModel, index: usize) -> RowCount {
         }
         at = graph.steps[i].parent;
     }
-    RowCount::One { optional }
+    match roots {
+        Roots::One => RowCount::One { optional },
+        Roots::Many => RowCount::Many,
+    }
+}
+
+/// How the rows of `parent` are bound: the root's one row (one graph), or as
+/// [`flat_rows`] says.
+fn parent_rows(graph: &GraphModel, parent: StepRef, roots: Roots) -> RowCount {
+    match (parent, roots) {
+        (StepRef::Root, Roots::One) => RowCount::Root,
+        (StepRef::Root, Roots::Many) => RowCount::Many,
+        (StepRef::Step(p), _) => flat_rows(graph, p, roots),
+    }
 }
 
 /// The columns of step `index` that the steps under it read.
-fn steps_under_read(graph: &GraphModel, index: usize) -> impl Iterator<Item = usize> + '_ {
+fn steps_under_read(graph: &GraphModel, step: StepRef) -> impl Iterator<Item = usize> + '_ {
     graph
         .steps
         .iter()
-        .filter(move |s| s.parent == StepRef::Step(index))
+        .filter(move |s| s.parent == step)
         .flat_map(|s| {
             let key = s.kind.takes_parent_column().map(|(_, column)| column);
             key.into_iter()
@@ -537,8 +671,11 @@ fn steps_under_read(graph: &GraphModel, index: usize) -> impl Iterator<Item = us
 }
 
 /// The CTE of a step's rows with their keys, which the rows under them read.
-fn rows_cte_name(index: usize) -> String {
-    format!("s{index}_rows")
+fn rows_cte_name(step: StepRef) -> String {
+    match step {
+        StepRef::Root => "root_rows".to_owned(),
+        StepRef::Step(index) => format!("s{index}_rows"),
+    }
 }
 
 /// The CTE that writes a step's rows, which the steps linked to it read.

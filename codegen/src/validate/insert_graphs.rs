@@ -275,12 +275,19 @@ pub(super) fn insert_graph(
     }
 
     let (steps, root_tag) = order_and_tag(steps, tables, root_model);
+    // A root's parent found or created by key is shared by many graphs: each finds its
+    // key by the conflict key it gives (nested ones are checked where they are declared).
+    let writes_many = steps.iter().all(|s| {
+        !(s.upsert && s.parent == StepRef::Root && s.kind.sets_parent_column().is_some())
+            || unkeyed_conflict_column(&tables[s.table]).is_none()
+    });
     Ok(GraphModel {
         name: graph_name.clone(),
         root,
         root_id_field,
         steps,
         root_tag,
+        writes_many,
         attributes: Default::default(),
     })
 }

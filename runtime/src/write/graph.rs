@@ -271,6 +271,72 @@ pub trait InsertGraph: Sized + Send {
     }
 }
 
+/// Any number of insert graphs of one kind in one statement (`insert_graph_many`): the
+/// steps' rows of every graph in one array per column, each row joined to its own graph's
+/// rows by ordinal, so that the statement is one round trip whatever the number of graphs
+/// and atomic on its own. Generated for every insert graph whose parents found or created
+/// by key have a key each row gives.
+pub trait InsertGraphMany: InsertGraph {
+    /// The graphs' rows, split into column arrays.
+    type PartsMany: Send + Sync;
+
+    /// The statement: returns the number of roots written, then the per-step counts.
+    const SQL_MANY: &'static str;
+
+    /// Checks every graph (an error names the graph by its index) and takes their rows
+    /// out of them, split into columns.
+    fn parts_many(graphs: Vec<Self>) -> Result<Self::PartsMany>;
+
+    /// The statement's parameters, in `$n` order, borrowed from `parts`.
+    fn bind_many<'a>(parts: &'a Self::PartsMany) -> impl AsRef<[Param<'a>]> + Send;
+
+    /// Writes `graphs` in one statement and reports the rows each step affected, summed
+    /// over the graphs. An empty batch sends nothing.
+    fn insert_graph_many_report<C: GenericClient>(
+        conn: &C,
+        graphs: impl IntoIterator<Item = Self> + Send,
+    ) -> impl Future<Output = Result<WriteReport<()>>> + Send {
+        let graphs: Vec<Self> = graphs.into_iter().collect();
+        async move {
+            if graphs.is_empty() {
+                let steps = Self::STEPS
+                    .iter()
+                    .map(|step| WriteStepReport {
+                        tag: step.tag,
+                        affected: 0,
+                    })
+                    .collect();
+                return Ok(WriteReport::from_steps(steps, None));
+            }
+            let parts = Self::parts_many(graphs)?;
+            let params = Self::bind_many(&parts);
+            let row = conn
+                .query_typed(Self::SQL_MANY, params.as_ref())
+                .await
+                .map_err(|e| {
+                    connect_not_found(Self::CONNECT_STEPS, &e)
+                        .unwrap_or_else(|| Error::db_in_steps(Self::ERROR_STEPS.of(&e), e))
+                })?
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::Validation("the graph statement returned no row".into()))?;
+            let roots = count(&row, 0)?;
+            let steps = step_reports(Self::STEPS, &row, 1, roots)?;
+            Ok(WriteReport::from_steps(steps, None))
+        }
+    }
+
+    /// Writes `graphs` in one statement and returns the rows affected by all steps of all
+    /// graphs.
+    fn insert_graph_many<C: GenericClient>(
+        conn: &C,
+        graphs: impl IntoIterator<Item = Self> + Send,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        let report = Self::insert_graph_many_report(conn, graphs);
+        async move { Ok(report.await?.steps.iter().map(|s| s.affected).sum()) }
+    }
+}
+
 /// A child step of an update graph that applies a patch of the child table to the root's
 /// children (`strategy = "update"`): its CTE, whose SET list the patch builds as the root's
 /// is built, and the statement's fixed text after it. Generated code supplies them as

@@ -179,6 +179,36 @@ macro_rules! insert_graph_methods {
     };
 }
 
+/// Inherent `insert_graph_many` and `insert_graph_many_report` for an insert graph that
+/// implements [`InsertGraphMany`](crate::InsertGraphMany):
+/// `writegraph::insert_graph_many_methods!(NewOrderGraph);`.
+#[macro_export]
+macro_rules! insert_graph_many_methods {
+    ($ty:ty) => {
+        impl $ty {
+            /// Any number of these graphs in one statement (`SQL_MANY` of its
+            /// `writegraph::InsertGraphMany` implementation).
+            pub const SQL_MANY: &'static str = <Self as $crate::InsertGraphMany>::SQL_MANY;
+            /// Writes `graphs` in one statement (atomic on its own) and returns the rows
+            /// affected by all steps of all graphs. An empty batch sends nothing.
+            pub async fn insert_graph_many(
+                conn: &impl $crate::GenericClient,
+                graphs: impl ::std::iter::IntoIterator<Item = Self> + ::std::marker::Send,
+            ) -> $crate::Result<u64> {
+                <Self as $crate::InsertGraphMany>::insert_graph_many(conn, graphs).await
+            }
+            /// Writes `graphs` in one statement and reports the rows each step affected,
+            /// summed over the graphs.
+            pub async fn insert_graph_many_report(
+                conn: &impl $crate::GenericClient,
+                graphs: impl ::std::iter::IntoIterator<Item = Self> + ::std::marker::Send,
+            ) -> $crate::Result<$crate::WriteReport<()>> {
+                <Self as $crate::InsertGraphMany>::insert_graph_many_report(conn, graphs).await
+            }
+        }
+    };
+}
+
 /// The const `TAIL_SQL` (and `LOCK_SQL` when it locks) and inherent `update_by_id_graph`,
 /// `update_by_id_graph_returning`, `update_by_id_graph_report` and
 /// `update_by_id_graph_report_returning` for an update graph: `writegraph::update_graph_methods!(plain OrderReplaceGraph);` for one that

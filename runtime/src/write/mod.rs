@@ -47,8 +47,8 @@ pub use columns::{
     push_array, trim_array, trim_false, trim_nulls, RepeatedKey,
 };
 pub use graph::{
-    ChildPatch, ErrorSteps, GraphStep, InsertGraph, RootRow, StepCount, UpdateGraph,
-    UpdateGraphLocking, UpdateGraphPlain, NOT_FOUND_MARKER,
+    ChildPatch, ErrorSteps, GraphStep, InsertGraph, InsertGraphMany, RootRow, StepCount,
+    UpdateGraph, UpdateGraphLocking, UpdateGraphPlain, NOT_FOUND_MARKER,
 };
 pub use insert::{Insert, Upsert};
 pub use patch::{Assignments, Patch};

@@ -1,0 +1,287 @@
+//! Many insert graphs in one statement (`insert_graph_many`) against PostgreSQL: every row
+//! lands under its own parent and its own root, parents found or created by key are written
+//! once for all graphs, a bad graph refuses the whole batch before any SQL, and an empty
+//! batch sends nothing.
+
+use tokio_postgres::Client;
+use writegraph::Error;
+use writegraph_testing::{self as testing, CountingClient, TestDatabase};
+use writegraph_tests::links::{
+    NewAddressWithCity, NewArticleGraph, NewArticleGraphTag, NewCity, NewCustomerGraph,
+    NewCustomerGraphAddress, NewCustomerWithAddress, NewParcelForShipmentWithCustomer,
+    NewShipmentGraph, NewShipmentGraphAddress, NewShipmentGraphCustomer, NewShipmentGraphParcel,
+    NewTag,
+};
+use writegraph_tests::nested::{
+    NewCommentForPost, NewPostForAuthor, NewProfileForUser, NewUserGraph, NewUserGraphPost,
+    NewUserGraphProfile,
+};
+
+type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+async fn database(schema: &str) -> TestResult<(TestDatabase, Client)> {
+    let db = testing::database_with_schema(schema).await?;
+    let client = db.connect().await?;
+    Ok((db, client))
+}
+
+async fn count(client: &Client, sql: &str) -> TestResult<i64> {
+    Ok(client.query_one(sql, &[]).await?.get(0))
+}
+
+/// User `u` with 3 posts of 3 comments each; post `p`'s title and comment `c`'s body name
+/// their user and post, so a row under the wrong parent shows.
+fn user(u: usize) -> NewUserGraph {
+    NewUserGraph::new(format!("user{u}@x.test"))
+        .with_posts((0..3).map(|p| {
+            NewUserGraphPost::new(NewPostForAuthor::new(format!("{u}/{p}"))).with_comments(
+                (0..3).map(|c| NewCommentForPost::new(format!("{u}/{p}/{c}")).into()),
+            )
+        }))
+        .with_profile(NewUserGraphProfile::new(
+            NewProfileForUser::new().with_bio(format!("bio {u}")),
+        ))
+}
+
+#[tokio::test]
+async fn a_thousand_graphs_of_three_levels_land_under_their_own_roots_in_one_statement(
+) -> TestResult {
+    let (_db, client) = database(include_str!("../schemas/nested.sql")).await?;
+    let counting = CountingClient::new(&client);
+    let report = NewUserGraph::insert_graph_many_report(&counting, (0..1_000).map(user)).await?;
+    assert_eq!(counting.statements(), 1);
+    let affected: Vec<(&str, u64)> = report.steps.iter().map(|s| (s.tag, s.affected)).collect();
+    assert_eq!(
+        affected,
+        [
+            ("graph:root:users", 1_000),
+            ("graph:has_many:posts", 3_000),
+            ("graph:has_many:posts/has_many:comments", 9_000),
+            (
+                "graph:has_many:posts/has_many:comments/has_many:reactions",
+                0
+            ),
+            ("graph:has_many:posts/has_one:post_stats", 0),
+            ("graph:has_one:profiles", 1_000),
+            ("graph:has_one:profiles/has_many:profile_links", 0),
+        ]
+    );
+    // Every post under its own user, every comment under its own post, every profile
+    // with its own user.
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM posts p JOIN users u ON u.id = p.author_id
+             WHERE u.email <> 'user' || split_part(p.title, '/', 1) || '@x.test'"
+        )
+        .await?,
+        0
+    );
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM comments c JOIN posts p ON p.id = c.post_id
+             WHERE p.title <> split_part(c.body, '/', 1) || '/' || split_part(c.body, '/', 2)"
+        )
+        .await?,
+        0
+    );
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM profiles f JOIN users u ON u.id = f.user_id
+             WHERE u.email <> 'user' || substr(f.bio, 5) || '@x.test'"
+        )
+        .await?,
+        0
+    );
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM comments").await?,
+        9_000
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_empty_batch_sends_nothing_and_a_bad_graph_refuses_the_batch() -> TestResult {
+    let (_db, client) = database(include_str!("../schemas/nested.sql")).await?;
+    let counting = CountingClient::new(&client);
+    let report = NewUserGraph::insert_graph_many_report(&counting, Vec::new()).await?;
+    assert_eq!(counting.statements(), 0);
+    assert!(report.steps.iter().all(|s| s.affected == 0));
+    assert_eq!(report.steps.len(), 7);
+
+    let mut graphs: Vec<NewUserGraph> = (0..5).map(user).collect();
+    graphs[3].posts[1].comments[0].row.body = "nul \0 byte".to_owned();
+    let error = NewUserGraph::insert_graph_many(&counting, graphs)
+        .await
+        .err()
+        .ok_or("a graph with a NUL byte was written")?;
+    assert!(matches!(error, Error::Validation(_)), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .contains("graph:has_many:posts/has_many:comments"),
+        "{error}"
+    );
+    assert_eq!(counting.statements(), 0);
+    assert_eq!(count(&client, "SELECT count(*) FROM users").await?, 0);
+
+    // A failing row deep down rolls back every graph.
+    let mut graphs: Vec<NewUserGraph> = (0..5).map(user).collect();
+    graphs[4].posts[2].comments[1].row.body = String::new();
+    let error = NewUserGraph::insert_graph_many(&client, graphs)
+        .await
+        .err()
+        .ok_or("an empty comment was written")?;
+    assert_eq!(
+        error.tag(),
+        Some("graph:has_many:posts/has_many:comments"),
+        "{error:?}"
+    );
+    assert_eq!(count(&client, "SELECT count(*) FROM users").await?, 0);
+    assert_eq!(count(&client, "SELECT count(*) FROM posts").await?, 0);
+    Ok(())
+}
+
+/// Shipment `s`: parcels for two new customers, in cities named by `cities`.
+fn shipment(s: usize, cities: [&str; 2]) -> NewShipmentGraph {
+    NewShipmentGraph::new(format!("shipment {s}")).with_parcels(cities.iter().enumerate().map(
+        |(n, city)| {
+            let address =
+                NewShipmentGraphAddress::new(NewAddressWithCity::new(format!("{s}/{n} street")))
+                    .with_city(NewCity::new(*city));
+            let customer = NewShipmentGraphCustomer::new(NewCustomerWithAddress::new(format!(
+                "customer {s}/{n}"
+            )))
+            .with_address(address);
+            NewShipmentGraphParcel::new(NewParcelForShipmentWithCustomer::new((s * 10 + n) as i32))
+                .with_customer(customer)
+        },
+    ))
+}
+
+#[tokio::test]
+async fn parents_found_or_created_by_key_are_written_once_for_every_graph() -> TestResult {
+    let (_db, client) = database(include_str!("../schemas/links.sql")).await?;
+    client
+        .execute(
+            "INSERT INTO cities (name, country) VALUES ('Lyon', 'FR')",
+            &[],
+        )
+        .await?;
+    let counting = CountingClient::new(&client);
+    let report = NewShipmentGraph::insert_graph_many_report(
+        &counting,
+        (0..50).map(|s| shipment(s, [["Paris", "Lyon", "Nice"][s % 3], "Paris"])),
+    )
+    .await?;
+    assert_eq!(counting.statements(), 1);
+    let affected: Vec<(&str, u64)> = report.steps.iter().map(|s| (s.tag, s.affected)).collect();
+    assert_eq!(
+        affected,
+        [
+            ("graph:root:shipments", 50),
+            (
+                "graph:has_many:parcels/belongs_to:customers/belongs_to:addresses/belongs_to:cities",
+                3
+            ),
+            ("graph:has_many:parcels/belongs_to:customers/belongs_to:addresses", 100),
+            ("graph:has_many:parcels/belongs_to:customers", 100),
+            ("graph:has_many:parcels", 100),
+        ]
+    );
+    assert_eq!(count(&client, "SELECT count(*) FROM cities").await?, 3);
+    // Each parcel's shipment, customer, address and city are its own.
+    let rows = client
+        .query(
+            "SELECT sh.label, p.weight_grams, cu.name, a.street, c.name FROM parcels p
+             JOIN shipments sh ON sh.id = p.shipment_id
+             JOIN customers cu ON cu.id = p.customer_id
+             JOIN addresses a ON a.id = cu.address_id JOIN cities c ON c.id = a.city_id",
+            &[],
+        )
+        .await?;
+    assert_eq!(rows.len(), 100);
+    for row in &rows {
+        let (label, grams, name, street, city): (String, i32, String, String, String) =
+            (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+        let (s, n) = (grams as usize / 10, grams as usize % 10);
+        assert_eq!(label, format!("shipment {s}"));
+        assert_eq!(name, format!("customer {s}/{n}"));
+        assert_eq!(street, format!("{s}/{n} street"));
+        let expected = if n == 0 {
+            ["Paris", "Lyon", "Nice"][s % 3]
+        } else {
+            "Paris"
+        };
+        assert_eq!(city, expected);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn many_graphs_link_their_own_far_rows_and_share_the_ones_they_name() -> TestResult {
+    let (_db, client) = database(include_str!("../schemas/links.sql")).await?;
+    client
+        .execute("INSERT INTO tags (name) VALUES ('old')", &[])
+        .await?;
+    let counting = CountingClient::new(&client);
+    let graphs = (0..20).map(|a| {
+        NewArticleGraph::new(format!("article {a:02}")).with_tags([
+            NewArticleGraphTag::connect("old"),
+            NewArticleGraphTag::connect_or_create(NewTag::new(format!("t{}", a % 4))),
+            NewArticleGraphTag::create(NewTag::new(format!("own {a}"))),
+        ])
+    });
+    NewArticleGraph::insert_graph_many(&counting, graphs).await?;
+    assert_eq!(counting.statements(), 1);
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM tags").await?,
+        1 + 4 + 20
+    );
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM article_tags").await?,
+        60
+    );
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM article_tags at JOIN articles a ON a.id = at.article_id
+             JOIN tags t ON t.id = at.tag_id
+             WHERE t.name <> 'old'
+               AND t.name <> 't' || (substr(a.title, 9)::int % 4)
+               AND t.name <> 'own ' || substr(a.title, 9)::int"
+        )
+        .await?,
+        0
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_graph_missing_a_required_parent_is_named_by_its_index() -> TestResult {
+    let (_db, client) = database(include_str!("../schemas/links.sql")).await?;
+    let counting = CountingClient::new(&client);
+    let customer = |n: usize| {
+        let address = NewCustomerGraphAddress::new(NewAddressWithCity::new(format!("{n} rue")))
+            .with_city(NewCity::new("Lyon"));
+        NewCustomerGraph::new(format!("customer {n}")).with_address(address)
+    };
+    let mut graphs: Vec<NewCustomerGraph> = (0..4).map(customer).collect();
+    graphs[2].address = None;
+    let error = NewCustomerGraph::insert_graph_many(&counting, graphs)
+        .await
+        .err()
+        .ok_or("a customer without an address was written")?;
+    assert!(matches!(error, Error::Validation(_)), "{error:?}");
+    assert!(error.to_string().contains("graph 2:"), "{error}");
+    assert_eq!(counting.statements(), 0);
+
+    NewCustomerGraph::insert_graph_many(&counting, (0..4).map(customer)).await?;
+    assert_eq!(counting.statements(), 1);
+    assert_eq!(count(&client, "SELECT count(*) FROM customers").await?, 4);
+    assert_eq!(count(&client, "SELECT count(*) FROM addresses").await?, 4);
+    assert_eq!(count(&client, "SELECT count(*) FROM cities").await?, 1);
+    Ok(())
+}
