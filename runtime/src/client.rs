@@ -229,6 +229,23 @@ const MARK_TRANSACTION: &str = "SELECT set_config('writegraph.open_transaction',
 const READ_TRANSACTION_MARK: &str =
     "SELECT coalesce(current_setting('writegraph.open_transaction', true) = 'on', false)";
 
+/// Whether `conn` is inside a transaction its caller opened with SQL (`BEGIN`): one round
+/// trip that marks the transaction it runs in and reads the mark back.
+pub(crate) async fn in_callers_transaction<C: GenericClient + ?Sized>(
+    conn: &C,
+) -> Result<bool, PgError> {
+    let (marked, read) = futures_util::future::join(
+        conn.execute_typed(MARK_TRANSACTION, &[]),
+        conn.query_typed(READ_TRANSACTION_MARK, &[]),
+    )
+    .await;
+    marked?;
+    match read?.first() {
+        Some(row) => row.try_get::<_, bool>(0),
+        None => Ok(false),
+    }
+}
+
 impl<C: SessionClient + Send> LockingClient for &mut C {
     async fn lock_then_query(
         self,

@@ -285,3 +285,49 @@ async fn a_graph_missing_a_required_parent_is_named_by_its_index() -> TestResult
     assert_eq!(count(&client, "SELECT count(*) FROM cities").await?, 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn each_graph_of_a_batch_stands_alone_under_its_own_savepoint() -> TestResult {
+    let (_db, mut client) = database(include_str!("../schemas/nested.sql")).await?;
+    let mut graphs: Vec<NewUserGraph> = (0..100).map(user).collect();
+    // Two refused by the database (an empty title, a taken email), one before any SQL.
+    graphs[10].posts[0].row.title = String::new();
+    graphs[55] = user(54);
+    graphs[90].posts[1].comments[2].row.body = "nul \0".to_owned();
+    let results = NewUserGraph::insert_graph_each(&mut client, graphs).await?;
+    assert_eq!(results.len(), 100);
+    let failed: Vec<usize> = (0..100).filter(|&i| results[i].is_err()).collect();
+    assert_eq!(failed, [10, 55, 90]);
+    assert_eq!(
+        results[10].as_ref().err().and_then(|e| e.tag()),
+        Some("graph:has_many:posts")
+    );
+    assert!(
+        matches!(&results[55], Err(e) if e.tag() == Some("graph:root:users")),
+        "{:?}",
+        results[55]
+    );
+    assert!(matches!(&results[90], Err(Error::Validation(_))));
+    let written = results[0].as_ref().map_err(|e| e.to_string())?;
+    assert_eq!(written.steps[0].affected, 1);
+    // The 97 good graphs committed together, each whole; nothing of the 3 bad ones.
+    assert_eq!(count(&client, "SELECT count(*) FROM users").await?, 97);
+    assert_eq!(count(&client, "SELECT count(*) FROM posts").await?, 291);
+    assert_eq!(count(&client, "SELECT count(*) FROM comments").await?, 873);
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM users WHERE email IN ('user10@x.test', 'user90@x.test')"
+        )
+        .await?,
+        0
+    );
+
+    // In a transaction the caller opened, the batch leaves it open: a rollback undoes it.
+    client.batch_execute("BEGIN").await?;
+    let results = NewUserGraph::insert_graph_each(&mut client, (200..203).map(user)).await?;
+    assert!(results.iter().all(|r| r.is_ok()));
+    client.batch_execute("ROLLBACK").await?;
+    assert_eq!(count(&client, "SELECT count(*) FROM users").await?, 97);
+    Ok(())
+}

@@ -257,6 +257,113 @@ pub trait InsertGraph: Sized + Send {
         }
     }
 
+    /// Writes each of `graphs` under a savepoint of its own, in one transaction that commits
+    /// the ones that succeed: one `Result` per graph, in input order, so that a bad graph
+    /// does not sink the batch. On `&mut` of a client the batch opens a transaction of its
+    /// own and commits it; inside a transaction the caller opened with SQL (`BEGIN`), it
+    /// runs in it and leaves it open, as [`LockingClient`] does. The batch is one round trip
+    /// after that check: its statements, each between savepoint commands whose outcome does
+    /// not depend on the statement's, all pipelined. A graph refused before any SQL (a check
+    /// of [`parts`](Self::parts)) is not sent. `Err` only when the batch as a whole failed
+    /// (the connection, the commit): then none of it was written.
+    ///
+    /// Per graph: `SAVEPOINT g; <statement>; RELEASE SAVEPOINT g; SAVEPOINT g; ROLLBACK TO
+    /// SAVEPOINT g; RELEASE SAVEPOINT g`. When the statement succeeds, the first release
+    /// keeps its rows and the rest open and drop an empty savepoint; when it fails, the
+    /// release and the second savepoint fail too (the transaction is aborted), and the
+    /// rollback returns to the first savepoint, which the last release drops. Either way
+    /// the transaction goes on, with no savepoint left.
+    fn insert_graph_each<C: crate::SessionClient + Send + Sync>(
+        client: &mut C,
+        graphs: impl IntoIterator<Item = Self> + Send,
+    ) -> impl Future<Output = Result<Vec<Result<WriteReport<()>>>>> + Send
+    where
+        Self: Sync,
+        Self::Parts: Sync,
+    {
+        let graphs: Vec<Self> = graphs.into_iter().collect();
+        async move {
+            let client: &C = client;
+            let checked: Vec<Result<(Self, Self::Parts)>> = graphs
+                .into_iter()
+                .map(|mut graph| graph.parts().map(|parts| (graph, parts)))
+                .collect();
+            let (statements, answers) = {
+                let bound: Vec<_> = checked
+                    .iter()
+                    .filter_map(|c| c.as_ref().ok())
+                    .map(|(graph, parts)| graph.bind(parts))
+                    .collect();
+                if bound.is_empty() {
+                    // Every graph was refused: nothing to send.
+                    (Vec::new(), Vec::new())
+                } else {
+                    let own = !crate::client::in_callers_transaction(client).await?;
+                    const SAVEPOINT: &str = "SAVEPOINT writegraph_each";
+                    const RELEASE: &str = "RELEASE SAVEPOINT writegraph_each";
+                    const ROLLBACK: &str = "ROLLBACK TO SAVEPOINT writegraph_each";
+                    let mut commands = Vec::new();
+                    if own {
+                        commands.push(client.query_typed("BEGIN", &[]));
+                    }
+                    // Where each graph's statement is among the commands.
+                    let mut statements = Vec::new();
+                    for params in &bound {
+                        commands.push(client.query_typed(SAVEPOINT, &[]));
+                        statements.push(commands.len());
+                        commands.push(client.query_typed(Self::SQL, params.as_ref()));
+                        for command in [RELEASE, SAVEPOINT, ROLLBACK, RELEASE] {
+                            commands.push(client.query_typed(command, &[]));
+                        }
+                    }
+                    if own {
+                        commands.push(client.query_typed("COMMIT", &[]));
+                    }
+                    (statements, futures_util::future::join_all(commands).await)
+                }
+            };
+            // The batch stands or falls with BEGIN, every savepoint, rollback and release,
+            // and COMMIT; a failed statement's release and second savepoint fail by design.
+            let mut answered = Vec::with_capacity(statements.len());
+            let mut failure = None;
+            for (at, answer) in answers.into_iter().enumerate() {
+                if statements.contains(&at) {
+                    answered.push(answer);
+                    continue;
+                }
+                let by_design = statements.iter().any(|&s| at == s + 1 || at == s + 2);
+                if let (Err(e), false) = (answer, by_design) {
+                    failure.get_or_insert(e);
+                }
+            }
+            if let Some(e) = failure {
+                return Err(Error::from(e));
+            }
+            let mut answered = answered.into_iter();
+            let results = checked
+                .into_iter()
+                .map(|check| {
+                    check?;
+                    let rows = answered.next().ok_or_else(|| {
+                        Error::Validation("the batch returned too few answers".into())
+                    })?;
+                    let rows = rows.map_err(|e| {
+                        connect_not_found(Self::CONNECT_STEPS, &e)
+                            .unwrap_or_else(|| Error::db_in_steps(Self::ERROR_STEPS.of(&e), e))
+                    })?;
+                    let row = rows.first().ok_or_else(|| {
+                        Error::Validation("the graph statement returned no row".into())
+                    })?;
+                    Ok(WriteReport::from_steps(
+                        step_reports(Self::STEPS, row, 0, 1)?,
+                        None,
+                    ))
+                })
+                .collect();
+            Ok(results)
+        }
+    }
+
     /// Writes the graph in a transaction of its own on `client`, and commits.
     fn insert_graph_atomic(
         self,

@@ -168,6 +168,17 @@ macro_rules! insert_graph_methods {
             ) -> $crate::Result<$crate::WriteReport<<Self as $crate::InsertGraph>::Root>> {
                 <Self as $crate::InsertGraph>::insert_graph_report_returning(self, conn).await
             }
+            /// Writes each of `graphs` under a savepoint of its own in one transaction, one
+            /// round trip for the batch, and commits the ones that succeed: one result per
+            /// graph, in input order (`writegraph::InsertGraph::insert_graph_each`).
+            pub async fn insert_graph_each<
+                C: $crate::SessionClient + ::std::marker::Send + ::std::marker::Sync,
+            >(
+                client: &mut C,
+                graphs: impl ::std::iter::IntoIterator<Item = Self> + ::std::marker::Send,
+            ) -> $crate::Result<::std::vec::Vec<$crate::Result<$crate::WriteReport<()>>>> {
+                <Self as $crate::InsertGraph>::insert_graph_each(client, graphs).await
+            }
             /// Writes the graph in a transaction of its own on `client`, and commits.
             pub async fn insert_graph_atomic(
                 self,
