@@ -187,9 +187,8 @@ fn explain_plan(model: &model::Model<'_>, plan: &plan::Plan) -> Vec<GraphSql> {
         .graphs
         .iter()
         .zip(&plan.graphs)
-        .map(|(g, statement)| GraphSql {
-            graph: g.name.clone(),
-            statements: vec![
+        .map(|(g, statement)| {
+            let mut statements = vec![
                 (
                     "SQL: insert_graph, insert_graph_report".to_owned(),
                     statement.sql.clone(),
@@ -198,11 +197,23 @@ fn explain_plan(model: &model::Model<'_>, plan: &plan::Plan) -> Vec<GraphSql> {
                     "SQL_RETURNING: insert_graph_returning, insert_graph_report_returning, insert_graph_atomic".to_owned(),
                     statement.sql_returning.clone(),
                 ),
-                (
+            ];
+            if g.writes_many {
+                statements.push((
                     "SQL_MANY: insert_graph_many, insert_graph_many_report".to_owned(),
                     statement.sql_many.clone(),
-                ),
-            ],
+                ));
+                if let Some(sql) = &statement.sql_many_returning {
+                    statements.push((
+                        "SQL_MANY_RETURNING: insert_graph_many_returning, insert_graph_many_report_returning".to_owned(),
+                        sql.clone(),
+                    ));
+                }
+            }
+            GraphSql {
+                graph: g.name.clone(),
+                statements,
+            }
         })
         .collect();
     for (graph, statement) in model.update_graphs.iter().zip(&plan.update_graphs) {

@@ -331,3 +331,54 @@ async fn each_graph_of_a_batch_stands_alone_under_its_own_savepoint() -> TestRes
     assert_eq!(count(&client, "SELECT count(*) FROM users").await?, 97);
     Ok(())
 }
+
+#[tokio::test]
+async fn the_returning_form_gives_every_root_in_input_order() -> TestResult {
+    use writegraph_tests::nested::{
+        NewBoxForShelf, NewBoxItemForBox, NewShelfGraph, NewShelfGraphBox,
+    };
+    let (_db, client) = database(include_str!("../schemas/nested.sql")).await?;
+    // Keys from the sequence in another order than the input's: ids given to some.
+    let shelves: Vec<NewShelfGraph> = (0..30)
+        .map(|n| {
+            let shelf =
+                NewShelfGraph::new(format!("shelf {n}")).with_boxes([NewShelfGraphBox::new(
+                    NewBoxForShelf::new(format!("box {n}")),
+                )
+                .with_items([NewBoxItemForBox::new(format!("item {n}"))])]);
+            if n % 7 == 3 {
+                shelf.with_id(1_000 - n)
+            } else {
+                shelf
+            }
+        })
+        .collect();
+    let counting = CountingClient::new(&client);
+    let report = NewShelfGraph::insert_graph_many_report_returning(&counting, shelves).await?;
+    assert_eq!(counting.statements(), 1);
+    let roots = report.root.ok_or("no roots")?;
+    let labels: Vec<String> = roots.iter().map(|s| s.label.clone()).collect();
+    let expected: Vec<String> = (0..30).map(|n| format!("shelf {n}")).collect();
+    assert_eq!(labels, expected);
+    assert_eq!(roots[3].id, 997);
+    assert_eq!(report.steps[0].affected, 30);
+    assert_eq!(report.steps[1].affected, 30);
+    assert_eq!(report.steps[2].affected, 30);
+    // Each item in its own shelf's box.
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM box_items i JOIN boxes b ON b.id = i.box_id
+             JOIN shelves s ON s.id = b.shelf_id
+             WHERE substr(i.name, 6) <> substr(s.label, 7) OR substr(b.label, 5) <> substr(s.label, 7)"
+        )
+        .await?,
+        0
+    );
+    assert!(
+        NewShelfGraph::insert_graph_many_returning(&client, Vec::new())
+            .await?
+            .is_empty()
+    );
+    Ok(())
+}

@@ -207,15 +207,17 @@ fn explain_prints_every_graph_statement() -> TestResult {
         text.contains("-- SQL_RETURNING: insert_graph_returning"),
         "{text}"
     );
+    assert!(text.contains("-- SQL_MANY: insert_graph_many"), "{text}");
+    // The one-graph statement and the many-graph statement, each with its returning form.
     assert_eq!(
         text.matches("INSERT INTO \"public\".\"order_items\"")
             .count(),
-        2,
+        4,
         "{text}"
     );
     assert_eq!(
         text.matches("\nSELECT ").count(),
-        2,
+        4,
         "each statement's final SELECT on a line of its own: {text}"
     );
     assert_eq!(

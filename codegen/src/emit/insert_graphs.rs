@@ -651,6 +651,7 @@ fn graph_parts(
         .collect();
     if many {
         parts.take.push_str(&take_root_steps(graph));
+        parts.take.push_str(&repeated_across_graphs(model, graph));
     }
     for index in 0..graph.steps.len() {
         parts
@@ -802,6 +803,33 @@ fn take_root_steps(graph: &GraphModel) -> String {
     code
 }
 
+/// Many graphs: upserted rows of a root-level step whose conflict key does not hold the
+/// root's key can repeat a key across graphs, which one `ON CONFLICT DO UPDATE` refuses
+/// ("cannot affect row a second time"): refused before any SQL, naming the rows by their
+/// position among all graphs' rows of the step. (Within one graph, `graph_checks` refuses
+/// them.)
+fn repeated_across_graphs(model: &Model<'_>, graph: &GraphModel) -> String {
+    let mut code = String::new();
+    for (i, step) in steps_under(graph, StepRef::Root) {
+        let (Some(key), Some(conflict)) = (&step.repeat_key, &model.tables[step.table].conflict)
+        else {
+            continue;
+        };
+        let filled = step.kind.takes_parent_column().map(|(column, _)| column);
+        if filled.is_some_and(|column| conflict.key.contains(&column)) {
+            continue;
+        }
+        code.push_str(&repeated_key_check(
+            &graph.name,
+            &model.tables[step.table],
+            key,
+            (&step.field, &format!("&w{i}")),
+            "GraphConflict",
+        ));
+    }
+    code
+}
+
 /// The root table as the graph struct holds its columns, for splitting many graphs' roots
 /// into the table's column vectors: a column a belongs_to of the graph fills is optional
 /// (`Option`, like a defaulted one); one only other graphs fill stays as the vectors hold it.
@@ -841,7 +869,7 @@ fn insert_graph_many_impl(
         "impl {name} {{ {columns} }}
         impl ::writegraph::InsertGraphMany for {name} {{
             type PartsMany = ({part_types});
-            {statement}
+            {statement}{returning}
             fn parts_many(mut graphs: ::std::vec::Vec<Self>) -> ::writegraph::Result<Self::PartsMany> {{
                 {checks}{take}
                 Ok(({names}))
@@ -851,7 +879,7 @@ fn insert_graph_many_impl(
                 {params}
             }}
         }}
-        ::writegraph::insert_graph_many_methods!({name});\n",
+        ::writegraph::insert_graph_many_methods!({methods}{name});\n",
         part_types = parts.types.iter().map(|t| format!("{t},")).collect::<String>(),
         statement = super::statement_const(
             "SQL_MANY",
@@ -861,6 +889,15 @@ fn insert_graph_many_impl(
         take = parts.take,
         names = parts.names.iter().map(|t| format!("{t},")).collect::<String>(),
         params = super::params_macro(&parts.params),
+        returning = match &statement.sql_many_returning {
+            Some(sql) => super::statement_const(
+                "SQL_MANY_RETURNING",
+                "`SQL_MANY`, returning every root row in input order, each followed by the per-step counts.",
+                sql,
+            ),
+            None => String::new(),
+        },
+        methods = if statement.sql_many_returning.is_some() { "returning " } else { "" },
     )
 }
 

@@ -28,6 +28,10 @@ pub struct GraphStatement {
     /// Any number of graphs in one statement (`insert_graph_many`), returning the number of
     /// roots, then the per-step counts.
     pub sql_many: String,
+    /// [`sql_many`](Self::sql_many), returning every root row in input order before the
+    /// per-step counts (repeated on each row); `None` when the root has no primary key that
+    /// the statement knows before the insert, to put the rows in input order by.
+    pub sql_many_returning: Option<String>,
     /// The parts of [`sql_many`](Self::sql_many): every part's rows bound as arrays, the
     /// root's too, and each step under the root joined to its own root by ordinal.
     pub parts_many: Vec<GraphPart>,
@@ -144,12 +148,13 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
     };
     let mut returned = vec![result_columns(root_model.columns.iter(), "root.")];
     returned.extend(counts.iter().cloned());
-    let (sql_many, parts_many) = many_graphs_statement(model, graph);
+    let (sql_many, sql_many_returning, parts_many) = many_graphs_statement(model, graph);
     GraphStatement {
         sql: statement(&read_by_steps, counts),
         sql_returning: statement(&column_list(root_model.columns.iter()), returned),
         parts,
         sql_many,
+        sql_many_returning,
         parts_many,
     }
 }
@@ -167,15 +172,18 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
 ///      s0 AS (INSERT INTO "order_items" ("order_id", "sku") SELECT p.v0, u.c2 FROM UNNEST($3::text[], $4::bigint[]) AS u(c2, po) JOIN root_rows p ON p.ord = u.po RETURNING 1)
 /// SELECT (SELECT count(*) FROM root), (SELECT count(*) FROM s0)
 /// ```
-fn many_graphs_statement(model: &Model<'_>, graph: &GraphModel) -> (String, Vec<GraphPart>) {
+fn many_graphs_statement(
+    model: &Model<'_>,
+    graph: &GraphModel,
+) -> (String, Option<String>, Vec<GraphPart>) {
     let root_model = &model.tables[graph.root];
-    let mut ctes = Vec::new();
+    let (mut before, mut after) = (Vec::new(), Vec::new());
     let mut parts = Vec::new();
     let mut first_param = 0;
     let (before_root, after_root) = statement_order(graph);
     for index in before_root {
-        let (step_ctes, part) = step_cte(model, graph, (index, Roots::Many), &mut first_param);
-        ctes.extend(step_ctes);
+        let (ctes, part) = step_cte(model, graph, (index, Roots::Many), &mut first_param);
+        before.extend(ctes);
         parts.push(part);
     }
     let mut source = RowsSource {
@@ -196,39 +204,87 @@ fn many_graphs_statement(model: &Model<'_>, graph: &GraphModel) -> (String, Vec<
         rows: RowCount::Many,
         params: statement.params,
     });
+    for index in after_root {
+        let (ctes, part) = step_cte(model, graph, (index, Roots::Many), &mut first_param);
+        after.extend(ctes);
+        parts.push(part);
+    }
     let read_below = graph
         .steps
         .iter()
         .any(|s| s.parent == StepRef::Root && s.kind.runs_after_parent());
-    if read_below {
+    let root_rows = || (rows_cte_name(StepRef::Root), "root".to_owned());
+    let root = if read_below {
         let drawn: Vec<usize> = steps_under_read(graph, StepRef::Root).collect();
-        let names = (rows_cte_name(StepRef::Root), "root".to_owned());
-        ctes.extend(rows_then_insert(
-            root_model,
-            names,
-            &select,
-            &drawn,
-            &["u.ord"],
-        ));
+        let (rows, insert) = root_rows();
+        rows_then_insert(root_model, (rows, insert, "1"), &select, &drawn, &["u.ord"])
     } else {
-        ctes.push(format!("root AS ({} RETURNING 1)", statement.sql));
-    }
-    for index in after_root {
-        let (step_ctes, part) = step_cte(model, graph, (index, Roots::Many), &mut first_param);
-        ctes.extend(step_ctes);
-        parts.push(part);
-    }
-    let counts: Vec<String> = std::iter::once("(SELECT count(*) FROM root)".to_owned())
-        .chain((0..graph.steps.len()).map(|i| format!("(SELECT count(*) FROM s{i})")))
+        vec![format!("root AS ({} RETURNING 1)", statement.sql)]
+    };
+    let with = |root: Vec<String>| {
+        let ctes: Vec<String> = before
+            .iter()
+            .cloned()
+            .chain(root)
+            .chain(after.iter().cloned())
+            .collect();
+        ctes.join(",\n     ")
+    };
+    let step_counts: Vec<String> = (0..graph.steps.len())
+        .map(|i| format!("(SELECT count(*) FROM s{i})"))
         .collect();
     let sql = format!(
         "\
-WITH {ctes}
-SELECT {counts}",
-        ctes = ctes.join(",\n     "),
-        counts = counts.join(", ")
+WITH {}
+SELECT (SELECT count(*) FROM root){}",
+        with(root),
+        step_counts
+            .iter()
+            .map(|c| format!(", {c}"))
+            .collect::<String>()
     );
-    (sql, parts)
+    // The roots in input order: their rows selected first with their keys (an identity
+    // ALWAYS key drawn there), every root returned and joined back to its ordinal by its
+    // primary key.
+    let key = &root_model.primary_key;
+    let drawn: Vec<usize> = steps_under_read(graph, StepRef::Root)
+        .chain(key.iter().copied())
+        .collect();
+    let known = |i: &usize| {
+        let column = &root_model.columns[*i];
+        select.columns.contains(i)
+            || (column.insert.is_none()
+                && column.column.identity.is_some()
+                && column.default_sql.is_some())
+    };
+    let sql_returning = (!key.is_empty() && key.iter().all(known)).then(|| {
+        let (rows, insert) = root_rows();
+        let all_columns = column_list(root_model.columns.iter());
+        let root = rows_then_insert(
+            root_model,
+            (rows, insert, &all_columns),
+            &select,
+            &drawn,
+            &["u.ord"],
+        );
+        let stored: Vec<String> = key
+            .iter()
+            .map(|&k| format!("root.{}", quote_ident(&root_model.columns[k].column.name)))
+            .collect();
+        let given: Vec<String> = key.iter().map(|k| format!("k.v{k}")).collect();
+        let mut selected = vec![result_columns(root_model.columns.iter(), "root.")];
+        selected.extend(step_counts.iter().cloned());
+        format!(
+            "\
+WITH {}
+SELECT {} FROM root JOIN root_rows k ON ({}) = ({}) ORDER BY k.ord",
+            with(root),
+            selected.join(", "),
+            given.join(", "),
+            stored.join(", "),
+        )
+    });
+    (sql, sql_returning, parts)
 }
 
 /// One step's CTEs (`s<index> AS (INSERT ... RETURNING ...)`) and its parameters, numbered
@@ -349,7 +405,7 @@ fn step_cte(
         if keyed_by_ordinal {
             extra.push("u.po");
         }
-        let names = (rows_cte_name(here), format!("s{index}"));
+        let names = (rows_cte_name(here), format!("s{index}"), "1");
         return (
             rows_then_insert(table, names, &select, &drawn, &extra),
             part,
@@ -432,7 +488,7 @@ fn upsert_by_key_ctes(
 /// `extra` are the ordinals selected beside the values (`u.ord`, `u.po`).
 fn rows_then_insert(
     table: &TableModel<'_>,
-    (rows, insert): (String, String),
+    (rows, insert, returning): (String, String, &str),
     select: &RowsSelect,
     drawn: &[usize],
     extra: &[&str],
@@ -466,7 +522,7 @@ fn rows_then_insert(
             select.from
         ),
         format!(
-            "{insert} AS (INSERT INTO {} ({}){overriding} SELECT {} FROM {rows} r RETURNING 1)",
+            "{insert} AS (INSERT INTO {} ({}){overriding} SELECT {} FROM {rows} r RETURNING {returning})",
             table.table.name.to_sql_quoted(),
             column_list(columns.iter().map(|&i| &table.columns[i])),
             read.join(", ")

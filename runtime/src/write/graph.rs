@@ -345,7 +345,7 @@ pub trait InsertGraph: Sized + Send {
                 .map(|check| {
                     check?;
                     let rows = answered.next().ok_or_else(|| {
-                        Error::Validation("the batch returned too few answers".into())
+                        Error::Validation("the batch statement returned no row for a graph".into())
                     })?;
                     let rows = rows.map_err(|e| {
                         connect_not_found(Self::CONNECT_STEPS, &e)
@@ -390,6 +390,11 @@ pub trait InsertGraphMany: InsertGraph {
     /// The statement: returns the number of roots written, then the per-step counts.
     const SQL_MANY: &'static str;
 
+    /// [`SQL_MANY`](Self::SQL_MANY), returning every root row in input order, each
+    /// followed by the per-step counts; empty when the root has no primary key the
+    /// statement knows before the insert (then there is no `insert_graph_many_returning`).
+    const SQL_MANY_RETURNING: &'static str = "";
+
     /// Checks every graph (an error names the graph by its index) and takes their rows
     /// out of them, split into columns.
     fn parts_many(graphs: Vec<Self>) -> Result<Self::PartsMany>;
@@ -431,6 +436,61 @@ pub trait InsertGraphMany: InsertGraph {
             let steps = step_reports(Self::STEPS, &row, 1, roots)?;
             Ok(WriteReport::from_steps(steps, None))
         }
+    }
+
+    /// Writes `graphs` in one statement and reports the rows each step affected, with
+    /// every root row as stored, in input order.
+    fn insert_graph_many_report_returning<C: GenericClient>(
+        conn: &C,
+        graphs: impl IntoIterator<Item = Self> + Send,
+    ) -> impl Future<Output = Result<WriteReport<Vec<Self::Root>>>> + Send {
+        let graphs: Vec<Self> = graphs.into_iter().collect();
+        async move {
+            if Self::SQL_MANY_RETURNING.is_empty() {
+                return Err(Error::Validation(crate::ValidationError::new(
+                    crate::ValidationKind::Other,
+                    "this graph's root has no primary key to return its rows in input order by",
+                )));
+            }
+            if graphs.is_empty() {
+                let steps = Self::STEPS
+                    .iter()
+                    .map(|step| WriteStepReport {
+                        tag: step.tag,
+                        affected: 0,
+                    })
+                    .collect();
+                return Ok(WriteReport::from_steps(steps, Some(Vec::new())));
+            }
+            let parts = Self::parts_many(graphs)?;
+            let params = Self::bind_many(&parts);
+            let rows = conn
+                .query_typed(Self::SQL_MANY_RETURNING, params.as_ref())
+                .await
+                .map_err(|e| {
+                    connect_not_found(Self::CONNECT_STEPS, &e)
+                        .unwrap_or_else(|| Error::db_in_steps(Self::ERROR_STEPS.of(&e), e))
+                })?;
+            let first = rows
+                .first()
+                .ok_or_else(|| Error::Validation("the graph statement returned no row".into()))?;
+            let steps = step_reports(Self::STEPS, first, Self::ROOT_COLUMNS, rows.len() as u64)?;
+            let roots = rows
+                .iter()
+                .map(Self::Root::from_row)
+                .collect::<Result<Vec<_>>>()?;
+            Ok(WriteReport::from_steps(steps, Some(roots)))
+        }
+    }
+
+    /// Writes `graphs` in one statement and returns every root row as stored, in input
+    /// order.
+    fn insert_graph_many_returning<C: GenericClient>(
+        conn: &C,
+        graphs: impl IntoIterator<Item = Self> + Send,
+    ) -> impl Future<Output = Result<Vec<Self::Root>>> + Send {
+        let report = Self::insert_graph_many_report_returning(conn, graphs);
+        async move { Ok(report.await?.root.unwrap_or_default()) }
     }
 
     /// Writes `graphs` in one statement and returns the rows affected by all steps of all

@@ -192,9 +192,35 @@ macro_rules! insert_graph_methods {
 
 /// Inherent `insert_graph_many` and `insert_graph_many_report` for an insert graph that
 /// implements [`InsertGraphMany`](crate::InsertGraphMany):
-/// `writegraph::insert_graph_many_methods!(NewOrderGraph);`.
+/// `writegraph::insert_graph_many_methods!(NewOrderGraph);`, and with `returning` also
+/// `insert_graph_many_returning` and `insert_graph_many_report_returning`, for one whose
+/// `SQL_MANY_RETURNING` is set.
 #[macro_export]
 macro_rules! insert_graph_many_methods {
+    (returning $ty:ty) => {
+        $crate::insert_graph_many_methods!($ty);
+        impl $ty {
+            /// Writes `graphs` in one statement and returns every root row as stored, in
+            /// input order.
+            pub async fn insert_graph_many_returning(
+                conn: &impl $crate::GenericClient,
+                graphs: impl ::std::iter::IntoIterator<Item = Self> + ::std::marker::Send,
+            ) -> $crate::Result<::std::vec::Vec<<Self as $crate::InsertGraph>::Root>> {
+                <Self as $crate::InsertGraphMany>::insert_graph_many_returning(conn, graphs).await
+            }
+            /// Writes `graphs` in one statement and reports the rows each step affected,
+            /// with every root row as stored, in input order.
+            pub async fn insert_graph_many_report_returning(
+                conn: &impl $crate::GenericClient,
+                graphs: impl ::std::iter::IntoIterator<Item = Self> + ::std::marker::Send,
+            ) -> $crate::Result<
+                $crate::WriteReport<::std::vec::Vec<<Self as $crate::InsertGraph>::Root>>,
+            > {
+                <Self as $crate::InsertGraphMany>::insert_graph_many_report_returning(conn, graphs)
+                    .await
+            }
+        }
+    };
     ($ty:ty) => {
         impl $ty {
             /// Any number of these graphs in one statement (`SQL_MANY` of its
