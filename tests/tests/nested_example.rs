@@ -1,8 +1,13 @@
-//! The example's nested insert graph `NewAuthorGraph` (users → posts → comments) against
-//! PostgreSQL: one statement, every comment under its own post.
+//! The example's nested insert graphs against PostgreSQL, each in one statement:
+//! `NewAuthorGraph` (users → posts → comments), every comment under its own post, and
+//! `SignupGraph` (a team, a new user per membership, the memberships), every membership
+//! linking its own user.
 
 use writegraph_example::SCHEMA_SQL;
-use writegraph_example::{NewAuthorGraph, NewAuthorGraphPost, NewCommentForPost, NewPostForAuthor};
+use writegraph_example::{
+    MemberRole, NewAuthorGraph, NewAuthorGraphPost, NewCommentForPost, NewPostForAuthor,
+    NewTeamMemberForTeamWithUser, NewUser, SignupGraph, SignupGraphMember,
+};
 use writegraph_testing::{self as testing, CountingClient};
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
@@ -69,5 +74,85 @@ async fn an_author_with_posts_and_comments_lands_under_the_right_parents_in_one_
             ("post 3".to_owned(), 4),
         ]
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_signup_writes_the_team_its_new_users_and_their_memberships_in_one_statement(
+) -> TestResult {
+    let db = testing::database_with_schema(SCHEMA_SQL).await?;
+    let client = db.connect().await?;
+    // The founder is an admin, the others members; one member leaves the role to its
+    // DEFAULT.
+    let graph = SignupGraph::new("acme").with_members([
+        SignupGraphMember::new(NewTeamMemberForTeamWithUser::new().with_role(MemberRole::Admin))
+            .with_user(NewUser::new("ann@acme.test").with_name("Ann")),
+        SignupGraphMember::new(NewTeamMemberForTeamWithUser::new().with_role(MemberRole::Member))
+            .with_user(NewUser::new("bob@acme.test").with_name("Bob")),
+        SignupGraphMember::new(NewTeamMemberForTeamWithUser::new())
+            .with_user(NewUser::new("cy@acme.test")),
+    ]);
+    let counting = CountingClient::new(&client);
+    let report = graph.insert_graph_report(&counting).await?;
+    assert_eq!(counting.statements(), 1);
+    let affected: Vec<(&str, u64)> = report.steps.iter().map(|s| (s.tag, s.affected)).collect();
+    assert_eq!(
+        affected,
+        [
+            ("graph:root:teams", 1),
+            ("graph:has_many:team_members/belongs_to:users", 3),
+            ("graph:has_many:team_members", 3),
+        ]
+    );
+
+    let teams: Vec<(i32, String)> = client
+        .query("SELECT id, name FROM teams", &[])
+        .await?
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    let [(team_id, team_name)] = teams.as_slice() else {
+        return Err(format!("expected one team, found {teams:?}").into());
+    };
+    assert_eq!(team_name, "acme");
+    let users: Vec<(String, Option<String>)> = client
+        .query("SELECT email, name FROM users ORDER BY email", &[])
+        .await?
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(
+        users,
+        [
+            ("ann@acme.test".to_owned(), Some("Ann".to_owned())),
+            ("bob@acme.test".to_owned(), Some("Bob".to_owned())),
+            ("cy@acme.test".to_owned(), None),
+        ]
+    );
+    // Every membership is the team's, and links the user written for it, with its role.
+    let memberships: Vec<(i32, String, String)> = client
+        .query(
+            "SELECT m.team_id, u.email, m.role::text FROM team_members m
+             JOIN users u ON u.id = m.user_id ORDER BY u.email",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    let member = |email: &str, role: &str| (*team_id, email.to_owned(), role.to_owned());
+    assert_eq!(
+        memberships,
+        [
+            member("ann@acme.test", "admin"),
+            member("bob@acme.test", "member"),
+            member("cy@acme.test", "member"),
+        ]
+    );
+    let memberships: i64 = client
+        .query_one("SELECT count(*) FROM team_members", &[])
+        .await?
+        .get(0);
+    assert_eq!(memberships, 3);
     Ok(())
 }
