@@ -7,7 +7,8 @@
 //! cargo run --release -p writegraph-bench -- insert-many --sizes 100,1000 --iterations 50
 //! cargo run --release -p writegraph-bench -- insert-graph           # graph writes, N children
 //! cargo run --release -p writegraph-bench --features tracing -- insert-graph --sizes 1
-//! cargo run --release -p writegraph-bench -- nested-graph           # user → posts → comments
+//! cargo run --release -p writegraph-bench -- nested-graph           # user → posts → comments,
+//!                                                                   # team → users, memberships
 //! cargo run --release -p writegraph-bench -- update-graph           # diff of an order's items
 //! cargo run --release -p writegraph-bench -- single-row             # one row, four ways
 //! cargo run --release -p writegraph-bench -- load                   # 32 connections at once
@@ -38,8 +39,8 @@
 //! Columns:
 //! - `scenario`, `strategy`: what was run, and how;
 //! - `n`: the size of one operation (rows inserted, for `insert-many`; children per graph, for
-//!   `insert-graph`; posts, for `nested-graph`; items of the order before and after the diff,
-//!   for `update-graph`);
+//!   `insert-graph`; posts of the author graph and members of the sign-up, for
+//!   `nested-graph`; items of the order before and after the diff, for `update-graph`);
 //! - `median ms`, `p90 ms`: median and 90th percentile (nearest rank) wall time of one
 //!   operation, as the client sees it, round trips and commit included;
 //! - `rows/s`: `n` divided by the median;
@@ -65,12 +66,16 @@
 //!   `CachedClient` variant; with feature `tracing` (the runtime's spans of writes), also the
 //!   `CachedClient` variant with a subscriber recording the spans, checked against the same
 //!   call without one (target: under 2 % more at N = 1);
-//! - `nested-graph`: an author with N posts of 10 comments each (N = 10: 111 rows), written
-//!   with the generated `NewAuthorGraph::insert_graph` against a per-row transaction and a
-//!   hand-written one-statement CTE of the same shape (prepared, and sent with `query_typed`);
-//!   targets checked: within 1.10x of the prepared CTE and at least 5x faster than per-row,
-//!   judged on the `CachedClient` variant; after the run, every comment is checked to be under
-//!   its own post;
+//! - `nested-graph`: two graphs in one run, each against a per-row transaction and a
+//!   hand-written one-statement CTE of the same shape, prepared once; targets checked: within
+//!   1.10x of the prepared CTE and at least 5x faster than per-row, judged on the
+//!   `CachedClient` variant. `nested-graph author`: an author with N posts of 10 comments each
+//!   (N = 10: 111 rows), written with the generated `NewAuthorGraph::insert_graph`, the CTE
+//!   also sent with `query_typed`; after its run, every comment is checked to be under its own
+//!   post. `nested-graph signup`: the sign-up flow, a team, N new users and the N memberships
+//!   joining them (N = 1 and 10: 3 and 21 rows), written with `SignupGraph::insert_graph`;
+//!   after its run, every membership is checked to link a user of its own team. `--sizes`
+//!   sets N for both;
 //! - `update-graph`: the diff of an order's items, N = 100 and 1,000, where 10 % of the items
 //!   change, 10 % are removed and 10 % are new: the generated `OrderPatchGraph::
 //!   update_by_id_graph` against delete-all-and-reinsert per row, an UNNEST upsert + DELETE
@@ -214,7 +219,8 @@ async fn run(args: &Args) -> Result<()> {
                 .sizes
                 .as_deref()
                 .unwrap_or(scenarios::NESTED_GRAPH_SIZES);
-            scenarios::nested_graph(client, &cached, sizes, args.timing).await?
+            let signup_sizes = args.sizes.as_deref().unwrap_or(scenarios::SIGNUP_SIZES);
+            scenarios::nested_graph(client, &cached, sizes, signup_sizes, args.timing).await?
         }
         scenarios::SINGLE_ROW => {
             if args.sizes.is_some() {

@@ -22,7 +22,7 @@ use crate::harness::{self, Report, Result, Strategy, Timing, Workload};
 
 pub use insert_graph::{insert_graph, INSERT_GRAPH, INSERT_GRAPH_SIZES};
 pub use load::{load, LOAD};
-pub use nested_graph::{nested_graph, NESTED_GRAPH, NESTED_GRAPH_SIZES};
+pub use nested_graph::{nested_graph, NESTED_GRAPH, NESTED_GRAPH_SIZES, SIGNUP_SIZES};
 pub use single_row::{single_row, SINGLE_ROW};
 pub use update_graph::{update_graph, UPDATE_GRAPH, UPDATE_GRAPH_SIZES};
 

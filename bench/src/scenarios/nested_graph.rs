@@ -1,10 +1,14 @@
-//! `nested-graph`: a graph of two levels under its root, an author (`users`) with `n` posts
-//! of [`COMMENTS_PER_POST`] comments each (`n` = 10: 1 + 10 + 100 = 111 rows), written with
-//! the generated `NewAuthorGraph::insert_graph` against hand-written tokio-postgres doing
-//! exactly the same writes. `n` counts posts, so the `rows/s` column gives posts per second.
+//! `nested-graph`: two graphs with edges under edges, each measured as a scenario of its own
+//! in the same run, against hand-written tokio-postgres doing exactly the same writes:
+//! - `nested-graph author`: a graph of two levels under its root, an author (`users`) with
+//!   `n` posts of [`COMMENTS_PER_POST`] comments each (`n` = 10: 1 + 10 + 100 = 111 rows),
+//!   written with the generated `NewAuthorGraph::insert_graph`. `n` counts posts, so the
+//!   `rows/s` column gives posts per second;
+//! - `nested-graph signup`: the sign-up flow, a team, `n` new users and the `n` memberships
+//!   joining them, written with `SignupGraph::insert_graph` (see [`signup`]; `n` = 1 and 10).
 //!
-//! Strategies, all starting from the same application values and converting them to what they
-//! send inside the timed region:
+//! The author graph's strategies, all starting from the same application values and converting
+//! them to what they send inside the timed region:
 //! - `writegraph insert_graph`: the generated graph write, one statement, sent unprepared;
 //! - `writegraph insert_graph (CachedClient)`: the same call on a `CachedClient`, which
 //!   prepares the statement on first use and then only binds and executes it; the targets are
@@ -20,11 +24,12 @@
 //! - `hand CTE (query_typed)`: the same statement sent unprepared with `query_typed`, as the
 //!   plain-client writegraph call sends its own.
 //!
-//! After the run, the tables are checked once more: every author has `n` posts, every post
-//! [`COMMENTS_PER_POST`] comments, and every comment is under its own post. Then come lines
-//! that split the difference between `insert_graph` and the hand CTE at the last size into
-//! server time (`EXPLAIN (ANALYZE)` of both statements) and client time (building the
-//! statement's parameters).
+//! After the author graph's run, the tables are checked once more: every author has `n` posts,
+//! every post [`COMMENTS_PER_POST`] comments, and every comment is under its own post; then
+//! the sign-up runs (its first reset empties the tables) and has its own check. At the end
+//! come lines that split the difference between `insert_graph` and the hand CTE at each
+//! graph's last size into server time (`EXPLAIN (ANALYZE)` of both statements) and client
+//! time (building the statement's parameters).
 
 use std::fmt::Debug;
 use std::rc::Rc;
@@ -36,6 +41,10 @@ use writegraph::{CachedClient, GenericClient};
 use writegraph_example::{NewAuthorGraph, NewAuthorGraphPost, NewCommentForPost, NewPostForAuthor};
 use writegraph_testing::CountingClient;
 
+mod signup;
+
+pub use signup::SIGNUP_SIZES;
+
 use super::insert_graph::{
     explain_text, median_duration, parameter_count, ExplainClient, PlanTimings,
 };
@@ -44,7 +53,10 @@ use crate::harness::{self, Report, Result, Strategy, Timing, Workload};
 /// Name of the `nested-graph` scenario.
 pub const NESTED_GRAPH: &str = "nested-graph";
 
-/// The post counts `nested-graph` runs at unless `--sizes` says otherwise.
+/// The author graph's cells.
+const AUTHOR_SCENARIO: &str = "nested-graph author";
+
+/// The post counts of the author graph unless `--sizes` says otherwise.
 pub const NESTED_GRAPH_SIZES: &[usize] = &[10];
 
 /// Comments under every post.
@@ -56,6 +68,7 @@ const NAIVE: &str = "naive (per-row, transaction)";
 const HAND_CTE_PREPARED: &str = "hand CTE (prepared)";
 const HAND_CTE_TYPED: &str = "hand CTE (query_typed)";
 
+/// The author's row, and in the sign-up each member's user.
 const USER_SQL: &str = r#"INSERT INTO "users" ("email", "name") VALUES ($1, $2) RETURNING "id""#;
 const POST_SQL: &str =
     r#"INSERT INTO "posts" ("author_id", "title", "body") VALUES ($1, $2, $3) RETURNING "id""#;
@@ -79,42 +92,68 @@ const AUTHOR_CTE_SQL: &str = r#"WITH root AS (
     JOIN p ON p.ord = c.po)
 SELECT "id" FROM root"#;
 
-/// `nested-graph` at every size. The `CachedClient` strategy runs on `cached`, which wraps
-/// `client`'s connection.
+/// `nested-graph`: the author graph at every size of `sizes` (posts), then the sign-up at
+/// every size of `signup_sizes` (members). The `CachedClient` strategies run on `cached`,
+/// which wraps `client`'s connection.
 pub async fn nested_graph(
     client: &Client,
     cached: &Rc<CachedClient>,
     sizes: &[usize],
+    signup_sizes: &[usize],
     timing: Timing,
 ) -> Result<Report> {
     let statements = Rc::new(AuthorStatements::prepare(client).await?);
-    let workload = AuthorGraphs::default();
-    let measurements = harness::measure(
+    let signup_statements = Rc::new(signup::SignupStatements::prepare(client).await?);
+    let mut measurements = harness::measure(
         client,
-        NESTED_GRAPH,
-        &workload,
+        AUTHOR_SCENARIO,
+        &AuthorGraphs::default(),
         &strategies(&statements, cached),
         HAND_CTE_PREPARED,
         sizes,
         timing,
     )
     .await?;
+    // The last size's rows are still in the tables (the harness resets only before it
+    // writes); the sign-up's first reset empties them.
+    let mut checks = Vec::new();
+    if let Some(&n) = sizes.last() {
+        checks.push(check_tables(client, n).await?);
+    }
+    measurements.extend(
+        harness::measure(
+            client,
+            signup::SIGNUP_SCENARIO,
+            &signup::SignupGraphs::default(),
+            &signup::strategies(&signup_statements, cached),
+            HAND_CTE_PREPARED,
+            signup_sizes,
+            timing,
+        )
+        .await?,
+    );
+    if let Some(&n) = signup_sizes.last() {
+        checks.push(signup::check_tables(client, n).await?);
+    }
     let mut report = Report {
         measurements,
-        summary: Vec::new(),
+        summary: checks,
     };
-    // The last size's rows are still in the tables (the harness resets only before it
-    // writes).
-    if let Some(&n) = sizes.last() {
-        report.summary.push(check_tables(client, n).await?);
-    }
     let lines: Vec<String> = sizes
         .iter()
         .filter_map(|&n| summary_line(&report, n))
+        .chain(
+            signup_sizes
+                .iter()
+                .filter_map(|&n| signup::summary_line(&report, n)),
+        )
         .collect();
     report.summary.extend(lines);
     if let Some(&n) = sizes.last() {
         report.summary.extend(diagnose(client, n).await?);
+    }
+    if let Some(&n) = signup_sizes.last() {
+        report.summary.extend(signup::diagnose(client, n).await?);
     }
     Ok(report)
 }
@@ -177,13 +216,13 @@ async fn diagnose(client: &Client, n: usize) -> Result<Vec<String>> {
     .await?;
     Ok(vec![
         format!(
-            "diagnosis ({NESTED_GRAPH}, n = {n}), server, EXPLAIN ANALYZE (custom plans): \
+            "diagnosis ({AUTHOR_SCENARIO}, n = {n}), server, EXPLAIN ANALYZE (custom plans): \
              NewAuthorGraph::SQL planning {:.3} ms, execution {:.3} ms; hand CTE planning \
              {:.3} ms, execution {:.3} ms",
             generated.planning_ms, generated.execution_ms, hand.planning_ms, hand.execution_ms
         ),
         format!(
-            "diagnosis ({NESTED_GRAPH}, n = {n}), client, before the send: graph builder + \
+            "diagnosis ({AUTHOR_SCENARIO}, n = {n}), client, before the send: graph builder + \
              column vectors + parameters {:.3} ms; hand CTE arrays {:.3} ms; statement \
              parameters: NewAuthorGraph::SQL {} ({} characters), hand CTE {} ({} characters)",
             harness::milliseconds(client_generated),
@@ -196,10 +235,17 @@ async fn diagnose(client: &Client, n: usize) -> Result<Vec<String>> {
     ])
 }
 
-/// `nested-graph, n = 10 (111 rows): insert_graph vs hand CTE: 1.03x (CachedClient), ...`,
+/// `nested-graph author, n = 10 (111 rows): insert_graph vs hand CTE: 1.03x (CachedClient), ...`,
 /// and which targets the `CachedClient` variant meets.
 fn summary_line(report: &Report, n: usize) -> Option<String> {
-    let median = |strategy| Some(report.find(NESTED_GRAPH, strategy, n)?.median.as_secs_f64());
+    let median = |strategy| {
+        Some(
+            report
+                .find(AUTHOR_SCENARIO, strategy, n)?
+                .median
+                .as_secs_f64(),
+        )
+    };
     let cached = median(WRITEGRAPH_CACHED)?;
     let plain = median(WRITEGRAPH)?;
     let hand = median(HAND_CTE_PREPARED)?;
@@ -207,7 +253,7 @@ fn summary_line(report: &Report, n: usize) -> Option<String> {
     let naive = median(NAIVE)?;
     let verdict = |met: bool| if met { "met" } else { "MISSED" };
     Some(format!(
-        "{NESTED_GRAPH}, n = {n} ({} rows): insert_graph vs hand CTE: {:.2}x (CachedClient), \
+        "{AUTHOR_SCENARIO}, n = {n} ({} rows): insert_graph vs hand CTE: {:.2}x (CachedClient), \
          {:.2}x (plain client; {:.2}x against the hand CTE sent with query_typed); naive vs \
          insert_graph: {:.1}x (CachedClient), {:.1}x (plain client) (targets, judged on \
          `{WRITEGRAPH_CACHED}`: within 1.10x of hand CTE {}, at least 5x faster than naive {})",
@@ -438,7 +484,7 @@ async fn author_hand_cte_typed(client: &Client, input: &AuthorInput) -> Result<u
     Ok(1)
 }
 
-/// The untimed side of `nested-graph`.
+/// The untimed side of the author graph.
 #[derive(Default)]
 struct AuthorGraphs {
     /// Numbers the operations, for unique e-mail addresses.
@@ -570,7 +616,7 @@ async fn check_tables(client: &Client, n: usize) -> Result<String> {
         (users * n, users * n * per_post, 0),
     )?;
     Ok(format!(
-        "{NESTED_GRAPH}: after the run, the tables hold {users} users, {posts} posts and \
+        "{AUTHOR_SCENARIO}: after the run, the tables hold {users} users, {posts} posts and \
          {comments} comments since the last reset, each comment under its own post"
     ))
 }
