@@ -258,6 +258,14 @@ pub struct ChildConfig {
     /// join table (`[[insert.<Graph>.has_many.many_to_many]]`).
     #[serde(default)]
     pub many_to_many: Vec<ManyToManyConfig>,
+    /// Nested edges: rows written before each of this edge's rows, unrelated to it
+    /// (`[[insert.<Graph>.has_many.before_insert]]`).
+    #[serde(default)]
+    pub before_insert: Vec<StepConfig>,
+    /// Nested edges: rows written after each of this edge's rows, optionally given its key
+    /// (`[[insert.<Graph>.has_many.after_insert]]`).
+    #[serde(default)]
+    pub after_insert: Vec<StepConfig>,
 }
 
 impl ChildConfig {
@@ -267,6 +275,8 @@ impl ChildConfig {
             || !self.has_one.is_empty()
             || !self.has_many.is_empty()
             || !self.many_to_many.is_empty()
+            || !self.before_insert.is_empty()
+            || !self.after_insert.is_empty()
     }
 
     /// The nested edges, has_one (`false`) before has_many (`true`).

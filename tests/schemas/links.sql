@@ -87,3 +87,10 @@ CREATE TABLE group_members (
     role text NOT NULL,
     PRIMARY KEY (group_id, person_id)
 );
+
+-- A log row written after each article, and one before it, unrelated to it.
+CREATE TABLE article_logs (
+    id bigserial PRIMARY KEY,
+    article_id bigint REFERENCES articles (id),
+    action text NOT NULL
+);

@@ -7,12 +7,12 @@ use writegraph::Error;
 use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 use writegraph_tests::links::{
     ArticleTagsGraph, NewAddressWithCity, NewArticleForBlog, NewArticleGraph, NewArticleGraphTag,
-    NewArticleTagForArticleAndTag, NewBlogGraph, NewBlogGraphArticle, NewBlogGraphTag, NewCity,
-    NewCustomerGraph, NewCustomerGraphAddress, NewCustomerWithAddress, NewGroupGraph,
-    NewGroupGraphMember, NewGroupGraphMemberLink, NewGroupMemberForGroupAndPerson,
-    NewParcelForShipmentWithCustomer, NewPerson, NewRouteGraph, NewRouteGraphStop,
-    NewShipmentGraph, NewShipmentGraphAddress, NewShipmentGraphCustomer, NewShipmentGraphParcel,
-    NewStopForRouteWithCity, NewTag,
+    NewArticleLog, NewArticleLogForArticle, NewArticleTagForArticleAndTag, NewBlogGraph,
+    NewBlogGraphArticle, NewBlogGraphTag, NewCity, NewCustomerGraph, NewCustomerGraphAddress,
+    NewCustomerWithAddress, NewGroupGraph, NewGroupGraphMember, NewGroupGraphMemberLink,
+    NewGroupMemberForGroupAndPerson, NewParcelForShipmentWithCustomer, NewPerson, NewRouteGraph,
+    NewRouteGraphStop, NewShipmentGraph, NewShipmentGraphAddress, NewShipmentGraphCustomer,
+    NewShipmentGraphParcel, NewStopForRouteWithCity, NewTag,
 };
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
@@ -537,6 +537,7 @@ async fn every_row_of_many_links_its_own_far_rows_and_shares_the_ones_it_names()
         affected,
         [
             ("graph:root:blogs", 1),
+            ("graph:has_many:articles/before_insert:article_logs", 0),
             ("graph:has_many:articles", 50),
             (
                 "graph:has_many:articles/many_to_many:article_tags/create:tags",
@@ -551,6 +552,7 @@ async fn every_row_of_many_links_its_own_far_rows_and_shares_the_ones_it_names()
                 5
             ),
             ("graph:has_many:articles/many_to_many:article_tags", 150),
+            ("graph:has_many:articles/after_insert:article_logs", 0),
         ]
     );
     let links = article_tags(&client).await?;
@@ -716,6 +718,53 @@ async fn an_update_graph_sets_adds_and_removes_links_by_key_writing_only_join_ro
     assert_eq!(
         count(&client, "SELECT count(*) FROM article_tags").await?,
         3
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn rows_before_and_after_each_nested_row_are_written_with_it() -> TestResult {
+    let (_db, client) = database().await?;
+    let counting = CountingClient::new(&client);
+    let report = NewBlogGraph::new("daily")
+        .with_articles((0..5).map(|n| {
+            NewBlogGraphArticle::new(NewArticleForBlog::new(format!("article {n}")))
+                .with_log(NewArticleLogForArticle::new(format!("wrote {n}")))
+                .with_notes((0..n).map(|k| NewArticleLog::new(format!("note {n}/{k}"))))
+        }))
+        .insert_graph_report(&counting)
+        .await?;
+    assert_eq!(counting.statements(), 1);
+    let affected: Vec<(&str, u64)> = report
+        .steps
+        .iter()
+        .filter(|s| s.tag.contains("article_logs"))
+        .map(|s| (s.tag, s.affected))
+        .collect();
+    assert_eq!(
+        affected,
+        [
+            ("graph:has_many:articles/before_insert:article_logs", 10),
+            ("graph:has_many:articles/after_insert:article_logs", 5),
+        ]
+    );
+    // Each after row has its own article's key; the before rows have none.
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM article_logs l JOIN articles a ON a.id = l.article_id
+             WHERE l.action = 'wrote ' || substr(a.title, 9)"
+        )
+        .await?,
+        5
+    );
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM article_logs WHERE article_id IS NULL AND action LIKE 'note %'"
+        )
+        .await?,
+        10
     );
     Ok(())
 }

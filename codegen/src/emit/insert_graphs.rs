@@ -650,7 +650,7 @@ fn graph_parts(
         .filter_map(|p| p.step)
         .collect();
     if many {
-        parts.take.push_str(&take_root_steps(graph));
+        parts.take.push_str(&take_root_steps(graph, &ordinals));
         parts.take.push_str(&repeated_across_graphs(model, graph));
     }
     for index in 0..graph.steps.len() {
@@ -773,33 +773,48 @@ fn graph_parts(
 /// Many graphs: each root-level step's rows (or items) of every graph in one vector
 /// (`w<index>`), with the ordinal of its graph (`o<index>`, from 1), taken out of the
 /// graphs, whose root rows stay.
-fn take_root_steps(graph: &GraphModel) -> String {
+fn take_root_steps(graph: &GraphModel, ordinals: &[usize]) -> String {
     let mut code = String::new();
     let mut each = String::new();
     for (i, step) in steps_under(graph, StepRef::Root) {
         let f = &step.field;
-        let _ = writeln!(
-            code,
-            "let mut w{i} = ::std::vec::Vec::new(); let mut o{i}: ::std::vec::Vec<i64> = ::std::vec::Vec::new();"
-        );
+        let _ = writeln!(code, "let mut w{i} = ::std::vec::Vec::new();");
+        // Rows unrelated to their graph's root (before_insert) carry no ordinal.
+        let numbered = ordinals.contains(&i);
+        if numbered {
+            let _ = writeln!(
+                code,
+                "let mut o{i}: ::std::vec::Vec<i64> = ::std::vec::Vec::new();"
+            );
+        }
         let _ = writeln!(
             each,
             "{}",
-            match step.cardinality {
-                Cardinality::Many => format!(
+            match (step.cardinality, numbered) {
+                (Cardinality::Many, true) => format!(
                     "o{i}.extend(::std::iter::repeat_n(ordinal, graph.{f}.len())); w{i}.append(&mut graph.{f});"
                 ),
-                Cardinality::Optional => format!(
+                (Cardinality::Many, false) => format!("w{i}.append(&mut graph.{f});"),
+                (Cardinality::Optional, true) => format!(
                     "if let Some(row) = graph.{f}.take() {{ w{i}.push(row); o{i}.push(ordinal); }}"
                 ),
-                Cardinality::One => format!("w{i}.push(graph.{f}.clone()); o{i}.push(ordinal);"),
+                (Cardinality::Optional, false) => format!("w{i}.extend(graph.{f}.take());"),
+                (Cardinality::One, true) => {
+                    format!("w{i}.push(graph.{f}.clone()); o{i}.push(ordinal);")
+                }
+                (Cardinality::One, false) => format!("w{i}.push(graph.{f}.clone());"),
             }
         );
     }
-    let _ = writeln!(
-        code,
-        "for (index, graph) in graphs.iter_mut().enumerate() {{ let ordinal = index as i64 + 1; {each} }}"
-    );
+    let numbered = steps_under(graph, StepRef::Root).any(|(i, _)| ordinals.contains(&i));
+    if numbered {
+        let _ = writeln!(
+            code,
+            "for (index, graph) in graphs.iter_mut().enumerate() {{ let ordinal = index as i64 + 1; {each} }}"
+        );
+    } else if !each.is_empty() {
+        let _ = writeln!(code, "for graph in graphs.iter_mut() {{ {each} }}");
+    }
     code
 }
 
@@ -870,7 +885,7 @@ fn insert_graph_many_impl(
         impl ::writegraph::InsertGraphMany for {name} {{
             type PartsMany = ({part_types});
             {statement}{returning}
-            fn parts_many(mut graphs: ::std::vec::Vec<Self>) -> ::writegraph::Result<Self::PartsMany> {{
+            fn parts_many({mutable}graphs: ::std::vec::Vec<Self>) -> ::writegraph::Result<Self::PartsMany> {{
                 {checks}{take}
                 Ok(({names}))
             }}
@@ -886,6 +901,7 @@ fn insert_graph_many_impl(
             &format!("Any number of `{name}` graphs in one statement: each step's rows of every graph in one array per column, each row joined to its own graph's rows by ordinal. Returns the number of `{}` rows, then the per-step counts.", root.table.name),
             &statement.sql_many
         ),
+        mutable = if parts.take.contains("graphs.iter_mut()") { "mut " } else { "" },
         take = parts.take,
         names = parts.names.iter().map(|t| format!("{t},")).collect::<String>(),
         params = super::params_macro(&parts.params),

@@ -316,8 +316,8 @@ fn step_cte(
     let rows = flat_rows(graph, index, roots);
     let here = StepRef::Step(index);
     // A belongs_to of a step of many rows hands each row its key by that row's ordinal.
-    let keyed_by_ordinal =
-        !step.kind.runs_after_parent() && parent_rows(graph, step.parent, roots) == RowCount::Many;
+    let keyed_by_ordinal = step.kind.sets_parent_column().is_some()
+        && parent_rows(graph, step.parent, roots) == RowCount::Many;
     if let (Some(by), Some((_, key))) = (step.connect_by, step.kind.sets_parent_column()) {
         return connect_cte(
             model,

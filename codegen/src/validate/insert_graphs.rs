@@ -380,10 +380,6 @@ fn graph_edges(
             "an edge with `graph` takes its nested edges from that graph: it cannot have its own"
                 .to_owned(),
         )
-    } else if !graph.before_insert.is_empty() || !graph.after_insert.is_empty() {
-        Some(format!(
-            "graph `{name}` has before_insert or after_insert edges, which a nested edge cannot have yet"
-        ))
     } else {
         None
     };
@@ -416,6 +412,8 @@ fn graph_edges(
         has_one: graph.has_one.clone(),
         has_many: graph.has_many.clone(),
         many_to_many: graph.many_to_many.clone(),
+        before_insert: graph.before_insert.clone(),
+        after_insert: graph.after_insert.clone(),
         ..edge.clone()
     })
 }
@@ -515,6 +513,55 @@ fn nested_edges(
                 nested.push((steps.len() - 1, child));
             }
             Err(e) => errors.push(e),
+        }
+    }
+    for (after, list) in [(false, &edge.before_insert), (true, &edge.after_insert)] {
+        for row_edge in list {
+            if row_edge.field.get_ref() == "row" {
+                errors.push(
+                    config::error_at(
+                        file,
+                        &row_edge.field,
+                        "`row` is the field of the parent's own row",
+                    )
+                    .with_help("name this edge's field differently"),
+                );
+                continue;
+            }
+            let field = fields.check(&row_edge.field, "", file, errors);
+            match row_step(names, tables, parent, after, row_edge, field, file) {
+                Ok(step) if step.upsert => {
+                    let message = format!(
+                        "`{}` upserts its rows: a nested edge cannot upsert yet",
+                        row_edge.field.get_ref()
+                    );
+                    let at = row_edge.mode.as_ref().map_or(row_edge.field.span(), |m| m.span());
+                    errors.push(
+                        Diagnostic::at(&file.path, &file.text, at.start, message).with_help(
+                            "use mode = \"insert\" for this edge, or move it to the root's edges",
+                        ),
+                    );
+                }
+                Ok(step) if !written_by_insert(&tables[table], step.kind) => errors.push(
+                    config::error_at(
+                        file,
+                        &row_edge.field,
+                        format!(
+                            "`{}` takes a column of `{}` that inserts do not write (a generated column)",
+                            row_edge.field.get_ref(),
+                            tables[table].table.name
+                        ),
+                    )
+                    .with_help("rows under a nested edge read their parent's key as the insert writes it; link to a column the insert sets"),
+                ),
+                Ok(step) => steps.push(Pending {
+                    field: row_edge.field.clone(),
+                    source: source.clone(),
+                    step,
+                    parent: Some(index),
+                }),
+                Err(e) => errors.push(e),
+            }
         }
     }
     for edge in &edge.many_to_many {
@@ -800,6 +847,8 @@ fn many_to_many_steps(
         has_one: Vec::new(),
         has_many: Vec::new(),
         many_to_many: Vec::new(),
+        before_insert: Vec::new(),
+        after_insert: Vec::new(),
     };
     let mut join_step = child_step(names, tables, parent, true, &join_edge, field, file)?;
     join_step.kind = StepKind::ManyToMany {

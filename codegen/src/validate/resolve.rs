@@ -231,6 +231,11 @@ impl<'a> Names<'a> {
                     }
                     parents.extend(child.belongs_to.iter().map(|e| (table, e)));
                     links.extend(child.many_to_many.iter().map(|e| (table, e)));
+                    for after in &child.after_insert {
+                        if let Some(fk) = &after.fk {
+                            fill(table, &after.table, Some(fk));
+                        }
+                    }
                     children.extend(child.nested().map(|(_, nested)| (table, nested)));
                 }
             }
@@ -297,6 +302,12 @@ fn edge_tables<'c>(edge: &'c ChildConfig, tables: &mut Vec<&'c Spanned<String>>)
         edge.many_to_many
             .iter()
             .flat_map(|e| [&e.table, &e.through]),
+    );
+    tables.extend(
+        edge.before_insert
+            .iter()
+            .chain(&edge.after_insert)
+            .map(|e| &e.table),
     );
     for (_, nested) in edge.nested() {
         edge_tables(nested, tables);
