@@ -364,6 +364,9 @@ pub enum ParentMode {
     InsertReturning,
     /// An upsert by the parent's conflict key, returning its id.
     UpsertReturning,
+    /// An insert that keeps an existing parent with the same conflict key as it is,
+    /// returning the id of the row inserted or found; only inserted rows are counted.
+    InsertIgnore,
 }
 
 /// `mode` of a child, before_insert or after_insert step: how its rows are written.
@@ -374,19 +377,26 @@ pub enum RowMode {
     Insert,
     /// An upsert by the table's conflict key.
     Upsert,
+    /// An insert that skips rows whose conflict key exists (`ON CONFLICT DO NOTHING`).
+    InsertIgnore,
 }
 
 /// A step's `mode`: whether it upserts, and the name of the plain mode (for help lines).
 pub trait WriteMode: Copy {
-    /// The mode upserts by the table's conflict key.
+    /// The mode writes by the table's conflict key (upserts, or skips existing rows).
     fn upserts(self) -> bool;
+    /// The mode skips a row whose conflict key exists instead of updating it.
+    fn ignores(self) -> bool;
     /// The name in `graphs.toml` of the plain-insert mode.
     fn plain_name() -> &'static str;
 }
 
 impl WriteMode for ParentMode {
     fn upserts(self) -> bool {
-        self == ParentMode::UpsertReturning
+        matches!(self, ParentMode::UpsertReturning | ParentMode::InsertIgnore)
+    }
+    fn ignores(self) -> bool {
+        self == ParentMode::InsertIgnore
     }
     fn plain_name() -> &'static str {
         "insert_returning"
@@ -395,7 +405,10 @@ impl WriteMode for ParentMode {
 
 impl WriteMode for RowMode {
     fn upserts(self) -> bool {
-        self == RowMode::Upsert
+        matches!(self, RowMode::Upsert | RowMode::InsertIgnore)
+    }
+    fn ignores(self) -> bool {
+        self == RowMode::InsertIgnore
     }
     fn plain_name() -> &'static str {
         "insert"

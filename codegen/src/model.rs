@@ -365,6 +365,11 @@ pub struct GraphStep {
     pub table: usize,
     /// Upsert by the table's conflict key instead of a plain insert.
     pub upsert: bool,
+    /// With `upsert`: a row whose conflict key exists is skipped, not updated
+    /// (`mode = "insert_ignore"`), and the step counts only the rows it inserted. A
+    /// belongs_to step still hands its children the existing row's key (a no-op update
+    /// returns it, race-free); any other step inserts with `ON CONFLICT DO NOTHING`.
+    pub ignore: bool,
     /// How many rows the field holds.
     pub cardinality: Cardinality,
     /// Stable tag, unique within the graph (`graph:has_many:order_items`).

@@ -8,11 +8,12 @@ use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 use writegraph_tests::links::{
     ArticleTagsGraph, NewAddressWithCity, NewArticleForBlog, NewArticleGraph, NewArticleGraphTag,
     NewArticleLog, NewArticleLogForArticle, NewArticleTagForArticleAndTag, NewBlogGraph,
-    NewBlogGraphArticle, NewBlogGraphTag, NewCity, NewCustomerGraph, NewCustomerGraphAddress,
-    NewCustomerWithAddress, NewGroupGraph, NewGroupGraphMember, NewGroupGraphMemberLink,
-    NewGroupMemberForGroupAndPerson, NewParcelForShipmentWithCustomer, NewPerson, NewRouteGraph,
-    NewRouteGraphStop, NewShipmentGraph, NewShipmentGraphAddress, NewShipmentGraphCustomer,
-    NewShipmentGraphParcel, NewStopForRouteWithCity, NewTag,
+    NewBlogGraphArticle, NewBlogGraphTag, NewCity, NewCityStopGraph, NewCustomerGraph,
+    NewCustomerGraphAddress, NewCustomerWithAddress, NewGroupGraph, NewGroupGraphMember,
+    NewGroupGraphMemberLink, NewGroupMemberForGroupAndPerson, NewParcelForShipmentWithCustomer,
+    NewPerson, NewQuietRouteGraph, NewQuietRouteGraphStop, NewRouteGraph, NewRouteGraphStop,
+    NewRouteOnceGraph, NewShipmentGraph, NewShipmentGraphAddress, NewShipmentGraphCustomer,
+    NewShipmentGraphParcel, NewStopForRoute, NewStopForRouteWithCity, NewTag,
 };
 
 type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
@@ -765,6 +766,99 @@ async fn rows_before_and_after_each_nested_row_are_written_with_it() -> TestResu
         )
         .await?,
         10
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn insert_ignore_keeps_existing_rows_counts_only_new_ones_and_still_links_them() -> TestResult
+{
+    let (_db, client) = database().await?;
+    client
+        .execute(
+            "INSERT INTO cities (name, country) VALUES ('Lyon', 'FR')",
+            &[],
+        )
+        .await?;
+    // Parents: an existing city keeps its country, new ones are written once; every stop
+    // gets its city's key.
+    let stop = |p: i32, city: NewCity| {
+        NewQuietRouteGraphStop::new(NewStopForRouteWithCity::new(p)).with_city(city)
+    };
+    let counting = CountingClient::new(&client);
+    let report = NewQuietRouteGraph::new("quiet")
+        .with_stops([
+            stop(1, NewCity::new("Lyon").with_country("XX")),
+            stop(2, NewCity::new("Nice")),
+            stop(3, NewCity::new("Nice").with_country("YY")),
+        ])
+        .insert_graph_report(&counting)
+        .await?;
+    assert_eq!(counting.statements(), 1);
+    let affected: Vec<(&str, u64)> = report.steps.iter().map(|s| (s.tag, s.affected)).collect();
+    assert_eq!(
+        affected,
+        [
+            ("graph:root:routes", 1),
+            ("graph:has_many:stops/belongs_to:cities", 1),
+            ("graph:has_many:stops", 3),
+        ]
+    );
+    let city = |name: &str, country: Option<&str>| (name.to_owned(), country.map(str::to_owned));
+    assert_eq!(
+        cities(&client).await?,
+        [city("Lyon", Some("FR")), city("Nice", None)]
+    );
+    let row = |p: i32, city: &str| ("quiet".to_owned(), p, city.to_owned());
+    assert_eq!(
+        stops(&client).await?,
+        [row(1, "Lyon"), row(2, "Nice"), row(3, "Nice")]
+    );
+
+    // A root's parent: found and kept, counted 0; new, counted 1.
+    let route: i64 = client.query_one("SELECT id FROM routes", &[]).await?.get(0);
+    let report = NewCityStopGraph::new(route, 4)
+        .with_city(NewCity::new("Lyon").with_country("ZZ"))
+        .insert_graph_report(&client)
+        .await?;
+    assert_eq!(report.steps[0].affected, 0);
+    let report = NewCityStopGraph::new(route, 5)
+        .with_city(NewCity::new("Metz"))
+        .insert_graph_report(&client)
+        .await?;
+    assert_eq!(report.steps[0].affected, 1);
+    assert_eq!(stops(&client).await?[3..], [row(4, "Lyon"), row(5, "Metz")]);
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM cities WHERE name = 'Lyon' AND country = 'FR'"
+        )
+        .await?,
+        1
+    );
+
+    // Children: a stop at a position the route already has, or twice in one call, is
+    // skipped, and only inserted ones are counted.
+    let lyon: i32 = client
+        .query_one("SELECT id FROM cities WHERE name = 'Lyon'", &[])
+        .await?
+        .get(0);
+    let report = NewRouteOnceGraph::new("once")
+        .with_stops([
+            NewStopForRoute::new(1, lyon),
+            NewStopForRoute::new(2, lyon),
+            NewStopForRoute::new(1, lyon),
+        ])
+        .insert_graph_report(&client)
+        .await?;
+    assert_eq!(report.steps[1].affected, 2);
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM stops s JOIN routes r ON r.id = s.route_id WHERE r.name = 'once'"
+        )
+        .await?,
+        2
     );
     Ok(())
 }

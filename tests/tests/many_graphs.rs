@@ -382,3 +382,36 @@ async fn the_returning_form_gives_every_root_in_input_order() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn many_graphs_that_find_or_keep_one_parent_count_it_once() -> TestResult {
+    use writegraph_tests::links::NewCityStopGraph;
+    let (_db, client) = database(include_str!("../schemas/links.sql")).await?;
+    client
+        .batch_execute(
+            "INSERT INTO routes (id, name) VALUES (1, 'r');
+             INSERT INTO cities (name, country) VALUES ('Lyon', 'FR');",
+        )
+        .await?;
+    let graphs = (1..=6).map(|p| {
+        let city = if p % 2 == 0 { "Lyon" } else { "Metz" };
+        NewCityStopGraph::new(1, p).with_city(NewCity::new(city).with_country("XX"))
+    });
+    let report = NewCityStopGraph::insert_graph_many_report(&client, graphs).await?;
+    assert_eq!(report.steps[0].affected, 1, "only Metz is new");
+    assert_eq!(report.steps[1].affected, 6);
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM cities WHERE country = 'XX'").await?,
+        1
+    );
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM stops s JOIN cities c ON c.id = s.city_id
+             WHERE c.name = CASE WHEN s.position % 2 = 0 THEN 'Lyon' ELSE 'Metz' END"
+        )
+        .await?,
+        6
+    );
+    Ok(())
+}

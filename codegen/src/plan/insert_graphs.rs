@@ -7,8 +7,8 @@ use crate::ident::quote_ident;
 use crate::model::{GraphModel, Model, StepKind, StepRef, TableModel};
 
 use super::rows::{
-    column_list, insert_rows, on_conflict, result_columns, ColumnSource, InsertRows, RowValues,
-    RowsSelect, RowsSource,
+    column_list, conflict_target, insert_rows, on_conflict, result_columns, ColumnSource,
+    InsertRows, RowValues, RowsSelect, RowsSource,
 };
 use super::{Param, RowCount};
 use crate::model::Cardinality;
@@ -133,7 +133,7 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
     // The root columns later steps read; the bare form returns only those.
     let read_by_steps = returned_columns(model, graph, StepRef::Root, Vec::new());
     let counts: Vec<String> = (0..graph.steps.len())
-        .map(|i| format!("(SELECT count(*) FROM s{i})"))
+        .map(|i| step_count(graph, i))
         .collect();
     let statement = |root_returning: &str, selected: Vec<String>| {
         let mut ctes = before.clone();
@@ -231,7 +231,7 @@ fn many_graphs_statement(
         ctes.join(",\n     ")
     };
     let step_counts: Vec<String> = (0..graph.steps.len())
-        .map(|i| format!("(SELECT count(*) FROM s{i})"))
+        .map(|i| step_count(graph, i))
         .collect();
     let sql = format!(
         "\
@@ -387,7 +387,12 @@ fn step_cte(
     if let (Some((_, key)), true, Some(conflict)) =
         (upserted_key, keyed_by_ordinal, &table.conflict)
     {
-        let ctes = upsert_by_key_ctes(table, (index, key), &select, &values, conflict);
+        let (conflict, inserted) = if step.ignore {
+            (unchanged(conflict), ", (xmax = 0) AS inserted")
+        } else {
+            (conflict.clone(), "")
+        };
+        let ctes = upsert_by_key_ctes(table, (index, key), &select, &values, (&conflict, inserted));
         return (ctes, part);
     }
     if selects_rows_first {
@@ -411,12 +416,21 @@ fn step_cte(
             part,
         );
     }
-    if step.upsert {
-        if let Some(conflict) = &table.conflict {
-            statement
-                .sql
-                .push_str(&on_conflict(table, &table_name, conflict, &values, " "));
-        }
+    let mut inserted = "";
+    if let (true, Some(conflict)) = (step.upsert, &table.conflict) {
+        let tail = match (step.ignore, step.kind.sets_parent_column()) {
+            (false, _) => on_conflict(table, &table_name, conflict, &values, " "),
+            // A skipped parent still returns its key: a no-op update, race-free.
+            (true, Some(_)) => {
+                inserted = ", (xmax = 0) AS inserted";
+                on_conflict(table, &table_name, &unchanged(conflict), &values, " ")
+            }
+            (true, None) => format!(
+                " ON CONFLICT {} DO NOTHING",
+                conflict_target(table, conflict)
+            ),
+        };
+        statement.sql.push_str(&tail);
     }
     let own_key = step.kind.sets_parent_column().map(|(_, key)| key);
     let returned = returned_columns(
@@ -425,7 +439,7 @@ fn step_cte(
         StepRef::Step(index),
         own_key.into_iter().collect(),
     );
-    let _ = write!(statement.sql, " RETURNING {returned}");
+    let _ = write!(statement.sql, " RETURNING {returned}{inserted}");
     (vec![format!("s{index} AS ({})", statement.sql)], part)
 }
 
@@ -445,7 +459,7 @@ fn upsert_by_key_ctes(
     (index, own_key): (usize, usize),
     select: &RowsSelect,
     values: &RowValues,
-    conflict: &crate::model::Conflict,
+    (conflict, inserted): (&crate::model::Conflict, &str),
 ) -> Vec<String> {
     let table_name = table.table.name.to_sql_quoted();
     let row_key: Vec<&str> = conflict
@@ -465,7 +479,7 @@ fn upsert_by_key_ctes(
     let tail = on_conflict(table, &table_name, conflict, values, " ");
     vec![
         format!(
-            "s{index} AS (INSERT INTO {table_name} ({columns}) SELECT DISTINCT ON ({row_key}) {selected}{from} ORDER BY {row_key}, u.po{tail} RETURNING {returned})",
+            "s{index} AS (INSERT INTO {table_name} ({columns}) SELECT DISTINCT ON ({row_key}) {selected}{from} ORDER BY {row_key}, u.po{tail} RETURNING {returned}{inserted})",
             columns = column_list(select.columns.iter().map(|&i| &table.columns[i])),
             selected = select.values.join(", "),
             from = select.from,
@@ -724,6 +738,27 @@ fn steps_under_read(graph: &GraphModel, step: StepRef) -> impl Iterator<Item = u
             key.into_iter()
                 .chain(s.copied.iter().map(|&(_, column)| column))
         })
+}
+
+/// The count of step `index`'s rows in the final `SELECT`: the rows its CTE returns, or,
+/// for a parent that skips existing rows (`insert_ignore`), the ones it inserted (`xmax =
+/// 0` tells a new row from one a no-op update returned).
+fn step_count(graph: &GraphModel, index: usize) -> String {
+    let step = &graph.steps[index];
+    if step.ignore && step.kind.sets_parent_column().is_some() && step.connect_by.is_none() {
+        format!("(SELECT count(*) FROM s{index} WHERE inserted)")
+    } else {
+        format!("(SELECT count(*) FROM s{index})")
+    }
+}
+
+/// `conflict` with nothing to update: `ON CONFLICT ... DO UPDATE` assigns the first key
+/// column its own value, so that `RETURNING` returns the existing row and its lock is taken.
+fn unchanged(conflict: &crate::model::Conflict) -> crate::model::Conflict {
+    crate::model::Conflict {
+        update: Vec::new(),
+        ..conflict.clone()
+    }
 }
 
 /// The CTE of a step's rows with their keys, which the rows under them read.

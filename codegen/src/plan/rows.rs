@@ -474,13 +474,7 @@ pub(super) fn on_conflict(
     rows: &RowValues,
     nl: &str,
 ) -> String {
-    let target = match &conflict.constraint {
-        Some(name) => format!("ON CONSTRAINT {}", quote_ident(name)),
-        None => format!(
-            "({})",
-            column_list(conflict.key.iter().map(|&i| &model.columns[i]))
-        ),
-    };
+    let target = conflict_target(model, conflict);
     let assigned: Vec<usize> = if conflict.update.is_empty() {
         // A no-op update, so that RETURNING returns the existing row and its lock is taken.
         conflict.key.first().copied().into_iter().collect()
@@ -526,4 +520,15 @@ pub(super) fn on_conflict(
         .collect::<Vec<_>>()
         .join(", ");
     format!("{nl}ON CONFLICT {target} DO UPDATE SET {sets}")
+}
+
+/// What `ON CONFLICT` names: `ON CONSTRAINT "name"`, or the key's columns `("k1", "k2")`.
+pub(super) fn conflict_target(model: &TableModel<'_>, conflict: &Conflict) -> String {
+    match &conflict.constraint {
+        Some(name) => format!("ON CONSTRAINT {}", quote_ident(name)),
+        None => format!(
+            "({})",
+            column_list(conflict.key.iter().map(|&i| &model.columns[i]))
+        ),
+    }
 }

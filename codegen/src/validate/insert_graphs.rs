@@ -63,8 +63,10 @@ pub(super) fn upsert_mode<M: WriteMode>(
     tables: &[TableModel<'_>],
     table: usize,
     file: &SourceFile,
-) -> Result<bool, Diagnostic> {
-    let Some(mode) = mode else { return Ok(false) };
+) -> Result<(bool, bool), Diagnostic> {
+    let Some(mode) = mode else {
+        return Ok((false, false));
+    };
     let upsert = mode.get_ref().upserts();
     if upsert && tables[table].conflict.is_none() {
         return Err(config::error_at(
@@ -81,7 +83,7 @@ pub(super) fn upsert_mode<M: WriteMode>(
             M::plain_name()
         )));
     }
-    Ok(upsert)
+    Ok((upsert, mode.get_ref().ignores()))
 }
 
 pub(super) fn insert_graph(
@@ -960,7 +962,7 @@ pub(super) fn belongs_to_step(
     let parent_model = &tables[parent.table];
     let referenced = table_index(names, tables, &edge.table, file)?;
     let set_fk = column_index(tables, parent.table, &edge.set_fk, file)?;
-    let upsert = upsert_mode(edge.mode.as_ref(), tables, referenced, file)?;
+    let (upsert, ignore) = upsert_mode(edge.mode.as_ref(), tables, referenced, file)?;
     let key = match tables[referenced].primary_key.as_slice() {
         [one] => *one,
         _ => {
@@ -1036,6 +1038,7 @@ pub(super) fn belongs_to_step(
         field,
         table: referenced,
         upsert,
+        ignore,
         cardinality: Cardinality::Optional,
         tag: String::new(),
         copied: Vec::new(),
@@ -1099,7 +1102,7 @@ fn row_step(
     file: &SourceFile,
 ) -> Result<GraphStep, Diagnostic> {
     let table = table_index(names, tables, &edge.table, file)?;
-    let upsert = upsert_mode(edge.mode.as_ref(), tables, table, file)?;
+    let (upsert, ignore) = upsert_mode(edge.mode.as_ref(), tables, table, file)?;
     let takes_parent_column = match (&edge.fk, after) {
         (Some(fk), false) => {
             return Err(config::error_at(
@@ -1150,6 +1153,7 @@ fn row_step(
         field,
         table,
         upsert,
+        ignore,
         cardinality,
         tag: String::new(),
         copied: Vec::new(),
@@ -1170,7 +1174,7 @@ fn child_step(
     file: &SourceFile,
 ) -> Result<GraphStep, Diagnostic> {
     let table = table_index(names, tables, &edge.table, file)?;
-    let upsert = upsert_mode(edge.mode.as_ref(), tables, table, file)?;
+    let (upsert, ignore) = upsert_mode(edge.mode.as_ref(), tables, table, file)?;
     let link = child_link(
         tables,
         parent.table,
@@ -1216,6 +1220,7 @@ fn child_step(
         field,
         table,
         upsert,
+        ignore,
         cardinality,
         tag: String::new(),
         copied,
@@ -1492,7 +1497,11 @@ fn order_and_tag(
         let table = &tables[step.table];
         let parent_tag = parent.and_then(|p| ordered.get(p)).map(|p| p.tag.as_str());
         step.tag = tags.step(parent_tag, step.kind.as_str(), table, &step.field);
-        step.repeat_key = match (&table.conflict, step.upsert, step.cardinality) {
+        step.repeat_key = match (
+            &table.conflict,
+            step.upsert && !step.ignore,
+            step.cardinality,
+        ) {
             (Some(conflict), true, Cardinality::Many) => {
                 Some(conflict.repeat_key(step.kind.takes_parent_column().map(|(c, _)| c)))
             }
