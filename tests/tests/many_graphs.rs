@@ -415,3 +415,22 @@ async fn many_graphs_that_find_or_keep_one_parent_count_it_once() -> TestResult 
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn two_graphs_with_one_root_key_are_refused_naming_both() -> TestResult {
+    use writegraph_tests::links::NewPersonGraph;
+    let (_db, client) = database(include_str!("../schemas/links.sql")).await?;
+    let counting = CountingClient::new(&client);
+    let emails = ["a@x.test", "b@x.test", "a@x.test"];
+    let error = NewPersonGraph::insert_graph_many(&counting, emails.map(NewPersonGraph::new))
+        .await
+        .err()
+        .ok_or("two people with one email were written")?;
+    assert!(matches!(error, Error::Validation(_)), "{error:?}");
+    assert!(error.to_string().contains("(graphs 0 and 2)"), "{error}");
+    assert_eq!(counting.statements(), 0);
+    NewPersonGraph::insert_graph_many(&counting, ["a@x.test", "b@x.test"].map(NewPersonGraph::new))
+        .await?;
+    assert_eq!(count(&client, "SELECT count(*) FROM people").await?, 2);
+    Ok(())
+}

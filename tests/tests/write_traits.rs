@@ -168,7 +168,7 @@ async fn bad_rows_are_refused_before_any_statement() -> TestResult {
     assert_eq!(kind(&repeated), Some(ValidationKind::RepeatedKey));
     assert_eq!(
         repeated.to_string(),
-        "invalid write: two rows of `public.kids` have the same conflict key (parent_id, sku); merge them before upserting"
+        "invalid write: two rows of `public.kids` have the same conflict key (parent_id, sku); merge them before upserting (rows 0 and 2)"
     );
 
     let graph = NewParentGraph {

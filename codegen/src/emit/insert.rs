@@ -414,7 +414,7 @@ pub(super) fn repeated_key_check(
 
 /// The expression that reads the `key` columns of row `holder` as a tuple of references,
 /// `None` when a part is unset; `None` when a key column's type cannot be hashed.
-fn key_reader(table: &TableModel<'_>, key: &[usize], holder: &str) -> Option<String> {
+pub(super) fn key_reader(table: &TableModel<'_>, key: &[usize], holder: &str) -> Option<String> {
     let key: Vec<&ColumnModel<'_>> = key.iter().map(|&i| &table.columns[i]).collect();
     if key.is_empty() || key.iter().any(|c| !c.ty.hashable || c.insert.is_none()) {
         return None;

@@ -875,11 +875,28 @@ fn insert_graph_many_impl(
         root_part.map_or(&[][..], |p| &p.params),
         ("root_columns", "Self"),
     );
-    let checks = if graph_checks(model, graph).is_empty() {
+    let mut checks = if graph_checks(model, graph).is_empty() {
         String::new()
     } else {
         "for (index, graph) in graphs.iter().enumerate() { graph.graph_checks().map_err(|e| e.in_graph(index))?; }\n".to_owned()
     };
+    // Two roots with one conflict key would fail the statement on the unique key: refused
+    // first, naming both graphs.
+    if let Some(conflict) = &root.conflict {
+        if let Some(read) = super::insert::key_reader(&view, &conflict.key, "row") {
+            let columns: Vec<String> = conflict
+                .key
+                .iter()
+                .map(|&i| format!("{:?}", root.columns[i].column.name))
+                .collect();
+            let _ = writeln!(
+                checks,
+                "::writegraph::write::check_unique(&graphs, |row| {read}, ::writegraph::write::RepeatedKey::GraphRoots {{ graph: {name:?}, table: {table:?}, columns: &[{columns}] }})?;",
+                table = root.table.name.to_string(),
+                columns = columns.join(", "),
+            );
+        }
+    }
     format!(
         "impl {name} {{ {columns} }}
         impl ::writegraph::InsertGraphMany for {name} {{

@@ -1,7 +1,7 @@
 //! Checks generated code runs on a batch's rows before anything is sent, each one line in
 //! the generated `columns` / `parts` bodies.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::hash::Hash;
 
 use bytes::BytesMut;
@@ -116,6 +116,15 @@ pub enum RepeatedKey {
         /// The conflict key's columns.
         columns: &'static [&'static str],
     },
+    /// The roots of a batch of graphs (`insert_graph_many`), by their table's conflict key.
+    GraphRoots {
+        /// The graphs' type name.
+        graph: &'static str,
+        /// The roots' table, unquoted.
+        table: &'static str,
+        /// The conflict key's columns.
+        columns: &'static [&'static str],
+    },
     /// The rows of an update graph's diff step, by the key that matches them to the rows
     /// stored.
     GraphDiff {
@@ -134,6 +143,14 @@ impl RepeatedKey {
     /// The message of the error, naming the rows and the fix.
     pub fn message(&self) -> String {
         match self {
+            RepeatedKey::GraphRoots {
+                graph,
+                table,
+                columns,
+            } => format!(
+                "{graph}: two graphs of the batch have the same conflict key ({}) of `{table}`; merge them or write them in two calls",
+                columns.join(", ")
+            ),
             RepeatedKey::Upsert { table, columns } => format!(
                 "two rows of `{table}` have the same conflict key ({}); merge them before upserting",
                 columns.join(", ")
@@ -168,13 +185,17 @@ pub fn check_unique<'r, R: 'r, K: Hash + Eq>(
     key: impl Fn(&'r R) -> Option<K>,
     repeated: RepeatedKey,
 ) -> Result<()> {
-    let mut seen = HashSet::new();
-    for row in rows {
+    let mut seen = HashMap::new();
+    for (index, row) in rows.into_iter().enumerate() {
         if let Some(key) = key(row) {
-            if !seen.insert(key) {
+            if let Some(first) = seen.insert(key, index) {
+                let which = match repeated {
+                    RepeatedKey::GraphRoots { .. } => "graphs",
+                    _ => "rows",
+                };
                 return Err(Error::Validation(ValidationError::new(
                     ValidationKind::RepeatedKey,
-                    repeated.message(),
+                    format!("{} ({which} {first} and {index})", repeated.message()),
                 )));
             }
         }
