@@ -434,3 +434,29 @@ async fn two_graphs_with_one_root_key_are_refused_naming_both() -> TestResult {
     assert_eq!(count(&client, "SELECT count(*) FROM people").await?, 2);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_batch_on_a_cached_client_runs_its_commands_in_order_from_a_cold_cache() -> TestResult {
+    let (db, client) = database(include_str!("../schemas/nested.sql")).await?;
+    for size in [1usize, 3, 50] {
+        let mut cached = writegraph::CachedClient::new(db.connect().await?);
+        let mut graphs: Vec<NewUserGraph> = (0..size).map(|n| user(size * 1_000 + n)).collect();
+        if size > 1 {
+            graphs[1].posts[0].row.title = String::new();
+        }
+        let results = NewUserGraph::insert_graph_each(&mut cached, graphs).await?;
+        let failed: Vec<usize> = (0..size).filter(|&i| results[i].is_err()).collect();
+        let want: Vec<usize> = if size > 1 { vec![1] } else { vec![] };
+        assert_eq!(failed, want, "batch of {size}");
+        let written = count(
+            &client,
+            &format!(
+                "SELECT count(*) FROM users WHERE email LIKE 'user{size}___@x.test' OR email = 'user{}@x.test'",
+                size * 1_000
+            ),
+        )
+        .await?;
+        assert_eq!(written as usize, size - want.len(), "batch of {size}");
+    }
+    Ok(())
+}

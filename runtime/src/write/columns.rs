@@ -256,7 +256,7 @@ mod tests {
             error,
             Some((
                 Some(ValidationKind::RepeatedKey),
-                "invalid write: G: two rows of `items` have the same key (b) of `public.t`; merge them before writing"
+                "invalid write: G: two rows of `items` have the same key (b) of `public.t`; merge them before writing (rows 0 and 1)"
                     .to_owned()
             ))
         );

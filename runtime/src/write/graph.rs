@@ -298,28 +298,51 @@ pub trait InsertGraph: Sized + Send {
                     // Every graph was refused: nothing to send.
                     (Vec::new(), Vec::new())
                 } else {
-                    let own = !crate::client::in_callers_transaction(client).await?;
+                    // Commands go out in order, unprepared, on the client's own connection
+                    // (a `CachedClient` would prepare each first, which reorders them).
+                    let raw = client.unnamed_client();
+                    let in_callers = match raw {
+                        Some(raw) => crate::client::in_callers_transaction(raw).await?,
+                        None => crate::client::in_callers_transaction(client).await?,
+                    };
+                    let own = !in_callers;
                     const SAVEPOINT: &str = "SAVEPOINT writegraph_each";
                     const RELEASE: &str = "RELEASE SAVEPOINT writegraph_each";
                     const ROLLBACK: &str = "ROLLBACK TO SAVEPOINT writegraph_each";
-                    let mut commands = Vec::new();
+                    let mut commands: Vec<(&str, &[Param<'_>])> = Vec::new();
                     if own {
-                        commands.push(client.query_typed("BEGIN", &[]));
+                        commands.push(("BEGIN", &[]));
                     }
                     // Where each graph's statement is among the commands.
                     let mut statements = Vec::new();
                     for params in &bound {
-                        commands.push(client.query_typed(SAVEPOINT, &[]));
+                        commands.push((SAVEPOINT, &[]));
                         statements.push(commands.len());
-                        commands.push(client.query_typed(Self::SQL, params.as_ref()));
+                        commands.push((Self::SQL, params.as_ref()));
                         for command in [RELEASE, SAVEPOINT, ROLLBACK, RELEASE] {
-                            commands.push(client.query_typed(command, &[]));
+                            commands.push((command, &[]));
                         }
                     }
                     if own {
-                        commands.push(client.query_typed("COMMIT", &[]));
+                        commands.push(("COMMIT", &[]));
                     }
-                    (statements, futures_util::future::join_all(commands).await)
+                    let answers = match raw {
+                        Some(raw) => {
+                            let sent = commands
+                                .iter()
+                                .map(|(sql, params)| raw.query_typed(sql, params));
+                            futures_util::future::join_all(sent).await
+                        }
+                        // A client with no connection of its own to send on: one by one.
+                        None => {
+                            let mut answers = Vec::with_capacity(commands.len());
+                            for (sql, params) in &commands {
+                                answers.push(client.query_typed(sql, params).await);
+                            }
+                            answers
+                        }
+                    };
+                    (statements, answers)
                 }
             };
             // The batch stands or falls with BEGIN, every savepoint, rollback and release,
