@@ -309,40 +309,37 @@ pub trait InsertGraph: Sized + Send {
                     const SAVEPOINT: &str = "SAVEPOINT writegraph_each";
                     const RELEASE: &str = "RELEASE SAVEPOINT writegraph_each";
                     const ROLLBACK: &str = "ROLLBACK TO SAVEPOINT writegraph_each";
-                    let mut commands: Vec<(&str, &[Param<'_>])> = Vec::new();
-                    if own {
-                        commands.push(("BEGIN", &[]));
-                    }
-                    // Where each graph's statement is among the commands.
-                    let mut statements = Vec::new();
-                    for params in &bound {
-                        commands.push((SAVEPOINT, &[]));
-                        statements.push(commands.len());
-                        commands.push((Self::SQL, params.as_ref()));
-                        for command in [RELEASE, SAVEPOINT, ROLLBACK, RELEASE] {
-                            commands.push((command, &[]));
-                        }
-                    }
-                    if own {
-                        commands.push(("COMMIT", &[]));
-                    }
-                    let answers = match raw {
+                    match raw {
                         Some(raw) => {
-                            let sent = commands
-                                .iter()
-                                .map(|(sql, params)| raw.query_typed(sql, params));
-                            futures_util::future::join_all(sent).await
+                            let slices: Vec<&[Param<'_>]> =
+                                bound.iter().map(|b| b.as_ref()).collect();
+                            pipeline_each(raw, own, Self::SQL, &slices).await?
                         }
                         // A client with no connection of its own to send on: one by one.
                         None => {
+                            let mut commands: Vec<(&str, &[Param<'_>])> = Vec::new();
+                            if own {
+                                commands.push(("BEGIN", &[]));
+                            }
+                            let mut statements = Vec::new();
+                            for params in &bound {
+                                commands.push((SAVEPOINT, &[]));
+                                statements.push(commands.len());
+                                commands.push((Self::SQL, params.as_ref()));
+                                for command in [RELEASE, SAVEPOINT, ROLLBACK, RELEASE] {
+                                    commands.push((command, &[]));
+                                }
+                            }
+                            if own {
+                                commands.push(("COMMIT", &[]));
+                            }
                             let mut answers = Vec::with_capacity(commands.len());
                             for (sql, params) in &commands {
                                 answers.push(client.query_typed(sql, params).await);
                             }
-                            answers
+                            (statements, answers)
                         }
-                    };
-                    (statements, answers)
+                    }
                 }
             };
             // The batch stands or falls with BEGIN, every savepoint, rollback and release,
@@ -525,6 +522,59 @@ pub trait InsertGraphMany: InsertGraph {
         let report = Self::insert_graph_many_report(conn, graphs);
         async move { Ok(report.await?.steps.iter().map(|s| s.affected).sum()) }
     }
+}
+
+/// The commands of [`InsertGraph::insert_graph_each`] on a connection: `BEGIN` when the batch
+/// opens its transaction (`own`), then the graph statement `sql` prepared in it (one round
+/// trip: prepared inside the transaction, it is on the server connection the batch runs on,
+/// behind a transaction pooler too), then per graph its statement between the savepoint
+/// commands, and `COMMIT`, all pipelined in order. Returns where each graph's statement is
+/// among the answers, and the answers (`BEGIN` and the prepare are not among them).
+async fn pipeline_each<'a>(
+    raw: &tokio_postgres::Client,
+    own: bool,
+    sql: &str,
+    bound: &[&[Param<'a>]],
+) -> Result<(Vec<usize>, Vec<std::result::Result<Vec<Row>, PgError>>)> {
+    use futures_util::future::Either;
+    const SAVEPOINT: &str = "SAVEPOINT writegraph_each";
+    const RELEASE: &str = "RELEASE SAVEPOINT writegraph_each";
+    const ROLLBACK: &str = "ROLLBACK TO SAVEPOINT writegraph_each";
+    if own {
+        raw.batch_execute("BEGIN").await?;
+    }
+    let types: Vec<tokio_postgres::types::Type> = bound
+        .first()
+        .map(|params| params.iter().map(|(_, ty)| ty.clone()).collect())
+        .unwrap_or_default();
+    let statement = match raw.prepare_typed(sql, &types).await {
+        Ok(statement) => statement,
+        Err(error) => {
+            if own {
+                // The transaction is aborted: end it, and report why it failed.
+                let _ = raw.batch_execute("ROLLBACK").await;
+            }
+            return Err(Error::from(error));
+        }
+    };
+    let values: Vec<Vec<&(dyn tokio_postgres::types::ToSql + Sync)>> = bound
+        .iter()
+        .map(|params| params.iter().map(|(value, _)| *value).collect())
+        .collect();
+    let mut commands = Vec::new();
+    let mut statements = Vec::new();
+    for values in &values {
+        commands.push(Either::Left(raw.query_typed(SAVEPOINT, &[])));
+        statements.push(commands.len());
+        commands.push(Either::Right(raw.query(&statement, values)));
+        for command in [RELEASE, SAVEPOINT, ROLLBACK, RELEASE] {
+            commands.push(Either::Left(raw.query_typed(command, &[])));
+        }
+    }
+    if own {
+        commands.push(Either::Left(raw.query_typed("COMMIT", &[])));
+    }
+    Ok((statements, futures_util::future::join_all(commands).await))
 }
 
 /// A child step of an update graph that applies a patch of the child table to the root's
