@@ -547,8 +547,16 @@ async fn pipeline_each<'a>(
         .first()
         .map(|params| params.iter().map(|(_, ty)| ty.clone()).collect())
         .unwrap_or_default();
-    let statement = match raw.prepare_typed(sql, &types).await {
-        Ok(statement) => statement,
+    // The graph's statement and the three savepoint commands, prepared in one round trip.
+    let prepared = futures_util::future::try_join4(
+        raw.prepare_typed(sql, &types),
+        raw.prepare(SAVEPOINT),
+        raw.prepare(RELEASE),
+        raw.prepare(ROLLBACK),
+    )
+    .await;
+    let (statement, savepoint, release, rollback) = match prepared {
+        Ok(prepared) => prepared,
         Err(error) => {
             if own {
                 // The transaction is aborted: end it, and report why it failed.
@@ -564,15 +572,15 @@ async fn pipeline_each<'a>(
     let mut commands = Vec::new();
     let mut statements = Vec::new();
     for values in &values {
-        commands.push(Either::Left(raw.query_typed(SAVEPOINT, &[])));
+        commands.push(Either::Left(raw.query(&savepoint, &[])));
         statements.push(commands.len());
-        commands.push(Either::Right(raw.query(&statement, values)));
-        for command in [RELEASE, SAVEPOINT, ROLLBACK, RELEASE] {
-            commands.push(Either::Left(raw.query_typed(command, &[])));
+        commands.push(Either::Left(raw.query(&statement, values)));
+        for command in [&release, &savepoint, &rollback, &release] {
+            commands.push(Either::Left(raw.query(command, &[])));
         }
     }
     if own {
-        commands.push(Either::Left(raw.query_typed("COMMIT", &[])));
+        commands.push(Either::Right(raw.query_typed("COMMIT", &[])));
     }
     Ok((statements, futures_util::future::join_all(commands).await))
 }
