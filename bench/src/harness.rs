@@ -65,6 +65,13 @@ pub trait Workload {
     /// error names what differs.
     async fn verify(&self, client: &Client, input: &Self::Input) -> Result<()>;
 
+    /// The rows one operation of size `n` writes, as the `rows/s` column and [`RESET_AFTER`]
+    /// count them: `n` itself unless the scenario's `n` counts something else (graphs, for
+    /// `insert-graph-many`, whose rows are the graphs' children).
+    fn rows(&self, n: usize) -> usize {
+        n
+    }
+
     /// Brings the tables back to their starting size, so that table growth does not distort
     /// the timings. Runs before each strategy's check and, between timed rounds, whenever the
     /// next round would take the work since the last reset past [`RESET_AFTER`] units.
@@ -72,7 +79,8 @@ pub trait Workload {
 }
 
 /// Reset the tables (outside the timed region, between rounds) before the work since the last
-/// reset, `n` summed over operations, would pass this many units (rows, for insert scenarios).
+/// reset, [`Workload::rows`] summed over operations, would pass this many units (rows, for
+/// insert scenarios).
 pub const RESET_AFTER: usize = 100_000;
 
 /// How many operations to run, untimed and timed.
@@ -162,6 +170,8 @@ pub struct Measurement {
     pub strategy: &'static str,
     /// The size of one operation.
     pub n: usize,
+    /// The rows one operation writes ([`Workload::rows`] of `n`), which `rows/s` counts.
+    pub rows: usize,
     /// How many operations were timed: the number of rounds at this size.
     pub iterations: usize,
     /// Median wall time of one operation.
@@ -175,9 +185,9 @@ pub struct Measurement {
 }
 
 impl Measurement {
-    /// Rows (units of `n`) per second at the median.
+    /// Rows (`rows`, by default units of `n`) per second at the median.
     pub fn rows_per_second(&self) -> f64 {
-        self.n as f64 / self.median.as_secs_f64()
+        self.rows as f64 / self.median.as_secs_f64()
     }
 }
 
@@ -248,6 +258,7 @@ async fn measure_size<W: Workload>(
 ) -> Result<Vec<Measurement>> {
     let cell_name =
         |strategy: &Strategy<W::Input>| format!("{scenario} / {} / n = {n}", strategy.name);
+    let rows = workload.rows(n);
     let mut statements = Vec::with_capacity(strategies.len());
     let mut mean_warmups = Vec::with_capacity(strategies.len());
     let mut work_since_reset = 0;
@@ -265,7 +276,7 @@ async fn measure_size<W: Workload>(
             .verify(client, &input)
             .await
             .map_err(|e| format!("{cell}: wrong rows written: {e}"))?;
-        work_since_reset = n;
+        work_since_reset = rows;
 
         let mut warmup_total = Duration::ZERO;
         for _ in 0..timing.warmup {
@@ -274,7 +285,7 @@ async fn measure_size<W: Workload>(
             let result = strategy.run(client, &input).await;
             warmup_total += start.elapsed();
             result.map_err(|e| format!("{cell}: a warm-up operation failed: {e}"))?;
-            work_since_reset = work_since_reset.saturating_add(n);
+            work_since_reset = work_since_reset.saturating_add(rows);
         }
         if timing.warmup > 0 {
             mean_warmups.push(warmup_total / timing.warmup as u32);
@@ -289,7 +300,7 @@ async fn measure_size<W: Workload>(
         "{scenario} / n = {n}: timing {rounds} rounds of {k} strategies, one operation each, \
          the order rotated every round"
     );
-    let round_work = n.saturating_mul(k);
+    let round_work = rows.saturating_mul(k);
     let mut samples: Vec<Vec<Duration>> = (0..k).map(|_| Vec::with_capacity(rounds)).collect();
     for round in 0..rounds {
         if work_since_reset.saturating_add(round_work) > RESET_AFTER {
@@ -321,6 +332,7 @@ async fn measure_size<W: Workload>(
                 scenario,
                 strategy: strategy.name,
                 n,
+                rows,
                 iterations: rounds,
                 median: stats.median,
                 p90: stats.p90,
@@ -451,6 +463,7 @@ pub fn json_lines(report: &Report) -> String {
                 "scenario": m.scenario,
                 "strategy": m.strategy,
                 "n": m.n,
+                "rows": m.rows,
                 "iterations": m.iterations,
                 "median_ms": milliseconds(m.median),
                 "p90_ms": milliseconds(m.p90),
