@@ -1,8 +1,10 @@
 //! The scenarios, one function each: its workload (the untimed setup and the check of the rows
 //! written), its strategies, and the lines that sum up its results. `insert-many` is here;
-//! `insert-graph`, `nested-graph`, `update-graph`, `single-row` and `load` have a module each.
+//! `insert-graph`, `insert-graph-many`, `nested-graph`, `update-graph`, `single-row` and
+//! `load` have a module each.
 
 mod insert_graph;
+mod insert_graph_many;
 mod load;
 mod nested_graph;
 mod single_row;
@@ -21,6 +23,9 @@ use writegraph_testing::CountingClient;
 use crate::harness::{self, Report, Result, Strategy, Timing, Workload};
 
 pub use insert_graph::{insert_graph, INSERT_GRAPH, INSERT_GRAPH_SIZES};
+pub use insert_graph_many::{
+    insert_graph_many, INSERT_GRAPH_MANY, MANY_AUTHOR_SIZES, MANY_ORDER_SIZES,
+};
 pub use load::{load, LOAD};
 pub use nested_graph::{nested_graph, NESTED_GRAPH, NESTED_GRAPH_SIZES, SIGNUP_SIZES};
 pub use single_row::{single_row, SINGLE_ROW};
@@ -30,6 +35,7 @@ pub use update_graph::{update_graph, UPDATE_GRAPH, UPDATE_GRAPH_SIZES};
 pub const NAMES: &[&str] = &[
     INSERT_MANY,
     INSERT_GRAPH,
+    INSERT_GRAPH_MANY,
     NESTED_GRAPH,
     UPDATE_GRAPH,
     SINGLE_ROW,

@@ -74,11 +74,11 @@ const HAND_CTE_TYPED: &str = "hand CTE (query_typed)";
 const HAND_CTE_POOLED: &str = "hand CTE (prepared, deadpool)";
 
 /// `audit_logs.entity` of the order graph's audit row.
-const ORDER_ENTITY: &str = "order";
+pub(super) const ORDER_ENTITY: &str = "order";
 /// `audit_logs.entity` of the product graph's audit row.
 const PRODUCT_ENTITY: &str = "product";
 /// `audit_logs.action` of both graphs' audit rows.
-const AUDIT_ACTION: &str = "create";
+pub(super) const AUDIT_ACTION: &str = "create";
 /// The category every product is filed under (created by the first operation after a reset).
 const CATEGORY: &str = "bench-category";
 
@@ -93,7 +93,7 @@ const AUDIT_SQL: &str = "INSERT INTO audit_logs (entity, entity_id, action) VALU
 
 /// The order graph as one statement, written by hand: what `AuditedOrderGraph::SQL` competes
 /// with.
-const ORDER_CTE_SQL: &str = "\
+pub(super) const ORDER_CTE_SQL: &str = "\
 WITH root AS (
     INSERT INTO orders (customer, total_cents, note) VALUES ($1, $2, $3) RETURNING id),
  items AS (
@@ -428,7 +428,7 @@ async fn order_batched(
 }
 
 /// (3) The hand-written CTE, prepared once and reused, in autocommit.
-async fn order_hand_cte_prepared(
+pub(super) async fn order_hand_cte_prepared(
     client: &Client,
     cte: &Statement,
     input: &OrderGraphInput,
@@ -475,7 +475,7 @@ async fn order_hand_cte_typed(client: &Client, input: &OrderGraphInput) -> Resul
 }
 
 /// The items as one array per column.
-fn item_columns(items: &[Item]) -> (Vec<&str>, Vec<i32>, Vec<i64>) {
+pub(super) fn item_columns(items: &[Item]) -> (Vec<&str>, Vec<i32>, Vec<i64>) {
     (
         items.iter().map(|i| i.sku.as_str()).collect(),
         items.iter().map(|i| i.qty).collect(),
@@ -1060,7 +1060,7 @@ pub(super) fn parameter_count(sql: &str) -> usize {
 }
 
 /// The order graph of `input`, as the writegraph strategy builds it.
-fn build_order_graph(input: &OrderGraphInput) -> AuditedOrderGraph {
+pub(super) fn build_order_graph(input: &OrderGraphInput) -> AuditedOrderGraph {
     let items = input.items.iter().map(|item| {
         NewOrderItemForOrder::new(item.sku.clone(), item.qty).with_price_cents(item.price_cents)
     });
@@ -1112,6 +1112,11 @@ impl<'a> ExplainClient<'a> {
     pub(super) fn timings(&self) -> Result<PlanTimings> {
         let plan = self.plan.lock().map_err(|_| "poisoned lock")?;
         PlanTimings::of(&plan)
+    }
+
+    /// The plan's text, one line per row of the `EXPLAIN` output.
+    pub(super) fn plan(&self) -> Result<Vec<String>> {
+        Ok(self.plan.lock().map_err(|_| "poisoned lock")?.clone())
     }
 }
 

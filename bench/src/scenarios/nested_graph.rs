@@ -77,7 +77,7 @@ const COMMENT_SQL: &str =
 
 /// The author graph as one statement, written by hand: what `NewAuthorGraph::SQL` competes
 /// with. `$5` holds each comment's post ordinal (1-based, as `WITH ORDINALITY` counts).
-const AUTHOR_CTE_SQL: &str = r#"WITH root AS (
+pub(super) const AUTHOR_CTE_SQL: &str = r#"WITH root AS (
     INSERT INTO "users" ("email", "name") VALUES ($1, $2) RETURNING "id"),
  p AS MATERIALIZED (
     SELECT nextval('public.posts_id_seq'::regclass) AS id, t.title, t.body, t.ord
@@ -353,7 +353,7 @@ fn strategies(
 }
 
 /// The graph as the generated API takes it.
-fn build_author_graph(input: &AuthorInput) -> NewAuthorGraph {
+pub(super) fn build_author_graph(input: &AuthorInput) -> NewAuthorGraph {
     NewAuthorGraph::new(input.email.clone())
         .with_name(input.name.clone())
         .with_posts(input.posts.iter().map(|post| {
@@ -408,16 +408,16 @@ async fn author_naive(
 
 /// The hand CTE's array parameters: post titles and bodies, and per comment its post's
 /// ordinal, author and body.
-struct CteColumns<'a> {
-    titles: Vec<&'a str>,
-    bodies: Vec<&'a str>,
-    ordinals: Vec<i64>,
-    authors: Vec<&'a str>,
-    comment_bodies: Vec<&'a str>,
+pub(super) struct CteColumns<'a> {
+    pub(super) titles: Vec<&'a str>,
+    pub(super) bodies: Vec<&'a str>,
+    pub(super) ordinals: Vec<i64>,
+    pub(super) authors: Vec<&'a str>,
+    pub(super) comment_bodies: Vec<&'a str>,
 }
 
 impl<'a> CteColumns<'a> {
-    fn of(input: &'a AuthorInput) -> Self {
+    pub(super) fn of(input: &'a AuthorInput) -> Self {
         let comments = input.posts.iter().map(|p| p.comments.len()).sum();
         let mut columns = CteColumns {
             titles: Vec::with_capacity(input.posts.len()),
@@ -440,7 +440,7 @@ impl<'a> CteColumns<'a> {
 }
 
 /// The hand-written CTE, prepared once and reused, in autocommit.
-async fn author_hand_cte_prepared(
+pub(super) async fn author_hand_cte_prepared(
     client: &Client,
     cte: &Statement,
     input: &AuthorInput,

@@ -470,9 +470,10 @@ async fn writegraph_update<C: SessionClient>(client: &C, input: &DiffInput) -> R
 }
 
 /// A shared client used as a [`SessionClient`] of its own: the benchmark runs one task, so
-/// nothing else sends statements on the connection while a locking graph's transaction is
-/// open, which `&mut` guarantees in an application.
-struct OneTask<'a, C>(&'a C);
+/// nothing else sends statements on the connection while a locking graph's transaction (or
+/// the transaction of an `insert_graph_each` batch, in `insert-graph-many`) is open, which
+/// `&mut` guarantees in an application.
+pub(super) struct OneTask<'a, C>(pub(super) &'a C);
 
 impl<C: SessionClient> GenericClient for OneTask<'_, C> {
     fn query_typed(
