@@ -37,9 +37,7 @@
 //! rows, compared with the input under their own root. After each case's run the tables are
 //! checked once more, over every call since the last reset.
 //!
-//! Before the first case, every statement `insert_graph_each` sends is put into the
-//! `CachedClient`'s cache one at a time (`prime_each_cache`): on a cold cache the batch's
-//! pipelined commands reach the server out of order. The lines after the table give, per
+//! The lines after the table give, per
 //! case, the speed-ups and which targets `insert_graph_many` meets (at least 200,000 child
 //! rows/s, at least 3x faster than the per-graph loop, on each client), then a diagnosis of
 //! one call at the last size: server planning and execution of `SQL_MANY` (`EXPLAIN
@@ -149,8 +147,6 @@ pub async fn insert_graph_many(
         order: client.prepare(ORDER_CTE_SQL).await?,
         author: client.prepare(AUTHOR_CTE_SQL).await?,
     });
-    prime_each_cache(cached, build_order_graph(&order_input(0, 0))).await?;
-    prime_each_cache(cached, build_author_graph(&author_input(0, 0))).await?;
     let orders = OrderBatches::default();
     let mut measurements = harness::measure(
         client,
@@ -351,33 +347,6 @@ where
         result.map_err(|e| format!("graph {index}: {e}"))?;
     }
     Ok(counting.statements())
-}
-
-/// Fills the `CachedClient`'s cache with every statement `G::insert_graph_each` sends, each
-/// awaited before the next, and writes nothing (`graph` is rolled back). On a cold cache each
-/// of the batch's pipelined commands waits for its own `prepare` before it is sent, so they
-/// reach the server out of order: the first batch fails (`savepoint "writegraph_each" does
-/// not exist`), with some of its statements already run outside the savepoints. Once every
-/// statement is cached, the batch goes out in order; the timed calls, after the check and
-/// the warm-up, run that way either way.
-async fn prime_each_cache<G: InsertGraph>(cached: &CachedClient, graph: G) -> Result<()> {
-    for sql in [
-        // Whether the caller opened a transaction: the mark and its read.
-        "SELECT set_config('writegraph.open_transaction', 'on', true)",
-        "SELECT coalesce(current_setting('writegraph.open_transaction', true) = 'on', false)",
-        "BEGIN",
-        "SAVEPOINT writegraph_each",
-        "ROLLBACK TO SAVEPOINT writegraph_each",
-        "RELEASE SAVEPOINT writegraph_each",
-    ] {
-        cached.query_typed(sql, &[]).await?;
-    }
-    // `G::SQL`.
-    graph.insert_graph(cached).await?;
-    for sql in ["ROLLBACK", "BEGIN", "COMMIT"] {
-        cached.query_typed(sql, &[]).await?;
-    }
-    Ok(())
 }
 
 /// The time of the triggers in an `EXPLAIN (ANALYZE)` text (`Trigger for constraint ...:
