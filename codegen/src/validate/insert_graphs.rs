@@ -467,106 +467,47 @@ fn nested_edges(
     );
     let mut nested = Vec::new();
     for (many, child) in edge.nested() {
-        if child.field.get_ref() == "row" {
-            errors.push(
-                config::error_at(
-                    file,
-                    &child.field,
-                    "`row` is the field of the parent's own row",
-                )
-                .with_help("name this edge's field differently"),
-            );
+        if let Some(error) = row_field(&child.field, file) {
+            errors.push(error);
             continue;
         }
         let field = fields.check(&child.field, "", file, errors);
-        match child_step(names, tables, parent, many, child, field, file) {
-            Ok(step) if step.upsert => {
-                let message = format!(
-                    "`{}` upserts its rows: a nested edge cannot upsert yet",
-                    child.field.get_ref()
-                );
-                let error = match &child.mode {
-                    Some(mode) => config::error_at(file, mode, message),
-                    None => config::error_at(file, &child.field, message),
-                };
-                errors.push(error.with_help(
-                    "use mode = \"insert\" for this edge, or move it to the root's edges",
-                ));
-            }
-            Ok(step) if !written_by_insert(&tables[table], step.kind) => errors.push(
-                config::error_at(
-                    file,
-                    &child.field,
-                    format!(
-                        "`{}` links to a column of `{}` that inserts do not write (a generated column)",
-                        child.field.get_ref(),
-                        tables[table].table.name
-                    ),
-                )
-                .with_help("rows under a nested edge read their parent's key as the insert writes it; link to a column the insert sets"),
-            ),
-            Ok(step) => {
-                steps.push(Pending {
-                    field: child.field.clone(),
-                    source: path.last().map(|(g, _)| g.clone()).unwrap_or_default(),
-                    step,
-                    parent: Some(index),
-                });
-                nested.push((steps.len() - 1, child));
-            }
-            Err(e) => errors.push(e),
+        let step = child_step(names, tables, parent, many, child, field, file);
+        let at = (&child.field, child.mode.as_ref().map(|m| m.span()));
+        if let Some(step) = nested_insert_step(step, at, &tables[table], file, errors) {
+            steps.push(Pending {
+                field: child.field.clone(),
+                source: source.clone(),
+                step,
+                parent: Some(index),
+            });
+            nested.push((steps.len() - 1, child));
         }
     }
     for (after, list) in [(false, &edge.before_insert), (true, &edge.after_insert)] {
         for row_edge in list {
-            if row_edge.field.get_ref() == "row" {
-                errors.push(
-                    config::error_at(
-                        file,
-                        &row_edge.field,
-                        "`row` is the field of the parent's own row",
-                    )
-                    .with_help("name this edge's field differently"),
-                );
+            if let Some(error) = row_field(&row_edge.field, file) {
+                errors.push(error);
                 continue;
             }
             let field = fields.check(&row_edge.field, "", file, errors);
-            match row_step(names, tables, parent, after, row_edge, field, file) {
-                Ok(step) if step.upsert => {
-                    let message = format!(
-                        "`{}` upserts its rows: a nested edge cannot upsert yet",
-                        row_edge.field.get_ref()
-                    );
-                    let at = row_edge.mode.as_ref().map_or(row_edge.field.span(), |m| m.span());
-                    errors.push(
-                        Diagnostic::at(&file.path, &file.text, at.start, message).with_help(
-                            "use mode = \"insert\" for this edge, or move it to the root's edges",
-                        ),
-                    );
-                }
-                Ok(step) if !written_by_insert(&tables[table], step.kind) => errors.push(
-                    config::error_at(
-                        file,
-                        &row_edge.field,
-                        format!(
-                            "`{}` takes a column of `{}` that inserts do not write (a generated column)",
-                            row_edge.field.get_ref(),
-                            tables[table].table.name
-                        ),
-                    )
-                    .with_help("rows under a nested edge read their parent's key as the insert writes it; link to a column the insert sets"),
-                ),
-                Ok(step) => steps.push(Pending {
+            let step = row_step(names, tables, parent, after, row_edge, field, file);
+            let at = (&row_edge.field, row_edge.mode.as_ref().map(|m| m.span()));
+            if let Some(step) = nested_insert_step(step, at, &tables[table], file, errors) {
+                steps.push(Pending {
                     field: row_edge.field.clone(),
                     source: source.clone(),
                     step,
                     parent: Some(index),
-                }),
-                Err(e) => errors.push(e),
+                });
             }
         }
     }
     for edge in &edge.many_to_many {
+        if let Some(error) = row_field(&edge.field, file) {
+            errors.push(error);
+            continue;
+        }
         let field = fields.check(&edge.field, "", file, errors);
         let context = (names, tables, file);
         let parent = Parent {
@@ -617,15 +558,8 @@ fn parent_steps(
     }
     let mut nested = Vec::new();
     for parent_edge in edges {
-        if parent_edge.field.get_ref() == "row" {
-            errors.push(
-                config::error_at(
-                    file,
-                    &parent_edge.field,
-                    "`row` is the field of the parent's own row",
-                )
-                .with_help("name this edge's field differently"),
-            );
+        if let Some(error) = row_field(&parent_edge.field, file) {
+            errors.push(error);
             continue;
         }
         let field = fields.check(&parent_edge.field, "", file, errors);
@@ -934,6 +868,63 @@ fn unkeyed_conflict_column<'t>(table: &'t TableModel<'_>) -> Option<(&'t str, &'
             };
             Some((c.column.name.as_str(), why))
         })
+}
+
+/// A nested edge's field named `row`, which its item type already has for the parent's
+/// own row.
+fn row_field(field: &Spanned<String>, file: &SourceFile) -> Option<Diagnostic> {
+    (field.get_ref() == "row").then(|| {
+        config::error_at(file, field, "`row` is the field of the parent's own row")
+            .with_help("name this edge's field differently")
+    })
+}
+
+/// A nested edge that inserts rows under its parent's (has_one, has_many, before_insert,
+/// after_insert), checked: it does not upsert yet, and the parent column it takes is one
+/// the parent's insert writes. `at` is its field and the span of its `mode`, where an
+/// upsert is reported.
+fn nested_insert_step(
+    step: Result<GraphStep, Diagnostic>,
+    (field, mode): (&Spanned<String>, Option<std::ops::Range<usize>>),
+    parent: &TableModel<'_>,
+    file: &SourceFile,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<GraphStep> {
+    let step = match step {
+        Ok(step) => step,
+        Err(e) => {
+            errors.push(e);
+            return None;
+        }
+    };
+    if step.upsert {
+        let message = format!(
+            "`{}` upserts its rows: a nested edge cannot upsert yet",
+            field.get_ref()
+        );
+        let at = mode.unwrap_or_else(|| field.span());
+        errors.push(
+            Diagnostic::at(&file.path, &file.text, at.start, message)
+                .with_help("use mode = \"insert\" for this edge, or move it to the root's edges"),
+        );
+        return None;
+    }
+    if !written_by_insert(parent, step.kind) {
+        errors.push(
+            config::error_at(
+                file,
+                field,
+                format!(
+                    "`{}` links to a column of `{}` that inserts do not write (a generated column)",
+                    field.get_ref(),
+                    parent.table.name
+                ),
+            )
+            .with_help("rows under a nested edge read their parent's key as the insert writes it; link to a column the insert sets"),
+        );
+        return None;
+    }
+    Some(step)
 }
 
 /// Whether the parent column a nested step's rows take is one its parent's insert writes
