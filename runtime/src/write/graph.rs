@@ -199,10 +199,10 @@ pub trait InsertGraph: Sized + Send {
                 RootRow::Read => (Self::SQL_RETURNING, Self::ROOT_COLUMNS),
                 RootRow::Skip => (Self::SQL, 0),
             };
-            let rows = conn.query_typed(sql, params.as_ref()).await.map_err(|e| {
-                connect_not_found(Self::CONNECT_STEPS, &e)
-                    .unwrap_or_else(|| Error::db_in_steps(Self::ERROR_STEPS.of(&e), e))
-            })?;
+            let rows = conn
+                .query_typed(sql, params.as_ref())
+                .await
+                .map_err(graph_error::<Self>)?;
             let row = rows
                 .first()
                 .ok_or_else(|| Error::Validation("the graph statement returned no row".into()))?;
@@ -306,40 +306,26 @@ pub trait InsertGraph: Sized + Send {
                         None => crate::client::in_callers_transaction(client).await?,
                     };
                     let own = !in_callers;
-                    const SAVEPOINT: &str = "SAVEPOINT writegraph_each";
-                    const RELEASE: &str = "RELEASE SAVEPOINT writegraph_each";
-                    const ROLLBACK: &str = "ROLLBACK TO SAVEPOINT writegraph_each";
-                    match raw {
-                        Some(raw) => {
-                            let slices: Vec<&[Param<'_>]> =
-                                bound.iter().map(|b| b.as_ref()).collect();
-                            pipeline_each(raw, own, Self::SQL, &slices).await?
-                        }
+                    let slices: Vec<&[Param<'_>]> = bound.iter().map(|b| b.as_ref()).collect();
+                    let (statements, commands) = each_commands(Self::SQL, &slices);
+                    let answers = match raw {
+                        Some(raw) => pipeline_each(raw, own, &commands).await?,
                         // A client with no connection of its own to send on: one by one.
                         None => {
-                            let mut commands: Vec<(&str, &[Param<'_>])> = Vec::new();
                             if own {
-                                commands.push(("BEGIN", &[]));
-                            }
-                            let mut statements = Vec::new();
-                            for params in &bound {
-                                commands.push((SAVEPOINT, &[]));
-                                statements.push(commands.len());
-                                commands.push((Self::SQL, params.as_ref()));
-                                for command in [RELEASE, SAVEPOINT, ROLLBACK, RELEASE] {
-                                    commands.push((command, &[]));
-                                }
-                            }
-                            if own {
-                                commands.push(("COMMIT", &[]));
+                                client.execute_typed("BEGIN", &[]).await?;
                             }
                             let mut answers = Vec::with_capacity(commands.len());
                             for (sql, params) in &commands {
                                 answers.push(client.query_typed(sql, params).await);
                             }
-                            (statements, answers)
+                            if own {
+                                client.execute_typed("COMMIT", &[]).await?;
+                            }
+                            answers
                         }
-                    }
+                    };
+                    (statements, answers)
                 }
             };
             // The batch stands or falls with BEGIN, every savepoint, rollback and release,
@@ -367,10 +353,7 @@ pub trait InsertGraph: Sized + Send {
                     let rows = answered.next().ok_or_else(|| {
                         Error::Validation("the batch statement returned no row for a graph".into())
                     })?;
-                    let rows = rows.map_err(|e| {
-                        connect_not_found(Self::CONNECT_STEPS, &e)
-                            .unwrap_or_else(|| Error::db_in_steps(Self::ERROR_STEPS.of(&e), e))
-                    })?;
+                    let rows = rows.map_err(graph_error::<Self>)?;
                     let row = rows.first().ok_or_else(|| {
                         Error::Validation("the graph statement returned no row".into())
                     })?;
@@ -431,29 +414,14 @@ pub trait InsertGraphMany: InsertGraph {
         let graphs: Vec<Self> = graphs.into_iter().collect();
         async move {
             if graphs.is_empty() {
-                let steps = Self::STEPS
-                    .iter()
-                    .map(|step| WriteStepReport {
-                        tag: step.tag,
-                        affected: 0,
-                    })
-                    .collect();
-                return Ok(WriteReport::from_steps(steps, None));
+                return Ok(WriteReport::from_steps(no_rows(Self::STEPS), None));
             }
-            let parts = Self::parts_many(graphs)?;
-            let params = Self::bind_many(&parts);
-            let row = conn
-                .query_typed(Self::SQL_MANY, params.as_ref())
-                .await
-                .map_err(|e| {
-                    connect_not_found(Self::CONNECT_STEPS, &e)
-                        .unwrap_or_else(|| Error::db_in_steps(Self::ERROR_STEPS.of(&e), e))
-                })?
-                .into_iter()
-                .next()
+            let rows = query_many(conn, graphs, Self::SQL_MANY).await?;
+            let row = rows
+                .first()
                 .ok_or_else(|| Error::Validation("the graph statement returned no row".into()))?;
-            let roots = count(&row, 0)?;
-            let steps = step_reports(Self::STEPS, &row, 1, roots)?;
+            let roots = count(row, 0)?;
+            let steps = step_reports(Self::STEPS, row, 1, roots)?;
             Ok(WriteReport::from_steps(steps, None))
         }
     }
@@ -473,24 +441,12 @@ pub trait InsertGraphMany: InsertGraph {
                 )));
             }
             if graphs.is_empty() {
-                let steps = Self::STEPS
-                    .iter()
-                    .map(|step| WriteStepReport {
-                        tag: step.tag,
-                        affected: 0,
-                    })
-                    .collect();
-                return Ok(WriteReport::from_steps(steps, Some(Vec::new())));
+                return Ok(WriteReport::from_steps(
+                    no_rows(Self::STEPS),
+                    Some(Vec::new()),
+                ));
             }
-            let parts = Self::parts_many(graphs)?;
-            let params = Self::bind_many(&parts);
-            let rows = conn
-                .query_typed(Self::SQL_MANY_RETURNING, params.as_ref())
-                .await
-                .map_err(|e| {
-                    connect_not_found(Self::CONNECT_STEPS, &e)
-                        .unwrap_or_else(|| Error::db_in_steps(Self::ERROR_STEPS.of(&e), e))
-                })?;
+            let rows = query_many(conn, graphs, Self::SQL_MANY_RETURNING).await?;
             let first = rows
                 .first()
                 .ok_or_else(|| Error::Validation("the graph statement returned no row".into()))?;
@@ -524,38 +480,55 @@ pub trait InsertGraphMany: InsertGraph {
     }
 }
 
-/// The commands of [`InsertGraph::insert_graph_each`] on a connection: `BEGIN` when the batch
-/// opens its transaction (`own`), then the graph statement `sql` prepared in it (one round
-/// trip: prepared inside the transaction, it is on the server connection the batch runs on,
-/// behind a transaction pooler too), then per graph its statement between the savepoint
-/// commands, and `COMMIT`, all pipelined in order. Returns where each graph's statement is
-/// among the answers, and the answers (`BEGIN` and the prepare are not among them).
-async fn pipeline_each<'a>(
-    raw: &tokio_postgres::Client,
-    own: bool,
-    sql: &str,
-    bound: &[&[Param<'a>]],
-) -> Result<(Vec<usize>, Vec<std::result::Result<Vec<Row>, PgError>>)> {
-    use futures_util::future::Either;
+/// The commands of [`InsertGraph::insert_graph_each`] between its `BEGIN` and `COMMIT`:
+/// per graph its statement `sql` with its parameters (`bound`) between the savepoint
+/// commands. Returns where each graph's statement is among them, and the commands.
+fn each_commands<'c>(
+    sql: &'c str,
+    bound: &[&'c [Param<'c>]],
+) -> (Vec<usize>, Vec<(&'c str, &'c [Param<'c>])>) {
     const SAVEPOINT: &str = "SAVEPOINT writegraph_each";
     const RELEASE: &str = "RELEASE SAVEPOINT writegraph_each";
     const ROLLBACK: &str = "ROLLBACK TO SAVEPOINT writegraph_each";
+    let mut commands: Vec<(&str, &[Param<'_>])> = Vec::new();
+    let mut statements = Vec::new();
+    for &params in bound {
+        commands.push((SAVEPOINT, &[]));
+        statements.push(commands.len());
+        commands.push((sql, params));
+        for command in [RELEASE, SAVEPOINT, ROLLBACK, RELEASE] {
+            commands.push((command, &[]));
+        }
+    }
+    (statements, commands)
+}
+
+/// `commands` ([`each_commands`]) on a connection: `BEGIN` when the batch opens its
+/// transaction (`own`), then each distinct command prepared in it (one round trip:
+/// prepared inside the transaction, they are on the server connection the batch runs on,
+/// behind a transaction pooler too), then the commands and `COMMIT`, all pipelined in
+/// order. Returns the commands' answers; `BEGIN`, a prepare or `COMMIT` failing is `Err`.
+async fn pipeline_each(
+    raw: &tokio_postgres::Client,
+    own: bool,
+    commands: &[(&str, &[Param<'_>])],
+) -> Result<Vec<std::result::Result<Vec<Row>, PgError>>> {
     if own {
         raw.batch_execute("BEGIN").await?;
     }
-    let types: Vec<tokio_postgres::types::Type> = bound
-        .first()
-        .map(|params| params.iter().map(|(_, ty)| ty.clone()).collect())
-        .unwrap_or_default();
-    // The graph's statement and the three savepoint commands, prepared in one round trip.
-    let prepared = futures_util::future::try_join4(
-        raw.prepare_typed(sql, &types),
-        raw.prepare(SAVEPOINT),
-        raw.prepare(RELEASE),
-        raw.prepare(ROLLBACK),
-    )
-    .await;
-    let (statement, savepoint, release, rollback) = match prepared {
+    // Each distinct text once, with the parameter types of its first use.
+    let mut texts: Vec<(&str, &[Param<'_>])> = Vec::new();
+    for &(sql, params) in commands {
+        if !texts.iter().any(|(text, _)| *text == sql) {
+            texts.push((sql, params));
+        }
+    }
+    let prepares = texts.iter().map(|(sql, params)| {
+        let types: Vec<tokio_postgres::types::Type> =
+            params.iter().map(|(_, ty)| ty.clone()).collect();
+        async move { raw.prepare_typed(sql, &types).await }
+    });
+    let prepared = match futures_util::future::try_join_all(prepares).await {
         Ok(prepared) => prepared,
         Err(error) => {
             if own {
@@ -565,24 +538,59 @@ async fn pipeline_each<'a>(
             return Err(Error::from(error));
         }
     };
-    let values: Vec<Vec<&(dyn tokio_postgres::types::ToSql + Sync)>> = bound
+    let values: Vec<Vec<&(dyn tokio_postgres::types::ToSql + Sync)>> = commands
         .iter()
-        .map(|params| params.iter().map(|(value, _)| *value).collect())
+        .map(|(_, params)| params.iter().map(|(value, _)| *value).collect())
         .collect();
-    let mut commands = Vec::new();
-    let mut statements = Vec::new();
-    for values in &values {
-        commands.push(Either::Left(raw.query(&savepoint, &[])));
-        statements.push(commands.len());
-        commands.push(Either::Left(raw.query(&statement, values)));
-        for command in [&release, &savepoint, &rollback, &release] {
-            commands.push(Either::Left(raw.query(command, &[])));
-        }
-    }
-    if own {
-        commands.push(Either::Right(raw.query_typed("COMMIT", &[])));
-    }
-    Ok((statements, futures_util::future::join_all(commands).await))
+    let sent = commands.iter().zip(&values).map(|((sql, _), values)| {
+        let at = texts
+            .iter()
+            .position(|(text, _)| text == sql)
+            .unwrap_or_default();
+        raw.query(&prepared[at], values)
+    });
+    let (answers, commit) =
+        futures_util::future::join(futures_util::future::join_all(sent), async move {
+            if own {
+                raw.batch_execute("COMMIT").await
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+    commit?;
+    Ok(answers)
+}
+
+/// A database error of graph `G`'s statement: `Error::NotFound` naming the step when a
+/// connect-by lookup found no row, else `Error::Db` with the step it came from.
+fn graph_error<G: InsertGraph>(error: PgError) -> Error {
+    connect_not_found(G::CONNECT_STEPS, &error)
+        .unwrap_or_else(|| Error::db_in_steps(G::ERROR_STEPS.of(&error), error))
+}
+
+/// The report of steps that wrote nothing (an empty batch).
+fn no_rows(steps: &'static [GraphStep]) -> Vec<WriteStepReport> {
+    steps
+        .iter()
+        .map(|step| WriteStepReport {
+            tag: step.tag,
+            affected: 0,
+        })
+        .collect()
+}
+
+/// Checks `graphs` and writes them with `sql`, one of `G`'s many-graph statements.
+async fn query_many<G: InsertGraphMany, C: GenericClient>(
+    conn: &C,
+    graphs: Vec<G>,
+    sql: &str,
+) -> Result<Vec<Row>> {
+    let parts = G::parts_many(graphs)?;
+    let params = G::bind_many(&parts);
+    conn.query_typed(sql, params.as_ref())
+        .await
+        .map_err(graph_error::<G>)
 }
 
 /// A child step of an update graph that applies a patch of the child table to the root's
