@@ -383,6 +383,19 @@ pub struct GraphStep {
     /// Upserted rows of a `Vec` field: the key no two of them may share
     /// ([`Conflict::repeat_key`]).
     pub repeat_key: Option<Vec<usize>>,
+    /// The step's rows are a type of its own (`row_type`), not the table's `NewT`: the
+    /// columns it leaves out and those it holds as optional.
+    pub own_row: Option<OwnRow>,
+}
+
+/// The columns in which a step's own row type differs from its table's `NewT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnRow {
+    /// Left out: the one the parent's key fills, those copied from the parent, and a join
+    /// row's far key, which its item's link fills.
+    pub omitted: Vec<usize>,
+    /// Optional: those a belongs_to under the step fills when the row leaves them unset.
+    pub optional: Vec<usize>,
 }
 
 /// An update graph: a patch of the root row and a strategy per child collection.

@@ -102,6 +102,7 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
         filled: s.kind.takes_parent_column().map(|(column, _)| column),
     }));
     let parts = graph_parts(model, graph, (&statement.parts, false));
+    let checks = graph_checks(model, graph);
     let steps = graph_steps(graph, statement);
     let tags: Vec<&str> = steps.iter().map(|(tag, _)| *tag).collect();
     let steps: Vec<&str> = steps.iter().map(|(_, code)| code.as_str()).collect();
@@ -115,7 +116,7 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
             const ERROR_STEPS: ::writegraph::write::ErrorSteps = {error_steps};
             {connect_steps}
             fn parts(&mut self) -> ::writegraph::Result<Self::Parts> {{
-                {checks}
+                {call_checks}
                 {take}
                 Ok(({names}))
             }}
@@ -126,7 +127,7 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
         }}
         ::writegraph::insert_graph_methods!({name});
         {checks_fn}{many}\n",
-        checks_fn = match graph_checks(model, graph) {
+        checks_fn = match &checks {
             checks if checks.is_empty() => String::new(),
             checks => format!(
                 "impl {name} {{
@@ -135,7 +136,7 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
                 }}\n"
             ),
         },
-        many = if graph.writes_many { insert_graph_many_impl(model, graph, statement) } else { String::new() },
+        many = if graph.writes_many { insert_graph_many_impl(model, graph, statement, !checks.is_empty()) } else { String::new() },
         row = root.rust_name,
         part_types = parts.types.iter().map(|t| format!("{t},")).collect::<String>(),
         statements = statement_pair(
@@ -146,7 +147,7 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
         steps = steps.join(", "),
         error_steps = step_attribution(model, &effects, &tags),
         connect_steps = connect_steps(model, graph),
-        checks = if graph_checks(model, graph).is_empty() { "" } else { "self.graph_checks()?;" },
+        call_checks = if checks.is_empty() { "" } else { "self.graph_checks()?;" },
         take = parts.take,
         names = parts.names.iter().map(|t| format!("{t},")).collect::<String>(),
         params = super::params_macro(&parts.params),
@@ -732,7 +733,7 @@ fn graph_parts(
         }
         // A step's own row type (a column it leaves out, or one its parents fill) splits
         // its rows itself.
-        let columns = if step.row_type != format!("New{}", table.rust_name) {
+        let columns = if step.own_row.is_some() {
             format!("{}::columns({rows})", step.row_type)
         } else {
             format!(
@@ -860,10 +861,12 @@ fn many_root_view<'a>(model: &Model<'a>, graph: &GraphModel) -> TableModel<'a> {
 
 /// `impl InsertGraphMany`: any number of graphs in one statement (`SQL_MANY`), their rows
 /// taken out of them as the one-graph `parts` does, every step's and the roots' as arrays.
+/// `checked`: the graph has checks of its own (`graph_checks`), run on each graph.
 fn insert_graph_many_impl(
     model: &Model<'_>,
     graph: &GraphModel,
     statement: &GraphStatement,
+    checked: bool,
 ) -> String {
     let name = &graph.name;
     let root = &model.tables[graph.root];
@@ -875,7 +878,7 @@ fn insert_graph_many_impl(
         root_part.map_or(&[][..], |p| &p.params),
         ("root_columns", "Self"),
     );
-    let mut checks = if graph_checks(model, graph).is_empty() {
+    let mut checks = if !checked {
         String::new()
     } else {
         "for (index, graph) in graphs.iter().enumerate() { graph.graph_checks().map_err(|e| e.in_graph(index))?; }\n".to_owned()

@@ -95,34 +95,15 @@ pub fn emit(model: &Model<'_>, plan: &Plan) -> Result<String, Error> {
 fn own_row_types(
     model: &Model<'_>,
 ) -> std::collections::BTreeMap<String, (usize, Vec<usize>, Vec<usize>)> {
-    let insert_steps = model.graphs.iter().flat_map(|g| {
-        g.steps.iter().enumerate().filter_map(move |(index, step)| {
-            if step.connect_by.is_some() {
-                return None;
-            }
-            let optional: Vec<usize> = g
-                .steps
-                .iter()
-                .filter(|s| s.parent == crate::model::StepRef::Step(index))
-                .filter_map(|s| s.kind.sets_parent_column().map(|(column, _)| column))
-                .collect();
-            let mut omitted: Vec<usize> = step
-                .kind
-                .takes_parent_column()
-                .map(|(filled, _)| filled)
-                .into_iter()
-                .chain(step.copied.iter().map(|&(column, _)| column))
-                .collect();
-            let mut optional = optional;
-            if matches!(step.kind, crate::model::StepKind::ManyToMany { .. }) {
-                // Every item's link fills the far key: no join row gives it.
-                omitted.append(&mut optional);
-                omitted.dedup();
-            }
-            (!omitted.is_empty() || !optional.is_empty())
-                .then(|| (step.row_type.clone(), (step.table, omitted, optional)))
-        })
-    });
+    let insert_steps = model
+        .graphs
+        .iter()
+        .flat_map(|g| &g.steps)
+        .filter_map(|step| {
+            let own = step.own_row.as_ref()?;
+            let columns = (step.table, own.omitted.clone(), own.optional.clone());
+            Some((step.row_type.clone(), columns))
+        });
     let update_children = model
         .update_graphs
         .iter()

@@ -19,8 +19,8 @@ use crate::config::{
 use crate::error::Diagnostic;
 use crate::ident;
 use crate::model::{
-    Cardinality, ColumnModel, GraphModel, GraphStep, InsertKind, LinkHow, StepKind, StepRef,
-    TableModel,
+    Cardinality, ColumnModel, GraphModel, GraphStep, InsertKind, LinkHow, OwnRow, StepKind,
+    StepRef, TableModel,
 };
 use crate::source::SourceFile;
 
@@ -234,7 +234,10 @@ pub(super) fn insert_graph(
             }
             let filled = (tables, step.table, omitted.as_slice(), optional.as_slice());
             match own_row_type(filled, field, reserved, row_types, file) {
-                Ok(name) => step.row_type = name,
+                Ok(name) => {
+                    step.row_type = name;
+                    step.own_row = Some(OwnRow { omitted, optional });
+                }
                 Err(e) => errors.push(e),
             }
         }
@@ -1035,6 +1038,7 @@ pub(super) fn belongs_to_step(
         copied: Vec::new(),
         connect_by,
         repeat_key: None,
+        own_row: None,
     })
 }
 
@@ -1150,6 +1154,7 @@ fn row_step(
         copied: Vec::new(),
         connect_by: None,
         repeat_key: None,
+        own_row: None,
     })
 }
 
@@ -1217,6 +1222,7 @@ fn child_step(
         copied,
         connect_by: None,
         repeat_key: None,
+        own_row: None,
     })
 }
 
