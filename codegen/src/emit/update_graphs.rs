@@ -74,6 +74,7 @@ fn update_graph_impl(
             const ERROR_STEPS: ::writegraph::write::ErrorSteps = {error_steps};
             {connect_steps}{child_patches}
             fn sets_nothing(&self) -> bool {{ !({anything}) }}
+            {check}
             fn parts(&mut self) -> ::writegraph::Result<Self::Parts> {{
                 {take}
                 Ok(({names}))
@@ -98,6 +99,10 @@ fn update_graph_impl(
         steps = steps.join(", "),
         error_steps = update_graph_attribution(model, graph),
         anything = update_graph_anything(&updatable, graph),
+        check = match update_graph_checks(model, graph) {
+            checks if checks.is_empty() => String::new(),
+            checks => format!("fn check(&self) -> ::writegraph::Result<()> {{ {checks} Ok(()) }}"),
+        },
         binds = super::params_macro(&update_graph_binds(model, graph, statement)),
         assignments = patch_assignments(&updatable, "self") + &connect_assignments(model, graph, statement),
         connect_steps = connect_steps(model, graph),
@@ -383,55 +388,9 @@ fn update_graph_parts(
 ) -> (String, Vec<String>, Vec<String>) {
     let root = &model.tables[graph.root];
     let name = &graph.name;
-    let table_name = root.table.name.to_sql();
     let mut parts = String::new();
-    // The root patch's text values, checked like the rows' (row 0: the root is one row).
-    for column in root.columns.iter().filter(|c| c.updatable) {
-        let value = format!("self.{}", column.field);
-        parts.push_str(&step_check(
-            column,
-            &value,
-            &table_name,
-            "0",
-            &graph.root_tag,
-        ));
-    }
-    // A child patch's text values, checked like the root's.
-    for child in &graph.children {
-        if child.strategy.kind() != Strategy::Update {
-            continue;
-        }
-        let table = &model.tables[child.table];
-        let checks: String = table
-            .columns
-            .iter()
-            .filter(|c| c.updatable)
-            .map(|column| {
-                let value = format!("patch.{}", column.field);
-                step_check(column, &value, &table.table.name.to_sql(), "0", &child.tag)
-            })
-            .collect();
-        if !checks.is_empty() {
-            let _ = writeln!(
-                parts,
-                "if let Some(patch) = &self.{} {{ {checks} }}",
-                child.field
-            );
-        }
-    }
-    // Given children must not repeat the key they are upserted by.
-    for child in &graph.children {
-        if let Some(key) = &child.repeat_key {
-            let rows = format!("self.{}.as_deref().unwrap_or_default()", child.field);
-            let table = &model.tables[child.table];
-            parts.push_str(&repeated_key_check(
-                name,
-                table,
-                key,
-                (&child.field, &rows),
-                "GraphDiff",
-            ));
-        }
+    if !update_graph_checks(model, graph).is_empty() {
+        parts.push_str("self.check()?;\n");
     }
     let (mut names, mut types) = (Vec::new(), Vec::new());
     // Each connect: given with its column set too is a contradiction; its key, as an array.
@@ -489,6 +448,65 @@ fn update_graph_parts(
         types.push(format!("New{}Columns", table.rust_name));
     }
     (parts, names, types)
+}
+
+/// The checks of the given values that need no database, in `fn check`: the root patch's
+/// text values, each child patch's, and the given children's repeated keys. Empty when
+/// there is nothing to check.
+fn update_graph_checks(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
+    let root = &model.tables[graph.root];
+    let name = &graph.name;
+    let table_name = root.table.name.to_sql();
+    let mut parts = String::new();
+    // The root patch's text values, checked like the rows' (row 0: the root is one row).
+    for column in root.columns.iter().filter(|c| c.updatable) {
+        let value = format!("self.{}", column.field);
+        parts.push_str(&step_check(
+            column,
+            &value,
+            &table_name,
+            "0",
+            &graph.root_tag,
+        ));
+    }
+    // A child patch's text values, checked like the root's.
+    for child in &graph.children {
+        if child.strategy.kind() != Strategy::Update {
+            continue;
+        }
+        let table = &model.tables[child.table];
+        let checks: String = table
+            .columns
+            .iter()
+            .filter(|c| c.updatable)
+            .map(|column| {
+                let value = format!("patch.{}", column.field);
+                step_check(column, &value, &table.table.name.to_sql(), "0", &child.tag)
+            })
+            .collect();
+        if !checks.is_empty() {
+            let _ = writeln!(
+                parts,
+                "if let Some(patch) = &self.{} {{ {checks} }}",
+                child.field
+            );
+        }
+    }
+    // Given children must not repeat the key they are upserted by.
+    for child in &graph.children {
+        if let Some(key) = &child.repeat_key {
+            let rows = format!("self.{}.as_deref().unwrap_or_default()", child.field);
+            let table = &model.tables[child.table];
+            parts.push_str(&repeated_key_check(
+                name,
+                table,
+                key,
+                (&child.field, &rows),
+                "GraphDiff",
+            ));
+        }
+    }
+    parts
 }
 
 /// Each child's flags and rows after the root's key, in `$n` order: the plan's parameters

@@ -649,6 +649,13 @@ pub trait UpdateGraph: Sized + Send {
     /// True when the graph sets no root column and every child field is `None`.
     fn sets_nothing(&self) -> bool;
 
+    /// The checks of the graph's values that need no database (the root's and each child
+    /// patch's text values, repeated keys of diff and upsert steps), which
+    /// [`parts`](Self::parts) runs first.
+    fn check(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Checks the graph (the root's text values, repeated keys of diff and upsert steps,
     /// each child's rows) and takes the children's rows out of it, split into columns with
     /// each step's flag (`Some` given, or a has-one to delete), each error tagged with its
