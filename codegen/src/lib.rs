@@ -225,6 +225,19 @@ fn explain_plan(model: &model::Model<'_>, plan: &plan::Plan) -> Vec<GraphSql> {
             "the root's UPDATE, then TAIL_SQL".to_owned(),
             statement.shown.clone(),
         ));
+        if let Some(many) = &statement.many {
+            if graph.lock_root {
+                statements.push((
+                    "MANY lock: update_graph_many, sent first".to_owned(),
+                    many.lock.clone(),
+                ));
+            }
+            statements.push((
+                "MANY: update_graph_many, the roots' SET list from the columns the batch sets"
+                    .to_owned(),
+                many.shown.clone(),
+            ));
+        }
         graphs.push(GraphSql {
             graph: graph.name.clone(),
             statements,

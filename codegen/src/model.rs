@@ -415,6 +415,10 @@ pub struct UpdateGraphModel {
     pub root_tag: String,
     /// The user's attributes.
     pub attributes: Attributes,
+    /// The graph has `update_graph_many`: every child is the root's own and brings rows
+    /// (no connects, child patches or links, whose values a batch would have to line up
+    /// per root), and the root has a primary key.
+    pub writes_many: bool,
 }
 
 impl UpdateGraphModel {

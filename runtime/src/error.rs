@@ -13,7 +13,7 @@ use tokio_postgres::error::{DbError, SqlState};
 pub enum Error {
     /// The row to update or delete does not exist, or a graph step connects to a row by a
     /// key that no row has. Nothing was changed.
-    #[error("{}", describe_not_found(.table, .step))]
+    #[error("{}", describe_not_found(.table, .step, .graph))]
     #[non_exhaustive]
     NotFound {
         /// The table, as `schema.table`.
@@ -21,6 +21,9 @@ pub enum Error {
         /// The graph step that looked the row up by its key (`connect_by`); `None` for the
         /// row an update or delete names by id.
         step: Option<&'static str>,
+        /// In a call of many graphs (`update_graph_many`), the graph (from 0) whose root's
+        /// key names no row; `None` otherwise.
+        graph: Option<usize>,
     },
     /// The input cannot be written as given (a required value is missing, two parts of a
     /// graph contradict each other, ...). Returned before any SQL is sent.
@@ -233,17 +236,22 @@ impl From<tokio_postgres::Error> for Error {
 }
 
 /// The text of [`Error::NotFound`].
-fn describe_not_found(table: &str, step: &Option<&'static str>) -> String {
-    match step {
-        Some(step) => format!("step `{step}`: no row of `{table}` has this key"),
-        None => format!("no row of `{table}` has this id"),
+fn describe_not_found(table: &str, step: &Option<&'static str>, graph: &Option<usize>) -> String {
+    match (step, graph) {
+        (Some(step), _) => format!("step `{step}`: no row of `{table}` has this key"),
+        (None, Some(graph)) => format!("graph {graph}: no row of `{table}` has this id"),
+        (None, None) => format!("no row of `{table}` has this id"),
     }
 }
 
 impl Error {
     /// [`Error::NotFound`] of the row of `table` an update or delete names by id.
     pub fn not_found(table: &'static str) -> Self {
-        Error::NotFound { table, step: None }
+        Error::NotFound {
+            table,
+            step: None,
+            graph: None,
+        }
     }
 
     /// [`Error::NotFound`] of the row of `table` that graph step `step` connects to by key.
@@ -251,6 +259,7 @@ impl Error {
         Error::NotFound {
             table,
             step: Some(step),
+            graph: None,
         }
     }
 

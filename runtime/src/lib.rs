@@ -135,7 +135,8 @@ pub use report::{WriteReport, WriteStepReport};
 pub use row::{FromRow, ModelPk};
 pub use write::{
     Assignments, ErrorSteps, GraphStep, Insert, InsertGraph, InsertGraphMany, Patch, RootRow,
-    StepCount, Table, UpdateGraph, UpdateGraphLocking, UpdateGraphPlain, Upsert,
+    StepCount, Table, UpdateGraph, UpdateGraphLocking, UpdateGraphMany, UpdateGraphManyLocking,
+    UpdateGraphManyPlain, UpdateGraphPlain, Upsert,
 };
 
 /// The write traits, imported without their names (`use writegraph::prelude::*`), for
@@ -143,7 +144,7 @@ pub use write::{
 pub mod prelude {
     pub use crate::write::{
         Insert as _, InsertGraph as _, Patch as _, Table as _, UpdateGraphLocking as _,
-        UpdateGraphPlain as _, Upsert as _,
+        UpdateGraphManyLocking as _, UpdateGraphManyPlain as _, UpdateGraphPlain as _, Upsert as _,
     };
 }
 

@@ -14,7 +14,9 @@ mod update_graphs;
 pub use insert_graphs::{GraphPart, GraphStatement};
 pub use rows::RowCount;
 pub use tables::{PatchStatement, TableStatements};
-pub use update_graphs::{ChildPatchStatement, UpdateChildParams, UpdateGraphStatement};
+pub use update_graphs::{
+    ChildPatchStatement, UpdateChildParams, UpdateGraphStatement, UpdateManyStatement,
+};
 
 use crate::model::Model;
 

@@ -7,8 +7,10 @@ use crate::model::{
     DiffKey, LinkSync, Links, Model, StepRef, UpdateChild, UpdateGraphModel, UpdateStrategy,
 };
 
+use super::insert_graphs::Roots;
 use super::rows::{
-    column_list, insert_rows, on_conflict, result_columns, ColumnSource, InsertRows, RowsSource,
+    cast, column_list, insert_rows, on_conflict, result_columns, ColumnSource, InsertRows,
+    RowsSource,
 };
 use super::Param;
 
@@ -43,6 +45,9 @@ pub struct UpdateGraphStatement {
     /// Per child, the result columns whose counts add up to its step, counted from the
     /// first count (after the root's columns).
     pub counts: Vec<Vec<usize>>,
+    /// The statement of `update_graph_many`, when the graph has one
+    /// ([`UpdateGraphModel::writes_many`]).
+    pub many: Option<UpdateManyStatement>,
     /// Per connect (`UpdateGraphModel::connects`): the value its `set_fk` is assigned when
     /// its field is given (`(SELECT "id" FROM b0)`). Its keys are the parameter after the
     /// root's key, one array per connect, before the children's.
@@ -258,7 +263,7 @@ pub(super) fn update_graph_statement(
     let mut children = Vec::new();
     let mut count_names: Vec<Vec<String>> = Vec::new();
     for (index, child) in graph.children.iter().enumerate() {
-        let planned = child_ctes(model, graph, index, child, &mut first_param);
+        let planned = child_ctes(model, graph, (index, Roots::One), child, &mut first_param);
         ctes.extend(planned.ctes.into_iter().map(Cte::Fixed));
         ctes.extend(planned.patch.map(|patch| Cte::Patch(index, patch)));
         children.push(planned.params);
@@ -300,7 +305,169 @@ pub(super) fn update_graph_statement(
         children,
         counts,
         connect_values,
+        many: update_many_statement(model, graph),
     }
+}
+
+/// The statement of many update graphs of one kind in one call (`update_graph_many`): the
+/// roots' patches as rows of arrays, one array per column that any of them sets, so the
+/// root's part is assembled at run time from the columns the batch sets, around fixed text:
+///
+/// ```sql
+/// WITH root_set AS (UPDATE "orders" AS t SET "note" = CASE WHEN s.f0 THEN s.v0 ELSE t."note" END
+///                   FROM UNNEST($1::bigint[], $2::boolean[], $7, $8) WITH ORDINALITY AS s(k0, w, f0, v0, ord)
+///                   WHERE t."id" = s.k0 AND s.w RETURNING s.ord, t.*),
+///      root AS (SELECT * FROM root_set UNION ALL SELECT s.ord, t.* FROM "orders" AS t,
+///               UNNEST($1::bigint[], $2::boolean[]) WITH ORDINALITY AS s(k0, w, ord) WHERE t."id" = s.k0 AND NOT s.w),
+///      c0_del AS (DELETE FROM "order_items" AS c USING root WHERE root.ord = ANY($3::bigint[]) AND c."order_id" = root."id" RETURNING 1),
+///      c0_ins AS (INSERT INTO "order_items" (...) SELECT ..., p."id", ... FROM UNNEST($4::text[], ..., $6::bigint[]) AS u(c2, ..., po)
+///                 JOIN root p ON p.ord = u.po WHERE (SELECT count(*) FROM c0_del) >= 0 RETURNING 1)
+/// SELECT root.*, (SELECT count(*) FROM c0_del), (SELECT count(*) FROM c0_ins), (<check>) FROM root ORDER BY root.ord
+/// ```
+///
+/// Each root is numbered by its ordinal in the call (`s.ord`, from 1), every child row and
+/// flag names its root by it, and the roots come back in input order. A root that sets
+/// nothing is only read (`s.w` false), as `update_by_id_graph` reads it. The check fails
+/// the whole statement with the root step's NotFound marker and the ordinal of the first
+/// root whose key names no row, so that a missing root (also one deleted by another
+/// transaction while the statement runs) writes nothing of any graph.
+#[derive(Debug, Clone)]
+pub struct UpdateManyStatement {
+    /// `WITH root_set AS (UPDATE "t" AS t SET `: the assignments follow.
+    pub update: String,
+    /// ` FROM UNNEST($1::bigint[], $2::boolean[]`: the keys and whether each root writes;
+    /// the assignments' arrays follow.
+    pub from: String,
+    /// `) WITH ORDINALITY AS s(k0, w`: the assignments' aliases follow.
+    pub aliases: String,
+    /// `, ord) WHERE ... RETURNING ...),\n     root AS (... NOT s.w`: the rest of the root's
+    /// part, up to `tail`.
+    pub rest: String,
+    /// The root's part when no root of the batch sets a column: every root only read.
+    pub select: String,
+    /// `),\n     <child CTEs>\nSELECT ... FROM root ORDER BY root.ord`.
+    pub tail: String,
+    /// `SELECT 1 FROM "t" AS t, UNNEST($1::bigint[]) ... ORDER BY <key> FOR UPDATE OF t`: the
+    /// lock on every root, taken in key order so that two batches cannot deadlock.
+    pub lock: String,
+    /// The whole statement as docs and `explain` show it, with a placeholder assignment.
+    pub shown: String,
+    /// The number of key columns: the first parameters, one array each.
+    pub key_columns: usize,
+    /// Parameters after the keys and the write flags, in `$n` order: per child, the
+    /// ordinals of the roots whose field is given (or whose has_one is deleted), then its
+    /// rows, which end with each row's root ordinal.
+    pub children: Vec<UpdateChildParams>,
+    /// Per child, the result columns whose counts add up to its step, counted from the
+    /// first count (after the root's columns).
+    pub counts: Vec<Vec<usize>>,
+}
+
+/// The statement of `update_graph_many`, for a graph whose model writes many
+/// ([`UpdateGraphModel::writes_many`]); see [`UpdateManyStatement`].
+pub(super) fn update_many_statement(
+    model: &Model<'_>,
+    graph: &UpdateGraphModel,
+) -> Option<UpdateManyStatement> {
+    if !graph.writes_many {
+        return None;
+    }
+    let root = &model.tables[graph.root];
+    let root_name = root.table.name.to_sql_quoted();
+    let keys: Vec<&crate::model::ColumnModel<'_>> =
+        root.primary_key.iter().map(|&i| &root.columns[i]).collect();
+    let key_arrays: Vec<String> = keys
+        .iter()
+        .enumerate()
+        .map(|(n, c)| format!("${}::{}[]", n + 1, c.ty.param_sql))
+        .collect();
+    let key_aliases: String = (0..keys.len()).map(|n| format!("k{n}, ")).collect();
+    let key_match = keys
+        .iter()
+        .enumerate()
+        .map(|(n, c)| {
+            format!(
+                "t.{} = {}",
+                quote_ident(&c.column.name),
+                cast(format!("s.k{n}"), c.ty.cast_to.as_deref())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let key_order = keys
+        .iter()
+        .map(|c| format!("t.{}", quote_ident(&c.column.name)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let writes = format!("${}::boolean[]", keys.len() + 1);
+    let arrays = key_arrays.join(", ");
+    let root_columns = root
+        .columns
+        .iter()
+        .map(|c| format!("t.{}", quote_ident(&c.column.name)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let read = |when: &str| {
+        format!(
+            "SELECT s.ord, {root_columns} FROM {root_name} AS t, UNNEST({arrays}, {writes}) WITH ORDINALITY AS s({key_aliases}w, ord) WHERE {key_match}{when}"
+        )
+    };
+    let mut first_param = keys.len() + 1;
+    let mut ctes = Vec::new();
+    let mut children = Vec::new();
+    let mut count_names: Vec<Vec<String>> = Vec::new();
+    for (index, child) in graph.children.iter().enumerate() {
+        let planned = child_ctes(model, graph, (index, Roots::Many), child, &mut first_param);
+        ctes.extend(planned.ctes.into_iter().map(Cte::Fixed));
+        children.push(planned.params);
+        count_names.push(planned.counts);
+    }
+    let mut select = format!("SELECT {}", result_columns(root.columns.iter(), "root."));
+    let mut counts = Vec::new();
+    let mut column = 0;
+    for names in &count_names {
+        let mut indexes = Vec::new();
+        for name in names {
+            let _ = write!(select, ", (SELECT count(*) FROM {name})");
+            indexes.push(column);
+            column += 1;
+        }
+        counts.push(indexes);
+    }
+    let marker = crate::validate::sql_string(&format!("writegraph:not_found:{}:", graph.root_tag));
+    let _ = write!(
+        select,
+        ", (SELECT (({marker} || s.ord::text)::integer) FROM UNNEST({arrays}) WITH ORDINALITY AS s({key_aliases}ord) \
+         WHERE NOT EXISTS (SELECT FROM root AS r WHERE r.ord = s.ord) LIMIT 1) FROM root ORDER BY root.ord"
+    );
+    let (tail, _) = tail_text(ctes, &format!("\n{select}"));
+    let update = format!("WITH root_set AS (UPDATE {root_name} AS t SET ");
+    let from = format!(" FROM UNNEST({arrays}, {writes}");
+    let aliases = format!(") WITH ORDINALITY AS s({key_aliases}w");
+    let rest = format!(
+        ", ord) WHERE {key_match} AND s.w RETURNING s.ord, {root_columns}),\n     root AS (SELECT * FROM root_set UNION ALL {}",
+        read(" AND NOT s.w")
+    );
+    let shown = format!(
+        "{}{from}, $n, ...{aliases}, v0, ...{rest}{tail}",
+        super::with_set_placeholder(&update, "")
+    );
+    Some(UpdateManyStatement {
+        lock: format!(
+            "SELECT 1 FROM {root_name} AS t, UNNEST({arrays}) AS s({}) WHERE {key_match} ORDER BY {key_order} FOR UPDATE OF t",
+            key_aliases.trim_end_matches(", ")
+        ),
+        select: format!("WITH root AS ({}", read("")),
+        update,
+        from,
+        aliases,
+        rest,
+        tail,
+        shown,
+        key_columns: keys.len(),
+        children,
+        counts,
+    })
 }
 
 /// A CTE of the statement after the root's: fixed text, or a child's patch (by the child's
@@ -363,7 +530,7 @@ struct ChildCtes {
 fn child_ctes(
     model: &Model<'_>,
     graph: &UpdateGraphModel,
-    index: usize,
+    (index, roots): (usize, Roots),
     child: &UpdateChild,
     first_param: &mut usize,
 ) -> ChildCtes {
@@ -406,10 +573,15 @@ fn child_ctes(
         );
         return links_ctes(model, (index, child, links), join, first_param);
     }
+    // One root: whether the field is given is a `boolean`; many: the ordinals of the roots
+    // whose field is, and each row names its root by ordinal.
     let mut take = |used: bool| {
         used.then(|| {
             *first_param += 1;
-            format!("${}::boolean", *first_param)
+            match roots {
+                Roots::One => format!("${}::boolean", *first_param),
+                Roots::Many => format!("{parent}.ord = ANY(${}::bigint[])", *first_param),
+            }
         })
     };
     let needs_active = matches!(
@@ -424,11 +596,23 @@ fn child_ctes(
         unordered: true,
         ..RowsSource::default()
     };
-    source.join = format!("{parent}, ");
     source.in_cte = true;
+    let row_parent_key = match roots {
+        Roots::One => {
+            source.join = format!("{parent}, ");
+            parent_key.clone()
+        }
+        Roots::Many => {
+            source.parent_rows = Some(parent.clone());
+            format!(
+                "p.{}",
+                quote_ident(&parent_model.columns[parent_column].column.name)
+            )
+        }
+    };
     source
         .overrides
-        .insert(column, ColumnSource::Expression(parent_key.clone()));
+        .insert(column, ColumnSource::Expression(row_parent_key));
     let InsertRows {
         statement: insert,
         rows,
@@ -475,8 +659,13 @@ fn child_ctes(
         }
         UpdateStrategy::Diff(DiffKey { key, conflict }) => {
             let conflict = on_conflict(table, &table_name, conflict, &rows, " ");
-            let returned = column_list(key.iter().map(|&i| &table.columns[i]));
-            let matches = key
+            // Many roots: the old children of each root match the given ones of that root.
+            let matched: Vec<usize> = match roots {
+                Roots::One => key.clone(),
+                Roots::Many => std::iter::once(column).chain(key.iter().copied()).collect(),
+            };
+            let returned = column_list(matched.iter().map(|&i| &table.columns[i]));
+            let matches = matched
                 .iter()
                 .map(|&i| {
                     let name = quote_ident(&table.columns[i].column.name);

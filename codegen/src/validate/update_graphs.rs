@@ -176,7 +176,17 @@ fn update_graph(
         };
         child.tag = tags.step(None, kind, &tables[child.table], &child.field);
     }
+    let writes_many = connects.is_empty()
+        && !tables[root].primary_key.is_empty()
+        && children.iter().all(|c| {
+            c.parent == StepRef::Root
+                && !matches!(
+                    c.strategy,
+                    UpdateStrategy::Update | UpdateStrategy::Links(_)
+                )
+        });
     Ok(UpdateGraphModel {
+        writes_many,
         name: graph_name.to_owned(),
         root,
         lock_root: graph.lock_root,

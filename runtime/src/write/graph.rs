@@ -89,7 +89,7 @@ impl ErrorSteps {
 
 /// Each step's report from the graph statement's result row. `first` is the index of the
 /// first count (after the root row's columns, when returned); `root` the root step's count.
-fn step_reports(
+pub(super) fn step_reports(
     steps: &'static [GraphStep],
     row: &Row,
     first: usize,
@@ -570,7 +570,7 @@ fn graph_error<G: InsertGraph>(error: PgError) -> Error {
 }
 
 /// The report of steps that wrote nothing (an empty batch).
-fn no_rows(steps: &'static [GraphStep]) -> Vec<WriteStepReport> {
+pub(super) fn no_rows(steps: &'static [GraphStep]) -> Vec<WriteStepReport> {
     steps
         .iter()
         .map(|step| WriteStepReport {
@@ -678,7 +678,7 @@ pub trait UpdateGraph: Sized + Send {
 }
 
 /// How an update graph's statement is sent: plainly, or after a lock on its root.
-trait SendStatement: Send {
+pub(super) trait SendStatement: Send {
     /// Sends `sql` with `params`, whose first `key.len()` are the key.
     fn send(
         self,
@@ -689,7 +689,7 @@ trait SendStatement: Send {
 }
 
 /// A statement on a client or transaction.
-struct Plain<'c, C>(&'c C);
+pub(super) struct Plain<'c, C>(pub(super) &'c C);
 
 impl<C: GenericClient> SendStatement for Plain<'_, C> {
     fn send(
@@ -703,9 +703,9 @@ impl<C: GenericClient> SendStatement for Plain<'_, C> {
 }
 
 /// A lock on the root row, then the statement, in one transaction.
-struct Locked<L> {
-    conn: L,
-    lock: &'static str,
+pub(super) struct Locked<L> {
+    pub(super) conn: L,
+    pub(super) lock: &'static str,
 }
 
 impl<L: LockingClient> SendStatement for Locked<L> {

@@ -356,3 +356,66 @@ macro_rules! update_graph_methods {
         }
     };
 }
+
+/// Inherent `update_graph_many`, `update_graph_many_report`, `update_graph_many_returning`
+/// and `update_graph_many_report_returning` for an update graph that implements
+/// [`UpdateGraphMany`](crate::UpdateGraphMany): `writegraph::update_graph_many_methods!(plain
+/// OrderReplaceGraph);` for one that does not lock its root (any client), `locking` for one
+/// that does (a `LockingClient`).
+#[macro_export]
+macro_rules! update_graph_many_methods {
+    (plain $ty:ty) => {
+        $crate::update_graph_many_methods!(@methods $ty, UpdateGraphManyPlain, &impl $crate::GenericClient);
+    };
+    (locking $ty:ty) => {
+        $crate::update_graph_many_methods!(@methods $ty, UpdateGraphManyLocking, impl $crate::LockingClient);
+    };
+    (@methods $ty:ty, $entry:ident, $conn:ty) => {
+        impl $ty {
+            /// Applies each graph to the root its key names, all in one statement, and
+            /// returns the rows affected by all steps of all graphs. `Error::NotFound`
+            /// (naming the first graph whose key names no row) when any key names no row:
+            /// then nothing changed. An empty batch sends nothing.
+            pub async fn update_graph_many(
+                conn: $conn,
+                graphs: impl ::std::iter::IntoIterator<
+                        Item = (<<Self as $crate::UpdateGraph>::Root as $crate::Table>::Key, Self),
+                    > + ::std::marker::Send,
+            ) -> $crate::Result<u64> {
+                <Self as $crate::$entry>::update_graph_many(conn, graphs).await
+            }
+            /// Like `update_graph_many`, and reports the rows each step affected, summed
+            /// over the graphs.
+            pub async fn update_graph_many_report(
+                conn: $conn,
+                graphs: impl ::std::iter::IntoIterator<
+                        Item = (<<Self as $crate::UpdateGraph>::Root as $crate::Table>::Key, Self),
+                    > + ::std::marker::Send,
+            ) -> $crate::Result<$crate::WriteReport<()>> {
+                <Self as $crate::$entry>::update_graph_many_report(conn, graphs).await
+            }
+            /// Like `update_graph_many`, and returns every root row after all steps, in
+            /// input order.
+            pub async fn update_graph_many_returning(
+                conn: $conn,
+                graphs: impl ::std::iter::IntoIterator<
+                        Item = (<<Self as $crate::UpdateGraph>::Root as $crate::Table>::Key, Self),
+                    > + ::std::marker::Send,
+            ) -> $crate::Result<::std::vec::Vec<<Self as $crate::UpdateGraph>::Root>> {
+                <Self as $crate::$entry>::update_graph_many_returning(conn, graphs).await
+            }
+            /// Like `update_graph_many_report`, with every root row after all steps, in
+            /// input order.
+            pub async fn update_graph_many_report_returning(
+                conn: $conn,
+                graphs: impl ::std::iter::IntoIterator<
+                        Item = (<<Self as $crate::UpdateGraph>::Root as $crate::Table>::Key, Self),
+                    > + ::std::marker::Send,
+            ) -> $crate::Result<
+                $crate::WriteReport<::std::vec::Vec<<Self as $crate::UpdateGraph>::Root>>,
+            > {
+                <Self as $crate::$entry>::update_graph_many_report_returning(conn, graphs).await
+            }
+        }
+    };
+}

@@ -41,6 +41,7 @@ mod patch;
 mod setters;
 mod statement;
 mod table;
+mod update_many;
 
 pub use columns::{
     anchor, check_text, check_unique, conflicting_parent, missing_parent, missing_root_id, one_row,
@@ -53,6 +54,7 @@ pub use graph::{
 pub use insert::{Insert, Upsert};
 pub use patch::{Assignments, Patch};
 pub use table::Table;
+pub use update_many::{UpdateGraphMany, UpdateGraphManyLocking, UpdateGraphManyPlain, UpdateMany};
 
 use tokio_postgres::types::{ToSql, Type};
 

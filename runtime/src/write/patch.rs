@@ -16,6 +16,32 @@ pub struct Assignments<'a> {
     sql: String,
     params: Vec<Param<'a>>,
     assigned: usize,
+    /// Set when the assignments of many patches are collected column by column
+    /// ([`Assignments::batch`]) instead of written.
+    batch: Option<BatchColumns<'a>>,
+}
+
+/// The assignments of a batch of patches of one table, one column at a time: for each
+/// column any patch sets, each patch's value (`None` where it leaves the column alone).
+#[derive(Debug, Default)]
+pub(super) struct BatchColumns<'a> {
+    /// The patch whose assignments come next (from 0).
+    pub(super) patch: usize,
+    /// The columns, in the order the patches first set them.
+    pub(super) columns: Vec<BatchColumn<'a>>,
+}
+
+/// One column of [`BatchColumns`].
+#[derive(Debug)]
+pub(super) struct BatchColumn<'a> {
+    /// The quoted column name.
+    pub(super) name: String,
+    /// The type its values are sent as.
+    pub(super) ty: Type,
+    /// Empty, or `::<type>` (an enum sent as text).
+    pub(super) cast: String,
+    /// Per patch, up to the last that sets it: its value, or `None`.
+    pub(super) values: Vec<Option<&'a (dyn ToSql + Sync)>>,
 }
 
 impl<'a> Assignments<'a> {
@@ -26,14 +52,57 @@ impl<'a> Assignments<'a> {
             sql: prefix.to_owned(),
             params,
             assigned: 0,
+            batch: None,
         }
+    }
+
+    /// Collects the assignments of many patches, column by column: after each patch's,
+    /// [`next_patch`](Self::next_patch).
+    pub(super) fn batch() -> Self {
+        Self {
+            sql: String::new(),
+            params: Vec::new(),
+            assigned: 0,
+            batch: Some(BatchColumns::default()),
+        }
+    }
+
+    /// The assignments that follow are the next patch's.
+    pub(super) fn next_patch(&mut self) {
+        if let Some(batch) = &mut self.batch {
+            batch.patch += 1;
+        }
+    }
+
+    /// The collected columns of [`batch`](Self::batch); empty otherwise.
+    pub(super) fn into_batch(self) -> BatchColumns<'a> {
+        self.batch.unwrap_or_default()
     }
 
     /// Appends `, "column" = $n<cast>` and binds `value` as `$n`, of type `ty`. `column` is
     /// quoted; `cast` is empty or `::<type>` (an enum sent as text).
     pub fn set(&mut self, column: &str, value: &'a (dyn ToSql + Sync), ty: Type, cast: &str) {
-        crate::__private::push_assignment(&mut self.sql, &mut self.params, column, value, ty, cast);
         self.assigned += 1;
+        if let Some(batch) = &mut self.batch {
+            let patch = batch.patch;
+            let index = match batch.columns.iter().position(|c| c.name == column) {
+                Some(index) => index,
+                None => {
+                    batch.columns.push(BatchColumn {
+                        name: column.to_owned(),
+                        ty,
+                        cast: cast.to_owned(),
+                        values: Vec::new(),
+                    });
+                    batch.columns.len() - 1
+                }
+            };
+            let values = &mut batch.columns[index].values;
+            values.resize(patch, None);
+            values.push(Some(value));
+            return;
+        }
+        crate::__private::push_assignment(&mut self.sql, &mut self.params, column, value, ty, cast);
     }
 
     /// Appends `, "column" = <value>`: an expression of the statement's own, which binds
