@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `table` | the table of a table write (`public.order_items`) |
 //! | `graph` | the graph's type of a graph write (`NewOrderGraph`) |
-//! | `kind` | `find`, `delete`, `insert`, `upsert`, `update`, `insert_graph` or `update_graph` |
+//! | `kind` | `find`, `delete`, `insert`, `upsert`, `insert_ignore`, `update`, `insert_graph` or `update_graph` |
 //! | `statement` | the const the statement comes from (`INSERT_SQL`, `SQL_RETURNING`; an update's SET list is built per write, so `UPDATE_SQL` for a patch and `TAIL_SQL` for an update graph) |
 //! | `rows` | the rows the write affected (read, for `find`), when it succeeded |
 //! | `steps` | a graph's rows per step, `tag=rows` separated by `, `, when it succeeded |

@@ -310,6 +310,46 @@ async fn a_table_write_is_one_span_with_its_table_kind_statement_and_rows() -> T
 }
 
 #[tokio::test]
+async fn an_insert_that_skips_is_a_span_of_kind_insert_ignore_with_the_rows_it_inserted(
+) -> TestResult {
+    let (_db, client) = setup().await?;
+    let recorder = Recorder::default();
+    let _guard = tracing::subscriber::set_default(recorder.clone());
+
+    let parent = new_parent("p").insert_returning(&client).await?;
+    let kid = |sku: &str| NewKid::new(sku).with_parent_id(parent.id);
+    let inserted = NewKid::insert_many_ignore(&client, vec![kid("a"), kid("b"), kid("a")]).await?;
+    assert_eq!(inserted, 2);
+    assert!(kid("b").insert_ignore_returning(&client).await?.is_none());
+    assert_eq!(kid("c").insert_ignore(&client).await?, 1);
+    assert_eq!(stored(&client).await?, (vec!["p".to_owned()], 3));
+
+    let writes: Vec<_> = recorder
+        .writes()
+        .iter()
+        .map(|w| {
+            ["table", "kind", "statement", "rows"]
+                .map(|name| field(w, name).unwrap_or_default().to_owned())
+        })
+        .collect();
+    let expected = [
+        ["public.parents", "insert", "INSERT_RETURNING_SQL", "1"],
+        ["public.kids", "insert_ignore", "INSERT_IGNORE_SQL", "2"],
+        [
+            "public.kids",
+            "insert_ignore",
+            "INSERT_IGNORE_RETURNING_SQL",
+            "0",
+        ],
+        ["public.kids", "insert_ignore", "INSERT_IGNORE_SQL", "1"],
+    ]
+    .map(|fields| fields.map(str::to_owned));
+    assert_eq!(writes, expected);
+    assert!(recorder.events().is_empty(), "{:?}", recorder.events());
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_failed_write_emits_an_error_event_with_its_sqlstate_and_step() -> TestResult {
     let (_db, mut client) = setup().await?;
     let recorder = Recorder::default();

@@ -1,9 +1,10 @@
-//! The insert struct of a table: constructor, setters, inserts and upserts, the batch columns.
+//! The insert struct of a table: constructor, setters, inserts, upserts and inserts that
+//! skip, the batch columns.
 
 use std::fmt::Write as _;
 
 use super::rows::{field_doc, table_doc};
-use super::{doc, statement_pair};
+use super::{doc, statement_pair, upsert_statements};
 use crate::model::{ColumnModel, InsertKind, TableModel};
 use crate::plan::{Param, TableStatements};
 
@@ -331,14 +332,10 @@ fn insert_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
     )
 }
 
-/// `impl Upsert` (the conflict target and its statements) and the inherent methods it
-/// gives, when the table has a conflict key.
+/// `impl Upsert` (the conflict target and its statements: the upsert and the insert that
+/// skips) and the inherent methods it gives, when the table has a conflict key.
 fn upsert_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
-    let (Some(conflict), Some(upsert), Some(returning)) = (
-        &table.conflict,
-        &statements.upsert_many,
-        &statements.upsert_many_returning,
-    ) else {
+    let (Some(conflict), Some(on_key)) = (&table.conflict, &statements.conflict) else {
         return String::new();
     };
     let row = &table.rust_name;
@@ -357,18 +354,13 @@ fn upsert_impl(table: &TableModel<'_>, statements: &TableStatements) -> String {
         }}
         ::writegraph::upsert_methods!(New{row});\n",
         columns = columns.join(", "),
-        statements = statement_pair(
+        statements = upsert_statements([
+            (&on_key.upsert_many.sql, &on_key.upsert_many_returning.sql),
             (
-                "UPSERT_SQL",
-                "Inserts rows, or updates the row with the same conflict key.",
-                &upsert.sql
+                &on_key.insert_ignore_many.sql,
+                &on_key.insert_ignore_many_returning.sql
             ),
-            (
-                "UPSERT_RETURNING_SQL",
-                "`UPSERT_SQL` returning every column.",
-                &returning.sql
-            ),
-        ),
+        ]),
     )
 }
 

@@ -7,7 +7,8 @@
 //!   `delete_by_id`;
 //! - `NewT`: the insertable columns; `new(required...)`, `with_*` setters, `insert`,
 //!   `insert_returning`, `insert_many`, `insert_many_returning`, and `upsert`,
-//!   `upsert_returning`, `upsert_many` when the table has a conflict key;
+//!   `upsert_returning`, `upsert_many`, `insert_ignore`, `insert_ignore_returning`,
+//!   `insert_many_ignore` when the table has a conflict key;
 //! - `TPatch`: every updatable column as `Option`; `update_by_id`, `update_by_id_returning`;
 //! - a Rust enum per SQL enum, sent as text and read from the enum type;
 //! - `tables`: the quoted name of every table; `constraints`: the name of every constraint.
@@ -247,6 +248,61 @@ fn statement_pair(first: (&str, &str, &str), second: (&str, &str, &str)) -> Stri
     )
 }
 
+/// The four documented statement consts of an `Upsert` implementation: the upsert and the
+/// insert that skips (`[upsert, ignore]`), each with its `RETURNING` form, whose text they
+/// share but for the action after `ON CONFLICT (..) DO` and the `RETURNING` tail. Each text
+/// is written once: the pieces all four have, `[a, b]` where the upsert and the insert that
+/// skips differ, `("", tail)` for the `RETURNING` both add. The runtime's macro names and
+/// documents the consts.
+fn upsert_statements([upsert, ignore]: [(&str, &str); 2]) -> String {
+    let whole = || {
+        let pair = |(a, b): (&str, &str)| format!("({}, {})", str_literal(a), str_literal(b));
+        format!("[{}, {}]", pair(upsert), pair(ignore))
+    };
+    let tails = (
+        upsert.1.strip_prefix(upsert.0),
+        ignore.1.strip_prefix(ignore.0),
+    );
+    let pieces = match tails {
+        (Some(tail), Some(ignore_tail)) if tail == ignore_tail => {
+            shared_then_tail((upsert.0, ignore.0), tail).unwrap_or_else(whole)
+        }
+        // Not reached: both `RETURNING` forms are their statement with one tail.
+        _ => whole(),
+    };
+    format!("::writegraph::statement!(upsert = {pieces});\n")
+}
+
+/// The pieces of two statements, each followed by the same `tail` in its second form:
+/// `"shared", [a, b], .., ("", tail)`. `None` if the pieces do not rebuild the statements.
+fn shared_then_tail((a, b): (&str, &str), tail: &str) -> Option<String> {
+    let mut pieces = Vec::new();
+    shared_pieces(a, b, &mut pieces);
+    let (mut rebuilt_a, mut rebuilt_b) = (String::new(), String::new());
+    let mut literals: Vec<String> = pieces
+        .iter()
+        .map(|piece| match piece {
+            Piece::Same(text) => {
+                rebuilt_a.push_str(text);
+                rebuilt_b.push_str(text);
+                str_literal(text)
+            }
+            Piece::Apart(x, y) => {
+                rebuilt_a.push_str(x);
+                rebuilt_b.push_str(y);
+                format!("[{}, {}]", str_literal(x), str_literal(y))
+            }
+        })
+        .collect();
+    if rebuilt_a != a || rebuilt_b != b {
+        return None;
+    }
+    if !tail.is_empty() {
+        literals.push(format!("(\"\", {})", str_literal(tail)));
+    }
+    Some(literals.join(", "))
+}
+
 /// The consts of a statement whose assignments are added at run time (`start`, then the
 /// assignments, then `rest`: `(name, text)` pairs), documented as one statement with a
 /// placeholder assignment ([`crate::plan::with_set_placeholder`]), followed in the doc by
@@ -406,7 +462,7 @@ fn upper_snake(camel: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{shared_pieces, sql_tokens, str_literal, Piece};
+    use super::{shared_pieces, sql_tokens, str_literal, upsert_statements, Piece};
 
     fn pieces<'a>(a: &'a str, b: &'a str) -> Vec<Piece<'a>> {
         let mut out = Vec::new();
@@ -440,6 +496,31 @@ mod tests {
                 Piece::Apart("", "root.\"id\", root.\"name\", "),
                 Piece::Same("(SELECT count(*) FROM s0) FROM root"),
             ]
+        );
+    }
+
+    #[test]
+    fn an_upsert_and_the_insert_that_skips_share_all_but_their_action() {
+        let insert = "INSERT INTO \"t\" (\"a\")\nSELECT u.c0\nFROM UNNEST($1::text[]) AS u(c0)\nON CONFLICT (\"a\") DO ";
+        let upsert = format!("{insert}UPDATE SET \"a\" = EXCLUDED.\"a\"");
+        let ignore = format!("{insert}NOTHING");
+        let returning = "\nRETURNING \"a\"";
+        assert_eq!(
+            upsert_statements([
+                (&upsert, &format!("{upsert}{returning}")),
+                (&ignore, &format!("{ignore}{returning}")),
+            ]),
+            format!(
+                "::writegraph::statement!(upsert = {}, [{}, \"NOTHING\"], (\"\", {}));\n",
+                str_literal(insert),
+                str_literal("UPDATE SET \"a\" = EXCLUDED.\"a\""),
+                str_literal(returning)
+            )
+        );
+        // Returning forms that are not their statement with one same tail: each text whole.
+        assert_eq!(
+            upsert_statements([("u", "u r"), ("i", "i s")]),
+            "::writegraph::statement!(upsert = [(\"u\", \"u r\"), (\"i\", \"i s\")]);\n"
         );
     }
 

@@ -7,7 +7,7 @@ use crate::ident::quote_ident;
 use crate::model::{GraphModel, Model, StepKind, StepRef, TableModel};
 
 use super::rows::{
-    column_list, conflict_target, insert_rows, on_conflict, result_columns, ColumnSource,
+    column_list, insert_rows, on_conflict, on_conflict_do_nothing, result_columns, ColumnSource,
     InsertRows, RowValues, RowsSelect, RowsSource,
 };
 use super::{Param, RowCount};
@@ -425,10 +425,7 @@ fn step_cte(
                 inserted = ", (xmax = 0) AS inserted";
                 on_conflict(table, &table_name, &unchanged(conflict), &values, " ")
             }
-            (true, None) => format!(
-                " ON CONFLICT {} DO NOTHING",
-                conflict_target(table, conflict)
-            ),
+            (true, None) => on_conflict_do_nothing(table, conflict, " "),
         };
         statement.sql.push_str(&tail);
     }

@@ -13,7 +13,7 @@ mod update_graphs;
 
 pub use insert_graphs::{GraphPart, GraphStatement};
 pub use rows::RowCount;
-pub use tables::{PatchStatement, TableStatements};
+pub use tables::{ConflictStatements, PatchStatement, TableStatements};
 pub use update_graphs::{
     ChildPatchStatement, UpdateChildParams, UpdateGraphStatement, UpdateManyStatement,
 };

@@ -522,6 +522,19 @@ pub(super) fn on_conflict(
     format!("{nl}ON CONFLICT {target} DO UPDATE SET {sets}")
 }
 
+/// `ON CONFLICT ("k1", "k2") DO NOTHING`, after `nl` (a line break, or a space inside a
+/// CTE): the rows whose conflict key is stored, or repeats an earlier row's, are skipped.
+pub(super) fn on_conflict_do_nothing(
+    model: &TableModel<'_>,
+    conflict: &Conflict,
+    nl: &str,
+) -> String {
+    format!(
+        "{nl}ON CONFLICT {} DO NOTHING",
+        conflict_target(model, conflict)
+    )
+}
+
 /// What `ON CONFLICT` names: `ON CONSTRAINT "name"`, or the key's columns `("k1", "k2")`.
 pub(super) fn conflict_target(model: &TableModel<'_>, conflict: &Conflict) -> String {
     match &conflict.constraint {

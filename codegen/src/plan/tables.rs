@@ -1,9 +1,12 @@
-//! The statements of one table: batch insert and upsert, find, delete, patch.
+//! The statements of one table: batch insert, upsert and insert that skips, find, delete,
+//! patch.
 
 use crate::ident::quote_ident;
 use crate::model::TableModel;
 
-use super::rows::{insert_rows, on_conflict, result_columns, InsertRows, RowsSource};
+use super::rows::{
+    insert_rows, on_conflict, on_conflict_do_nothing, result_columns, InsertRows, RowsSource,
+};
 use super::{Param, Statement};
 
 /// The statements of one table. Single-row writes use the batch statements with one row:
@@ -14,10 +17,8 @@ pub struct TableStatements {
     pub insert_many: Statement,
     /// Many rows, `RETURNING` every column, in input order.
     pub insert_many_returning: Statement,
-    /// `insert_many` with `ON CONFLICT ... DO UPDATE`, when the table has a conflict key.
-    pub upsert_many: Option<Statement>,
-    /// `upsert_many` `RETURNING` every column, in input order.
-    pub upsert_many_returning: Option<Statement>,
+    /// The statements on the table's conflict key, when it has one.
+    pub conflict: Option<ConflictStatements>,
     /// `SELECT` of one row by primary key.
     pub find_by_id: Option<Statement>,
     /// `DELETE` of one row by primary key.
@@ -26,6 +27,20 @@ pub struct TableStatements {
     pub update_by_id: Option<PatchStatement>,
     /// `\nRETURNING` every column, for updates.
     pub returning: String,
+}
+
+/// The batch inserts of a table with a conflict key: `insert_many` with an `ON CONFLICT`
+/// tail on that key, each also `RETURNING` every column, in input order.
+#[derive(Debug, Clone)]
+pub struct ConflictStatements {
+    /// `ON CONFLICT ... DO UPDATE`: the row with the key is updated.
+    pub upsert_many: Statement,
+    /// `upsert_many` `RETURNING` every column.
+    pub upsert_many_returning: Statement,
+    /// `ON CONFLICT ... DO NOTHING`: a row whose key is stored is skipped.
+    pub insert_ignore_many: Statement,
+    /// `insert_ignore_many` `RETURNING` every column: the rows it inserted.
+    pub insert_ignore_many_returning: Statement,
 }
 
 /// An `UPDATE` whose assignments are added at run time, for the fields a patch sets (so
@@ -88,10 +103,16 @@ pub(super) fn table_statements(model: &TableModel<'_>) -> TableStatements {
         sql: format!("{}{suffix}", s.sql),
         params: s.params.clone(),
     };
-    let on_conflict = model
-        .conflict
-        .as_ref()
-        .map(|c| on_conflict(model, &table, c, &rows, "\n"));
+    let conflict = model.conflict.as_ref().map(|c| {
+        let update = on_conflict(model, &table, c, &rows, "\n");
+        let nothing = on_conflict_do_nothing(model, c, "\n");
+        ConflictStatements {
+            upsert_many: with(&insert_many, &update),
+            upsert_many_returning: with(&insert_many, &format!("{update}{returning}")),
+            insert_ignore_many: with(&insert_many, &nothing),
+            insert_ignore_many_returning: with(&insert_many, &format!("{nothing}{returning}")),
+        }
+    });
 
     let key_where = (!model.primary_key.is_empty()).then(|| {
         model
@@ -112,10 +133,7 @@ pub(super) fn table_statements(model: &TableModel<'_>) -> TableStatements {
 
     TableStatements {
         insert_many_returning: with(&insert_many, &returning),
-        upsert_many: on_conflict.as_ref().map(|c| with(&insert_many, c)),
-        upsert_many_returning: on_conflict
-            .as_ref()
-            .map(|c| with(&insert_many, &format!("{c}{returning}"))),
+        conflict,
         find_by_id: key_where.as_ref().map(|w| Statement {
             sql: find_sql(&result_columns(model.columns.iter(), ""), &table, w),
             params: key_params.clone(),

@@ -135,7 +135,9 @@ FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::integer[]) WITH ORDINALI
 ORDER BY u.ord"#
         );
         assert_eq!(
-            kids.upsert_many_returning.as_ref().map(|s| s.sql.as_str()),
+            kids.conflict
+                .as_ref()
+                .map(|c| c.upsert_many_returning.sql.as_str()),
             Some(
                 r#"INSERT INTO "public"."kids" ("id", "parent_id", "tag", "qty")
 SELECT COALESCE(u.c0, nextval('public.kids_id_seq'::regclass)), u.c1, u.c2, COALESCE(u.c3, 1)
@@ -144,6 +146,40 @@ ORDER BY u.ord
 ON CONFLICT ("parent_id", "tag") DO UPDATE SET "qty" = CASE WHEN (EXCLUDED."parent_id", EXCLUDED."tag") IN (SELECT u.c1, u.c2 FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::integer[]) WITH ORDINALITY AS u(c0, c1, c2, c3, ord) WHERE u.c3 IS NOT NULL) THEN EXCLUDED."qty" ELSE "public"."kids"."qty" END
 RETURNING "id", "parent_id", "tag", "qty""#
             )
+        );
+    });
+}
+
+#[test]
+fn insert_that_skips_on_the_upserts_conflict_key() {
+    shapes(|plan, table| {
+        let kids = &plan.tables[table("kids")];
+        let conflict = kids.conflict.as_ref();
+        assert_eq!(
+            conflict.map(|c| c.insert_ignore_many.sql.as_str()),
+            Some(
+                r#"INSERT INTO "public"."kids" ("id", "parent_id", "tag", "qty")
+SELECT COALESCE(u.c0, nextval('public.kids_id_seq'::regclass)), u.c1, u.c2, COALESCE(u.c3, 1)
+FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::integer[]) WITH ORDINALITY AS u(c0, c1, c2, c3, ord)
+ORDER BY u.ord
+ON CONFLICT ("parent_id", "tag") DO NOTHING"#
+            )
+        );
+        assert_eq!(
+            conflict.map(|c| c.insert_ignore_many_returning.sql.as_str()),
+            Some(
+                r#"INSERT INTO "public"."kids" ("id", "parent_id", "tag", "qty")
+SELECT COALESCE(u.c0, nextval('public.kids_id_seq'::regclass)), u.c1, u.c2, COALESCE(u.c3, 1)
+FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::integer[]) WITH ORDINALITY AS u(c0, c1, c2, c3, ord)
+ORDER BY u.ord
+ON CONFLICT ("parent_id", "tag") DO NOTHING
+RETURNING "id", "parent_id", "tag", "qty""#
+            )
+        );
+        // The batch's parameters are the insert's: one columns struct binds all of them.
+        assert_eq!(
+            conflict.map(|c| c.insert_ignore_many.params.as_slice()),
+            Some(kids.insert_many.params.as_slice())
         );
     });
 }

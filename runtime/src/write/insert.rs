@@ -90,7 +90,8 @@ pub trait Insert: Sized + Send {
 }
 
 /// A row to insert into a table with a conflict target: inserted, or the row with the same
-/// conflict key updated (`INSERT .. ON CONFLICT (..) DO UPDATE`).
+/// conflict key updated (`INSERT .. ON CONFLICT (..) DO UPDATE`, the `upsert` methods) or
+/// left as it is (`INSERT .. ON CONFLICT (..) DO NOTHING`, the `insert_ignore` methods).
 pub trait Upsert: Insert {
     /// A row's conflict key, borrowed from the row (`(&i64, &String)`).
     type ConflictKey<'a>: Hash + Eq
@@ -103,6 +104,12 @@ pub trait Upsert: Insert {
     const UPSERT_SQL: &'static str;
     /// [`UPSERT_SQL`](Self::UPSERT_SQL) with `RETURNING <every column>`.
     const UPSERT_RETURNING_SQL: &'static str;
+    /// [`Insert::INSERT_SQL`] with its `ON CONFLICT (..) DO NOTHING` tail, on the conflict
+    /// target of [`UPSERT_SQL`](Self::UPSERT_SQL).
+    const INSERT_IGNORE_SQL: &'static str;
+    /// [`INSERT_IGNORE_SQL`](Self::INSERT_IGNORE_SQL) with `RETURNING <every column>`: the
+    /// rows it inserted, none for the rows it skipped.
+    const INSERT_IGNORE_RETURNING_SQL: &'static str;
 
     /// The row's conflict key, or `None` when a part of it is unset (the row takes a
     /// DEFAULT there and cannot collide with another row of the batch).
@@ -160,5 +167,68 @@ pub trait Upsert: Insert {
                 .execute_typed(Self::UPSERT_SQL, params.as_ref())
                 .await?)
         })
+    }
+
+    /// Inserts this row unless a row with its conflict key is stored
+    /// ([`INSERT_IGNORE_SQL`](Self::INSERT_IGNORE_SQL)): 1 when it was inserted, 0 when it
+    /// was skipped. The stored row is left as it is.
+    fn insert_ignore<C: GenericClient>(self, conn: &C) -> impl Future<Output = Result<u64>> + Send {
+        Self::insert_many_ignore(conn, vec![self])
+    }
+
+    /// Inserts this row unless a row with its conflict key is stored, and returns it as
+    /// stored when it was inserted, `None` when it was skipped
+    /// ([`INSERT_IGNORE_RETURNING_SQL`](Self::INSERT_IGNORE_RETURNING_SQL)).
+    ///
+    /// The stored row that made it skip is not returned: `DO NOTHING` returns no row for a
+    /// row it skips, since it neither reads nor locks the stored one.
+    /// [`upsert_returning`](Self::upsert_returning) returns the stored row, updated.
+    fn insert_ignore_returning<C: GenericClient>(
+        self,
+        conn: &C,
+    ) -> impl Future<Output = Result<Option<Self::Stored>>> + Send {
+        crate::trace::table(
+            Self::TABLE,
+            "insert_ignore",
+            "INSERT_IGNORE_RETURNING_SQL",
+            async move {
+                let columns = Self::columns(vec![self], &[])?;
+                let params = Self::bind(&columns);
+                let rows = conn
+                    .query_typed(Self::INSERT_IGNORE_RETURNING_SQL, params.as_ref())
+                    .await?;
+                rows.first().map(Self::Stored::from_row).transpose()
+            },
+        )
+    }
+
+    /// Inserts many rows in one statement ([`INSERT_IGNORE_SQL`](Self::INSERT_IGNORE_SQL)),
+    /// skipping each row whose conflict key is stored, and returns the number inserted. No
+    /// rows: no statement, `Ok(0)`.
+    ///
+    /// Rows of the batch that repeat a conflict key are not an error, unlike
+    /// [`upsert_many`](Self::upsert_many)'s: the first of them in input order is inserted
+    /// and the others are skipped, as rows with a stored key are. Only the conflict key
+    /// skips a row: one that breaks another constraint (another unique key, NOT NULL, a
+    /// CHECK) is the statement's error, and nothing is written.
+    fn insert_many_ignore<C: GenericClient>(
+        conn: &C,
+        rows: Vec<Self>,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        crate::trace::table(
+            Self::TABLE,
+            "insert_ignore",
+            "INSERT_IGNORE_SQL",
+            async move {
+                if rows.is_empty() {
+                    return Ok(0);
+                }
+                let columns = Self::columns(rows, &[])?;
+                let params = Self::bind(&columns);
+                Ok(conn
+                    .execute_typed(Self::INSERT_IGNORE_SQL, params.as_ref())
+                    .await?)
+            },
+        )
     }
 }

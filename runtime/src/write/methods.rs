@@ -40,7 +40,8 @@ macro_rules! insert_methods {
     };
 }
 
-/// Inherent `upsert`, `upsert_returning` and `upsert_many` for a type that implements
+/// Inherent `upsert`, `upsert_returning`, `upsert_many`, `insert_ignore`,
+/// `insert_ignore_returning` and `insert_many_ignore` for a type that implements
 /// [`Upsert`](crate::Upsert): `writegraph::upsert_methods!(NewOrderItem);`.
 #[macro_export]
 macro_rules! upsert_methods {
@@ -66,6 +67,35 @@ macro_rules! upsert_methods {
                 rows: ::std::vec::Vec<Self>,
             ) -> $crate::Result<u64> {
                 <Self as $crate::Upsert>::upsert_many(conn, rows).await
+            }
+            /// Inserts this row unless a row with its conflict key is stored
+            /// (`INSERT_IGNORE_SQL`): 1 when it was inserted, 0 when it was skipped. The
+            /// stored row is left as it is.
+            pub async fn insert_ignore(
+                self,
+                conn: &impl $crate::GenericClient,
+            ) -> $crate::Result<u64> {
+                <Self as $crate::Upsert>::insert_ignore(self, conn).await
+            }
+            /// Inserts this row unless a row with its conflict key is stored, and returns it
+            /// as stored when it was inserted, `None` when it was skipped
+            /// (`INSERT_IGNORE_RETURNING_SQL`). The stored row that made it skip is not
+            /// returned: `DO NOTHING` returns no row for a row it skips.
+            pub async fn insert_ignore_returning(
+                self,
+                conn: &impl $crate::GenericClient,
+            ) -> $crate::Result<::std::option::Option<<Self as $crate::Insert>::Stored>> {
+                <Self as $crate::Upsert>::insert_ignore_returning(self, conn).await
+            }
+            /// Inserts many rows in one statement (`INSERT_IGNORE_SQL`), skipping each row
+            /// whose conflict key is stored. Returns the number inserted. Rows that repeat a
+            /// conflict key are not an error: the first in input order is inserted, the
+            /// others are skipped.
+            pub async fn insert_many_ignore(
+                conn: &impl $crate::GenericClient,
+                rows: ::std::vec::Vec<Self>,
+            ) -> $crate::Result<u64> {
+                <Self as $crate::Upsert>::insert_many_ignore(conn, rows).await
             }
         }
     };

@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | [`Table`] | a table's row (`OrderItem`) | `NAME`, `FIND_SQL`, `DELETE_SQL`, `bind_key` | `find_by_id`, `delete_by_id` |
 //! | [`Insert`] | a row to insert (`NewOrderItem`) | `TABLE`, `INSERT_SQL`, `INSERT_RETURNING_SQL`, `columns`, `bind` | `insert`, `insert_returning`, `insert_many`, `insert_many_returning` |
-//! | [`Upsert`] | a row to insert with a conflict target | `UPSERT_SQL`, `UPSERT_RETURNING_SQL`, `CONFLICT_COLUMNS`, `conflict_key` | `upsert`, `upsert_returning`, `upsert_many` |
+//! | [`Upsert`] | a row to insert with a conflict target | `UPSERT_SQL`, `UPSERT_RETURNING_SQL`, `INSERT_IGNORE_SQL`, `INSERT_IGNORE_RETURNING_SQL`, `CONFLICT_COLUMNS`, `conflict_key` | `upsert`, `upsert_returning`, `upsert_many`, `insert_ignore`, `insert_ignore_returning`, `insert_many_ignore` |
 //! | [`Patch`] | a table's patch (`OrderItemPatch`) | `UPDATE_SQL`, `WHERE_SQL`, `RETURNING_SQL`, `assign` | `update_by_id`, `update_by_id_returning` |
 //! | [`InsertGraph`] | an insert graph (`NewOrderGraph`) | `SQL`, `SQL_RETURNING`, `ROOT_COLUMNS`, `STEPS`, `ERROR_STEPS`, `parts`, `bind` | `insert_graph`, `insert_graph_returning`, `insert_graph_report`, `insert_graph_report_returning`, `insert_graph_atomic` |
 //! | [`UpdateGraph`] + [`UpdateGraphPlain`] or [`UpdateGraphLocking`] | an update graph (`OrderPatchGraph`) | `NAME`, the root's SQL parts, `TAIL_SQL`, `STEPS`, `ERROR_STEPS`, `sets_nothing`, `parts`, `bind_parts`, `assign_root` (and `LOCK_SQL` when it locks; `CHILD_PATCHES` and `assign_child` when a child step applies a patch) | `update_by_id_graph`, `update_by_id_graph_returning`, `update_by_id_graph_report`, `update_by_id_graph_report_returning` |

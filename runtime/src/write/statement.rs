@@ -8,6 +8,15 @@
 /// - `statement!(A, "doc"; B, "doc" = "shared", ("only in A", "only in B"), "shared", ..);`
 ///   is two statements that share most of their text (a statement and its `RETURNING`
 ///   form): a bare piece is in both, a pair `(a, b)` gives A's piece and B's.
+/// - `statement!(A, "doc"; B, "doc"; C, "doc"; D, "doc" = "shared", [..], (..), ..);` is
+///   two such pairs, A and B, C and D, that share most of their text too (an upsert and
+///   an insert that skips, each with its `RETURNING` form): a bare piece is in all four, a
+///   pair `(a, b)` gives the piece of the first statement of each pair (A and C) and of
+///   the second (B and D), a pair `[a, b]` gives the piece of the first pair (A and B) and
+///   of the second (C and D), and `[(a, b), (c, d)]` gives each statement its own piece.
+/// - `statement!(upsert = "shared", [..], (..), ..);` is that form for the four statements
+///   of an [`Upsert`](crate::Upsert) implementation, with their docs: `UPSERT_SQL` and
+///   `UPSERT_RETURNING_SQL`, `INSERT_IGNORE_SQL` and `INSERT_IGNORE_RETURNING_SQL`.
 /// - `statement!(assigned "doc": START = "..", WHERE = ".." [, TAIL = ".."] [; ".."]);` is
 ///   an `UPDATE` whose assignments are added at run time, between `START` and `WHERE`; the
 ///   doc shows it with one placeholder assignment, followed by the last literal when there
@@ -38,4 +47,88 @@ macro_rules! statement {
         $crate::statement!($na, $da = $($a),*);
         $crate::statement!($nb, $db = $($b),*);
     };
+    (upsert = $($piece:tt),+) => {
+        $crate::statement!(
+            UPSERT_SQL, "Inserts rows, or updates the row with the same conflict key.";
+            UPSERT_RETURNING_SQL, "`UPSERT_SQL` returning every column.";
+            INSERT_IGNORE_SQL, "Inserts rows, skipping each row whose conflict key is stored or repeats an earlier row's.";
+            INSERT_IGNORE_RETURNING_SQL, "`INSERT_IGNORE_SQL` returning every column of the rows it inserted." =
+            $($piece),+
+        );
+    };
+    ($a:ident, $doc_a:literal; $b:ident, $doc_b:literal; $c:ident, $doc_c:literal; $d:ident, $doc_d:literal = $($piece:tt),+) => {
+        $crate::statement!(@four [[$a $doc_a] [$b $doc_b] [$c $doc_c] [$d $doc_d]] [] [] [] [] $($piece)+);
+    };
+    (@four $n:tt [$($a:literal)*] [$($b:literal)*] [$($c:literal)*] [$($d:literal)*] ($x:literal, $y:literal) $($rest:tt)*) => {
+        $crate::statement!(@four $n [$($a)* $x] [$($b)* $y] [$($c)* $x] [$($d)* $y] $($rest)*);
+    };
+    (@four $n:tt [$($a:literal)*] [$($b:literal)*] [$($c:literal)*] [$($d:literal)*] [($w:literal, $x:literal), ($y:literal, $z:literal)] $($rest:tt)*) => {
+        $crate::statement!(@four $n [$($a)* $w] [$($b)* $x] [$($c)* $y] [$($d)* $z] $($rest)*);
+    };
+    (@four $n:tt [$($a:literal)*] [$($b:literal)*] [$($c:literal)*] [$($d:literal)*] [$x:literal, $y:literal] $($rest:tt)*) => {
+        $crate::statement!(@four $n [$($a)* $x] [$($b)* $x] [$($c)* $y] [$($d)* $y] $($rest)*);
+    };
+    (@four $n:tt [$($a:literal)*] [$($b:literal)*] [$($c:literal)*] [$($d:literal)*] $x:literal $($rest:tt)*) => {
+        $crate::statement!(@four $n [$($a)* $x] [$($b)* $x] [$($c)* $x] [$($d)* $x] $($rest)*);
+    };
+    (@four [[$na:ident $da:literal] [$nb:ident $db:literal] [$nc:ident $dc:literal] [$nd:ident $dd:literal]] [$($a:literal)*] [$($b:literal)*] [$($c:literal)*] [$($d:literal)*]) => {
+        $crate::statement!($na, $da = $($a),*);
+        $crate::statement!($nb, $db = $($b),*);
+        $crate::statement!($nc, $dc = $($c),*);
+        $crate::statement!($nd, $dd = $($d),*);
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    struct Pair;
+    impl Pair {
+        crate::statement!(A, "a"; B, "b" = "INSERT", (" x", " y"), ";");
+    }
+
+    struct Upsert;
+    impl Upsert {
+        crate::statement!(
+            upsert = "INSERT .. DO ",
+            ["UPDATE SET a = 1", "NOTHING"],
+            ("", " RETURNING a")
+        );
+    }
+
+    struct Whole;
+    impl Whole {
+        crate::statement!(upsert = "INSERT", [(" u", " ur"), (" i", " ir")], ";");
+    }
+
+    #[test]
+    fn a_pair_takes_each_statements_own_piece_of_a_parenthesized_pair() {
+        assert_eq!((Pair::A, Pair::B), ("INSERT x;", "INSERT y;"));
+    }
+
+    #[test]
+    fn the_upsert_form_gives_the_four_statements_of_upsert() {
+        assert_eq!(
+            [
+                Upsert::UPSERT_SQL,
+                Upsert::UPSERT_RETURNING_SQL,
+                Upsert::INSERT_IGNORE_SQL,
+                Upsert::INSERT_IGNORE_RETURNING_SQL,
+            ],
+            [
+                "INSERT .. DO UPDATE SET a = 1",
+                "INSERT .. DO UPDATE SET a = 1 RETURNING a",
+                "INSERT .. DO NOTHING",
+                "INSERT .. DO NOTHING RETURNING a",
+            ]
+        );
+        assert_eq!(
+            [
+                Whole::UPSERT_SQL,
+                Whole::UPSERT_RETURNING_SQL,
+                Whole::INSERT_IGNORE_SQL,
+                Whole::INSERT_IGNORE_RETURNING_SQL,
+            ],
+            ["INSERT u;", "INSERT ur;", "INSERT i;", "INSERT ir;"]
+        );
+    }
 }
