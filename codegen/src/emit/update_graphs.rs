@@ -44,132 +44,49 @@ pub(super) fn update_graph_struct(
     code
 }
 
-/// `impl UpdateGraphMany` and its entry points: the many-roots statement's parts, and the
-/// split of a batch's children into one set of column arrays per child, each row and each
-/// flag naming its graph by ordinal (from 1).
+/// `impl UpdateGraphMany` and its entry points, through `writegraph::update_graph_many!`:
+/// the many-roots statement's parts, and per child step its field, row type, flag and the
+/// columns it binds.
 fn update_graph_many_impl(
     model: &Model<'_>,
     graph: &UpdateGraphModel,
     many: &UpdateManyStatement,
 ) -> String {
-    let name = &graph.name;
-    let mut declare = String::new();
-    let mut take = String::new();
-    let mut columns = String::new();
-    let (mut names, mut types, mut binds) = (Vec::new(), Vec::new(), Vec::new());
-    for (n, (child, params)) in graph.children.iter().zip(&many.children).enumerate() {
-        let f = &child.field;
+    let mut children = String::new();
+    for (child, params) in graph.children.iter().zip(&many.children) {
         let table = &model.tables[child.table];
-        let mut flag_names = Vec::new();
-        if params.active {
-            flag_names.push(format!("a{n}"));
-        }
-        if params.delete {
-            flag_names.push(format!("d{n}"));
-        }
-        for flag in &flag_names {
-            let _ = write!(
-                declare,
-                "let mut {flag}: ::std::vec::Vec<i64> = ::std::vec::Vec::new();"
-            );
-            names.push(flag.clone());
-            types.push("::std::vec::Vec<i64>".to_owned());
-            binds.push(super::Bound::value(flag, "INT8_ARRAY"));
-        }
-        let _ = write!(
-            declare,
-            "let mut w{n} = ::std::vec::Vec::new(); let mut o{n}: ::std::vec::Vec<i64> = ::std::vec::Vec::new();"
-        );
-        let active = if params.active {
-            format!("a{n}.push(ordinal);")
-        } else {
-            String::new()
+        let count = if child.many { "many" } else { "one" };
+        let flag = match (params.active, params.delete) {
+            (true, _) => "active",
+            (false, true) => "delete",
+            (false, false) => "none",
         };
-        if child.many {
-            let _ = write!(
-                take,
-                "if let Some(mut rows) = graph.{f}.take() {{ {active} o{n}.extend(::std::iter::repeat_n(ordinal, rows.len())); w{n}.append(&mut rows); }}"
-            );
-        } else {
-            let delete = if params.delete {
-                format!(" else {{ d{n}.push(ordinal); }}")
-            } else {
-                String::new()
-            };
-            let _ = write!(
-                take,
-                "if let Some(row) = graph.{f}.take() {{ {active} if let Some(row) = row {{ o{n}.push(ordinal); w{n}.push(row); }}{delete} }}"
-            );
-        }
-        let _ = write!(
-            columns,
-            "let part{n} = {}::columns(w{n}).map_err(|e| e.in_step({:?}))?;",
-            child.row_type, child.tag
+        let columns: Vec<String> = params
+            .rows
+            .iter()
+            .filter_map(|&param| super::insert::batch_field(table, param))
+            .map(|(field, _, ty)| format!("{field} as {ty}"))
+            .collect();
+        let _ = writeln!(
+            children,
+            "{}: {count} {flag} {} => New{}Columns, {:?} {{ {} }};",
+            child.field,
+            child.row_type,
+            table.rust_name,
+            child.tag,
+            columns.join(", ")
         );
-        names.push(format!("part{n}"));
-        types.push(format!("New{}Columns", table.rust_name));
-        binds.extend(batch_param_values(table, &params.rows, &format!("part{n}")));
-        names.push(format!("o{n}"));
-        types.push("::std::vec::Vec<i64>".to_owned());
-        binds.push(super::Bound::value(&format!("o{n}"), "INT8_ARRAY"));
     }
-    let check = if update_graph_checks(model, graph).is_empty() {
-        ""
-    } else {
-        "::writegraph::UpdateGraph::check(graph).map_err(|e| e.in_graph(index))?;"
-    };
-    let ordinal = if take.is_empty() {
-        ""
-    } else {
-        "let ordinal = index as i64 + 1;"
-    };
-    let names_list: String = names.iter().map(|n| format!("{n},")).collect();
-    let graphs = if check.is_empty() && take.is_empty() {
-        "_graphs"
-    } else {
-        "graphs"
-    };
-    let body = if check.is_empty() && take.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "for (index, graph) in graphs.iter_mut().enumerate() {{ {check} {ordinal} {take} }}"
-        )
-    };
-    let bind = if names.is_empty() {
-        "fn bind_many<'a>(_: &'a Self::PartsMany, _: &mut ::std::vec::Vec<::writegraph::write::Param<'a>>) {}".to_owned()
-    } else {
-        format!(
-            "fn bind_many<'a>(parts: &'a Self::PartsMany, params: &mut ::std::vec::Vec<::writegraph::write::Param<'a>>) {{
-                let ({names_list}) = parts;
-                params.extend({});
-            }}",
-            super::params_macro(&binds)
-        )
-    };
-    let mode = if graph.lock_root { "locking" } else { "plain" };
     format!(
-        "impl ::writegraph::UpdateGraphMany for {name} {{
-            type PartsMany = ({types});
-            {doc}
-            const MANY: ::writegraph::write::UpdateMany = ::writegraph::write::UpdateMany {{
+        "::writegraph::update_graph_many! {{
+            {name}, {mode}, ::writegraph::write::UpdateMany {{
                 update: {update}, from: {from}, aliases: {aliases}, rest: {rest},
                 select: {select}, tail: {tail}, lock: {lock},
             }};
-            fn parts_many({graphs}: &mut [Self]) -> ::writegraph::Result<Self::PartsMany> {{
-                {declare}
-                {body}
-                {columns}
-                Ok(({names_list}))
-            }}
-            {bind}
-        }}
-        ::writegraph::update_graph_many_methods!({mode} {name});\n",
-        types = types.iter().map(|t| format!("{t},")).collect::<String>(),
-        doc = doc(&format!(
-            "The statement of `update_graph_many`, its root's SET list and arrays built from the columns the batch's patches set:\n\n```sql\n{}\n```",
-            many.shown
-        )),
+            {children}
+        }}\n",
+        name = graph.name,
+        mode = if graph.lock_root { "locking" } else { "plain" },
         update = str_literal(&many.update),
         from = str_literal(&many.from),
         aliases = str_literal(&many.aliases),

@@ -54,7 +54,9 @@ pub use graph::{
 pub use insert::{Insert, Upsert};
 pub use patch::{Assignments, Patch};
 pub use table::Table;
-pub use update_many::{UpdateGraphMany, UpdateGraphManyLocking, UpdateGraphManyPlain, UpdateMany};
+pub use update_many::{
+    ChildRows, UpdateGraphMany, UpdateGraphManyLocking, UpdateGraphManyPlain, UpdateMany,
+};
 
 use tokio_postgres::types::{ToSql, Type};
 

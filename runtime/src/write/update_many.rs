@@ -59,6 +59,111 @@ pub trait UpdateGraphMany: UpdateGraph {
     fn bind_many<'a>(parts: &'a Self::PartsMany, params: &mut Vec<Param<'a>>);
 }
 
+/// One child step's rows of a batch: the ordinals (from 1) of the graphs the step runs for
+/// (its field given, or its has_one to delete, as the step's flag is), every row, and the
+/// ordinal of each row's graph. Generated `parts_many` builds one per step.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct ChildRows<C> {
+    /// The graphs whose field sets the step's flag.
+    pub flags: Vec<i64>,
+    /// The rows, then their column arrays.
+    pub columns: C,
+    /// Per row, its graph's ordinal.
+    pub ordinals: Vec<i64>,
+}
+
+/// `impl UpdateGraphMany` and the inherent `update_graph_many*` methods of a generated
+/// update graph, from its statement's parts and, per child step, its field, how many rows
+/// the field holds (`many` or `one`), the flag the statement binds for it (`active`: the
+/// field is given; `delete`: a has_one given as `Some(None)`; `none`), its row and columns
+/// types, its tag and the columns it binds:
+///
+/// ```text
+/// update_graph_many! {
+///     OrderReplaceGraph, plain, UpdateMany { .. };
+///     items: many active NewOrderItemForOrder => NewOrderItemColumns, "graph:has_many:order_items" { c0 as INT8_ARRAY, c2 as TEXT_ARRAY };
+/// }
+/// ```
+#[doc(hidden)]
+#[macro_export]
+macro_rules! update_graph_many {
+    (
+        $graph:ty, $mode:ident, $many:expr;
+        $($field:ident : $count:ident $flag:ident $row:ty => $columns:ty, $tag:literal { $($col:tt as $ty:ident),* $(,)? });* $(;)?
+    ) => {
+        impl $crate::UpdateGraphMany for $graph {
+            type PartsMany = ($($crate::write::ChildRows<$columns>,)*);
+            /// The fixed parts of `update_graph_many`'s statement, around the roots' SET
+            /// list and its arrays (`writegraph explain` shows it whole).
+            const MANY: $crate::write::UpdateMany = $many;
+            fn parts_many(graphs: &mut [Self]) -> $crate::Result<Self::PartsMany> {
+                for (index, graph) in graphs.iter().enumerate() {
+                    <Self as $crate::UpdateGraph>::check(graph).map_err(|e| e.in_graph(index))?;
+                }
+                Ok(($({
+                    let mut rows = $crate::write::ChildRows::<::std::vec::Vec<$row>>::default();
+                    for (index, graph) in graphs.iter_mut().enumerate() {
+                        let ordinal = index as i64 + 1;
+                        $crate::update_graph_many!(@take $count $flag, graph.$field.take(), ordinal, rows);
+                    }
+                    $crate::write::ChildRows {
+                        flags: rows.flags,
+                        ordinals: rows.ordinals,
+                        columns: <$row>::columns(rows.columns).map_err(|e| e.in_step($tag))?,
+                    }
+                },)*))
+            }
+            fn bind_many<'a>(
+                parts: &'a Self::PartsMany,
+                params: &mut ::std::vec::Vec<$crate::write::Param<'a>>,
+            ) {
+                let ($($field,)*) = parts;
+                $(
+                    $crate::update_graph_many!(@flag $flag, params, $field);
+                    $(params.push((&$field.columns.$col, $crate::__private::Type::$ty));)*
+                    params.push((&$field.ordinals, $crate::__private::Type::INT8_ARRAY));
+                )*
+            }
+        }
+        $crate::update_graph_many_methods!($mode $graph);
+    };
+    (@take many $flag:ident, $taken:expr, $ordinal:ident, $rows:ident) => {
+        if let Some(mut given) = $taken {
+            $crate::update_graph_many!(@given $flag, $ordinal, $rows);
+            $rows.ordinals.extend(::std::iter::repeat_n($ordinal, given.len()));
+            $rows.columns.append(&mut given);
+        }
+    };
+    (@take one delete, $taken:expr, $ordinal:ident, $rows:ident) => {
+        match $taken {
+            Some(Some(row)) => {
+                $rows.ordinals.push($ordinal);
+                $rows.columns.push(row);
+            }
+            Some(None) => $rows.flags.push($ordinal),
+            None => {}
+        }
+    };
+    (@take one $flag:ident, $taken:expr, $ordinal:ident, $rows:ident) => {
+        if let Some(given) = $taken {
+            $crate::update_graph_many!(@given $flag, $ordinal, $rows);
+            if let Some(row) = given {
+                $rows.ordinals.push($ordinal);
+                $rows.columns.push(row);
+            }
+        }
+    };
+    (@given active, $ordinal:ident, $rows:ident) => {
+        $rows.flags.push($ordinal);
+    };
+    (@given $flag:ident, $ordinal:ident, $rows:ident) => {};
+    (@flag none, $params:ident, $field:ident) => {};
+    (@flag $flag:ident, $params:ident, $field:ident) => {
+        $params.push((&$field.flags, $crate::__private::Type::INT8_ARRAY));
+    };
+}
+
 /// The entry points of [`UpdateGraphMany`] for a graph that does not lock its root: any
 /// client or transaction.
 pub trait UpdateGraphManyPlain: UpdateGraphMany + UpdateGraphPlain
