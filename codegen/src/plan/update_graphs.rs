@@ -146,14 +146,8 @@ struct DiffCtes<'a> {
     returned: &'a str,
     /// The child table.
     table: &'a str,
-    /// The parent step's CTE.
-    parent: &'a str,
-    /// Whether the step runs (`$2::boolean`).
-    active: &'a str,
-    /// The child's column that references the parent.
-    fk: &'a str,
-    /// `root."id"`.
-    parent_key: &'a str,
+    /// Which rows of it are the parent's children the step manages ([`owned_children`]).
+    owned: &'a str,
     /// `u."sku" = c."sku" AND ...`.
     matches: &'a str,
     /// The child's `where` ([`scoped`]), or empty.
@@ -169,20 +163,37 @@ fn diff_ctes(d: &DiffCtes<'_>) -> [String; 2] {
         conflict,
         returned,
         table,
-        parent,
-        active,
-        fk,
-        parent_key,
+        owned,
         matches,
         scope,
     } = d;
     [
         format!("c{index}_up AS ({insert}{conflict} RETURNING {returned})"),
         format!(
-            "c{index}_del AS (DELETE FROM {table} AS c USING {parent} WHERE {active} AND c.{fk} = {parent_key}{scope} \
+            "c{index}_del AS (DELETE FROM {table} AS c {owned}{scope} \
              AND NOT EXISTS (SELECT 1 FROM c{index}_up AS u WHERE {matches}) RETURNING 1)"
         ),
     ]
+}
+
+/// The rows of a child table (`c`) that are the children of the parent step's rows for
+/// which `flag` holds, after `DELETE FROM <child> AS c `: one root joins its CTE
+/// (`USING root WHERE $2::boolean AND c."fk" = root."id"`); many roots name their keys in an
+/// array (`WHERE c."fk" = ANY(ARRAY(SELECT root."id" FROM root WHERE <flag>))`), which
+/// PostgreSQL reads by the fk's index however stale its estimate of the table's size, where a
+/// join with the roots may pick a scan of the whole table.
+fn owned_children(
+    roots: Roots,
+    (parent, flag): (&str, &str),
+    fk: &str,
+    parent_key: &str,
+) -> String {
+    match roots {
+        Roots::One => format!("USING {parent} WHERE {flag} AND c.{fk} = {parent_key}"),
+        Roots::Many => {
+            format!("WHERE c.{fk} = ANY(ARRAY(SELECT {parent_key} FROM {parent} WHERE {flag}))")
+        }
+    }
 }
 
 /// ` AND EXISTS (SELECT FROM (SELECT c.*) AS w WHERE <condition>)`: the child's `where`,
@@ -621,11 +632,9 @@ fn child_ctes(
     *first_param += insert.params.len();
     let mut counts = Vec::new();
     let mut ctes = Vec::new();
-    let delete_all = |flag: &str| {
-        format!(
-            "DELETE FROM {table_name} AS c USING {parent} WHERE {flag} AND c.{fk} = {parent_key}{scope}"
-        )
-    };
+    let owned = |flag: &str| owned_children(roots, (&parent, flag), &fk, &parent_key);
+    let delete_all =
+        |flag: &str| format!("DELETE FROM {table_name} AS c {}{scope}", owned(flag));
     match &child.strategy {
         UpdateStrategy::Replace => {
             ctes.extend(replace_ctes(
@@ -679,10 +688,7 @@ fn child_ctes(
                 conflict: &conflict,
                 returned: &returned,
                 table: &table_name,
-                parent: &parent,
-                active: active.as_deref().unwrap_or("false"),
-                fk: &fk,
-                parent_key: &parent_key,
+                owned: &owned(active.as_deref().unwrap_or("false")),
                 matches: &matches,
                 scope: &scope,
             }));
