@@ -11,6 +11,7 @@
 //! cargo run --release -p writegraph-bench -- nested-graph           # user → posts → comments,
 //!                                                                   # team → users, memberships
 //! cargo run --release -p writegraph-bench -- update-graph           # diff of an order's items
+//! cargo run --release -p writegraph-bench -- update-graph-many      # diffs of many orders
 //! cargo run --release -p writegraph-bench -- single-row             # one row, four ways
 //! cargo run --release -p writegraph-bench -- load                   # 32 connections at once
 //! ```
@@ -42,7 +43,7 @@
 //! - `n`: the size of one operation (rows inserted, for `insert-many`; children per graph, for
 //!   `insert-graph`; graphs per call, for `insert-graph-many`; posts of the author graph and
 //!   members of the sign-up, for `nested-graph`; items of the order before and after the
-//!   diff, for `update-graph`);
+//!   diff, for `update-graph`; orders per call, for `update-graph-many`);
 //! - `median ms`, `p90 ms`: median and 90th percentile (nearest rank) wall time of one
 //!   operation, as the client sees it, round trips and commit included;
 //! - `rows/s`: `n` divided by the median, except in `insert-graph-many`: the child rows of the
@@ -53,7 +54,8 @@
 //!   `n` (`binary COPY` for `insert-many`, `hand CTE (prepared)` for `insert-graph`,
 //!   `nested-graph` and `update-graph`, `INSERT prepared (reused)` for `single-row`): below 1
 //!   is faster than the reference; `per-graph loop (hand CTE, transaction)` for
-//!   `insert-graph-many`.
+//!   `insert-graph-many`; `per-graph loop (hand CTE + lock, transaction)` for
+//!   `update-graph-many`.
 //!
 //! Lines after the table sum the scenario up (for `insert-many`, writegraph against COPY and
 //! per-row inserts, and whether the targets at 10,000 rows are met; a missed target does not
@@ -97,6 +99,10 @@
 //!   update_by_id_graph` against delete-all-and-reinsert per row, an UNNEST upsert + DELETE
 //!   transaction, and a hand-written CTE (prepared, and sent with `query_typed`); the same
 //!   targets, at 1,000 items;
+//! - `update-graph-many`: the same diff for M = 10, 100 and 1,000 orders of 10 items per call:
+//!   the generated `OrderPatchGraph::update_graph_many` (one statement after the lock of
+//!   every order) against the hand-written diff CTE and lock per order in one transaction,
+//!   awaited one by one and all pipelined;
 //! - `single-row`: one row into `order_items`, with the generated `insert` (plain client and
 //!   `CachedClient`), a plain `INSERT` sent with `query_typed`, and the same `INSERT` prepared
 //!   once and reused;
@@ -259,6 +265,13 @@ async fn run(args: &Args) -> Result<()> {
                 .as_deref()
                 .unwrap_or(scenarios::UPDATE_GRAPH_SIZES);
             scenarios::update_graph(client, &cached, sizes, args.timing).await?
+        }
+        scenarios::UPDATE_GRAPH_MANY => {
+            let sizes = args
+                .sizes
+                .as_deref()
+                .unwrap_or(scenarios::UPDATE_GRAPH_MANY_SIZES);
+            scenarios::update_graph_many(client, &cached, sizes, args.timing).await?
         }
         scenarios::LOAD => {
             if args.sizes.is_some() {

@@ -1,7 +1,7 @@
 //! The scenarios, one function each: its workload (the untimed setup and the check of the rows
 //! written), its strategies, and the lines that sum up its results. `insert-many` is here;
-//! `insert-graph`, `insert-graph-many`, `nested-graph`, `update-graph`, `single-row` and
-//! `load` have a module each.
+//! `insert-graph`, `insert-graph-many`, `nested-graph`, `update-graph`, `update-graph-many`,
+//! `single-row` and `load` have a module each.
 
 mod insert_graph;
 mod insert_graph_many;
@@ -9,6 +9,7 @@ mod load;
 mod nested_graph;
 mod single_row;
 mod update_graph;
+mod update_graph_many;
 
 use std::pin::pin;
 use std::rc::Rc;
@@ -30,6 +31,7 @@ pub use load::{load, LOAD};
 pub use nested_graph::{nested_graph, NESTED_GRAPH, NESTED_GRAPH_SIZES, SIGNUP_SIZES};
 pub use single_row::{single_row, SINGLE_ROW};
 pub use update_graph::{update_graph, UPDATE_GRAPH, UPDATE_GRAPH_SIZES};
+pub use update_graph_many::{update_graph_many, UPDATE_GRAPH_MANY, UPDATE_GRAPH_MANY_SIZES};
 
 /// The scenarios `main` knows, by name.
 pub const NAMES: &[&str] = &[
@@ -38,6 +40,7 @@ pub const NAMES: &[&str] = &[
     INSERT_GRAPH_MANY,
     NESTED_GRAPH,
     UPDATE_GRAPH,
+    UPDATE_GRAPH_MANY,
     SINGLE_ROW,
     LOAD,
 ];

@@ -80,11 +80,11 @@ FROM UNNEST($2::text[], $3::int4[], $4::int8[]) AS t(sku, qty, price_cents)
 ON CONFLICT (order_id, sku) DO UPDATE SET qty = EXCLUDED.qty, price_cents = EXCLUDED.price_cents";
 const DELETE_OTHERS_SQL: &str =
     "DELETE FROM order_items WHERE order_id = $1 AND NOT (sku = ANY($2::text[]))";
-const LOCK_SQL: &str = "SELECT 1 FROM orders WHERE id = $1 FOR UPDATE";
+pub(super) const LOCK_SQL: &str = "SELECT 1 FROM orders WHERE id = $1 FOR UPDATE";
 
 /// The diff as one statement, written by hand (SQL-SHAPES.md, "Update graph", with no root
 /// column to set): what `OrderPatchGraph`'s statement competes with.
-const DIFF_CTE_SQL: &str = "\
+pub(super) const DIFF_CTE_SQL: &str = "\
 WITH root AS (SELECT id FROM orders WHERE id = $1),
  upserted AS (
     INSERT INTO order_items (order_id, sku, qty, price_cents)
@@ -266,7 +266,7 @@ async fn diagnose(client: &Client, n: usize) -> Result<Vec<String>> {
 /// `Execution Time`, then per CTE its top node and first join node, from an `EXPLAIN
 /// (ANALYZE)` text: `execution 12.3 ms; c0_del: Delete on order_items c (actual time=...)
 /// <- Nested Loop Anti Join (actual time=...)`.
-fn plan_outline(plan: &[String]) -> String {
+pub(super) fn plan_outline(plan: &[String]) -> String {
     let mut parts = Vec::new();
     if let Some(time) = plan
         .iter()
@@ -318,9 +318,9 @@ fn plan_outline(plan: &[String]) -> String {
 /// A `GenericClient` for the diagnosis: runs each statement as `EXPLAIN (ANALYZE)` with the
 /// same parameters, keeps each statement's text and plan, and answers with no rows. Says it
 /// is a transaction, so a locking graph sends only its lock and its statement.
-struct ExplainClient<'a> {
-    client: &'a Client,
-    plans: std::sync::Mutex<Vec<(String, Vec<String>)>>,
+pub(super) struct ExplainClient<'a> {
+    pub(super) client: &'a Client,
+    pub(super) plans: std::sync::Mutex<Vec<(String, Vec<String>)>>,
 }
 
 impl GenericClient for ExplainClient<'_> {
@@ -399,7 +399,7 @@ fn base_items(n: usize) -> Vec<Item> {
 
 /// The items the diff brings `base_items(n)` to: every tenth item (`i % 10 == 0`) with `qty`
 /// one higher, every tenth (`i % 10 == 1`) removed, `n / 10` new ones, the rest unchanged.
-fn target_items(n: usize) -> Vec<Item> {
+pub(super) fn target_items(n: usize) -> Vec<Item> {
     let mut items: Vec<Item> = base_items(n)
         .into_iter()
         .enumerate()
@@ -615,7 +615,7 @@ fn check_cte_row(row: &Row) -> Result<()> {
 }
 
 /// The items as one array per column.
-fn item_columns(items: &[Item]) -> (Vec<&str>, Vec<i32>, Vec<i64>) {
+pub(super) fn item_columns(items: &[Item]) -> (Vec<&str>, Vec<i32>, Vec<i64>) {
     (
         items.iter().map(|i| i.sku.as_str()).collect(),
         items.iter().map(|i| i.qty).collect(),
