@@ -708,6 +708,24 @@ async fn an_update_graph_sets_adds_and_removes_links_by_key_writing_only_join_ro
         1
     );
 
+    // The step whose tag another's starts is named by its own.
+    let error = ArticleTagsGraph::default()
+        .with_fewer_tags(["nosuch".to_owned()])
+        .update_by_id_graph(&client, &1)
+        .await
+        .err()
+        .ok_or("a missing tag was removed")?;
+    assert!(
+        matches!(
+            error,
+            Error::NotFound {
+                step: Some("graph:many_to_many:article_tags:fewer_tags"),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+
     // A missing root is NotFound and links nothing.
     let error = ArticleTagsGraph::default()
         .with_more_tags(["a".to_owned()])

@@ -119,7 +119,7 @@ pub(super) fn step_reports(
 pub const NOT_FOUND_MARKER: &str = "writegraph:not_found:";
 
 /// [`Error::NotFound`] for the step of `steps` whose lookup `error` reports, if it does.
-fn connect_not_found(
+pub(super) fn connect_not_found(
     steps: &'static [(&'static str, &'static str)],
     error: &PgError,
 ) -> Option<Error> {
@@ -128,13 +128,16 @@ fn connect_not_found(
         return None;
     }
     let (_, marked) = db.message().split_once(NOT_FOUND_MARKER)?;
+    // The longest tag that starts the marked text: a tag may start another's
+    // (`graph:many_to_many:t` and `graph:many_to_many:t:more`).
     steps
         .iter()
-        .find(|(tag, _)| {
+        .filter(|(tag, _)| {
             marked
                 .strip_prefix(tag)
                 .is_some_and(|rest| rest.starts_with(':'))
         })
+        .max_by_key(|(tag, _)| tag.len())
         .map(|(tag, table)| Error::not_found_in_step(table, tag))
 }
 
