@@ -415,9 +415,9 @@ pub struct UpdateGraphModel {
     pub root_tag: String,
     /// The user's attributes.
     pub attributes: Attributes,
-    /// The graph has `update_graph_many`: every child is the root's own and brings rows
-    /// (no connects, child patches or links, whose values a batch would have to line up
-    /// per root), and the root has a primary key.
+    /// The graph has `update_graph_many`: every child is the root's own and brings rows or
+    /// keys (no connects or child patches, whose SET lists a batch would have to build per
+    /// root), and the root has a primary key.
     pub writes_many: bool,
 }
 

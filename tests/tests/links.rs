@@ -742,6 +742,104 @@ async fn an_update_graph_sets_adds_and_removes_links_by_key_writing_only_join_ro
 }
 
 #[tokio::test]
+async fn many_update_graphs_set_add_and_remove_each_roots_own_links_in_one_statement() -> TestResult
+{
+    let (_db, client) = database().await?;
+    client
+        .batch_execute(
+            "INSERT INTO tags (name) VALUES ('a'), ('b'), ('c'), ('d');
+             INSERT INTO articles (id, title) VALUES (1, 'one'), (2, 'two'), (3, 'three');
+             INSERT INTO article_tags (article_id, tag_id, added_by)
+                 SELECT 1, id, 'alice' FROM tags WHERE name IN ('a', 'b');
+             INSERT INTO article_tags (article_id, tag_id)
+                 SELECT a, t.id FROM tags t, (VALUES (2), (3)) AS v(a) WHERE t.name IN ('a', 'c');",
+        )
+        .await?;
+    let counting = CountingClient::new(&client);
+    let names = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+    // Article 1: set {b, c} (a unlinked, b kept); 2: add {b, c} (c kept once) and remove
+    // {a}; 3: only its title. The same tag names mean different links per root.
+    let report = ArticleTagsGraph::update_graph_many_report(
+        &counting,
+        [
+            (1, ArticleTagsGraph::default().with_tags(names(&["b", "c"]))),
+            (
+                2,
+                ArticleTagsGraph::default()
+                    .with_more_tags(names(&["b", "c"]))
+                    .with_fewer_tags(names(&["a"])),
+            ),
+            (3, ArticleTagsGraph::default().with_title("three, renamed")),
+        ],
+    )
+    .await?;
+    assert_eq!(counting.statements(), 1);
+    let affected: Vec<(&str, u64)> = report.steps.iter().map(|s| (s.tag, s.affected)).collect();
+    assert_eq!(
+        affected,
+        [
+            ("graph:root:articles", 1),
+            ("graph:many_to_many:article_tags", 2),
+            ("graph:many_to_many:article_tags:more_tags", 1),
+            ("graph:many_to_many:article_tags:fewer_tags", 1),
+        ]
+    );
+    assert_eq!(tags_of(&client, 1).await?, ["b", "c"]);
+    assert_eq!(tags_of(&client, 2).await?, ["b", "c"]);
+    assert_eq!(tags_of(&client, 3).await?, ["a", "c"]);
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM article_tags at JOIN tags t ON t.id = at.tag_id
+             WHERE at.article_id = 1 AND t.name = 'b' AND at.added_by = 'alice'"
+        )
+        .await?,
+        1
+    );
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM articles WHERE title = 'three, renamed'"
+        )
+        .await?,
+        1
+    );
+
+    // A name that is no tag, in any graph, is NotFound naming the step, and nothing of any
+    // graph is written.
+    let error = ArticleTagsGraph::update_graph_many(
+        &client,
+        [
+            (
+                1,
+                ArticleTagsGraph::default().with_tags(Vec::<String>::new()),
+            ),
+            (
+                2,
+                ArticleTagsGraph::default().with_more_tags(names(&["nosuch"])),
+            ),
+        ],
+    )
+    .await
+    .err()
+    .ok_or("a link to a missing tag was written")?;
+    assert!(
+        matches!(
+            error,
+            Error::NotFound {
+                table: "public.tags",
+                step: Some("graph:many_to_many:article_tags:more_tags"),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(tags_of(&client, 1).await?, ["b", "c"]);
+    assert_eq!(count(&client, "SELECT count(*) FROM tags").await?, 4);
+    Ok(())
+}
+
+#[tokio::test]
 async fn rows_before_and_after_each_nested_row_are_written_with_it() -> TestResult {
     let (_db, client) = database().await?;
     let counting = CountingClient::new(&client);

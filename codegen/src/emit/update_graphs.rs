@@ -55,12 +55,25 @@ fn update_graph_many_impl(
     let mut children = String::new();
     for (child, params) in graph.children.iter().zip(&many.children) {
         let table = &model.tables[child.table];
-        let count = if child.many { "many" } else { "one" };
         let flag = match (params.active, params.delete) {
             (true, _) => "active",
             (false, true) => "delete",
             (false, false) => "none",
         };
+        if let UpdateStrategy::Links(links) = &child.strategy {
+            // The far rows' keys, bound as one array.
+            let by = &model.tables[links.far].columns[links.by];
+            let _ = writeln!(
+                children,
+                "{}: keys {flag} {ty} => ::std::vec::Vec<{ty}>, {:?} {{ keys as {} }};",
+                child.field,
+                child.tag,
+                by.ty.param_array_type,
+                ty = by.ty.rust,
+            );
+            continue;
+        }
+        let count = if child.many { "many" } else { "one" };
         let columns: Vec<String> = params
             .rows
             .iter()

@@ -582,7 +582,10 @@ fn child_ctes(
             parent.as_str(),
             parent_key.as_str(),
         );
-        return links_ctes(model, (index, child, links), join, first_param);
+        return match roots {
+            Roots::One => links_ctes(model, (index, child, links), join, first_param),
+            Roots::Many => many_links_ctes(model, (index, child, links), join, first_param),
+        };
     }
     // One root: whether the field is given is a `boolean`; many: the ordinals of the roots
     // whose field is, and each row names its root by ordinal.
@@ -633,8 +636,7 @@ fn child_ctes(
     let mut counts = Vec::new();
     let mut ctes = Vec::new();
     let owned = |flag: &str| owned_children(roots, (&parent, flag), &fk, &parent_key);
-    let delete_all =
-        |flag: &str| format!("DELETE FROM {table_name} AS c {}{scope}", owned(flag));
+    let delete_all = |flag: &str| format!("DELETE FROM {table_name} AS c {}{scope}", owned(flag));
     match &child.strategy {
         UpdateStrategy::Replace => {
             ctes.extend(replace_ctes(
@@ -776,6 +778,81 @@ fn links_ctes(
             active: active.is_some(),
             delete: false,
             rows: vec![Param::Value(links.by)],
+        },
+        counts,
+    }
+}
+
+/// [`links_ctes`] for many roots: each key carries its root's ordinal (`w.po`), so each root
+/// keeps, gains or loses the links its own keys name. `set` deletes, for the roots whose field
+/// is given (`root.ord = ANY($n::bigint[])`), the links their keys do not name:
+///
+/// ```sql
+/// c0_want AS MATERIALIZED (SELECT CASE WHEN t."id" IS NULL THEN (<marker> ...) ELSE t."id" END AS v0, w.po FROM unnest($4::text[], $5::bigint[]) AS w(k, po) LEFT JOIN "tags" t ON t."name" = w.k),
+/// c0_del AS (DELETE FROM "article_tags" AS c WHERE c."article_id" = ANY(ARRAY(SELECT root."id" FROM root WHERE root.ord = ANY($3::bigint[]))) AND NOT EXISTS (SELECT FROM c0_want AS w JOIN root AS r ON r.ord = w.po WHERE r."id" = c."article_id" AND w.v0 = c."tag_id") RETURNING 1),
+/// c0_ins AS (INSERT INTO "article_tags" ("article_id", "tag_id") SELECT DISTINCT p."id", w.v0 FROM c0_want AS w JOIN root AS p ON p.ord = w.po WHERE NOT EXISTS (...) ON CONFLICT DO NOTHING RETURNING 1)
+/// ```
+fn many_links_ctes(
+    model: &Model<'_>,
+    (index, child, links): (usize, &UpdateChild, &Links),
+    (join, fk, parent, parent_key): (&str, &str, &str, &str),
+    first_param: &mut usize,
+) -> ChildCtes {
+    let far = &model.tables[links.far];
+    let active = (links.sync == LinkSync::Set).then(|| {
+        *first_param += 1;
+        format!("{parent}.ord = ANY(${}::bigint[])", *first_param)
+    });
+    let keys = *first_param + 1;
+    *first_param += 2;
+    let lookup = super::insert_graphs::lookup_sql(
+        far,
+        (links.key, links.by),
+        &child.tag,
+        (keys, Some(keys + 1)),
+    );
+    let key = format!("v{}", links.key);
+    let far_fk = quote_ident(&model.tables[child.table].columns[links.far_fk].column.name);
+    let root_key = parent_key
+        .strip_prefix(&format!("{parent}."))
+        .unwrap_or(parent_key);
+    let want = format!("c{index}_want");
+    let mut ctes = vec![format!("{want} AS MATERIALIZED ({lookup})")];
+    let insert = format!(
+        "c{index}_ins AS (INSERT INTO {join} ({fk}, {far_fk}) SELECT DISTINCT p.{root_key}, w.{key} FROM {want} AS w JOIN {parent} AS p ON p.ord = w.po \
+         WHERE NOT EXISTS (SELECT FROM {join} AS c WHERE c.{fk} = p.{root_key} AND c.{far_fk} = w.{key}) ON CONFLICT DO NOTHING RETURNING 1)"
+    );
+    let named = format!(
+        "(SELECT FROM {want} AS w JOIN {parent} AS r ON r.ord = w.po WHERE r.{root_key} = c.{fk} AND w.{key} = c.{far_fk})"
+    );
+    let counts = match (links.sync, &active) {
+        (LinkSync::Set, Some(active)) => {
+            let owned = owned_children(Roots::Many, (parent, active), fk, parent_key);
+            ctes.push(format!(
+                "c{index}_del AS (DELETE FROM {join} AS c {owned} AND NOT EXISTS {named} RETURNING 1)"
+            ));
+            ctes.push(insert);
+            vec![format!("c{index}_del"), format!("c{index}_ins")]
+        }
+        (LinkSync::Remove, _) => {
+            let owned = owned_children(Roots::Many, (parent, "true"), fk, parent_key);
+            ctes.push(format!(
+                "c{index}_del AS (DELETE FROM {join} AS c {owned} AND EXISTS {named} RETURNING 1)"
+            ));
+            vec![format!("c{index}_del")]
+        }
+        _ => {
+            ctes.push(insert);
+            vec![format!("c{index}_ins")]
+        }
+    };
+    ChildCtes {
+        ctes,
+        patch: None,
+        params: UpdateChildParams {
+            active: active.is_some(),
+            delete: false,
+            rows: vec![Param::Value(links.by), Param::ParentOrdinal],
         },
         counts,
     }

@@ -178,13 +178,9 @@ fn update_graph(
     }
     let writes_many = connects.is_empty()
         && !tables[root].primary_key.is_empty()
-        && children.iter().all(|c| {
-            c.parent == StepRef::Root
-                && !matches!(
-                    c.strategy,
-                    UpdateStrategy::Update | UpdateStrategy::Links(_)
-                )
-        });
+        && children
+            .iter()
+            .all(|c| c.parent == StepRef::Root && !matches!(c.strategy, UpdateStrategy::Update));
     Ok(UpdateGraphModel {
         writes_many,
         name: graph_name.to_owned(),

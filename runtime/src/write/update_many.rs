@@ -8,7 +8,9 @@ use bytes::BytesMut;
 use tokio_postgres::types::{to_sql_checked, IsNull, Kind, ToSql, Type};
 use tokio_postgres::{Error as PgError, Row};
 
-use super::graph::{no_rows, step_reports, Locked, Plain, SendStatement, NOT_FOUND_MARKER};
+use super::graph::{
+    connect_not_found, no_rows, step_reports, Locked, Plain, SendStatement, NOT_FOUND_MARKER,
+};
 use super::patch::BatchColumns;
 use super::{Assignments, Param, Table, UpdateGraph, UpdateGraphLocking, UpdateGraphPlain};
 use crate::{
@@ -77,7 +79,8 @@ pub struct ChildRows<C> {
 /// update graph, from its statement's parts and, per child step, its field, how many rows
 /// the field holds (`many` or `one`), the flag the statement binds for it (`active`: the
 /// field is given; `delete`: a has_one given as `Some(None)`; `none`), its row and columns
-/// types, its tag and the columns it binds:
+/// types, its tag and the columns it binds; a many_to_many step's field holds keys (`keys`),
+/// bound as one array:
 ///
 /// ```text
 /// update_graph_many! {
@@ -110,7 +113,7 @@ macro_rules! update_graph_many {
                     $crate::write::ChildRows {
                         flags: rows.flags,
                         ordinals: rows.ordinals,
-                        columns: <$row>::columns(rows.columns).map_err(|e| e.in_step($tag))?,
+                        columns: $crate::update_graph_many!(@columns $count $row, rows.columns, $tag),
                     }
                 },)*))
             }
@@ -121,12 +124,27 @@ macro_rules! update_graph_many {
                 let ($($field,)*) = parts;
                 $(
                     $crate::update_graph_many!(@flag $flag, params, $field);
-                    $(params.push((&$field.columns.$col, $crate::__private::Type::$ty));)*
+                    $crate::update_graph_many!(@bind $count, params, $field { $($col as $ty),* });
                     params.push((&$field.ordinals, $crate::__private::Type::INT8_ARRAY));
                 )*
             }
         }
         $crate::update_graph_many_methods!($mode $graph);
+    };
+    (@columns keys $row:ty, $rows:expr, $tag:literal) => {
+        $rows
+    };
+    (@columns $count:ident $row:ty, $rows:expr, $tag:literal) => {
+        <$row>::columns($rows).map_err(|e| e.in_step($tag))?
+    };
+    (@bind keys, $params:ident, $field:ident { $col:tt as $ty:ident }) => {
+        $params.push((&$field.columns, $crate::__private::Type::$ty));
+    };
+    (@bind $count:ident, $params:ident, $field:ident { $($col:tt as $ty:ident),* }) => {
+        $($params.push((&$field.columns.$col, $crate::__private::Type::$ty));)*
+    };
+    (@take keys $flag:ident, $taken:expr, $ordinal:ident, $rows:ident) => {
+        $crate::update_graph_many!(@take many $flag, $taken, $ordinal, $rows)
     };
     (@take many $flag:ident, $taken:expr, $ordinal:ident, $rows:ident) => {
         if let Some(mut given) = $taken {
@@ -408,7 +426,8 @@ fn many_error<G: UpdateGraph>(error: PgError) -> Error {
     });
     match missing {
         Some(ordinal) => root_not_found::<G>(ordinal.saturating_sub(1)),
-        None => Error::db_in_steps(G::ERROR_STEPS.of(&error), error),
+        None => connect_not_found(G::CONNECT_STEPS, &error)
+            .unwrap_or_else(|| Error::db_in_steps(G::ERROR_STEPS.of(&error), error)),
     }
 }
 
