@@ -415,9 +415,9 @@ pub struct UpdateGraphModel {
     pub root_tag: String,
     /// The user's attributes.
     pub attributes: Attributes,
-    /// The graph has `update_graph_many`: every child is the root's own and brings rows or
-    /// keys (no connects or child patches, whose SET lists a batch would have to build per
-    /// root), and the root has a primary key.
+    /// The graph has `update_graph_many`: every child is the root's own, no belongs_to
+    /// connects by key (each root would look its own parent up), and the root has a
+    /// primary key.
     pub writes_many: bool,
 }
 

@@ -1038,6 +1038,61 @@ fn step_counts(steps: &[WriteStepReport]) -> Vec<(&'static str, u64)> {
 }
 
 #[tokio::test]
+async fn update_steps_of_many_graphs_patch_each_roots_own_children() -> TestResult {
+    let (_db, client) = database().await?;
+    teams_with_members(&client).await?;
+    let counting = CountingClient::new(&client);
+    // Red's coaches are deactivated; blue's coaches renamed and its unnamed members named:
+    // the coaches step sets a different column for each team.
+    let report = TeamPatchGraph::update_graph_many_report(
+        &counting,
+        [
+            (
+                1,
+                TeamPatchGraph::default()
+                    .with_coaches(TeamMemberPatch::default().with_active(false)),
+            ),
+            (
+                2,
+                TeamPatchGraph::default()
+                    .with_coaches(TeamMemberPatch::default().with_name("Coach"))
+                    .with_unnamed_members(TeamMemberPatch::default().with_name("U2")),
+            ),
+        ],
+    )
+    .await?;
+    assert_eq!(counting.statements(), 1);
+    assert_eq!(
+        step_counts(&report.steps),
+        [
+            ("graph:root:teams", 0),
+            ("graph:has_many:team_members", 1),
+            ("graph:has_many:team_members:coaches", 3),
+            ("graph:has_many:team_members:members", 0),
+        ]
+    );
+    let mut expected = seeded_members();
+    expected[3].4 = false;
+    expected[4].4 = false;
+    expected[5].3 = Some("U2".to_owned());
+    expected[6].3 = Some("Coach".to_owned());
+    assert_eq!(members(&client).await?, expected);
+
+    // No graph's patch sets a column of a step: the step writes nothing.
+    let report = TeamPatchGraph::update_graph_many_report(
+        &counting,
+        [(
+            1,
+            TeamPatchGraph::default().with_members(TeamMemberPatch::default()),
+        )],
+    )
+    .await?;
+    assert_eq!(report.affected, 0);
+    assert_eq!(members(&client).await?, expected);
+    Ok(())
+}
+
+#[tokio::test]
 async fn an_update_step_patches_only_the_children_its_where_selects() -> TestResult {
     let (_db, client) = database().await?;
     teams_with_members(&client).await?;

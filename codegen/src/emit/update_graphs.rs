@@ -54,6 +54,10 @@ fn update_graph_many_impl(
 ) -> String {
     let mut children = String::new();
     for (child, params) in graph.children.iter().zip(&many.children) {
+        if child.strategy.kind() == Strategy::Update {
+            // Its patch stays in the graph: `assign_child` reads it.
+            continue;
+        }
         let table = &model.tables[child.table];
         let flag = match (params.active, params.delete) {
             (true, _) => "active",
@@ -94,7 +98,7 @@ fn update_graph_many_impl(
         "::writegraph::update_graph_many! {{
             {name}, {mode}, ::writegraph::write::UpdateMany {{
                 update: {update}, from: {from}, aliases: {aliases}, rest: {rest},
-                select: {select}, tail: {tail}, lock: {lock},
+                select: {select}, tail: {tail}, lock: {lock}, patches: &[{patches}],
             }};
             {children}
         }}\n",
@@ -107,6 +111,18 @@ fn update_graph_many_impl(
         select = str_literal(&many.select),
         tail = str_literal(&many.tail),
         lock = str_literal(&many.lock),
+        patches = many
+            .patches
+            .iter()
+            .map(|p| format!(
+                "::writegraph::write::ChildPatch {{ update: {}, update_where: {}, skip: {}, then: {} }}",
+                str_literal(&p.update),
+                str_literal(&p.update_where),
+                str_literal(&p.skip),
+                str_literal(&p.then)
+            ))
+            .collect::<Vec<_>>()
+            .join(", "),
     )
 }
 

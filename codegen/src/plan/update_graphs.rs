@@ -89,6 +89,28 @@ fn update_cte(
     ]
 }
 
+/// [`update_cte`] for many roots: each graph's patch is a row of arrays (`s`), numbered by
+/// its graph's ordinal (`s.o`), whose SET list the runtime builds from the columns the
+/// batch's patches set; each root's children take its own patch:
+/// `c0_upd AS (UPDATE "t" AS c SET <assignments> FROM UNNEST(<ordinals, arrays>) AS s(o,
+/// <aliases>) JOIN root AS p ON p.ord = s.o WHERE c."fk" = p."id" ... RETURNING 1)`.
+fn many_update_cte(
+    index: usize,
+    table: &str,
+    parent: &str,
+    fk: &str,
+    parent_key: &str,
+    scope: &str,
+) -> [String; 3] {
+    [
+        format!("c{index}_upd AS (UPDATE {table} AS c SET "),
+        format!(
+            ") JOIN {parent} AS p ON p.ord = s.o WHERE c.{fk} = p.{parent_key}{scope} RETURNING 1)"
+        ),
+        format!("c{index}_upd AS (SELECT 1 WHERE false)"),
+    ]
+}
+
 /// ` WHERE (SELECT count(*) FROM c0_del) >= 0`: makes a child's insert read its delete's
 /// result, so that PostgreSQL runs the delete first. Sibling data-modifying CTEs run in an
 /// order PostgreSQL does not promise, and an insert that ran first would conflict with the
@@ -372,6 +394,10 @@ pub struct UpdateManyStatement {
     /// Per child, the result columns whose counts add up to its step, counted from the
     /// first count (after the root's columns).
     pub counts: Vec<Vec<usize>>,
+    /// The child steps that apply a patch, in statement order: each CTE up to its SET list,
+    /// the text after its arrays (`update_where`), and the fixed text up to the next one or
+    /// the end; `tail` ends before the first.
+    pub patches: Vec<ChildPatchStatement>,
 }
 
 /// The statement of `update_graph_many`, for a graph whose model writes many
@@ -430,6 +456,7 @@ pub(super) fn update_many_statement(
     for (index, child) in graph.children.iter().enumerate() {
         let planned = child_ctes(model, graph, (index, Roots::Many), child, &mut first_param);
         ctes.extend(planned.ctes.into_iter().map(Cte::Fixed));
+        ctes.extend(planned.patch.map(|patch| Cte::Patch(index, patch)));
         children.push(planned.params);
         count_names.push(planned.counts);
     }
@@ -451,7 +478,7 @@ pub(super) fn update_many_statement(
         ", (SELECT (({marker} || s.ord::text)::integer) FROM UNNEST({arrays}) WITH ORDINALITY AS s({key_aliases}ord) \
          WHERE NOT EXISTS (SELECT FROM root AS r WHERE r.ord = s.ord) LIMIT 1) FROM root ORDER BY root.ord"
     );
-    let (tail, _) = tail_text(ctes, &format!("\n{select}"));
+    let (tail, patches) = tail_text(ctes, &format!("\n{select}"));
     let update = format!("WITH root_set AS (UPDATE {root_name} AS t SET ");
     let from = format!(" FROM UNNEST({arrays}, {writes}");
     let aliases = format!(") WITH ORDINALITY AS s({key_aliases}w");
@@ -459,10 +486,20 @@ pub(super) fn update_many_statement(
         ", ord) WHERE {key_match} AND s.w RETURNING s.ord, {root_columns}),\n     root AS (SELECT * FROM root_set UNION ALL {}",
         read(" AND NOT s.w")
     );
-    let shown = format!(
+    let mut shown = format!(
         "{}{from}, $n, ...{aliases}, v0, ...{rest}{tail}",
         super::with_set_placeholder(&update, "")
     );
+    for patch in &patches {
+        shown.push_str(&super::with_set_placeholder(
+            &patch.update,
+            &format!(
+                " FROM UNNEST($n, ...) AS s(o, v0, ...{}",
+                patch.update_where
+            ),
+        ));
+        shown.push_str(&patch.then);
+    }
     Some(UpdateManyStatement {
         lock: format!(
             "SELECT 1 FROM {root_name} AS t, UNNEST({arrays}) AS s({}) WHERE {key_match} ORDER BY {key_order} FOR UPDATE OF t",
@@ -478,6 +515,7 @@ pub(super) fn update_many_statement(
         key_columns: keys.len(),
         children,
         counts,
+        patches,
     })
 }
 
@@ -557,16 +595,20 @@ fn child_ctes(
     );
     let scope = scoped(child);
     if matches!(child.strategy, UpdateStrategy::Update) {
-        return ChildCtes {
-            ctes: Vec::new(),
-            patch: Some(update_cte(
+        let patch = match roots {
+            Roots::One => update_cte(index, &table_name, &parent, &fk, &parent_key, &scope),
+            Roots::Many => many_update_cte(
                 index,
                 &table_name,
                 &parent,
                 &fk,
-                &parent_key,
+                &quote_ident(&parent_model.columns[parent_column].column.name),
                 &scope,
-            )),
+            ),
+        };
+        return ChildCtes {
+            ctes: Vec::new(),
+            patch: Some(patch),
             params: UpdateChildParams {
                 active: false,
                 delete: false,

@@ -178,9 +178,7 @@ fn update_graph(
     }
     let writes_many = connects.is_empty()
         && !tables[root].primary_key.is_empty()
-        && children
-            .iter()
-            .all(|c| c.parent == StepRef::Root && !matches!(c.strategy, UpdateStrategy::Update));
+        && children.iter().all(|c| c.parent == StepRef::Root);
     Ok(UpdateGraphModel {
         writes_many,
         name: graph_name.to_owned(),

@@ -12,7 +12,9 @@ use super::graph::{
     connect_not_found, no_rows, step_reports, Locked, Plain, SendStatement, NOT_FOUND_MARKER,
 };
 use super::patch::BatchColumns;
-use super::{Assignments, Param, Table, UpdateGraph, UpdateGraphLocking, UpdateGraphPlain};
+use super::{
+    Assignments, ChildPatch, Param, Table, UpdateGraph, UpdateGraphLocking, UpdateGraphPlain,
+};
 use crate::{
     Error, FromRow, GenericClient, LockingClient, Result, ValidationError, ValidationKind,
     WriteReport,
@@ -40,6 +42,11 @@ pub struct UpdateMany {
     /// `SELECT 1 FROM <root table> .. ORDER BY <key> FOR UPDATE OF t`: every root locked, in
     /// key order, by a graph that locks its root.
     pub lock: &'static str,
+    /// The child steps that apply a patch (`strategy = "update"`), in statement order, each
+    /// after `tail` or the one before it: its CTE up to the SET list (`update`), then, after
+    /// ` FROM UNNEST(<ordinals and arrays>) AS s(o, <aliases>`, `update_where`; `skip` when
+    /// no patch of the batch sets a column of it.
+    pub patches: &'static [ChildPatch],
 }
 
 /// An update graph that also writes many roots in one statement: generated code supplies
@@ -362,17 +369,25 @@ where
         graph.assign_root(&mut set);
         set.next_patch();
     }
-    let columns = set.into_batch();
-    let statement = ManyStatement::new(&keys, &columns, graphs.len())?;
+    let root_columns = set.into_batch();
+    let patch_columns: Vec<BatchColumns<'_>> = (0..G::MANY.patches.len())
+        .map(|n| {
+            let mut set = Assignments::batch();
+            for graph in &graphs {
+                graph.assign_child(n, &mut set);
+                set.next_patch();
+            }
+            set.into_batch()
+        })
+        .collect();
+    let statement = ManyStatement::new(&keys, &root_columns, &patch_columns, graphs.len())?;
     let mut params: Vec<Param<'_>> = statement.keys.iter().map(DynArray::param).collect();
     params.push((&statement.writes, Type::BOOL_ARRAY));
     G::bind_many(&parts, &mut params);
     let sql = statement.sql::<G>(params.len());
-    for column in &statement.columns {
-        if let Some(flags) = &column.flags {
-            params.push((flags, Type::BOOL_ARRAY));
-        }
-        params.push(column.values.param());
+    statement.root.push_params(&mut params);
+    for patch in &statement.patches {
+        patch.push_params(&mut params);
     }
     let key_count = statement.keys.len();
     let rows = conn
@@ -463,7 +478,7 @@ fn check_repeated_keys<G: UpdateGraph>(keys: &[&[Param<'_>]]) -> Result<()> {
     Ok(())
 }
 
-/// The statement of one batch and the arrays it binds besides the children's.
+/// The statement of one batch and the arrays it binds besides the children's rows.
 struct ManyStatement<'a> {
     /// Per key column, every graph's value.
     keys: Vec<DynArray<'a>>,
@@ -471,11 +486,23 @@ struct ManyStatement<'a> {
     writes: Vec<bool>,
     /// How many graphs' patches set a root column: the root step's count.
     written: u64,
-    /// Per column any patch sets, its arrays.
+    /// The roots' SET list, over every graph.
+    root: SetArrays<'a>,
+    /// Per child patch step, its SET list over the graphs whose patch sets a column.
+    patches: Vec<SetArrays<'a>>,
+}
+
+/// The arrays of one SET list of a batch: per column any patch sets, whether each patch sets
+/// it (unless all do) and its value; for a child patch step, first the ordinals of the
+/// graphs it runs for.
+struct SetArrays<'a> {
+    /// A child patch step's graphs, as ordinals from 1; `None` for the roots (every graph).
+    ordinals: Option<Vec<i64>>,
+    /// The columns.
     columns: Vec<ColumnArrays<'a>>,
 }
 
-/// The arrays of one root column that a batch's patches set.
+/// The arrays of one column that a batch's patches set.
 struct ColumnArrays<'a> {
     /// The quoted column name.
     name: &'a str,
@@ -487,26 +514,21 @@ struct ColumnArrays<'a> {
     values: DynArray<'a>,
 }
 
-impl<'a> ManyStatement<'a> {
-    /// The arrays for `graphs` graphs with these keys and collected root columns.
-    fn new(keys: &[&[Param<'a>]], batch: &'a BatchColumns<'a>, graphs: usize) -> Result<Self> {
-        let key_columns = keys.first().map_or(0, |k| k.len());
-        let keys_arrays = (0..key_columns)
-            .map(|c| {
-                DynArray::new(
-                    keys[0][c].1.clone(),
-                    keys.iter().map(|k| Some(k[c].0)).collect(),
-                )
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut writes = vec![false; graphs];
+impl<'a> SetArrays<'a> {
+    /// The arrays of `batch` over the graphs `chosen` picks (by index, in order), of
+    /// `graphs` in all; `ordinals` for a child patch step.
+    fn new(
+        batch: &'a BatchColumns<'a>,
+        graphs: usize,
+        chosen: &[usize],
+        ordinals: bool,
+    ) -> Result<Self> {
         let mut columns = Vec::with_capacity(batch.columns.len());
         for column in &batch.columns {
-            let mut values = column.values.clone();
-            values.resize(graphs, None);
-            for (graph, value) in values.iter().enumerate() {
-                writes[graph] |= value.is_some();
-            }
+            let values: Vec<_> = chosen
+                .iter()
+                .map(|&g| column.values.get(g).copied().flatten())
+                .collect();
             let flags = (!values.iter().all(Option::is_some))
                 .then(|| values.iter().map(Option::is_some).collect());
             let values = DynArray::new(column.ty.clone(), values).map_err(|_| {
@@ -525,50 +547,135 @@ impl<'a> ManyStatement<'a> {
                 values,
             });
         }
+        debug_assert!(chosen.iter().all(|&g| g < graphs));
         Ok(Self {
-            keys: keys_arrays,
-            written: writes.iter().filter(|w| **w).count() as u64,
-            writes,
+            ordinals: ordinals.then(|| chosen.iter().map(|&g| g as i64 + 1).collect()),
             columns,
         })
     }
 
-    /// The statement of graph `G`, whose assignments' parameters come after the `before`
-    /// others (keys, write flags, children).
-    fn sql<G: UpdateGraphMany>(&self, before: usize) -> String {
-        let many = G::MANY;
-        if self.columns.is_empty() {
-            return [many.select, many.tail].concat();
-        }
-        let mut n = before;
+    /// The SET list, read from `s` with the target table as `target`, and the arrays and
+    /// aliases of `UNNEST(...) AS s(...)` after the fixed ones, numbered from `n + 1`.
+    fn text(&self, target: &str, n: &mut usize) -> (String, String, String) {
         let (mut set, mut arrays, mut aliases) = (Vec::new(), String::new(), String::new());
+        if self.ordinals.is_some() {
+            *n += 1;
+            arrays.push_str(&format!("${n}"));
+        }
         for (j, column) in self.columns.iter().enumerate() {
             let (name, cast) = (column.name, column.cast);
             if column.flags.is_some() {
                 set.push(format!(
-                    "{name} = CASE WHEN s.f{j} THEN s.v{j}{cast} ELSE t.{name} END"
+                    "{name} = CASE WHEN s.f{j} THEN s.v{j}{cast} ELSE {target}.{name} END"
                 ));
-                n += 1;
+                *n += 1;
                 arrays.push_str(&format!(", ${n}"));
                 aliases.push_str(&format!(", f{j}"));
             } else {
                 set.push(format!("{name} = s.v{j}{cast}"));
             }
-            n += 1;
+            *n += 1;
             arrays.push_str(&format!(", ${n}"));
             aliases.push_str(&format!(", v{j}"));
         }
-        [
-            many.update,
-            &set.join(", "),
-            many.from,
-            &arrays,
-            many.aliases,
-            &aliases,
-            many.rest,
-            many.tail,
-        ]
-        .concat()
+        (set.join(", "), arrays, aliases)
+    }
+
+    /// Appends the arrays, in the order [`text`](Self::text) numbers them.
+    fn push_params(&'a self, params: &mut Vec<Param<'a>>) {
+        if let Some(ordinals) = &self.ordinals {
+            params.push((ordinals, Type::INT8_ARRAY));
+        }
+        for column in &self.columns {
+            if let Some(flags) = &column.flags {
+                params.push((flags, Type::BOOL_ARRAY));
+            }
+            params.push(column.values.param());
+        }
+    }
+}
+
+impl<'a> ManyStatement<'a> {
+    /// The arrays for `graphs` graphs with these keys and the collected root columns and
+    /// child patches' columns.
+    fn new(
+        keys: &[&[Param<'a>]],
+        root: &'a BatchColumns<'a>,
+        patches: &'a [BatchColumns<'a>],
+        graphs: usize,
+    ) -> Result<Self> {
+        let key_columns = keys.first().map_or(0, |k| k.len());
+        let keys_arrays = (0..key_columns)
+            .map(|c| {
+                DynArray::new(
+                    keys[0][c].1.clone(),
+                    keys.iter().map(|k| Some(k[c].0)).collect(),
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let sets = |batch: &BatchColumns<'_>, graph: usize| {
+            batch
+                .columns
+                .iter()
+                .any(|c| c.values.get(graph).is_some_and(Option::is_some))
+        };
+        let writes: Vec<bool> = (0..graphs).map(|g| sets(root, g)).collect();
+        let every: Vec<usize> = (0..graphs).collect();
+        let patches = patches
+            .iter()
+            .map(|batch| {
+                let chosen: Vec<usize> = (0..graphs).filter(|&g| sets(batch, g)).collect();
+                SetArrays::new(batch, graphs, &chosen, true)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            keys: keys_arrays,
+            written: writes.iter().filter(|w| **w).count() as u64,
+            writes,
+            root: SetArrays::new(root, graphs, &every, false)?,
+            patches,
+        })
+    }
+
+    /// The statement of graph `G`, whose SET lists' parameters come after the `before`
+    /// others (keys, write flags, children): the roots' part, then the tail up to each child
+    /// patch step, whose part is its CTE around its SET list, or a CTE that writes nothing
+    /// when no patch of the batch sets a column of it.
+    fn sql<G: UpdateGraphMany>(&self, before: usize) -> String {
+        let many = G::MANY;
+        let mut n = before;
+        let mut sql = if self.root.columns.is_empty() {
+            many.select.to_owned()
+        } else {
+            let (set, arrays, aliases) = self.root.text("t", &mut n);
+            [
+                many.update,
+                &set,
+                many.from,
+                &arrays,
+                many.aliases,
+                &aliases,
+                many.rest,
+            ]
+            .concat()
+        };
+        sql.push_str(many.tail);
+        for (patch, arrays) in many.patches.iter().zip(&self.patches) {
+            if arrays.columns.is_empty() {
+                sql.push_str(patch.skip);
+            } else {
+                let (set, unnest, aliases) = arrays.text("c", &mut n);
+                sql.push_str(patch.update);
+                sql.push_str(&set);
+                sql.push_str(" FROM UNNEST(");
+                sql.push_str(&unnest);
+                sql.push_str(") AS s(o");
+                sql.push_str(&aliases);
+                sql.push_str(patch.update_where);
+            }
+            sql.push_str(patch.then);
+        }
+        sql
     }
 }
 
