@@ -415,8 +415,7 @@ pub struct UpdateGraphModel {
     pub root_tag: String,
     /// The user's attributes.
     pub attributes: Attributes,
-    /// The graph has `update_graph_many`: every child is the root's own, no belongs_to
-    /// connects by key (each root would look its own parent up), and the root has a
+    /// The graph has `update_graph_many`: every child is the root's own and the root has a
     /// primary key.
     pub writes_many: bool,
 }

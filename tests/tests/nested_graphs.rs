@@ -852,6 +852,100 @@ async fn an_update_graph_connects_its_root_to_a_parent_found_by_email() -> TestR
 }
 
 #[tokio::test]
+async fn many_update_graphs_connect_each_root_to_its_own_parent_by_email() -> TestResult {
+    let (_db, client) = database().await?;
+    client
+        .batch_execute(
+            "INSERT INTO users (id, email) VALUES (1, 'ann@x.test'), (2, 'bob@x.test');
+             INSERT INTO posts (id, author_id, title) VALUES (41, 1, 'a'), (42, 1, 'b'), (43, 2, 'c');",
+        )
+        .await?;
+    let counting = CountingClient::new(&client);
+    // 41 moves to bob; 42 to ann (its own author) with a new title; 43 keeps bob and only
+    // gets a comment.
+    let posts = PostRewriteGraph::update_graph_many_returning(
+        &counting,
+        [
+            (41, PostRewriteGraph::default().with_author("bob@x.test")),
+            (
+                42,
+                PostRewriteGraph::default()
+                    .with_author("ann@x.test")
+                    .with_title("b2"),
+            ),
+            (
+                43,
+                PostRewriteGraph::default().with_comments([NewCommentForPost::new("hi")]),
+            ),
+        ],
+    )
+    .await?;
+    assert_eq!(counting.statements(), 1);
+    let stored: Vec<(i64, i64, String)> = posts
+        .iter()
+        .map(|p| (p.id, p.author_id, p.title.clone()))
+        .collect();
+    assert_eq!(
+        stored,
+        [
+            (41, 2, "a".to_owned()),
+            (42, 1, "b2".to_owned()),
+            (43, 2, "c".to_owned())
+        ]
+    );
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM comments WHERE post_id = 43").await?,
+        1
+    );
+
+    // One missing email in the batch changes nothing of any graph.
+    let before = row_counts(&client).await?;
+    let missing = PostRewriteGraph::update_graph_many(
+        &client,
+        [
+            (41, PostRewriteGraph::default().with_title("lost")),
+            (42, PostRewriteGraph::default().with_author("nobody@x.test")),
+        ],
+    )
+    .await
+    .err()
+    .ok_or("no error")?;
+    assert!(
+        matches!(
+            missing,
+            Error::NotFound {
+                table: "public.users",
+                step: Some("graph:belongs_to:users"),
+                ..
+            }
+        ),
+        "{missing:?}"
+    );
+    assert_eq!(row_counts(&client).await?, before);
+
+    // The author and its id both given in one graph: refused before any SQL, naming it.
+    counting.reset();
+    let both = PostRewriteGraph::update_graph_many(
+        &counting,
+        [
+            (41, PostRewriteGraph::default().with_title("x")),
+            (
+                42,
+                PostRewriteGraph::default()
+                    .with_author_id(2)
+                    .with_author("bob@x.test"),
+            ),
+        ],
+    )
+    .await
+    .err()
+    .ok_or("no error")?;
+    assert!(both.to_string().contains("graph 1: "), "{both}");
+    assert_eq!(counting.statements(), 0);
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_graph_named_by_an_edge_is_written_inside_another_and_alone() -> TestResult {
     let (_db, client) = database().await?;
     let roadmap = NewRoadmapGraph::new("roadmap")

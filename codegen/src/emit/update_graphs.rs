@@ -53,6 +53,21 @@ fn update_graph_many_impl(
     many: &UpdateManyStatement,
 ) -> String {
     let mut children = String::new();
+    let root = &model.tables[graph.root];
+    let (mut connects, mut connect_fields) = (Vec::new(), Vec::new());
+    for (connect, value) in graph.connects.iter().zip(&many.connect_values) {
+        let by = &model.tables[connect.table].columns[connect.by];
+        let set_fk = &root.columns[connect.set_fk];
+        connect_fields.push(format!(
+            "{}: {} as {}, {}",
+            connect.field, by.ty.rust, by.ty.param_array_type, set_fk.field
+        ));
+        connects.push(format!(
+            "({}, {})",
+            str_literal(&crate::ident::quote_ident(&set_fk.column.name)),
+            str_literal(value)
+        ));
+    }
     for (child, params) in graph.children.iter().zip(&many.children) {
         if child.strategy.kind() == Strategy::Update {
             // Its patch stays in the graph: `assign_child` reads it.
@@ -99,7 +114,9 @@ fn update_graph_many_impl(
             {name}, {mode}, ::writegraph::write::UpdateMany {{
                 update: {update}, from: {from}, aliases: {aliases}, rest: {rest},
                 select: {select}, tail: {tail}, lock: {lock}, patches: &[{patches}],
+                connects: &[{connects}],
             }};
+            connects [{connect_fields}];
             {children}
         }}\n",
         name = graph.name,
@@ -111,6 +128,8 @@ fn update_graph_many_impl(
         select = str_literal(&many.select),
         tail = str_literal(&many.tail),
         lock = str_literal(&many.lock),
+        connects = connects.join(", "),
+        connect_fields = connect_fields.join("; "),
         patches = many
             .patches
             .iter()

@@ -387,6 +387,11 @@ pub struct UpdateManyStatement {
     pub shown: String,
     /// The number of key columns: the first parameters, one array each.
     pub key_columns: usize,
+    /// Per connect (`UpdateGraphModel::connects`): the value its `set_fk` is assigned in a
+    /// root whose graph gives the connect's field, `(SELECT b.v0 FROM b0 AS b WHERE b.po =
+    /// s.ord)`. Its keys and their graphs' ordinals are the two parameters after the write
+    /// flags, per connect, before the children's.
+    pub connect_values: Vec<String>,
     /// Parameters after the keys and the write flags, in `$n` order: per child, the
     /// ordinals of the roots whose field is given (or whose has_one is deleted), then its
     /// rows, which end with each row's root ordinal.
@@ -450,6 +455,25 @@ pub(super) fn update_many_statement(
         )
     };
     let mut first_param = keys.len() + 1;
+    // The parents connected by key, looked up before the roots, each key with its graph's
+    // ordinal: `b<i>`, read by the root's assignment of its `set_fk`.
+    let mut lookups = String::new();
+    let mut connect_values = Vec::new();
+    for (i, connect) in graph.connects.iter().enumerate() {
+        let parent = &model.tables[connect.table];
+        let lookup = super::insert_graphs::lookup_sql(
+            parent,
+            (connect.key, connect.by),
+            &connect.tag,
+            (first_param + 1, Some(first_param + 2)),
+        );
+        first_param += 2;
+        let _ = write!(lookups, "b{i} AS MATERIALIZED ({lookup}),\n     ");
+        connect_values.push(format!(
+            "(SELECT b.v{} FROM b{i} AS b WHERE b.po = s.ord)",
+            connect.key
+        ));
+    }
     let mut ctes = Vec::new();
     let mut children = Vec::new();
     let mut count_names: Vec<Vec<String>> = Vec::new();
@@ -479,7 +503,7 @@ pub(super) fn update_many_statement(
          WHERE NOT EXISTS (SELECT FROM root AS r WHERE r.ord = s.ord) LIMIT 1) FROM root ORDER BY root.ord"
     );
     let (tail, patches) = tail_text(ctes, &format!("\n{select}"));
-    let update = format!("WITH root_set AS (UPDATE {root_name} AS t SET ");
+    let update = format!("WITH {lookups}root_set AS (UPDATE {root_name} AS t SET ");
     let from = format!(" FROM UNNEST({arrays}, {writes}");
     let aliases = format!(") WITH ORDINALITY AS s({key_aliases}w");
     let rest = format!(
@@ -505,7 +529,8 @@ pub(super) fn update_many_statement(
             "SELECT 1 FROM {root_name} AS t, UNNEST({arrays}) AS s({}) WHERE {key_match} ORDER BY {key_order} FOR UPDATE OF t",
             key_aliases.trim_end_matches(", ")
         ),
-        select: format!("WITH root AS ({}", read("")),
+        select: format!("WITH {lookups}root AS ({}", read("")),
+        connect_values,
         update,
         from,
         aliases,

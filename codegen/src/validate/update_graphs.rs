@@ -176,9 +176,8 @@ fn update_graph(
         };
         child.tag = tags.step(None, kind, &tables[child.table], &child.field);
     }
-    let writes_many = connects.is_empty()
-        && !tables[root].primary_key.is_empty()
-        && children.iter().all(|c| c.parent == StepRef::Root);
+    let writes_many =
+        !tables[root].primary_key.is_empty() && children.iter().all(|c| c.parent == StepRef::Root);
     Ok(UpdateGraphModel {
         writes_many,
         name: graph_name.to_owned(),

@@ -42,6 +42,42 @@ pub(super) struct BatchColumn<'a> {
     pub(super) cast: String,
     /// Per patch, up to the last that sets it: its value, or `None`.
     pub(super) values: Vec<Option<&'a (dyn ToSql + Sync)>>,
+    /// The patches set it to an expression of the statement's own
+    /// ([`Assignments::set_value`]): `values` only says which patches set it.
+    pub(super) expression: bool,
+}
+
+/// What a patch that sets a column to an expression records as its value.
+static NO_VALUE: Option<bool> = None;
+
+impl<'a> BatchColumns<'a> {
+    /// Records that the current patch sets `column` to `value`.
+    fn set(
+        &mut self,
+        column: &str,
+        value: &'a (dyn ToSql + Sync),
+        ty: Type,
+        cast: &str,
+        expression: bool,
+    ) {
+        let patch = self.patch;
+        let index = match self.columns.iter().position(|c| c.name == column) {
+            Some(index) => index,
+            None => {
+                self.columns.push(BatchColumn {
+                    name: column.to_owned(),
+                    ty,
+                    cast: cast.to_owned(),
+                    values: Vec::new(),
+                    expression,
+                });
+                self.columns.len() - 1
+            }
+        };
+        let values = &mut self.columns[index].values;
+        values.resize(patch, None);
+        values.push(Some(value));
+    }
 }
 
 impl<'a> Assignments<'a> {
@@ -84,22 +120,7 @@ impl<'a> Assignments<'a> {
     pub fn set(&mut self, column: &str, value: &'a (dyn ToSql + Sync), ty: Type, cast: &str) {
         self.assigned += 1;
         if let Some(batch) = &mut self.batch {
-            let patch = batch.patch;
-            let index = match batch.columns.iter().position(|c| c.name == column) {
-                Some(index) => index,
-                None => {
-                    batch.columns.push(BatchColumn {
-                        name: column.to_owned(),
-                        ty,
-                        cast: cast.to_owned(),
-                        values: Vec::new(),
-                    });
-                    batch.columns.len() - 1
-                }
-            };
-            let values = &mut batch.columns[index].values;
-            values.resize(patch, None);
-            values.push(Some(value));
+            batch.set(column, value, ty, cast, false);
             return;
         }
         crate::__private::push_assignment(&mut self.sql, &mut self.params, column, value, ty, cast);
@@ -109,6 +130,13 @@ impl<'a> Assignments<'a> {
     /// nothing (an update graph's looked-up parent key, `(SELECT "id" FROM b0)`). `column` is
     /// quoted.
     pub fn set_value(&mut self, column: &str, value: &str) {
+        if let Some(batch) = &mut self.batch {
+            // A batch's statement has an expression of its own for the column: it records
+            // only that this patch sets it.
+            self.assigned += 1;
+            batch.set(column, &NO_VALUE, Type::BOOL, "", true);
+            return;
+        }
         if !self.sql.ends_with("SET ") {
             self.sql.push_str(", ");
         }

@@ -47,6 +47,9 @@ pub struct UpdateMany {
     /// ` FROM UNNEST(<ordinals and arrays>) AS s(o, <aliases>`, `update_where`; `skip` when
     /// no patch of the batch sets a column of it.
     pub patches: &'static [ChildPatch],
+    /// Per root column a belongs_to connect assigns, the column (quoted) and the value a
+    /// root whose graph gives the connect's field gets: the key its graph's lookup found.
+    pub connects: &'static [(&'static str, &'static str)],
 }
 
 /// An update graph that also writes many roots in one statement: generated code supplies
@@ -87,11 +90,13 @@ pub struct ChildRows<C> {
 /// the field holds (`many` or `one`), the flag the statement binds for it (`active`: the
 /// field is given; `delete`: a has_one given as `Some(None)`; `none`), its row and columns
 /// types, its tag and the columns it binds; a many_to_many step's field holds keys (`keys`),
-/// bound as one array:
+/// bound as one array. The belongs_to connects come first, as `connects [<field>: <key type> as
+/// <array type>, <set_fk field>; ..];`:
 ///
 /// ```text
 /// update_graph_many! {
 ///     OrderReplaceGraph, plain, UpdateMany { .. };
+///     connects [];
 ///     items: many active NewOrderItemForOrder => NewOrderItemColumns, "graph:has_many:order_items" { c0 as INT8_ARRAY, c2 as TEXT_ARRAY };
 /// }
 /// ```
@@ -100,18 +105,39 @@ pub struct ChildRows<C> {
 macro_rules! update_graph_many {
     (
         $graph:ty, $mode:ident, $many:expr;
+        connects [$($connect:ident : $key:ty as $key_ty:ident, $set_fk:ident);* $(;)?];
         $($field:ident : $count:ident $flag:ident $row:ty => $columns:ty, $tag:literal { $($col:tt as $ty:ident),* $(,)? });* $(;)?
     ) => {
         impl $crate::UpdateGraphMany for $graph {
-            type PartsMany = ($($crate::write::ChildRows<$columns>,)*);
+            type PartsMany = (
+                $($crate::write::ChildRows<::std::vec::Vec<$key>>,)*
+                $($crate::write::ChildRows<$columns>,)*
+            );
             /// The fixed parts of `update_graph_many`'s statement, around the roots' SET
             /// list and its arrays (`writegraph explain` shows it whole).
             const MANY: $crate::write::UpdateMany = $many;
             fn parts_many(graphs: &mut [Self]) -> $crate::Result<Self::PartsMany> {
                 for (index, graph) in graphs.iter().enumerate() {
                     <Self as $crate::UpdateGraph>::check(graph).map_err(|e| e.in_graph(index))?;
+                    $(if graph.$set_fk.is_some() && graph.$connect.is_some() {
+                        return Err($crate::write::conflicting_parent(
+                            <Self as $crate::UpdateGraph>::NAME,
+                            stringify!($connect),
+                            stringify!($set_fk),
+                        )
+                        .in_graph(index));
+                    })*
                 }
                 Ok(($({
+                    let mut rows = $crate::write::ChildRows::<::std::vec::Vec<$key>>::default();
+                    for (index, graph) in graphs.iter().enumerate() {
+                        if let Some(key) = &graph.$connect {
+                            rows.ordinals.push(index as i64 + 1);
+                            rows.columns.push(::std::clone::Clone::clone(key));
+                        }
+                    }
+                    rows
+                },)* $({
                     let mut rows = $crate::write::ChildRows::<::std::vec::Vec<$row>>::default();
                     for (index, graph) in graphs.iter_mut().enumerate() {
                         let ordinal = index as i64 + 1;
@@ -128,7 +154,11 @@ macro_rules! update_graph_many {
                 parts: &'a Self::PartsMany,
                 params: &mut ::std::vec::Vec<$crate::write::Param<'a>>,
             ) {
-                let ($($field,)*) = parts;
+                let ($($connect,)* $($field,)*) = parts;
+                $(
+                    params.push((&$connect.columns, $crate::__private::Type::$key_ty));
+                    params.push((&$connect.ordinals, $crate::__private::Type::INT8_ARRAY));
+                )*
                 $(
                     $crate::update_graph_many!(@flag $flag, params, $field);
                     $crate::update_graph_many!(@bind $count, params, $field { $($col as $ty),* });
@@ -510,8 +540,9 @@ struct ColumnArrays<'a> {
     cast: &'a str,
     /// Per graph, whether its patch sets the column; `None` when every one does.
     flags: Option<Vec<bool>>,
-    /// Per graph, the value it sets, or NULL.
-    values: DynArray<'a>,
+    /// Per graph, the value it sets, or NULL; `None` for a column set to an expression of
+    /// the statement's own (a connect's looked-up key).
+    values: Option<DynArray<'a>>,
 }
 
 impl<'a> SetArrays<'a> {
@@ -531,15 +562,19 @@ impl<'a> SetArrays<'a> {
                 .collect();
             let flags = (!values.iter().all(Option::is_some))
                 .then(|| values.iter().map(Option::is_some).collect());
-            let values = DynArray::new(column.ty.clone(), values).map_err(|_| {
-                Error::Validation(
-                    format!(
-                        "column {} holds an array, which a batch cannot send as one array per column; update these roots one by one (update_by_id_graph)",
-                        column.name
+            let values = if column.expression {
+                None
+            } else {
+                Some(DynArray::new(column.ty.clone(), values).map_err(|_| {
+                    Error::Validation(
+                        format!(
+                            "column {} holds an array, which a batch cannot send as one array per column; update these roots one by one (update_by_id_graph)",
+                            column.name
+                        )
+                        .into(),
                     )
-                    .into(),
-                )
-            })?;
+                })?)
+            };
             columns.push(ColumnArrays {
                 name: &column.name,
                 cast: &column.cast,
@@ -556,27 +591,43 @@ impl<'a> SetArrays<'a> {
 
     /// The SET list, read from `s` with the target table as `target`, and the arrays and
     /// aliases of `UNNEST(...) AS s(...)` after the fixed ones, numbered from `n + 1`.
-    fn text(&self, target: &str, n: &mut usize) -> (String, String, String) {
+    /// A column set to an expression of the statement's own takes it from `expressions`
+    /// (column, value).
+    fn text(
+        &self,
+        target: &str,
+        expressions: &[(&str, &str)],
+        n: &mut usize,
+    ) -> (String, String, String) {
         let (mut set, mut arrays, mut aliases) = (Vec::new(), String::new(), String::new());
         if self.ordinals.is_some() {
             *n += 1;
             arrays.push_str(&format!("${n}"));
         }
         for (j, column) in self.columns.iter().enumerate() {
-            let (name, cast) = (column.name, column.cast);
+            let name = column.name;
+            let value = match &column.values {
+                Some(_) => format!("s.v{j}{}", column.cast),
+                None => expressions
+                    .iter()
+                    .find(|(c, _)| *c == name)
+                    .map_or_else(|| "NULL".to_owned(), |(_, e)| (*e).to_owned()),
+            };
             if column.flags.is_some() {
                 set.push(format!(
-                    "{name} = CASE WHEN s.f{j} THEN s.v{j}{cast} ELSE {target}.{name} END"
+                    "{name} = CASE WHEN s.f{j} THEN {value} ELSE {target}.{name} END"
                 ));
                 *n += 1;
                 arrays.push_str(&format!(", ${n}"));
                 aliases.push_str(&format!(", f{j}"));
             } else {
-                set.push(format!("{name} = s.v{j}{cast}"));
+                set.push(format!("{name} = {value}"));
             }
-            *n += 1;
-            arrays.push_str(&format!(", ${n}"));
-            aliases.push_str(&format!(", v{j}"));
+            if column.values.is_some() {
+                *n += 1;
+                arrays.push_str(&format!(", ${n}"));
+                aliases.push_str(&format!(", v{j}"));
+            }
         }
         (set.join(", "), arrays, aliases)
     }
@@ -590,7 +641,9 @@ impl<'a> SetArrays<'a> {
             if let Some(flags) = &column.flags {
                 params.push((flags, Type::BOOL_ARRAY));
             }
-            params.push(column.values.param());
+            if let Some(values) = &column.values {
+                params.push(values.param());
+            }
         }
     }
 }
@@ -647,7 +700,7 @@ impl<'a> ManyStatement<'a> {
         let mut sql = if self.root.columns.is_empty() {
             many.select.to_owned()
         } else {
-            let (set, arrays, aliases) = self.root.text("t", &mut n);
+            let (set, arrays, aliases) = self.root.text("t", many.connects, &mut n);
             [
                 many.update,
                 &set,
@@ -664,7 +717,7 @@ impl<'a> ManyStatement<'a> {
             if arrays.columns.is_empty() {
                 sql.push_str(patch.skip);
             } else {
-                let (set, unnest, aliases) = arrays.text("c", &mut n);
+                let (set, unnest, aliases) = arrays.text("c", &[], &mut n);
                 sql.push_str(patch.update);
                 sql.push_str(&set);
                 sql.push_str(" FROM UNNEST(");
