@@ -41,6 +41,7 @@ case!(update_has_one);
 case!(update_replace);
 case!(update_upsert);
 case!(update_update);
+case!(update_many_composite);
 
 async fn setup(schema: &str) -> Result<(TestDatabase, Client), Box<dyn std::error::Error>> {
     let db = writegraph_testing::database_with_schema(schema).await?;
@@ -442,6 +443,63 @@ async fn every_case_verifies_against_its_own_schema() -> TestResult {
         update_replace,
         update_update,
         update_upsert
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn update_many_composite_finds_each_root_by_both_key_columns() -> TestResult {
+    use update_many_composite::*;
+    let (_db, client) = setup(SCHEMA).await?;
+    client
+        .batch_execute(
+            "INSERT INTO accounts (tenant, code, name) VALUES ('t1', 'a', 'one'), ('t1', 'b', 'two'), ('t2', 'a', 'three');
+             INSERT INTO account_notes (account_id, body) SELECT id, 'old' FROM accounts;",
+        )
+        .await?;
+    let key = |tenant: &str, code: &str| (tenant.to_owned(), code.to_owned());
+    let roots = AccountGraph::update_graph_many_returning(
+        &client,
+        [
+            (
+                key("t2", "a"),
+                AccountGraph::default().with_notes([NewAccountNoteForAccount::new("new")]),
+            ),
+            (key("t1", "a"), AccountGraph::default().with_name("uno")),
+        ],
+    )
+    .await?;
+    let names: Vec<(String, String, String)> = roots
+        .into_iter()
+        .map(|a| (a.tenant, a.code, a.name))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("t2".to_owned(), "a".to_owned(), "three".to_owned()),
+            ("t1".to_owned(), "a".to_owned(), "uno".to_owned())
+        ]
+    );
+    assert_eq!(
+        rows(
+            &client,
+            "SELECT a.tenant, a.code, n.body FROM account_notes n JOIN accounts a ON a.id = n.account_id ORDER BY 1, 2, 3"
+        )
+        .await?,
+        ["t1|a|old", "t1|b|old", "t2|a|new"]
+    );
+    // The same tenant with another code is another root: a missing one is NotFound.
+    let missing = AccountGraph::update_graph_many(
+        &client,
+        [(key("t2", "b"), AccountGraph::default().with_name("none"))],
+    )
+    .await;
+    assert!(
+        matches!(
+            missing,
+            Err(writegraph::Error::NotFound { graph: Some(0), .. })
+        ),
+        "{missing:?}"
     );
     Ok(())
 }
