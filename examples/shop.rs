@@ -130,6 +130,45 @@ async fn main() -> Result {
         .await?
         .ok_or("the order is gone")?;
     assert_eq!(stored.note.as_deref(), Some("gift wrap"));
+
+    // Many orders at once: three new orders in one statement, then one statement that gives
+    // each its own note and adds an item to the first, with every order locked first.
+    let orders = NewOrderGraph::insert_graph_many_returning(
+        &client,
+        ["carol", "dave", "erin"].map(|customer| {
+            NewOrderGraph::new(customer).with_items([NewOrderItemForOrder::new("A", 1)])
+        }),
+    )
+    .await?;
+    let batch = orders.iter().enumerate().map(|(n, order)| {
+        let patch = OrderPatchGraph::default().with_note(format!("batch note {n}"));
+        let patch = if n == 0 {
+            patch.with_items([
+                NewOrderItemForOrder::new("A", 1),
+                NewOrderItemForOrder::new("E", 2),
+            ])
+        } else {
+            patch
+        };
+        (order.id, patch)
+    });
+    let updated = OrderPatchGraph::update_graph_many_returning(&mut client, batch).await?;
+    let notes: Vec<Option<String>> = updated.into_iter().map(|o| o.note).collect();
+    println!("notes after one update_graph_many: {notes:?}");
+    assert_eq!(
+        notes,
+        (0..3)
+            .map(|n| Some(format!("batch note {n}")))
+            .collect::<Vec<_>>()
+    );
+    let first_items: i64 = client
+        .query_one(
+            "SELECT count(*) FROM order_items WHERE order_id = $1",
+            &[&orders[0].id],
+        )
+        .await?
+        .get(0);
+    assert_eq!(first_items, 2);
     println!("ok");
     Ok(())
 }
