@@ -424,14 +424,19 @@ pub(super) fn update_many_statement(
         .map(|(n, c)| format!("${}::{}[]", n + 1, c.ty.param_sql))
         .collect();
     let key_aliases: String = (0..keys.len()).map(|n| format!("k{n}, ")).collect();
+    // Each key column also `= ANY` of its array: a condition on the root table alone, which
+    // PostgreSQL reads by the key's index however many rows it guesses the arrays hold (a
+    // prepared statement's generic plan cannot know), where the join alone may be planned
+    // as a scan of the whole table.
     let key_match = keys
         .iter()
         .enumerate()
         .map(|(n, c)| {
+            let column = quote_ident(&c.column.name);
             format!(
-                "t.{} = {}",
-                quote_ident(&c.column.name),
-                cast(format!("s.k{n}"), c.ty.cast_to.as_deref())
+                "t.{column} = {} AND t.{column} = ANY({})",
+                cast(format!("s.k{n}"), c.ty.cast_to.as_deref()),
+                cast(key_arrays[n].clone(), c.ty.cast_to.as_deref().map(|t| format!("{t}[]")).as_deref())
             )
         })
         .collect::<Vec<_>>()
