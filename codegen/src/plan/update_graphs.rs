@@ -436,7 +436,10 @@ pub(super) fn update_many_statement(
             format!(
                 "t.{column} = {} AND t.{column} = ANY({})",
                 cast(format!("s.k{n}"), c.ty.cast_to.as_deref()),
-                cast(key_arrays[n].clone(), c.ty.cast_to.as_deref().map(|t| format!("{t}[]")).as_deref())
+                cast(
+                    key_arrays[n].clone(),
+                    c.ty.cast_to.as_deref().map(|t| format!("{t}[]")).as_deref()
+                )
             )
         })
         .collect::<Vec<_>>()
