@@ -26,7 +26,10 @@ pub enum Error {
         graph: Option<usize>,
     },
     /// The input cannot be written as given (a required value is missing, two parts of a
-    /// graph contradict each other, ...). Returned before any SQL is sent.
+    /// graph contradict each other, ...). Returned before any SQL is sent; but
+    /// [`ValidationKind::TooLarge`], found while the statement's values are encoded, is
+    /// returned before the statement is sent, which a statement cache may have prepared (its
+    /// text, without values) and a graph that locks its root followed its lock with.
     ///
     /// Its [`ValidationError::kind`] says which rule the input broke, for a program to match;
     /// its text says where, for a person to read.
@@ -140,6 +143,12 @@ pub enum ValidationKind {
     ConflictingParent,
     /// A batch or array has more elements than PostgreSQL binds in one parameter (2^31).
     TooManyElements,
+    /// The statement's values take more than PostgreSQL reads as one statement's values
+    /// ([`MAX_STATEMENT_BYTES`](crate::write::MAX_STATEMENT_BYTES), 1 GiB), or one value
+    /// more than it stores as one (1 GiB): found while they were encoded, before anything
+    /// was sent. The message names the largest value and, for a batch, how many rows or
+    /// graphs fit in one call.
+    TooLarge,
     /// The statement returned no row where it always returns one (a trigger or a row-level
     /// security policy suppressed the write).
     NoRowReturned,

@@ -136,7 +136,7 @@ pub use row::{FromRow, ModelPk};
 pub use write::{
     Assignments, ErrorSteps, GraphStep, Insert, InsertGraph, InsertGraphMany, Patch, RootRow,
     StepCount, Table, UpdateGraph, UpdateGraphLocking, UpdateGraphMany, UpdateGraphManyLocking,
-    UpdateGraphManyPlain, UpdateGraphPlain, Upsert,
+    UpdateGraphManyPlain, UpdateGraphPlain, Upsert, MAX_STATEMENT_BYTES,
 };
 
 /// The write traits, imported without their names (`use writegraph::prelude::*`), for

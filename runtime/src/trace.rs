@@ -29,6 +29,17 @@ pub(crate) use on::{graph, insert_graph, table};
 #[cfg(not(feature = "tracing"))]
 pub(crate) use off::{graph, insert_graph, table};
 
+/// The type's name without its path (`NewOrderGraph`): an insert graph's name in its span
+/// and its errors.
+pub(crate) fn short_type_name<G: ?Sized>() -> &'static str {
+    let name = std::any::type_name::<G>();
+    let path = name.split('<').next().unwrap_or(name);
+    match path.rfind("::") {
+        Some(at) => &name[at + 2..],
+        None => name,
+    }
+}
+
 #[cfg(not(feature = "tracing"))]
 mod off {
     use crate::write::RootRow;
@@ -196,17 +207,7 @@ mod on {
             RootRow::Read => "SQL_RETURNING",
             RootRow::Skip => "SQL",
         };
-        graph(short_type_name::<G>(), "insert_graph", sql, f)
-    }
-
-    /// The type's name without its path (`NewOrderGraph`).
-    fn short_type_name<G: ?Sized>() -> &'static str {
-        let name = std::any::type_name::<G>();
-        let path = name.split('<').next().unwrap_or(name);
-        match path.rfind("::") {
-            Some(at) => &name[at + 2..],
-            None => name,
-        }
+        graph(super::short_type_name::<G>(), "insert_graph", sql, f)
     }
 
     async fn traced<T: Outcome, F: Future<Output = Result<T>>>(

@@ -467,8 +467,11 @@ pub(super) fn batch_param_values(
 ) -> Vec<super::Bound> {
     params
         .iter()
-        .filter_map(|&param| batch_field(table, param))
-        .map(|(field, _, ty)| super::Bound::field(holder, &field, &ty))
+        .filter_map(|&param| Some((param, batch_field(table, param)?)))
+        .map(|(param, (field, _, ty))| {
+            super::Bound::field(holder, &field, &ty)
+                .holding(super::param_holds(&table.columns, param))
+        })
         .collect()
 }
 

@@ -6,7 +6,7 @@ use super::insert::{
     api_kind, batch_field, batch_param_values, column_check, insert_field_doc, insert_type,
     repeated_key_check, setters,
 };
-use super::{doc, statement_pair, Bound};
+use super::{doc, holds_const, param_holds, statement_pair, Bound};
 use crate::model::{
     Cardinality, ColumnModel, GraphModel, GraphStep, InsertKind, LinkHow, Model, StepKind, StepRef,
     TableModel,
@@ -114,7 +114,7 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
             const ROOT_COLUMNS: usize = {root_columns};
             const STEPS: &'static [::writegraph::write::GraphStep] = &[{steps}];
             const ERROR_STEPS: ::writegraph::write::ErrorSteps = {error_steps};
-            {connect_steps}
+            {connect_steps}{params_holds}
             fn parts(&mut self) -> ::writegraph::Result<Self::Parts> {{
                 {call_checks}
                 {take}
@@ -151,6 +151,7 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
         take = parts.take,
         names = parts.names.iter().map(|t| format!("{t},")).collect::<String>(),
         params = super::params_macro(&parts.params),
+        params_holds = holds_const("PARAMS", &parts.params),
     )
 }
 
@@ -628,6 +629,8 @@ struct Parts {
     names: Vec<String>,
     types: Vec<String>,
     params: Vec<Bound>,
+    /// The index in `STEPS` of each parameter's step.
+    params_steps: Vec<usize>,
 }
 
 /// Each step's rows as column vectors and the root's values one by one, in statement
@@ -644,6 +647,7 @@ fn graph_parts(
         names: Vec::new(),
         types: Vec::new(),
         params: Vec::new(),
+        params_steps: Vec::new(),
     };
     let ordinals: Vec<usize> = statement_parts
         .iter()
@@ -659,7 +663,11 @@ fn graph_parts(
             .take
             .push_str(&flatten_items(model, graph, (index, many), &ordinals));
     }
-    for part in statement_parts {
+    for (step, part) in statement_parts.iter().enumerate() {
+        // The parameters so far are the parts' before this one (each part is a step of
+        // `STEPS`, in order).
+        let before = parts.params.len();
+        parts.params_steps.resize(before, step.saturating_sub(1));
         let part_params = &part.params;
         let Some(i) = &part.step else {
             if many {
@@ -709,14 +717,15 @@ fn graph_parts(
             parts
                 .types
                 .push(format!("::std::vec::Vec<{}>", column.ty.rust));
-            parts.params.push(Bound::value(
-                &format!("part{i}"),
-                &column.ty.param_array_type,
-            ));
+            parts.params.push(
+                Bound::value(&format!("part{i}"), &column.ty.param_array_type)
+                    .holding(column.column.name.clone()),
+            );
             if part.params.last() == Some(&Param::ParentOrdinal) {
-                parts
-                    .params
-                    .push(Bound::value(&format!("o{i}"), "INT8_ARRAY"));
+                parts.params.push(
+                    Bound::value(&format!("o{i}"), "INT8_ARRAY")
+                        .holding(param_holds(&table.columns, Param::ParentOrdinal)),
+                );
                 parts.names.push(format!("o{i}"));
                 parts.types.push("::std::vec::Vec<i64>".to_owned());
             }
@@ -761,13 +770,22 @@ fn graph_parts(
         }
         parts.params.extend(values);
         if part.params.last() == Some(&Param::ParentOrdinal) {
-            parts
-                .params
-                .push(Bound::value(&format!("o{i}"), "INT8_ARRAY"));
+            parts.params.push(
+                Bound::value(&format!("o{i}"), "INT8_ARRAY")
+                    .holding(param_holds(&table.columns, Param::ParentOrdinal)),
+            );
             parts.names.push(format!("o{i}"));
             parts.types.push("::std::vec::Vec<i64>".to_owned());
         }
     }
+    let last = statement_parts.len().saturating_sub(1);
+    parts.params_steps.resize(parts.params.len(), last);
+    let steps = std::mem::take(&mut parts.params_steps);
+    parts.params = std::mem::take(&mut parts.params)
+        .into_iter()
+        .zip(steps)
+        .map(|(param, step)| param.of_step(step))
+        .collect();
     parts
 }
 
@@ -1077,7 +1095,9 @@ fn one_row_values(table: &TableModel<'_>, params: &[Param], holder: &str) -> Vec
         let present = holder.to_owned() + "_present";
         let value = match param {
             Param::Present => {
-                values.push(Bound::value(&present, "BOOL"));
+                values.push(
+                    Bound::value(&present, "BOOL").holding(param_holds(&table.columns, param)),
+                );
                 continue;
             }
             Param::Elements(_) | Param::Starts(_) | Param::Key(_) | Param::ParentOrdinal => None,
@@ -1085,7 +1105,10 @@ fn one_row_values(table: &TableModel<'_>, params: &[Param], holder: &str) -> Vec
         };
         let Some((field, _, _)) = value else {
             if let Some((field, _, array_type)) = batch_field(table, param) {
-                values.push(Bound::field(holder, &field, &array_type));
+                values.push(
+                    Bound::field(holder, &field, &array_type)
+                        .holding(param_holds(&table.columns, param)),
+                );
             }
             continue;
         };
@@ -1094,7 +1117,10 @@ fn one_row_values(table: &TableModel<'_>, params: &[Param], holder: &str) -> Vec
             Param::Flag(_) => "BOOL".to_owned(),
             _ => "INT4".to_owned(),
         };
-        values.push(Bound::one_row(holder, &field, &scalar_type));
+        values.push(
+            Bound::one_row(holder, &field, &scalar_type)
+                .holding(param_holds(&table.columns, param)),
+        );
     }
     values
 }
@@ -1169,7 +1195,7 @@ fn root_param_values(root: &[ColumnModel<'_>], params: &[Param], parts: &mut Par
             }
             _ => continue,
         };
-        parts.params.push(bound);
+        parts.params.push(bound.holding(param_holds(root, param)));
     }
 }
 

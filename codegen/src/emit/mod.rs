@@ -38,7 +38,7 @@ use self::update_graphs::update_graph_struct;
 use self::verify::verify_code;
 use crate::error::Error;
 use crate::model::Model;
-use crate::plan::Plan;
+use crate::plan::{Param, Plan};
 
 /// First line of every generated file.
 pub const HEADER: &str =
@@ -127,13 +127,17 @@ fn own_row_types(
 }
 
 /// One parameter of a generated `bind`: `holder.field`, or `holder` alone, declared as the
-/// `Type` const `ty`; `one`: a one-row step's column, bound as one value.
+/// `Type` const `ty`; `one`: a one-row step's column, bound as one value. `step` and
+/// `holds` say what it holds, as the graph's `PARAMS` const lists it: the index of its step
+/// in the graph's `STEPS` and its column ([`param_holds`]).
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Bound {
     holder: String,
     field: Option<String>,
     ty: String,
     one: bool,
+    step: usize,
+    holds: String,
 }
 
 impl Bound {
@@ -144,6 +148,8 @@ impl Bound {
             field: Some(field.to_owned()),
             ty: ty.to_owned(),
             one: false,
+            step: 0,
+            holds: String::new(),
         }
     }
 
@@ -154,7 +160,22 @@ impl Bound {
             field: None,
             ty: ty.to_owned(),
             one: false,
+            step: 0,
+            holds: String::new(),
         }
+    }
+
+    /// The parameter, holding `holds` (a column, as [`param_holds`] names it).
+    pub(super) fn holding(self, holds: impl Into<String>) -> Self {
+        Self {
+            holds: holds.into(),
+            ..self
+        }
+    }
+
+    /// The parameter, of step `step` (an index into the graph's `STEPS`).
+    pub(super) fn of_step(self, step: usize) -> Self {
+        Self { step, ..self }
     }
 
     /// Column `field` of a one-row step's columns `holder`, bound as one value.
@@ -164,6 +185,40 @@ impl Bound {
             ..Self::field(holder, field, ty)
         }
     }
+}
+
+/// What a parameter that the plan's `param` names holds, of a table whose columns are
+/// `columns`: the column, unquoted, and which part of it for a flag or the parts of an array
+/// column of a batch; for a one-row step's presence and a nested step's parent ordinals,
+/// that.
+pub(super) fn param_holds(columns: &[crate::model::ColumnModel<'_>], param: Param) -> String {
+    let name = |i: usize| columns[i].column.name.clone();
+    match param {
+        Param::Value(i) | Param::Key(i) => name(i),
+        Param::Flag(i) => format!("{} (whether set)", name(i)),
+        Param::Elements(i) => format!("{} (elements)", name(i)),
+        Param::Starts(i) => format!("{} (where each row's elements start)", name(i)),
+        Param::Lengths(i) => format!("{} (each row's element count)", name(i)),
+        Param::Present => "(whether the row is given)".to_owned(),
+        Param::ParentOrdinal => "(each row's parent)".to_owned(),
+    }
+}
+
+/// `const <name>`, what each of `params` holds: `(step, column)` pairs in `$n` order, as the
+/// graph's `PARAMS` (or `PART_PARAMS`) lists them; nothing for no parameters (the trait's
+/// default is empty).
+pub(super) fn holds_const(name: &str, params: &[Bound]) -> String {
+    if params.is_empty() {
+        return String::new();
+    }
+    let pairs: Vec<String> = params
+        .iter()
+        .map(|p| format!("({}, {:?})", p.step, p.holds))
+        .collect();
+    format!(
+        "const {name}: &'static [(usize, &'static str)] = &[{}];\n",
+        pairs.join(", ")
+    )
 }
 
 /// `::writegraph::params![..]` binding `params` in order, the fields of one holder that

@@ -156,6 +156,7 @@ fn update_graph_impl(
     let name = &graph.name;
     let updatable: Vec<&ColumnModel<'_>> = root.columns.iter().filter(|c| c.updatable).collect();
     let (take, names, types) = update_graph_parts(model, graph, statement);
+    let binds = update_graph_binds(model, graph, statement);
     let names: String = names.iter().map(|n| format!("{n},")).collect();
     let mut steps = vec![format!(
         "::writegraph::write::GraphStep::root({:?})",
@@ -176,7 +177,7 @@ fn update_graph_impl(
             const ROOT_COLUMNS: usize = {root_columns};
             const STEPS: &'static [::writegraph::write::GraphStep] = &[{steps}];
             const ERROR_STEPS: ::writegraph::write::ErrorSteps = {error_steps};
-            {connect_steps}{child_patches}
+            {connect_steps}{child_patches}{part_params}
             fn sets_nothing(&self) -> bool {{ !({anything}) }}
             {check}
             fn parts(&mut self) -> ::writegraph::Result<Self::Parts> {{
@@ -207,7 +208,8 @@ fn update_graph_impl(
             checks if checks.is_empty() => String::new(),
             checks => format!("fn check(&self) -> ::writegraph::Result<()> {{ {checks} Ok(()) }}"),
         },
-        binds = super::params_macro(&update_graph_binds(model, graph, statement)),
+        binds = super::params_macro(&binds),
+        part_params = super::holds_const("PART_PARAMS", &binds),
         assignments = patch_assignments(&updatable, "self") + &connect_assignments(model, graph, statement),
         connect_steps = connect_steps(model, graph),
         child_patches = child_patches(statement),
@@ -621,33 +623,49 @@ fn update_graph_binds(
     statement: &UpdateGraphStatement,
 ) -> Vec<super::Bound> {
     let mut binds = Vec::new();
+    // The keys of the parents the root connects to are of the root's step (0); each child's
+    // parameters are of its own, after the root's in `STEPS`.
     for (n, connect) in graph.connects.iter().enumerate() {
         let by = &model.tables[connect.table].columns[connect.by];
-        binds.push(super::Bound::value(
-            &format!("link{n}"),
-            &by.ty.param_array_type,
-        ));
+        binds.push(
+            super::Bound::value(&format!("link{n}"), &by.ty.param_array_type)
+                .holding(by.column.name.clone()),
+        );
     }
     for (n, params) in statement.children.iter().enumerate() {
+        let step = n + 1;
         if params.active {
-            binds.push(super::Bound::value(&format!("active{n}"), "BOOL"));
+            binds.push(
+                super::Bound::value(&format!("active{n}"), "BOOL")
+                    .holding("(whether the field is given)")
+                    .of_step(step),
+            );
         }
         if params.delete {
-            binds.push(super::Bound::value(&format!("delete{n}"), "BOOL"));
+            binds.push(
+                super::Bound::value(&format!("delete{n}"), "BOOL")
+                    .holding("(whether the row is deleted)")
+                    .of_step(step),
+            );
         }
         if graph.children[n].strategy.kind() == Strategy::Update {
             continue;
         }
         if let UpdateStrategy::Links(links) = &graph.children[n].strategy {
             let by = &model.tables[links.far].columns[links.by];
-            binds.push(super::Bound::value(
-                &format!("part{n}"),
-                &by.ty.param_array_type,
-            ));
+            binds.push(
+                super::Bound::value(&format!("part{n}"), &by.ty.param_array_type)
+                    .holding(by.column.name.clone())
+                    .of_step(step),
+            );
             continue;
         }
         let table = &model.tables[graph.children[n].table];
-        binds.extend(batch_param_values(table, &params.rows, &format!("part{n}")));
+        binds.extend(
+            batch_param_values(table, &params.rows, &format!("part{n}"))
+                .into_iter()
+                .map(|bound| bound.of_step(step)),
+        );
     }
     binds
 }

@@ -5,6 +5,7 @@ use std::future::Future;
 
 use tokio_postgres::{Error as PgError, Row};
 
+use super::limit::{assigned_column, counted, too_large, Budget, Writes};
 use super::{Assignments, Param, Table};
 use crate::__private::{count, pick_steps};
 use crate::{Error, FromRow, GenericClient, LockingClient, Result, WriteReport, WriteStepReport};
@@ -175,6 +176,11 @@ pub trait InsertGraph: Sized + Send {
     /// has fails the statement with [`NOT_FOUND_MARKER`] and the tag, which is
     /// [`Error::NotFound`] naming the step.
     const CONNECT_STEPS: &'static [(&'static str, &'static str)] = &[];
+    /// What each parameter of [`bind`](Self::bind) holds, in `$n` order: the index in
+    /// [`STEPS`](Self::STEPS) of the step it belongs to, and its column (with what of the
+    /// column it is, for the parts of an array column or a flag), as an error that finds the
+    /// statement's values too large names the largest. Empty: errors name it by number.
+    const PARAMS: &'static [(usize, &'static str)] = &[];
 
     /// Checks the graph and takes its steps' rows out of it, split into columns, in step
     /// order: repeated conflict keys, a `belongs_to` parent given twice or not at all, the
@@ -198,12 +204,13 @@ pub trait InsertGraph: Sized + Send {
         crate::trace::insert_graph::<Self, _, _>(root_row, async move {
             let parts = self.parts()?;
             let params = self.bind(&parts);
+            counted!(let params = params.as_ref());
             let (sql, first_count) = match root_row {
                 RootRow::Read => (Self::SQL_RETURNING, Self::ROOT_COLUMNS),
                 RootRow::Skip => (Self::SQL, 0),
             };
             let rows = conn
-                .query_typed(sql, params.as_ref())
+                .query_typed(sql, &params)
                 .await
                 .map_err(graph_error::<Self>)?;
             let row = rows
@@ -296,6 +303,18 @@ pub trait InsertGraph: Sized + Send {
                     .iter()
                     .filter_map(|c| c.as_ref().ok())
                     .map(|(graph, parts)| graph.bind(parts))
+                    .collect();
+                // Each graph's statement counts its values on its own.
+                let budgets: Vec<Budget> = bound.iter().map(|_| Budget::default()).collect();
+                let counted: Vec<_> = bound
+                    .iter()
+                    .zip(&budgets)
+                    .map(|(params, budget)| super::limit::count(budget, params.as_ref()))
+                    .collect();
+                let bound: Vec<Vec<Param<'_>>> = counted
+                    .iter()
+                    .zip(&bound)
+                    .map(|(counted, params)| super::limit::params(counted, params.as_ref()))
                     .collect();
                 if bound.is_empty() {
                     // Every graph was refused: nothing to send.
@@ -565,9 +584,24 @@ async fn pipeline_each(
     Ok(answers)
 }
 
-/// A database error of graph `G`'s statement: `Error::NotFound` naming the step when a
-/// connect-by lookup found no row, else `Error::Db` with the step it came from.
+/// A database error of graph `G`'s statement of one graph: [`ValidationKind::TooLarge`]
+/// naming the step and column of the largest value when its values were refused as too
+/// large, `Error::NotFound` naming the step when a connect-by lookup found no row, else
+/// `Error::Db` with the step it came from.
+///
+/// [`ValidationKind::TooLarge`]: crate::ValidationKind::TooLarge
 fn graph_error<G: InsertGraph>(error: PgError) -> Error {
+    if let Some(too_large) = too_large(&error) {
+        let label = |index: usize| {
+            let (step, column) = G::PARAMS.get(index)?;
+            let step = G::STEPS.get(*step)?;
+            Some(format!("column `{column}` of step `{}`", step.tag))
+        };
+        return too_large.error(Writes::One {
+            writer: crate::trace::short_type_name::<G>(),
+            label: &label,
+        });
+    }
     connect_not_found(G::CONNECT_STEPS, &error)
         .unwrap_or_else(|| Error::db_in_steps(G::ERROR_STEPS.of(&error), error))
 }
@@ -589,11 +623,20 @@ async fn query_many<G: InsertGraphMany, C: GenericClient>(
     graphs: Vec<G>,
     sql: &str,
 ) -> Result<Vec<Row>> {
+    let count = graphs.len();
     let parts = G::parts_many(graphs)?;
     let params = G::bind_many(&parts);
-    conn.query_typed(sql, params.as_ref())
+    counted!(let params = params.as_ref());
+    conn.query_typed(sql, &params)
         .await
-        .map_err(graph_error::<G>)
+        .map_err(|error| match too_large(&error) {
+            Some(too_large) => too_large.error(Writes::Batch {
+                writer: crate::trace::short_type_name::<G>(),
+                count,
+                noun: "graphs",
+            }),
+            None => graph_error::<G>(error),
+        })
 }
 
 /// A child step of an update graph that applies a patch of the child table to the root's
@@ -648,6 +691,9 @@ pub trait UpdateGraph: Sized + Send {
     /// The child steps that apply a patch (`strategy = "update"`), in statement order, each
     /// after [`TAIL_SQL`](Self::TAIL_SQL) or the one before it.
     const CHILD_PATCHES: &'static [ChildPatch] = &[];
+    /// What each parameter of [`bind_parts`](Self::bind_parts) holds, in `$n` order after
+    /// the key's: as [`InsertGraph::PARAMS`].
+    const PART_PARAMS: &'static [(usize, &'static str)] = &[];
 
     /// True when the graph sets no root column and every child field is `None`.
     fn sets_nothing(&self) -> bool;
@@ -756,10 +802,12 @@ async fn update<G: UpdateGraph>(
     G::bind_parts(&parts, &mut params);
     // Each part whose SET list a patch builds binds its values after every parameter before
     // it, so the fixed text's numbers never change.
+    let parts_end = params.len();
     let mut sql = String::new();
     let mut set = Assignments::new(G::UPDATE_SQL, params);
     graph.assign_root(&mut set);
     let (mut params, root_updated) = set.finish(&mut sql, G::UPDATE_WHERE_SQL, G::SELECT_SQL);
+    let root_end = params.len();
     sql.push_str(G::TAIL_SQL);
     for (n, patch) in G::CHILD_PATCHES.iter().enumerate() {
         let mut set = Assignments::new(patch.update, params);
@@ -767,7 +815,18 @@ async fn update<G: UpdateGraph>(
         (params, _) = set.finish(&mut sql, patch.update_where, patch.skip);
         sql.push_str(patch.then);
     }
-    let rows = conn.send(key, &sql, &params).await.map_err(|e| {
+    let root_assigned = parts_end..root_end;
+    let key_len = key.len();
+    counted!(let key = key);
+    counted!(let params = &params);
+    let rows = conn.send(&key, &sql, &params).await.map_err(|e| {
+        if let Some(too_large) = too_large(&e) {
+            let label = |index: usize| update_label::<G>(&sql, index, key_len, &root_assigned);
+            return too_large.error(Writes::One {
+                writer: G::NAME,
+                label: &label,
+            });
+        }
         connect_not_found(G::CONNECT_STEPS, &e)
             .unwrap_or_else(|| Error::db_in_steps(G::ERROR_STEPS.of(&e), e))
     })?;
@@ -779,6 +838,34 @@ async fn update<G: UpdateGraph>(
         steps,
         Some(G::Root::from_row(row)?),
     ))
+}
+
+/// What parameter `index` (from 0) of update graph `G`'s statement `sql` holds: the root's
+/// key (its first `key` parameters), a child step's column ([`UpdateGraph::PART_PARAMS`]),
+/// or a column the root's patch (its parameters `root_assigned`) or a child patch assigns.
+fn update_label<G: UpdateGraph>(
+    sql: &str,
+    index: usize,
+    key: usize,
+    root_assigned: &std::ops::Range<usize>,
+) -> Option<String> {
+    let root = G::STEPS.first()?.tag;
+    if index < key {
+        return Some(format!("the key of step `{root}`"));
+    }
+    if let Some((step, column)) = (index < root_assigned.start)
+        .then(|| G::PART_PARAMS.get(index - key))
+        .flatten()
+    {
+        let step = G::STEPS.get(*step)?.tag;
+        return Some(format!("column `{column}` of step `{step}`"));
+    }
+    let column = assigned_column(sql, index)?;
+    Some(if root_assigned.contains(&index) {
+        format!("column `{column}` of step `{root}`")
+    } else {
+        format!("column `{column}` of a child patch")
+    })
 }
 
 /// A report without its root row.

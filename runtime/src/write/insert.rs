@@ -3,8 +3,24 @@
 use std::future::Future;
 use std::hash::Hash;
 
+use super::limit::{counted, statement_error, Writes};
 use super::{check_unique, Param, RepeatedKey};
 use crate::{Error, FromRow, GenericClient, Result};
+
+/// The error of an insert of `rows` rows of `T`'s table: [`ValidationKind::TooLarge`]
+/// when its values were refused as too large, else [`Error::Db`].
+///
+/// [`ValidationKind::TooLarge`]: crate::ValidationKind::TooLarge
+fn rows_error<T: Insert>(error: tokio_postgres::Error, rows: usize) -> Error {
+    statement_error(
+        error,
+        Writes::Batch {
+            writer: &format!("`{}`", T::TABLE),
+            count: rows,
+            noun: "rows",
+        },
+    )
+}
 
 /// A row to insert (`NewOrderItem`). Rows travel as one array per column
 /// ([`Columns`](Self::Columns)), so a batch is one statement and its text does not depend on
@@ -61,11 +77,13 @@ pub trait Insert: Sized + Send {
             if rows.is_empty() {
                 return Ok(0);
             }
+            let count = rows.len();
             let columns = Self::columns(rows, &[])?;
             let params = Self::bind(&columns);
-            Ok(conn
-                .execute_typed(Self::INSERT_SQL, params.as_ref())
-                .await?)
+            counted!(let params = params.as_ref());
+            conn.execute_typed(Self::INSERT_SQL, &params)
+                .await
+                .map_err(|e| rows_error::<Self>(e, count))
         })
     }
 
@@ -79,11 +97,14 @@ pub trait Insert: Sized + Send {
             if rows.is_empty() {
                 return Ok(Vec::new());
             }
+            let count = rows.len();
             let columns = Self::columns(rows, &[])?;
             let params = Self::bind(&columns);
+            counted!(let params = params.as_ref());
             let rows = conn
-                .query_typed(Self::INSERT_RETURNING_SQL, params.as_ref())
-                .await?;
+                .query_typed(Self::INSERT_RETURNING_SQL, &params)
+                .await
+                .map_err(|e| rows_error::<Self>(e, count))?;
             rows.iter().map(Self::Stored::from_row).collect()
         })
     }
@@ -130,9 +151,11 @@ pub trait Upsert: Insert {
         crate::trace::table(Self::TABLE, "upsert", "UPSERT_RETURNING_SQL", async move {
             let columns = Self::columns(vec![self], &[])?;
             let params = Self::bind(&columns);
+            counted!(let params = params.as_ref());
             let rows = conn
-                .query_typed(Self::UPSERT_RETURNING_SQL, params.as_ref())
-                .await?;
+                .query_typed(Self::UPSERT_RETURNING_SQL, &params)
+                .await
+                .map_err(|e| rows_error::<Self>(e, 1))?;
             match rows.first() {
                 Some(row) => Self::Stored::from_row(row),
                 None => Err(Error::Validation("the upsert returned no row".into())),
@@ -161,11 +184,13 @@ pub trait Upsert: Insert {
                     columns: Self::CONFLICT_COLUMNS,
                 },
             )?;
+            let count = rows.len();
             let columns = Self::columns(rows, &[])?;
             let params = Self::bind(&columns);
-            Ok(conn
-                .execute_typed(Self::UPSERT_SQL, params.as_ref())
-                .await?)
+            counted!(let params = params.as_ref());
+            conn.execute_typed(Self::UPSERT_SQL, &params)
+                .await
+                .map_err(|e| rows_error::<Self>(e, count))
         })
     }
 
@@ -194,9 +219,11 @@ pub trait Upsert: Insert {
             async move {
                 let columns = Self::columns(vec![self], &[])?;
                 let params = Self::bind(&columns);
+                counted!(let params = params.as_ref());
                 let rows = conn
-                    .query_typed(Self::INSERT_IGNORE_RETURNING_SQL, params.as_ref())
-                    .await?;
+                    .query_typed(Self::INSERT_IGNORE_RETURNING_SQL, &params)
+                    .await
+                    .map_err(|e| rows_error::<Self>(e, 1))?;
                 rows.first().map(Self::Stored::from_row).transpose()
             },
         )
@@ -223,11 +250,13 @@ pub trait Upsert: Insert {
                 if rows.is_empty() {
                     return Ok(0);
                 }
+                let count = rows.len();
                 let columns = Self::columns(rows, &[])?;
                 let params = Self::bind(&columns);
-                Ok(conn
-                    .execute_typed(Self::INSERT_IGNORE_SQL, params.as_ref())
-                    .await?)
+                counted!(let params = params.as_ref());
+                conn.execute_typed(Self::INSERT_IGNORE_SQL, &params)
+                    .await
+                    .map_err(|e| rows_error::<Self>(e, count))
             },
         )
     }

@@ -31,11 +31,14 @@
 //! repeated conflict keys ([`check_unique`]), text PostgreSQL would reject
 //! ([`check_text`]), a required parent or root id left unset, a patch or graph that sets
 //! nothing. A statement's error is attributed to the graph steps it may come from with
-//! [`ErrorSteps`].
+//! [`ErrorSteps`]. Last, while tokio-postgres encodes a statement's values and before it
+//! sends anything, their size: together past [`MAX_STATEMENT_BYTES`] (1 GiB), the write is
+//! [`ValidationKind::TooLarge`](crate::ValidationKind::TooLarge).
 
 mod columns;
 mod graph;
 mod insert;
+pub(crate) mod limit;
 mod methods;
 mod patch;
 mod setters;
@@ -52,6 +55,7 @@ pub use graph::{
     UpdateGraph, UpdateGraphLocking, UpdateGraphPlain, NOT_FOUND_MARKER,
 };
 pub use insert::{Insert, Upsert};
+pub use limit::MAX_STATEMENT_BYTES;
 pub use patch::{Assignments, Patch};
 pub use table::Table;
 pub use update_many::{

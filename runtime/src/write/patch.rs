@@ -4,8 +4,23 @@ use std::future::Future;
 
 use tokio_postgres::types::{ToSql, Type};
 
+use super::limit::{assigned_label, counted, statement_error, Writes};
 use super::{Param, Table};
 use crate::{Error, FromRow, GenericClient, Result};
+
+/// The error of patch `P`'s UPDATE `sql`: [`ValidationKind::TooLarge`] naming the column
+/// when its values were refused as too large, else [`Error::Db`].
+///
+/// [`ValidationKind::TooLarge`]: crate::ValidationKind::TooLarge
+fn patch_error<P: Patch>(error: tokio_postgres::Error, sql: &str) -> Error {
+    statement_error(
+        error,
+        Writes::One {
+            writer: &format!("`{}`", P::Stored::NAME),
+            label: &|index| assigned_label(sql, index),
+        },
+    )
+}
 
 /// The SET list of an UPDATE being built: the statement so far and its parameters. Each
 /// assignment binds its value as the next parameter, `"column" = $n<cast>`, so the text
@@ -247,7 +262,11 @@ pub trait Patch: Sized + Send + Sync {
     ) -> impl Future<Output = Result<u64>> + Send {
         crate::trace::table(Self::Stored::NAME, "update", "UPDATE_SQL", async move {
             let (sql, params) = self.update_statement(id, "")?;
-            let updated = conn.execute_typed(&sql, &params).await?;
+            counted!(let params = &params);
+            let updated = conn
+                .execute_typed(&sql, &params)
+                .await
+                .map_err(|e| patch_error::<Self>(e, &sql))?;
             if updated == 0 {
                 return Err(Error::not_found(Self::Stored::NAME));
             }
@@ -263,7 +282,11 @@ pub trait Patch: Sized + Send + Sync {
     ) -> impl Future<Output = Result<Self::Stored>> + Send {
         crate::trace::table(Self::Stored::NAME, "update", "UPDATE_SQL", async move {
             let (sql, params) = self.update_statement(id, Self::RETURNING_SQL)?;
-            let rows = conn.query_typed(&sql, &params).await?;
+            counted!(let params = &params);
+            let rows = conn
+                .query_typed(&sql, &params)
+                .await
+                .map_err(|e| patch_error::<Self>(e, &sql))?;
             match rows.first() {
                 Some(row) => Self::Stored::from_row(row),
                 None => Err(Error::not_found(Self::Stored::NAME)),

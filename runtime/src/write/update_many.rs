@@ -11,6 +11,7 @@ use tokio_postgres::{Error as PgError, Row};
 use super::graph::{
     connect_not_found, no_rows, step_reports, Locked, Plain, SendStatement, NOT_FOUND_MARKER,
 };
+use super::limit::{counted, too_large, Writes};
 use super::patch::BatchColumns;
 use super::{
     Assignments, ChildPatch, Param, Table, UpdateGraph, UpdateGraphLocking, UpdateGraphPlain,
@@ -420,10 +421,20 @@ where
         patch.push_params(&mut params);
     }
     let key_count = statement.keys.len();
+    let count = graphs.len();
+    counted!(let key = &params[..key_count]);
+    counted!(let params = &params);
     let rows = conn
-        .send(&params[..key_count], &sql, &params)
+        .send(&key, &sql, &params)
         .await
-        .map_err(many_error::<G>)?;
+        .map_err(|error| match too_large(&error) {
+            Some(too_large) => too_large.error(Writes::Batch {
+                writer: G::NAME,
+                count,
+                noun: "graphs",
+            }),
+            None => many_error::<G>(error),
+        })?;
     read_roots::<G>(&rows, graphs.len(), statement.written)
 }
 
