@@ -310,7 +310,7 @@ async fn query_retrying<C: tokio_postgres::GenericClient + Sync>(
     params: &[(&(dyn ToSql + Sync), Type)],
 ) -> Result<Vec<Row>, tokio_postgres::Error> {
     let run = |statement: Statement| async move { client.query(&statement, &values(params)).await };
-    let unnamed = || client.query_typed(sql, params);
+    let unnamed = || crate::client::query_unprepared(client, sql, params);
     run_retrying(cache, client, retry, sql, params, run, unnamed).await
 }
 
@@ -324,7 +324,7 @@ async fn execute_retrying<C: tokio_postgres::GenericClient + Sync>(
 ) -> Result<u64, tokio_postgres::Error> {
     let run =
         |statement: Statement| async move { client.execute(&statement, &values(params)).await };
-    let unnamed = || tokio_postgres::GenericClient::execute_typed(client, sql, params);
+    let unnamed = || crate::client::execute_unprepared(client, sql, params);
     run_retrying(cache, client, retry, sql, params, run, unnamed).await
 }
 

@@ -6,12 +6,18 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Error as PgError, Row};
 
+use crate::cached::{send_prepared_pipeline, values};
+use crate::write::binds_server_type;
+
 /// A connection or transaction that generated writes run on: implemented for
 /// `tokio_postgres::Client` and `tokio_postgres::Transaction`, so every generated function
 /// works both on its own and inside a caller's transaction.
 ///
 /// Generated code sends every statement with explicit parameter types (`query_typed`), so
-/// each statement is one round trip: no separate prepare.
+/// each statement is one round trip: no separate prepare. The exception is a statement that
+/// binds a value of a type only the server knows ([`server_type`](crate::write::server_type),
+/// `[types]` with `bind = "native"`): the implementations for tokio-postgres's clients
+/// prepare it first, so that values are encoded for the type the server resolves.
 pub trait GenericClient: Sync {
     /// Runs a statement and returns its rows.
     fn query_typed(
@@ -60,30 +66,128 @@ pub trait GenericClient: Sync {
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> impl Future<Output = LockedAnswers> + Send {
-        async move {
-            if transaction == PipelineTransaction::Callers {
-                let (lock, rows) = futures_util::future::join(
-                    self.execute_typed(lock, key),
-                    self.query_typed(sql, params),
-                )
-                .await;
-                return LockedAnswers::in_transaction(lock, rows);
-            }
-            let (begin, lock, rows, commit) = futures_util::future::join4(
-                self.execute_typed("BEGIN", &[]),
-                self.execute_typed(lock, key),
-                self.query_typed(sql, params),
-                self.execute_typed("COMMIT", &[]),
-            )
-            .await;
-            LockedAnswers {
-                begin: begin.map(drop),
-                lock,
-                rows,
-                commit: commit.map(drop),
-            }
+        pipeline_unprepared(self, transaction, lock, key, sql, params)
+    }
+}
+
+/// [`GenericClient::pipeline_locked`]'s default: each statement through `client`'s
+/// [`query_typed`](GenericClient::query_typed) and [`execute_typed`](GenericClient::execute_typed),
+/// all polled together so that each is sent before any answer is awaited.
+pub(crate) async fn pipeline_unprepared<C: GenericClient + ?Sized>(
+    client: &C,
+    transaction: PipelineTransaction,
+    lock: &str,
+    key: &[(&(dyn ToSql + Sync), Type)],
+    sql: &str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+) -> LockedAnswers {
+    if transaction == PipelineTransaction::Callers {
+        let (lock, rows) = futures_util::future::join(
+            client.execute_typed(lock, key),
+            client.query_typed(sql, params),
+        )
+        .await;
+        return LockedAnswers::in_transaction(lock, rows);
+    }
+    let (begin, lock, rows, commit) = futures_util::future::join4(
+        client.execute_typed("BEGIN", &[]),
+        client.execute_typed(lock, key),
+        client.query_typed(sql, params),
+        client.execute_typed("COMMIT", &[]),
+    )
+    .await;
+    LockedAnswers {
+        begin: begin.map(drop),
+        lock,
+        rows,
+        commit: commit.map(drop),
+    }
+}
+
+/// A statement that binds a value of a type only the server knows
+/// ([`server_type`](crate::write::server_type)), on a tokio-postgres client that sends it
+/// unprepared otherwise: prepared first (one more round trip), then run with the types the
+/// server resolved, which each value's `ToSql` checks and encodes for.
+pub(crate) async fn query_server_typed<C: tokio_postgres::GenericClient + Sync>(
+    client: &C,
+    sql: &str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+) -> Result<Vec<Row>, PgError> {
+    let statement = client.prepare_typed(sql, &declared_types(params)).await?;
+    client.query(&statement, &values(params)).await
+}
+
+/// [`query_server_typed`] for the number of rows changed.
+pub(crate) async fn execute_server_typed<C: tokio_postgres::GenericClient + Sync>(
+    client: &C,
+    sql: &str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+) -> Result<u64, PgError> {
+    let statement = client.prepare_typed(sql, &declared_types(params)).await?;
+    client.execute(&statement, &values(params)).await
+}
+
+/// `sql` on `client` unprepared (`query_typed`), or prepared first when it binds a value of a
+/// type only the server knows ([`query_server_typed`]).
+pub(crate) async fn query_unprepared<C: tokio_postgres::GenericClient + Sync>(
+    client: &C,
+    sql: &str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+) -> Result<Vec<Row>, PgError> {
+    if binds_server_type(params) {
+        return query_server_typed(client, sql, params).await;
+    }
+    client.query_typed(sql, params).await
+}
+
+/// [`query_unprepared`] for the number of rows changed.
+pub(crate) async fn execute_unprepared<C: tokio_postgres::GenericClient + Sync>(
+    client: &C,
+    sql: &str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+) -> Result<u64, PgError> {
+    if binds_server_type(params) {
+        return execute_server_typed(client, sql, params).await;
+    }
+    client.execute_typed(sql, params).await
+}
+
+/// [`pipeline_unprepared`] on a tokio-postgres client, except for a lock or statement that
+/// binds a value of a type only the server knows: then both are prepared first (nothing else
+/// is sent before they are), and the prepared statements are pipelined.
+async fn pipeline_on<C>(
+    client: &C,
+    transaction: PipelineTransaction,
+    lock: &str,
+    key: &[(&(dyn ToSql + Sync), Type)],
+    sql: &str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+) -> LockedAnswers
+where
+    C: tokio_postgres::GenericClient + GenericClient + Sync,
+{
+    if !(binds_server_type(key) || binds_server_type(params)) {
+        return pipeline_unprepared(client, transaction, lock, key, sql, params).await;
+    }
+    let prepared = futures_util::future::join(
+        tokio_postgres::GenericClient::prepare_typed(client, lock, &declared_types(key)),
+        tokio_postgres::GenericClient::prepare_typed(client, sql, &declared_types(params)),
+    )
+    .await;
+    match prepared {
+        (Ok(lock), Ok(statement)) => {
+            send_prepared_pipeline(client, transaction, (&lock, key), (&statement, params)).await
+        }
+        // Nothing was sent but the prepares.
+        (Err(error), _) | (_, Err(error)) => {
+            LockedAnswers::in_transaction(Err(error), Ok(Vec::new()))
         }
     }
+}
+
+/// The types `params` are declared as.
+fn declared_types(params: &[(&(dyn ToSql + Sync), Type)]) -> Vec<Type> {
+    params.iter().map(|(_, ty)| ty.clone()).collect()
 }
 
 /// Whose transaction [`GenericClient::pipeline_locked`] runs in.
@@ -302,20 +406,37 @@ impl<C: SessionClient + Send> LockingClient for &mut C {
 }
 
 impl GenericClient for tokio_postgres::Client {
-    fn query_typed(
+    async fn query_typed(
         &self,
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
-    ) -> impl Future<Output = Result<Vec<Row>, tokio_postgres::Error>> + Send {
-        tokio_postgres::Client::query_typed(self, sql, params)
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        if binds_server_type(params) {
+            return query_server_typed(self, sql, params).await;
+        }
+        tokio_postgres::Client::query_typed(self, sql, params).await
     }
 
-    fn execute_typed(
+    async fn execute_typed(
         &self,
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
-    ) -> impl Future<Output = Result<u64, tokio_postgres::Error>> + Send {
-        tokio_postgres::Client::execute_typed(self, sql, params)
+    ) -> Result<u64, tokio_postgres::Error> {
+        if binds_server_type(params) {
+            return execute_server_typed(self, sql, params).await;
+        }
+        tokio_postgres::Client::execute_typed(self, sql, params).await
+    }
+
+    fn pipeline_locked(
+        &self,
+        transaction: PipelineTransaction,
+        lock: &str,
+        key: &[(&(dyn ToSql + Sync), Type)],
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> impl Future<Output = LockedAnswers> + Send {
+        pipeline_on(self, transaction, lock, key, sql, params)
     }
 
     fn unnamed_client(&self) -> Option<&tokio_postgres::Client> {
@@ -328,20 +449,37 @@ impl GenericClient for tokio_postgres::Transaction<'_> {
         true
     }
 
-    fn query_typed(
+    async fn query_typed(
         &self,
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
-    ) -> impl Future<Output = Result<Vec<Row>, tokio_postgres::Error>> + Send {
-        tokio_postgres::Transaction::query_typed(self, sql, params)
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        if binds_server_type(params) {
+            return query_server_typed(self, sql, params).await;
+        }
+        tokio_postgres::Transaction::query_typed(self, sql, params).await
     }
 
-    fn execute_typed(
+    async fn execute_typed(
         &self,
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
-    ) -> impl Future<Output = Result<u64, tokio_postgres::Error>> + Send {
-        tokio_postgres::Transaction::execute_typed(self, sql, params)
+    ) -> Result<u64, tokio_postgres::Error> {
+        if binds_server_type(params) {
+            return execute_server_typed(self, sql, params).await;
+        }
+        tokio_postgres::Transaction::execute_typed(self, sql, params).await
+    }
+
+    fn pipeline_locked(
+        &self,
+        transaction: PipelineTransaction,
+        lock: &str,
+        key: &[(&(dyn ToSql + Sync), Type)],
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> impl Future<Output = LockedAnswers> + Send {
+        pipeline_on(self, transaction, lock, key, sql, params)
     }
 }
 

@@ -136,7 +136,7 @@ mod deadpool {
                 sql,
                 params,
                 |statement| async move { self.client.query(&statement, values).await },
-                || self.client.query_typed(sql, params),
+                || crate::client::query_unprepared(self.client, sql, params),
             )
             .await
         }
@@ -151,7 +151,7 @@ mod deadpool {
                 sql,
                 params,
                 |statement| async move { self.client.execute(&statement, values).await },
-                || self.client.execute_typed(sql, params),
+                || crate::client::execute_unprepared(self.client, sql, params),
             )
             .await
         }
@@ -314,7 +314,7 @@ mod bb8 {
     use tokio_postgres::types::{ToSql, Type};
     use tokio_postgres::{Client, Error as PgError, Row};
 
-    use crate::{GenericClient, SessionClient};
+    use crate::{GenericClient, LockedAnswers, PipelineTransaction, SessionClient};
 
     /// A connection of a bb8 pool whose manager makes `tokio_postgres::Client`s
     /// (bb8-postgres's `PostgresConnectionManager`, with any TLS): statements are sent as on
@@ -330,7 +330,7 @@ mod bb8 {
             sql: &str,
             params: &[(&(dyn ToSql + Sync), Type)],
         ) -> impl Future<Output = Result<Vec<Row>, PgError>> + Send {
-            Client::query_typed(self, sql, params)
+            <Client as GenericClient>::query_typed(self, sql, params)
         }
 
         fn execute_typed(
@@ -338,7 +338,18 @@ mod bb8 {
             sql: &str,
             params: &[(&(dyn ToSql + Sync), Type)],
         ) -> impl Future<Output = Result<u64, PgError>> + Send {
-            Client::execute_typed(self, sql, params)
+            <Client as GenericClient>::execute_typed(self, sql, params)
+        }
+
+        fn pipeline_locked(
+            &self,
+            transaction: PipelineTransaction,
+            lock: &str,
+            key: &[(&(dyn ToSql + Sync), Type)],
+            sql: &str,
+            params: &[(&(dyn ToSql + Sync), Type)],
+        ) -> impl Future<Output = LockedAnswers> + Send {
+            <Client as GenericClient>::pipeline_locked(self, transaction, lock, key, sql, params)
         }
 
         fn unnamed_client(&self) -> Option<&Client> {

@@ -101,16 +101,73 @@ macro_rules! params {
     (@ [$($done:tt)*] one $holder:ident { $($field:tt as $ty:ident),* $(,)? } $(, $($rest:tt)*)?) => {
         $crate::params!(@ [$($done)* $((
             $crate::write::one_row(&$holder.$field),
-            $crate::__private::Type::$ty,
+            $crate::param_type!($ty),
         ),)*] $($($rest)*)?)
     };
     (@ [$($done:tt)*] $holder:ident { $($field:tt as $ty:ident),* $(,)? } $(, $($rest:tt)*)?) => {
-        $crate::params!(@ [$($done)* $((&$holder.$field, $crate::__private::Type::$ty),)*] $($($rest)*)?)
+        $crate::params!(@ [$($done)* $((&$holder.$field, $crate::param_type!($ty)),)*] $($($rest)*)?)
     };
     (@ [$($done:tt)*] $value:ident as $ty:ident $(, $($rest:tt)*)?) => {
-        $crate::params!(@ [$($done)* ($value, $crate::__private::Type::$ty),] $($($rest)*)?)
+        $crate::params!(@ [$($done)* ($value, $crate::param_type!($ty)),] $($($rest)*)?)
     };
     ($($params:tt)*) => {
         $crate::params!(@ [] $($params)*)
     };
+}
+
+/// The [`Type`] a parameter is declared as in generated code: `param_type!(INT8)` is
+/// `Type::INT8`; `param_type!(SERVER)` and `param_type!(SERVER_ARRAY)` are
+/// [`server_type`] and [`server_array_type`], for values of a type only the server knows.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! param_type {
+    (SERVER) => {
+        $crate::write::server_type()
+    };
+    (SERVER_ARRAY) => {
+        $crate::write::server_array_type()
+    };
+    ($ty:ident) => {
+        $crate::__private::Type::$ty
+    };
+}
+
+/// The declared type of a parameter whose type the server resolves: one of an extension's
+/// type (pgvector's `vector`, PostGIS's `geometry`) bound natively (`[types]` with `bind =
+/// "native"`). Such a type's OID differs between databases, so the statement declares OID 0
+/// ("unspecified") and is prepared before it runs: PostgreSQL infers the type from the cast
+/// the statement spells (`$1::"public"."vector"`) and tokio-postgres encodes each value for
+/// the type it reports, which the value's `ToSql` checks. Never encoded as it is: its name
+/// says so in the error of a path that would.
+pub fn server_type() -> Type {
+    SERVER_TYPE.clone()
+}
+
+/// [`server_type`] for an array of such values (the batch statements' columns).
+pub fn server_array_type() -> Type {
+    SERVER_ARRAY_TYPE.clone()
+}
+
+static SERVER_TYPE: std::sync::LazyLock<Type> = std::sync::LazyLock::new(|| {
+    Type::new(
+        "(resolved by the server)".to_owned(),
+        0,
+        tokio_postgres::types::Kind::Pseudo,
+        String::new(),
+    )
+});
+
+static SERVER_ARRAY_TYPE: std::sync::LazyLock<Type> = std::sync::LazyLock::new(|| {
+    Type::new(
+        "(array resolved by the server)".to_owned(),
+        0,
+        tokio_postgres::types::Kind::Array(SERVER_TYPE.clone()),
+        String::new(),
+    )
+});
+
+/// Whether `params` declares a value of a type the server resolves ([`server_type`]): such
+/// a statement is prepared before it runs.
+pub(crate) fn binds_server_type(params: &[Param<'_>]) -> bool {
+    params.iter().any(|(_, ty)| ty.oid() == 0)
 }

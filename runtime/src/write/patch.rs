@@ -312,7 +312,7 @@ macro_rules! assign {
         $($set.set_some(
             $column,
             &$holder.$field,
-            $crate::__private::Type::$ty,
+            $crate::param_type!($ty),
             $crate::assign!(@cast $($cast)?),
         );)*
     };

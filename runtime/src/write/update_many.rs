@@ -157,7 +157,7 @@ macro_rules! update_graph_many {
             ) {
                 let ($($connect,)* $($field,)*) = parts;
                 $(
-                    params.push((&$connect.columns, $crate::__private::Type::$key_ty));
+                    params.push((&$connect.columns, $crate::param_type!($key_ty)));
                     params.push((&$connect.ordinals, $crate::__private::Type::INT8_ARRAY));
                 )*
                 $(
@@ -176,10 +176,10 @@ macro_rules! update_graph_many {
         <$row>::columns($rows).map_err(|e| e.in_step($tag))?
     };
     (@bind keys, $params:ident, $field:ident { $col:tt as $ty:ident }) => {
-        $params.push((&$field.columns, $crate::__private::Type::$ty));
+        $params.push((&$field.columns, $crate::param_type!($ty)));
     };
     (@bind $count:ident, $params:ident, $field:ident { $($col:tt as $ty:ident),* }) => {
-        $($params.push((&$field.columns.$col, $crate::__private::Type::$ty));)*
+        $($params.push((&$field.columns.$col, $crate::param_type!($ty)));)*
     };
     (@take keys $flag:ident, $taken:expr, $ordinal:ident, $rows:ident) => {
         $crate::update_graph_many!(@take many $flag, $taken, $ordinal, $rows)
