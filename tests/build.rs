@@ -31,6 +31,11 @@ fn main() {
             "schemas/typed_json.sql",
             Some("schemas/typed_json.toml"),
         ),
+        (
+            "native_types",
+            "schemas/native_types.sql",
+            Some("schemas/native_types.toml"),
+        ),
     ] {
         println!("cargo:rerun-if-changed={schema}");
         let mut builder = writegraph_codegen::Builder::new();

@@ -19,10 +19,11 @@ pub struct GraphsConfig {
     /// `[tables.<name>]`: per-table settings; `<name>` is `table` or `schema.table`.
     #[serde(default)]
     pub tables: BTreeMap<Spanned<String>, TableConfig>,
-    /// `[types]`: SQL type name → Rust type path, for types writegraph does not map itself
-    /// (`citext = "String"`). Values are sent as text and cast to the column's type.
+    /// `[types]`: SQL type name → Rust type, for types writegraph does not map itself:
+    /// `citext = "String"` (sent as text and cast to the column's type) or `vector = { rust =
+    /// "pgvector::Vector", bind = "native" }` (bound as the type itself).
     #[serde(default)]
-    pub types: BTreeMap<Spanned<String>, Spanned<String>>,
+    pub types: BTreeMap<Spanned<String>, Spanned<TypeMapping>>,
     /// `[crates]`: the crates whose types date, time and `numeric` columns get.
     #[serde(default)]
     pub crates: CratesConfig,
@@ -37,6 +38,74 @@ pub struct GraphsConfig {
     /// [`Attribute::path`](crate::model::Attribute::path)).
     #[serde(default)]
     pub attributes: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+}
+
+/// One `[types]` entry: the Rust type of a type writegraph does not map, and how its values
+/// travel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeMapping {
+    /// The Rust type path.
+    pub rust: String,
+    /// How values are bound.
+    pub bind: TypeBind,
+}
+
+/// How the values of a `[types]` mapping are bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TypeBind {
+    /// As text, cast to the type in SQL: the Rust type converts to and from `String`'s SQL
+    /// form (`ToSql`/`FromSql` for `text`).
+    #[default]
+    Text,
+    /// As the type itself, for a Rust type whose `ToSql`/`FromSql` accept exactly that type
+    /// (pgvector's `Vector`, PostGIS crates' geometries): the statement declares the
+    /// parameter's type unspecified, PostgreSQL resolves it from the cast, and it is prepared
+    /// before it runs, so the value is encoded for the type the server reports.
+    Native,
+}
+
+impl<'de> Deserialize<'de> for TypeMapping {
+    /// A string (the Rust type, bound as text) or a table `{ rust = "..", bind = ".." }`.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Table {
+            rust: String,
+            #[serde(default)]
+            bind: TypeBind,
+        }
+
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = TypeMapping;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(r#"a Rust type ("String") or a table { rust = "..", bind = "text" | "native" }"#)
+            }
+
+            fn visit_str<E: serde::de::Error>(self, rust: &str) -> Result<TypeMapping, E> {
+                Ok(TypeMapping {
+                    rust: rust.to_owned(),
+                    bind: TypeBind::Text,
+                })
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<TypeMapping, A::Error> {
+                let table = Table::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(TypeMapping {
+                    rust: table.rust,
+                    bind: table.bind,
+                })
+            }
+        }
+
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// `[crates]`: which crate's types generated code uses where there is a choice. A value
@@ -473,16 +542,17 @@ fn unknown_value(message: &str, key: Option<&str>) -> Option<(String, String)> {
     Some((format!("unknown {what} {value}"), format!("use {expected}")))
 }
 
-/// The key of the `key = value` line that holds `offset`, when the line is one.
+/// The key whose value starts at `offset`: the bare key just before it on its line, also
+/// inside an inline table (`citext = { rust = "String", bind = "binary" }` gives `bind`).
 fn key_at(text: &str, offset: usize) -> Option<&str> {
     let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
     let line = text.get(start..offset)?;
-    let key = line.split_once('=')?.0.trim();
-    let bare = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    bare.then_some(key)
+    let before = line.trim_end().strip_suffix('=')?.trim_end();
+    let key_start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .map_or(0, |i| i + 1);
+    let key = &before[key_start..];
+    (!key.is_empty()).then_some(key)
 }
 
 /// A diagnostic at a spanned value of `graphs.toml`.

@@ -2,13 +2,16 @@
 //! a parameter is declared with, and the SQL type a parameter is cast to.
 //!
 //! Enums are sent as text and cast to the enum in SQL, domains as their base type and cast
-//! to the domain, so no statement needs a type OID that only the server knows.
+//! to the domain, so no statement needs a type OID that only the server knows, except for
+//! `[types]` mappings with `bind = "native"`: declared unspecified (`SERVER`), resolved by
+//! the server from the statement's cast.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use crate::catalog::{BaseType, Catalog, QualifiedName, SqlType};
+use crate::config::{TypeBind, TypeMapping};
 use crate::ident;
 
 /// How one column's values cross between Rust and PostgreSQL.
@@ -148,7 +151,7 @@ pub struct Crates {
 /// name, as `format_type` spells it without modifiers, or by an unqualified user type name).
 pub struct TypeMapper<'a> {
     catalog: &'a Catalog,
-    overrides: BTreeMap<String, String>,
+    overrides: BTreeMap<String, TypeMapping>,
     crates: Crates,
 }
 
@@ -205,7 +208,7 @@ fn builtin(name: &str, crates: Crates) -> Option<Scalar> {
 
 impl<'a> TypeMapper<'a> {
     /// A mapper for `catalog` with `[types]` overrides and the default crates.
-    pub fn new(catalog: &'a Catalog, overrides: BTreeMap<String, String>) -> Self {
+    pub fn new(catalog: &'a Catalog, overrides: BTreeMap<String, TypeMapping>) -> Self {
         Self::with_crates(catalog, overrides, Crates::default())
     }
 
@@ -213,7 +216,7 @@ impl<'a> TypeMapper<'a> {
     /// from `crates`.
     pub fn with_crates(
         catalog: &'a Catalog,
-        overrides: BTreeMap<String, String>,
+        overrides: BTreeMap<String, TypeMapping>,
         crates: Crates,
     ) -> Self {
         Self {
@@ -243,12 +246,26 @@ impl<'a> TypeMapper<'a> {
 
     fn map_element(&self, base: &BaseType) -> Result<ColumnType, UnsupportedType> {
         let key = key_of(base);
-        if let Some(rust) = self.overrides.get(&key).or_else(|| match base {
+        if let Some(mapping) = self.overrides.get(&key).or_else(|| match base {
             BaseType::User { name, .. } => self.overrides.get(&name.name),
             BaseType::Builtin { .. } => None,
         }) {
+            if mapping.bind == TypeBind::Native {
+                // The type's OID differs between databases: the parameter is declared
+                // unspecified and PostgreSQL resolves it from the cast to the type itself.
+                return Ok(ColumnType {
+                    rust: mapping.rust.clone(),
+                    param_type: "SERVER".to_owned(),
+                    param_array_type: "SERVER_ARRAY".to_owned(),
+                    param_sql: sql_name(base),
+                    cast_to: None,
+                    hashable: false,
+                    read_as_text: false,
+                    element: None,
+                });
+            }
             return Ok(ColumnType {
-                rust: rust.clone(),
+                rust: mapping.rust.clone(),
                 param_type: "TEXT".to_owned(),
                 param_array_type: "TEXT_ARRAY".to_owned(),
                 param_sql: "text".to_owned(),

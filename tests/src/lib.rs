@@ -61,6 +61,55 @@ pub mod typed_json {
     include!(concat!(env!("OUT_DIR"), "/typed_json.rs"));
 }
 
+/// A type the server resolves, bound natively (`bind = "native"`):
+/// `tests/schemas/native_types.sql` with `tests/schemas/native_types.toml`.
+pub mod native_types {
+    include!(concat!(env!("OUT_DIR"), "/native_types.rs"));
+}
+
+/// A value of the enum `currency` (`tests/schemas/native_types.sql`), encoded as the server's
+/// own type, as an extension crate's type encodes its own: its `ToSql` and `FromSql` accept
+/// that type only, by name, whatever its OID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Currency(pub String);
+
+impl Currency {
+    /// The currency with this code.
+    pub fn new(code: &str) -> Self {
+        Self(code.to_owned())
+    }
+}
+
+impl tokio_postgres::types::ToSql for Currency {
+    fn to_sql(
+        &self,
+        _: &tokio_postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.extend_from_slice(self.0.as_bytes());
+        Ok(tokio_postgres::types::IsNull::No)
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        ty.name() == "currency"
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Currency {
+    fn from_sql(
+        _: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Self(std::str::from_utf8(raw)?.to_owned()))
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        ty.name() == "currency"
+    }
+}
+
 /// The `settings` column of `profiles` (`tests/schemas/typed_json.sql`), as JSON.
 pub type Settings = writegraph::types::JsonOf<ProfileSettings>;
 

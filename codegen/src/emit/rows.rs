@@ -60,6 +60,16 @@ pub(super) fn row_type(column: &ColumnModel<'_>) -> String {
     }
 }
 
+/// The expression of a parameter's declared type: a tokio-postgres `Type` const, or the
+/// runtime's type for one the server resolves.
+fn type_expression(param_type: &str) -> String {
+    if param_type.starts_with("SERVER") {
+        format!("::writegraph::param_type!({param_type})")
+    } else {
+        format!("::writegraph::__private::Type::{param_type}")
+    }
+}
+
 /// `id: &i64` for one key column, `id: &(i32, i64)` for a composite key, and the key's
 /// parameters in order.
 pub(super) fn key_signature(table: &TableModel<'_>) -> (String, Vec<String>) {
@@ -71,10 +81,7 @@ pub(super) fn key_signature(table: &TableModel<'_>) -> (String, Vec<String>) {
     if let [one] = columns.as_slice() {
         return (
             one.ty.rust.clone(),
-            vec![format!(
-                "(id, ::writegraph::__private::Type::{})",
-                one.ty.param_type
-            )],
+            vec![format!("(id, {})", type_expression(&one.ty.param_type))],
         );
     }
     let ty = format!(
@@ -88,12 +95,7 @@ pub(super) fn key_signature(table: &TableModel<'_>) -> (String, Vec<String>) {
     let params = columns
         .iter()
         .enumerate()
-        .map(|(n, c)| {
-            format!(
-                "(&id.{n}, ::writegraph::__private::Type::{})",
-                c.ty.param_type
-            )
-        })
+        .map(|(n, c)| format!("(&id.{n}, {})", type_expression(&c.ty.param_type)))
         .collect();
     (ty, params)
 }

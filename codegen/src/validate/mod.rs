@@ -43,7 +43,7 @@ pub fn validate<'a>(
     let file = graphs.unwrap_or(&empty);
     let mut errors = Vec::new();
 
-    let overrides: BTreeMap<String, String> = config
+    let overrides: BTreeMap<String, config::TypeMapping> = config
         .types
         .iter()
         .map(|(k, v)| (k.get_ref().clone(), v.get_ref().clone()))
