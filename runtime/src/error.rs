@@ -96,12 +96,19 @@ pub enum Error {
     /// names the step it came from, found from the constraint, table or partition
     /// PostgreSQL names and what each step writes or deletes; when several steps could have
     /// caused it, `tag` is `None` and `candidates` lists them.
-    #[error("{}", describe_db(.tag, .candidates, .source))]
+    ///
+    /// When a write of many graphs in one statement failed (`insert_graph_many`), `graphs`
+    /// lists the input graphs (from 0) whose rows hold the key PostgreSQL's DETAIL names
+    /// (`Key (sku)=(A-1) already exists.`); empty when it names none, or one the graph
+    /// fills rather than the input (a parent's key the statement draws).
+    #[error("{}", describe_db(.tag, .candidates, .graphs, .source))]
     Db {
         /// The step tag (`graph:has_many:order_items`), when known.
         tag: Option<&'static str>,
         /// When the step cannot be told: the steps the error may come from (else empty).
         candidates: Vec<&'static str>,
+        /// The input graphs of a many-graph write the failing key came from (else empty).
+        graphs: Vec<usize>,
         /// The error from tokio-postgres.
         #[source]
         source: tokio_postgres::Error,
@@ -239,6 +246,7 @@ impl From<tokio_postgres::Error> for Error {
         Error::Db {
             tag: None,
             candidates: Vec::new(),
+            graphs: Vec::new(),
             source,
         }
     }
@@ -277,6 +285,7 @@ impl Error {
         Error::Db {
             tag,
             candidates: Vec::new(),
+            graphs: Vec::new(),
             source,
         }
     }
@@ -289,6 +298,7 @@ impl Error {
             _ => Error::Db {
                 tag: None,
                 candidates: steps,
+                graphs: Vec::new(),
                 source,
             },
         }
@@ -312,6 +322,34 @@ impl Error {
                 ValidationError::new(kind, format!("graph {index}: {message}")),
             ),
             other => other,
+        }
+    }
+
+    /// A database error of a many-graph write, with the input graphs its failing key came
+    /// from; other errors unchanged.
+    pub fn in_graphs(self, found: Vec<usize>) -> Self {
+        match self {
+            Error::Db {
+                tag,
+                candidates,
+                source,
+                ..
+            } => Error::Db {
+                tag,
+                candidates,
+                graphs: found,
+                source,
+            },
+            other => other,
+        }
+    }
+
+    /// The input graphs (from 0) of a many-graph write that a database error's key came
+    /// from, where PostgreSQL names the key and the input holds it (else empty).
+    pub fn graphs(&self) -> &[usize] {
+        match self {
+            Error::Db { graphs, .. } => graphs,
+            _ => &[],
         }
     }
 
@@ -433,6 +471,7 @@ const LOST_PREPARED_STATEMENT: &str = "; PostgreSQL ran nothing of this statemen
 fn describe_db(
     tag: &Option<&'static str>,
     candidates: &[&'static str],
+    graphs: &[usize],
     source: &tokio_postgres::Error,
 ) -> String {
     let mut text = match source.as_db_error() {
@@ -473,6 +512,14 @@ fn describe_db(
     } else if !candidates.is_empty() {
         let steps: Vec<String> = candidates.iter().map(|s| format!("`{s}`")).collect();
         text = format!("one of the steps {} failed: {text}", steps.join(", "));
+    }
+    match graphs {
+        [] => {}
+        [graph] => text = format!("graph {graph}: {text}"),
+        _ => {
+            let graphs: Vec<String> = graphs.iter().map(usize::to_string).collect();
+            text = format!("graphs {}: {text}", graphs.join(", "));
+        }
     }
     text
 }

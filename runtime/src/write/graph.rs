@@ -420,6 +420,12 @@ pub trait InsertGraphMany: InsertGraph {
     /// statement knows before the insert (then there is no `insert_graph_many_returning`).
     const SQL_MANY_RETURNING: &'static str = "";
 
+    /// What each parameter of the many-graph statements holds, in `$n` order: a column of
+    /// a step's rows or their parent ordinals. A database error whose DETAIL names a key
+    /// the input holds ([`Error::graphs`]) is traced back to its graphs with it. Empty (the
+    /// default, for hand-written implementations): no error names a graph.
+    const MANY_PARAMS: &'static [super::ManyParam] = &[];
+
     /// Checks every graph (an error names the graph by its index) and takes their rows
     /// out of them, split into columns.
     fn parts_many(graphs: Vec<Self>) -> Result<Self::PartsMany>;
@@ -625,8 +631,8 @@ async fn query_many<G: InsertGraphMany, C: GenericClient>(
 ) -> Result<Vec<Row>> {
     let count = graphs.len();
     let parts = G::parts_many(graphs)?;
-    let params = G::bind_many(&parts);
-    counted!(let params = params.as_ref());
+    let bound = G::bind_many(&parts);
+    counted!(let params = bound.as_ref());
     conn.query_typed(sql, &params)
         .await
         .map_err(|error| match too_large(&error) {
@@ -635,7 +641,21 @@ async fn query_many<G: InsertGraphMany, C: GenericClient>(
                 count,
                 noun: "graphs",
             }),
-            None => graph_error::<G>(error),
+            None => {
+                let graphs = error.as_db_error().map_or_else(Vec::new, |db| {
+                    let steps: Vec<usize> = G::ERROR_STEPS
+                        .of(&error)
+                        .into_iter()
+                        .filter_map(|tag| G::STEPS.iter().position(|step| step.tag == tag))
+                        .collect();
+                    let root = G::STEPS
+                        .iter()
+                        .position(|step| matches!(step.count, StepCount::Root))
+                        .unwrap_or(0);
+                    super::origin::graphs_of_key(db, &steps, bound.as_ref(), G::MANY_PARAMS, root)
+                });
+                graph_error::<G>(error).in_graphs(graphs)
+            }
         })
 }
 

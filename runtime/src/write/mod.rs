@@ -40,6 +40,7 @@ mod graph;
 mod insert;
 pub(crate) mod limit;
 mod methods;
+mod origin;
 mod patch;
 mod setters;
 mod statement;
@@ -56,6 +57,7 @@ pub use graph::{
 };
 pub use insert::{Insert, Upsert};
 pub use limit::MAX_STATEMENT_BYTES;
+pub use origin::ManyParam;
 pub use patch::{Assignments, Patch};
 pub use table::Table;
 pub use update_many::{

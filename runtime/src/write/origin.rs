@@ -1,0 +1,304 @@
+//! Which input graphs of a many-graph statement a database error came from, where
+//! PostgreSQL says: the key in its DETAIL (`Key (sku)=(A-1) already exists.`, `Key
+//! (category_id)=(99) is not present in table "categories".`), matched against the values the
+//! statement bound for the steps the error may come from.
+//!
+//! A many-graph statement binds each step's rows as one array per column it writes, followed
+//! by an array that numbers each row's parent row (from 1: the graph's own ordinal for a step
+//! under the root, a row of the parent step for one nested deeper); the root's rows are the
+//! graphs in input order. [`ManyParam`] says which is which, so a row found by its key is
+//! followed up to its root, and so to its graph. A key with a column the graph fills (a
+//! parent's key the statement draws) names no graph: its value is not among the input.
+
+use tokio_postgres::error::DbError;
+use tokio_postgres::types::{Kind, Type};
+
+use super::Param;
+
+/// What one parameter of a many-graph statement holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManyParam {
+    /// The values of `column` of step `step`'s rows, one array element per row.
+    Column {
+        /// The step (its index in the graph's `STEPS`).
+        step: usize,
+        /// The SQL column.
+        column: &'static str,
+    },
+    /// The parent ordinals of step `step`'s rows: the row (from 1) of step `parent` each
+    /// row is written under (for a step under the root, the graph).
+    Parents {
+        /// The step.
+        step: usize,
+        /// The step its values number rows of.
+        parent: usize,
+    },
+}
+
+/// The input graphs (from 0, ascending) whose rows of one of `steps` hold the key PostgreSQL's
+/// `error` names, by `params` as [`ManyParam`]s describe them; empty when the error names no
+/// key or one the input does not hold.
+pub(crate) fn graphs_of_key(
+    error: &DbError,
+    steps: &[usize],
+    params: &[Param<'_>],
+    described: &[ManyParam],
+    root: usize,
+) -> Vec<usize> {
+    let Some(key) = error.detail().and_then(detail_key) else {
+        return Vec::new();
+    };
+    let mut graphs = Vec::new();
+    for &step in steps {
+        let Some(rows) = rows_with_key(step, &key, params, described) else {
+            continue;
+        };
+        for row in rows {
+            if let Some(graph) = graph_of(step, row, root, params, described) {
+                graphs.push(graph);
+            }
+        }
+    }
+    graphs.sort_unstable();
+    graphs.dedup();
+    graphs
+}
+
+/// The `(column, value)` pairs of a DETAIL's `Key (a, b)=(x, y) ...`, as PostgreSQL prints
+/// them; `None` for another DETAIL, or when values and columns do not pair up (a value
+/// holding `, `).
+pub(crate) fn detail_key(detail: &str) -> Option<Vec<(String, String)>> {
+    let rest = detail.strip_prefix("Key (")?;
+    let (columns, rest) = rest.split_once(")=(")?;
+    let values = closing_value_list(rest)?;
+    let columns: Vec<&str> = columns.split(", ").collect();
+    let values: Vec<&str> = values.split(", ").collect();
+    if columns.len() != values.len() {
+        return None;
+    }
+    Some(
+        columns
+            .into_iter()
+            .map(|c| c.trim_matches('"').to_owned())
+            .zip(values.into_iter().map(str::to_owned))
+            .collect(),
+    )
+}
+
+/// The text up to the `)` that ends the value list of a key DETAIL: the last `)` before one
+/// of the sentences PostgreSQL ends it with.
+fn closing_value_list(rest: &str) -> Option<&str> {
+    [
+        ") already exists.",
+        ") is not present in table ",
+        ") is still referenced from table ",
+    ]
+    .iter()
+    .filter_map(|end| rest.rfind(end))
+    .min()
+    .map(|at| &rest[..at])
+}
+
+/// The rows (from 0) of step `step` whose bound values of every column of `key` print as
+/// `key` does; `None` when a column of `key` is not bound for the step (the graph fills it)
+/// or its type is not one compared as text here.
+fn rows_with_key(
+    step: usize,
+    key: &[(String, String)],
+    params: &[Param<'_>],
+    described: &[ManyParam],
+) -> Option<Vec<usize>> {
+    let mut columns = Vec::with_capacity(key.len());
+    for (column, value) in key {
+        let index = described.iter().position(
+            |d| matches!(d, ManyParam::Column { step: s, column: c } if *s == step && c == column),
+        )?;
+        columns.push((printed_elements(params.get(index)?)?, value.as_str()));
+    }
+    let rows = columns.iter().map(|(values, _)| values.len()).max()?;
+    Some(
+        (0..rows)
+            .filter(|&row| {
+                columns.iter().all(|(values, wanted)| {
+                    // Trailing NULLs are not sent: a missing element is NULL, which no key holds.
+                    values.get(row).and_then(Option::as_deref) == Some(*wanted)
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The graph (from 0) that row `row` of step `step` belongs to: the row itself for the root
+/// step, else its parent row's graph.
+fn graph_of(
+    step: usize,
+    row: usize,
+    root: usize,
+    params: &[Param<'_>],
+    described: &[ManyParam],
+) -> Option<usize> {
+    let (mut step, mut row) = (step, row);
+    // Each level is one step up: at most as many as there are parameters.
+    for _ in 0..=described.len() {
+        if step == root {
+            return Some(row);
+        }
+        let (index, parent) = described.iter().enumerate().find_map(|(i, d)| match d {
+            ManyParam::Parents { step: s, parent } if *s == step => Some((i, *parent)),
+            _ => None,
+        })?;
+        let ordinals = printed_elements(params.get(index)?)?;
+        let ordinal: usize = ordinals.get(row)?.as_deref()?.parse().ok()?;
+        (step, row) = (parent, ordinal.checked_sub(1)?);
+    }
+    None
+}
+
+/// The elements of an array parameter as PostgreSQL prints them, `None` for NULL; `None`
+/// when the parameter is not an array of a type printed the same by Rust (integers, text,
+/// uuid).
+fn printed_elements((value, ty): &Param<'_>) -> Option<Vec<Option<String>>> {
+    let Kind::Array(member) = ty.kind() else {
+        return None;
+    };
+    let print: fn(&[u8]) -> Option<String> = match *member {
+        Type::INT2 => |raw| Some(i16::from_be_bytes(raw.try_into().ok()?).to_string()),
+        Type::INT4 => |raw| Some(i32::from_be_bytes(raw.try_into().ok()?).to_string()),
+        Type::INT8 => |raw| Some(i64::from_be_bytes(raw.try_into().ok()?).to_string()),
+        Type::TEXT | Type::VARCHAR | Type::NAME => {
+            |raw| std::str::from_utf8(raw).ok().map(str::to_owned)
+        }
+        Type::UUID => |raw| {
+            let bytes: [u8; 16] = raw.try_into().ok()?;
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            Some(format!(
+                "{}-{}-{}-{}-{}",
+                &hex[..8],
+                &hex[8..12],
+                &hex[12..16],
+                &hex[16..20],
+                &hex[20..]
+            ))
+        },
+        _ => return None,
+    };
+    let mut encoded = bytes::BytesMut::new();
+    match value.to_sql_checked(ty, &mut encoded).ok()? {
+        tokio_postgres::types::IsNull::Yes => return Some(Vec::new()),
+        tokio_postgres::types::IsNull::No => {}
+    }
+    array_elements(&encoded)?
+        .into_iter()
+        .map(|element| match element {
+            None => Some(None),
+            Some(raw) => print(raw).map(Some),
+        })
+        .collect()
+}
+
+/// The elements of a one-dimensional array in PostgreSQL's binary form (`None` for NULL):
+/// the number of dimensions, a flags word and the element type, each dimension's length
+/// and lower bound, then each element's length (-1 for NULL) and bytes.
+fn array_elements(encoded: &[u8]) -> Option<Vec<Option<&[u8]>>> {
+    fn word(raw: &[u8], at: usize) -> Option<i32> {
+        Some(i32::from_be_bytes(raw.get(at..at + 4)?.try_into().ok()?))
+    }
+    let dimensions = word(encoded, 0)?;
+    if dimensions == 0 {
+        return Some(Vec::new());
+    }
+    if dimensions != 1 {
+        return None;
+    }
+    let count = usize::try_from(word(encoded, 12)?).ok()?;
+    let mut at = 20;
+    let mut elements = Vec::with_capacity(count);
+    for _ in 0..count {
+        let length = word(encoded, at)?;
+        at += 4;
+        if length < 0 {
+            elements.push(None);
+            continue;
+        }
+        let length = usize::try_from(length).ok()?;
+        elements.push(Some(encoded.get(at..at + length)?));
+        at += length;
+    }
+    Some(elements)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_give_their_keys() {
+        assert_eq!(
+            detail_key("Key (order_id, sku)=(5, A-1) already exists."),
+            Some(vec![
+                ("order_id".to_owned(), "5".to_owned()),
+                ("sku".to_owned(), "A-1".to_owned())
+            ])
+        );
+        assert_eq!(
+            detail_key(r#"Key (category_id)=(99) is not present in table "categories"."#),
+            Some(vec![("category_id".to_owned(), "99".to_owned())])
+        );
+        assert_eq!(
+            detail_key(r#"Key ("user name")=(a (b)) already exists."#),
+            Some(vec![("user name".to_owned(), "a (b)".to_owned())])
+        );
+        assert_eq!(detail_key("Failing row contains (1, null)."), None);
+        // A value holding the separator does not pair up with its column.
+        assert_eq!(detail_key("Key (sku)=(a, b) already exists."), None);
+    }
+
+    #[test]
+    fn rows_are_followed_up_to_their_graph() {
+        // Step 0 the root (3 graphs), step 1 two rows of graph 3 and one of graph 1, step 2
+        // rows under step 1's rows 2 and 3.
+        let root_names: Vec<Option<String>> = vec![Some("a".into()), Some("b".into()), None];
+        let skus: Vec<Option<String>> = vec![Some("x".into()), Some("y".into()), Some("x".into())];
+        let parents: Vec<i64> = vec![3, 3, 1];
+        let notes: Vec<String> = vec!["n".into(), "m".into()];
+        let note_parents: Vec<i64> = vec![2, 3];
+        let params: Vec<Param<'_>> = vec![
+            (&root_names, Type::TEXT_ARRAY),
+            (&skus, Type::TEXT_ARRAY),
+            (&parents, Type::INT8_ARRAY),
+            (&notes, Type::TEXT_ARRAY),
+            (&note_parents, Type::INT8_ARRAY),
+        ];
+        let described = [
+            ManyParam::Column {
+                step: 0,
+                column: "name",
+            },
+            ManyParam::Column {
+                step: 1,
+                column: "sku",
+            },
+            ManyParam::Parents { step: 1, parent: 0 },
+            ManyParam::Column {
+                step: 2,
+                column: "note",
+            },
+            ManyParam::Parents { step: 2, parent: 1 },
+        ];
+        let key = |column: &str, value: &str| vec![(column.to_owned(), value.to_owned())];
+        assert_eq!(
+            rows_with_key(1, &key("sku", "x"), &params, &described),
+            Some(vec![0, 2])
+        );
+        assert_eq!(graph_of(1, 0, 0, &params, &described), Some(2));
+        assert_eq!(graph_of(1, 2, 0, &params, &described), Some(0));
+        assert_eq!(graph_of(2, 0, 0, &params, &described), Some(2));
+        assert_eq!(graph_of(2, 1, 0, &params, &described), Some(0));
+        assert_eq!(graph_of(0, 1, 0, &params, &described), Some(1));
+        // A column the step does not bind: no rows to match.
+        assert_eq!(
+            rows_with_key(1, &key("order_id", "5"), &params, &described),
+            None
+        );
+    }
+}
