@@ -922,7 +922,7 @@ fn insert_graph_many_impl(
         "impl {name} {{ {columns} }}
         impl ::writegraph::InsertGraphMany for {name} {{
             type PartsMany = ({part_types});
-            {statement}{returning}
+            {statement}{returning}{many_params}
             fn parts_many({mutable}graphs: ::std::vec::Vec<Self>) -> ::writegraph::Result<Self::PartsMany> {{
                 {checks}{take}
                 Ok(({names}))
@@ -952,6 +952,52 @@ fn insert_graph_many_impl(
             None => String::new(),
         },
         methods = if statement.sql_many_returning.is_some() { "returning " } else { "" },
+        many_params = many_params_const(model, graph, &statement.parts_many),
+    )
+}
+
+/// `const MANY_PARAMS`: what each parameter of the many-graph statement holds, in the
+/// plan's `$n` order, grouped by step (`many_params![0: "id", "email"; 1: "title", [0]]`): a
+/// column of the step's rows, the parent ordinals of its rows (`[p]`, numbering rows of step
+/// `p`), or neither (`_`), so that a database error's key is traced back to the graphs
+/// holding it. Each part is a step of `STEPS`, in order.
+fn many_params_const(model: &Model<'_>, graph: &GraphModel, parts: &[GraphPart]) -> String {
+    let part_of = |step: StepRef| {
+        parts.iter().position(|p| match (p.step, step) {
+            (None, StepRef::Root) => true,
+            (Some(i), StepRef::Step(j)) => i == j,
+            _ => false,
+        })
+    };
+    let groups: Vec<String> = parts
+        .iter()
+        .enumerate()
+        .filter(|(_, part)| !part.params.is_empty())
+        .map(|(index, part)| {
+            let table = match part.step {
+                None => &model.tables[graph.root],
+                Some(i) => &model.tables[graph.steps[i].table],
+            };
+            let items: Vec<String> = part
+                .params
+                .iter()
+                .map(|param| match *param {
+                    Param::Value(c) | Param::Key(c) => {
+                        format!("{:?}", table.columns[c].column.name)
+                    }
+                    Param::ParentOrdinal => part
+                        .step
+                        .and_then(|i| part_of(graph.steps[i].parent))
+                        .map_or_else(|| "_".to_owned(), |parent| format!("[{parent}]")),
+                    _ => "_".to_owned(),
+                })
+                .collect();
+            format!("{index}: {}", items.join(", "))
+        })
+        .collect();
+    format!(
+        "const MANY_PARAMS: &'static [::writegraph::write::ManyParam] = ::writegraph::many_params![{}];",
+        groups.join("; ")
     )
 }
 

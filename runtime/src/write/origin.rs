@@ -33,6 +33,29 @@ pub enum ManyParam {
         /// The step its values number rows of.
         parent: usize,
     },
+    /// Neither (whether a one-row step is given, say).
+    Other,
+}
+
+/// A graph's [`MANY_PARAMS`](crate::write::InsertGraphMany::MANY_PARAMS) from one call, in
+/// `$n` order, grouped by step: `many_params![0: "id", "email"; 1: "id", "title", [0]]` is
+/// the root's `id` and `email` columns, then step 1's `id` and `title` and its rows' parent
+/// ordinals, which number rows of step 0 (`[parent]`); `_` is a parameter that holds neither.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! many_params {
+    ($($step:literal: $($item:tt),*);* $(;)?) => {
+        &[$($($crate::many_params!(@ $step $item),)*)*]
+    };
+    (@ $step:literal [$parent:literal]) => {
+        $crate::write::ManyParam::Parents { step: $step, parent: $parent }
+    };
+    (@ $step:literal _) => {
+        $crate::write::ManyParam::Other
+    };
+    (@ $step:literal $column:literal) => {
+        $crate::write::ManyParam::Column { step: $step, column: $column }
+    };
 }
 
 /// The input graphs (from 0, ascending) whose rows of one of `steps` hold the key PostgreSQL's
@@ -45,6 +68,11 @@ pub(crate) fn graphs_of_key(
     described: &[ManyParam],
     root: usize,
 ) -> Vec<usize> {
+    // A list that does not describe these parameters (a hand-written implementation's)
+    // names nothing rather than a wrong graph.
+    if described.len() != params.len() {
+        return Vec::new();
+    }
     let Some(key) = error.detail().and_then(detail_key) else {
         return Vec::new();
     };
@@ -251,6 +279,26 @@ mod tests {
         assert_eq!(detail_key("Failing row contains (1, null)."), None);
         // A value holding the separator does not pair up with its column.
         assert_eq!(detail_key("Key (sku)=(a, b) already exists."), None);
+    }
+
+    #[test]
+    fn many_params_lists_each_parameter() {
+        const PARAMS: &[ManyParam] = crate::many_params![0: "email", _; 1: "title", [0]];
+        assert_eq!(
+            PARAMS,
+            [
+                ManyParam::Column {
+                    step: 0,
+                    column: "email"
+                },
+                ManyParam::Other,
+                ManyParam::Column {
+                    step: 1,
+                    column: "title"
+                },
+                ManyParam::Parents { step: 1, parent: 0 },
+            ]
+        );
     }
 
     #[test]
