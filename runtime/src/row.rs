@@ -8,6 +8,19 @@ pub trait FromRow: Sized {
     /// Decodes one row. A column that cannot be read as its field's type is
     /// [`Error::Decode`](crate::Error::Decode).
     fn from_row(row: &Row) -> crate::Result<Self>;
+
+    /// Decodes one row from its columns `first` on (a result that holds several tables'
+    /// rows side by side, as [`InsertGraphRows`](crate::write::InsertGraphRows) reads).
+    /// The default reads from the first column only; generated row structs read from any.
+    fn from_row_at(row: &Row, first: usize) -> crate::Result<Self> {
+        if first == 0 {
+            return Self::from_row(row);
+        }
+        Err(crate::Error::Validation(
+            "this row type reads rows from their first column only (implement FromRow::from_row_at)"
+                .into(),
+        ))
+    }
 }
 
 /// A row type with a single-column primary key: how graphs get the id of a row they wrote

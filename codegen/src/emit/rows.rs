@@ -129,8 +129,9 @@ pub(super) fn row_struct(table: &TableModel<'_>, statements: &TableStatements) -
                 .replace("::std::option::", "")
                 .replace("::std::string::", "")
                 .replace("::std::vec::", "");
+            let at = if i == 0 { "at".to_owned() } else { format!("at + {i}") };
             format!(
-                "{}: column(row, {i}, TABLE, {:?}, {rust_type:?}, {:?})?,",
+                "{}: column(row, {at}, TABLE, {:?}, {rust_type:?}, {:?})?,",
                 c.field,
                 c.column.name,
                 c.column.sql_type.to_string()
@@ -141,6 +142,9 @@ pub(super) fn row_struct(table: &TableModel<'_>, statements: &TableStatements) -
         code,
         "impl ::writegraph::FromRow for {name} {{
             fn from_row(row: &::writegraph::__private::Row) -> ::writegraph::Result<Self> {{
+                Self::from_row_at(row, 0)
+            }}
+            fn from_row_at(row: &::writegraph::__private::Row, at: usize) -> ::writegraph::Result<Self> {{
                 use ::writegraph::__private::column;
                 const TABLE: &str = {table_name:?};
                 Ok(Self {{ {fields} }})
