@@ -311,6 +311,9 @@ pub struct ChildConfig {
     /// Child columns filled from the parent row's columns, child column → parent column
     /// (`copy = { community_id = "community_id" }`): the child's rows leave them out.
     pub copy: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+    /// The edge's rows as stored are returned too (`insert_graph_rows`,
+    /// `insert_graph_many_rows`), in input order.
+    pub returning: Option<Spanned<bool>>,
     /// Nested edges: a row each of this edge's rows references, written before it, whose
     /// key goes into `set_fk` of that row (`[[insert.<Graph>.has_many.belongs_to]]`).
     #[serde(default)]

@@ -386,6 +386,10 @@ pub struct GraphStep {
     /// The step's rows are a type of its own (`row_type`), not the table's `NewT`: the
     /// columns it leaves out and those it holds as optional.
     pub own_row: Option<OwnRow>,
+    /// Its rows as stored are returned too (`returning = true`), in input order: its table's
+    /// primary key is known before the insert (given, or drawn from its default), by which
+    /// each returned row is joined back to its input row.
+    pub returning: bool,
 }
 
 /// The columns in which a step's own row type differs from its table's `NewT`.

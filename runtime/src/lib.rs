@@ -134,9 +134,9 @@ pub use error::{Error, Result, ValidationError, ValidationKind};
 pub use report::{WriteReport, WriteStepReport};
 pub use row::{FromRow, ModelPk};
 pub use write::{
-    Assignments, ErrorSteps, GraphStep, Insert, InsertGraph, InsertGraphMany, Patch, RootRow,
-    StepCount, Table, UpdateGraph, UpdateGraphLocking, UpdateGraphMany, UpdateGraphManyLocking,
-    UpdateGraphManyPlain, UpdateGraphPlain, Upsert, MAX_STATEMENT_BYTES,
+    Assignments, ErrorSteps, GraphStep, Insert, InsertGraph, InsertGraphMany, InsertGraphRows,
+    Patch, RootRow, StepCount, Table, UpdateGraph, UpdateGraphLocking, UpdateGraphMany,
+    UpdateGraphManyLocking, UpdateGraphManyPlain, UpdateGraphPlain, Upsert, MAX_STATEMENT_BYTES,
 };
 
 /// The write traits, imported without their names (`use writegraph::prelude::*`), for

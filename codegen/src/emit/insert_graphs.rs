@@ -11,7 +11,7 @@ use crate::model::{
     Cardinality, ColumnModel, GraphModel, GraphStep, InsertKind, LinkHow, Model, StepKind, StepRef,
     TableModel,
 };
-use crate::plan::{GraphPart, GraphStatement, Param, RowCount};
+use crate::plan::{GraphPart, GraphStatement, Param, RowCount, RowsResult};
 
 /// `self.x` is not set, for a root field of this kind.
 pub(super) fn is_unset(column: &ColumnModel<'_>) -> String {
@@ -932,7 +932,8 @@ fn insert_graph_many_impl(
                 {params}
             }}
         }}
-        ::writegraph::insert_graph_many_methods!({methods}{name});\n",
+        ::writegraph::insert_graph_many_methods!({methods}{name});
+        {rows}\n",
         part_types = parts.types.iter().map(|t| format!("{t},")).collect::<String>(),
         statement = super::statement_const(
             "SQL_MANY",
@@ -953,6 +954,80 @@ fn insert_graph_many_impl(
         },
         methods = if statement.sql_many_returning.is_some() { "returning " } else { "" },
         many_params = many_params_const(model, graph, &statement.parts_many),
+        rows = statement.sql_many_rows.as_ref().map_or_else(String::new, |rows| graph_rows(model, graph, rows)),
+    )
+}
+
+/// The graph's stored rows (`<Graph>Rows`, `impl InsertGraphRows`) when some of its steps
+/// return theirs: the root row and one field per returning step, named by the path of
+/// fields down to it (`posts_comments`), a `Vec` of its rows in input order (an `Option`
+/// for a one-row step under the root).
+fn graph_rows(model: &Model<'_>, graph: &GraphModel, rows: &RowsResult) -> String {
+    let name = &graph.name;
+    let root = &model.tables[graph.root];
+    let mut fields = String::new();
+    let mut empty = String::new();
+    let mut arms = String::new();
+    for &(index, part, first) in &rows.steps {
+        let step = &graph.steps[index];
+        let table = &model.tables[step.table];
+        let mut path = vec![step.field.clone()];
+        let mut many = step.cardinality == Cardinality::Many;
+        let mut parent = step.parent;
+        while let StepRef::Step(p) = parent {
+            path.push(graph.steps[p].field.clone());
+            many |= graph.steps[p].cardinality == Cardinality::Many;
+            parent = graph.steps[p].parent;
+        }
+        path.reverse();
+        let field = path.join("_");
+        let row = &table.rust_name;
+        let (ty, init, push) = if many {
+            (
+                format!("::std::vec::Vec<{row}>"),
+                "::std::vec::Vec::new()".to_owned(),
+                format!("rows.{field}.push({row}::from_row_at(row, {first})?)"),
+            )
+        } else {
+            (
+                format!("::std::option::Option<{row}>"),
+                "None".to_owned(),
+                format!("rows.{field} = Some({row}::from_row_at(row, {first})?)"),
+            )
+        };
+        fields.push_str(&doc(&format!(
+            "Rows of `{}` as stored, in input order (step `{}`).",
+            table.table.name, step.tag
+        )));
+        let _ = writeln!(fields, "pub {field}: {ty},");
+        let _ = write!(empty, "{field}: {init},");
+        let _ = write!(arms, "{part} => {push},");
+    }
+    format!(
+        "{doc}#[derive(Debug, Clone, PartialEq)]
+        pub struct {name}Rows {{
+            /// The root row as stored.
+            pub root: {root_row},
+            {fields}
+        }}
+        impl ::writegraph::InsertGraphRows for {name} {{
+            type Rows = {name}Rows;
+            {statement}
+            fn rows_of(root: {root_row}) -> {name}Rows {{ {name}Rows {{ root, {empty} }} }}
+            fn push_row(rows: &mut {name}Rows, step: usize, row: &::writegraph::__private::Row) -> ::writegraph::Result<()> {{
+                use ::writegraph::FromRow as _;
+                match step {{ {arms} _ => {{}} }}
+                Ok(())
+            }}
+        }}
+        ::writegraph::insert_graph_rows_methods!({name});\n",
+        doc = doc(&format!("The rows of a `{name}` as stored (`insert_graph_rows`, `insert_graph_many_rows`).")),
+        root_row = root.rust_name,
+        statement = super::statement_const(
+            "SQL_MANY_ROWS",
+            "`SQL_MANY`, returning one row per stored row of the root and of each step that returns its rows, ordered by kind and ordinal.",
+            &rows.sql,
+        ),
     )
 }
 

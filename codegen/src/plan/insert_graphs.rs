@@ -35,6 +35,26 @@ pub struct GraphStatement {
     /// The parts of [`sql_many`](Self::sql_many): every part's rows bound as arrays, the
     /// root's too, and each step under the root joined to its own root by ordinal.
     pub parts_many: Vec<GraphPart>,
+    /// [`sql_many`](Self::sql_many), returning the root rows and the rows of every step
+    /// that returns its own (`returning = true`), one result row each, with the same
+    /// parameters; `None` when no step returns its rows. See [`RowsResult`].
+    pub sql_many_rows: Option<RowsResult>,
+}
+
+/// The statement that returns a graph's rows (`insert_graph_many_rows`) and the layout of
+/// its result rows, each one stored row of the root or of a returning step: `kind` (0 the
+/// root, else 1 + the step's index in `STEPS` order, as the parts are), its ordinal among
+/// its part's input rows (from 1; for the root, the graph's), then the root's columns and
+/// the per-step counts (NULL but on root rows), then each returning step's columns (NULL
+/// but on its own rows), ordered by kind and ordinal.
+#[derive(Debug, Clone)]
+pub struct RowsResult {
+    /// The statement.
+    pub sql: String,
+    /// Each returning step: its index in `GraphModel::steps`, its part's index (in
+    /// `parts_many`, which is its index in `STEPS`), and the result column its table's
+    /// columns start at.
+    pub steps: Vec<(usize, usize, usize)>,
 }
 
 /// The parameters of one part of an insert graph's statement.
@@ -99,7 +119,7 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
 
     let (before_root, after_root) = statement_order(graph);
     for index in before_root {
-        let (ctes, part) = step_cte(model, graph, (index, Roots::One), &mut first_param);
+        let (ctes, part) = step_cte(model, graph, (index, Roots::One, false), &mut first_param);
         before.extend(ctes);
         parts.push(part);
     }
@@ -125,7 +145,7 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
         params: root.params,
     });
     for index in after_root {
-        let (ctes, part) = step_cte(model, graph, (index, Roots::One), &mut first_param);
+        let (ctes, part) = step_cte(model, graph, (index, Roots::One, false), &mut first_param);
         after.extend(ctes);
         parts.push(part);
     }
@@ -148,7 +168,13 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
     };
     let mut returned = vec![result_columns(root_model.columns.iter(), "root.")];
     returned.extend(counts.iter().cloned());
-    let (sql_many, sql_many_returning, parts_many) = many_graphs_statement(model, graph);
+    let (sql_many, sql_many_returning, parts_many) = many_graphs_statement(model, graph, false);
+    let sql_many_rows = graph
+        .steps
+        .iter()
+        .any(|s| s.returning)
+        .then(|| many_graphs_rows(model, graph, &parts_many))
+        .flatten();
     GraphStatement {
         sql: statement(&read_by_steps, counts),
         sql_returning: statement(&column_list(root_model.columns.iter()), returned),
@@ -156,6 +182,7 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
         sql_many,
         sql_many_returning,
         parts_many,
+        sql_many_rows,
     }
 }
 
@@ -172,9 +199,14 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
 ///      s0 AS (INSERT INTO "order_items" ("order_id", "sku") SELECT p.v0, u.c2 FROM UNNEST($3::text[], $4::bigint[]) AS u(c2, po) JOIN root_rows p ON p.ord = u.po RETURNING 1)
 /// SELECT (SELECT count(*) FROM root), (SELECT count(*) FROM s0)
 /// ```
+///
+/// With `rows_returned`, each step that returns its rows selects them first with their keys
+/// and ordinals and returns every column (see [`many_graphs_rows`]); the parameters are the
+/// same.
 fn many_graphs_statement(
     model: &Model<'_>,
     graph: &GraphModel,
+    rows_returned: bool,
 ) -> (String, Option<String>, Vec<GraphPart>) {
     let root_model = &model.tables[graph.root];
     let (mut before, mut after) = (Vec::new(), Vec::new());
@@ -182,7 +214,12 @@ fn many_graphs_statement(
     let mut first_param = 0;
     let (before_root, after_root) = statement_order(graph);
     for index in before_root {
-        let (ctes, part) = step_cte(model, graph, (index, Roots::Many), &mut first_param);
+        let (ctes, part) = step_cte(
+            model,
+            graph,
+            (index, Roots::Many, rows_returned),
+            &mut first_param,
+        );
         before.extend(ctes);
         parts.push(part);
     }
@@ -205,7 +242,12 @@ fn many_graphs_statement(
         params: statement.params,
     });
     for index in after_root {
-        let (ctes, part) = step_cte(model, graph, (index, Roots::Many), &mut first_param);
+        let (ctes, part) = step_cte(
+            model,
+            graph,
+            (index, Roots::Many, rows_returned),
+            &mut first_param,
+        );
         after.extend(ctes);
         parts.push(part);
     }
@@ -287,6 +329,128 @@ SELECT {} FROM root JOIN root_rows k ON ({}) = ({}) ORDER BY k.ord",
     (sql, sql_returning, parts)
 }
 
+/// The statement of [`RowsResult`]: the many-graph statement whose steps that return their
+/// rows select them first and return every column, then one result row per stored row of
+/// the root and of those steps, each joined back to its input row by its primary key for its
+/// ordinal (`RETURNING` order is not promised):
+///
+/// ```sql
+/// WITH root_rows AS MATERIALIZED (...), root AS (... RETURNING "id", "note"),
+///      s0_rows AS MATERIALIZED (... u.ord ...), s0 AS (... RETURNING "id", "order_id", "sku")
+/// SELECT 0, k.ord, root."id", root."note", (SELECT count(*) FROM s0), NULL::bigint, NULL::bigint, NULL::text FROM root JOIN root_rows k ON (k.v0) = (root."id")
+/// UNION ALL SELECT 1, k.ord, NULL::bigint, NULL::text, NULL::bigint, s0."id", s0."order_id", s0."sku" FROM s0 JOIN s0_rows k ON (k.v0) = (s0."id")
+/// ORDER BY 1, 2
+/// ```
+///
+/// `None` when the root's key is not known before its insert (validate refuses that).
+fn many_graphs_rows(
+    model: &Model<'_>,
+    graph: &GraphModel,
+    parts: &[GraphPart],
+) -> Option<RowsResult> {
+    let (_, with_roots, _) = many_graphs_statement(model, graph, true);
+    let with_roots = with_roots?;
+    // The CTEs of the returning form, up to its SELECT.
+    let ctes = with_roots.split("\nSELECT ").next()?.to_owned();
+    let root_model = &model.tables[graph.root];
+    let null = |table: &TableModel<'_>| -> Vec<String> {
+        table
+            .columns
+            .iter()
+            .map(|c| {
+                let ty = if c.ty.read_as_text && c.ty.element.is_some() {
+                    "text[]".to_owned()
+                } else if c.ty.read_as_text {
+                    "text".to_owned()
+                } else {
+                    c.ty.param_sql.clone()
+                };
+                format!("NULL::{ty}")
+            })
+            .collect()
+    };
+    let counts: Vec<String> = (0..graph.steps.len())
+        .map(|i| step_count(graph, i))
+        .collect();
+    let returning: Vec<(usize, usize)> = parts
+        .iter()
+        .enumerate()
+        .filter_map(|(part, p)| {
+            p.step
+                .filter(|&i| graph.steps[i].returning)
+                .map(|i| (i, part))
+        })
+        .collect();
+    let mut steps = Vec::new();
+    let mut first = 2 + root_model.columns.len() + counts.len();
+    for &(index, part) in &returning {
+        steps.push((index, part, first));
+        first += model.tables[graph.steps[index].table].columns.len();
+    }
+    // One branch per kind of row: its own columns, NULLs of every other kind's.
+    let branch = |kind: Option<usize>| -> String {
+        let mut columns = Vec::new();
+        let (cte, table, ordinal) = match kind {
+            None => ("root".to_owned(), root_model, 0),
+            Some(index) => (
+                format!("s{index}"),
+                &model.tables[graph.steps[index].table],
+                1 + returning
+                    .iter()
+                    .find(|(i, _)| *i == index)
+                    .map_or(0, |(_, p)| *p),
+            ),
+        };
+        columns.push(ordinal.to_string());
+        columns.push("k.ord".to_owned());
+        if kind.is_none() {
+            columns.push(result_columns(root_model.columns.iter(), "root."));
+            columns.extend(counts.iter().cloned());
+        } else {
+            columns.extend(null(root_model));
+            columns.extend(counts.iter().map(|_| "NULL::bigint".to_owned()));
+        }
+        for &(other, _) in &returning {
+            let other_table = &model.tables[graph.steps[other].table];
+            if Some(other) == kind {
+                columns.push(result_columns(
+                    other_table.columns.iter(),
+                    &format!("{cte}."),
+                ));
+            } else {
+                columns.extend(null(other_table));
+            }
+        }
+        let rows = match kind {
+            None => rows_cte_name(StepRef::Root),
+            Some(index) => rows_cte_name(StepRef::Step(index)),
+        };
+        let given: Vec<String> = table
+            .primary_key
+            .iter()
+            .map(|k| format!("k.v{k}"))
+            .collect();
+        let stored: Vec<String> = table
+            .primary_key
+            .iter()
+            .map(|&k| format!("{cte}.{}", quote_ident(&table.columns[k].column.name)))
+            .collect();
+        format!(
+            "SELECT {} FROM {cte} JOIN {rows} k ON ({}) = ({})",
+            columns.join(", "),
+            given.join(", "),
+            stored.join(", ")
+        )
+    };
+    let branches: Vec<String> = std::iter::once(branch(None))
+        .chain(returning.iter().map(|&(index, _)| branch(Some(index))))
+        .collect();
+    Some(RowsResult {
+        sql: format!("{ctes}\n{}\nORDER BY 1, 2", branches.join("\nUNION ALL ")),
+        steps,
+    })
+}
+
 /// One step's CTEs (`s<index> AS (INSERT ... RETURNING ...)`) and its parameters, numbered
 /// after the `first_param` before it (which grows by the step's own). A step after its
 /// parent joins the parent's CTE and takes its key; an upserting step has its table's
@@ -307,7 +471,7 @@ SELECT {} FROM root JOIN root_rows k ON ({}) = ({}) ORDER BY k.ord",
 fn step_cte(
     model: &Model<'_>,
     graph: &GraphModel,
-    (index, roots): (usize, Roots),
+    (index, roots, rows_returned): (usize, Roots, bool),
     first_param: &mut usize,
 ) -> (Vec<String>, GraphPart) {
     let step = &graph.steps[index];
@@ -331,13 +495,16 @@ fn step_cte(
         .steps
         .iter()
         .any(|s| s.parent == here && s.kind.runs_after_parent());
-    let selects_rows_first = read_below || keyed_by_ordinal;
+    // Rows returned are joined back to their input rows by key: selected first, numbered.
+    let returns_rows = rows_returned && step.returning;
+    let selects_rows_first = read_below || keyed_by_ordinal || returns_rows;
     let mut source = RowsSource {
         first_param: *first_param,
         unordered: true,
         rows,
         in_cte: true,
-        ordinal: rows == RowCount::Many && (read_below || graph.has_steps_under(here)),
+        ordinal: rows == RowCount::Many
+            && (read_below || graph.has_steps_under(here) || returns_rows),
         overrides: filled_by_steps(model, graph, here),
         ..RowsSource::default()
     };
@@ -402,7 +569,11 @@ fn step_cte(
             .sets_parent_column()
             .filter(|_| keyed_by_ordinal)
             .map(|(_, key)| key);
-        let drawn: Vec<usize> = steps_under_read(graph, here).chain(key).collect();
+        let returned_key = table.primary_key.iter().copied().filter(|_| returns_rows);
+        let drawn: Vec<usize> = steps_under_read(graph, here)
+            .chain(key)
+            .chain(returned_key)
+            .collect();
         let mut extra = Vec::new();
         if source.ordinal {
             extra.push("u.ord");
@@ -410,7 +581,13 @@ fn step_cte(
         if keyed_by_ordinal {
             extra.push("u.po");
         }
-        let names = (rows_cte_name(here), format!("s{index}"), "1");
+        let all_columns = column_list(table.columns.iter());
+        let returning = if returns_rows {
+            all_columns.as_str()
+        } else {
+            "1"
+        };
+        let names = (rows_cte_name(here), format!("s{index}"), returning);
         return (
             rows_then_insert(table, names, &select, &drawn, &extra),
             part,

@@ -11,7 +11,7 @@ mod tables;
 mod tests;
 mod update_graphs;
 
-pub use insert_graphs::{GraphPart, GraphStatement};
+pub use insert_graphs::{GraphPart, GraphStatement, RowsResult};
 pub use rows::RowCount;
 pub use tables::{ConflictStatements, PatchStatement, TableStatements};
 pub use update_graphs::{

@@ -45,6 +45,18 @@ table = "parents"
 set_fk = "parent_id"
 mode = "upsert_returning"
 
+[insert.ParentRowsGraph]
+root = "parents"
+
+[[insert.ParentRowsGraph.has_many]]
+field = "kids"
+table = "kids"
+returning = true
+
+[[insert.ParentRowsGraph.has_one]]
+field = "memo"
+table = "notes"
+
 [update.ParentDiff]
 root = "parents"
 
@@ -299,5 +311,31 @@ SELECT root."id", root."name", root."motto", (SELECT count(*) FROM c0_upd), (SEL
         // The patch binds nothing of its own before the root's assignments.
         assert!(patched.children[0].rows.is_empty());
         assert_eq!(patched.counts, [vec![0], vec![1, 2]]);
+    });
+}
+
+#[test]
+fn insert_graph_rows_one_result_row_per_stored_row() {
+    shapes(|plan, _| {
+        // The returning step's rows are selected first with their keys and ordinals and
+        // joined back to them by key; the other step (the memo) is counted only.
+        let rows = plan.graphs[2].sql_many_rows.as_ref();
+        assert_eq!(
+            rows.map(|r| r.sql.as_str()),
+            Some(
+                r#"WITH root_rows AS MATERIALIZED (SELECT COALESCE(u.c0, nextval('public.parents_id_seq'::regclass)) AS v0, u.c1 AS v1, u.c2 AS v2, u.ord FROM UNNEST($1::bigint[], $2::text[], $3::text[]) WITH ORDINALITY AS u(c0, c1, c2, ord)),
+     root AS (INSERT INTO "public"."parents" ("id", "name", "motto") SELECT r.v0, r.v1, r.v2 FROM root_rows r RETURNING "id", "name", "motto"),
+     s0_rows AS MATERIALIZED (SELECT COALESCE(u.c0, nextval('public.kids_id_seq'::regclass)) AS v0, p.v0 AS v1, u.c2 AS v2, COALESCE(u.c3, 1) AS v3, u.ord FROM UNNEST($4::bigint[], $5::text[], $6::integer[], $7::bigint[]) WITH ORDINALITY AS u(c0, c2, c3, po, ord) JOIN root_rows p ON p.ord = u.po),
+     s0 AS (INSERT INTO "public"."kids" ("id", "parent_id", "tag", "qty") SELECT r.v0, r.v1, r.v2, r.v3 FROM s0_rows r RETURNING "id", "parent_id", "tag", "qty"),
+     s1 AS (INSERT INTO "public"."notes" ("parent_id", "body") SELECT p.v0, u.c1 FROM UNNEST($8::text[], $9::bigint[]) AS u(c1, po) JOIN root_rows p ON p.ord = u.po RETURNING 1)
+SELECT 0, k.ord, root."id", root."name", root."motto", (SELECT count(*) FROM s0), (SELECT count(*) FROM s1), NULL::bigint, NULL::bigint, NULL::text, NULL::integer FROM root JOIN root_rows k ON (k.v0) = (root."id")
+UNION ALL SELECT 2, k.ord, NULL::bigint, NULL::text, NULL::text, NULL::bigint, NULL::bigint, s0."id", s0."parent_id", s0."tag", s0."qty" FROM s0 JOIN s0_rows k ON (k.v0) = (s0."id")
+ORDER BY 1, 2"#
+            )
+        );
+        // The kids (step 0) are part 1 of `STEPS` and start at result column 7.
+        assert_eq!(rows.map(|r| r.steps.clone()), Some(vec![(0, 1, 7)]));
+        // The count form is unchanged by `returning`.
+        assert!(!plan.graphs[2].sql_many.contains("s0_rows"));
     });
 }

@@ -279,13 +279,45 @@ pub(super) fn insert_graph(
         return Err(errors);
     }
 
-    let (steps, root_tag) = order_and_tag(steps, tables, root_model);
     // A root's parent found or created by key is shared by many graphs: each finds its
     // key by the conflict key it gives (nested ones are checked where they are declared).
-    let writes_many = steps.iter().all(|s| {
+    let writes_many = steps.iter().all(|p| {
+        let s = &p.step;
         !(s.upsert && s.parent == StepRef::Root && s.kind.sets_parent_column().is_some())
             || unkeyed_conflict_column(&tables[s.table]).is_none()
     });
+    // Returned rows come from the many-graph statement, a batch of one for one graph,
+    // joined back to their roots by the root's key.
+    let root_key_known = !root_model.primary_key.is_empty()
+        && root_model.primary_key.iter().all(|&c| {
+            let column = &root_model.columns[c];
+            column.insert.is_some()
+                || (column.column.identity.is_some() && column.default_sql.is_some())
+        });
+    if let Some(pending) = steps.iter().find(|p| p.step.returning && !root_key_known) {
+        return Err(vec![config::error_at(
+            file,
+            &pending.field,
+            format!(
+                "edge `{}` cannot return its rows: the root's primary key is not known before its insert, to join its rows back to their graphs by",
+                pending.field.get_ref()
+            ),
+        )
+        .with_help("give the root a primary key with a default or given by the row, or remove `returning`")]);
+    }
+    if let Some(pending) = steps.iter().find(|p| p.step.returning && !writes_many) {
+        return Err(vec![config::error_at(
+            file,
+            &pending.field,
+            format!(
+                "edge `{}` cannot return its rows: graph `{}` has no insert_graph_many, whose statement returns them",
+                pending.field.get_ref(),
+                graph_name
+            ),
+        )
+        .with_help("give the root-level upserted parent a key that every row gives, or remove `returning`")]);
+    }
+    let (steps, root_tag) = order_and_tag(steps, tables, root_model);
     Ok(GraphModel {
         name: graph_name.clone(),
         root,
@@ -782,6 +814,7 @@ fn many_to_many_steps(
         required: false,
         graph: None,
         copy: None,
+        returning: None,
         belongs_to: Vec::new(),
         has_one: Vec::new(),
         has_many: Vec::new(),
@@ -1039,6 +1072,7 @@ pub(super) fn belongs_to_step(
         connect_by,
         repeat_key: None,
         own_row: None,
+        returning: false,
     })
 }
 
@@ -1155,6 +1189,7 @@ fn row_step(
         connect_by: None,
         repeat_key: None,
         own_row: None,
+        returning: false,
     })
 }
 
@@ -1208,6 +1243,7 @@ fn child_step(
         ),
     };
     let copied = copied_columns(tables, (parent.table, table, link.0), edge, file)?;
+    let returning = returned_rows(&tables[table], upsert, edge, file)?;
     Ok(GraphStep {
         kind,
         parent: parent.step,
@@ -1223,7 +1259,49 @@ fn child_step(
         connect_by: None,
         repeat_key: None,
         own_row: None,
+        returning,
     })
+}
+
+/// Whether `edge` returns its rows (`returning = true`): each returned row is joined back
+/// to its input row by the table's primary key, so every key column must be known before
+/// the insert (given by the row or drawn from its default, not filled by the database), and
+/// the rows are inserted, not upserted (an existing row keeps a key of its own).
+fn returned_rows(
+    table: &TableModel<'_>,
+    upsert: bool,
+    edge: &ChildConfig,
+    file: &SourceFile,
+) -> Result<bool, Diagnostic> {
+    let Some(returning) = edge.returning.as_ref().filter(|r| *r.get_ref()) else {
+        return Ok(false);
+    };
+    let known = |&c: &usize| {
+        let column = &table.columns[c];
+        column.insert.is_some()
+            || (column.column.identity.is_some() && column.default_sql.is_some())
+    };
+    let problem = if upsert {
+        Some("an upserted row that exists keeps its own key, which its input row does not know")
+    } else if table.primary_key.is_empty() {
+        Some("its table has no primary key to join each stored row back to its input row by")
+    } else if !table.primary_key.iter().all(known) {
+        Some("its table's primary key is filled by the database, after the insert")
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(true),
+        Some(problem) => Err(config::error_at(
+            file,
+            returning,
+            format!(
+                "edge `{}` cannot return its rows: {problem}",
+                edge.field.get_ref()
+            ),
+        )
+        .with_help("remove `returning`, or read the rows back by their parent's key")),
+    }
 }
 
 /// The columns of `edge`'s rows filled from its parent row (`copy`): each a column of the

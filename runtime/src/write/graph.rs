@@ -508,6 +508,113 @@ pub trait InsertGraphMany: InsertGraph {
     }
 }
 
+/// An insert graph some of whose steps return their rows as stored (`returning = true` on
+/// an edge), through one statement for any number of graphs (`SQL_MANY_ROWS`, the
+/// many-graph statement that also returns those rows): `insert_graph_rows` for one graph
+/// is a batch of one. Each result row is one stored row: its kind (0 a root, else 1 + the
+/// step's index in `STEPS`), its ordinal among its step's input rows (from 1; a root's is
+/// its graph's), the root's columns and the per-step counts from column 2 on (on root rows),
+/// then each returning step's columns (on that step's rows), ordered by kind and ordinal, so
+/// every graph's rows come in input order.
+pub trait InsertGraphRows: InsertGraphMany {
+    /// The stored rows of one graph: its root and each returning step's rows
+    /// (`NewOrderGraphRows`).
+    type Rows: Send;
+
+    /// The statement.
+    const SQL_MANY_ROWS: &'static str;
+
+    /// The rows of a graph whose root was stored as `root`, before any step's.
+    fn rows_of(root: Self::Root) -> Self::Rows;
+
+    /// Adds the stored row `row` of step `step` (its index in `STEPS`) to `rows`.
+    fn push_row(rows: &mut Self::Rows, step: usize, row: &Row) -> Result<()>;
+
+    /// Writes `graphs` in one statement and returns each graph's stored rows, in input
+    /// order, with the rows each step affected, summed over the graphs. An empty batch
+    /// sends nothing.
+    fn insert_graph_many_rows_report<C: GenericClient>(
+        conn: &C,
+        graphs: impl IntoIterator<Item = Self> + Send,
+    ) -> impl Future<Output = Result<WriteReport<Vec<Self::Rows>>>> + Send {
+        let graphs: Vec<Self> = graphs.into_iter().collect();
+        async move {
+            if graphs.is_empty() {
+                return Ok(WriteReport::from_steps(
+                    no_rows(Self::STEPS),
+                    Some(Vec::new()),
+                ));
+            }
+            query_many_then(conn, graphs, Self::SQL_MANY_ROWS, read_rows::<Self>).await
+        }
+    }
+
+    /// Writes `graphs` in one statement and returns each graph's stored rows, in input
+    /// order.
+    fn insert_graph_many_rows<C: GenericClient>(
+        conn: &C,
+        graphs: impl IntoIterator<Item = Self> + Send,
+    ) -> impl Future<Output = Result<Vec<Self::Rows>>> + Send {
+        let report = Self::insert_graph_many_rows_report(conn, graphs);
+        async move { Ok(report.await?.root.unwrap_or_default()) }
+    }
+
+    /// Writes the graph (in the many-graph statement, a batch of one) and returns its
+    /// stored rows.
+    fn insert_graph_rows<C: GenericClient>(
+        self,
+        conn: &C,
+    ) -> impl Future<Output = Result<Self::Rows>> + Send {
+        let rows = Self::insert_graph_many_rows(conn, [self]);
+        async move {
+            rows.await?
+                .pop()
+                .ok_or_else(|| Error::Validation("the graph statement returned no root row".into()))
+        }
+    }
+}
+
+/// The rows of [`InsertGraphRows::SQL_MANY_ROWS`]'s result: each root row starts a graph's
+/// rows and carries the per-step counts; each step row goes to the graph its input row came
+/// from, found from the parameters' parent ordinals as [`InsertGraphMany::MANY_PARAMS`]
+/// describes them.
+fn read_rows<G: InsertGraphRows>(
+    rows: &[Row],
+    params: &[Param<'_>],
+) -> Result<WriteReport<Vec<G::Rows>>> {
+    let first = rows
+        .first()
+        .ok_or_else(|| Error::Validation("the graph statement returned no row".into()))?;
+    let root_step = G::STEPS
+        .iter()
+        .position(|step| matches!(step.count, StepCount::Root))
+        .unwrap_or(0);
+    let mut graphs: Vec<G::Rows> = Vec::new();
+    for row in rows {
+        let kind: i32 = crate::__private::column(row, 0, "(graph rows)", "kind", "i32", "integer")?;
+        if kind == 0 {
+            graphs.push(G::rows_of(G::Root::from_row_at(row, 2)?));
+            continue;
+        }
+        let ordinal: i64 =
+            crate::__private::column(row, 1, "(graph rows)", "ordinal", "i64", "bigint")?;
+        let step = usize::try_from(kind - 1).unwrap_or(usize::MAX);
+        let graph = usize::try_from(ordinal - 1)
+            .ok()
+            .and_then(|row| super::origin::graph_of(step, row, root_step, params, G::MANY_PARAMS))
+            .and_then(|graph| graphs.get_mut(graph))
+            .ok_or_else(|| {
+                Error::Validation(
+                    format!("a returned row of step {step} belongs to no graph of the batch")
+                        .into(),
+                )
+            })?;
+        G::push_row(graph, step, row)?;
+    }
+    let steps = step_reports(G::STEPS, first, 2 + G::ROOT_COLUMNS, graphs.len() as u64)?;
+    Ok(WriteReport::from_steps(steps, Some(graphs)))
+}
+
 /// The commands of [`InsertGraph::insert_graph_each`] between its `BEGIN` and `COMMIT`:
 /// per graph its statement `sql` with its parameters (`bound`) between the savepoint
 /// commands. Returns where each graph's statement is among them, and the commands.
@@ -629,11 +736,23 @@ async fn query_many<G: InsertGraphMany, C: GenericClient>(
     graphs: Vec<G>,
     sql: &str,
 ) -> Result<Vec<Row>> {
+    query_many_then(conn, graphs, sql, |rows, _| Ok(rows.to_vec())).await
+}
+
+/// [`query_many`], reading its rows with `read`, which also gets the statement's
+/// parameters (to find each row's graph by).
+async fn query_many_then<G: InsertGraphMany, C: GenericClient, T>(
+    conn: &C,
+    graphs: Vec<G>,
+    sql: &str,
+    read: impl FnOnce(&[Row], &[Param<'_>]) -> Result<T> + Send,
+) -> Result<T> {
     let count = graphs.len();
     let parts = G::parts_many(graphs)?;
     let bound = G::bind_many(&parts);
     counted!(let params = bound.as_ref());
-    conn.query_typed(sql, &params)
+    let rows = conn
+        .query_typed(sql, &params)
         .await
         .map_err(|error| match too_large(&error) {
             Some(too_large) => too_large.error(Writes::Batch {
@@ -656,7 +775,8 @@ async fn query_many<G: InsertGraphMany, C: GenericClient>(
                 });
                 graph_error::<G>(error).in_graphs(graphs)
             }
-        })
+        })?;
+    read(&rows, bound.as_ref())
 }
 
 /// A child step of an update graph that applies a patch of the child table to the root's

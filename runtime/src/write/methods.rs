@@ -220,6 +220,45 @@ macro_rules! insert_graph_methods {
     };
 }
 
+/// Inherent `insert_graph_rows`, `insert_graph_many_rows` and
+/// `insert_graph_many_rows_report` for a type that implements
+/// [`InsertGraphRows`](crate::InsertGraphRows), so callers need not import the trait:
+/// `writegraph::insert_graph_rows_methods!(NewOrderGraph);`.
+#[macro_export]
+macro_rules! insert_graph_rows_methods {
+    ($ty:ty) => {
+        impl $ty {
+            /// Writes the graph and returns its rows as stored: the root and the rows of
+            /// each step that returns its own, in input order (the many-graph statement,
+            /// a batch of one).
+            pub async fn insert_graph_rows(
+                self,
+                conn: &impl $crate::GenericClient,
+            ) -> $crate::Result<<Self as $crate::InsertGraphRows>::Rows> {
+                <Self as $crate::InsertGraphRows>::insert_graph_rows(self, conn).await
+            }
+            /// Writes `graphs` in one statement and returns each graph's rows as stored,
+            /// in input order.
+            pub async fn insert_graph_many_rows(
+                conn: &impl $crate::GenericClient,
+                graphs: impl ::std::iter::IntoIterator<Item = Self> + ::std::marker::Send,
+            ) -> $crate::Result<::std::vec::Vec<<Self as $crate::InsertGraphRows>::Rows>> {
+                <Self as $crate::InsertGraphRows>::insert_graph_many_rows(conn, graphs).await
+            }
+            /// Writes `graphs` in one statement and reports the rows each step affected,
+            /// with each graph's rows as stored, in input order.
+            pub async fn insert_graph_many_rows_report(
+                conn: &impl $crate::GenericClient,
+                graphs: impl ::std::iter::IntoIterator<Item = Self> + ::std::marker::Send,
+            ) -> $crate::Result<
+                $crate::WriteReport<::std::vec::Vec<<Self as $crate::InsertGraphRows>::Rows>>,
+            > {
+                <Self as $crate::InsertGraphRows>::insert_graph_many_rows_report(conn, graphs).await
+            }
+        }
+    };
+}
+
 /// Inherent `insert_graph_many` and `insert_graph_many_report` for an insert graph that
 /// implements [`InsertGraphMany`](crate::InsertGraphMany):
 /// `writegraph::insert_graph_many_methods!(NewOrderGraph);`, and with `returning` also

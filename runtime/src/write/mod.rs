@@ -52,8 +52,8 @@ pub use columns::{
     push_array, trim_array, trim_false, trim_nulls, RepeatedKey,
 };
 pub use graph::{
-    ChildPatch, ErrorSteps, GraphStep, InsertGraph, InsertGraphMany, RootRow, StepCount,
-    UpdateGraph, UpdateGraphLocking, UpdateGraphPlain, NOT_FOUND_MARKER,
+    ChildPatch, ErrorSteps, GraphStep, InsertGraph, InsertGraphMany, InsertGraphRows, RootRow,
+    StepCount, UpdateGraph, UpdateGraphLocking, UpdateGraphPlain, NOT_FOUND_MARKER,
 };
 pub use insert::{Insert, Upsert};
 pub use limit::MAX_STATEMENT_BYTES;

@@ -158,7 +158,7 @@ fn rows_with_key(
 
 /// The graph (from 0) that row `row` of step `step` belongs to: the row itself for the root
 /// step, else its parent row's graph.
-fn graph_of(
+pub(crate) fn graph_of(
     step: usize,
     row: usize,
     root: usize,
