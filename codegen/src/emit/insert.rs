@@ -259,15 +259,14 @@ fn row_type(
         args.join(", "),
         inits.join(", ")
     );
-    for column in &inserted {
-        code.push_str(&setters(column));
-    }
+    let entries: String = inserted.iter().map(|c| setters(c)).collect();
+    code.push_str(&super::setters_call(&entries));
     code.push_str(more);
     code.push_str("}\n");
     code
 }
 
-/// The `setter!` line of an insert field: `with_x(v)` for every field, and
+/// The `setters!` entry of an insert field: `with_x(v)` for every field, and
 /// `with_x_opt(Option<T>)` for optional ones.
 pub(super) fn setters(column: &ColumnModel<'_>) -> String {
     let s = crate::ident::setter_stem(&column.field);
@@ -280,7 +279,7 @@ pub(super) fn setters(column: &ColumnModel<'_>) -> String {
     setter_line(kind, column, &format!("with_{s} / with_{s}_opt"))
 }
 
-/// The `setter!` line of a column: `setter!(kind field "column" with_x / with_x_opt: T);`.
+/// The `setters!` entry of a column: `kind field "column" with_x / with_x_opt: T;`.
 pub(super) fn setter_line(kind: &str, column: &ColumnModel<'_>, names: &str) -> String {
     let (field, name, ty) = (&column.field, &column.column.name, &column.ty.rust);
     // The column's name is left out when it is the field's.
@@ -289,7 +288,7 @@ pub(super) fn setter_line(kind: &str, column: &ColumnModel<'_>, names: &str) -> 
     } else {
         format!(" {name:?}")
     };
-    format!("::writegraph::setter!({kind} {field}{name} {names}: {ty});\n")
+    format!("{kind} {field}{name} {names}: {ty};\n")
 }
 
 /// `impl Insert`: the statements, the split of rows into columns, and their binding, then

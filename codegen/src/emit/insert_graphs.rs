@@ -270,7 +270,7 @@ fn step_inits(graph: &GraphModel, parent: StepRef) -> (Vec<String>, Vec<String>)
     (args, inits)
 }
 
-/// The `setter!` lines of the steps under `parent`.
+/// The `setters!` entries of the steps under `parent`.
 fn step_setters(graph: &GraphModel, parent: StepRef) -> String {
     let mut code = String::new();
     for (_, step) in steps_under(graph, parent) {
@@ -283,7 +283,7 @@ fn step_setters(graph: &GraphModel, parent: StepRef) -> String {
             Cardinality::Optional => ("maybe", format!("with_{f} / with_{f}_opt")),
             Cardinality::Many => ("many", format!("with_{f}")),
         };
-        let _ = writeln!(code, "::writegraph::setter!({kind} {f} {names}: {ty});");
+        let _ = writeln!(code, "{kind} {f} {names}: {ty};");
     }
     code
 }
@@ -329,7 +329,7 @@ fn item_struct(model: &Model<'_>, graph: &GraphModel, index: usize) -> String {
         }}\n",
         args.join(", "),
         inits.join(", "),
-        step_setters(graph, here),
+        super::setters_call(&step_setters(graph, here)),
     );
     if from {
         let _ = writeln!(
@@ -557,10 +557,9 @@ fn graph_constructor_and_setters(model: &Model<'_>, graph: &GraphModel) -> Strin
         args.join(", "),
         inits.join(", ")
     );
-    for column in &inserted {
-        code.push_str(&setters(column));
-    }
-    code.push_str(&step_setters(graph, StepRef::Root));
+    let mut entries: String = inserted.iter().map(|c| setters(c)).collect();
+    entries.push_str(&step_setters(graph, StepRef::Root));
+    code.push_str(&super::setters_call(&entries));
     code.push_str("}\n");
 
     code

@@ -250,6 +250,15 @@ pub(super) fn params_macro(params: &[Bound]) -> String {
     format!("::writegraph::params![{}]", groups.join(", "))
 }
 
+/// `::writegraph::setters!(..);`, every setter of a struct from its `entries` (each
+/// `kind field with_x: T;`); nothing for none.
+pub(super) fn setters_call(entries: &str) -> String {
+    if entries.is_empty() {
+        return String::new();
+    }
+    format!("::writegraph::setters!({entries});\n")
+}
+
 /// A `#[doc = "..."]` attribute.
 fn doc(text: &str) -> String {
     format!("#[doc = {text:?}]\n")

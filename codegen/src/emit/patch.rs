@@ -39,7 +39,7 @@ pub(super) fn patch_fields(
     code
 }
 
-/// The `setter!` lines of patch fields: `with_x` and `with_x_opt`.
+/// The `setters!` entries of patch fields: `with_x` and `with_x_opt`.
 pub(super) fn patch_setters(updatable: &[&ColumnModel<'_>]) -> String {
     let mut code = String::new();
     for column in updatable {
@@ -99,7 +99,11 @@ pub(super) fn patch_struct(table: &TableModel<'_>, statements: &TableStatements)
     );
     code.push_str(&patch_fields(&updatable, &table.attributes));
     code.push_str("}\n");
-    let _ = writeln!(code, "impl {name} {{\n{}}}", patch_setters(&updatable));
+    let _ = writeln!(
+        code,
+        "impl {name} {{\n{}}}",
+        super::setters_call(&patch_setters(&updatable))
+    );
     let Some(patch) = &statements.update_by_id else {
         return code;
     };

@@ -436,29 +436,20 @@ fn update_graph_setters(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     for connect in &graph.connects {
         let f = &connect.field;
         let ty = &model.tables[connect.table].columns[connect.by].ty.rust;
-        let _ = writeln!(
-            code,
-            "::writegraph::setter!(unset {f} with_{f} / with_{f}_opt: {ty});"
-        );
+        let _ = writeln!(code, "unset {f} with_{f} / with_{f}_opt: {ty};");
     }
     for child in &graph.children {
         let f = &child.field;
         let ty = &child.row_type;
         if child.strategy.kind() == Strategy::Update {
-            let _ = writeln!(
-                code,
-                "::writegraph::setter!(maybe {f} with_{f} / with_{f}_opt: {ty});"
-            );
+            let _ = writeln!(code, "maybe {f} with_{f} / with_{f}_opt: {ty};");
         } else if child.many {
-            let _ = writeln!(code, "::writegraph::setter!(children {f} with_{f}: {ty});");
+            let _ = writeln!(code, "children {f} with_{f}: {ty};");
         } else {
-            let _ = writeln!(
-                code,
-                "::writegraph::setter!(child {f} with_{f} / with_{f}_opt: {ty});"
-            );
+            let _ = writeln!(code, "child {f} with_{f} / with_{f}_opt: {ty};");
         }
     }
-    format!("impl {name} {{\n{code}}}\n")
+    format!("impl {name} {{\n{}}}\n", super::setters_call(&code))
 }
 
 /// The condition that the graph does anything (a root column or a child field is set): no

@@ -1,4 +1,4 @@
-//! The `with_*` setters of generated structs, from one line per field.
+//! The `with_*` setters of generated structs, from one macro call per struct.
 
 /// The documented `with_*` / `with_*_opt` setters of one field of a generated struct, as
 /// one line in its `impl`: `writegraph::setter!(kind field "name" with_field / with_field_opt:
@@ -113,5 +113,18 @@ macro_rules! setter {
             self.$f = $set;
             self
         }
+    };
+}
+
+/// Every `with_*` setter of a generated struct, from one call in its `impl`: the fields of
+/// [`setter!`](crate::setter) separated by `;`, so that the output lists each field once
+/// and not a macro call per field. `writegraph::setters!(unset id with_id / with_id_opt:
+/// i64; required sku with_sku: String);` is `setter!(unset id with_id / with_id_opt: i64);
+/// setter!(required sku with_sku: String);`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! setters {
+    ($($kind:ident $f:ident $($name:literal)? $with:ident $(/ $with_opt:ident)? : $t:ty);* $(;)?) => {
+        $($crate::setter!($kind $f $($name)? $with $(/ $with_opt)? : $t);)*
     };
 }
