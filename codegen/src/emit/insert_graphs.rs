@@ -921,7 +921,7 @@ fn insert_graph_many_impl(
         "impl {name} {{ {columns} }}
         impl ::writegraph::InsertGraphMany for {name} {{
             type PartsMany = ({part_types});
-            {statement}{returning}
+            {statements}
             fn parts_many({mutable}graphs: ::std::vec::Vec<Self>) -> ::writegraph::Result<Self::PartsMany> {{
                 {checks}{take}
                 Ok(({names}))
@@ -933,25 +933,34 @@ fn insert_graph_many_impl(
         }}
         ::writegraph::insert_graph_many_methods!({methods}{name});\n",
         part_types = parts.types.iter().map(|t| format!("{t},")).collect::<String>(),
-        statement = super::statement_const(
-            "SQL_MANY",
-            &format!("Any number of `{name}` graphs in one statement: each step's rows of every graph in one array per column, each row joined to its own graph's rows by ordinal. Returns the number of `{}` rows, then the per-step counts.", root.table.name),
-            &statement.sql_many
-        ),
+        statements = many_statements(name, &root.table.name.to_string(), statement),
         mutable = if parts.take.contains("graphs.iter_mut()") { "mut " } else { "" },
         take = parts.take,
         names = parts.names.iter().map(|t| format!("{t},")).collect::<String>(),
         params = super::params_macro(&parts.params),
-        returning = match &statement.sql_many_returning {
-            Some(sql) => super::statement_const(
+        methods = if statement.sql_many_returning.is_some() { "returning " } else { "" },
+    )
+}
+
+/// `SQL_MANY` and, when the graph returns its roots, `SQL_MANY_RETURNING`, which share
+/// all of their text but the root's `RETURNING` list and the final `SELECT`.
+fn many_statements(name: &str, root_table: &str, statement: &GraphStatement) -> String {
+    let many = (
+        "SQL_MANY",
+        &*format!("Any number of `{name}` graphs in one statement: each step's rows of every graph in one array per column, each row joined to its own graph's rows by ordinal. Returns the number of `{root_table}` rows, then the per-step counts."),
+        statement.sql_many.as_str(),
+    );
+    match &statement.sql_many_returning {
+        Some(sql) => statement_pair(
+            many,
+            (
                 "SQL_MANY_RETURNING",
                 "`SQL_MANY`, returning every root row in input order, each followed by the per-step counts.",
                 sql,
             ),
-            None => String::new(),
-        },
-        methods = if statement.sql_many_returning.is_some() { "returning " } else { "" },
-    )
+        ),
+        None => super::statement_const(many.0, many.1, many.2),
+    }
 }
 
 /// A root-level step's rows, taken out of the graph's field.
