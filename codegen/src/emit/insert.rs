@@ -492,10 +492,11 @@ pub(super) fn columns_struct(table: &TableModel<'_>, statements: &TableStatement
     )
 }
 
-/// The body of `Insert::columns`: each row's checks and values pushed onto the vectors of
-/// the statement's parameters `params`, then the trailing unset values trimmed; of a row
-/// type without the column `omitted`, left unset in every row. It reads the column
-/// indexes a graph fills from `filled`; errors name the table `table_expr`.
+/// The body of `Insert::columns`, a `writegraph::columns!` call: each row's checks and
+/// values pushed onto the vectors of the statement's parameters `params`, then the trailing
+/// unset values trimmed; of a row type without the column `omitted`, left unset in every
+/// row. It reads the column indexes a graph fills from `filled`; errors name the table
+/// `table_expr`.
 fn columns_body(
     table: &TableModel<'_>,
     params: &[Param],
@@ -514,53 +515,30 @@ fn columns_body(
             .enumerate()
             .filter(|&(i, c)| c.insert.is_some() && !omitted.contains(&i))
     };
-    let checks: String = inserted()
-        .map(|(_, c)| column_check(c, &format!("row.{}", c.field), table_expr, "index"))
+    let mut entries: Vec<String> = inserted()
+        .filter_map(|(_, c)| {
+            let max = max_chars(c)?;
+            Some(format!("[check {:?} {} {max}]", c.column.name, c.field))
+        })
         .collect();
-    let mut pushes: String = inserted().map(|(i, c)| push_column(i, c)).collect();
+    entries.extend(inserted().map(|(i, c)| push_column(i, c)));
     // The omitted column is unset in every row: when the graph's statement binds its vector
     // to carry the row count (nothing else would), it must hold one entry per row.
     for &i in omitted {
-        if table.columns[i].insert == Some(InsertKind::NullableDefaulted) {
-            let _ = writeln!(pushes, "c.f{i}.push(false);");
-        }
-        let _ = writeln!(pushes, "c.c{i}.push(None);");
+        entries.push(
+            if table.columns[i].insert == Some(InsertKind::NullableDefaulted) {
+                format!("[none f{i} c{i}]")
+            } else {
+                format!("[none c{i}]")
+            },
+        );
     }
-    // A row type of no fields of its own is only counted.
-    let each = match (checks.is_empty(), pushes.contains("row.")) {
-        (true, false) => "_",
-        (true, true) => "row",
-        (false, _) => "(index, row)",
-    };
-    let body = format!(
-        "let mut c = ::writegraph::columns_for!(New{row}Columns, rows.len(); {fields});
-        for {each} in rows.into_iter(){enumerate} {{ {checks} {pushes} }}
-        {trim}
-        Ok(c)",
-        enumerate = if checks.is_empty() {
-            ""
-        } else {
-            ".enumerate()"
-        },
-        fields = fields.join(", "),
-        trim = trim_unset(table, params),
-    );
-    let used: Vec<&str> = [
-        "anchor",
-        "check_text",
-        "push_array",
-        "trim_array",
-        "trim_false",
-        "trim_nulls",
-    ]
-    .into_iter()
-    .filter(|helper| body.contains(&format!("{helper}(")))
-    .collect();
-    let imports = match used.as_slice() {
-        [] => String::new(),
-        used => format!("use ::writegraph::write::{{{}}};\n", used.join(", ")),
-    };
-    format!("{imports}{body}")
+    format!(
+        "::writegraph::columns!(New{row}Columns {{ {} }} from rows in {table_expr}; {}; trim {})",
+        fields.join(", "),
+        entries.join(" "),
+        trim_unset(table, params),
+    )
 }
 
 /// `check_text(..)?;` for a column that holds text: PostgreSQL would reject a value longer
@@ -605,10 +583,11 @@ fn max_chars(column: &ColumnModel<'_>) -> Option<String> {
     })
 }
 
-/// Drops the trailing unset values of each column vector: UNNEST pads shorter arrays with
-/// NULL (unset), so a column nobody set travels as an empty array instead of `n` NULLs.
-/// One vector stays whole to carry the row count: any required column does; otherwise the
-/// first vector of a column that is bound (a graph step does not bind the `filled` ones).
+/// The trims of `columns!`: the trailing unset values of each column vector dropped, since
+/// UNNEST pads shorter arrays with NULL (unset), so a column nobody set travels as an empty
+/// array instead of `n` NULLs. One vector stays whole to carry the row count: any required
+/// column does; otherwise the first vector of a column that is bound (`anchor(..)`: a graph
+/// step does not bind the `filled` ones).
 pub(super) fn trim_unset(table: &TableModel<'_>, params: &[Param]) -> String {
     let has_required = table
         .columns
@@ -618,47 +597,39 @@ pub(super) fn trim_unset(table: &TableModel<'_>, params: &[Param]) -> String {
     for &param in params {
         match param {
             Param::Value(i) if table.columns[i].insert != Some(InsertKind::Required) => {
-                trims.push((i, format!("trim_nulls(&mut c.c{i});")))
+                trims.push((i, format!("[nulls c{i}]")))
             }
-            Param::Flag(i) => trims.push((i, format!("trim_false(&mut c.f{i});"))),
-            Param::Lengths(i) => trims.push((i, format!("trim_array(&mut c.s{i}, &mut c.l{i});"))),
+            Param::Flag(i) => trims.push((i, format!("[false f{i}]"))),
+            Param::Lengths(i) => trims.push((i, format!("[array s{i} l{i}]"))),
             _ => {}
         }
     }
+    let list: Vec<&str> = trims.iter().map(|(_, trim)| trim.as_str()).collect();
     if has_required || trims.is_empty() {
-        return trims.into_iter().map(|(_, code)| code).collect();
+        return list.join(" ");
     }
     let candidates: Vec<String> = trims.iter().map(|(i, _)| i.to_string()).collect();
-    let mut code = format!(
-        "let anchor = anchor(&[{}], filled);\n",
-        candidates.join(", ")
-    );
-    for (k, (_, trim)) in trims.iter().enumerate() {
-        let _ = writeln!(code, "if anchor != {k} {{ {trim} }}");
-    }
-    code
+    format!(
+        "anchor([{}], filled) {}",
+        candidates.join(", "),
+        list.join(" ")
+    )
 }
 
-/// Moves one column's value of one row onto the column vectors: an array column as its
-/// starts, lengths and elements.
+/// The `columns!` entry that moves one column's value of one row onto the column vectors:
+/// an array column as its starts, lengths and elements.
 fn push_column(i: usize, column: &ColumnModel<'_>) -> String {
     let f = &column.field;
-    let (value, flag) = match column.insert {
-        Some(InsertKind::Required) if column.ty.element.is_some() => {
-            (format!("Some(row.{f})"), None)
-        }
+    let value = match column.insert {
+        Some(InsertKind::Required) if column.ty.element.is_some() => format!("some {f}"),
         // Held as `Option` in the vector: a graph's own row type leaves it empty.
-        Some(InsertKind::Injected) => (format!("Some(row.{f})"), None),
-        Some(InsertKind::NullableDefaulted) => (
-            format!("row.{f}.flatten()"),
-            Some(format!("c.f{i}.push(row.{f}.is_some());\n")),
-        ),
-        _ => (format!("row.{f}"), None),
+        Some(InsertKind::Injected) => format!("some {f}"),
+        Some(InsertKind::NullableDefaulted) => format!("flat f{i} {f}"),
+        _ => f.clone(),
     };
-    let push = if column.ty.element.is_none() {
-        format!("c.c{i}.push({value});\n")
+    if column.ty.element.is_none() {
+        format!("[c{i} {value}]")
     } else {
-        format!("push_array(&mut c.s{i}, &mut c.l{i}, &mut c.e{i}, {value})?;\n")
-    };
-    flag.unwrap_or_default() + &push
+        format!("[array s{i} l{i} e{i} {value}]")
+    }
 }
