@@ -6,7 +6,7 @@ use super::insert::{
     api_kind, batch_field, batch_param_values, column_check, insert_field_doc, insert_type,
     repeated_key_check, setters,
 };
-use super::{doc, holds_const, param_holds, statement_pair, Bound};
+use super::{doc, param_holds, statement_pair, Bound};
 use crate::model::{
     Cardinality, ColumnModel, GraphModel, GraphStep, InsertKind, LinkHow, Model, StepKind, StepRef,
     TableModel,
@@ -112,9 +112,8 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
             type Parts = ({part_types});
             {statements}
             const ROOT_COLUMNS: usize = {root_columns};
-            const STEPS: &'static [::writegraph::write::GraphStep] = &[{steps}];
-            const ERROR_STEPS: ::writegraph::write::ErrorSteps = {error_steps};
-            {connect_steps}{params_holds}
+            {graph_steps}
+            {connect_steps}
             fn parts(&mut self) -> ::writegraph::Result<Self::Parts> {{
                 {call_checks}
                 {take}
@@ -144,14 +143,12 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
             ("SQL_RETURNING", "`SQL`, returning the root row before the per-step counts (the `*_returning` methods).", &statement.sql_returning),
         ),
         root_columns = root.columns.len(),
-        steps = steps.join(", "),
-        error_steps = step_attribution(model, &effects, &tags),
+        graph_steps = super::graph_steps_call(&steps, &step_attribution(model, &effects, &tags), ("PARAMS", &parts.params)),
         connect_steps = connect_steps(model, graph),
         call_checks = if checks.is_empty() { "" } else { "self.graph_checks()?;" },
         take = parts.take,
         names = parts.names.iter().map(|t| format!("{t},")).collect::<String>(),
         params = super::params_macro(&parts.params),
-        params_holds = holds_const("PARAMS", &parts.params),
     )
 }
 
@@ -1149,23 +1146,18 @@ pub(super) fn step_check(
     }
 }
 
-/// The steps in execution order (the statement's), each tag and its `GraphStep`; a step's
-/// count is the result column of its index.
+/// The steps in execution order (the statement's), each tag and its `graph_steps!` entry
+/// (the tag, and the result column of its count but for the root's): a step's count is
+/// the result column of its index.
 fn graph_steps<'a>(graph: &'a GraphModel, statement: &GraphStatement) -> Vec<(&'a str, String)> {
     statement
         .parts
         .iter()
         .map(|part| match part.step {
-            None => (
-                graph.root_tag.as_str(),
-                format!("::writegraph::write::GraphStep::root({:?})", graph.root_tag),
-            ),
+            None => (graph.root_tag.as_str(), format!("{:?}", graph.root_tag)),
             Some(i) => {
                 let tag = graph.steps[i].tag.as_str();
-                (
-                    tag,
-                    format!("::writegraph::write::GraphStep::counted({tag:?}, &[{i}])"),
-                )
+                (tag, format!("{tag:?} [{i}]"))
             }
         })
         .collect()
@@ -1224,7 +1216,8 @@ pub(super) struct StepEffect<'a> {
     pub(super) filled: Option<usize>,
 }
 
-/// The `ErrorSteps` of a graph: the steps a database error may come from, by what
+/// The `ErrorSteps` of a graph, as `graph_steps!` takes them (`all = [..], constraints
+/// {..}, tables {..}`): the steps a database error may come from, by what
 /// PostgreSQL names. A constraint names the steps that write its table
 /// (a unique key, a foreign key the step sets) or delete or re-key the table it references;
 /// a table or partition names the steps that write it; an error that names neither (a
@@ -1296,7 +1289,7 @@ pub(super) fn step_attribution<'a>(
     };
     let all: Vec<usize> = effects.iter().map(|e| index(e.tag)).collect();
     format!(
-        "::writegraph::error_steps!(Self::STEPS, all = {all:?}, constraints {{ {} }}, tables {{ {} }})",
+        "all = {all:?}, constraints {{ {} }}, tables {{ {} }}",
         list(&by_constraint),
         list(&by_table),
     )

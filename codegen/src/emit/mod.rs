@@ -204,20 +204,40 @@ pub(super) fn param_holds(columns: &[crate::model::ColumnModel<'_>], param: Para
     }
 }
 
-/// `const <name>`, what each of `params` holds: `(step, column)` pairs in `$n` order, as the
-/// graph's `PARAMS` (or `PART_PARAMS`) lists them; nothing for no parameters (the trait's
-/// default is empty).
-pub(super) fn holds_const(name: &str, params: &[Bound]) -> String {
-    if params.is_empty() {
-        return String::new();
+/// `::writegraph::graph_steps!(..);`: a graph's `STEPS` (each `steps` entry a tag, with the
+/// result columns of its count but for the root's), its `ERROR_STEPS` (`errors`, as
+/// [`insert_graphs::step_attribution`] writes them) and `const <name>`, what each of
+/// `params` holds, as `step: "column", ..` groups in `$n` order (left out for no parameters:
+/// the trait's default is empty).
+pub(super) fn graph_steps_call(
+    steps: &[impl AsRef<str>],
+    errors: &str,
+    (name, params): (&str, &[Bound]),
+) -> String {
+    let mut groups: Vec<(usize, Vec<String>)> = Vec::new();
+    for param in params {
+        let holds = format!("{:?}", param.holds);
+        match groups.last_mut() {
+            Some((step, list)) if *step == param.step => list.push(holds),
+            _ => groups.push((param.step, vec![holds])),
+        }
     }
-    let pairs: Vec<String> = params
-        .iter()
-        .map(|p| format!("({}, {:?})", p.step, p.holds))
-        .collect();
+    let params = if groups.is_empty() {
+        String::new()
+    } else {
+        let groups: Vec<String> = groups
+            .iter()
+            .map(|(step, list)| format!("{step}: {}", list.join(", ")))
+            .collect();
+        format!("; {name} [{}]", groups.join("; "))
+    };
     format!(
-        "const {name}: &'static [(usize, &'static str)] = &[{}];\n",
-        pairs.join(", ")
+        "::writegraph::graph_steps!([{}], {errors}{params});\n",
+        steps
+            .iter()
+            .map(AsRef::as_ref)
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 

@@ -158,15 +158,9 @@ fn update_graph_impl(
     let (take, names, types) = update_graph_parts(model, graph, statement);
     let binds = update_graph_binds(model, graph, statement);
     let names: String = names.iter().map(|n| format!("{n},")).collect();
-    let mut steps = vec![format!(
-        "::writegraph::write::GraphStep::root({:?})",
-        graph.root_tag
-    )];
+    let mut steps = vec![format!("{:?}", graph.root_tag)];
     for (child, counts) in graph.children.iter().zip(&statement.counts) {
-        steps.push(format!(
-            "::writegraph::write::GraphStep::counted({:?}, &{counts:?})",
-            child.tag
-        ));
+        steps.push(format!("{:?} {counts:?}", child.tag));
     }
     format!(
         "impl ::writegraph::UpdateGraph for {name} {{
@@ -175,9 +169,8 @@ fn update_graph_impl(
             const NAME: &'static str = {name:?};
             {statement}const SELECT_SQL: &'static str = {root_select};
             const ROOT_COLUMNS: usize = {root_columns};
-            const STEPS: &'static [::writegraph::write::GraphStep] = &[{steps}];
-            const ERROR_STEPS: ::writegraph::write::ErrorSteps = {error_steps};
-            {connect_steps}{child_patches}{part_params}
+            {graph_steps}
+            {connect_steps}{child_patches}
             fn sets_nothing(&self) -> bool {{ !({anything}) }}
             {check}
             fn parts(&mut self) -> ::writegraph::Result<Self::Parts> {{
@@ -201,15 +194,13 @@ fn update_graph_impl(
         ),
         root_select = str_literal(&statement.root_select),
         root_columns = root.columns.len(),
-        steps = steps.join(", "),
-        error_steps = update_graph_attribution(model, graph),
+        graph_steps = super::graph_steps_call(&steps, &update_graph_attribution(model, graph), ("PART_PARAMS", &binds)),
         anything = update_graph_anything(&updatable, graph),
         check = match update_graph_checks(model, graph) {
             checks if checks.is_empty() => String::new(),
             checks => format!("fn check(&self) -> ::writegraph::Result<()> {{ {checks} Ok(()) }}"),
         },
         binds = super::params_macro(&binds),
-        part_params = super::holds_const("PART_PARAMS", &binds),
         assignments = patch_assignments(&updatable, "self") + &connect_assignments(model, graph, statement),
         connect_steps = connect_steps(model, graph),
         child_patches = child_patches(statement),

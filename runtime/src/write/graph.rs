@@ -1039,3 +1039,38 @@ macro_rules! error_steps {
         }
     };
 }
+
+/// The `STEPS`, `ERROR_STEPS` and parameter list (`PARAMS` or `PART_PARAMS`) consts of a
+/// generated graph from one call, each step's tag written once:
+/// `graph_steps!(["graph:root:t", "graph:has_many:c" [0]], all = [0, 1], constraints { .. },
+/// tables { .. }; PARAMS [0: "id", "name"; 1: "id"])`. A step without a count list is the
+/// root ([`GraphStep::root`]), one with is counted by those result columns
+/// ([`GraphStep::counted`]); the rest is [`error_steps!`](crate::error_steps)'s, and each
+/// `step: "column", ..` group of the parameter list says what the next parameters hold, in
+/// `$n` order (left out when the statement binds nothing but what the trait adds).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! graph_steps {
+    (
+        [$($tag:literal $([$($count:literal),*])?),* $(,)?],
+        all = [$($all:literal),* $(,)?],
+        constraints { $($constraint:literal => [$($c:literal),*]),* $(,)? },
+        tables { $($table:literal => [$($t:literal),*]),* $(,)? }
+        $(; $params:ident [$($step:literal: $($holds:literal),*);* $(;)?])? $(;)?
+    ) => {
+        const STEPS: &'static [$crate::write::GraphStep] =
+            &[$($crate::graph_steps!(@step $tag $([$($count),*])?)),*];
+        const ERROR_STEPS: $crate::write::ErrorSteps = $crate::error_steps!(
+            Self::STEPS, all = [$($all),*],
+            constraints { $($constraint => [$($c),*]),* },
+            tables { $($table => [$($t),*]),* }
+        );
+        $(const $params: &'static [(usize, &'static str)] = &[$($(($step, $holds)),*),*];)?
+    };
+    (@step $tag:literal) => {
+        $crate::write::GraphStep::root($tag)
+    };
+    (@step $tag:literal [$($count:literal),*]) => {
+        $crate::write::GraphStep::counted($tag, &[$($count),*])
+    };
+}
