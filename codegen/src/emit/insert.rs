@@ -236,29 +236,16 @@ fn row_type(
     code.push_str("}\n");
 
     let _ = writeln!(code, "impl {name} {{");
-    let args: Vec<String> = required
+    let into: Vec<String> = required
         .iter()
-        .map(|c| format!("{}: impl ::std::convert::Into<{}>", c.field, c.ty.rust))
+        .map(|c| format!("{}: {}", c.field, c.ty.rust))
         .collect();
-    let inits: Vec<String> = inserted
+    let none: Vec<String> = inserted
         .iter()
-        .map(|c| match api_kind(c) {
-            Some(InsertKind::Required) => format!("{f}: {f}.into()", f = c.field),
-            _ => format!("{}: None", c.field),
-        })
+        .filter(|c| api_kind(c) != Some(InsertKind::Required))
+        .map(|c| c.field.clone())
         .collect();
-    code.push_str(&doc(
-        "A row with its required values; every other column is left unset (its DEFAULT, or NULL).",
-    ));
-    if args.len() > 7 {
-        code.push_str("#[allow(clippy::too_many_arguments)]\n");
-    }
-    let _ = writeln!(
-        code,
-        "pub fn new({}) -> Self {{ Self {{ {} }} }}",
-        args.join(", "),
-        inits.join(", ")
-    );
+    code.push_str(&super::new_call("row", [&into, &[], &none, &[]]));
     let entries: String = inserted.iter().map(|c| setters(c)).collect();
     code.push_str(&super::setters_call(&entries));
     code.push_str(more);

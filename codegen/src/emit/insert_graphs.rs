@@ -250,21 +250,19 @@ fn step_field(model: &Model<'_>, graph: &GraphModel, step: &GraphStep) -> String
     code
 }
 
-/// The constructor's arguments and field initialisers of the steps under `parent`: a
-/// required one-row step is an argument; every other starts empty.
-fn step_inits(graph: &GraphModel, parent: StepRef) -> (Vec<String>, Vec<String>) {
-    let (mut args, mut inits) = (Vec::new(), Vec::new());
+/// The constructor's fields of the steps under `parent`, as `new!` takes them: a required
+/// one-row step is an argument (`field: Type`, taken as given); every other starts empty,
+/// `None` or an empty `Vec`.
+fn step_inits(graph: &GraphModel, parent: StepRef) -> [Vec<String>; 3] {
+    let [mut take, mut none, mut vec] = [Vec::new(), Vec::new(), Vec::new()];
     for (_, step) in steps_under(graph, parent) {
         match step.cardinality {
-            Cardinality::One => {
-                args.push(format!("{}: {}", step.field, item_type(step)));
-                inits.push(step.field.clone());
-            }
-            Cardinality::Optional => inits.push(format!("{}: None", step.field)),
-            Cardinality::Many => inits.push(format!("{}: ::std::vec::Vec::new()", step.field)),
+            Cardinality::One => take.push(format!("{}: {}", step.field, item_type(step))),
+            Cardinality::Optional => none.push(step.field.clone()),
+            Cardinality::Many => vec.push(step.field.clone()),
         }
     }
-    (args, inits)
+    [take, none, vec]
 }
 
 /// The `setters!` entries of the steps under `parent`.
@@ -313,19 +311,15 @@ fn item_struct(model: &Model<'_>, graph: &GraphModel, index: usize) -> String {
     for (_, child) in steps_under(graph, here) {
         code.push_str(&step_field(model, graph, child));
     }
-    let (mut args, mut inits) = step_inits(graph, here);
-    let from = args.is_empty();
-    args.insert(0, format!("row: {row}"));
-    inits.insert(0, "row".to_owned());
+    let [mut take, none, vec] = step_inits(graph, here);
+    let from = take.is_empty();
+    take.insert(0, format!("row: {row}"));
     let _ = write!(
         code,
         "}}\nimpl {name} {{
-            /// The row, with the rows under it given only where they are required.
-            pub fn new({}) -> Self {{ Self {{ {} }} }}
-            {}
+            {}{}
         }}\n",
-        args.join(", "),
-        inits.join(", "),
+        super::new_call("item", [&[], &take, &none, &vec]),
         super::setters_call(&step_setters(graph, here)),
     );
     if from {
@@ -522,38 +516,26 @@ fn graph_constructor_and_setters(model: &Model<'_>, graph: &GraphModel) -> Strin
     let inserted: Vec<&ColumnModel<'_>> = columns.iter().filter(|c| c.insert.is_some()).collect();
     let mut code = String::new();
     // Constructor: required root columns and required one-row steps.
-    let mut args: Vec<String> = inserted
+    let into: Vec<String> = inserted
         .iter()
         .filter(|c| c.insert == Some(InsertKind::Required))
-        .map(|c| format!("{}: impl ::std::convert::Into<{}>", c.field, c.ty.rust))
+        .map(|c| format!("{}: {}", c.field, c.ty.rust))
         .collect();
-    let mut inits: Vec<String> = inserted
+    let mut none: Vec<String> = inserted
         .iter()
-        .map(|c| match c.insert {
-            Some(InsertKind::Required) => format!("{f}: {f}.into()", f = c.field),
-            _ => format!("{}: None", c.field),
-        })
+        .filter(|c| c.insert != Some(InsertKind::Required))
+        .map(|c| c.field.clone())
         .collect();
-    let (step_args, step_inits) = step_inits(graph, StepRef::Root);
-    args.extend(step_args);
-    inits.extend(step_inits);
-    if args.is_empty() {
+    let [take, step_none, vec] = step_inits(graph, StepRef::Root);
+    none.extend(step_none);
+    if into.is_empty() && take.is_empty() {
         let _ = writeln!(
             code,
             "impl ::std::default::Default for {name} {{ fn default() -> Self {{ Self::new() }} }}"
         );
     }
     let _ = writeln!(code, "impl {name} {{");
-    code.push_str(&doc("A graph with the root's required values (and required one-row steps); every other part is left unset."));
-    if args.len() > 7 {
-        code.push_str("#[allow(clippy::too_many_arguments)]\n");
-    }
-    let _ = writeln!(
-        code,
-        "pub fn new({}) -> Self {{ Self {{ {} }} }}",
-        args.join(", "),
-        inits.join(", ")
-    );
+    code.push_str(&super::new_call("graph", [&into, &take, &none, &vec]));
     let mut entries: String = inserted.iter().map(|c| setters(c)).collect();
     entries.push_str(&step_setters(graph, StepRef::Root));
     code.push_str(&super::setters_call(&entries));

@@ -279,6 +279,20 @@ pub(super) fn setters_call(entries: &str) -> String {
     format!("::writegraph::setters!({entries});\n")
 }
 
+/// `::writegraph::new!(..);`, the documented `new` of a struct (`kind`: `row`, `graph` or
+/// `item`, which picks its doc) from its fields: `[into, take, none, vec]`, the arguments
+/// converted from any `Into<Type>` and those taken as given (each `field: Type`), then the
+/// fields that start `None` and those that start empty.
+pub(super) fn new_call(kind: &str, [into, take, none, vec]: [&[String]; 4]) -> String {
+    format!(
+        "::writegraph::new!({kind}; into({}) take({}) none({}) vec({}));\n",
+        into.join(", "),
+        take.join(", "),
+        none.join(", "),
+        vec.join(", ")
+    )
+}
+
 /// A `#[doc = "..."]` attribute.
 fn doc(text: &str) -> String {
     format!("#[doc = {text:?}]\n")

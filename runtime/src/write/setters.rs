@@ -128,3 +128,38 @@ macro_rules! setters {
         $($crate::setter!($kind $f $($name)? $with $(/ $with_opt)? : $t);)*
     };
 }
+
+/// The documented `new` of a generated struct from its field lists, so that the output
+/// names each field once: `new!(row; into(id: i64, name: String) take() none(note) vec())`
+/// is `pub fn new(id: impl Into<i64>, name: impl Into<String>) -> Self`, each `into` field
+/// converted, each `take` field (a required one-row step, an item's row) as given, each
+/// `none` field `None` and each `vec` field empty. The first word picks the doc: `row` (a
+/// row type), `graph` (an insert graph) or `item` (an item type of a graph step).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! new {
+    (@doc row) => {
+        "A row with its required values; every other column is left unset (its DEFAULT, or NULL)."
+    };
+    (@doc graph) => {
+        "A graph with the root's required values (and required one-row steps); every other part is left unset."
+    };
+    (@doc item) => {
+        "The row, with the rows under it given only where they are required."
+    };
+    (
+        $kind:ident; into($($f:ident: $t:ty),* $(,)?) take($($g:ident: $u:ty),* $(,)?)
+        none($($n:ident),* $(,)?) vec($($v:ident),* $(,)?)
+    ) => {
+        #[doc = $crate::new!(@doc $kind)]
+        #[allow(clippy::too_many_arguments)]
+        pub fn new($($f: impl ::std::convert::Into<$t>,)* $($g: $u,)*) -> Self {
+            Self {
+                $($f: $f.into(),)*
+                $($g,)*
+                $($n: ::std::option::Option::None,)*
+                $($v: ::std::vec::Vec::new(),)*
+            }
+        }
+    };
+}
