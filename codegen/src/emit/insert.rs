@@ -548,7 +548,7 @@ pub(super) fn column_check(
 
 /// `Some("Some(n)")` / `Some("None")`: the character limit of a column that holds text;
 /// `None` for a column that holds no text.
-fn max_chars(column: &ColumnModel<'_>) -> Option<String> {
+pub(super) fn max_chars(column: &ColumnModel<'_>) -> Option<String> {
     const STRING: &str = "::std::string::String";
     let holds_text =
         column.ty.rust == STRING || column.ty.element.as_ref().is_some_and(|e| e.rust == STRING);

@@ -61,6 +61,16 @@ pub(super) fn patch_setters(updatable: &[&ColumnModel<'_>]) -> String {
 /// `assign!`, a `set.set_some(..)` for each patch field of `holder` (`self`): only the
 /// fields a patch sets are assigned.
 pub(super) fn patch_assignments(updatable: &[&ColumnModel<'_>], holder: &str) -> String {
+    let fields = assignment_list(updatable);
+    if fields.is_empty() {
+        return String::new();
+    }
+    format!("::writegraph::assign!(set, {holder} {{ {fields} }});")
+}
+
+/// The fields of `assign!`: `"\"column\"" = field as TYPE` (with the cast of an enum) for
+/// each patch field.
+pub(super) fn assignment_list(updatable: &[&ColumnModel<'_>]) -> String {
     let fields: Vec<String> = updatable
         .iter()
         .map(|column| {
@@ -78,13 +88,7 @@ pub(super) fn patch_assignments(updatable: &[&ColumnModel<'_>], holder: &str) ->
             )
         })
         .collect();
-    if fields.is_empty() {
-        return String::new();
-    }
-    format!(
-        "::writegraph::assign!(set, {holder} {{ {} }});",
-        fields.join(", ")
-    )
+    fields.join(", ")
 }
 
 pub(super) fn patch_struct(table: &TableModel<'_>, statements: &TableStatements) -> String {
