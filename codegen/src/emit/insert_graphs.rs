@@ -138,10 +138,14 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
         many = if graph.writes_many { insert_graph_many_impl(model, graph, statement, !checks.is_empty()) } else { String::new() },
         row = root.rust_name,
         part_types = parts.types.iter().map(|t| format!("{t},")).collect::<String>(),
-        statements = statement_pair(
-            ("SQL", "The graph's statement: every step as a data-modifying CTE, one round trip. Returns the per-step counts.", &statement.sql),
-            ("SQL_RETURNING", "`SQL`, returning the root row before the per-step counts (the `*_returning` methods).", &statement.sql_returning),
-        ),
+        statements = match super::shared_literals(&statement.sql, &statement.sql_returning) {
+            Some(pieces) => format!("::writegraph::statement!(graph = {pieces});"),
+            // Not reached: the pieces are cut from the statements.
+            None => statement_pair(
+                ("SQL", "The graph's statement: every step as a data-modifying CTE, one round trip. Returns the per-step counts.", &statement.sql),
+                ("SQL_RETURNING", "`SQL`, returning the root row before the per-step counts (the `*_returning` methods).", &statement.sql_returning),
+            ),
+        },
         root_columns = root.columns.len(),
         graph_steps = super::graph_steps_call(&steps, &step_attribution(model, &effects, &tags), ("PARAMS", &parts.params)),
         connect_steps = connect_steps(model, graph),
@@ -929,16 +933,20 @@ fn many_statements(name: &str, root_table: &str, statement: &GraphStatement) -> 
         &*format!("Any number of `{name}` graphs in one statement: each step's rows of every graph in one array per column, each row joined to its own graph's rows by ordinal. Returns the number of `{root_table}` rows, then the per-step counts."),
         statement.sql_many.as_str(),
     );
+    let head = format!("::writegraph::statement!(graph_many {name:?}, {root_table:?}");
     match &statement.sql_many_returning {
-        Some(sql) => statement_pair(
+        Some(sql) => match super::shared_literals(many.2, sql) {
+            Some(pieces) => format!("{head} = {pieces});\n"),
+            None => statement_pair(
             many,
             (
                 "SQL_MANY_RETURNING",
                 "`SQL_MANY`, returning every root row in input order, each followed by the per-step counts.",
                 sql,
             ),
-        ),
-        None => super::statement_const(many.0, many.1, many.2),
+            ),
+        },
+        None => format!("{head}; {});\n", super::str_literal(many.2)),
     }
 }
 

@@ -311,8 +311,25 @@ pub(super) fn statement_const(name: &str, what: &str, sql: &str) -> String {
 /// `RETURNING` form), each text written once: the pieces both have, and `(a, b)` where
 /// they differ.
 fn statement_pair(first: (&str, &str, &str), second: (&str, &str, &str)) -> String {
+    match shared_literals(first.2, second.2) {
+        Some(pieces) => format!(
+            "::writegraph::statement!({}, {:?}; {}, {:?} = {pieces});\n",
+            first.0, first.1, second.0, second.1
+        ),
+        // Not reached: the pieces are cut from the statements. Written whole, they are
+        // still right.
+        None => {
+            statement_const(first.0, first.1, first.2)
+                + &statement_const(second.0, second.1, second.2)
+        }
+    }
+}
+
+/// The pieces of two statements as `statement!` takes them: the literals both have, and
+/// `(a, b)` where they differ. `None` if the pieces do not rebuild the statements.
+fn shared_literals(first: &str, second: &str) -> Option<String> {
     let mut pieces = Vec::new();
-    shared_pieces(first.2, second.2, &mut pieces);
+    shared_pieces(first, second, &mut pieces);
     let mut firsts = String::new();
     let mut seconds = String::new();
     for piece in &pieces {
@@ -323,11 +340,8 @@ fn statement_pair(first: (&str, &str, &str), second: (&str, &str, &str)) -> Stri
         firsts.push_str(a);
         seconds.push_str(b);
     }
-    if firsts != first.2 || seconds != second.2 {
-        // Not reached: the pieces are cut from the statements. Written whole, they are
-        // still right.
-        return statement_const(first.0, first.1, first.2)
-            + &statement_const(second.0, second.1, second.2);
+    if firsts != first || seconds != second {
+        return None;
     }
     let pieces: Vec<String> = pieces
         .iter()
@@ -336,14 +350,7 @@ fn statement_pair(first: (&str, &str, &str), second: (&str, &str, &str)) -> Stri
             Piece::Apart(a, b) => format!("({}, {})", str_literal(a), str_literal(b)),
         })
         .collect();
-    format!(
-        "::writegraph::statement!({}, {:?}; {}, {:?} = {});\n",
-        first.0,
-        first.1,
-        second.0,
-        second.1,
-        pieces.join(", ")
-    )
+    Some(pieces.join(", "))
 }
 
 /// The four documented statement consts of an `Upsert` implementation: the upsert and the
@@ -404,7 +411,8 @@ fn shared_then_tail((a, b): (&str, &str), tail: &str) -> Option<String> {
 /// The consts of a statement whose assignments are added at run time (`start`, then the
 /// assignments, then `rest`: `(name, text)` pairs), documented as one statement with a
 /// placeholder assignment ([`crate::plan::with_set_placeholder`]), followed in the doc by
-/// `shown_after` (the parts after `rest` that other consts hold).
+/// `shown_after` (the parts after `rest` that other consts hold). `what` is `patch` or
+/// `graph`: the statement of a table's patch or of an update graph, which picks the doc.
 fn statement_assigned(
     what: &str,
     start: (&str, &str),
@@ -422,7 +430,7 @@ fn statement_assigned(
         format!("; {}", str_literal(shown_after))
     };
     format!(
-        "::writegraph::statement!(assigned {what:?}: {}{shown});\n",
+        "::writegraph::statement!(assigned {what}: {}{shown});\n",
         parts.join(", ")
     )
 }

@@ -120,7 +120,7 @@ pub(super) fn patch_struct(table: &TableModel<'_>, statements: &TableStatements)
         }}
         ::writegraph::patch_methods!({name});\n",
         statement = statement_assigned(
-            "The start of the update; `assign` appends a `\"column\" = $n` for each field the patch sets, then `WHERE_SQL` (and `RETURNING_SQL`) follow.",
+            "patch",
             ("UPDATE_SQL", &patch.prefix),
             &[("WHERE_SQL", &patch.suffix)],
             "",

@@ -229,14 +229,21 @@ fn update_graph_consts(
         row = root.rust_name,
         name = graph.name,
         statement = statement_assigned(
-            "The start of the graph's statement: `assign_root` appends the root columns the graph sets, then `UPDATE_WHERE_SQL` and `TAIL_SQL` follow (or `SELECT_SQL` and `TAIL_SQL` when it sets none).",
+            "graph",
             ("UPDATE_SQL", &statement.root_update),
-            &[("UPDATE_WHERE_SQL", &statement.root_update_tail), ("TAIL_SQL", &statement.tail)],
+            &[
+                ("UPDATE_WHERE_SQL", &statement.root_update_tail),
+                ("TAIL_SQL", &statement.tail)
+            ],
             &patches_shown(statement),
         ),
         root_select = str_literal(&statement.root_select),
         root_columns = root.columns.len(),
-        graph_steps = super::graph_steps_call(&steps, &update_graph_attribution(model, graph), ("PART_PARAMS", binds)),
+        graph_steps = super::graph_steps_call(
+            &steps,
+            &update_graph_attribution(model, graph),
+            ("PART_PARAMS", binds)
+        ),
         connect_steps = connect_steps(model, graph),
         child_patches = child_patches(statement),
     )
