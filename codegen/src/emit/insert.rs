@@ -484,7 +484,7 @@ pub(super) fn columns_struct(table: &TableModel<'_>, statements: &TableStatement
 /// unset values trimmed; of a row type without the column `omitted`, left unset in every
 /// row. It reads the column indexes a graph fills from `filled`; errors name the table
 /// `table_expr`.
-fn columns_body(
+pub(super) fn columns_body(
     table: &TableModel<'_>,
     params: &[Param],
     (table_expr, omitted): (&str, &[usize]),

@@ -83,9 +83,238 @@ pub(super) fn graph_struct(
 
 /// `impl InsertGraph`: the statement, its steps and where errors come from, the checks and
 /// split of the graph into parts, and their binding; then the inherent methods it gives.
+/// A graph whose steps all hang from the root is one `writegraph::insert_graph!` call
+/// ([`insert_graph_call`]), with its batch form.
 fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement) -> String {
-    let root = &model.tables[graph.root];
     let name = &graph.name;
+    let parts = graph_parts(model, graph, (&statement.parts, false));
+    let checks = graph_checks(model, graph);
+    let checks_fn = match &checks {
+        checks if checks.is_empty() => String::new(),
+        checks => format!(
+            "impl {name} {{
+                /// The graph's own checks, before any SQL: a parent given twice or not at all, the root's key, repeated conflict keys.
+                fn graph_checks(&self) -> ::writegraph::Result<()> {{ {checks} Ok(()) }}
+            }}\n"
+        ),
+    };
+    let consts = insert_graph_consts(model, graph, statement, &parts);
+    if let Some(call) = insert_graph_call(
+        model,
+        graph,
+        statement,
+        (&consts, &parts, !checks.is_empty()),
+    ) {
+        return checks_fn + &call;
+    }
+    format!(
+        "impl ::writegraph::InsertGraph for {name} {{
+            {consts}
+            type Parts = ({part_types});
+            fn parts(&mut self) -> ::writegraph::Result<Self::Parts> {{
+                {call_checks}
+                {take}
+                Ok(({names}))
+            }}
+            fn bind<'a>(&'a self, parts: &'a Self::Parts) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'a>]> + ::std::marker::Send {{
+                let ({names}) = parts;
+                {params}
+            }}
+        }}
+        ::writegraph::insert_graph_methods!({name});
+        {checks_fn}{many}\n",
+        many = if graph.writes_many { insert_graph_many_impl(model, graph, statement, !checks.is_empty()) } else { String::new() },
+        part_types = parts.types.iter().map(|t| format!("{t},")).collect::<String>(),
+        call_checks = if checks.is_empty() { "" } else { "self.graph_checks()?;" },
+        take = parts.take,
+        names = parts.names.iter().map(|t| format!("{t},")).collect::<String>(),
+        params = super::params_macro(&parts.params),
+    )
+}
+
+/// `writegraph::insert_graph!`: both impls of a graph whose steps all hang from the root
+/// and are rows of their own (no items, no connect by key), from its `consts` and its parts
+/// in statement order, `parts` those of one graph; `checked`: the graph has `graph_checks`.
+/// `None` for any other graph, and for parts of one graph or of a batch that the runtime's
+/// form does not cover (a presence flag, a root value split in two, a part bound for its
+/// checks only): those are written out.
+fn insert_graph_call(
+    model: &Model<'_>,
+    graph: &GraphModel,
+    statement: &GraphStatement,
+    (consts, parts, checked): (&str, &Parts, bool),
+) -> Option<String> {
+    let flat = graph.steps.iter().all(|s| {
+        s.parent == StepRef::Root
+            && s.item_type.is_none()
+            && s.connect_by.is_none()
+            && !matches!(s.kind, StepKind::ManyToMany { .. } | StepKind::Link { .. })
+    });
+    if !flat || !graph.writes_many || graph.steps.is_empty() {
+        return None;
+    }
+    let root = &model.tables[graph.root];
+    let many = graph_parts(model, graph, (&statement.parts_many, true));
+    let (mut one_names, mut many_names, mut entries) = (Vec::new(), Vec::new(), Vec::new());
+    for (part, many_part) in statement.parts.iter().zip(&statement.parts_many) {
+        if part.step != many_part.step {
+            return None;
+        }
+        let Some(i) = part.step else {
+            many_names.push("root".to_owned());
+            entries.push(root_entry(model, graph, statement)?);
+            continue;
+        };
+        let numbered = many_part.params.last() == Some(&Param::ParentOrdinal);
+        if numbered != many_part.params.contains(&Param::ParentOrdinal) {
+            return None;
+        }
+        one_names.push(format!("part{i}"));
+        many_names.push(format!("part{i}"));
+        if numbered {
+            many_names.push(format!("o{i}"));
+        }
+        entries.push(step_entry(model, graph, i, numbered));
+    }
+    if parts.names != one_names || many.names != many_names {
+        return None;
+    }
+    let view = many_root_view(model, graph);
+    let unique = root
+        .conflict
+        .as_ref()
+        .and_then(|conflict| {
+            let read = super::insert::key_reader(&view, &conflict.key, "row")?;
+            let columns: Vec<String> = conflict
+                .key
+                .iter()
+                .map(|&i| format!("{:?}", root.columns[i].column.name))
+                .collect();
+            Some(format!(
+                "|row| {read}, {:?}, [{}]",
+                root.table.name.to_string(),
+                columns.join(", ")
+            ))
+        })
+        .unwrap_or_default();
+    let bind = |params: &[Bound]| {
+        let call = super::params_macro(params);
+        call.strip_prefix("::writegraph::params![")
+            .and_then(|c| c.strip_suffix(']'))
+            .map(str::to_owned)
+    };
+    Some(format!(
+        "::writegraph::insert_graph! {{
+            self, {name}, {name:?};
+            impl {{ {consts} }}
+            many {returning}{{ {many_consts} }}
+            checks{checks};
+            unique [{unique}];
+            parts [{entries}];
+            bind [{bind}];
+            bind_many [{bind_many}];
+        }}\n",
+        name = graph.name,
+        returning = if statement.sql_many_returning.is_some() {
+            "returning "
+        } else {
+            ""
+        },
+        many_consts = many_statements(&graph.name, &root.table.name.to_string(), statement),
+        checks = if checked { " graph_checks" } else { "" },
+        entries = entries.join(" "),
+        bind = bind(&parts.params)?,
+        bind_many = bind(&many.params)?,
+    ))
+}
+
+/// The root's part of `insert_graph!`: the root's columns in a batch (`columns!`'s
+/// arguments) and its text checks for one graph. `None` when the batch columns need the
+/// columns the graph fills (the root table has no required column).
+fn root_entry(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement) -> Option<String> {
+    let root = &model.tables[graph.root];
+    let view = many_root_view(model, graph);
+    let root_part = statement.parts_many.iter().find(|p| p.step.is_none())?;
+    let table = format!("{:?}", root.table.name.to_sql());
+    let spec = super::insert::columns_body(&view, &root_part.params, (&table, &[]));
+    if spec.contains("filled") {
+        return None;
+    }
+    let spec = spec
+        .strip_prefix("::writegraph::columns!(")?
+        .strip_suffix(')')?;
+    let checks: Vec<String> = root_columns(model, graph)
+        .iter()
+        .filter(|c| c.insert.is_some())
+        .filter_map(|c| {
+            let max = super::insert::max_chars(c)?;
+            Some(format!("{:?} {} {max}", c.column.name, c.field))
+        })
+        .collect();
+    Some(format!(
+        "[root root: New{}Columns, {:?}, from rows ({spec}) checks [{}] in {table}]",
+        root.rust_name,
+        graph.root_tag,
+        checks.join(", ")
+    ))
+}
+
+/// Step `index`'s part of `insert_graph!`: its field and how many rows it holds, how its
+/// rows split into columns, its tag and, when a batch may repeat its conflict key across
+/// graphs, the key; `numbered`: its rows carry their graph's ordinal in a batch.
+fn step_entry(model: &Model<'_>, graph: &GraphModel, index: usize, numbered: bool) -> String {
+    let step = &graph.steps[index];
+    let table = &model.tables[step.table];
+    let count = match step.cardinality {
+        Cardinality::Many => "many",
+        Cardinality::Optional => "optional",
+        Cardinality::One => "one",
+    };
+    let split = if step.own_row.is_some() {
+        format!("own {}", step.row_type)
+    } else {
+        format!("insert New{}", table.rust_name)
+    };
+    let ordinal = if numbered {
+        format!(" o{index}")
+    } else {
+        String::new()
+    };
+    let filled = step.kind.takes_parent_column().map(|(column, _)| column);
+    let across = match (&step.repeat_key, &table.conflict) {
+        (Some(key), Some(conflict)) if !filled.is_some_and(|c| conflict.key.contains(&c)) => {
+            super::insert::key_reader(table, key, "row").map(|read| {
+                let columns: Vec<String> = key
+                    .iter()
+                    .map(|&i| format!("{:?}", table.columns[i].column.name))
+                    .collect();
+                format!(
+                    ", across |row| {read}, {:?}, [{}]",
+                    table.table.name.to_string(),
+                    columns.join(", ")
+                )
+            })
+        }
+        _ => None,
+    };
+    format!(
+        "[step part{index} w{index}{ordinal}: {count} {field} {split} => New{table}Columns, {tag:?}{across}]",
+        field = step.field,
+        table = table.rust_name,
+        tag = step.tag,
+        across = across.unwrap_or_default(),
+    )
+}
+
+/// The consts of `impl InsertGraph` (and its root type): the statements, the steps, where
+/// errors come from and what the parameters of `parts` hold.
+fn insert_graph_consts(
+    model: &Model<'_>,
+    graph: &GraphModel,
+    statement: &GraphStatement,
+    parts: &Parts,
+) -> String {
+    let root = &model.tables[graph.root];
     // Which step a database error is about.
     let mut effects = vec![StepEffect {
         tag: &graph.root_tag,
@@ -101,43 +330,16 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
         updates_key: false,
         filled: s.kind.takes_parent_column().map(|(column, _)| column),
     }));
-    let parts = graph_parts(model, graph, (&statement.parts, false));
-    let checks = graph_checks(model, graph);
     let steps = graph_steps(graph, statement);
     let tags: Vec<&str> = steps.iter().map(|(tag, _)| *tag).collect();
     let steps: Vec<&str> = steps.iter().map(|(_, code)| code.as_str()).collect();
     format!(
-        "impl ::writegraph::InsertGraph for {name} {{
-            type Root = {row};
-            type Parts = ({part_types});
-            {statements}
-            const ROOT_COLUMNS: usize = {root_columns};
-            {graph_steps}
-            {connect_steps}
-            fn parts(&mut self) -> ::writegraph::Result<Self::Parts> {{
-                {call_checks}
-                {take}
-                Ok(({names}))
-            }}
-            fn bind<'a>(&'a self, parts: &'a Self::Parts) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'a>]> + ::std::marker::Send {{
-                let ({names}) = parts;
-                {params}
-            }}
-        }}
-        ::writegraph::insert_graph_methods!({name});
-        {checks_fn}{many}\n",
-        checks_fn = match &checks {
-            checks if checks.is_empty() => String::new(),
-            checks => format!(
-                "impl {name} {{
-                    /// The graph's own checks, before any SQL: a parent given twice or not at all, the root's key, repeated conflict keys.
-                    fn graph_checks(&self) -> ::writegraph::Result<()> {{ {checks} Ok(()) }}
-                }}\n"
-            ),
-        },
-        many = if graph.writes_many { insert_graph_many_impl(model, graph, statement, !checks.is_empty()) } else { String::new() },
+        "type Root = {row};
+        {statements}
+        const ROOT_COLUMNS: usize = {root_columns};
+        {graph_steps}
+        {connect_steps}",
         row = root.rust_name,
-        part_types = parts.types.iter().map(|t| format!("{t},")).collect::<String>(),
         statements = match super::shared_literals(&statement.sql, &statement.sql_returning) {
             Some(pieces) => format!("::writegraph::statement!(graph = {pieces});"),
             // Not reached: the pieces are cut from the statements.
@@ -149,10 +351,6 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
         root_columns = root.columns.len(),
         graph_steps = super::graph_steps_call(&steps, &step_attribution(model, &effects, &tags), ("PARAMS", &parts.params)),
         connect_steps = connect_steps(model, graph),
-        call_checks = if checks.is_empty() { "" } else { "self.graph_checks()?;" },
-        take = parts.take,
-        names = parts.names.iter().map(|t| format!("{t},")).collect::<String>(),
-        params = super::params_macro(&parts.params),
     )
 }
 
