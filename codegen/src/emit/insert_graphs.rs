@@ -229,17 +229,15 @@ fn insert_graph_call(
 }
 
 /// The root's part of `insert_graph!`: the root's columns in a batch (`columns!`'s
-/// arguments) and its text checks for one graph. `None` when the batch columns need the
-/// columns the graph fills (the root table has no required column).
+/// arguments) and its text checks for one graph.
 fn root_entry(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement) -> Option<String> {
     let root = &model.tables[graph.root];
     let view = many_root_view(model, graph);
     let root_part = statement.parts_many.iter().find(|p| p.step.is_none())?;
     let table = format!("{:?}", root.table.name.to_sql());
-    let spec = super::insert::columns_body(&view, &root_part.params, (&table, &[]));
-    if spec.contains("filled") {
-        return None;
-    }
+    // The statement binds every root column: none is filled by the graph.
+    let spec = super::insert::columns_body(&view, &root_part.params, (&table, &[]))
+        .replace("], filled)", "], &[])");
     let spec = spec
         .strip_prefix("::writegraph::columns!(")?
         .strip_suffix(')')?;
