@@ -1258,3 +1258,43 @@ macro_rules! insert_graph {
         let $part = $crate::insert_graph!(@split $how $row, $w).map_err(|e| e.in_step($tag))?;
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{GraphStep, StepCount};
+
+    struct Graph;
+    impl Graph {
+        crate::graph_steps!(
+            ["graph:belongs_to:a" [0], "graph:root:t", "graph:has_many:c" [1, 2]],
+            all = [1, 0, 2], constraints { "c_pkey" => [2] }, tables { "t" => [1] };
+            PARAMS [0: "id"; 1: "id", "name"; 2: "id"]
+        );
+    }
+
+    #[test]
+    fn graph_steps_writes_each_tag_once_and_names_the_steps_by_index() {
+        assert_eq!(
+            Graph::STEPS,
+            [
+                GraphStep::counted("graph:belongs_to:a", &[0]),
+                GraphStep::root("graph:root:t"),
+                GraphStep::counted("graph:has_many:c", &[1, 2]),
+            ]
+        );
+        assert_eq!(Graph::STEPS[1].count, StepCount::Root);
+        assert_eq!(
+            Graph::ERROR_STEPS.all,
+            ["graph:root:t", "graph:belongs_to:a", "graph:has_many:c"]
+        );
+        assert_eq!(
+            Graph::ERROR_STEPS.by_constraint,
+            [("c_pkey", &["graph:has_many:c"][..])]
+        );
+        assert_eq!(Graph::ERROR_STEPS.by_table, [("t", &["graph:root:t"][..])]);
+        assert_eq!(
+            Graph::PARAMS,
+            [(0, "id"), (1, "id"), (1, "name"), (2, "id")]
+        );
+    }
+}

@@ -163,3 +163,44 @@ macro_rules! new {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    #[derive(Debug, Default, PartialEq)]
+    struct Row {
+        id: Option<i64>,
+        sku: String,
+        note: Option<String>,
+        tags: Vec<String>,
+    }
+
+    impl Row {
+        crate::new!(row; into(sku: String) take() none(id, note) vec(tags));
+        crate::setters!(
+            unset id with_id / with_id_opt: i64;
+            required sku with_sku: String;
+            null note "the_note" with_note / with_note_opt: String;
+            many tags with_tags: String;
+        );
+    }
+
+    #[test]
+    fn new_and_setters_set_each_field_they_list() {
+        let row = Row::new("a")
+            .with_id_opt(Some(6))
+            .with_id(7)
+            .with_sku("b")
+            .with_note_opt(None)
+            .with_tags(["x".to_owned()]);
+        assert_eq!(
+            row,
+            Row {
+                id: Some(7),
+                sku: "b".to_owned(),
+                note: None,
+                tags: vec!["x".to_owned()],
+            }
+        );
+        assert_eq!(Row::new("a").with_note("n").note.as_deref(), Some("n"));
+    }
+}

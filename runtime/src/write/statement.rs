@@ -146,6 +146,36 @@ mod tests {
         crate::statement!(upsert = "INSERT", [(" u", " ur"), (" i", " ir")], ";");
     }
 
+    struct Graph;
+    impl Graph {
+        crate::statement!(graph = "WITH root AS (..", (")", ") RETURNING *"));
+        crate::statement!(graph_many "Graph", "t" = "WITH many", ("", " RETURNING *"));
+    }
+
+    struct One;
+    impl One {
+        crate::statement!(graph_many "One", "t"; "WITH ", "many");
+    }
+
+    #[test]
+    fn the_graph_forms_name_the_statements_of_insert_graphs() {
+        assert_eq!(
+            [
+                Graph::SQL,
+                Graph::SQL_RETURNING,
+                Graph::SQL_MANY,
+                Graph::SQL_MANY_RETURNING
+            ],
+            [
+                "WITH root AS (..)",
+                "WITH root AS (..) RETURNING *",
+                "WITH many",
+                "WITH many RETURNING *"
+            ]
+        );
+        assert_eq!(One::SQL_MANY, "WITH many");
+    }
+
     #[test]
     fn a_pair_takes_each_statements_own_piece_of_a_parenthesized_pair() {
         assert_eq!((Pair::A, Pair::B), ("INSERT x;", "INSERT y;"));
