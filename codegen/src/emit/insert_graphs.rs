@@ -13,28 +13,6 @@ use crate::model::{
 };
 use crate::plan::{GraphPart, GraphStatement, Param, RowCount};
 
-/// `self.x` is not set, for a root field of this kind.
-pub(super) fn is_unset(column: &ColumnModel<'_>) -> String {
-    match column.insert {
-        Some(InsertKind::Required) => "false".to_owned(),
-        Some(InsertKind::NullableDefaulted) => {
-            format!("!matches!(self.{}, Some(Some(_)))", column.field)
-        }
-        _ => format!("self.{}.is_none()", column.field),
-    }
-}
-
-/// `self.x` is set, for a root field of this kind.
-pub(super) fn is_set(column: &ColumnModel<'_>) -> String {
-    match column.insert {
-        Some(InsertKind::Required) => "true".to_owned(),
-        Some(InsertKind::NullableDefaulted) => {
-            format!("matches!(self.{}, Some(Some(_)))", column.field)
-        }
-        _ => format!("self.{}.is_some()", column.field),
-    }
-}
-
 /// The root's columns as the graph struct holds them: a column that a belongs_to step of
 /// this graph fills is optional (unset, it takes the parent's key); one that only other
 /// graphs fill is required, as in the table's `NewT`.
@@ -91,12 +69,9 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
     let checks = graph_checks(model, graph);
     let checks_fn = match &checks {
         checks if checks.is_empty() => String::new(),
-        checks => format!(
-            "impl {name} {{
-                /// The graph's own checks, before any SQL: a parent given twice or not at all, the root's key, repeated conflict keys.
-                fn graph_checks(&self) -> ::writegraph::Result<()> {{ {checks} Ok(()) }}
-            }}\n"
-        ),
+        checks => {
+            format!("impl {name} {{ ::writegraph::graph_checks!(self, {name:?}; {checks}); }}\n")
+        }
     };
     let consts = insert_graph_consts(model, graph, statement, &parts);
     if let Some(call) = insert_graph_call(
@@ -744,12 +719,18 @@ fn graph_constructor_and_setters(model: &Model<'_>, graph: &GraphModel) -> Strin
     code
 }
 
-/// Checks before any SQL: belongs_to given twice or not at all, the root id, and upserted
-/// rows of one step that repeat a conflict key.
+/// The entries of `writegraph::graph_checks!`, the checks before any SQL: belongs_to given
+/// twice or not at all, the root id, and upserted rows of one step that repeat a conflict
+/// key. Empty when the graph has none.
 fn graph_checks(model: &Model<'_>, graph: &GraphModel) -> String {
     let root = root_columns(model, graph);
-    let name = &graph.name;
-    let mut checks = String::new();
+    // When a root column is set: always, when `Some`, when `Some(Some(_))`.
+    let how = |column: &ColumnModel<'_>| match column.insert {
+        Some(InsertKind::Required) => "required",
+        Some(InsertKind::NullableDefaulted) => "nullable",
+        _ => "value",
+    };
+    let mut checks = Vec::new();
     for (_, step) in steps_under(graph, StepRef::Root) {
         let StepKind::BelongsTo {
             sets_parent_column: (column, _),
@@ -759,45 +740,42 @@ fn graph_checks(model: &Model<'_>, graph: &GraphModel) -> String {
             continue;
         };
         let column = &root[column];
-        let (f, id) = (&step.field, &column.field);
-        let _ = writeln!(
-            checks,
-            "if {set} && self.{f}.is_some() {{ return Err(::writegraph::write::conflicting_parent({name:?}, {f:?}, {id:?})); }}",
-            set = is_set(column),
-        );
-        if required {
-            let _ = writeln!(
-                checks,
-                "if {unset} && self.{f}.is_none() {{ return Err(::writegraph::write::missing_parent({name:?}, {f:?}, {id:?})); }}",
-                unset = is_unset(column),
-            );
-        }
+        let kind = if required { "required" } else { "parent" };
+        checks.push(format!(
+            "[{kind} {} {} {}]",
+            step.field,
+            column.field,
+            how(column)
+        ));
     }
     if let Some(id) = graph.root_id_field {
         let column = &root[id];
         if column.insert != Some(InsertKind::Required) {
-            let _ = writeln!(
-                checks,
-                "if {unset} {{ return Err(::writegraph::write::missing_root_id({name:?}, {f:?})); }}",
-                unset = is_unset(column),
-                f = column.field,
-            );
+            checks.push(format!("[root_id {} {}]", column.field, how(column)));
         }
     }
     // Upserted rows of one step must not repeat a conflict key (the root's key, which the
     // graph fills, is the same for all of them).
     for step in &graph.steps {
-        if let Some(key) = &step.repeat_key {
-            checks.push_str(&repeated_key_check(
-                name,
-                &model.tables[step.table],
-                key,
-                (&step.field, &format!("&self.{}", step.field)),
-                "GraphConflict",
-            ));
-        }
+        let table = &model.tables[step.table];
+        let Some(key) = &step.repeat_key else {
+            continue;
+        };
+        let Some(read) = super::insert::key_reader(table, key, "row") else {
+            continue;
+        };
+        let columns: Vec<String> = key
+            .iter()
+            .map(|&i| format!("{:?}", table.columns[i].column.name))
+            .collect();
+        checks.push(format!(
+            "[unique {}: |row| {read}, {:?}, [{}]]",
+            step.field,
+            table.table.name.to_string(),
+            columns.join(", ")
+        ));
     }
-    checks
+    checks.join(" ")
 }
 
 /// A graph's `Parts`: the code of `parts` that takes them out of the graph, their names and

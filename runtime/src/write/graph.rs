@@ -1259,6 +1259,58 @@ macro_rules! insert_graph {
     };
 }
 
+/// A generated insert graph's own checks, run before any SQL, as its inherent
+/// `fn graph_checks(&self)`: each belongs_to parent given together with the key column it
+/// fills (`[parent field column how]`, [`conflicting_parent`](crate::write::conflicting_parent)),
+/// or a required one given by neither (`[required ..]`, also
+/// [`missing_parent`](crate::write::missing_parent)); the root's id left unset (`[root_id
+/// column how]`, [`missing_root_id`](crate::write::missing_root_id)); the rows of a step
+/// that repeat a conflict key (`[unique field: key-reader, "table", ["column", ..]]`,
+/// [`check_unique`](crate::write::check_unique)). `how` says when the column is set: always
+/// (`required`), when `Some` (`value`), when `Some(Some(_))` (`nullable`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! graph_checks {
+    ($s:ident, $graph:literal; $([$($check:tt)*])*) => {
+        /// The graph's own checks, before any SQL: a parent given twice or not at all, the root's key, repeated conflict keys.
+        fn graph_checks(&$s) -> $crate::Result<()> {
+            $($crate::graph_checks!(@check $s, $graph; $($check)*);)*
+            Ok(())
+        }
+    };
+    (@check $s:ident, $graph:literal; parent $f:ident $id:ident $how:ident) => {
+        if $crate::graph_checks!(@set $how $s.$id) && $s.$f.is_some() {
+            return Err($crate::write::conflicting_parent($graph, stringify!($f), stringify!($id)));
+        }
+    };
+    (@check $s:ident, $graph:literal; required $f:ident $id:ident $how:ident) => {
+        $crate::graph_checks!(@check $s, $graph; parent $f $id $how);
+        if !$crate::graph_checks!(@set $how $s.$id) && $s.$f.is_none() {
+            return Err($crate::write::missing_parent($graph, stringify!($f), stringify!($id)));
+        }
+    };
+    (@check $s:ident, $graph:literal; root_id $id:ident $how:ident) => {
+        if !$crate::graph_checks!(@set $how $s.$id) {
+            return Err($crate::write::missing_root_id($graph, stringify!($id)));
+        }
+    };
+    (@check $s:ident, $graph:literal; unique $f:ident: $key:expr, $table:literal, [$($column:literal),*]) => {
+        $crate::write::check_unique(
+            &$s.$f,
+            $key,
+            $crate::write::RepeatedKey::GraphConflict {
+                graph: $graph,
+                field: stringify!($f),
+                table: $table,
+                columns: &[$($column),*],
+            },
+        )?;
+    };
+    (@set required $($value:tt)*) => { true };
+    (@set value $($value:tt)*) => { $($value)*.is_some() };
+    (@set nullable $($value:tt)*) => { matches!($($value)*, Some(Some(_))) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::{GraphStep, StepCount};
