@@ -11,6 +11,16 @@
 //! | [`InsertGraph`] | an insert graph (`NewOrderGraph`) | `SQL`, `SQL_RETURNING`, `ROOT_COLUMNS`, `STEPS`, `ERROR_STEPS`, `parts`, `bind` | `insert_graph`, `insert_graph_returning`, `insert_graph_report`, `insert_graph_report_returning`, `insert_graph_atomic` |
 //! | [`UpdateGraph`] + [`UpdateGraphPlain`] or [`UpdateGraphLocking`] | an update graph (`OrderPatchGraph`) | `NAME`, the root's SQL parts, `TAIL_SQL`, `STEPS`, `ERROR_STEPS`, `sets_nothing`, `parts`, `bind_parts`, `assign_root` (and `LOCK_SQL` when it locks; `CHILD_PATCHES` and `assign_child` when a child step applies a patch) | `update_by_id_graph`, `update_by_id_graph_returning`, `update_by_id_graph_report`, `update_by_id_graph_report_returning` |
 //!
+//! Generated code states each struct's fields once, in calls of this crate's hidden macros
+//! that write the bodies that only differ by those fields: the setters
+//! ([`setters!`](crate::setters)), the constructor ([`new!`](crate::new)), the split of rows
+//! into batch columns ([`columns!`](crate::columns)), a graph's steps
+//! ([`graph_steps!`](crate::graph_steps)) and own checks
+//! ([`graph_checks!`](crate::graph_checks)), and the parts of an insert or update graph, for one
+//! graph and for a batch ([`insert_graph!`](crate::insert_graph),
+//! [`update_graph!`](crate::update_graph)); each statement is one documented const
+//! ([`statement!`](crate::statement)).
+//!
 //! # Calling the entry points
 //!
 //! A provided method is called through its trait, so the trait must be in scope where a
