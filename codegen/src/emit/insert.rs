@@ -236,38 +236,24 @@ fn row_type(
     code.push_str("}\n");
 
     let _ = writeln!(code, "impl {name} {{");
-    let args: Vec<String> = required
+    let into: Vec<String> = required
         .iter()
-        .map(|c| format!("{}: impl ::std::convert::Into<{}>", c.field, c.ty.rust))
+        .map(|c| format!("{}: {}", c.field, c.ty.rust))
         .collect();
-    let inits: Vec<String> = inserted
+    let none: Vec<String> = inserted
         .iter()
-        .map(|c| match api_kind(c) {
-            Some(InsertKind::Required) => format!("{f}: {f}.into()", f = c.field),
-            _ => format!("{}: None", c.field),
-        })
+        .filter(|c| api_kind(c) != Some(InsertKind::Required))
+        .map(|c| c.field.clone())
         .collect();
-    code.push_str(&doc(
-        "A row with its required values; every other column is left unset (its DEFAULT, or NULL).",
-    ));
-    if args.len() > 7 {
-        code.push_str("#[allow(clippy::too_many_arguments)]\n");
-    }
-    let _ = writeln!(
-        code,
-        "pub fn new({}) -> Self {{ Self {{ {} }} }}",
-        args.join(", "),
-        inits.join(", ")
-    );
-    for column in &inserted {
-        code.push_str(&setters(column));
-    }
+    code.push_str(&super::new_call("row", [&into, &[], &none, &[]]));
+    let entries: String = inserted.iter().map(|c| setters(c)).collect();
+    code.push_str(&super::setters_call(&entries));
     code.push_str(more);
     code.push_str("}\n");
     code
 }
 
-/// The `setter!` line of an insert field: `with_x(v)` for every field, and
+/// The `setters!` entry of an insert field: `with_x(v)` for every field, and
 /// `with_x_opt(Option<T>)` for optional ones.
 pub(super) fn setters(column: &ColumnModel<'_>) -> String {
     let s = crate::ident::setter_stem(&column.field);
@@ -280,7 +266,7 @@ pub(super) fn setters(column: &ColumnModel<'_>) -> String {
     setter_line(kind, column, &format!("with_{s} / with_{s}_opt"))
 }
 
-/// The `setter!` line of a column: `setter!(kind field "column" with_x / with_x_opt: T);`.
+/// The `setters!` entry of a column: `kind field "column" with_x / with_x_opt: T;`.
 pub(super) fn setter_line(kind: &str, column: &ColumnModel<'_>, names: &str) -> String {
     let (field, name, ty) = (&column.field, &column.column.name, &column.ty.rust);
     // The column's name is left out when it is the field's.
@@ -289,7 +275,7 @@ pub(super) fn setter_line(kind: &str, column: &ColumnModel<'_>, names: &str) -> 
     } else {
         format!(" {name:?}")
     };
-    format!("::writegraph::setter!({kind} {field}{name} {names}: {ty});\n")
+    format!("{kind} {field}{name} {names}: {ty};\n")
 }
 
 /// `impl Insert`: the statements, the split of rows into columns, and their binding, then
@@ -493,11 +479,12 @@ pub(super) fn columns_struct(table: &TableModel<'_>, statements: &TableStatement
     )
 }
 
-/// The body of `Insert::columns`: each row's checks and values pushed onto the vectors of
-/// the statement's parameters `params`, then the trailing unset values trimmed; of a row
-/// type without the column `omitted`, left unset in every row. It reads the column
-/// indexes a graph fills from `filled`; errors name the table `table_expr`.
-fn columns_body(
+/// The body of `Insert::columns`, a `writegraph::columns!` call: each row's checks and
+/// values pushed onto the vectors of the statement's parameters `params`, then the trailing
+/// unset values trimmed; of a row type without the column `omitted`, left unset in every
+/// row. It reads the column indexes a graph fills from `filled`; errors name the table
+/// `table_expr`.
+pub(super) fn columns_body(
     table: &TableModel<'_>,
     params: &[Param],
     (table_expr, omitted): (&str, &[usize]),
@@ -515,53 +502,30 @@ fn columns_body(
             .enumerate()
             .filter(|&(i, c)| c.insert.is_some() && !omitted.contains(&i))
     };
-    let checks: String = inserted()
-        .map(|(_, c)| column_check(c, &format!("row.{}", c.field), table_expr, "index"))
+    let mut entries: Vec<String> = inserted()
+        .filter_map(|(_, c)| {
+            let max = max_chars(c)?;
+            Some(format!("[check {:?} {} {max}]", c.column.name, c.field))
+        })
         .collect();
-    let mut pushes: String = inserted().map(|(i, c)| push_column(i, c)).collect();
+    entries.extend(inserted().map(|(i, c)| push_column(i, c)));
     // The omitted column is unset in every row: when the graph's statement binds its vector
     // to carry the row count (nothing else would), it must hold one entry per row.
     for &i in omitted {
-        if table.columns[i].insert == Some(InsertKind::NullableDefaulted) {
-            let _ = writeln!(pushes, "c.f{i}.push(false);");
-        }
-        let _ = writeln!(pushes, "c.c{i}.push(None);");
+        entries.push(
+            if table.columns[i].insert == Some(InsertKind::NullableDefaulted) {
+                format!("[none f{i} c{i}]")
+            } else {
+                format!("[none c{i}]")
+            },
+        );
     }
-    // A row type of no fields of its own is only counted.
-    let each = match (checks.is_empty(), pushes.contains("row.")) {
-        (true, false) => "_",
-        (true, true) => "row",
-        (false, _) => "(index, row)",
-    };
-    let body = format!(
-        "let mut c = ::writegraph::columns_for!(New{row}Columns, rows.len(); {fields});
-        for {each} in rows.into_iter(){enumerate} {{ {checks} {pushes} }}
-        {trim}
-        Ok(c)",
-        enumerate = if checks.is_empty() {
-            ""
-        } else {
-            ".enumerate()"
-        },
-        fields = fields.join(", "),
-        trim = trim_unset(table, params),
-    );
-    let used: Vec<&str> = [
-        "anchor",
-        "check_text",
-        "push_array",
-        "trim_array",
-        "trim_false",
-        "trim_nulls",
-    ]
-    .into_iter()
-    .filter(|helper| body.contains(&format!("{helper}(")))
-    .collect();
-    let imports = match used.as_slice() {
-        [] => String::new(),
-        used => format!("use ::writegraph::write::{{{}}};\n", used.join(", ")),
-    };
-    format!("{imports}{body}")
+    format!(
+        "::writegraph::columns!(New{row}Columns {{ {} }} from rows in {table_expr}; {}; trim {})",
+        fields.join(", "),
+        entries.join(" "),
+        trim_unset(table, params),
+    )
 }
 
 /// `check_text(..)?;` for a column that holds text: PostgreSQL would reject a value longer
@@ -584,7 +548,7 @@ pub(super) fn column_check(
 
 /// `Some("Some(n)")` / `Some("None")`: the character limit of a column that holds text;
 /// `None` for a column that holds no text.
-fn max_chars(column: &ColumnModel<'_>) -> Option<String> {
+pub(super) fn max_chars(column: &ColumnModel<'_>) -> Option<String> {
     const STRING: &str = "::std::string::String";
     let holds_text =
         column.ty.rust == STRING || column.ty.element.as_ref().is_some_and(|e| e.rust == STRING);
@@ -606,10 +570,11 @@ fn max_chars(column: &ColumnModel<'_>) -> Option<String> {
     })
 }
 
-/// Drops the trailing unset values of each column vector: UNNEST pads shorter arrays with
-/// NULL (unset), so a column nobody set travels as an empty array instead of `n` NULLs.
-/// One vector stays whole to carry the row count: any required column does; otherwise the
-/// first vector of a column that is bound (a graph step does not bind the `filled` ones).
+/// The trims of `columns!`: the trailing unset values of each column vector dropped, since
+/// UNNEST pads shorter arrays with NULL (unset), so a column nobody set travels as an empty
+/// array instead of `n` NULLs. One vector stays whole to carry the row count: any required
+/// column does; otherwise the first vector of a column that is bound (`anchor(..)`: a graph
+/// step does not bind the `filled` ones).
 pub(super) fn trim_unset(table: &TableModel<'_>, params: &[Param]) -> String {
     let has_required = table
         .columns
@@ -619,47 +584,39 @@ pub(super) fn trim_unset(table: &TableModel<'_>, params: &[Param]) -> String {
     for &param in params {
         match param {
             Param::Value(i) if table.columns[i].insert != Some(InsertKind::Required) => {
-                trims.push((i, format!("trim_nulls(&mut c.c{i});")))
+                trims.push((i, format!("[nulls c{i}]")))
             }
-            Param::Flag(i) => trims.push((i, format!("trim_false(&mut c.f{i});"))),
-            Param::Lengths(i) => trims.push((i, format!("trim_array(&mut c.s{i}, &mut c.l{i});"))),
+            Param::Flag(i) => trims.push((i, format!("[false f{i}]"))),
+            Param::Lengths(i) => trims.push((i, format!("[array s{i} l{i}]"))),
             _ => {}
         }
     }
+    let list: Vec<&str> = trims.iter().map(|(_, trim)| trim.as_str()).collect();
     if has_required || trims.is_empty() {
-        return trims.into_iter().map(|(_, code)| code).collect();
+        return list.join(" ");
     }
     let candidates: Vec<String> = trims.iter().map(|(i, _)| i.to_string()).collect();
-    let mut code = format!(
-        "let anchor = anchor(&[{}], filled);\n",
-        candidates.join(", ")
-    );
-    for (k, (_, trim)) in trims.iter().enumerate() {
-        let _ = writeln!(code, "if anchor != {k} {{ {trim} }}");
-    }
-    code
+    format!(
+        "anchor([{}], filled) {}",
+        candidates.join(", "),
+        list.join(" ")
+    )
 }
 
-/// Moves one column's value of one row onto the column vectors: an array column as its
-/// starts, lengths and elements.
+/// The `columns!` entry that moves one column's value of one row onto the column vectors:
+/// an array column as its starts, lengths and elements.
 fn push_column(i: usize, column: &ColumnModel<'_>) -> String {
     let f = &column.field;
-    let (value, flag) = match column.insert {
-        Some(InsertKind::Required) if column.ty.element.is_some() => {
-            (format!("Some(row.{f})"), None)
-        }
+    let value = match column.insert {
+        Some(InsertKind::Required) if column.ty.element.is_some() => format!("some {f}"),
         // Held as `Option` in the vector: a graph's own row type leaves it empty.
-        Some(InsertKind::Injected) => (format!("Some(row.{f})"), None),
-        Some(InsertKind::NullableDefaulted) => (
-            format!("row.{f}.flatten()"),
-            Some(format!("c.f{i}.push(row.{f}.is_some());\n")),
-        ),
-        _ => (format!("row.{f}"), None),
+        Some(InsertKind::Injected) => format!("some {f}"),
+        Some(InsertKind::NullableDefaulted) => format!("flat f{i} {f}"),
+        _ => f.clone(),
     };
-    let push = if column.ty.element.is_none() {
-        format!("c.c{i}.push({value});\n")
+    if column.ty.element.is_none() {
+        format!("[c{i} {value}]")
     } else {
-        format!("push_array(&mut c.s{i}, &mut c.l{i}, &mut c.e{i}, {value})?;\n")
-    };
-    flag.unwrap_or_default() + &push
+        format!("[array s{i} l{i} e{i} {value}]")
+    }
 }

@@ -6,34 +6,12 @@ use super::insert::{
     api_kind, batch_field, batch_param_values, column_check, insert_field_doc, insert_type,
     repeated_key_check, setters,
 };
-use super::{doc, holds_const, param_holds, statement_pair, Bound};
+use super::{doc, param_holds, statement_pair, Bound};
 use crate::model::{
     Cardinality, ColumnModel, GraphModel, GraphStep, InsertKind, LinkHow, Model, StepKind, StepRef,
     TableModel,
 };
 use crate::plan::{GraphPart, GraphStatement, Param, RowCount, RowsResult};
-
-/// `self.x` is not set, for a root field of this kind.
-pub(super) fn is_unset(column: &ColumnModel<'_>) -> String {
-    match column.insert {
-        Some(InsertKind::Required) => "false".to_owned(),
-        Some(InsertKind::NullableDefaulted) => {
-            format!("!matches!(self.{}, Some(Some(_)))", column.field)
-        }
-        _ => format!("self.{}.is_none()", column.field),
-    }
-}
-
-/// `self.x` is set, for a root field of this kind.
-pub(super) fn is_set(column: &ColumnModel<'_>) -> String {
-    match column.insert {
-        Some(InsertKind::Required) => "true".to_owned(),
-        Some(InsertKind::NullableDefaulted) => {
-            format!("matches!(self.{}, Some(Some(_)))", column.field)
-        }
-        _ => format!("self.{}.is_some()", column.field),
-    }
-}
 
 /// The root's columns as the graph struct holds them: a column that a belongs_to step of
 /// this graph fills is optional (unset, it takes the parent's key); one that only other
@@ -83,9 +61,239 @@ pub(super) fn graph_struct(
 
 /// `impl InsertGraph`: the statement, its steps and where errors come from, the checks and
 /// split of the graph into parts, and their binding; then the inherent methods it gives.
+/// A graph whose steps all hang from the root is one `writegraph::insert_graph!` call
+/// ([`insert_graph_call`]), with its batch form.
 fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement) -> String {
-    let root = &model.tables[graph.root];
     let name = &graph.name;
+    let parts = graph_parts(model, graph, (&statement.parts, false));
+    let checks = graph_checks(model, graph);
+    let checks_fn = match &checks {
+        checks if checks.is_empty() => String::new(),
+        checks => {
+            format!("impl {name} {{ ::writegraph::graph_checks!(self, {name:?}; {checks}); }}\n")
+        }
+    };
+    let consts = insert_graph_consts(model, graph, statement, &parts);
+    if let Some(call) = insert_graph_call(
+        model,
+        graph,
+        statement,
+        (&consts, &parts, !checks.is_empty()),
+    ) {
+        return checks_fn + &call;
+    }
+    format!(
+        "impl ::writegraph::InsertGraph for {name} {{
+            {consts}
+            type Parts = ({part_types});
+            fn parts(&mut self) -> ::writegraph::Result<Self::Parts> {{
+                {call_checks}
+                {take}
+                Ok(({names}))
+            }}
+            fn bind<'a>(&'a self, parts: &'a Self::Parts) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'a>]> + ::std::marker::Send {{
+                let ({names}) = parts;
+                {params}
+            }}
+        }}
+        ::writegraph::insert_graph_methods!({name});
+        {checks_fn}{many}\n",
+        many = if graph.writes_many { insert_graph_many_impl(model, graph, statement, !checks.is_empty()) } else { String::new() },
+        part_types = parts.types.iter().map(|t| format!("{t},")).collect::<String>(),
+        call_checks = if checks.is_empty() { "" } else { "self.graph_checks()?;" },
+        take = parts.take,
+        names = parts.names.iter().map(|t| format!("{t},")).collect::<String>(),
+        params = super::params_macro(&parts.params),
+    )
+}
+
+/// `writegraph::insert_graph!`: both impls of a graph whose steps all hang from the root
+/// and are rows of their own (no items, no connect by key), from its `consts` and its parts
+/// in statement order, `parts` those of one graph; `checked`: the graph has `graph_checks`.
+/// `None` for any other graph, and for parts of one graph or of a batch that the runtime's
+/// form does not cover (a presence flag, a root value split in two, a part bound for its
+/// checks only): those are written out.
+fn insert_graph_call(
+    model: &Model<'_>,
+    graph: &GraphModel,
+    statement: &GraphStatement,
+    (consts, parts, checked): (&str, &Parts, bool),
+) -> Option<String> {
+    let flat = graph.steps.iter().all(|s| {
+        s.parent == StepRef::Root
+            && s.item_type.is_none()
+            && s.connect_by.is_none()
+            && !matches!(s.kind, StepKind::ManyToMany { .. } | StepKind::Link { .. })
+    });
+    if !flat || !graph.writes_many || graph.steps.is_empty() {
+        return None;
+    }
+    let root = &model.tables[graph.root];
+    let many = graph_parts(model, graph, (&statement.parts_many, true));
+    let (mut one_names, mut many_names, mut entries) = (Vec::new(), Vec::new(), Vec::new());
+    for (part, many_part) in statement.parts.iter().zip(&statement.parts_many) {
+        if part.step != many_part.step {
+            return None;
+        }
+        let Some(i) = part.step else {
+            many_names.push("root".to_owned());
+            entries.push(root_entry(model, graph, statement)?);
+            continue;
+        };
+        let numbered = many_part.params.last() == Some(&Param::ParentOrdinal);
+        if numbered != many_part.params.contains(&Param::ParentOrdinal) {
+            return None;
+        }
+        one_names.push(format!("part{i}"));
+        many_names.push(format!("part{i}"));
+        if numbered {
+            many_names.push(format!("o{i}"));
+        }
+        entries.push(step_entry(model, graph, i, numbered));
+    }
+    if parts.names != one_names || many.names != many_names {
+        return None;
+    }
+    let view = many_root_view(model, graph);
+    let unique = root
+        .conflict
+        .as_ref()
+        .and_then(|conflict| {
+            let read = super::insert::key_reader(&view, &conflict.key, "row")?;
+            let columns: Vec<String> = conflict
+                .key
+                .iter()
+                .map(|&i| format!("{:?}", root.columns[i].column.name))
+                .collect();
+            Some(format!(
+                "|row| {read}, {:?}, [{}]",
+                root.table.name.to_string(),
+                columns.join(", ")
+            ))
+        })
+        .unwrap_or_default();
+    let bind = |params: &[Bound]| {
+        let call = super::params_macro(params);
+        call.strip_prefix("::writegraph::params![")
+            .and_then(|c| c.strip_suffix(']'))
+            .map(str::to_owned)
+    };
+    Some(format!(
+        "::writegraph::insert_graph! {{
+            self, {name}, {name:?};
+            impl {{ {consts} }}
+            many {returning}{{ {many_consts} }}
+            checks{checks};
+            unique [{unique}];
+            parts [{entries}];
+            bind [{bind}];
+            bind_many [{bind_many}];
+        }}
+        {rows}\n",
+        name = graph.name,
+        rows = statement
+            .sql_many_rows
+            .as_ref()
+            .map_or_else(String::new, |rows| graph_rows(model, graph, rows)),
+        returning = if statement.sql_many_returning.is_some() {
+            "returning "
+        } else {
+            ""
+        },
+        many_consts = many_statements(&graph.name, &root.table.name.to_string(), statement)
+            + &many_params_const(model, graph, &statement.parts_many),
+        checks = if checked { " graph_checks" } else { "" },
+        entries = entries.join(" "),
+        bind = bind(&parts.params)?,
+        bind_many = bind(&many.params)?,
+    ))
+}
+
+/// The root's part of `insert_graph!`: the root's columns in a batch (`columns!`'s
+/// arguments) and its text checks for one graph.
+fn root_entry(model: &Model<'_>, graph: &GraphModel, statement: &GraphStatement) -> Option<String> {
+    let root = &model.tables[graph.root];
+    let view = many_root_view(model, graph);
+    let root_part = statement.parts_many.iter().find(|p| p.step.is_none())?;
+    let table = format!("{:?}", root.table.name.to_sql());
+    // The statement binds every root column: none is filled by the graph.
+    let spec = super::insert::columns_body(&view, &root_part.params, (&table, &[]))
+        .replace("], filled)", "], &[])");
+    let spec = spec
+        .strip_prefix("::writegraph::columns!(")?
+        .strip_suffix(')')?;
+    let checks: Vec<String> = root_columns(model, graph)
+        .iter()
+        .filter(|c| c.insert.is_some())
+        .filter_map(|c| {
+            let max = super::insert::max_chars(c)?;
+            Some(format!("{:?} {} {max}", c.column.name, c.field))
+        })
+        .collect();
+    Some(format!(
+        "[root root: New{}Columns, {:?}, from rows ({spec}) checks [{}] in {table}]",
+        root.rust_name,
+        graph.root_tag,
+        checks.join(", ")
+    ))
+}
+
+/// Step `index`'s part of `insert_graph!`: its field and how many rows it holds, how its
+/// rows split into columns, its tag and, when a batch may repeat its conflict key across
+/// graphs, the key; `numbered`: its rows carry their graph's ordinal in a batch.
+fn step_entry(model: &Model<'_>, graph: &GraphModel, index: usize, numbered: bool) -> String {
+    let step = &graph.steps[index];
+    let table = &model.tables[step.table];
+    let count = match step.cardinality {
+        Cardinality::Many => "many",
+        Cardinality::Optional => "optional",
+        Cardinality::One => "one",
+    };
+    let split = if step.own_row.is_some() {
+        format!("own {}", step.row_type)
+    } else {
+        format!("insert New{}", table.rust_name)
+    };
+    let ordinal = if numbered {
+        format!(" o{index}")
+    } else {
+        String::new()
+    };
+    let filled = step.kind.takes_parent_column().map(|(column, _)| column);
+    let across = match (&step.repeat_key, &table.conflict) {
+        (Some(key), Some(conflict)) if !filled.is_some_and(|c| conflict.key.contains(&c)) => {
+            super::insert::key_reader(table, key, "row").map(|read| {
+                let columns: Vec<String> = key
+                    .iter()
+                    .map(|&i| format!("{:?}", table.columns[i].column.name))
+                    .collect();
+                format!(
+                    ", across |row| {read}, {:?}, [{}]",
+                    table.table.name.to_string(),
+                    columns.join(", ")
+                )
+            })
+        }
+        _ => None,
+    };
+    format!(
+        "[step part{index} w{index}{ordinal}: {count} {field} {split} => New{table}Columns, {tag:?}{across}]",
+        field = step.field,
+        table = table.rust_name,
+        tag = step.tag,
+        across = across.unwrap_or_default(),
+    )
+}
+
+/// The consts of `impl InsertGraph` (and its root type): the statements, the steps, where
+/// errors come from and what the parameters of `parts` hold.
+fn insert_graph_consts(
+    model: &Model<'_>,
+    graph: &GraphModel,
+    statement: &GraphStatement,
+    parts: &Parts,
+) -> String {
+    let root = &model.tables[graph.root];
     // Which step a database error is about.
     let mut effects = vec![StepEffect {
         tag: &graph.root_tag,
@@ -101,57 +309,27 @@ fn insert_graph_impl(model: &Model<'_>, graph: &GraphModel, statement: &GraphSta
         updates_key: false,
         filled: s.kind.takes_parent_column().map(|(column, _)| column),
     }));
-    let parts = graph_parts(model, graph, (&statement.parts, false));
-    let checks = graph_checks(model, graph);
     let steps = graph_steps(graph, statement);
     let tags: Vec<&str> = steps.iter().map(|(tag, _)| *tag).collect();
     let steps: Vec<&str> = steps.iter().map(|(_, code)| code.as_str()).collect();
     format!(
-        "impl ::writegraph::InsertGraph for {name} {{
-            type Root = {row};
-            type Parts = ({part_types});
-            {statements}
-            const ROOT_COLUMNS: usize = {root_columns};
-            const STEPS: &'static [::writegraph::write::GraphStep] = &[{steps}];
-            const ERROR_STEPS: ::writegraph::write::ErrorSteps = {error_steps};
-            {connect_steps}{params_holds}
-            fn parts(&mut self) -> ::writegraph::Result<Self::Parts> {{
-                {call_checks}
-                {take}
-                Ok(({names}))
-            }}
-            fn bind<'a>(&'a self, parts: &'a Self::Parts) -> impl ::std::convert::AsRef<[::writegraph::write::Param<'a>]> + ::std::marker::Send {{
-                let ({names}) = parts;
-                {params}
-            }}
-        }}
-        ::writegraph::insert_graph_methods!({name});
-        {checks_fn}{many}\n",
-        checks_fn = match &checks {
-            checks if checks.is_empty() => String::new(),
-            checks => format!(
-                "impl {name} {{
-                    /// The graph's own checks, before any SQL: a parent given twice or not at all, the root's key, repeated conflict keys.
-                    fn graph_checks(&self) -> ::writegraph::Result<()> {{ {checks} Ok(()) }}
-                }}\n"
+        "type Root = {row};
+        {statements}
+        const ROOT_COLUMNS: usize = {root_columns};
+        {graph_steps}
+        {connect_steps}",
+        row = root.rust_name,
+        statements = match super::shared_literals(&statement.sql, &statement.sql_returning) {
+            Some(pieces) => format!("::writegraph::statement!(graph = {pieces});"),
+            // Not reached: the pieces are cut from the statements.
+            None => statement_pair(
+                ("SQL", "The graph's statement: every step as a data-modifying CTE, one round trip. Returns the per-step counts.", &statement.sql),
+                ("SQL_RETURNING", "`SQL`, returning the root row before the per-step counts (the `*_returning` methods).", &statement.sql_returning),
             ),
         },
-        many = if graph.writes_many { insert_graph_many_impl(model, graph, statement, !checks.is_empty()) } else { String::new() },
-        row = root.rust_name,
-        part_types = parts.types.iter().map(|t| format!("{t},")).collect::<String>(),
-        statements = statement_pair(
-            ("SQL", "The graph's statement: every step as a data-modifying CTE, one round trip. Returns the per-step counts.", &statement.sql),
-            ("SQL_RETURNING", "`SQL`, returning the root row before the per-step counts (the `*_returning` methods).", &statement.sql_returning),
-        ),
         root_columns = root.columns.len(),
-        steps = steps.join(", "),
-        error_steps = step_attribution(model, &effects, &tags),
+        graph_steps = super::graph_steps_call(&steps, &step_attribution(model, &effects, &tags), ("PARAMS", &parts.params)),
         connect_steps = connect_steps(model, graph),
-        call_checks = if checks.is_empty() { "" } else { "self.graph_checks()?;" },
-        take = parts.take,
-        names = parts.names.iter().map(|t| format!("{t},")).collect::<String>(),
-        params = super::params_macro(&parts.params),
-        params_holds = holds_const("PARAMS", &parts.params),
     )
 }
 
@@ -253,24 +431,22 @@ fn step_field(model: &Model<'_>, graph: &GraphModel, step: &GraphStep) -> String
     code
 }
 
-/// The constructor's arguments and field initialisers of the steps under `parent`: a
-/// required one-row step is an argument; every other starts empty.
-fn step_inits(graph: &GraphModel, parent: StepRef) -> (Vec<String>, Vec<String>) {
-    let (mut args, mut inits) = (Vec::new(), Vec::new());
+/// The constructor's fields of the steps under `parent`, as `new!` takes them: a required
+/// one-row step is an argument (`field: Type`, taken as given); every other starts empty,
+/// `None` or an empty `Vec`.
+fn step_inits(graph: &GraphModel, parent: StepRef) -> [Vec<String>; 3] {
+    let [mut take, mut none, mut vec] = [Vec::new(), Vec::new(), Vec::new()];
     for (_, step) in steps_under(graph, parent) {
         match step.cardinality {
-            Cardinality::One => {
-                args.push(format!("{}: {}", step.field, item_type(step)));
-                inits.push(step.field.clone());
-            }
-            Cardinality::Optional => inits.push(format!("{}: None", step.field)),
-            Cardinality::Many => inits.push(format!("{}: ::std::vec::Vec::new()", step.field)),
+            Cardinality::One => take.push(format!("{}: {}", step.field, item_type(step))),
+            Cardinality::Optional => none.push(step.field.clone()),
+            Cardinality::Many => vec.push(step.field.clone()),
         }
     }
-    (args, inits)
+    [take, none, vec]
 }
 
-/// The `setter!` lines of the steps under `parent`.
+/// The `setters!` entries of the steps under `parent`.
 fn step_setters(graph: &GraphModel, parent: StepRef) -> String {
     let mut code = String::new();
     for (_, step) in steps_under(graph, parent) {
@@ -283,7 +459,7 @@ fn step_setters(graph: &GraphModel, parent: StepRef) -> String {
             Cardinality::Optional => ("maybe", format!("with_{f} / with_{f}_opt")),
             Cardinality::Many => ("many", format!("with_{f}")),
         };
-        let _ = writeln!(code, "::writegraph::setter!({kind} {f} {names}: {ty});");
+        let _ = writeln!(code, "{kind} {f} {names}: {ty};");
     }
     code
 }
@@ -316,20 +492,16 @@ fn item_struct(model: &Model<'_>, graph: &GraphModel, index: usize) -> String {
     for (_, child) in steps_under(graph, here) {
         code.push_str(&step_field(model, graph, child));
     }
-    let (mut args, mut inits) = step_inits(graph, here);
-    let from = args.is_empty();
-    args.insert(0, format!("row: {row}"));
-    inits.insert(0, "row".to_owned());
+    let [mut take, none, vec] = step_inits(graph, here);
+    let from = take.is_empty();
+    take.insert(0, format!("row: {row}"));
     let _ = write!(
         code,
         "}}\nimpl {name} {{
-            /// The row, with the rows under it given only where they are required.
-            pub fn new({}) -> Self {{ Self {{ {} }} }}
-            {}
+            {}{}
         }}\n",
-        args.join(", "),
-        inits.join(", "),
-        step_setters(graph, here),
+        super::new_call("item", [&[], &take, &none, &vec]),
+        super::setters_call(&step_setters(graph, here)),
     );
     if from {
         let _ = writeln!(
@@ -525,53 +697,46 @@ fn graph_constructor_and_setters(model: &Model<'_>, graph: &GraphModel) -> Strin
     let inserted: Vec<&ColumnModel<'_>> = columns.iter().filter(|c| c.insert.is_some()).collect();
     let mut code = String::new();
     // Constructor: required root columns and required one-row steps.
-    let mut args: Vec<String> = inserted
+    let into: Vec<String> = inserted
         .iter()
         .filter(|c| c.insert == Some(InsertKind::Required))
-        .map(|c| format!("{}: impl ::std::convert::Into<{}>", c.field, c.ty.rust))
+        .map(|c| format!("{}: {}", c.field, c.ty.rust))
         .collect();
-    let mut inits: Vec<String> = inserted
+    let mut none: Vec<String> = inserted
         .iter()
-        .map(|c| match c.insert {
-            Some(InsertKind::Required) => format!("{f}: {f}.into()", f = c.field),
-            _ => format!("{}: None", c.field),
-        })
+        .filter(|c| c.insert != Some(InsertKind::Required))
+        .map(|c| c.field.clone())
         .collect();
-    let (step_args, step_inits) = step_inits(graph, StepRef::Root);
-    args.extend(step_args);
-    inits.extend(step_inits);
-    if args.is_empty() {
+    let [take, step_none, vec] = step_inits(graph, StepRef::Root);
+    none.extend(step_none);
+    if into.is_empty() && take.is_empty() {
         let _ = writeln!(
             code,
             "impl ::std::default::Default for {name} {{ fn default() -> Self {{ Self::new() }} }}"
         );
     }
     let _ = writeln!(code, "impl {name} {{");
-    code.push_str(&doc("A graph with the root's required values (and required one-row steps); every other part is left unset."));
-    if args.len() > 7 {
-        code.push_str("#[allow(clippy::too_many_arguments)]\n");
-    }
-    let _ = writeln!(
-        code,
-        "pub fn new({}) -> Self {{ Self {{ {} }} }}",
-        args.join(", "),
-        inits.join(", ")
-    );
-    for column in &inserted {
-        code.push_str(&setters(column));
-    }
-    code.push_str(&step_setters(graph, StepRef::Root));
+    code.push_str(&super::new_call("graph", [&into, &take, &none, &vec]));
+    let mut entries: String = inserted.iter().map(|c| setters(c)).collect();
+    entries.push_str(&step_setters(graph, StepRef::Root));
+    code.push_str(&super::setters_call(&entries));
     code.push_str("}\n");
 
     code
 }
 
-/// Checks before any SQL: belongs_to given twice or not at all, the root id, and upserted
-/// rows of one step that repeat a conflict key.
+/// The entries of `writegraph::graph_checks!`, the checks before any SQL: belongs_to given
+/// twice or not at all, the root id, and upserted rows of one step that repeat a conflict
+/// key. Empty when the graph has none.
 fn graph_checks(model: &Model<'_>, graph: &GraphModel) -> String {
     let root = root_columns(model, graph);
-    let name = &graph.name;
-    let mut checks = String::new();
+    // When a root column is set: always, when `Some`, when `Some(Some(_))`.
+    let how = |column: &ColumnModel<'_>| match column.insert {
+        Some(InsertKind::Required) => "required",
+        Some(InsertKind::NullableDefaulted) => "nullable",
+        _ => "value",
+    };
+    let mut checks = Vec::new();
     for (_, step) in steps_under(graph, StepRef::Root) {
         let StepKind::BelongsTo {
             sets_parent_column: (column, _),
@@ -581,45 +746,42 @@ fn graph_checks(model: &Model<'_>, graph: &GraphModel) -> String {
             continue;
         };
         let column = &root[column];
-        let (f, id) = (&step.field, &column.field);
-        let _ = writeln!(
-            checks,
-            "if {set} && self.{f}.is_some() {{ return Err(::writegraph::write::conflicting_parent({name:?}, {f:?}, {id:?})); }}",
-            set = is_set(column),
-        );
-        if required {
-            let _ = writeln!(
-                checks,
-                "if {unset} && self.{f}.is_none() {{ return Err(::writegraph::write::missing_parent({name:?}, {f:?}, {id:?})); }}",
-                unset = is_unset(column),
-            );
-        }
+        let kind = if required { "required" } else { "parent" };
+        checks.push(format!(
+            "[{kind} {} {} {}]",
+            step.field,
+            column.field,
+            how(column)
+        ));
     }
     if let Some(id) = graph.root_id_field {
         let column = &root[id];
         if column.insert != Some(InsertKind::Required) {
-            let _ = writeln!(
-                checks,
-                "if {unset} {{ return Err(::writegraph::write::missing_root_id({name:?}, {f:?})); }}",
-                unset = is_unset(column),
-                f = column.field,
-            );
+            checks.push(format!("[root_id {} {}]", column.field, how(column)));
         }
     }
     // Upserted rows of one step must not repeat a conflict key (the root's key, which the
     // graph fills, is the same for all of them).
     for step in &graph.steps {
-        if let Some(key) = &step.repeat_key {
-            checks.push_str(&repeated_key_check(
-                name,
-                &model.tables[step.table],
-                key,
-                (&step.field, &format!("&self.{}", step.field)),
-                "GraphConflict",
-            ));
-        }
+        let table = &model.tables[step.table];
+        let Some(key) = &step.repeat_key else {
+            continue;
+        };
+        let Some(read) = super::insert::key_reader(table, key, "row") else {
+            continue;
+        };
+        let columns: Vec<String> = key
+            .iter()
+            .map(|&i| format!("{:?}", table.columns[i].column.name))
+            .collect();
+        checks.push(format!(
+            "[unique {}: |row| {read}, {:?}, [{}]]",
+            step.field,
+            table.table.name.to_string(),
+            columns.join(", ")
+        ));
     }
-    checks
+    checks.join(" ")
 }
 
 /// A graph's `Parts`: the code of `parts` that takes them out of the graph, their names and
@@ -922,7 +1084,7 @@ fn insert_graph_many_impl(
         "impl {name} {{ {columns} }}
         impl ::writegraph::InsertGraphMany for {name} {{
             type PartsMany = ({part_types});
-            {statement}{returning}{many_params}
+            {statements}{many_params}
             fn parts_many({mutable}graphs: ::std::vec::Vec<Self>) -> ::writegraph::Result<Self::PartsMany> {{
                 {checks}{take}
                 Ok(({names}))
@@ -935,27 +1097,40 @@ fn insert_graph_many_impl(
         ::writegraph::insert_graph_many_methods!({methods}{name});
         {rows}\n",
         part_types = parts.types.iter().map(|t| format!("{t},")).collect::<String>(),
-        statement = super::statement_const(
-            "SQL_MANY",
-            &format!("Any number of `{name}` graphs in one statement: each step's rows of every graph in one array per column, each row joined to its own graph's rows by ordinal. Returns the number of `{}` rows, then the per-step counts.", root.table.name),
-            &statement.sql_many
-        ),
+        statements = many_statements(name, &root.table.name.to_string(), statement),
         mutable = if parts.take.contains("graphs.iter_mut()") { "mut " } else { "" },
         take = parts.take,
         names = parts.names.iter().map(|t| format!("{t},")).collect::<String>(),
         params = super::params_macro(&parts.params),
-        returning = match &statement.sql_many_returning {
-            Some(sql) => super::statement_const(
-                "SQL_MANY_RETURNING",
-                "`SQL_MANY`, returning every root row in input order, each followed by the per-step counts.",
-                sql,
-            ),
-            None => String::new(),
-        },
         methods = if statement.sql_many_returning.is_some() { "returning " } else { "" },
         many_params = many_params_const(model, graph, &statement.parts_many),
         rows = statement.sql_many_rows.as_ref().map_or_else(String::new, |rows| graph_rows(model, graph, rows)),
     )
+}
+
+/// `SQL_MANY` and, when the graph returns its roots, `SQL_MANY_RETURNING`, which share
+/// all of their text but the root's `RETURNING` list and the final `SELECT`.
+fn many_statements(name: &str, root_table: &str, statement: &GraphStatement) -> String {
+    let many = (
+        "SQL_MANY",
+        &*format!("Any number of `{name}` graphs in one statement: each step's rows of every graph in one array per column, each row joined to its own graph's rows by ordinal. Returns the number of `{root_table}` rows, then the per-step counts."),
+        statement.sql_many.as_str(),
+    );
+    let head = format!("::writegraph::statement!(graph_many {name:?}, {root_table:?}");
+    match &statement.sql_many_returning {
+        Some(sql) => match super::shared_literals(many.2, sql) {
+            Some(pieces) => format!("{head} = {pieces});\n"),
+            None => statement_pair(
+            many,
+            (
+                "SQL_MANY_RETURNING",
+                "`SQL_MANY`, returning every root row in input order, each followed by the per-step counts.",
+                sql,
+            ),
+            ),
+        },
+        None => format!("{head}; {});\n", super::str_literal(many.2)),
+    }
 }
 
 /// The graph's stored rows (`<Graph>Rows`, `impl InsertGraphRows`) when some of its steps
@@ -1262,23 +1437,18 @@ pub(super) fn step_check(
     }
 }
 
-/// The steps in execution order (the statement's), each tag and its `GraphStep`; a step's
-/// count is the result column of its index.
+/// The steps in execution order (the statement's), each tag and its `graph_steps!` entry
+/// (the tag, and the result column of its count but for the root's): a step's count is
+/// the result column of its index.
 fn graph_steps<'a>(graph: &'a GraphModel, statement: &GraphStatement) -> Vec<(&'a str, String)> {
     statement
         .parts
         .iter()
         .map(|part| match part.step {
-            None => (
-                graph.root_tag.as_str(),
-                format!("::writegraph::write::GraphStep::root({:?})", graph.root_tag),
-            ),
+            None => (graph.root_tag.as_str(), format!("{:?}", graph.root_tag)),
             Some(i) => {
                 let tag = graph.steps[i].tag.as_str();
-                (
-                    tag,
-                    format!("::writegraph::write::GraphStep::counted({tag:?}, &[{i}])"),
-                )
+                (tag, format!("{tag:?} [{i}]"))
             }
         })
         .collect()
@@ -1337,7 +1507,8 @@ pub(super) struct StepEffect<'a> {
     pub(super) filled: Option<usize>,
 }
 
-/// The `ErrorSteps` of a graph: the steps a database error may come from, by what
+/// The `ErrorSteps` of a graph, as `graph_steps!` takes them (`all = [..], constraints
+/// {..}, tables {..}`): the steps a database error may come from, by what
 /// PostgreSQL names. A constraint names the steps that write its table
 /// (a unique key, a foreign key the step sets) or delete or re-key the table it references;
 /// a table or partition names the steps that write it; an error that names neither (a
@@ -1409,7 +1580,7 @@ pub(super) fn step_attribution<'a>(
     };
     let all: Vec<usize> = effects.iter().map(|e| index(e.tag)).collect();
     format!(
-        "::writegraph::error_steps!(Self::STEPS, all = {all:?}, constraints {{ {} }}, tables {{ {} }})",
+        "all = {all:?}, constraints {{ {} }}, tables {{ {} }}",
         list(&by_constraint),
         list(&by_table),
     )

@@ -204,20 +204,40 @@ pub(super) fn param_holds(columns: &[crate::model::ColumnModel<'_>], param: Para
     }
 }
 
-/// `const <name>`, what each of `params` holds: `(step, column)` pairs in `$n` order, as the
-/// graph's `PARAMS` (or `PART_PARAMS`) lists them; nothing for no parameters (the trait's
-/// default is empty).
-pub(super) fn holds_const(name: &str, params: &[Bound]) -> String {
-    if params.is_empty() {
-        return String::new();
+/// `::writegraph::graph_steps!(..);`: a graph's `STEPS` (each `steps` entry a tag, with the
+/// result columns of its count but for the root's), its `ERROR_STEPS` (`errors`, as
+/// [`insert_graphs::step_attribution`] writes them) and `const <name>`, what each of
+/// `params` holds, as `step: "column", ..` groups in `$n` order (left out for no parameters:
+/// the trait's default is empty).
+pub(super) fn graph_steps_call(
+    steps: &[impl AsRef<str>],
+    errors: &str,
+    (name, params): (&str, &[Bound]),
+) -> String {
+    let mut groups: Vec<(usize, Vec<String>)> = Vec::new();
+    for param in params {
+        let holds = format!("{:?}", param.holds);
+        match groups.last_mut() {
+            Some((step, list)) if *step == param.step => list.push(holds),
+            _ => groups.push((param.step, vec![holds])),
+        }
     }
-    let pairs: Vec<String> = params
-        .iter()
-        .map(|p| format!("({}, {:?})", p.step, p.holds))
-        .collect();
+    let params = if groups.is_empty() {
+        String::new()
+    } else {
+        let groups: Vec<String> = groups
+            .iter()
+            .map(|(step, list)| format!("{step}: {}", list.join(", ")))
+            .collect();
+        format!("; {name} [{}]", groups.join("; "))
+    };
     format!(
-        "const {name}: &'static [(usize, &'static str)] = &[{}];\n",
-        pairs.join(", ")
+        "::writegraph::graph_steps!([{}], {errors}{params});\n",
+        steps
+            .iter()
+            .map(AsRef::as_ref)
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 
@@ -250,6 +270,29 @@ pub(super) fn params_macro(params: &[Bound]) -> String {
     format!("::writegraph::params![{}]", groups.join(", "))
 }
 
+/// `::writegraph::setters!(..);`, every setter of a struct from its `entries` (each
+/// `kind field with_x: T;`); nothing for none.
+pub(super) fn setters_call(entries: &str) -> String {
+    if entries.is_empty() {
+        return String::new();
+    }
+    format!("::writegraph::setters!({entries});\n")
+}
+
+/// `::writegraph::new!(..);`, the documented `new` of a struct (`kind`: `row`, `graph` or
+/// `item`, which picks its doc) from its fields: `[into, take, none, vec]`, the arguments
+/// converted from any `Into<Type>` and those taken as given (each `field: Type`), then the
+/// fields that start `None` and those that start empty.
+pub(super) fn new_call(kind: &str, [into, take, none, vec]: [&[String]; 4]) -> String {
+    format!(
+        "::writegraph::new!({kind}; into({}) take({}) none({}) vec({}));\n",
+        into.join(", "),
+        take.join(", "),
+        none.join(", "),
+        vec.join(", ")
+    )
+}
+
 /// A `#[doc = "..."]` attribute.
 fn doc(text: &str) -> String {
     format!("#[doc = {text:?}]\n")
@@ -268,8 +311,25 @@ pub(super) fn statement_const(name: &str, what: &str, sql: &str) -> String {
 /// `RETURNING` form), each text written once: the pieces both have, and `(a, b)` where
 /// they differ.
 fn statement_pair(first: (&str, &str, &str), second: (&str, &str, &str)) -> String {
+    match shared_literals(first.2, second.2) {
+        Some(pieces) => format!(
+            "::writegraph::statement!({}, {:?}; {}, {:?} = {pieces});\n",
+            first.0, first.1, second.0, second.1
+        ),
+        // Not reached: the pieces are cut from the statements. Written whole, they are
+        // still right.
+        None => {
+            statement_const(first.0, first.1, first.2)
+                + &statement_const(second.0, second.1, second.2)
+        }
+    }
+}
+
+/// The pieces of two statements as `statement!` takes them: the literals both have, and
+/// `(a, b)` where they differ. `None` if the pieces do not rebuild the statements.
+fn shared_literals(first: &str, second: &str) -> Option<String> {
     let mut pieces = Vec::new();
-    shared_pieces(first.2, second.2, &mut pieces);
+    shared_pieces(first, second, &mut pieces);
     let mut firsts = String::new();
     let mut seconds = String::new();
     for piece in &pieces {
@@ -280,11 +340,8 @@ fn statement_pair(first: (&str, &str, &str), second: (&str, &str, &str)) -> Stri
         firsts.push_str(a);
         seconds.push_str(b);
     }
-    if firsts != first.2 || seconds != second.2 {
-        // Not reached: the pieces are cut from the statements. Written whole, they are
-        // still right.
-        return statement_const(first.0, first.1, first.2)
-            + &statement_const(second.0, second.1, second.2);
+    if firsts != first || seconds != second {
+        return None;
     }
     let pieces: Vec<String> = pieces
         .iter()
@@ -293,14 +350,7 @@ fn statement_pair(first: (&str, &str, &str), second: (&str, &str, &str)) -> Stri
             Piece::Apart(a, b) => format!("({}, {})", str_literal(a), str_literal(b)),
         })
         .collect();
-    format!(
-        "::writegraph::statement!({}, {:?}; {}, {:?} = {});\n",
-        first.0,
-        first.1,
-        second.0,
-        second.1,
-        pieces.join(", ")
-    )
+    Some(pieces.join(", "))
 }
 
 /// The four documented statement consts of an `Upsert` implementation: the upsert and the
@@ -361,7 +411,8 @@ fn shared_then_tail((a, b): (&str, &str), tail: &str) -> Option<String> {
 /// The consts of a statement whose assignments are added at run time (`start`, then the
 /// assignments, then `rest`: `(name, text)` pairs), documented as one statement with a
 /// placeholder assignment ([`crate::plan::with_set_placeholder`]), followed in the doc by
-/// `shown_after` (the parts after `rest` that other consts hold).
+/// `shown_after` (the parts after `rest` that other consts hold). `what` is `patch` or
+/// `graph`: the statement of a table's patch or of an update graph, which picks the doc.
 fn statement_assigned(
     what: &str,
     start: (&str, &str),
@@ -379,7 +430,7 @@ fn statement_assigned(
         format!("; {}", str_literal(shown_after))
     };
     format!(
-        "::writegraph::statement!(assigned {what:?}: {}{shown});\n",
+        "::writegraph::statement!(assigned {what}: {}{shown});\n",
         parts.join(", ")
     )
 }

@@ -39,7 +39,7 @@ pub(super) fn patch_fields(
     code
 }
 
-/// The `setter!` lines of patch fields: `with_x` and `with_x_opt`.
+/// The `setters!` entries of patch fields: `with_x` and `with_x_opt`.
 pub(super) fn patch_setters(updatable: &[&ColumnModel<'_>]) -> String {
     let mut code = String::new();
     for column in updatable {
@@ -61,6 +61,16 @@ pub(super) fn patch_setters(updatable: &[&ColumnModel<'_>]) -> String {
 /// `assign!`, a `set.set_some(..)` for each patch field of `holder` (`self`): only the
 /// fields a patch sets are assigned.
 pub(super) fn patch_assignments(updatable: &[&ColumnModel<'_>], holder: &str) -> String {
+    let fields = assignment_list(updatable);
+    if fields.is_empty() {
+        return String::new();
+    }
+    format!("::writegraph::assign!(set, {holder} {{ {fields} }});")
+}
+
+/// The fields of `assign!`: `"\"column\"" = field as TYPE` (with the cast of an enum) for
+/// each patch field.
+pub(super) fn assignment_list(updatable: &[&ColumnModel<'_>]) -> String {
     let fields: Vec<String> = updatable
         .iter()
         .map(|column| {
@@ -78,13 +88,7 @@ pub(super) fn patch_assignments(updatable: &[&ColumnModel<'_>], holder: &str) ->
             )
         })
         .collect();
-    if fields.is_empty() {
-        return String::new();
-    }
-    format!(
-        "::writegraph::assign!(set, {holder} {{ {} }});",
-        fields.join(", ")
-    )
+    fields.join(", ")
 }
 
 pub(super) fn patch_struct(table: &TableModel<'_>, statements: &TableStatements) -> String {
@@ -99,7 +103,11 @@ pub(super) fn patch_struct(table: &TableModel<'_>, statements: &TableStatements)
     );
     code.push_str(&patch_fields(&updatable, &table.attributes));
     code.push_str("}\n");
-    let _ = writeln!(code, "impl {name} {{\n{}}}", patch_setters(&updatable));
+    let _ = writeln!(
+        code,
+        "impl {name} {{\n{}}}",
+        super::setters_call(&patch_setters(&updatable))
+    );
     let Some(patch) = &statements.update_by_id else {
         return code;
     };
@@ -112,7 +120,7 @@ pub(super) fn patch_struct(table: &TableModel<'_>, statements: &TableStatements)
         }}
         ::writegraph::patch_methods!({name});\n",
         statement = statement_assigned(
-            "The start of the update; `assign` appends a `\"column\" = $n` for each field the patch sets, then `WHERE_SQL` (and `RETURNING_SQL`) follow.",
+            "patch",
             ("UPDATE_SQL", &patch.prefix),
             &[("WHERE_SQL", &patch.suffix)],
             "",

@@ -129,7 +129,11 @@ pub(super) fn row_struct(table: &TableModel<'_>, statements: &TableStatements) -
                 .replace("::std::option::", "")
                 .replace("::std::string::", "")
                 .replace("::std::vec::", "");
-            let at = if i == 0 { "at".to_owned() } else { format!("at + {i}") };
+            let at = if i == 0 {
+                "at".to_owned()
+            } else {
+                format!("at + {i}")
+            };
             format!(
                 "{}: column(row, {at}, TABLE, {:?}, {rust_type:?}, {:?})?,",
                 c.field,

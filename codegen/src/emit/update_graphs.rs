@@ -16,10 +16,15 @@ pub(super) fn update_graph_struct(
 ) -> String {
     let mut code = update_graph_fields(model, graph);
     code.push_str(&update_graph_setters(model, graph));
-    code.push_str(&update_graph_impl(model, graph, statement));
     let name = &graph.name;
-    if let Some(many) = &statement.many {
-        code.push_str(&update_graph_many_impl(model, graph, many));
+    match update_graph_call(model, graph, statement) {
+        Some(call) => code.push_str(&call),
+        None => {
+            code.push_str(&update_graph_impl(model, graph, statement));
+            if let Some(many) = &statement.many {
+                code.push_str(&update_graph_many_impl(model, graph, many));
+            }
+        }
     }
     if graph.lock_root {
         let _ = writeln!(
@@ -52,6 +57,25 @@ fn update_graph_many_impl(
     graph: &UpdateGraphModel,
     many: &UpdateManyStatement,
 ) -> String {
+    let [many, connect_fields, children] = many_arguments(model, graph, many);
+    format!(
+        "::writegraph::update_graph_many! {{
+            {name}, {mode}, {many};
+            connects [{connect_fields}];
+            {children}
+        }}\n",
+        name = graph.name,
+        mode = if graph.lock_root { "locking" } else { "plain" },
+    )
+}
+
+/// The arguments of `writegraph::update_graph_many!` after the graph and its mode: the
+/// `UpdateMany` parts of the statement, the connects' fields and the child steps.
+fn many_arguments(
+    model: &Model<'_>,
+    graph: &UpdateGraphModel,
+    many: &UpdateManyStatement,
+) -> [String; 3] {
     let mut children = String::new();
     let root = &model.tables[graph.root];
     let (mut connects, mut connect_fields) = (Vec::new(), Vec::new());
@@ -109,18 +133,12 @@ fn update_graph_many_impl(
             columns.join(", ")
         );
     }
-    format!(
-        "::writegraph::update_graph_many! {{
-            {name}, {mode}, ::writegraph::write::UpdateMany {{
-                update: {update}, from: {from}, aliases: {aliases}, rest: {rest},
-                select: {select}, tail: {tail}, lock: {lock}, patches: &[{patches}],
-                connects: &[{connects}],
-            }};
-            connects [{connect_fields}];
-            {children}
-        }}\n",
-        name = graph.name,
-        mode = if graph.lock_root { "locking" } else { "plain" },
+    let many = format!(
+        "::writegraph::write::UpdateMany {{
+            update: {update}, from: {from}, aliases: {aliases}, rest: {rest},
+            select: {select}, tail: {tail}, lock: {lock}, patches: &[{patches}],
+            connects: &[{connects}],
+        }}",
         update = str_literal(&many.update),
         from = str_literal(&many.from),
         aliases = str_literal(&many.aliases),
@@ -129,7 +147,6 @@ fn update_graph_many_impl(
         tail = str_literal(&many.tail),
         lock = str_literal(&many.lock),
         connects = connects.join(", "),
-        connect_fields = connect_fields.join("; "),
         patches = many
             .patches
             .iter()
@@ -142,7 +159,8 @@ fn update_graph_many_impl(
             ))
             .collect::<Vec<_>>()
             .join(", "),
-    )
+    );
+    [many, connect_fields.join("; "), children]
 }
 
 /// `impl UpdateGraph`: the statement's parts, the steps and where errors come from, the
@@ -158,26 +176,10 @@ fn update_graph_impl(
     let (take, names, types) = update_graph_parts(model, graph, statement);
     let binds = update_graph_binds(model, graph, statement);
     let names: String = names.iter().map(|n| format!("{n},")).collect();
-    let mut steps = vec![format!(
-        "::writegraph::write::GraphStep::root({:?})",
-        graph.root_tag
-    )];
-    for (child, counts) in graph.children.iter().zip(&statement.counts) {
-        steps.push(format!(
-            "::writegraph::write::GraphStep::counted({:?}, &{counts:?})",
-            child.tag
-        ));
-    }
     format!(
         "impl ::writegraph::UpdateGraph for {name} {{
-            type Root = {row};
+            {consts}
             type Parts = ({types});
-            const NAME: &'static str = {name:?};
-            {statement}const SELECT_SQL: &'static str = {root_select};
-            const ROOT_COLUMNS: usize = {root_columns};
-            const STEPS: &'static [::writegraph::write::GraphStep] = &[{steps}];
-            const ERROR_STEPS: ::writegraph::write::ErrorSteps = {error_steps};
-            {connect_steps}{child_patches}{part_params}
             fn sets_nothing(&self) -> bool {{ !({anything}) }}
             {check}
             fn parts(&mut self) -> ::writegraph::Result<Self::Parts> {{
@@ -191,30 +193,142 @@ fn update_graph_impl(
             fn assign_root<'a>(&'a self, set: &mut ::writegraph::write::Assignments<'a>) {{ {assignments} }}
             {assign_child}
         }}\n",
-        row = root.rust_name,
+        consts = update_graph_consts(model, graph, statement, &binds),
         types = types.iter().map(|t| format!("{t},")).collect::<String>(),
-        statement = statement_assigned(
-            "The start of the graph's statement: `assign_root` appends the root columns the graph sets, then `UPDATE_WHERE_SQL` and `TAIL_SQL` follow (or `SELECT_SQL` and `TAIL_SQL` when it sets none).",
-            ("UPDATE_SQL", &statement.root_update),
-            &[("UPDATE_WHERE_SQL", &statement.root_update_tail), ("TAIL_SQL", &statement.tail)],
-            &patches_shown(statement),
-        ),
-        root_select = str_literal(&statement.root_select),
-        root_columns = root.columns.len(),
-        steps = steps.join(", "),
-        error_steps = update_graph_attribution(model, graph),
         anything = update_graph_anything(&updatable, graph),
         check = match update_graph_checks(model, graph) {
             checks if checks.is_empty() => String::new(),
             checks => format!("fn check(&self) -> ::writegraph::Result<()> {{ {checks} Ok(()) }}"),
         },
         binds = super::params_macro(&binds),
-        part_params = super::holds_const("PART_PARAMS", &binds),
         assignments = patch_assignments(&updatable, "self") + &connect_assignments(model, graph, statement),
-        connect_steps = connect_steps(model, graph),
-        child_patches = child_patches(statement),
         assign_child = assign_child(model, graph, statement),
     )
+}
+
+/// The consts of `impl UpdateGraph` (and its root type): the statement's parts, the steps,
+/// where errors come from and what the parameters `binds` hold.
+fn update_graph_consts(
+    model: &Model<'_>,
+    graph: &UpdateGraphModel,
+    statement: &UpdateGraphStatement,
+    binds: &[super::Bound],
+) -> String {
+    let root = &model.tables[graph.root];
+    let mut steps = vec![format!("{:?}", graph.root_tag)];
+    for (child, counts) in graph.children.iter().zip(&statement.counts) {
+        steps.push(format!("{:?} {counts:?}", child.tag));
+    }
+    format!(
+        "type Root = {row};
+        const NAME: &'static str = {name:?};
+        {statement}const SELECT_SQL: &'static str = {root_select};
+        const ROOT_COLUMNS: usize = {root_columns};
+        {graph_steps}
+        {connect_steps}{child_patches}",
+        row = root.rust_name,
+        name = graph.name,
+        statement = statement_assigned(
+            "graph",
+            ("UPDATE_SQL", &statement.root_update),
+            &[
+                ("UPDATE_WHERE_SQL", &statement.root_update_tail),
+                ("TAIL_SQL", &statement.tail)
+            ],
+            &patches_shown(statement),
+        ),
+        root_select = str_literal(&statement.root_select),
+        root_columns = root.columns.len(),
+        graph_steps = super::graph_steps_call(
+            &steps,
+            &update_graph_attribution(model, graph),
+            ("PART_PARAMS", binds)
+        ),
+        connect_steps = connect_steps(model, graph),
+        child_patches = child_patches(statement),
+    )
+}
+
+/// `writegraph::update_graph!`: `impl UpdateGraph` and `impl UpdateGraphMany` from one list
+/// of the graph's fields, whose one-graph `parts`, `bind_parts`, `check`, `sets_nothing` and
+/// `assign_root` the runtime writes. `None` for a graph it does not cover (connects, child
+/// patches, no batch statement, a child bound otherwise in the batch than alone): it is
+/// written out ([`update_graph_impl`]).
+fn update_graph_call(
+    model: &Model<'_>,
+    graph: &UpdateGraphModel,
+    statement: &UpdateGraphStatement,
+) -> Option<String> {
+    let many = statement.many.as_ref()?;
+    let root = &model.tables[graph.root];
+    let alone_as_in_batch = graph
+        .children
+        .iter()
+        .zip(statement.children.iter().zip(&many.children))
+        .all(|(child, (alone, batch))| {
+            let table = &model.tables[child.table];
+            let columns = |params: &[crate::plan::Param]| -> Vec<_> {
+                params
+                    .iter()
+                    .filter_map(|&p| super::insert::batch_field(table, p))
+                    .collect()
+            };
+            child.strategy.kind() != Strategy::Update
+                && !(alone.active && alone.delete)
+                && (alone.active, alone.delete) == (batch.active, batch.delete)
+                && columns(&alone.rows) == columns(&batch.rows)
+        });
+    if !graph.connects.is_empty() || !statement.patches.is_empty() || !alone_as_in_batch {
+        return None;
+    }
+    let updatable: Vec<&ColumnModel<'_>> = root.columns.iter().filter(|c| c.updatable).collect();
+    let checks: Vec<String> = updatable
+        .iter()
+        .filter_map(|c| {
+            let max = super::insert::max_chars(c)?;
+            Some(format!("{:?} {} {max}", c.column.name, c.field))
+        })
+        .collect();
+    let unique: Vec<String> = graph
+        .children
+        .iter()
+        .filter_map(|child| {
+            let table = &model.tables[child.table];
+            let key = child.repeat_key.as_ref()?;
+            let read = super::insert::key_reader(table, key, "row")?;
+            let columns: Vec<String> = key
+                .iter()
+                .map(|&i| format!("{:?}", table.columns[i].column.name))
+                .collect();
+            Some(format!(
+                "{}: |row| {read}, {:?}, [{}]",
+                child.field,
+                table.table.name.to_string(),
+                columns.join(", ")
+            ))
+        })
+        .collect();
+    let binds = update_graph_binds(model, graph, statement);
+    let [many, _, children] = many_arguments(model, graph, many);
+    Some(format!(
+        "::writegraph::update_graph! {{
+            impl {name} {{ {consts} }}
+            root {{ {assignments} }};
+            checks [{checks}] in {table:?}, {root_tag:?};
+            unique [{unique}];
+            many {mode} {many};
+            connects [];
+            {children}
+        }}\n",
+        name = graph.name,
+        consts = update_graph_consts(model, graph, statement, &binds),
+        assignments = super::patch::assignment_list(&updatable),
+        checks = checks.join(", "),
+        table = root.table.name.to_sql(),
+        root_tag = graph.root_tag,
+        unique = unique.join("; "),
+        mode = if graph.lock_root { "locking" } else { "plain" },
+    ))
 }
 
 /// The child patches' parts of the statement as its doc shows them, after `TAIL_SQL`: each
@@ -436,29 +550,20 @@ fn update_graph_setters(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     for connect in &graph.connects {
         let f = &connect.field;
         let ty = &model.tables[connect.table].columns[connect.by].ty.rust;
-        let _ = writeln!(
-            code,
-            "::writegraph::setter!(unset {f} with_{f} / with_{f}_opt: {ty});"
-        );
+        let _ = writeln!(code, "unset {f} with_{f} / with_{f}_opt: {ty};");
     }
     for child in &graph.children {
         let f = &child.field;
         let ty = &child.row_type;
         if child.strategy.kind() == Strategy::Update {
-            let _ = writeln!(
-                code,
-                "::writegraph::setter!(maybe {f} with_{f} / with_{f}_opt: {ty});"
-            );
+            let _ = writeln!(code, "maybe {f} with_{f} / with_{f}_opt: {ty};");
         } else if child.many {
-            let _ = writeln!(code, "::writegraph::setter!(children {f} with_{f}: {ty});");
+            let _ = writeln!(code, "children {f} with_{f}: {ty};");
         } else {
-            let _ = writeln!(
-                code,
-                "::writegraph::setter!(child {f} with_{f} / with_{f}_opt: {ty});"
-            );
+            let _ = writeln!(code, "child {f} with_{f} / with_{f}_opt: {ty};");
         }
     }
-    format!("impl {name} {{\n{code}}}\n")
+    format!("impl {name} {{\n{}}}\n", super::setters_call(&code))
 }
 
 /// The condition that the graph does anything (a root column or a child field is set): no

@@ -225,6 +225,65 @@ pub fn missing_parent(graph: &str, field: &str, id_field: &str) -> Error {
 
 #[cfg(test)]
 mod tests {
+
+    struct Row {
+        id: Option<i64>,
+        name: String,
+        note: Option<Option<String>>,
+        tags: Option<Vec<i32>>,
+    }
+
+    struct RowColumns {
+        c0: Vec<Option<i64>>,
+        c1: Vec<String>,
+        f2: Vec<bool>,
+        c2: Vec<Option<String>>,
+        s3: Vec<i32>,
+        l3: Vec<Option<i32>>,
+        e3: Vec<i32>,
+        c4: Vec<Option<i64>>,
+    }
+
+    fn split(rows: Vec<Row>, filled: &[usize]) -> crate::Result<RowColumns> {
+        crate::columns!(
+            RowColumns { c0, c1, f2, c2, s3, l3, e3, c4 } from rows in "t";
+            [check "name" name Some(3)] [c0 id] [c1 name] [c2 flat f2 note]
+            [array s3 l3 e3 tags] [none c4];
+            trim anchor([0, 2, 2, 3, 4], filled) [nulls c0] [false f2] [nulls c2] [array s3 l3] [nulls c4]
+        )
+    }
+
+    fn row(id: Option<i64>, name: &str, note: Option<Option<&str>>, tags: Option<Vec<i32>>) -> Row {
+        Row {
+            id,
+            name: name.to_owned(),
+            note: note.map(|n| n.map(str::to_owned)),
+            tags,
+        }
+    }
+
+    #[test]
+    fn columns_pushes_each_rows_values_and_trims_all_but_the_anchor() -> crate::Result<()> {
+        let rows = vec![
+            row(Some(1), "a", Some(None), Some(vec![5, 6])),
+            row(None, "b", None, None),
+        ];
+        let c = split(rows, &[0])?;
+        assert_eq!(c.c0, [Some(1)]);
+        assert_eq!(c.c1, ["a", "b"]);
+        // The anchor: the first candidate the graph does not fill, kept whole.
+        assert_eq!(c.f2, [true, false]);
+        assert_eq!(c.c2, Vec::<Option<String>>::new());
+        assert_eq!((c.s3, c.l3, c.e3), (vec![0], vec![Some(2)], vec![5, 6]));
+        assert_eq!(c.c4, Vec::<Option<i64>>::new());
+        Ok(())
+    }
+
+    #[test]
+    fn columns_checks_each_rows_text_first() {
+        let rows = vec![row(None, "abc", None, None), row(None, "abcd", None, None)];
+        assert!(split(rows, &[]).is_err());
+    }
     use super::{anchor, check_unique, push_array, trim_array, RepeatedKey};
     use crate::ValidationKind;
 

@@ -1179,3 +1179,314 @@ macro_rules! error_steps {
         }
     };
 }
+
+/// The `STEPS`, `ERROR_STEPS` and parameter list (`PARAMS` or `PART_PARAMS`) consts of a
+/// generated graph from one call, each step's tag written once:
+/// `graph_steps!(["graph:root:t", "graph:has_many:c" [0]], all = [0, 1], constraints { .. },
+/// tables { .. }; PARAMS [0: "id", "name"; 1: "id"])`. A step without a count list is the
+/// root ([`GraphStep::root`]), one with is counted by those result columns
+/// ([`GraphStep::counted`]); the rest is [`error_steps!`](crate::error_steps)'s, and each
+/// `step: "column", ..` group of the parameter list says what the next parameters hold, in
+/// `$n` order (left out when the statement binds nothing but what the trait adds).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! graph_steps {
+    (
+        [$($tag:literal $([$($count:literal),*])?),* $(,)?],
+        all = [$($all:literal),* $(,)?],
+        constraints { $($constraint:literal => [$($c:literal),*]),* $(,)? },
+        tables { $($table:literal => [$($t:literal),*]),* $(,)? }
+        $(; $params:ident [$($step:literal: $($holds:literal),*);* $(;)?])? $(;)?
+    ) => {
+        const STEPS: &'static [$crate::write::GraphStep] =
+            &[$($crate::graph_steps!(@step $tag $([$($count),*])?)),*];
+        const ERROR_STEPS: $crate::write::ErrorSteps = $crate::error_steps!(
+            Self::STEPS, all = [$($all),*],
+            constraints { $($constraint => [$($c),*]),* },
+            tables { $($table => [$($t),*]),* }
+        );
+        $(const $params: &'static [(usize, &'static str)] = &[$($(($step, $holds)),*),*];)?
+    };
+    (@step $tag:literal) => {
+        $crate::write::GraphStep::root($tag)
+    };
+    (@step $tag:literal [$($count:literal),*]) => {
+        $crate::write::GraphStep::counted($tag, &[$($count),*])
+    };
+}
+
+/// `impl InsertGraph` and `impl InsertGraphMany` of a generated insert graph whose steps
+/// all hang from the root, with the inherent entry points of both, from one list of its
+/// parts in statement order. The consts of each impl are given as they are; the runtime
+/// writes how one graph, and how a batch, takes each step's rows out of the graphs, checks
+/// them and splits them into columns:
+///
+/// ```text
+/// insert_graph! {
+///     self, NewOrderGraph, "NewOrderGraph";
+///     impl { type Root = Order; statement!(graph = ..); .. }
+///     many returning { statement!(graph_many ..); }
+///     checks graph_checks;                    // the graph's own checks, when it has some
+///     unique [|row| .., "public.orders", ["id"]];  // the roots' conflict key, if any
+///     parts [
+///         [root root: NewOrderColumns, "graph:root:orders", from rows (..columns!..) checks ["customer" customer None]]
+///         [step part0 w0 o0: many items own NewOrderItemForOrder => NewOrderItemColumns, "graph:has_many:order_items"]
+///     ];
+///     bind [self { .. }, part0 { .. }];       // params! of one graph
+///     bind_many [root { .. }, part0 { .. }, o0 as INT8_ARRAY];
+/// }
+/// ```
+///
+/// A step is `many`, `optional` or `one` row per graph, split by its own row type (`own`)
+/// or by the table's [`Insert::columns`](crate::Insert::columns) (`insert`); with `o0` its
+/// rows carry their graph's ordinal in a batch; `, across key, "table", ["column"]` refuses
+/// a batch whose graphs repeat a conflict key of the step.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! insert_graph {
+    (
+        $s:ident, $graph:ident, $name:literal;
+        impl { $($items:tt)* }
+        many $($returning:ident)? { $($many_items:tt)* }
+        checks $($checks:ident)?;
+        unique [$($ukey:expr, $utable:literal, [$($ucolumn:literal),*])?];
+        parts [$([$($part:tt)*])*];
+        bind [$($bind:tt)*];
+        bind_many [$($bind_many:tt)*];
+    ) => {
+        impl $crate::InsertGraph for $graph {
+            $($items)*
+            type Parts = ($($crate::insert_graph!(@one_type $($part)*),)*);
+            fn parts(&mut $s) -> $crate::Result<Self::Parts> {
+                $($s.$checks()?;)?
+                $($crate::insert_graph!(@one $s; $($part)*);)*
+                Ok(($($crate::insert_graph!(@one_value $($part)*),)*))
+            }
+            fn bind<'a>(
+                &'a $s,
+                parts: &'a Self::Parts,
+            ) -> impl ::std::convert::AsRef<[$crate::write::Param<'a>]> + ::std::marker::Send {
+                let ($($crate::insert_graph!(@one_value $($part)*),)*) = parts;
+                $crate::params![$($bind)*]
+            }
+        }
+        $crate::insert_graph_methods!($graph);
+        impl $graph {
+            $($crate::insert_graph!(@root_columns $($part)*);)*
+        }
+        impl $crate::InsertGraphMany for $graph {
+            $($many_items)*
+            type PartsMany = ($($crate::insert_graph!(@many_type $($part)*),)*);
+            fn parts_many(mut graphs: ::std::vec::Vec<Self>) -> $crate::Result<Self::PartsMany> {
+                $(for (index, graph) in graphs.iter().enumerate() {
+                    graph.$checks().map_err(|e| e.in_graph(index))?;
+                })?
+                $($crate::write::check_unique(
+                    &graphs,
+                    $ukey,
+                    $crate::write::RepeatedKey::GraphRoots {
+                        graph: $name,
+                        table: $utable,
+                        columns: &[$($ucolumn),*],
+                    },
+                )?;)?
+                $($crate::insert_graph!(@take graphs; $($part)*);)*
+                $($crate::insert_graph!(@across $name; $($part)*);)*
+                $($crate::insert_graph!(@many graphs; $($part)*);)*
+                Ok(($($crate::insert_graph!(@many_value $($part)*),)*))
+            }
+            fn bind_many<'a>(
+                parts: &'a Self::PartsMany,
+            ) -> impl ::std::convert::AsRef<[$crate::write::Param<'a>]> + ::std::marker::Send {
+                let ($($crate::insert_graph!(@many_value $($part)*),)*) = parts;
+                $crate::params![$($bind_many)*]
+            }
+        }
+        $crate::insert_graph_many_methods!($($returning)? $graph);
+    };
+    // The types and values of each part: one graph's, a batch's.
+    (@one_type root $($rest:tt)*) => { () };
+    (@one_type step $part:ident $w:ident $($o:ident)?: $count:ident $f:ident $how:ident $row:ty => $columns:ty, $($rest:tt)*) => {
+        $columns
+    };
+    (@one_value root $($rest:tt)*) => { () };
+    (@one_value step $part:ident $($rest:tt)*) => { $part };
+    (@many_type root $root:ident: $columns:ty, $($rest:tt)*) => { $columns };
+    (@many_type step $part:ident $w:ident: $count:ident $f:ident $how:ident $row:ty => $columns:ty, $($rest:tt)*) => {
+        $columns
+    };
+    (@many_type step $part:ident $w:ident $o:ident: $count:ident $f:ident $how:ident $row:ty => $columns:ty, $($rest:tt)*) => {
+        ($columns, ::std::vec::Vec<i64>)
+    };
+    (@many_value root $root:ident $($rest:tt)*) => { $root };
+    (@many_value step $part:ident $w:ident: $($rest:tt)*) => { $part };
+    (@many_value step $part:ident $w:ident $o:ident: $($rest:tt)*) => { ($part, $o) };
+    // One graph: the root's checks, each step's rows split into columns.
+    (@one $s:ident; root $root:ident: $columns:ty, $tag:literal, from $rows:ident ($($spec:tt)*)
+        checks [$($name:literal $f:ident $max:expr),* $(,)?] in $table:literal) => {
+        $($crate::write::check_text(&$s.$f, $max, $table, 0, $name).map_err(|e| e.in_step($tag))?;)*
+    };
+    (@one $s:ident; step $part:ident $w:ident $($o:ident)?: $count:ident $f:ident $how:ident $row:ty => $columns:ty, $tag:literal $($rest:tt)*) => {
+        let $part = $crate::insert_graph!(@split $how $row, $crate::insert_graph!(@own $count $s.$f))
+            .map_err(|e| e.in_step($tag))?;
+    };
+    (@own many $($f:tt)*) => { ::std::mem::take(&mut $($f)*) };
+    (@own optional $($f:tt)*) => { $($f)*.take().into_iter().collect() };
+    (@own one $($f:tt)*) => { ::std::vec![$($f)*.clone()] };
+    (@split own $row:ty, $rows:expr) => { <$row>::columns($rows) };
+    (@split insert $row:ty, $rows:expr) => { <$row as $crate::Insert>::columns($rows, &[]) };
+    // A batch: the root's columns.
+    (@root_columns root $root:ident: $columns:ty, $tag:literal, from $rows:ident ($($spec:tt)*) $($rest:tt)*) => {
+        fn root_columns($rows: ::std::vec::Vec<Self>) -> $crate::Result<$columns> {
+            $crate::columns!($($spec)*)
+        }
+    };
+    (@root_columns step $($rest:tt)*) => {};
+    // A batch: each step's rows of every graph, with their graph's ordinal (`o`).
+    (@take $graphs:ident; root $($rest:tt)*) => {};
+    (@take $graphs:ident; step $part:ident $w:ident: $count:ident $f:ident $($rest:tt)*) => {
+        let mut $w = ::std::vec::Vec::new();
+        for graph in $graphs.iter_mut() {
+            $crate::insert_graph!(@push $count graph.$f, $w);
+        }
+    };
+    (@take $graphs:ident; step $part:ident $w:ident $o:ident: $count:ident $f:ident $($rest:tt)*) => {
+        let mut $w = ::std::vec::Vec::new();
+        let mut $o: ::std::vec::Vec<i64> = ::std::vec::Vec::new();
+        for (index, graph) in $graphs.iter_mut().enumerate() {
+            let ordinal = index as i64 + 1;
+            $crate::insert_graph!(@push $count graph.$f, $w, $o, ordinal);
+        }
+    };
+    (@push many $rows:expr, $w:ident, $o:ident, $ordinal:ident) => {
+        $o.extend(::std::iter::repeat_n($ordinal, $rows.len()));
+        $w.append(&mut $rows);
+    };
+    (@push many $rows:expr, $w:ident) => { $w.append(&mut $rows) };
+    (@push optional $rows:expr, $w:ident, $o:ident, $ordinal:ident) => {
+        if let Some(row) = $rows.take() {
+            $w.push(row);
+            $o.push($ordinal);
+        }
+    };
+    (@push optional $rows:expr, $w:ident) => { $w.extend($rows.take()) };
+    (@push one $rows:expr, $w:ident, $o:ident, $ordinal:ident) => {
+        $w.push($rows.clone());
+        $o.push($ordinal);
+    };
+    (@push one $rows:expr, $w:ident) => { $w.push($rows.clone()) };
+    // A batch: a step's conflict key repeated across graphs.
+    (@across $name:literal; step $part:ident $w:ident $($o:ident)?: $count:ident $f:ident $how:ident $row:ty => $columns:ty, $tag:literal,
+        across $key:expr, $table:literal, [$($column:literal),*]) => {
+        $crate::write::check_unique(
+            &$w,
+            $key,
+            $crate::write::RepeatedKey::GraphConflict {
+                graph: $name,
+                field: stringify!($f),
+                table: $table,
+                columns: &[$($column),*],
+            },
+        )?;
+    };
+    (@across $name:literal; $($rest:tt)*) => {};
+    // A batch: the roots' and each step's columns, in statement order.
+    (@many $graphs:ident; root $root:ident: $columns:ty, $tag:literal, $($rest:tt)*) => {
+        let $root = Self::root_columns($graphs).map_err(|e| e.in_step($tag))?;
+    };
+    (@many $graphs:ident; step $part:ident $w:ident $($o:ident)?: $count:ident $f:ident $how:ident $row:ty => $columns:ty, $tag:literal $($rest:tt)*) => {
+        let $part = $crate::insert_graph!(@split $how $row, $w).map_err(|e| e.in_step($tag))?;
+    };
+}
+
+/// A generated insert graph's own checks, run before any SQL, as its inherent
+/// `fn graph_checks(&self)`: each belongs_to parent given together with the key column it
+/// fills (`[parent field column how]`, [`conflicting_parent`](crate::write::conflicting_parent)),
+/// or a required one given by neither (`[required ..]`, also
+/// [`missing_parent`](crate::write::missing_parent)); the root's id left unset (`[root_id
+/// column how]`, [`missing_root_id`](crate::write::missing_root_id)); the rows of a step
+/// that repeat a conflict key (`[unique field: key-reader, "table", ["column", ..]]`,
+/// [`check_unique`](crate::write::check_unique)). `how` says when the column is set: always
+/// (`required`), when `Some` (`value`), when `Some(Some(_))` (`nullable`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! graph_checks {
+    ($s:ident, $graph:literal; $([$($check:tt)*])*) => {
+        /// The graph's own checks, before any SQL: a parent given twice or not at all, the root's key, repeated conflict keys.
+        fn graph_checks(&$s) -> $crate::Result<()> {
+            $($crate::graph_checks!(@check $s, $graph; $($check)*);)*
+            Ok(())
+        }
+    };
+    (@check $s:ident, $graph:literal; parent $f:ident $id:ident $how:ident) => {
+        if $crate::graph_checks!(@set $how $s.$id) && $s.$f.is_some() {
+            return Err($crate::write::conflicting_parent($graph, stringify!($f), stringify!($id)));
+        }
+    };
+    (@check $s:ident, $graph:literal; required $f:ident $id:ident $how:ident) => {
+        $crate::graph_checks!(@check $s, $graph; parent $f $id $how);
+        if !$crate::graph_checks!(@set $how $s.$id) && $s.$f.is_none() {
+            return Err($crate::write::missing_parent($graph, stringify!($f), stringify!($id)));
+        }
+    };
+    (@check $s:ident, $graph:literal; root_id $id:ident $how:ident) => {
+        if !$crate::graph_checks!(@set $how $s.$id) {
+            return Err($crate::write::missing_root_id($graph, stringify!($id)));
+        }
+    };
+    (@check $s:ident, $graph:literal; unique $f:ident: $key:expr, $table:literal, [$($column:literal),*]) => {
+        $crate::write::check_unique(
+            &$s.$f,
+            $key,
+            $crate::write::RepeatedKey::GraphConflict {
+                graph: $graph,
+                field: stringify!($f),
+                table: $table,
+                columns: &[$($column),*],
+            },
+        )?;
+    };
+    (@set required $($value:tt)*) => { true };
+    (@set value $($value:tt)*) => { $($value)*.is_some() };
+    (@set nullable $($value:tt)*) => { matches!($($value)*, Some(Some(_))) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{GraphStep, StepCount};
+
+    struct Graph;
+    impl Graph {
+        crate::graph_steps!(
+            ["graph:belongs_to:a" [0], "graph:root:t", "graph:has_many:c" [1, 2]],
+            all = [1, 0, 2], constraints { "c_pkey" => [2] }, tables { "t" => [1] };
+            PARAMS [0: "id"; 1: "id", "name"; 2: "id"]
+        );
+    }
+
+    #[test]
+    fn graph_steps_writes_each_tag_once_and_names_the_steps_by_index() {
+        assert_eq!(
+            Graph::STEPS,
+            [
+                GraphStep::counted("graph:belongs_to:a", &[0]),
+                GraphStep::root("graph:root:t"),
+                GraphStep::counted("graph:has_many:c", &[1, 2]),
+            ]
+        );
+        assert_eq!(Graph::STEPS[1].count, StepCount::Root);
+        assert_eq!(
+            Graph::ERROR_STEPS.all,
+            ["graph:root:t", "graph:belongs_to:a", "graph:has_many:c"]
+        );
+        assert_eq!(
+            Graph::ERROR_STEPS.by_constraint,
+            [("c_pkey", &["graph:has_many:c"][..])]
+        );
+        assert_eq!(Graph::ERROR_STEPS.by_table, [("t", &["graph:root:t"][..])]);
+        assert_eq!(
+            Graph::PARAMS,
+            [(0, "id"), (1, "id"), (1, "name"), (2, "id")]
+        );
+    }
+}

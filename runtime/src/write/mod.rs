@@ -11,6 +11,16 @@
 //! | [`InsertGraph`] | an insert graph (`NewOrderGraph`) | `SQL`, `SQL_RETURNING`, `ROOT_COLUMNS`, `STEPS`, `ERROR_STEPS`, `parts`, `bind` | `insert_graph`, `insert_graph_returning`, `insert_graph_report`, `insert_graph_report_returning`, `insert_graph_atomic` |
 //! | [`UpdateGraph`] + [`UpdateGraphPlain`] or [`UpdateGraphLocking`] | an update graph (`OrderPatchGraph`) | `NAME`, the root's SQL parts, `TAIL_SQL`, `STEPS`, `ERROR_STEPS`, `sets_nothing`, `parts`, `bind_parts`, `assign_root` (and `LOCK_SQL` when it locks; `CHILD_PATCHES` and `assign_child` when a child step applies a patch) | `update_by_id_graph`, `update_by_id_graph_returning`, `update_by_id_graph_report`, `update_by_id_graph_report_returning` |
 //!
+//! Generated code states each struct's fields once, in calls of this crate's hidden macros
+//! that write the bodies that only differ by those fields: the setters
+//! ([`setters!`](crate::setters)), the constructor ([`new!`](crate::new)), the split of rows
+//! into batch columns ([`columns!`](crate::columns)), a graph's steps
+//! ([`graph_steps!`](crate::graph_steps)) and own checks
+//! ([`graph_checks!`](crate::graph_checks)), and the parts of an insert or update graph, for one
+//! graph and for a batch ([`insert_graph!`](crate::insert_graph),
+//! [`update_graph!`](crate::update_graph)); each statement is one documented const
+//! ([`statement!`](crate::statement)).
+//!
 //! # Calling the entry points
 //!
 //! A provided method is called through its trait, so the trait must be in scope where a
@@ -85,6 +95,94 @@ pub fn params<const N: usize>(params: [Param<'_>; N]) -> [Param<'_>; N] {
 macro_rules! columns_for {
     ($columns:ident, $rows:expr; $($field:ident),* $(,)?) => {
         $columns { $($field: ::std::vec::Vec::with_capacity($rows)),* }
+    };
+}
+
+/// The body of a generated `columns` function: `rows` split into the column vectors of a
+/// batch statement, each row checked first, then the trailing unset values trimmed. The
+/// output lists the fields once; the loop, the checks and the trims are written here.
+///
+/// `columns!(NewTColumns { c0, c1 } from rows in TABLE; [entries] ..; trim [trims] ..)`,
+/// with `TABLE` the table's name for errors. Entries, in the order they run on each row:
+/// - `[check "column" field max]`: [`check_text`](crate::write::check_text) of `row.field`
+///   (`max`: `None`, or `Some(n)` characters);
+/// - `[c3 field]` pushes `row.field`, `[c3 some field]` pushes `Some(row.field)`, `[c3 flat
+///   f3 field]` pushes whether `row.field` is set onto `f3` and its value onto `c3`;
+/// - `[array s3 l3 e3 ..]` pushes an array column's value (any of the three forms above,
+///   without the vector) with [`push_array`](crate::write::push_array);
+/// - `[none c3]` / `[none f3 c3]` push an unset value (and flag) of a column the row type
+///   leaves out.
+///
+/// Trims: `[nulls c3]`, `[false f3]`, `[array s3 l3]`. `trim anchor([3, 4], filled) ..`
+/// keeps whole the one [`anchor`](crate::write::anchor) picks to carry the row count (the
+/// table has no required column).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! columns {
+    (
+        $columns:ident { $($field:ident),* $(,)? } from $rows:ident in $table:expr;
+        $([$($entry:tt)*])*; trim $(anchor([$($candidate:literal),*], $filled:expr))? $([$($trim:tt)*])*
+    ) => {{
+        let mut c = $columns { $($field: ::std::vec::Vec::with_capacity($rows.len())),* };
+        for (index, row) in $rows.into_iter().enumerate() {
+            let _ = (&index, &row);
+            $($crate::columns!(@entry c, row, index, $table; $($entry)*);)*
+        }
+        $crate::columns!(@trims c [$($($candidate),*)?] [$($filled)?] $([$($trim)*])*);
+        ::std::result::Result::Ok(c)
+    }};
+    (@entry $c:ident, $row:ident, $index:ident, $table:expr; check $name:literal $f:ident $max:expr) => {
+        $crate::write::check_text(&$row.$f, $max, $table, $index, $name)?
+    };
+    (@entry $c:ident, $row:ident, $index:ident, $table:expr; none $flag:ident $v:ident) => {{
+        $c.$flag.push(false);
+        $c.$v.push(None);
+    }};
+    (@entry $c:ident, $row:ident, $index:ident, $table:expr; none $v:ident) => {
+        $c.$v.push(None)
+    };
+    (@entry $c:ident, $row:ident, $index:ident, $table:expr; array $s:ident $l:ident $e:ident $($value:tt)*) => {
+        $crate::write::push_array(
+            &mut $c.$s,
+            &mut $c.$l,
+            &mut $c.$e,
+            $crate::columns!(@value $c, $row; $($value)*),
+        )?
+    };
+    (@entry $c:ident, $row:ident, $index:ident, $table:expr; $v:ident $($value:tt)*) => {
+        $c.$v.push($crate::columns!(@value $c, $row; $($value)*))
+    };
+    (@value $c:ident, $row:ident; some $f:ident) => {
+        Some($row.$f)
+    };
+    (@value $c:ident, $row:ident; flat $flag:ident $f:ident) => {{
+        $c.$flag.push($row.$f.is_some());
+        $row.$f.flatten()
+    }};
+    (@value $c:ident, $row:ident; $f:ident) => {
+        $row.$f
+    };
+    (@trims $c:ident [] [] $([$($trim:tt)*])*) => {
+        $($crate::columns!(@trim $c; $($trim)*);)*
+    };
+    (@trims $c:ident [$($candidate:literal),*] [$filled:expr] $([$($trim:tt)*])*) => {
+        let anchor = $crate::write::anchor(&[$($candidate),*], $filled);
+        let mut k = usize::MAX;
+        $(
+            k = k.wrapping_add(1);
+            if anchor != k {
+                $crate::columns!(@trim $c; $($trim)*);
+            }
+        )*
+    };
+    (@trim $c:ident; nulls $v:ident) => {
+        $crate::write::trim_nulls(&mut $c.$v)
+    };
+    (@trim $c:ident; false $v:ident) => {
+        $crate::write::trim_false(&mut $c.$v)
+    };
+    (@trim $c:ident; array $s:ident $l:ident) => {
+        $crate::write::trim_array(&mut $c.$s, &mut $c.$l)
     };
 }
 

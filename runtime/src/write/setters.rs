@@ -1,4 +1,4 @@
-//! The `with_*` setters of generated structs, from one line per field.
+//! The `with_*` setters of generated structs, from one macro call per struct.
 
 /// The documented `with_*` / `with_*_opt` setters of one field of a generated struct, as
 /// one line in its `impl`: `writegraph::setter!(kind field "name" with_field / with_field_opt:
@@ -114,4 +114,93 @@ macro_rules! setter {
             self
         }
     };
+}
+
+/// Every `with_*` setter of a generated struct, from one call in its `impl`: the fields of
+/// [`setter!`](crate::setter) separated by `;`, so that the output lists each field once
+/// and not a macro call per field. `writegraph::setters!(unset id with_id / with_id_opt:
+/// i64; required sku with_sku: String);` is `setter!(unset id with_id / with_id_opt: i64);
+/// setter!(required sku with_sku: String);`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! setters {
+    ($($kind:ident $f:ident $($name:literal)? $with:ident $(/ $with_opt:ident)? : $t:ty);* $(;)?) => {
+        $($crate::setter!($kind $f $($name)? $with $(/ $with_opt)? : $t);)*
+    };
+}
+
+/// The documented `new` of a generated struct from its field lists, so that the output
+/// names each field once: `new!(row; into(id: i64, name: String) take() none(note) vec())`
+/// is `pub fn new(id: impl Into<i64>, name: impl Into<String>) -> Self`, each `into` field
+/// converted, each `take` field (a required one-row step, an item's row) as given, each
+/// `none` field `None` and each `vec` field empty. The first word picks the doc: `row` (a
+/// row type), `graph` (an insert graph) or `item` (an item type of a graph step).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! new {
+    (@doc row) => {
+        "A row with its required values; every other column is left unset (its DEFAULT, or NULL)."
+    };
+    (@doc graph) => {
+        "A graph with the root's required values (and required one-row steps); every other part is left unset."
+    };
+    (@doc item) => {
+        "The row, with the rows under it given only where they are required."
+    };
+    (
+        $kind:ident; into($($f:ident: $t:ty),* $(,)?) take($($g:ident: $u:ty),* $(,)?)
+        none($($n:ident),* $(,)?) vec($($v:ident),* $(,)?)
+    ) => {
+        #[doc = $crate::new!(@doc $kind)]
+        #[allow(clippy::too_many_arguments)]
+        pub fn new($($f: impl ::std::convert::Into<$t>,)* $($g: $u,)*) -> Self {
+            Self {
+                $($f: $f.into(),)*
+                $($g,)*
+                $($n: ::std::option::Option::None,)*
+                $($v: ::std::vec::Vec::new(),)*
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    #[derive(Debug, Default, PartialEq)]
+    struct Row {
+        id: Option<i64>,
+        sku: String,
+        note: Option<String>,
+        tags: Vec<String>,
+    }
+
+    impl Row {
+        crate::new!(row; into(sku: String) take() none(id, note) vec(tags));
+        crate::setters!(
+            unset id with_id / with_id_opt: i64;
+            required sku with_sku: String;
+            null note "the_note" with_note / with_note_opt: String;
+            many tags with_tags: String;
+        );
+    }
+
+    #[test]
+    fn new_and_setters_set_each_field_they_list() {
+        let row = Row::new("a")
+            .with_id_opt(Some(6))
+            .with_id(7)
+            .with_sku("b")
+            .with_note_opt(None)
+            .with_tags(["x".to_owned()]);
+        assert_eq!(
+            row,
+            Row {
+                id: Some(7),
+                sku: "b".to_owned(),
+                note: None,
+                tags: vec!["x".to_owned()],
+            }
+        );
+        assert_eq!(Row::new("a").with_note("n").note.as_deref(), Some("n"));
+    }
 }

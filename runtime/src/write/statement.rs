@@ -14,9 +14,17 @@
 ///   pair `(a, b)` gives the piece of the first statement of each pair (A and C) and of
 ///   the second (B and D), a pair `[a, b]` gives the piece of the first pair (A and B) and
 ///   of the second (C and D), and `[(a, b), (c, d)]` gives each statement its own piece.
+/// - `statement!(assigned patch: ..)` and `statement!(assigned graph: ..)` are that form
+///   with the doc of a [`Patch`](crate::Patch)'s or an [`UpdateGraph`](crate::UpdateGraph)'s
+///   statement.
 /// - `statement!(upsert = "shared", [..], (..), ..);` is that form for the four statements
 ///   of an [`Upsert`](crate::Upsert) implementation, with their docs: `UPSERT_SQL` and
 ///   `UPSERT_RETURNING_SQL`, `INSERT_IGNORE_SQL` and `INSERT_IGNORE_RETURNING_SQL`.
+/// - `statement!(graph = ..);` is that form for the two statements of an
+///   [`InsertGraph`](crate::InsertGraph), `SQL` and `SQL_RETURNING`, with their docs, and
+///   `statement!(graph_many "Graph", "table" = ..);` (or `; ..` for `SQL_MANY` alone) for
+///   `SQL_MANY` and `SQL_MANY_RETURNING` of an [`InsertGraphMany`](crate::InsertGraphMany).
+/// - A doc may be `[tokens]` instead of a literal: `concat!` of them.
 /// - `statement!(assigned "doc": START = "..", WHERE = ".." [, TAIL = ".."] [; ".."]);` is
 ///   an `UPDATE` whose assignments are added at run time, between `START` and `WHERE`; the
 ///   doc shows it with one placeholder assignment, followed by the last literal when there
@@ -24,6 +32,40 @@
 #[doc(hidden)]
 #[macro_export]
 macro_rules! statement {
+    (assigned patch: $($rest:tt)*) => {
+        $crate::statement!(
+            assigned "The start of the update; `assign` appends a `\"column\" = $n` for each field the patch sets, then `WHERE_SQL` (and `RETURNING_SQL`) follow.":
+            $($rest)*
+        );
+    };
+    (assigned graph: $($rest:tt)*) => {
+        $crate::statement!(
+            assigned "The start of the graph's statement: `assign_root` appends the root columns the graph sets, then `UPDATE_WHERE_SQL` and `TAIL_SQL` follow (or `SELECT_SQL` and `TAIL_SQL` when it sets none).":
+            $($rest)*
+        );
+    };
+    (graph = $($piece:tt),+) => {
+        $crate::statement!(
+            SQL, "The graph's statement: every step as a data-modifying CTE, one round trip. Returns the per-step counts.";
+            SQL_RETURNING, "`SQL`, returning the root row before the per-step counts (the `*_returning` methods)." =
+            $($piece),+
+        );
+    };
+    (graph_many $graph:literal, $table:literal $sep:tt $($piece:tt),+) => {
+        $crate::statement!(@many [concat!(
+            "Any number of `", $graph, "` graphs in one statement: each step's rows of every graph in one array per column, each row joined to its own graph's rows by ordinal. Returns the number of `", $table, "` rows, then the per-step counts."
+        )] $sep $($piece),+);
+    };
+    (@many $doc:tt = $($piece:tt),+) => {
+        $crate::statement!(
+            SQL_MANY, $doc;
+            SQL_MANY_RETURNING, "`SQL_MANY`, returning every root row in input order, each followed by the per-step counts." =
+            $($piece),+
+        );
+    };
+    (@many $doc:tt ; $($sql:literal),+) => {
+        $crate::statement!(SQL_MANY, $doc = $($sql),+);
+    };
     (assigned $doc:literal: $start:ident = $s:literal, $where_:ident = $w:literal $(, $tail:ident = $t:literal)? $(; $shown:literal)?) => {
         #[doc = concat!($doc, "\n\n```sql\n", $s, "\"column\" = $n, ...", $w, $($t,)? $($shown,)? "\n```")]
         const $start: &'static str = $s;
@@ -34,7 +76,11 @@ macro_rules! statement {
         #[doc = concat!($doc, "\n\n```sql\n", $($sql,)+ "\n```")]
         const $name: &'static str = concat!($($sql),+);
     };
-    ($a:ident, $doc_a:literal; $b:ident, $doc_b:literal = $($piece:tt),+) => {
+    ($name:ident, [$($doc:tt)*] = $($sql:literal),+) => {
+        #[doc = concat!($($doc)*, "\n\n```sql\n", $($sql,)+ "\n```")]
+        const $name: &'static str = concat!($($sql),+);
+    };
+    ($a:ident, $doc_a:tt; $b:ident, $doc_b:tt = $($piece:tt),+) => {
         $crate::statement!(@two [$a $doc_a] [$b $doc_b] [] [] $($piece)+);
     };
     (@two $na:tt $nb:tt [$($a:literal)*] [$($b:literal)*] ($x:literal, $y:literal) $($rest:tt)*) => {
@@ -43,7 +89,7 @@ macro_rules! statement {
     (@two $na:tt $nb:tt [$($a:literal)*] [$($b:literal)*] $x:literal $($rest:tt)*) => {
         $crate::statement!(@two $na $nb [$($a)* $x] [$($b)* $x] $($rest)*);
     };
-    (@two [$na:ident $da:literal] [$nb:ident $db:literal] [$($a:literal)*] [$($b:literal)*]) => {
+    (@two [$na:ident $da:tt] [$nb:ident $db:tt] [$($a:literal)*] [$($b:literal)*]) => {
         $crate::statement!($na, $da = $($a),*);
         $crate::statement!($nb, $db = $($b),*);
     };
@@ -98,6 +144,36 @@ mod tests {
     struct Whole;
     impl Whole {
         crate::statement!(upsert = "INSERT", [(" u", " ur"), (" i", " ir")], ";");
+    }
+
+    struct Graph;
+    impl Graph {
+        crate::statement!(graph = "WITH root AS (..", (")", ") RETURNING *"));
+        crate::statement!(graph_many "Graph", "t" = "WITH many", ("", " RETURNING *"));
+    }
+
+    struct One;
+    impl One {
+        crate::statement!(graph_many "One", "t"; "WITH ", "many");
+    }
+
+    #[test]
+    fn the_graph_forms_name_the_statements_of_insert_graphs() {
+        assert_eq!(
+            [
+                Graph::SQL,
+                Graph::SQL_RETURNING,
+                Graph::SQL_MANY,
+                Graph::SQL_MANY_RETURNING
+            ],
+            [
+                "WITH root AS (..)",
+                "WITH root AS (..) RETURNING *",
+                "WITH many",
+                "WITH many RETURNING *"
+            ]
+        );
+        assert_eq!(One::SQL_MANY, "WITH many");
     }
 
     #[test]

@@ -847,6 +847,113 @@ fn array_type(element: &Type) -> Option<Type> {
         .map(|(_, array)| array)
 }
 
+/// `impl UpdateGraph` of a generated update graph and, through
+/// [`update_graph_many!`](crate::update_graph_many), its `impl UpdateGraphMany`, from one
+/// list of the graph's fields: the consts of the impl as they are (its statements and
+/// steps), the root's assignments (as [`assign!`](crate::assign) takes them, which also say
+/// which fields `sets_nothing` reads), the root's text checks (`"column" field max`, against
+/// `table`, tagged with the root's step), the diff steps' repeated-key checks (`field:
+/// key-reader, "table", ["column", ..]`), then `update_graph_many!`'s arguments: its mode
+/// and parts, its connects (none here) and the child steps. `parts`, `bind_parts`, `check`,
+/// `sets_nothing` and `assign_root` of one graph take the children as the batch does:
+///
+/// ```text
+/// update_graph! {
+///     impl OrderReplaceGraph { type Root = Order; const NAME: &'static str = ..; .. }
+///     root { "\"customer\"" = customer as TEXT };
+///     checks ["customer" customer None] in "public.orders", "graph:root:orders";
+///     unique [];
+///     many plain UpdateMany { .. };
+///     connects [];
+///     items: many active NewOrderItemForOrder => NewOrderItemColumns, "graph:has_many:order_items" { c0 as INT8_ARRAY };
+/// }
+/// ```
+#[doc(hidden)]
+#[macro_export]
+macro_rules! update_graph {
+    (
+        impl $graph:ty { $($items:tt)* }
+        root { $($column:literal = $rf:ident as $rty:ident $($cast:literal)?),* $(,)? };
+        checks [$($name:literal $cf:ident $max:expr),* $(,)?] in $table:literal, $root_tag:literal;
+        unique [$($uf:ident: $key:expr, $utable:literal, [$($ucol:literal),*]);* $(;)?];
+        many $mode:ident $many:expr;
+        connects [];
+        $($field:ident : $count:ident $flag:ident $row:ty => $columns:ty, $tag:literal { $($col:tt as $ty:ident),* $(,)? });* $(;)?
+    ) => {
+        impl $crate::UpdateGraph for $graph {
+            $($items)*
+            type Parts = ($(($crate::update_graph!(@flag_type $flag), $columns),)*);
+            fn sets_nothing(&self) -> bool {
+                !(false $(|| self.$rf.is_some())* $(|| self.$field.is_some())*)
+            }
+            fn check(&self) -> $crate::Result<()> {
+                $($crate::write::check_text(&self.$cf, $max, $table, 0, $name)
+                    .map_err(|e| e.in_step($root_tag))?;)*
+                $($crate::write::check_unique(
+                    self.$uf.as_deref().unwrap_or_default(),
+                    $key,
+                    $crate::write::RepeatedKey::GraphDiff {
+                        graph: <Self as $crate::UpdateGraph>::NAME,
+                        field: stringify!($uf),
+                        table: $utable,
+                        columns: &[$($ucol),*],
+                    },
+                )?;)*
+                Ok(())
+            }
+            fn parts(&mut self) -> $crate::Result<Self::Parts> {
+                <Self as $crate::UpdateGraph>::check(self)?;
+                Ok(($((
+                    $crate::update_graph!(@flag $flag, self.$field),
+                    $crate::update_graph!(@part $count $row, self.$field.take(), $tag),
+                ),)*))
+            }
+            fn bind_parts<'a>(
+                parts: &'a Self::Parts,
+                params: &mut ::std::vec::Vec<$crate::write::Param<'a>>,
+            ) {
+                let ($($field,)*) = parts;
+                $(
+                    $crate::update_graph!(@bind_flag $flag, params, &$field.0);
+                    $crate::update_graph!(@bind $count, params, $field { $($col as $ty),* });
+                )*
+            }
+            fn assign_root<'a>(&'a self, set: &mut $crate::write::Assignments<'a>) {
+                $crate::assign!(set, self { $($column = $rf as $rty $($cast)?),* });
+            }
+        }
+        $crate::update_graph_many! {
+            $graph, $mode, $many;
+            connects [];
+            $($field : $count $flag $row => $columns, $tag { $($col as $ty),* });*
+        }
+    };
+    (@flag_type none) => { () };
+    (@flag_type $flag:ident) => { bool };
+    (@flag none, $value:expr) => { () };
+    (@flag active, $value:expr) => { $value.is_some() };
+    (@flag delete, $value:expr) => { matches!($value, Some(None)) };
+    (@part keys $row:ty, $taken:expr, $tag:literal) => {
+        $taken.unwrap_or_default()
+    };
+    (@part many $row:ty, $taken:expr, $tag:literal) => {
+        <$row>::columns($taken.unwrap_or_default()).map_err(|e| e.in_step($tag))?
+    };
+    (@part one $row:ty, $taken:expr, $tag:literal) => {
+        <$row>::columns($taken.flatten().into_iter().collect()).map_err(|e| e.in_step($tag))?
+    };
+    (@bind_flag none, $params:ident, $flag:expr) => {};
+    (@bind_flag $kind:ident, $params:ident, $flag:expr) => {
+        $params.push(($flag, $crate::__private::Type::BOOL))
+    };
+    (@bind keys, $params:ident, $part:ident { $col:tt as $ty:ident }) => {
+        $params.push((&$part.1, $crate::param_type!($ty)))
+    };
+    (@bind $count:ident, $params:ident, $part:ident { $($col:tt as $ty:ident),* }) => {
+        $($params.push((&$part.1.$col, $crate::param_type!($ty)));)*
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
