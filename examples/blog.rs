@@ -1,7 +1,7 @@
 //! The example blog end to end, on a deadpool-postgres pool: posts written with their tags,
 //! their first comments and their author found or created by email, each in one statement;
-//! eight writers at once for one new author; then a post edited (its tags brought to a new
-//! set, a comment appended). Every step is checked against the rows PostgreSQL holds.
+//! eight writers at once for one new author; a post returned with its comments as stored;
+//! then a post edited (its tags brought to a new set, a comment appended). Every step is checked against the rows PostgreSQL holds.
 //!
 //! Run it with `cargo run --example blog` (a throwaway PostgreSQL, or a fresh database on the
 //! server `DATABASE_URL` names).
@@ -74,6 +74,34 @@ async fn main() -> Result {
             ("cy@example.com".to_owned(), 8)
         ]
     );
+
+    // A post returned with its comments as stored (`returning = true` on the edge): their
+    // ids and defaults, in input order, from the same one statement.
+    let rows = NewPostGraph::new("Thread", "Discuss.")
+        .with_author(NewUser::new("ana@example.com"))
+        .with_comments([
+            NewCommentForPost::new("cy", "First."),
+            NewCommentForPost::new("bo", "Second."),
+        ])
+        .insert_graph_rows(&conn)
+        .await?;
+    let stored: Vec<(i64, String)> = conn
+        .query(
+            "SELECT id, body FROM comments WHERE post_id = $1 ORDER BY id",
+            &[&rows.root.id],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let returned: Vec<(i64, String)> = rows
+        .comments
+        .iter()
+        .map(|c| (c.id, c.body.clone()))
+        .collect();
+    println!("post {} returned with comments {returned:?}", rows.root.id);
+    assert_eq!(returned, stored);
+    assert!(rows.comments.iter().all(|c| c.post_id == rows.root.id));
 
     // Edit the first post: a new title, the tags brought to {postgres, sql} (rust deleted,
     // sql inserted), a comment appended to the one it has.
