@@ -209,6 +209,12 @@ fn explain_plan(model: &model::Model<'_>, plan: &plan::Plan) -> Vec<GraphSql> {
                         sql.clone(),
                     ));
                 }
+                if let Some(rows) = &statement.sql_many_rows {
+                    statements.push((
+                        "SQL_MANY_ROWS: insert_graph_rows, insert_graph_many_rows, insert_graph_many_rows_report".to_owned(),
+                        rows.sql.clone(),
+                    ));
+                }
             }
             GraphSql {
                 graph: g.name.clone(),

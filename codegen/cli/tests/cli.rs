@@ -232,6 +232,12 @@ fn explain_prints_every_graph_statement() -> TestResult {
         all.contains("-- NewProductGraph") && all.contains("-- NewOrderGraph"),
         "{all}"
     );
+    // A graph whose comments return their rows shows that statement too.
+    assert_eq!(
+        all.matches("-- SQL_MANY_ROWS: insert_graph_rows").count(),
+        1,
+        "{all}"
+    );
 
     let unknown = writegraph(&[
         "explain",
