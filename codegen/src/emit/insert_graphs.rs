@@ -1176,7 +1176,10 @@ fn graph_rows(model: &Model<'_>, graph: &GraphModel, rows: &RowsResult) -> Strin
         )));
         let _ = writeln!(fields, "pub {field}: {ty},");
         let _ = write!(empty, "{field}: {init},");
-        let _ = write!(arms, "{part} => {push},");
+        if !arms.is_empty() {
+            arms.push_str(" else ");
+        }
+        let _ = write!(arms, "if step == {part} {{ {push}; }}");
     }
     format!(
         "{doc}#[derive(Debug, Clone, PartialEq)]
@@ -1191,7 +1194,7 @@ fn graph_rows(model: &Model<'_>, graph: &GraphModel, rows: &RowsResult) -> Strin
             fn rows_of(root: {root_row}) -> {name}Rows {{ {name}Rows {{ root, {empty} }} }}
             fn push_row(rows: &mut {name}Rows, step: usize, row: &::writegraph::__private::Row) -> ::writegraph::Result<()> {{
                 use ::writegraph::FromRow as _;
-                match step {{ {arms} _ => {{}} }}
+                {arms}
                 Ok(())
             }}
         }}
