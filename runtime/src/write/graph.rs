@@ -589,6 +589,7 @@ fn read_rows<G: InsertGraphRows>(
         .iter()
         .position(|step| matches!(step.count, StepCount::Root))
         .unwrap_or(0);
+    let lineage = super::origin::Lineage::new(params, G::MANY_PARAMS, root_step);
     let mut graphs: Vec<G::Rows> = Vec::new();
     for row in rows {
         let kind: i32 = crate::__private::column(row, 0, "(graph rows)", "kind", "i32", "integer")?;
@@ -601,7 +602,7 @@ fn read_rows<G: InsertGraphRows>(
         let step = usize::try_from(kind - 1).unwrap_or(usize::MAX);
         let graph = usize::try_from(ordinal - 1)
             .ok()
-            .and_then(|row| super::origin::graph_of(step, row, root_step, params, G::MANY_PARAMS))
+            .and_then(|row| lineage.graph_of(step, row))
             .and_then(|graph| graphs.get_mut(graph))
             .ok_or_else(|| {
                 Error::Validation(

@@ -76,16 +76,16 @@ pub(crate) fn graphs_of_key(
     let Some(key) = error.detail().and_then(detail_key) else {
         return Vec::new();
     };
+    let lineage = Lineage::new(params, described, root);
     let mut graphs = Vec::new();
     for &step in steps {
         let Some(rows) = rows_with_key(step, &key, params, described) else {
             continue;
         };
-        for row in rows {
-            if let Some(graph) = graph_of(step, row, root, params, described) {
-                graphs.push(graph);
-            }
-        }
+        graphs.extend(
+            rows.into_iter()
+                .filter_map(|row| lineage.graph_of(step, row)),
+        );
     }
     graphs.sort_unstable();
     graphs.dedup();
@@ -156,30 +156,56 @@ fn rows_with_key(
     )
 }
 
-/// The graph (from 0) that row `row` of step `step` belongs to: the row itself for the root
-/// step, else its parent row's graph.
-pub(crate) fn graph_of(
-    step: usize,
-    row: usize,
+/// Where each row of a many-graph statement's steps hangs: each step's parent step and its
+/// rows' parent rows, decoded once from the statement's parameters, so that any row is
+/// followed up to its graph without decoding an array again.
+pub(crate) struct Lineage {
+    /// The root step, whose row `n` is graph `n`.
     root: usize,
-    params: &[Param<'_>],
-    described: &[ManyParam],
-) -> Option<usize> {
-    let (mut step, mut row) = (step, row);
-    // Each level is one step up: at most as many as there are parameters.
-    for _ in 0..=described.len() {
-        if step == root {
-            return Some(row);
-        }
-        let (index, parent) = described.iter().enumerate().find_map(|(i, d)| match d {
-            ManyParam::Parents { step: s, parent } if *s == step => Some((i, *parent)),
-            _ => None,
-        })?;
-        let ordinals = printed_elements(params.get(index)?)?;
-        let ordinal: usize = ordinals.get(row)?.as_deref()?.parse().ok()?;
-        (step, row) = (parent, ordinal.checked_sub(1)?);
+    /// Per step with parent ordinals: the step, its parent step, and each row's parent row
+    /// (from 0; `None` where the ordinal is missing).
+    parents: Vec<(usize, usize, Vec<Option<usize>>)>,
+}
+
+impl Lineage {
+    /// The lineage of `params` as `described`, `root` the root step; empty (every step but
+    /// the root's rows belong to no graph) when `described` does not describe `params`.
+    pub(crate) fn new(params: &[Param<'_>], described: &[ManyParam], root: usize) -> Self {
+        let parents = if described.len() == params.len() {
+            described
+                .iter()
+                .zip(params)
+                .filter_map(|(d, param)| match *d {
+                    ManyParam::Parents { step, parent } => {
+                        let rows = printed_elements(param)?
+                            .into_iter()
+                            .map(|o| o?.parse::<usize>().ok()?.checked_sub(1))
+                            .collect();
+                        Some((step, parent, rows))
+                    }
+                    _ => None,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Self { root, parents }
     }
-    None
+
+    /// The graph (from 0) that row `row` of step `step` belongs to: the row itself for the
+    /// root step, else its parent row's graph.
+    pub(crate) fn graph_of(&self, step: usize, row: usize) -> Option<usize> {
+        let (mut step, mut row) = (step, row);
+        // Each level is one step up: at most as many as there are steps with parents.
+        for _ in 0..=self.parents.len() {
+            if step == self.root {
+                return Some(row);
+            }
+            let (_, parent, rows) = self.parents.iter().find(|(s, _, _)| *s == step)?;
+            (step, row) = (*parent, (*rows.get(row)?)?);
+        }
+        None
+    }
 }
 
 /// The elements of an array parameter as PostgreSQL prints them, `None` for NULL; `None`
@@ -338,11 +364,12 @@ mod tests {
             rows_with_key(1, &key("sku", "x"), &params, &described),
             Some(vec![0, 2])
         );
-        assert_eq!(graph_of(1, 0, 0, &params, &described), Some(2));
-        assert_eq!(graph_of(1, 2, 0, &params, &described), Some(0));
-        assert_eq!(graph_of(2, 0, 0, &params, &described), Some(2));
-        assert_eq!(graph_of(2, 1, 0, &params, &described), Some(0));
-        assert_eq!(graph_of(0, 1, 0, &params, &described), Some(1));
+        let lineage = Lineage::new(&params, &described, 0);
+        assert_eq!(lineage.graph_of(1, 0), Some(2));
+        assert_eq!(lineage.graph_of(1, 2), Some(0));
+        assert_eq!(lineage.graph_of(2, 0), Some(2));
+        assert_eq!(lineage.graph_of(2, 1), Some(0));
+        assert_eq!(lineage.graph_of(0, 1), Some(1));
         // A column the step does not bind: no rows to match.
         assert_eq!(
             rows_with_key(1, &key("order_id", "5"), &params, &described),
