@@ -169,6 +169,7 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
     let mut returned = vec![result_columns(root_model.columns.iter(), "root.")];
     returned.extend(counts.iter().cloned());
     let (sql_many, sql_many_returning, parts_many) = many_graphs_statement(model, graph, false);
+    let sql_many_returning = sql_many_returning.map(|(_, sql)| sql);
     let sql_many_rows = graph
         .steps
         .iter()
@@ -200,14 +201,15 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
 /// SELECT (SELECT count(*) FROM root), (SELECT count(*) FROM s0)
 /// ```
 ///
-/// With `rows_returned`, each step that returns its rows selects them first with their keys
-/// and ordinals and returns every column (see [`many_graphs_rows`]); the parameters are the
-/// same.
+/// The form that returns the roots comes with its CTEs alone, `None` when the root's key is
+/// not known before its insert. With `rows_returned`, each step that returns its rows
+/// selects them first with their keys and ordinals and returns every column (see
+/// [`many_graphs_rows`]); the parameters are the same.
 fn many_graphs_statement(
     model: &Model<'_>,
     graph: &GraphModel,
     rows_returned: bool,
-) -> (String, Option<String>, Vec<GraphPart>) {
+) -> (String, Option<(String, String)>, Vec<GraphPart>) {
     let root_model = &model.tables[graph.root];
     let (mut before, mut after) = (Vec::new(), Vec::new());
     let mut parts = Vec::new();
@@ -316,15 +318,16 @@ SELECT (SELECT count(*) FROM root){}",
         let given: Vec<String> = key.iter().map(|k| format!("k.v{k}")).collect();
         let mut selected = vec![result_columns(root_model.columns.iter(), "root.")];
         selected.extend(step_counts.iter().cloned());
-        format!(
+        let ctes = with(root);
+        let sql = format!(
             "\
-WITH {}
+WITH {ctes}
 SELECT {} FROM root JOIN root_rows k ON ({}) = ({}) ORDER BY k.ord",
-            with(root),
             selected.join(", "),
             given.join(", "),
             stored.join(", "),
-        )
+        );
+        (ctes, sql)
     });
     (sql, sql_returning, parts)
 }
@@ -348,10 +351,9 @@ fn many_graphs_rows(
     graph: &GraphModel,
     parts: &[GraphPart],
 ) -> Option<RowsResult> {
-    let (_, with_roots, _) = many_graphs_statement(model, graph, true);
-    let with_roots = with_roots?;
-    // The CTEs of the returning form, up to its SELECT.
-    let ctes = with_roots.split("\nSELECT ").next()?.to_owned();
+    // The CTEs of the form that returns the roots, its steps returning their rows.
+    let (_, returning, _) = many_graphs_statement(model, graph, true);
+    let (ctes, _) = returning?;
     let root_model = &model.tables[graph.root];
     let null = |table: &TableModel<'_>| -> Vec<String> {
         table
@@ -446,7 +448,10 @@ fn many_graphs_rows(
         .chain(returning.iter().map(|&(index, _)| branch(Some(index))))
         .collect();
     Some(RowsResult {
-        sql: format!("{ctes}\n{}\nORDER BY 1, 2", branches.join("\nUNION ALL ")),
+        sql: format!(
+            "WITH {ctes}\n{}\nORDER BY 1, 2",
+            branches.join("\nUNION ALL ")
+        ),
         steps,
     })
 }
