@@ -288,12 +288,7 @@ pub(super) fn insert_graph(
     });
     // Returned rows come from the many-graph statement, a batch of one for one graph,
     // joined back to their roots by the root's key.
-    let root_key_known = !root_model.primary_key.is_empty()
-        && root_model.primary_key.iter().all(|&c| {
-            let column = &root_model.columns[c];
-            column.insert.is_some()
-                || (column.column.identity.is_some() && column.default_sql.is_some())
-        });
+    let root_key_known = !root_model.primary_key.is_empty() && key_known_before_insert(root_model);
     if let Some(pending) = steps.iter().find(|p| p.step.returning && !root_key_known) {
         return Err(vec![config::error_at(
             file,
@@ -1263,6 +1258,17 @@ fn child_step(
     })
 }
 
+/// Every primary key column of `table` is known before its insert, to join a stored row back
+/// to its input row by: written by the insert (given, or drawn from its default in the
+/// statement), or an identity drawn from its default.
+fn key_known_before_insert(table: &TableModel<'_>) -> bool {
+    table.primary_key.iter().all(|&c| {
+        let column = &table.columns[c];
+        column.insert.is_some()
+            || (column.column.identity.is_some() && column.default_sql.is_some())
+    })
+}
+
 /// Whether `edge` returns its rows (`returning = true`): each returned row is joined back
 /// to its input row by the table's primary key, so every key column must be known before
 /// the insert (given by the row or drawn from its default, not filled by the database), and
@@ -1276,16 +1282,11 @@ fn returned_rows(
     let Some(returning) = edge.returning.as_ref().filter(|r| *r.get_ref()) else {
         return Ok(false);
     };
-    let known = |&c: &usize| {
-        let column = &table.columns[c];
-        column.insert.is_some()
-            || (column.column.identity.is_some() && column.default_sql.is_some())
-    };
     let problem = if upsert {
         Some("an upserted row that exists keeps its own key, which its input row does not know")
     } else if table.primary_key.is_empty() {
         Some("its table has no primary key to join each stored row back to its input row by")
-    } else if !table.primary_key.iter().all(known) {
+    } else if !key_known_before_insert(table) {
         Some("its table's primary key is filled by the database, after the insert")
     } else {
         None
