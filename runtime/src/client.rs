@@ -405,39 +405,49 @@ impl<C: SessionClient + Send> LockingClient for &mut C {
     }
 }
 
+/// The statement methods of [`GenericClient`] for one of tokio-postgres's clients (`$ty`):
+/// sent unprepared with their declared types (`$ty::query_typed`) in one round trip, or, when
+/// they bind a type only the server knows, prepared first ([`query_server_typed`]); a lock
+/// and a statement pipelined ([`pipeline_on`]).
+macro_rules! tokio_postgres_statements {
+    ($ty:ty) => {
+        async fn query_typed(
+            &self,
+            sql: &str,
+            params: &[(&(dyn ToSql + Sync), Type)],
+        ) -> Result<Vec<Row>, tokio_postgres::Error> {
+            if binds_server_type(params) {
+                return query_server_typed(self, sql, params).await;
+            }
+            <$ty>::query_typed(self, sql, params).await
+        }
+
+        async fn execute_typed(
+            &self,
+            sql: &str,
+            params: &[(&(dyn ToSql + Sync), Type)],
+        ) -> Result<u64, tokio_postgres::Error> {
+            if binds_server_type(params) {
+                return execute_server_typed(self, sql, params).await;
+            }
+            <$ty>::execute_typed(self, sql, params).await
+        }
+
+        fn pipeline_locked(
+            &self,
+            transaction: PipelineTransaction,
+            lock: &str,
+            key: &[(&(dyn ToSql + Sync), Type)],
+            sql: &str,
+            params: &[(&(dyn ToSql + Sync), Type)],
+        ) -> impl Future<Output = LockedAnswers> + Send {
+            pipeline_on(self, transaction, lock, key, sql, params)
+        }
+    };
+}
+
 impl GenericClient for tokio_postgres::Client {
-    async fn query_typed(
-        &self,
-        sql: &str,
-        params: &[(&(dyn ToSql + Sync), Type)],
-    ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        if binds_server_type(params) {
-            return query_server_typed(self, sql, params).await;
-        }
-        tokio_postgres::Client::query_typed(self, sql, params).await
-    }
-
-    async fn execute_typed(
-        &self,
-        sql: &str,
-        params: &[(&(dyn ToSql + Sync), Type)],
-    ) -> Result<u64, tokio_postgres::Error> {
-        if binds_server_type(params) {
-            return execute_server_typed(self, sql, params).await;
-        }
-        tokio_postgres::Client::execute_typed(self, sql, params).await
-    }
-
-    fn pipeline_locked(
-        &self,
-        transaction: PipelineTransaction,
-        lock: &str,
-        key: &[(&(dyn ToSql + Sync), Type)],
-        sql: &str,
-        params: &[(&(dyn ToSql + Sync), Type)],
-    ) -> impl Future<Output = LockedAnswers> + Send {
-        pipeline_on(self, transaction, lock, key, sql, params)
-    }
+    tokio_postgres_statements!(tokio_postgres::Client);
 
     fn unnamed_client(&self) -> Option<&tokio_postgres::Client> {
         Some(self)
@@ -449,38 +459,7 @@ impl GenericClient for tokio_postgres::Transaction<'_> {
         true
     }
 
-    async fn query_typed(
-        &self,
-        sql: &str,
-        params: &[(&(dyn ToSql + Sync), Type)],
-    ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        if binds_server_type(params) {
-            return query_server_typed(self, sql, params).await;
-        }
-        tokio_postgres::Transaction::query_typed(self, sql, params).await
-    }
-
-    async fn execute_typed(
-        &self,
-        sql: &str,
-        params: &[(&(dyn ToSql + Sync), Type)],
-    ) -> Result<u64, tokio_postgres::Error> {
-        if binds_server_type(params) {
-            return execute_server_typed(self, sql, params).await;
-        }
-        tokio_postgres::Transaction::execute_typed(self, sql, params).await
-    }
-
-    fn pipeline_locked(
-        &self,
-        transaction: PipelineTransaction,
-        lock: &str,
-        key: &[(&(dyn ToSql + Sync), Type)],
-        sql: &str,
-        params: &[(&(dyn ToSql + Sync), Type)],
-    ) -> impl Future<Output = LockedAnswers> + Send {
-        pipeline_on(self, transaction, lock, key, sql, params)
-    }
+    tokio_postgres_statements!(tokio_postgres::Transaction<'_>);
 }
 
 impl<C: GenericClient> GenericClient for &C {
