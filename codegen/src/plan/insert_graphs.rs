@@ -67,6 +67,9 @@ pub struct GraphPart {
     pub rows: RowCount,
     /// Parameters in `$n` order.
     pub params: Vec<Param>,
+    /// The step's row count as the statement returns it, read from its parameters (see
+    /// `counted_by_parameters`), when it is not counted from the rows its CTE returns.
+    pub count: Option<String>,
 }
 
 /// How many graphs one statement writes: one (`insert_graph`), whose root's values are
@@ -143,6 +146,7 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
         step: None,
         rows: RowCount::Root,
         params: root.params,
+        count: None,
     });
     for index in after_root {
         let (ctes, part) = step_cte(model, graph, (index, Roots::One, false), &mut first_param);
@@ -152,9 +156,7 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
 
     // The root columns later steps read; the bare form returns only those.
     let read_by_steps = returned_columns(model, graph, StepRef::Root, Vec::new());
-    let counts: Vec<String> = (0..graph.steps.len())
-        .map(|i| step_count(graph, i))
-        .collect();
+    let counts = step_counts(graph, &parts);
     let statement = |root_returning: &str, selected: Vec<String>| {
         let mut ctes = before.clone();
         ctes.push(format!("root AS ({} RETURNING {root_returning})", root.sql));
@@ -197,9 +199,12 @@ pub(super) fn graph_statement(model: &Model<'_>, graph: &GraphModel) -> GraphSta
 /// ```sql
 /// WITH root_rows AS MATERIALIZED (SELECT COALESCE(u.c0, nextval('orders_id_seq')) AS v0, u.c1 AS v1, u.ord FROM UNNEST($1::bigint[], $2::text[]) WITH ORDINALITY AS u(c0, c1, ord)),
 ///      root AS (INSERT INTO "orders" ("id", "note") SELECT r.v0, r.v1 FROM root_rows r RETURNING 1),
-///      s0 AS (INSERT INTO "order_items" ("order_id", "sku") SELECT p.v0, u.c2 FROM UNNEST($3::text[], $4::bigint[]) AS u(c2, po) JOIN root_rows p ON p.ord = u.po RETURNING 1)
-/// SELECT (SELECT count(*) FROM root), (SELECT count(*) FROM s0)
+///      s0 AS (INSERT INTO "order_items" ("order_id", "sku") SELECT p.v0, u.c2 FROM UNNEST($3::text[], $4::bigint[]) AS u(c2, po) JOIN root_rows p ON p.ord = u.po)
+/// SELECT (SELECT count(*) FROM root), COALESCE(GREATEST(cardinality($3::text[]), cardinality($4::bigint[])), 0)::bigint
 /// ```
+///
+/// The last step's count may be read from its parameters (see [`counted_by_parameters`]);
+/// every other count is of the rows its CTE returns (`(SELECT count(*) FROM s0)`).
 ///
 /// The form that returns the roots comes with its CTEs alone, `None` when the root's key is
 /// not known before its insert. With `rows_returned`, each step that returns its rows
@@ -242,6 +247,7 @@ fn many_graphs_statement(
         step: None,
         rows: RowCount::Many,
         params: statement.params,
+        count: None,
     });
     for index in after_root {
         let (ctes, part) = step_cte(
@@ -274,9 +280,7 @@ fn many_graphs_statement(
             .collect();
         ctes.join(",\n     ")
     };
-    let step_counts: Vec<String> = (0..graph.steps.len())
-        .map(|i| step_count(graph, i))
-        .collect();
+    let step_counts = step_counts(graph, &parts);
     let sql = format!(
         "\
 WITH {}
@@ -547,13 +551,17 @@ fn step_cte(
     let InsertRows {
         mut statement,
         rows: values,
+        given,
         select,
     } = insert_rows(table, &table_name, &source);
     *first_param += statement.params.len();
+    let count =
+        counted_by_parameters(graph, index, (keyed_by_ordinal, rows_returned)).then_some(given);
     let part = GraphPart {
         step: Some(index),
         rows,
         params: statement.params,
+        count,
     };
     let upserted_key = step.kind.sets_parent_column().filter(|_| step.upsert);
     if let (Some((_, key)), true, Some(conflict)) =
@@ -587,10 +595,10 @@ fn step_cte(
             extra.push("u.po");
         }
         let all_columns = column_list(table.columns.iter());
-        let returning = if returns_rows {
-            all_columns.as_str()
-        } else {
-            "1"
+        let returning = match (returns_rows, &part.count) {
+            (true, _) => all_columns.as_str(),
+            (false, Some(_)) => "",
+            (false, None) => "1",
         };
         let names = (rows_cte_name(here), format!("s{index}"), returning);
         return (
@@ -618,7 +626,9 @@ fn step_cte(
         StepRef::Step(index),
         own_key.into_iter().collect(),
     );
-    let _ = write!(statement.sql, " RETURNING {returned}{inserted}");
+    if !(returned == "1" && inserted.is_empty() && part.count.is_some()) {
+        let _ = write!(statement.sql, " RETURNING {returned}{inserted}");
+    }
     (vec![format!("s{index} AS ({})", statement.sql)], part)
 }
 
@@ -676,9 +686,10 @@ fn upsert_by_key_ctes(
 
 /// The CTE of rows selected with their keys (`rows`, `MATERIALIZED`: each value, a
 /// sequence's next one too, evaluated once per row), then the insert (`insert`) that writes
-/// them, returning `1`. An identity ALWAYS key among `drawn` (the columns rows under them
-/// read) is drawn there too, and given to the insert with `OVERRIDING SYSTEM VALUE`.
-/// `extra` are the ordinals selected beside the values (`u.ord`, `u.po`).
+/// them, returning `returning` (nothing when it is empty). An identity ALWAYS key among
+/// `drawn` (the columns rows under them read) is drawn there too, and given to the insert
+/// with `OVERRIDING SYSTEM VALUE`. `extra` are the ordinals selected beside the values
+/// (`u.ord`, `u.po`).
 fn rows_then_insert(
     table: &TableModel<'_>,
     (rows, insert, returning): (String, String, &str),
@@ -708,6 +719,11 @@ fn rows_then_insert(
     }
     selected.extend(extra.iter().map(|e| (*e).to_owned()));
     let read: Vec<String> = columns.iter().map(|c| format!("r.v{c}")).collect();
+    let returning = if returning.is_empty() {
+        String::new()
+    } else {
+        format!(" RETURNING {returning}")
+    };
     vec![
         format!(
             "{rows} AS MATERIALIZED (SELECT {}{})",
@@ -715,7 +731,7 @@ fn rows_then_insert(
             select.from
         ),
         format!(
-            "{insert} AS (INSERT INTO {} ({}){overriding} SELECT {} FROM {rows} r RETURNING {returning})",
+            "{insert} AS (INSERT INTO {} ({}){overriding} SELECT {} FROM {rows} r{returning})",
             table.table.name.to_sql_quoted(),
             column_list(columns.iter().map(|&i| &table.columns[i])),
             read.join(", ")
@@ -799,6 +815,7 @@ fn connect_cte(
         step: Some(index),
         rows: RowCount::Many,
         params,
+        count: None,
     };
     (ctes, part)
 }
@@ -929,6 +946,48 @@ fn step_count(graph: &GraphModel, index: usize) -> String {
     } else {
         format!("(SELECT count(*) FROM s{index})")
     }
+}
+
+/// Each step's count in the final `SELECT`, in step order: read from its parameters when
+/// its part says how (see [`counted_by_parameters`]), else counted from its CTE's rows.
+fn step_counts(graph: &GraphModel, parts: &[GraphPart]) -> Vec<String> {
+    (0..graph.steps.len())
+        .map(|i| {
+            parts
+                .iter()
+                .find(|part| part.step == Some(i))
+                .and_then(|part| part.count.clone())
+                .unwrap_or_else(|| step_count(graph, i))
+        })
+        .collect()
+}
+
+/// Whether step `index` counts the rows its parameters carry rather than the rows its CTE
+/// returns. Reading each step's rows in the final `SELECT`, in statement order, is what
+/// makes PostgreSQL run the steps in that order (a data-modifying CTE runs when it is
+/// read); only the last step need not be read, since PostgreSQL runs a CTE no one read
+/// after the whole query. The root is always read (`FROM root`), so the last step is the
+/// last of those after the root, when there is one. So: that step, an insert, plain or upserting with
+/// `DO UPDATE`, of rows that each find their parent row (every parent row is written, or
+/// found, before it). PostgreSQL inserts or updates every such row or fails the whole
+/// statement, so the count is known from the parameters, and the CTE returns nothing. Not a
+/// lookup, not `insert_ignore`, not join rows (both may skip rows), not a parent upserted
+/// for many rows (rows that repeat its key are written once), and not in the statement
+/// that returns the rows, which counts each step's returned rows. (A `BEFORE INSERT`
+/// trigger that returns NULL to skip a row is not seen: the row counts as given.)
+fn counted_by_parameters(
+    graph: &GraphModel,
+    index: usize,
+    (keyed_by_ordinal, rows_returned): (bool, bool),
+) -> bool {
+    let step = &graph.steps[index];
+    let (_, after_root) = statement_order(graph);
+    let last = after_root.last() == Some(&index);
+    let may_skip_or_merge_rows = step.ignore
+        || (step.upsert && keyed_by_ordinal)
+        || step.connect_by.is_some()
+        || matches!(step.kind, StepKind::ManyToMany { .. });
+    last && !rows_returned && !may_skip_or_merge_rows
 }
 
 /// `conflict` with nothing to update: `ON CONFLICT ... DO UPDATE` assigns the first key

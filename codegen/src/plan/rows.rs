@@ -225,7 +225,23 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
         values.push(value);
     }
     let columns = column_list(inserted.iter().map(|&i| &model.columns[i]));
+    let present_given = present
+        .as_ref()
+        .map(|present| format!("(CASE WHEN {present} THEN 1 ELSE 0 END)::bigint"));
     let from = from_clause(source, scalar, present, &mut rows, &mut binder);
+    let given = match source.rows {
+        RowCount::Many => {
+            let lengths: Vec<String> = binder
+                .unnest
+                .iter()
+                .map(|array| format!("cardinality({array})"))
+                .collect();
+            format!("COALESCE(GREATEST({}), 0)::bigint", lengths.join(", "))
+        }
+        RowCount::One { .. } | RowCount::Root => {
+            present_given.unwrap_or_else(|| "1::bigint".to_owned())
+        }
+    };
     InsertRows {
         statement: Statement {
             sql: insert_select(
@@ -238,6 +254,7 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
             params: binder.params,
         },
         rows,
+        given,
         select: RowsSelect {
             columns: inserted,
             values,
@@ -392,6 +409,11 @@ pub(super) struct InsertRows {
     pub(super) statement: Statement,
     /// The rows as the insert reads them.
     pub(super) rows: RowValues,
+    /// How many rows the insert is given, as an expression of its parameters alone: the
+    /// longest `UNNEST` array (`COALESCE(GREATEST(cardinality($3::text[]), ...), 0)::bigint`),
+    /// whether an optional row is given, or `1`. It reads that many rows when each finds
+    /// the parent row it joins (by ordinal, or the one root).
+    pub(super) given: String,
     /// The insert's `SELECT`, in pieces: a step whose rows have rows under them selects
     /// them once, into a CTE of its own, before inserting them.
     pub(super) select: RowsSelect,
