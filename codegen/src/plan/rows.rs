@@ -173,6 +173,7 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
         format!("${n}::boolean")
     });
     let scalar = source.rows != RowCount::Many;
+    let mut set_arrays: BTreeMap<usize, (String, &str)> = BTreeMap::new();
     for &i in &inserted {
         let column = &model.columns[i];
         if let (Some(ColumnSource::Expression(expression)), false) =
@@ -189,6 +190,21 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
         }
         let value = cast(value, column.ty.cast_to.as_deref());
         if !source.overrides.contains_key(&i) {
+            // For many rows: the array that says whether each row sets the column (its
+            // alias), and the element that means it does not.
+            let array = match (column.insert, &column.ty.element) {
+                (Some(InsertKind::NullableDefaulted), _) => Some((format!("f{i}"), "false")),
+                (Some(InsertKind::Defaulted | InsertKind::Nullable), None) => {
+                    Some((format!("c{i}"), "NULL"))
+                }
+                (Some(InsertKind::Defaulted | InsertKind::Nullable), Some(_)) => {
+                    Some((format!("l{i}"), "NULL"))
+                }
+                _ => None,
+            };
+            if let (Some(array), false) = (array, scalar) {
+                set_arrays.insert(i, array);
+            }
             let set_when = match (column.insert, &column.ty.element) {
                 (Some(InsertKind::NullableDefaulted), _) => flag.clone(),
                 (Some(InsertKind::Defaulted | InsertKind::Nullable), _) if scalar => {
@@ -242,6 +258,23 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
             present_given.unwrap_or_else(|| "1::bigint".to_owned())
         }
     };
+    // A column every row of the call sets: its array is as long as the rows and holds no
+    // unset element. One scan of one array, once per statement.
+    for (i, (alias, unset)) in set_arrays {
+        let array = binder
+            .aliases
+            .iter()
+            .position(|a| *a == alias)
+            .and_then(|at| binder.unnest.get(at));
+        if let (Some(array), true) = (array, rows.set_when.contains_key(&i)) {
+            rows.every_set.insert(
+                i,
+                format!(
+                    "(SELECT cardinality({array}) = {given} AND array_position({array}, {unset}) IS NULL)"
+                ),
+            );
+        }
+    }
     InsertRows {
         statement: Statement {
             sql: insert_select(
@@ -445,6 +478,9 @@ pub(super) struct RowValues {
     /// Column index → the condition under which a row sets the column (`u.c4 IS NOT NULL`,
     /// `u.f3`); columns every row sets are absent.
     pub(super) set_when: BTreeMap<usize, String>,
+    /// Column index → a condition on the parameters alone that holds when every row sets
+    /// the column (many rows), so that an upsert assigns it without asking which rows do.
+    pub(super) every_set: BTreeMap<usize, String>,
 }
 
 /// `value::type` when the parameter's type is not the column's (enums, domains).
@@ -488,7 +524,11 @@ pub(super) fn with_default(
 ///
 /// The subquery reads the statement's own parameters, so the text never changes; it is not
 /// correlated, so PostgreSQL evaluates it once, as a hash table, on the first conflict. The
-/// conflict key picks the row, since two rows of one statement never share a key.
+/// conflict key picks the row, since two rows of one statement never share a key. Before it
+/// comes a test of the parameters alone, once per statement, that every row sets the column
+/// (`(SELECT cardinality($4::bigint[]) = ... AND array_position($4::bigint[], NULL) IS NULL)
+/// OR ...`): then the subquery is never run, which is what the common call, with no row
+/// leaving the column unset, costs.
 pub(super) fn on_conflict(
     model: &TableModel<'_>,
     table: &str,
@@ -530,8 +570,13 @@ pub(super) fn on_conflict(
                         .map(|s| s.as_str())
                         .collect::<Vec<_>>()
                         .join(", ");
+                    let every = rows
+                        .every_set
+                        .get(&i)
+                        .map(|every| format!("{every} OR "))
+                        .unwrap_or_default();
                     format!(
-                        "{name} = CASE WHEN ({excluded_key}) IN (SELECT {row_key} FROM {} WHERE {set_when}) \
+                        "{name} = CASE WHEN {every}({excluded_key}) IN (SELECT {row_key} FROM {} WHERE {set_when}) \
                          THEN EXCLUDED.{name} ELSE {table}.{name} END",
                         rows.from
                     )
