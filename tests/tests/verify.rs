@@ -243,7 +243,10 @@ async fn a_dropped_or_unusable_unique_key_is_reported_with_its_users() -> TestRe
                 columns: vec![text("order_id"), text("sku")],
                 primary: false,
                 constraint: None,
-                used_by: text("the upsert's ON CONFLICT, the diff of `OrderPatchGraph.items`"),
+                used_by: text(
+                    "the upsert's ON CONFLICT, the diff of `OrderDiffGraph.items`, the diff of \
+                     `OrderPatchGraph.items`",
+                ),
                 found: vec![text("primary key order_items_pkey (id)")],
             },
             SchemaDifference::MissingKey {
@@ -262,8 +265,8 @@ async fn a_dropped_or_unusable_unique_key_is_reported_with_its_users() -> TestRe
     assert_eq!(
         differences[1].to_string(),
         "`public.order_items` has no unique key on (order_id, sku), used by the upsert's ON \
-         CONFLICT, the diff of `OrderPatchGraph.items`; its unique keys are: primary key \
-         order_items_pkey (id)"
+         CONFLICT, the diff of `OrderDiffGraph.items`, the diff of `OrderPatchGraph.items`; its \
+         unique keys are: primary key order_items_pkey (id)"
     );
     Ok(())
 }

@@ -18,9 +18,11 @@
 //!   transaction with SQL, then pipelines `BEGIN`, `SELECT ... FOR UPDATE` of the order, the
 //!   graph statement and `COMMIT`: 6 statements, two round trips, sent unprepared;
 //! - `writegraph update_by_id_graph (CachedClient)`: the same call on a `CachedClient` (the same
-//!   connection, through the cache), which prepares its statements on first use and then only binds and
-//!   executes them; the targets are judged on this variant. `graphs.toml` declares no diff
-//!   graph without `lock_root`, so no unlocked variant is measured;
+//!   connection, through the cache), which prepares its statements on first use and then only
+//!   binds and executes them; judged against `hand CTE + lock`, which takes the same lock;
+//! - `writegraph update_by_id_graph (CachedClient, no lock)`: `OrderDiffGraph`, the same diff
+//!   without `lock_root`, on the `CachedClient`: one statement in autocommit, judged against
+//!   `hand CTE (prepared)`, which is the same write;
 //! - `naive`: a transaction that deletes all the order's items and inserts the target items
 //!   one row at a time (both statements prepared once and reused): `n + 3` statements;
 //! - `batched`: a transaction with one UNNEST upsert and one `DELETE ... NOT (sku = ANY($2))`:
@@ -37,7 +39,7 @@ use std::rc::Rc;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row, Statement};
 use writegraph::{CachedClient, GenericClient, SessionClient, TransactionClient};
-use writegraph_example::{NewOrderItemForOrder, OrderPatchGraph};
+use writegraph_example::{NewOrderItemForOrder, OrderDiffGraph, OrderPatchGraph};
 use writegraph_testing::CountingClient;
 
 use super::{verify_order_items, Item};
@@ -51,6 +53,7 @@ pub const UPDATE_GRAPH_SIZES: &[usize] = &[100, 1_000];
 
 const WRITEGRAPH: &str = "writegraph update_by_id_graph";
 const WRITEGRAPH_CACHED: &str = "writegraph update_by_id_graph (CachedClient)";
+const WRITEGRAPH_UNLOCKED: &str = "writegraph update_by_id_graph (CachedClient, no lock)";
 const NAIVE: &str = "naive (delete all + per-row INSERT, transaction)";
 const BATCHED: &str = "batched (UNNEST upsert + DELETE, transaction)";
 const HAND_CTE_PREPARED: &str = "hand CTE (prepared)";
@@ -130,7 +133,7 @@ pub async fn update_graph(
         .copied()
         .filter(|&n| {
             let median = |strategy| report.find(UPDATE_GRAPH, strategy, n).map(|m| m.median);
-            matches!((median(WRITEGRAPH_CACHED), median(HAND_CTE_PREPARED)),
+            matches!((median(WRITEGRAPH_UNLOCKED), median(HAND_CTE_PREPARED)),
                 (Some(writegraph), Some(hand)) if writegraph.as_secs_f64() > 1.05 * hand.as_secs_f64())
         })
         .collect();
@@ -139,62 +142,89 @@ pub async fn update_graph(
         report.summary.extend(lines);
     }
     report.summary.push(format!(
-        "update-graph: judged on `{WRITEGRAPH_CACHED}` with OrderPatchGraph (lock_root = true: \
-         transaction probe, then BEGIN + lock + statement + COMMIT, pipelined); graphs.toml has no diff graph without \
-         lock_root, so no unlocked writegraph variant was measured"
+        "update-graph: judged on `{WRITEGRAPH_UNLOCKED}` (OrderDiffGraph, one statement) against \
+         `{HAND_CTE_PREPARED}`, and on `{WRITEGRAPH_CACHED}` (OrderPatchGraph, lock_root = true: \
+         transaction probe, then BEGIN + lock + statement + COMMIT, pipelined) against \
+         `{HAND_CTE_LOCKED}`"
     ));
     Ok(report)
 }
 
-/// For one size: the judged line (`update graph vs hand CTE: 1.02x; vs batched: 0.41x; naive
-/// vs update graph: 9.3x` and the targets), the same ratios for the plain client, and the
-/// lock's share.
+/// For one size: the judged lines (the unlocked graph against the hand CTE, the locked one
+/// against the hand CTE with the same lock: `update graph vs hand CTE: 1.02x; vs batched:
+/// 0.41x; naive vs update graph: 9.3x` and the targets), and the same ratios for the plain
+/// client.
 fn summary_lines(report: &Report, n: usize) -> Vec<String> {
     let median = |strategy| Some(report.find(UPDATE_GRAPH, strategy, n)?.median.as_secs_f64());
-    let (Some(cached), Some(plain), Some(hand), Some(hand_locked), Some(batched), Some(naive)) = (
+    let (
+        Some(unlocked),
+        Some(cached),
+        Some(plain),
+        Some(hand),
+        Some(hand_locked),
+        Some(batched),
+        Some(naive),
+    ) = (
+        median(WRITEGRAPH_UNLOCKED),
         median(WRITEGRAPH_CACHED),
         median(WRITEGRAPH),
         median(HAND_CTE_PREPARED),
         median(HAND_CTE_LOCKED),
         median(BATCHED),
         median(NAIVE),
-    ) else {
+    )
+    else {
         return Vec::new();
     };
     let verdict = |met: bool| if met { "met" } else { "MISSED" };
-    let ratios = |writegraph: f64| {
+    let ratios = |writegraph: f64, reference: f64| {
         format!(
             "update graph vs hand CTE: {:.2}x; vs batched: {:.2}x; naive vs update graph: {:.1}x",
-            writegraph / hand,
+            writegraph / reference,
             writegraph / batched,
             naive / writegraph
         )
     };
-    let mut judged = format!(
-        "update-graph, n = {n}: {} (`{WRITEGRAPH_CACHED}`, lock_root = true; targets: within \
-         1.05x of hand CTE {}, faster than batched {}",
-        ratios(cached),
-        verdict(cached / hand <= 1.05),
-        verdict(cached < batched)
-    );
-    if n == NAIVE_TARGET_SIZE {
-        judged.push_str(&format!(
-            ", at least 5x faster than naive {}",
-            verdict(naive / cached >= 5.0)
-        ));
-    }
-    judged.push(')');
+    let judged = |strategy: &str, what: &str, writegraph: f64, reference: f64| {
+        let mut line = format!(
+            "update-graph, n = {n}: {} (`{strategy}`, {what}; targets: within 1.05x of hand CTE \
+             {}, faster than batched {}",
+            ratios(writegraph, reference),
+            verdict(writegraph / reference <= 1.05),
+            verdict(writegraph < batched)
+        );
+        if n == NAIVE_TARGET_SIZE {
+            line.push_str(&format!(
+                ", at least 5x faster than naive {}",
+                verdict(naive / writegraph >= 5.0)
+            ));
+        }
+        line.push(')');
+        line
+    };
     vec![
-        judged,
-        format!(
-            "update-graph, n = {n}, plain client (`{WRITEGRAPH}`): {}",
-            ratios(plain)
+        judged(
+            WRITEGRAPH_UNLOCKED,
+            "no lock, against `hand CTE (prepared)`",
+            unlocked,
+            hand,
+        ),
+        judged(
+            WRITEGRAPH_CACHED,
+            "lock_root = true, against `hand CTE + lock`",
+            cached,
+            hand_locked,
         ),
         format!(
-            "update-graph, n = {n}, the lock's share: hand CTE + lock vs hand CTE: {:.2}x; \
-             update graph (CachedClient) vs hand CTE + lock: {:.2}x",
+            "update-graph, n = {n}, plain client (`{WRITEGRAPH}`, lock_root = true, against \
+             `hand CTE + lock`): {}",
+            ratios(plain, hand_locked)
+        ),
+        format!(
+            "update-graph, n = {n}, the lock's share: hand CTE + lock vs hand CTE: {:.2}x; locked \
+             graph vs unlocked graph: {:.2}x",
             hand_locked / hand,
-            cached / hand_locked
+            cached / unlocked
         ),
     ]
 }
@@ -420,6 +450,7 @@ fn strategies(
     statements: &Rc<DiffStatements>,
     cached: &Rc<CachedClient>,
 ) -> Vec<Strategy<DiffInput>> {
+    let unlocked = Rc::clone(cached);
     let cached = Rc::clone(cached);
     let naive = Rc::clone(statements);
     let batched = Rc::clone(statements);
@@ -432,6 +463,10 @@ fn strategies(
         Strategy::new(WRITEGRAPH_CACHED, move |_client, input| {
             let cached = Rc::clone(&cached);
             Box::pin(async move { writegraph_update(&*cached, input).await })
+        }),
+        Strategy::new(WRITEGRAPH_UNLOCKED, move |_client, input| {
+            let cached = Rc::clone(&unlocked);
+            Box::pin(async move { writegraph_update_unlocked(&cached, input).await })
         }),
         Strategy::new(NAIVE, move |client, input| {
             let statements = Rc::clone(&naive);
@@ -465,6 +500,19 @@ async fn writegraph_update<C: SessionClient>(client: &C, input: &DiffInput) -> R
     OrderPatchGraph::default()
         .with_items(items)
         .update_by_id_graph(&mut counting, &input.order_id)
+        .await?;
+    Ok(counting.statements())
+}
+
+/// The same diff with `OrderDiffGraph`, which takes no lock: one statement, in autocommit.
+async fn writegraph_update_unlocked(client: &CachedClient, input: &DiffInput) -> Result<u64> {
+    let items = input.target.iter().map(|item| {
+        NewOrderItemForOrder::new(item.sku.clone(), item.qty).with_price_cents(item.price_cents)
+    });
+    let counting = CountingClient::new(client);
+    OrderDiffGraph::default()
+        .with_items(items)
+        .update_by_id_graph(&counting, &input.order_id)
         .await?;
     Ok(counting.statements())
 }

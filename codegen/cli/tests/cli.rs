@@ -400,8 +400,8 @@ async fn verify_reports_every_difference_of_a_live_database() -> TestResult {
          - column `total_cents` of `public.orders` is `integer` in the database, but the code \
          was generated for `bigint`\n  \
          - `public.order_items` has no unique key on (order_id, sku), used by the upsert's ON \
-         CONFLICT, the diff of `OrderPatchGraph.items`; its unique keys are: primary key \
-         order_items_pkey (id)\n\
+         CONFLICT, the diff of `OrderDiffGraph.items`, the diff of `OrderPatchGraph.items`; its \
+         unique keys are: primary key order_items_pkey (id)\n\
          regenerate the code from the database's schema, or migrate the database to the schema \
          the code was generated from\n"
     );
