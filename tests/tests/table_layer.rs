@@ -674,6 +674,72 @@ async fn an_upsert_keeps_the_columns_a_row_leaves_unset() -> TestResult {
     Ok(())
 }
 
+/// Whether each row of a batch upsert sets a column is asked two ways: once for the whole
+/// batch (every row sets it) and else per conflicting row. Both give each row its own.
+#[tokio::test]
+async fn a_batch_upsert_assigns_a_column_to_exactly_the_rows_that_set_it() -> TestResult {
+    let (_db, client) = shop().await?;
+    let first = NewOrder::new("alice")
+        .with_total_cents(100)
+        .with_note("a")
+        .insert_returning(&client)
+        .await?;
+    let second = NewOrder::new("bob")
+        .with_total_cents(200)
+        .with_note("b")
+        .insert_returning(&client)
+        .await?;
+    let orders = |rows: Vec<tokio_postgres::Row>| -> Vec<(i64, i64, Option<String>)> {
+        rows.iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect()
+    };
+    let select = "SELECT id, total_cents, note FROM orders ORDER BY id";
+
+    // Every row sets both columns: both are assigned on both conflicting rows.
+    NewOrder::upsert_many(
+        &client,
+        vec![
+            NewOrder::new("alice")
+                .with_id(first.id)
+                .with_total_cents(110)
+                .with_note("a2"),
+            NewOrder::new("bob")
+                .with_id(second.id)
+                .with_total_cents(220)
+                .with_note("b2"),
+        ],
+    )
+    .await?;
+    assert_eq!(
+        orders(client.query(select, &[]).await?),
+        vec![
+            (first.id, 110, Some("a2".to_owned())),
+            (second.id, 220, Some("b2".to_owned())),
+        ]
+    );
+
+    // Each column set by one row only: the other row keeps its stored value.
+    NewOrder::upsert_many(
+        &client,
+        vec![
+            NewOrder::new("alice")
+                .with_id(first.id)
+                .with_total_cents(111),
+            NewOrder::new("bob").with_id(second.id).with_note("b3"),
+        ],
+    )
+    .await?;
+    assert_eq!(
+        orders(client.query(select, &[]).await?),
+        vec![
+            (first.id, 111, Some("a2".to_owned())),
+            (second.id, 220, Some("b3".to_owned())),
+        ]
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn order_upsert_on_the_primary_key_updates_the_row_with_that_id() -> TestResult {
     let (_db, client) = shop().await?;
