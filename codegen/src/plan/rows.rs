@@ -190,9 +190,9 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
         }
         let value = cast(value, column.ty.cast_to.as_deref());
         if !source.overrides.contains_key(&i) {
-            // For many rows: the array that says whether each row sets the column (its
-            // alias), and the element that means it does not.
-            let array = match (column.insert, &column.ty.element) {
+            // How a row says it sets the column: for many rows, the array that holds it per
+            // row (its alias) and the element that means it does not; one row, its parameter.
+            let set_by = match (column.insert, &column.ty.element) {
                 (Some(InsertKind::NullableDefaulted), _) => Some((format!("f{i}"), "false")),
                 (Some(InsertKind::Defaulted | InsertKind::Nullable), None) => {
                     Some((format!("c{i}"), "NULL"))
@@ -202,22 +202,15 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
                 }
                 _ => None,
             };
-            if let (Some(array), false) = (array, scalar) {
+            let set_when = match (&set_by, scalar) {
+                (None, _) => None,
+                (Some(_), _) if flag.is_some() => flag.clone(),
+                (Some(_), true) => scalar_set.map(|v| format!("{v} IS NOT NULL")),
+                (Some((alias, _)), false) => Some(format!("u.{alias} IS NOT NULL")),
+            };
+            if let (Some(array), false) = (set_by, scalar) {
                 set_arrays.insert(i, array);
             }
-            let set_when = match (column.insert, &column.ty.element) {
-                (Some(InsertKind::NullableDefaulted), _) => flag.clone(),
-                (Some(InsertKind::Defaulted | InsertKind::Nullable), _) if scalar => {
-                    scalar_set.map(|v| format!("{v} IS NOT NULL"))
-                }
-                (Some(InsertKind::Defaulted | InsertKind::Nullable), None) => {
-                    Some(format!("u.c{i} IS NOT NULL"))
-                }
-                (Some(InsertKind::Defaulted | InsertKind::Nullable), Some(_)) => {
-                    Some(format!("u.l{i} IS NOT NULL"))
-                }
-                _ => None,
-            };
             if let Some(set_when) = set_when {
                 rows.set_when.insert(i, set_when);
             }
