@@ -245,9 +245,7 @@ async fn diagnose(client: &Client, n: usize) -> Result<Vec<String>> {
     };
     // EXPLAIN returns no row of the graph, so the generated code ends with `NotFound` here,
     // after the plans were captured.
-    let items = input.target.iter().map(|item| {
-        NewOrderItemForOrder::new(item.sku.clone(), item.qty).with_price_cents(item.price_cents)
-    });
+    let items = graph_items(&input);
     let _ = OrderPatchGraph::default()
         .with_items(items)
         .update_by_id_graph(&explaining, &input.order_id)
@@ -490,12 +488,17 @@ fn strategies(
     ]
 }
 
+/// The diff's target items as the generated graphs take them.
+fn graph_items(input: &DiffInput) -> impl Iterator<Item = NewOrderItemForOrder> + '_ {
+    input.target.iter().map(|item| {
+        NewOrderItemForOrder::new(item.sku.clone(), item.qty).with_price_cents(item.price_cents)
+    })
+}
+
 /// The code under test: the generated `OrderPatchGraph::update_by_id_graph` with only `items`
 /// set, on a plain client or a `CachedClient`, statements counted.
 async fn writegraph_update<C: SessionClient>(client: &C, input: &DiffInput) -> Result<u64> {
-    let items = input.target.iter().map(|item| {
-        NewOrderItemForOrder::new(item.sku.clone(), item.qty).with_price_cents(item.price_cents)
-    });
+    let items = graph_items(input);
     let mut counting = CountingClient::new(OneTask(client));
     OrderPatchGraph::default()
         .with_items(items)
@@ -506,9 +509,7 @@ async fn writegraph_update<C: SessionClient>(client: &C, input: &DiffInput) -> R
 
 /// The same diff with `OrderDiffGraph`, which takes no lock: one statement, in autocommit.
 async fn writegraph_update_unlocked(client: &CachedClient, input: &DiffInput) -> Result<u64> {
-    let items = input.target.iter().map(|item| {
-        NewOrderItemForOrder::new(item.sku.clone(), item.qty).with_price_cents(item.price_cents)
-    });
+    let items = graph_items(input);
     let counting = CountingClient::new(client);
     OrderDiffGraph::default()
         .with_items(items)

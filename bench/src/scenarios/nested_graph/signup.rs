@@ -339,21 +339,9 @@ async fn signup_generated_by_hand(
     let n = input.members.len();
     let created: Option<DateTime<Utc>> = None;
     let ids: Vec<Option<i64>> = vec![None; n];
-    let names: Vec<Option<&str>> = c.names.iter().map(|s| Some(*s)).collect();
     let users_created: Vec<Option<DateTime<Utc>>> = vec![None; n];
     let po: Vec<i64> = (1..=n as i64).collect();
     let user_ids: Vec<Option<i64>> = vec![None; n];
-    let roles: Vec<Option<&str>> = c
-        .roles
-        .iter()
-        .map(|r| {
-            Some(if *r == MemberRole::Admin {
-                "admin"
-            } else {
-                "member"
-            })
-        })
-        .collect();
     let row = client
         .query_one(
             statement,
@@ -362,11 +350,11 @@ async fn signup_generated_by_hand(
                 &created,
                 &ids,
                 &c.emails,
-                &names,
+                &c.names,
                 &users_created,
                 &po,
                 &user_ids,
-                &roles,
+                &c.roles,
             ],
         )
         .await?;
