@@ -259,7 +259,7 @@ pub(super) fn insert_rows(model: &TableModel<'_>, table: &str, source: &RowsSour
             .iter()
             .position(|a| *a == alias)
             .and_then(|at| binder.unnest.get(at));
-        if let (Some(array), true) = (array, rows.set_when.contains_key(&i)) {
+        if let Some(array) = array {
             rows.every_set.insert(
                 i,
                 format!(
