@@ -12,7 +12,7 @@ use writegraph::{Error, ValidationError, ValidationKind};
 use writegraph_example::{
     CategorizedProductGraph, NewCategory, NewOrder, NewOrderGraph, NewOrderItem,
     NewOrderItemForOrder, NewProductDetailForProduct, NewShippingAddressForOrder, OrderPatch,
-    OrderReplaceGraph, SCHEMA_SQL,
+    OrderReplaceGraph, ShippingAddressPatch, SCHEMA_SQL,
 };
 use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 
@@ -296,6 +296,26 @@ async fn each_check_of_generated_code_has_its_kind_and_sends_nothing() -> TestRe
                     .await,
             )?,
             ValidationKind::NoOperations,
+        ),
+        (
+            "patch with a NUL byte",
+            expect_kind(
+                OrderPatch::default()
+                    .with_customer("a\u{0}b")
+                    .update_by_id(&counting, &order.id)
+                    .await,
+            )?,
+            ValidationKind::NulByte,
+        ),
+        (
+            "patched zip longer than varchar(16)",
+            expect_kind(
+                ShippingAddressPatch::default()
+                    .with_zip("12345678901234567")
+                    .update_by_id_returning(&counting, &1)
+                    .await,
+            )?,
+            ValidationKind::TooLong,
         ),
         (
             "empty update graph",

@@ -117,6 +117,7 @@ pub(super) fn patch_struct(table: &TableModel<'_>, statements: &TableStatements)
             type Stored = {row};
             {statement}const RETURNING_SQL: &'static str = {returning};
             fn assign<'a>(&'a self, set: &mut ::writegraph::write::Assignments<'a>) {{ {assignments} }}
+            {check}
         }}
         ::writegraph::patch_methods!({name});\n",
         statement = statement_assigned(
@@ -127,6 +128,28 @@ pub(super) fn patch_struct(table: &TableModel<'_>, statements: &TableStatements)
         ),
         returning = str_literal(&statements.returning),
         assignments = patch_assignments(&updatable, "self"),
+        check = patch_check(table, &updatable),
     );
     code
+}
+
+/// `fn check` of a patch through `writegraph::patch_check!`: `check_text` of each text
+/// value it may set, as a row's are checked (row 0: a patch is one row). Empty when no
+/// updatable column holds text.
+fn patch_check(table: &TableModel<'_>, updatable: &[&ColumnModel<'_>]) -> String {
+    let checks: Vec<String> = updatable
+        .iter()
+        .filter_map(|column| {
+            let max = super::insert::max_chars(column)?;
+            Some(format!("{} {:?} {max}", column.field, column.column.name))
+        })
+        .collect();
+    if checks.is_empty() {
+        return String::new();
+    }
+    format!(
+        "::writegraph::patch_check!({:?} {{ {} }});",
+        table.table.name.to_sql(),
+        checks.join(", ")
+    )
 }

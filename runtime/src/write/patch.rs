@@ -224,8 +224,20 @@ pub trait Patch: Sized + Send + Sync {
     /// ([`Assignments::set_some`]).
     fn assign<'a>(&'a self, set: &mut Assignments<'a>);
 
+    /// The checks of the set values that need no database, before any SQL: a text value
+    /// PostgreSQL would refuse (longer than a `varchar(n)` holds, or with a NUL byte) is a
+    /// [`ValidationKind::TooLong`] or [`ValidationKind::NulByte`] naming its column, as it
+    /// is in a row to insert. Generated for a table with a text column; none without.
+    ///
+    /// [`ValidationKind::TooLong`]: crate::ValidationKind::TooLong
+    /// [`ValidationKind::NulByte`]: crate::ValidationKind::NulByte
+    fn check(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// The UPDATE and its parameters: the key, then the set values; `returning` is appended
-    /// last. [`ValidationKind::NoOperations`] when the patch sets nothing.
+    /// last. [`ValidationKind::NoOperations`] when the patch sets nothing, and the errors of
+    /// [`check`](Self::check).
     ///
     /// [`ValidationKind::NoOperations`]: crate::ValidationKind::NoOperations
     fn update_statement<'a>(
@@ -233,6 +245,7 @@ pub trait Patch: Sized + Send + Sync {
         id: &'a <Self::Stored as Table>::Key,
         returning: &str,
     ) -> Result<(String, Vec<Param<'a>>)> {
+        self.check()?;
         let key = Self::Stored::bind_key(id);
         let mut set = Assignments::new(Self::UPDATE_SQL, key.as_ref().to_vec());
         self.assign(&mut set);
@@ -315,5 +328,19 @@ macro_rules! assign {
             $crate::param_type!($ty),
             $crate::assign!(@cast $($cast)?),
         );)*
+    };
+}
+
+/// A generated [`Patch::check`]: [`check_text`](crate::write::check_text) of each text
+/// field, `field "column" max_chars`, as row 0 of `table`:
+/// `patch_check!("public.orders" { customer "customer" None, zip "zip" Some(16) });`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! patch_check {
+    ($table:literal { $($field:ident $column:literal $max:expr),* $(,)? }) => {
+        fn check(&self) -> $crate::Result<()> {
+            $($crate::write::check_text(&self.$field, $max, $table, 0, $column)?;)*
+            Ok(())
+        }
     };
 }
