@@ -28,12 +28,38 @@ pub struct Attributes {
     pub on_field: std::collections::BTreeMap<String, Vec<String>>,
 }
 
+impl Attributes {
+    /// What the `#[derive(...)]` attributes on the type derive, by the last segment of each
+    /// path (`serde::Deserialize` is `Deserialize`). Read as Rust, so that a doc comment or a
+    /// derive named `MyDeserialize` that mentions the word is not taken for serde's.
+    pub fn derives(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for attribute in &self.on_type {
+            // Validation made sure each is an outer attribute.
+            let Ok(item) = syn::parse_str::<syn::ItemStruct>(&format!("{attribute}\nstruct S;"))
+            else {
+                continue;
+            };
+            for attr in item.attrs.iter().filter(|a| a.path().is_ident("derive")) {
+                let _ = attr.parse_nested_meta(|meta| {
+                    if let Some(last) = meta.path.segments.last() {
+                        names.push(last.ident.to_string());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        names
+    }
+}
+
 /// One attribute on the generated types or fields a path selects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attribute {
     /// `.` (every generated type), a table (`orders`, `public.orders`: its row, insert and
     /// patch structs), a graph (`NewOrderGraph`), an enum's SQL name (`order_status`), or
-    /// one field: `table.column` (in every struct of the table and the graphs rooted in it)
+    /// one field: `table.column` (in every struct of the table and the insert graphs rooted in
+    /// it; an update graph holds the patch)
     /// or `Graph.field`.
     pub path: String,
     /// The attribute as Rust writes it (`#[derive(serde::Serialize)]`).
@@ -558,4 +584,26 @@ pub struct UpdateChild {
     /// has_many children upserted by a key (diff, upsert): the key no two given rows may
     /// share (without the fk, which is the parent's key for all of them).
     pub repeat_key: Option<Vec<usize>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Attributes;
+
+    #[test]
+    fn only_derives_count_as_derives() {
+        let attributes = Attributes {
+            on_type: vec![
+                "#[derive(Debug, serde::Serialize)]".to_owned(),
+                "#[doc = \"Deserialize me\"]".to_owned(),
+                "#[derive(my::MyDeserialize)]".to_owned(),
+                "#[serde(rename_all = \"camelCase\")]".to_owned(),
+            ],
+            ..Attributes::default()
+        };
+        assert_eq!(
+            attributes.derives(),
+            ["Debug", "Serialize", "MyDeserialize"]
+        );
+    }
 }

@@ -22,8 +22,8 @@ use tokio_postgres::Client;
 use writegraph::Error;
 use writegraph_example::{
     NewAuditLogForEntity, NewOrderGraph, NewOrderItemForOrder, NewShippingAddressForOrder,
-    OrderAppendGraph, OrderPatchGraph, OrderReplaceGraph, OrderStatus, OrderUpsertGraph,
-    SCHEMA_SQL,
+    OrderAppendGraph, OrderPatch, OrderPatchGraph, OrderReplaceGraph, OrderStatus,
+    OrderUpsertGraph, SCHEMA_SQL,
 };
 use writegraph_testing::{self as testing, CountingClient};
 
@@ -505,55 +505,38 @@ async fn write(
             let id = model.target(*order, *missing);
             let items = items.as_deref().map(new_items);
             let shipping = shipping.as_ref().map(|s| s.as_ref().map(new_shipping));
-            let customer = patch.customer.map(Into::into);
-            let note = patch.note.map(|n| n.map(Into::into));
+            let root = OrderPatch {
+                customer: patch.customer.map(Into::into),
+                status: patch.status,
+                total_cents: patch.total_cents,
+                note: patch.note.map(|n| n.map(Into::into)),
+                ..OrderPatch::default()
+            };
             let affected = match graph {
                 Graph::Replace => {
                     OrderReplaceGraph {
-                        customer,
-                        status: patch.status,
-                        total_cents: patch.total_cents,
-                        note,
+                        root,
                         items,
                         shipping,
-                        ..OrderReplaceGraph::default()
                     }
                     .update_by_id_graph(&*client, &id)
                     .await?
                 }
                 Graph::Append => {
-                    OrderAppendGraph {
-                        customer,
-                        status: patch.status,
-                        total_cents: patch.total_cents,
-                        note,
-                        items,
-                        ..OrderAppendGraph::default()
-                    }
-                    .update_by_id_graph(&mut *client, &id)
-                    .await?
+                    OrderAppendGraph { root, items }
+                        .update_by_id_graph(&mut *client, &id)
+                        .await?
                 }
                 Graph::Upsert => {
-                    OrderUpsertGraph {
-                        customer,
-                        status: patch.status,
-                        total_cents: patch.total_cents,
-                        note,
-                        items,
-                        ..OrderUpsertGraph::default()
-                    }
-                    .update_by_id_graph(&mut *client, &id)
-                    .await?
+                    OrderUpsertGraph { root, items }
+                        .update_by_id_graph(&mut *client, &id)
+                        .await?
                 }
                 Graph::Diff => {
                     OrderPatchGraph {
-                        customer,
-                        status: patch.status,
-                        total_cents: patch.total_cents,
-                        note,
+                        root,
                         items,
                         shipping,
-                        ..OrderPatchGraph::default()
                     }
                     .update_by_id_graph(&mut *client, &id)
                     .await?

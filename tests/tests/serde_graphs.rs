@@ -6,7 +6,7 @@
 use tokio_postgres::Client;
 use writegraph_testing::{self as testing, TestDatabase};
 use writegraph_tests::articles::{
-    ArticleGraph, AuthoredArticleGraph, NewArticleTagForArticle, NewAuthor,
+    ArticleEditGraph, ArticleGraph, AuthoredArticleGraph, NewArticleTagForArticle, NewAuthor,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -115,5 +115,55 @@ async fn graphs_read_from_json_are_written_as_they_read() -> TestResult {
         .collect();
     let tags: Vec<(&str, &str)> = tags.iter().map(|(a, t)| (a.as_str(), t.as_str())).collect();
     assert_eq!(tags, [("first", "a"), ("first", "b"), ("third", "c")]);
+    Ok(())
+}
+
+/// An update graph reads the root's columns from the same JSON object as its children (its
+/// patch field `root` is flattened), a missing key apart from `null`, and writes them back.
+#[test]
+fn an_update_graph_reads_its_root_patch_from_the_graph_object() -> TestResult {
+    let missing: ArticleEditGraph = serde_json::from_str(r#"{"title":"T","tags":[{"tag":"x"}]}"#)?;
+    assert_eq!(missing.root.title, Some("T".to_owned()));
+    assert_eq!(missing.root.subtitle, None);
+    assert_eq!(missing.tags, Some(vec![NewArticleTagForArticle::new("x")]));
+    let null: ArticleEditGraph = serde_json::from_str(r#"{"subtitle":null}"#)?;
+    assert_eq!(null.root.subtitle, Some(None));
+    assert_eq!(null.tags, None);
+    for graph in [missing, null] {
+        let json = serde_json::to_string(&graph)?;
+        assert!(!json.contains("\"root\""), "{json}");
+        let back: ArticleEditGraph = serde_json::from_str(&json)?;
+        assert_eq!(back, graph, "{json}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_update_graph_read_from_json_is_written_as_it_reads() -> TestResult {
+    let (_db, client) = database().await?;
+    let article = AuthoredArticleGraph::new("first", "First", "text")
+        .with_author(NewAuthor::new("ana@example.com", "Ana"))
+        .with_tags([NewArticleTagForArticle::new("a")])
+        .insert_graph_returning(&client)
+        .await?;
+    let edit: ArticleEditGraph =
+        serde_json::from_str(r#"{"title":"Renamed","subtitle":null,"tags":[{"tag":"b"}]}"#)?;
+    let stored = edit
+        .update_by_id_graph_returning(&client, &article.id)
+        .await?;
+    assert_eq!(
+        (stored.title.as_str(), stored.subtitle, stored.body.as_str()),
+        ("Renamed", None, "text")
+    );
+    let tags: Vec<String> = client
+        .query(
+            "SELECT tag FROM article_tags WHERE article_id = $1",
+            &[&article.id],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(tags, ["b"]);
     Ok(())
 }

@@ -24,7 +24,7 @@ use tokio_postgres::{Client, Row};
 use writegraph::{Error, GenericClient, WriteReport, WriteStepReport};
 use writegraph_example::{
     NewOrderGraph, NewOrderItemForOrder, NewShippingAddressForOrder, Order, OrderAppendGraph,
-    OrderPatchGraph, OrderReplaceGraph, OrderUpsertGraph, SCHEMA_SQL,
+    OrderPatch, OrderPatchGraph, OrderReplaceGraph, OrderUpsertGraph, SCHEMA_SQL,
 };
 use writegraph_testing::{self as testing, CountingClient, TestDatabase};
 
@@ -260,7 +260,7 @@ impl ItemsGraph for OrderReplaceGraph {
     fn with_parts(items: Option<Vec<NewOrderItemForOrder>>, total_cents: Option<i64>) -> Self {
         Self {
             items,
-            total_cents,
+            root: OrderPatch::default().with_total_cents_opt(total_cents),
             ..Self::default()
         }
     }
@@ -276,8 +276,7 @@ impl ItemsGraph for OrderAppendGraph {
     fn with_parts(items: Option<Vec<NewOrderItemForOrder>>, total_cents: Option<i64>) -> Self {
         Self {
             items,
-            total_cents,
-            ..Self::default()
+            root: OrderPatch::default().with_total_cents_opt(total_cents),
         }
     }
 
@@ -292,8 +291,7 @@ impl ItemsGraph for OrderUpsertGraph {
     fn with_parts(items: Option<Vec<NewOrderItemForOrder>>, total_cents: Option<i64>) -> Self {
         Self {
             items,
-            total_cents,
-            ..Self::default()
+            root: OrderPatch::default().with_total_cents_opt(total_cents),
         }
     }
 
@@ -308,7 +306,7 @@ impl ItemsGraph for OrderPatchGraph {
     fn with_parts(items: Option<Vec<NewOrderItemForOrder>>, total_cents: Option<i64>) -> Self {
         Self {
             items,
-            total_cents,
+            root: OrderPatch::default().with_total_cents_opt(total_cents),
             ..Self::default()
         }
     }
@@ -713,7 +711,7 @@ where
 async fn has_one_replace_deletes_then_inserts_and_some_none_deletes() -> TestResult {
     let build = |shipping, total_cents| OrderPatchGraph {
         shipping,
-        total_cents,
+        root: OrderPatch::default().with_total_cents_opt(total_cents),
         ..OrderPatchGraph::default()
     };
     run_shipping_cases(
@@ -763,7 +761,7 @@ async fn has_one_replace_deletes_then_inserts_and_some_none_deletes() -> TestRes
 async fn has_one_upsert_updates_by_key_and_some_none_deletes() -> TestResult {
     let build = |shipping, total_cents| OrderReplaceGraph {
         shipping,
-        total_cents,
+        root: OrderPatch::default().with_total_cents_opt(total_cents),
         ..OrderReplaceGraph::default()
     };
     run_shipping_cases(
@@ -1642,6 +1640,48 @@ async fn root_patch_text_the_column_cannot_hold_is_a_validation_error() -> TestR
     assert_eq!(
         message,
         "step `graph:root:orders`: `public.orders` row 0, column `note`: the value contains a NUL byte, which PostgreSQL text cannot hold"
+    );
+    assert_eq!(counting.statements(), 0);
+    Ok(())
+}
+
+/// An update graph holds its root's table patch: a patch built for `update_by_id` becomes
+/// the graph's root as it is (`From`), the graph's setters write into it, and its text
+/// values are checked as the patch's own, naming the root's step, before any SQL.
+#[tokio::test]
+async fn an_update_graph_applies_its_tables_patch_with_its_children() -> TestResult {
+    let (_db, mut client) = shop().await?;
+    let order = NewOrderGraph::new("ann")
+        .with_items([new_item("A", 1, 100)])
+        .insert_graph_returning(&client)
+        .await?;
+    let patch = OrderPatch::default().with_note("gift wrap");
+    let graph = OrderPatchGraph::from(patch.clone())
+        .with_total_cents(250)
+        .with_items([new_item("B", 2, 200)]);
+    assert_eq!(graph.root, patch.with_total_cents(250));
+    let stored = graph
+        .update_by_id_graph_returning(&mut client, &order.id)
+        .await?;
+    assert_eq!(
+        (
+            stored.customer.as_str(),
+            stored.note.as_deref(),
+            stored.total_cents
+        ),
+        ("ann", Some("gift wrap"), 250)
+    );
+    assert_eq!(items(&client, order.id).await?, [item("B", 2, 200)]);
+
+    let counting = CountingClient::new(&client);
+    let error = OrderReplaceGraph::from(OrderPatch::default().with_customer("a\u{0}b"))
+        .update_by_id_graph(&counting, &order.id)
+        .await
+        .err()
+        .ok_or("a NUL byte was sent")?;
+    assert!(
+        error.to_string().contains(ROOT) && error.to_string().contains("`customer`"),
+        "{error}"
     );
     assert_eq!(counting.statements(), 0);
     Ok(())

@@ -13,7 +13,7 @@
 use tokio_postgres::Client;
 use writegraph::{Error, ValidationKind, WriteStepReport};
 use writegraph_example::{
-    NewOrderGraph, NewOrderItemForOrder, NewShippingAddressForOrder, OrderAppendGraph,
+    NewOrderGraph, NewOrderItemForOrder, NewShippingAddressForOrder, OrderAppendGraph, OrderPatch,
     OrderPatchGraph, OrderReplaceGraph, OrderStatus, OrderUpsertGraph, SCHEMA_SQL,
 };
 use writegraph_testing::{self as testing, CountingClient, TestDatabase};
@@ -151,11 +151,13 @@ async fn replace_rewrites_each_roots_children_in_one_statement() -> TestResult {
             (
                 bob,
                 OrderReplaceGraph {
-                    note: Some(Some("second".into())),
-                    status: Some(OrderStatus::Shipped),
+                    root: OrderPatch {
+                        note: Some(Some("second".into())),
+                        status: Some(OrderStatus::Shipped),
+                        ..OrderPatch::default()
+                    },
                     items: Some(Vec::new()),
                     shipping: Some(None),
-                    ..OrderReplaceGraph::default()
                 },
             ),
             (
@@ -211,11 +213,9 @@ async fn diff_append_and_upsert_act_per_root_and_return_roots_in_input_order() -
         [
             (
                 bob,
-                OrderPatchGraph {
-                    shipping: Some(None),
-                    note: Some(None),
-                    ..OrderPatchGraph::default()
-                },
+                OrderPatchGraph::default()
+                    .with_shipping_opt(None)
+                    .with_note_opt(None),
             ),
             (
                 alice,

@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use tokio_postgres::Client;
 use writegraph_example::{
-    NewOrderGraph, NewOrderItemForOrder, NewShippingAddressForOrder, OrderPatchGraph,
+    NewOrderGraph, NewOrderItemForOrder, NewShippingAddressForOrder, OrderPatch, OrderPatchGraph,
     OrderReplaceGraph, SCHEMA_SQL,
 };
 use writegraph_testing::{self as testing, CountingClient};
@@ -75,23 +75,28 @@ fn address(city: u8) -> NewShippingAddressForOrder {
     NewShippingAddressForOrder::new("street", format!("city {city}"), "12345")
 }
 
-fn replace_graph(case: &Case) -> OrderReplaceGraph {
-    OrderReplaceGraph {
+/// The root's changes of `case`.
+fn root_patch(case: &Case) -> OrderPatch {
+    OrderPatch {
         total_cents: case.total,
         note: case.note.map(|n| n.map(|n| format!("note {n}"))),
+        ..OrderPatch::default()
+    }
+}
+
+fn replace_graph(case: &Case) -> OrderReplaceGraph {
+    OrderReplaceGraph {
+        root: root_patch(case),
         items: case.new_items.as_ref().map(new_items),
         shipping: case.new_shipping.map(|s| s.map(address)),
-        ..OrderReplaceGraph::default()
     }
 }
 
 fn patch_graph(case: &Case) -> OrderPatchGraph {
     OrderPatchGraph {
-        total_cents: case.total,
-        note: case.note.map(|n| n.map(|n| format!("note {n}"))),
+        root: root_patch(case),
         items: case.new_items.as_ref().map(new_items),
         shipping: case.new_shipping.map(|s| s.map(address)),
-        ..OrderPatchGraph::default()
     }
 }
 

@@ -28,7 +28,7 @@ pub(super) fn field_attributes(attributes: &Attributes, field: &str, field_type:
         .replace(' ', "")
         .starts_with("::std::option::Option<::std::option::Option<");
     if double_option {
-        let derives = derived(&attributes.on_type);
+        let derives = attributes.derives();
         if derives.iter().any(|d| d == "Deserialize") {
             code.push_str(
                 "#[serde(default, deserialize_with = \"::writegraph::serde::double_option\")]\n",
@@ -41,43 +41,16 @@ pub(super) fn field_attributes(attributes: &Attributes, field: &str, field_type:
     code
 }
 
-/// What the `#[derive(...)]` attributes among `attributes` derive, by the last segment of
-/// each path (`serde::Deserialize` is `Deserialize`). Read as Rust, so that a doc comment or
-/// a derive named `MyDeserialize` that mentions the word is not taken for serde's.
-fn derived(attributes: &[String]) -> Vec<String> {
-    let mut names = Vec::new();
-    for attribute in attributes {
-        // Validation made sure each is an outer attribute.
-        let Ok(item) = syn::parse_str::<syn::ItemStruct>(&format!("{attribute}\nstruct S;")) else {
-            continue;
-        };
-        for attr in item.attrs.iter().filter(|a| a.path().is_ident("derive")) {
-            let _ = attr.parse_nested_meta(|meta| {
-                if let Some(last) = meta.path.segments.last() {
-                    names.push(last.ident.to_string());
-                }
-                Ok(())
-            });
-        }
-    }
-    names
-}
-
-#[cfg(test)]
-mod tests {
-    use super::derived;
-
-    #[test]
-    fn only_derives_count_as_derives() {
-        let attributes = [
-            "#[derive(Debug, serde::Serialize)]".to_owned(),
-            "#[doc = \"Deserialize me\"]".to_owned(),
-            "#[derive(my::MyDeserialize)]".to_owned(),
-            "#[serde(rename_all = \"camelCase\")]".to_owned(),
-        ];
-        assert_eq!(
-            derived(&attributes),
-            ["Debug", "Serialize", "MyDeserialize"]
-        );
+/// `#[serde(flatten)]` for a field that holds a struct whose fields read and write as the
+/// holder's own (an update graph's root patch), when the holder derives serde's traits.
+pub(super) fn flattened(attributes: &Attributes) -> &'static str {
+    let derives = attributes.derives();
+    if derives
+        .iter()
+        .any(|d| d == "Serialize" || d == "Deserialize")
+    {
+        "#[serde(flatten)]\n"
+    } else {
+        ""
     }
 }

@@ -9,11 +9,8 @@ use crate::model::{ColumnModel, TableModel};
 use crate::plan::TableStatements;
 
 /// A patch field per updatable column: `Option<T>`, or `Option<Option<T>>` for nullable
-/// columns (`Some(None)` sets NULL). Shared by patch structs and update graphs.
-pub(super) fn patch_fields(
-    updatable: &[&ColumnModel<'_>],
-    attributes: &crate::model::Attributes,
-) -> String {
+/// columns (`Some(None)` sets NULL). Update graphs hold the patch struct itself.
+fn patch_fields(updatable: &[&ColumnModel<'_>], attributes: &crate::model::Attributes) -> String {
     let mut code = String::new();
     for column in updatable {
         let ty = &column.ty.rust;
@@ -40,7 +37,7 @@ pub(super) fn patch_fields(
 }
 
 /// The `setters!` entries of patch fields: `with_x` and `with_x_opt`.
-pub(super) fn patch_setters(updatable: &[&ColumnModel<'_>]) -> String {
+fn patch_setters(updatable: &[&ColumnModel<'_>]) -> String {
     let mut code = String::new();
     for column in updatable {
         let s = crate::ident::setter_stem(&column.field);
@@ -60,7 +57,7 @@ pub(super) fn patch_setters(updatable: &[&ColumnModel<'_>]) -> String {
 
 /// `assign!`, a `set.set_some(..)` for each patch field of `holder` (`self`): only the
 /// fields a patch sets are assigned.
-pub(super) fn patch_assignments(updatable: &[&ColumnModel<'_>], holder: &str) -> String {
+fn patch_assignments(updatable: &[&ColumnModel<'_>], holder: &str) -> String {
     let fields = assignment_list(updatable);
     if fields.is_empty() {
         return String::new();
@@ -70,7 +67,7 @@ pub(super) fn patch_assignments(updatable: &[&ColumnModel<'_>], holder: &str) ->
 
 /// The fields of `assign!`: `"\"column\"" = field as TYPE` (with the cast of an enum) for
 /// each patch field.
-pub(super) fn assignment_list(updatable: &[&ColumnModel<'_>]) -> String {
+fn assignment_list(updatable: &[&ColumnModel<'_>]) -> String {
     let fields: Vec<String> = updatable
         .iter()
         .map(|column| {
@@ -131,6 +128,15 @@ pub(super) fn patch_struct(table: &TableModel<'_>, statements: &TableStatements)
         check = patch_check(table, &updatable),
     );
     code
+}
+
+/// Whether the patch of `table` checks any value (`Patch::check`): one of its updatable
+/// columns holds text.
+pub(super) fn patch_checks(table: &TableModel<'_>) -> bool {
+    table
+        .columns
+        .iter()
+        .any(|c| c.updatable && super::insert::max_chars(c).is_some())
 }
 
 /// `fn check` of a patch through `writegraph::patch_check!`: `check_text` of each text

@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use super::insert::{batch_param_values, repeated_key_check};
-use super::insert_graphs::{step_attribution, step_check, StepEffect};
-use super::patch::{patch_assignments, patch_fields, patch_setters};
+use super::insert_graphs::{step_attribution, StepEffect};
+use super::patch::patch_checks;
 use super::{doc, statement_assigned, statement_const, str_literal};
 use crate::model::{ColumnModel, Model, Strategy, UpdateGraphModel, UpdateStrategy};
 use crate::plan::{UpdateGraphStatement, UpdateManyStatement};
@@ -170,9 +170,7 @@ fn update_graph_impl(
     graph: &UpdateGraphModel,
     statement: &UpdateGraphStatement,
 ) -> String {
-    let root = &model.tables[graph.root];
     let name = &graph.name;
-    let updatable: Vec<&ColumnModel<'_>> = root.columns.iter().filter(|c| c.updatable).collect();
     let (take, names, types) = update_graph_parts(model, graph, statement);
     let binds = update_graph_binds(model, graph, statement);
     let names: String = names.iter().map(|n| format!("{n},")).collect();
@@ -180,7 +178,7 @@ fn update_graph_impl(
         "impl ::writegraph::UpdateGraph for {name} {{
             {consts}
             type Parts = ({types});
-            fn sets_nothing(&self) -> bool {{ !({anything}) }}
+            fn sets_nothing(&self) -> bool {{ {nothing} }}
             {check}
             fn parts(&mut self) -> ::writegraph::Result<Self::Parts> {{
                 {take}
@@ -195,14 +193,14 @@ fn update_graph_impl(
         }}\n",
         consts = update_graph_consts(model, graph, statement, &binds),
         types = types.iter().map(|t| format!("{t},")).collect::<String>(),
-        anything = update_graph_anything(&updatable, graph),
+        nothing = update_graph_nothing(graph),
         check = match update_graph_checks(model, graph) {
             checks if checks.is_empty() => String::new(),
             checks => format!("fn check(&self) -> ::writegraph::Result<()> {{ {checks} Ok(()) }}"),
         },
         binds = super::params_macro(&binds),
-        assignments = patch_assignments(&updatable, "self") + &connect_assignments(model, graph, statement),
-        assign_child = assign_child(model, graph, statement),
+        assignments = "::writegraph::Patch::assign(&self.root, set);".to_owned() + &connect_assignments(model, graph, statement),
+        assign_child = assign_child(graph, statement),
     )
 }
 
@@ -260,7 +258,6 @@ fn update_graph_call(
     statement: &UpdateGraphStatement,
 ) -> Option<String> {
     let many = statement.many.as_ref()?;
-    let root = &model.tables[graph.root];
     let alone_as_in_batch = graph
         .children
         .iter()
@@ -281,14 +278,6 @@ fn update_graph_call(
     if !graph.connects.is_empty() || !statement.patches.is_empty() || !alone_as_in_batch {
         return None;
     }
-    let updatable: Vec<&ColumnModel<'_>> = root.columns.iter().filter(|c| c.updatable).collect();
-    let checks: Vec<String> = updatable
-        .iter()
-        .filter_map(|c| {
-            let max = super::insert::max_chars(c)?;
-            Some(format!("{:?} {} {max}", c.column.name, c.field))
-        })
-        .collect();
     let unique: Vec<String> = graph
         .children
         .iter()
@@ -313,8 +302,7 @@ fn update_graph_call(
     Some(format!(
         "::writegraph::update_graph! {{
             impl {name} {{ {consts} }}
-            root {{ {assignments} }};
-            checks [{checks}] in {table:?}, {root_tag:?};
+            root {root_tag:?};
             unique [{unique}];
             many {mode} {many};
             connects [];
@@ -322,9 +310,6 @@ fn update_graph_call(
         }}\n",
         name = graph.name,
         consts = update_graph_consts(model, graph, statement, &binds),
-        assignments = super::patch::assignment_list(&updatable),
-        checks = checks.join(", "),
-        table = root.table.name.to_sql(),
         root_tag = graph.root_tag,
         unique = unique.join("; "),
         mode = if graph.lock_root { "locking" } else { "plain" },
@@ -366,28 +351,19 @@ fn child_patches(statement: &UpdateGraphStatement) -> String {
     )
 }
 
-/// `assign_child`: for child patch `n` (of `CHILD_PATCHES`), an assignment for each column
-/// its field's patch sets, as the table's patch assigns them; empty when no child step
-/// applies a patch.
-fn assign_child(
-    model: &Model<'_>,
-    graph: &UpdateGraphModel,
-    statement: &UpdateGraphStatement,
-) -> String {
+/// `assign_child`: for child patch `n` (of `CHILD_PATCHES`), its field's patch assigned as
+/// the table's patch assigns it; empty when no child step applies a patch.
+fn assign_child(graph: &UpdateGraphModel, statement: &UpdateGraphStatement) -> String {
     if statement.patches.is_empty() {
         return String::new();
     }
     let mut body = String::new();
     for (n, patch) in statement.patches.iter().enumerate() {
         let child = &graph.children[patch.child];
-        let table = &model.tables[child.table];
-        let updatable: Vec<&ColumnModel<'_>> =
-            table.columns.iter().filter(|c| c.updatable).collect();
         let _ = writeln!(
             body,
-            "if let ({n}, Some(patch)) = (index, &self.{}) {{ {} }}",
+            "if let ({n}, Some(patch)) = (index, &self.{}) {{ ::writegraph::Patch::assign(patch, set); }}",
             child.field,
-            patch_assignments(&updatable, "patch")
         );
     }
     format!(
@@ -438,12 +414,11 @@ fn connect_steps(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     )
 }
 
-/// The graph struct with its doc (the steps and their strategies): the root's updatable
-/// columns, then one field per child.
+/// The graph struct with its doc (the steps and their strategies): the root's patch, then
+/// one field per connect and per child.
 fn update_graph_fields(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     let root = &model.tables[graph.root];
     let name = &graph.name;
-    let updatable: Vec<&ColumnModel<'_>> = root.columns.iter().filter(|c| c.updatable).collect();
     let mut text = format!(
         "Update graph `{name}`: a patch of one row of `{}` and of its children, in one statement{}.\n\nSteps:\n- `{}`",
         root.table.name,
@@ -467,7 +442,18 @@ fn update_graph_fields(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
         code,
         "#[derive(Debug, Clone, PartialEq, Default)]\npub struct {name} {{"
     );
-    code.push_str(&patch_fields(&updatable, &graph.attributes));
+    let patch = format!("{}Patch", root.rust_name);
+    code.push_str(&doc(&format!(
+        "The changes to the root row (`{patch}`, the patch `update_by_id` takes): the columns it sets are assigned, every other is left as it is; with none set, the root is only checked for existence. Step `{}`.",
+        graph.root_tag
+    )));
+    code.push_str(super::attributes::flattened(&graph.attributes));
+    code.push_str(&super::attributes::field_attributes(
+        &graph.attributes,
+        "root",
+        &patch,
+    ));
+    let _ = writeln!(code, "pub root: {patch},");
     for connect in &graph.connects {
         let parent = &model.tables[connect.table];
         let by = &parent.columns[connect.by];
@@ -546,7 +532,14 @@ fn update_graph_setters(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     let name = &graph.name;
     let updatable: Vec<&ColumnModel<'_>> = root.columns.iter().filter(|c| c.updatable).collect();
     let mut code = String::new();
-    code.push_str(&patch_setters(&updatable));
+    for column in &updatable {
+        let s = crate::ident::setter_stem(&column.field);
+        code.push_str(&super::insert::setter_line(
+            "root",
+            column,
+            &format!("with_{s} / with_{s}_opt"),
+        ));
+    }
     for connect in &graph.connects {
         let f = &connect.field;
         let ty = &model.tables[connect.table].columns[connect.by].ty.rust;
@@ -563,30 +556,26 @@ fn update_graph_setters(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
             let _ = writeln!(code, "child {f} with_{f} / with_{f}_opt: {ty};");
         }
     }
-    format!("impl {name} {{\n{}}}\n", super::setters_call(&code))
+    format!(
+        "impl {name} {{\n{}}}\n::writegraph::update_graph_root!({name}: {}Patch);\n",
+        super::setters_call(&code),
+        root.rust_name
+    )
 }
 
-/// The condition that the graph does anything (a root column or a child field is set): no
-/// operation at all is a validation error, before any SQL.
-fn update_graph_anything(updatable: &[&ColumnModel<'_>], graph: &UpdateGraphModel) -> String {
-    // No operation at all is a validation error, before any SQL.
-    let mut anything = updatable
-        .iter()
-        .map(|c| format!("self.{}.is_some()", c.field))
-        .collect::<Vec<_>>();
-    anything.extend(
+/// The condition that the graph does nothing (no root column and no child or connect field
+/// set): no operation at all is a validation error, before any SQL.
+fn update_graph_nothing(graph: &UpdateGraphModel) -> String {
+    let mut nothing = vec!["::writegraph::Patch::sets_nothing(&self.root)".to_owned()];
+    nothing.extend(
         graph
             .children
             .iter()
             .map(|c| &c.field)
             .chain(graph.connects.iter().map(|c| &c.field))
-            .map(|f| format!("self.{f}.is_some()")),
+            .map(|f| format!("self.{f}.is_none()")),
     );
-    if anything.is_empty() {
-        "false".to_owned()
-    } else {
-        anything.join(" || ")
-    }
+    nothing.join(" && ")
 }
 
 /// The checks of the given values and the code that turns each child field into column
@@ -610,7 +599,7 @@ fn update_graph_parts(
         let by = &model.tables[connect.table].columns[connect.by];
         let _ = writeln!(
             parts,
-            "if self.{id}.is_some() && self.{f}.is_some() {{ return Err(::writegraph::write::conflicting_parent({name:?}, {f:?}, {id:?})); }}
+            "if self.root.{id}.is_some() && self.{f}.is_some() {{ return Err(::writegraph::write::conflicting_parent({name:?}, {f:?}, {id:?})); }}
             let link{n}: ::std::vec::Vec<{ty}> = self.{f}.clone().into_iter().collect();",
             ty = by.ty.rust
         );
@@ -665,41 +654,23 @@ fn update_graph_parts(
 /// text values, each child patch's, and the given children's repeated keys. Empty when
 /// there is nothing to check.
 fn update_graph_checks(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
-    let root = &model.tables[graph.root];
     let name = &graph.name;
-    let table_name = root.table.name.to_sql();
     let mut parts = String::new();
-    // The root patch's text values, checked like the rows' (row 0: the root is one row).
-    for column in root.columns.iter().filter(|c| c.updatable) {
-        let value = format!("self.{}", column.field);
-        parts.push_str(&step_check(
-            column,
-            &value,
-            &table_name,
-            "0",
-            &graph.root_tag,
-        ));
+    // The root patch's text values, checked as its table's patch checks them.
+    if patch_checks(&model.tables[graph.root]) {
+        let _ = writeln!(
+            parts,
+            "::writegraph::Patch::check(&self.root).map_err(|e| e.in_step({:?}))?;",
+            graph.root_tag
+        );
     }
     // A child patch's text values, checked like the root's.
     for child in &graph.children {
-        if child.strategy.kind() != Strategy::Update {
-            continue;
-        }
-        let table = &model.tables[child.table];
-        let checks: String = table
-            .columns
-            .iter()
-            .filter(|c| c.updatable)
-            .map(|column| {
-                let value = format!("patch.{}", column.field);
-                step_check(column, &value, &table.table.name.to_sql(), "0", &child.tag)
-            })
-            .collect();
-        if !checks.is_empty() {
+        if child.strategy.kind() == Strategy::Update && patch_checks(&model.tables[child.table]) {
             let _ = writeln!(
                 parts,
-                "if let Some(patch) = &self.{} {{ {checks} }}",
-                child.field
+                "if let Some(patch) = &self.{} {{ ::writegraph::Patch::check(patch).map_err(|e| e.in_step({:?}))?; }}",
+                child.field, child.tag
             );
         }
     }

@@ -82,11 +82,12 @@ pub fn attributes(
         }
         out.push((path.clone(), attribute.clone()));
     }
+    if errors.is_empty() {
+        distribute(model, &out);
+        errors.extend(root_patch_derives(model, config, builder, file));
+    }
     match errors.len() {
-        0 => {
-            distribute(model, &out);
-            Ok(())
-        }
+        0 => Ok(()),
         1 => Err(Error::Config(ConfigError::from(errors.remove(0)))),
         _ => Err(Error::Many(
             errors
@@ -95,6 +96,72 @@ pub fn attributes(
                 .collect(),
         )),
     }
+}
+
+/// An update graph holds its root's patch (the field `root`), so the patch must derive what
+/// the graph derives (serde's `Deserialize` of the graph reads the patch): for each update
+/// graph whose root's table does not get a derive the graph gets, an error at the
+/// attribute that gave it.
+fn root_patch_derives(
+    model: &Model<'_>,
+    config: &GraphsConfig,
+    builder: &[TypeAttribute],
+    file: &SourceFile,
+) -> Vec<Diagnostic> {
+    let mut errors = Vec::new();
+    for graph in &model.update_graphs {
+        let root = &model.tables[graph.root];
+        let on_patch = root.attributes.derives();
+        let missing: Vec<String> = graph
+            .attributes
+            .derives()
+            .into_iter()
+            .filter(|d| !on_patch.contains(d))
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let derives_missing = |attribute: &str| {
+            Attributes {
+                on_type: vec![attribute.to_owned()],
+                ..Attributes::default()
+            }
+            .derives()
+            .iter()
+            .any(|d| missing.contains(d))
+        };
+        let message = format!(
+            "update graph `{}` derives {}, which its root patch `{}Patch` does not: the graph holds the patch of `{}` as its field `root`",
+            graph.name,
+            missing
+                .iter()
+                .map(|d| format!("`{d}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            root.rust_name,
+            root.table.name
+        );
+        let help = format!(
+            "give the table the same derive too (`\"{}\" = [..]` in [attributes]), or put it on \".\"",
+            root.table.name.name
+        );
+        let in_config = config.attributes.iter().find_map(|(path, attributes)| {
+            let given = attributes
+                .iter()
+                .find(|a| *path.get_ref() == graph.name && derives_missing(a.get_ref()))?;
+            Some(config::error_at(file, given, message.clone()))
+        });
+        let diagnostic = in_config.or_else(|| {
+            builder
+                .iter()
+                .find(|b| b.path == graph.name && derives_missing(&b.attribute))
+                .map(|b| at_builder_call(b, message.clone()))
+        });
+        let diagnostic =
+            diagnostic.unwrap_or_else(|| Diagnostic::at("<builder>", "", 0, message.clone()));
+        errors.push(diagnostic.with_help(&help));
+    }
+    errors
 }
 
 /// Puts each `(path, attribute)` on what its path selects.
@@ -181,12 +248,11 @@ fn selects_something(model: &Model<'_>, path: &str) -> bool {
                     .iter()
                     .any(|c| c.field == field))
     }) || model.update_graphs.iter().any(|g| {
+        // The root's columns are fields of its patch (`table.column` selects them).
         g.name == owner
-            && (g.children.iter().any(|c| c.field == field)
-                || model.tables[g.root]
-                    .columns
-                    .iter()
-                    .any(|c| c.field == field))
+            && (field == "root"
+                || g.children.iter().any(|c| c.field == field)
+                || g.connects.iter().any(|c| c.field == field))
     });
     table_field || graph_field
 }

@@ -107,6 +107,28 @@ fn update_graph(
         )
         .with_help("update graphs address the root by its primary key")]);
     }
+    // `root` is the field of the root's patch.
+    let edge_fields = graph
+        .has_many
+        .iter()
+        .chain(&graph.has_one)
+        .map(|e| &e.field)
+        .chain(graph.belongs_to.iter().map(|e| &e.field))
+        .chain(graph.many_to_many.iter().map(|e| &e.field));
+    let root_field: Vec<Diagnostic> = edge_fields
+        .filter(|f| ident::rust_field_name(f.get_ref()) == "root")
+        .map(|f| {
+            config::error_at(
+                file,
+                f,
+                format!("field `root` of update graph `{graph_name}` is taken: it holds the root's patch"),
+            )
+            .with_help("name the edge's field after the related table, like `items`")
+        })
+        .collect();
+    if !root_field.is_empty() {
+        return Err(root_field);
+    }
     let names_taken = (graph_name, reserved, row_types);
     let mut children = children(names, tables, root, names_taken, graph, file)?;
     let mut errors = Vec::new();

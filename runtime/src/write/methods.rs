@@ -315,6 +315,25 @@ macro_rules! insert_graph_many_methods {
     };
 }
 
+/// `From<RootPatch>` for an update graph whose root patch is the field `root`: the graph
+/// that applies the patch and leaves every child untouched,
+/// `writegraph::update_graph_root!(OrderPatchGraph: OrderPatch);`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! update_graph_root {
+    ($graph:ident : $patch:ty) => {
+        impl ::std::convert::From<$patch> for $graph {
+            /// The graph that applies `root` to the root row and leaves every child untouched.
+            fn from(root: $patch) -> Self {
+                Self {
+                    root,
+                    ..::std::default::Default::default()
+                }
+            }
+        }
+    };
+}
+
 /// The const `TAIL_SQL` (and `LOCK_SQL` when it locks) and inherent `update_by_id_graph`,
 /// `update_by_id_graph_returning`, `update_by_id_graph_report` and
 /// `update_by_id_graph_report_returning` for an update graph: `writegraph::update_graph_methods!(plain OrderReplaceGraph);` for one that

@@ -34,6 +34,9 @@ pub struct Assignments<'a> {
     /// Set when the assignments of many patches are collected column by column
     /// ([`Assignments::batch`]) instead of written.
     batch: Option<BatchColumns<'a>>,
+    /// Set when only the number of assignments matters ([`Patch::sets_nothing`]): nothing
+    /// is written or kept.
+    counting: bool,
 }
 
 /// The assignments of a batch of patches of one table, one column at a time: for each
@@ -104,6 +107,7 @@ impl<'a> Assignments<'a> {
             params,
             assigned: 0,
             batch: None,
+            counting: false,
         }
     }
 
@@ -115,6 +119,18 @@ impl<'a> Assignments<'a> {
             params: Vec::new(),
             assigned: 0,
             batch: Some(BatchColumns::default()),
+            counting: false,
+        }
+    }
+
+    /// Assignments that are only counted, for [`Patch::sets_nothing`].
+    fn counting() -> Self {
+        Self {
+            sql: String::new(),
+            params: Vec::new(),
+            assigned: 0,
+            batch: None,
+            counting: true,
         }
     }
 
@@ -134,6 +150,9 @@ impl<'a> Assignments<'a> {
     /// quoted; `cast` is empty or `::<type>` (an enum sent as text).
     pub fn set(&mut self, column: &str, value: &'a (dyn ToSql + Sync), ty: Type, cast: &str) {
         self.assigned += 1;
+        if self.counting {
+            return;
+        }
         if let Some(batch) = &mut self.batch {
             batch.set(column, value, ty, cast, false);
             return;
@@ -145,6 +164,10 @@ impl<'a> Assignments<'a> {
     /// nothing (an update graph's looked-up parent key, `(SELECT "id" FROM b0)`). `column` is
     /// quoted.
     pub fn set_value(&mut self, column: &str, value: &str) {
+        if self.counting {
+            self.assigned += 1;
+            return;
+        }
         if let Some(batch) = &mut self.batch {
             // A batch's statement has an expression of its own for the column: it records
             // only that this patch sets it.
@@ -223,6 +246,13 @@ pub trait Patch: Sized + Send + Sync {
     /// Appends an assignment for every field the patch sets, in column order
     /// ([`Assignments::set_some`]).
     fn assign<'a>(&'a self, set: &mut Assignments<'a>);
+
+    /// Whether the patch sets no column, as [`assign`](Self::assign) would assign them.
+    fn sets_nothing(&self) -> bool {
+        let mut set = Assignments::counting();
+        self.assign(&mut set);
+        set.assigned() == 0
+    }
 
     /// The checks of the set values that need no database, before any SQL: a text value
     /// PostgreSQL would refuse (longer than a `varchar(n)` holds, or with a NUL byte) is a

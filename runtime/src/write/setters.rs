@@ -18,6 +18,7 @@
 /// | `many` | the rows of a step `Vec<T>` | `v.into_iter().collect()` | — |
 /// | `children` | an update graph's rows `Option<Vec<T>>` | `Some(v.into_iter().collect())` | — |
 /// | `child` | an update graph's row `Option<Option<T>>` | `Some(Some(v))` | `Some(v)` |
+/// | `root` | a column of an update graph's root patch (`self.root`) | the patch's `with_x(v)` | the patch's `with_x_opt(v)` |
 #[doc(hidden)]
 #[macro_export]
 macro_rules! setter {
@@ -97,6 +98,18 @@ macro_rules! setter {
         #[doc = concat!("Sets the child of `", $($name)*, "`, or deletes it with `None`.")]
         pub fn $with_opt(mut self, v: ::std::option::Option<$t>) -> Self {
             self.$f = Some(v);
+            self
+        }
+    };
+    (@ root $f:ident [$($name:tt)*] $with:ident / $with_opt:ident : $t:ty) => {
+        #[doc = concat!("Sets the root's `", $($name)*, "`: `root.", stringify!($with), "(v)`.")]
+        pub fn $with(mut self, v: impl ::std::convert::Into<$t>) -> Self {
+            self.root = self.root.$with(v);
+            self
+        }
+        #[doc = concat!("Sets the root's `", $($name)*, "` from an `Option`: `root.", stringify!($with_opt), "(v)`.")]
+        pub fn $with_opt(mut self, v: ::std::option::Option<$t>) -> Self {
+            self.root = self.root.$with_opt(v);
             self
         }
     };

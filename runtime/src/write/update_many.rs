@@ -92,7 +92,7 @@ pub struct ChildRows<C> {
 /// field is given; `delete`: a has_one given as `Some(None)`; `none`), its row and columns
 /// types, its tag and the columns it binds; a many_to_many step's field holds keys (`keys`),
 /// bound as one array. The belongs_to connects come first, as `connects [<field>: <key type> as
-/// <array type>, <set_fk field>; ..];`:
+/// <array type>, <set_fk field of the root patch>; ..];`:
 ///
 /// ```text
 /// update_graph_many! {
@@ -120,7 +120,7 @@ macro_rules! update_graph_many {
             fn parts_many(graphs: &mut [Self]) -> $crate::Result<Self::PartsMany> {
                 for (index, graph) in graphs.iter().enumerate() {
                     <Self as $crate::UpdateGraph>::check(graph).map_err(|e| e.in_graph(index))?;
-                    $(if graph.$set_fk.is_some() && graph.$connect.is_some() {
+                    $(if graph.root.$set_fk.is_some() && graph.$connect.is_some() {
                         return Err($crate::write::conflicting_parent(
                             <Self as $crate::UpdateGraph>::NAME,
                             stringify!($connect),
@@ -850,18 +850,17 @@ fn array_type(element: &Type) -> Option<Type> {
 /// `impl UpdateGraph` of a generated update graph and, through
 /// [`update_graph_many!`](crate::update_graph_many), its `impl UpdateGraphMany`, from one
 /// list of the graph's fields: the consts of the impl as they are (its statements and
-/// steps), the root's assignments (as [`assign!`](crate::assign) takes them, which also say
-/// which fields `sets_nothing` reads), the root's text checks (`"column" field max`, against
-/// `table`, tagged with the root's step), the diff steps' repeated-key checks (`field:
-/// key-reader, "table", ["column", ..]`), then `update_graph_many!`'s arguments: its mode
-/// and parts, its connects (none here) and the child steps. `parts`, `bind_parts`, `check`,
-/// `sets_nothing` and `assign_root` of one graph take the children as the batch does:
+/// steps), the root's step (its patch, the field `root`, is assigned and checked as
+/// [`Patch`](crate::Patch) does, its errors tagged with that step), the diff steps'
+/// repeated-key checks (`field: key-reader, "table", ["column", ..]`), then
+/// `update_graph_many!`'s arguments: its mode and parts, its connects (none here) and the
+/// child steps. `parts`, `bind_parts`, `check`, `sets_nothing` and `assign_root` of one
+/// graph take the children as the batch does:
 ///
 /// ```text
 /// update_graph! {
 ///     impl OrderReplaceGraph { type Root = Order; const NAME: &'static str = ..; .. }
-///     root { "\"customer\"" = customer as TEXT };
-///     checks ["customer" customer None] in "public.orders", "graph:root:orders";
+///     root "graph:root:orders";
 ///     unique [];
 ///     many plain UpdateMany { .. };
 ///     connects [];
@@ -873,8 +872,7 @@ fn array_type(element: &Type) -> Option<Type> {
 macro_rules! update_graph {
     (
         impl $graph:ty { $($items:tt)* }
-        root { $($column:literal = $rf:ident as $rty:ident $($cast:literal)?),* $(,)? };
-        checks [$($name:literal $cf:ident $max:expr),* $(,)?] in $table:literal, $root_tag:literal;
+        root $root_tag:literal;
         unique [$($uf:ident: $key:expr, $utable:literal, [$($ucol:literal),*]);* $(;)?];
         many $mode:ident $many:expr;
         connects [];
@@ -884,11 +882,10 @@ macro_rules! update_graph {
             $($items)*
             type Parts = ($(($crate::update_graph!(@flag_type $flag), $columns),)*);
             fn sets_nothing(&self) -> bool {
-                !(false $(|| self.$rf.is_some())* $(|| self.$field.is_some())*)
+                $crate::Patch::sets_nothing(&self.root) $(&& self.$field.is_none())*
             }
             fn check(&self) -> $crate::Result<()> {
-                $($crate::write::check_text(&self.$cf, $max, $table, 0, $name)
-                    .map_err(|e| e.in_step($root_tag))?;)*
+                $crate::Patch::check(&self.root).map_err(|e| e.in_step($root_tag))?;
                 $($crate::write::check_unique(
                     self.$uf.as_deref().unwrap_or_default(),
                     $key,
@@ -919,7 +916,7 @@ macro_rules! update_graph {
                 )*
             }
             fn assign_root<'a>(&'a self, set: &mut $crate::write::Assignments<'a>) {
-                $crate::assign!(set, self { $($column = $rf as $rty $($cast)?),* });
+                $crate::Patch::assign(&self.root, set);
             }
         }
         $crate::update_graph_many! {
