@@ -130,15 +130,6 @@ pub(super) fn patch_struct(table: &TableModel<'_>, statements: &TableStatements)
     code
 }
 
-/// Whether the patch of `table` checks any value (`Patch::check`): one of its updatable
-/// columns holds text.
-pub(super) fn patch_checks(table: &TableModel<'_>) -> bool {
-    table
-        .columns
-        .iter()
-        .any(|c| c.updatable && super::insert::max_chars(c).is_some())
-}
-
 /// `fn check` of a patch through `writegraph::patch_check!`: `check_text` of each text
 /// value it may set, as a row's are checked (row 0: a patch is one row). Empty when no
 /// updatable column holds text.

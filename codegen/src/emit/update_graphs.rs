@@ -4,7 +4,6 @@ use std::fmt::Write as _;
 
 use super::insert::{batch_param_values, repeated_key_check};
 use super::insert_graphs::{step_attribution, StepEffect};
-use super::patch::patch_checks;
 use super::{doc, statement_assigned, statement_const, str_literal};
 use crate::model::{ColumnModel, Model, Strategy, UpdateGraphModel, UpdateStrategy};
 use crate::plan::{UpdateGraphStatement, UpdateManyStatement};
@@ -179,7 +178,7 @@ fn update_graph_impl(
             {consts}
             type Parts = ({types});
             fn sets_nothing(&self) -> bool {{ {nothing} }}
-            {check}
+            fn check(&self) -> ::writegraph::Result<()> {{ {checks} Ok(()) }}
             fn parts(&mut self) -> ::writegraph::Result<Self::Parts> {{
                 {take}
                 Ok(({names}))
@@ -194,10 +193,7 @@ fn update_graph_impl(
         consts = update_graph_consts(model, graph, statement, &binds),
         types = types.iter().map(|t| format!("{t},")).collect::<String>(),
         nothing = update_graph_nothing(graph),
-        check = match update_graph_checks(model, graph) {
-            checks if checks.is_empty() => String::new(),
-            checks => format!("fn check(&self) -> ::writegraph::Result<()> {{ {checks} Ok(()) }}"),
-        },
+        checks = update_graph_checks(model, graph),
         binds = super::params_macro(&binds),
         assignments = "::writegraph::Patch::assign(&self.root, set);".to_owned() + &connect_assignments(model, graph, statement),
         assign_child = assign_child(graph, statement),
@@ -589,9 +585,7 @@ fn update_graph_parts(
     let root = &model.tables[graph.root];
     let name = &graph.name;
     let mut parts = String::new();
-    if !update_graph_checks(model, graph).is_empty() {
-        parts.push_str("self.check()?;\n");
-    }
+    parts.push_str("self.check()?;\n");
     let (mut names, mut types) = (Vec::new(), Vec::new());
     // Each connect: given with its column set too is a contradiction; its key, as an array.
     for (n, connect) in graph.connects.iter().enumerate() {
@@ -651,22 +645,19 @@ fn update_graph_parts(
 }
 
 /// The checks of the given values that need no database, in `fn check`: the root patch's
-/// text values, each child patch's, and the given children's repeated keys. Empty when
-/// there is nothing to check.
+/// text values, each child patch's, and the given children's repeated keys.
 fn update_graph_checks(model: &Model<'_>, graph: &UpdateGraphModel) -> String {
     let name = &graph.name;
     let mut parts = String::new();
     // The root patch's text values, checked as its table's patch checks them.
-    if patch_checks(&model.tables[graph.root]) {
-        let _ = writeln!(
-            parts,
-            "::writegraph::Patch::check(&self.root).map_err(|e| e.in_step({:?}))?;",
-            graph.root_tag
-        );
-    }
+    let _ = writeln!(
+        parts,
+        "::writegraph::Patch::check(&self.root).map_err(|e| e.in_step({:?}))?;",
+        graph.root_tag
+    );
     // A child patch's text values, checked like the root's.
     for child in &graph.children {
-        if child.strategy.kind() == Strategy::Update && patch_checks(&model.tables[child.table]) {
+        if child.strategy.kind() == Strategy::Update {
             let _ = writeln!(
                 parts,
                 "if let Some(patch) = &self.{} {{ ::writegraph::Patch::check(patch).map_err(|e| e.in_step({:?}))?; }}",
